@@ -1,0 +1,158 @@
+"""Core data model: triples with validity and provenance, episodes, retrieval results.
+
+Ids are stable hashes of normalised text (never Python ``hash()``), so they are identical across
+processes, machines and backends.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+
+def stable_id(*parts: object, prefix: str = "") -> str:
+    """A short, process-independent id: sha1 of the parts joined by a separator."""
+    text = "\x1f".join(str(p) for p in parts)
+    return prefix + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def fact_key(subject: str, relation: str, obj: str) -> str:
+    """Identity of a fact regardless of when it was true."""
+    return stable_id(subject, relation, obj, prefix="f")
+
+
+@dataclass
+class Triple:
+    """A (subject, relation, object) fact, true from ``valid_from`` until ``valid_until`` (exclusive).
+
+    ``valid_until`` is None while the fact is current. ``sources`` are the ids of the episodes or
+    passages the fact was extracted from. Names are expected to be normalised already.
+    """
+
+    subject: str
+    relation: str
+    object: str
+    valid_from: int = 0
+    valid_until: int | None = None
+    sources: list[str] = field(default_factory=list)
+    id: str = ""
+    embedding: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            # The same fact made true again later is a new triple with its own history.
+            self.id = stable_id(self.subject, self.relation, self.object, self.valid_from, prefix="t")
+
+    @property
+    def key(self) -> str:
+        return fact_key(self.subject, self.relation, self.object)
+
+    @property
+    def current(self) -> bool:
+        return self.valid_until is None
+
+    @property
+    def text(self) -> str:
+        """The sentence that is embedded and shown in prompts."""
+        return f"{self.subject} {self.relation} {self.object}"
+
+    def as_list(self) -> list[str]:
+        return [self.subject, self.relation, self.object]
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "relation": self.relation,
+            "object": self.object,
+            "valid_from": self.valid_from,
+            "valid_until": self.valid_until,
+            "sources": list(self.sources),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Triple":
+        return cls(
+            subject=d["subject"],
+            relation=d["relation"],
+            object=d["object"],
+            valid_from=int(d.get("valid_from", 0)),
+            valid_until=None if d.get("valid_until") is None else int(d["valid_until"]),
+            sources=list(d.get("sources", [])),
+            id=d.get("id", ""),
+        )
+
+
+@dataclass
+class Episode:
+    """One observation or passage, linked to the triples extracted from it."""
+
+    id: str
+    step: int
+    text: str
+    triple_ids: list[str] = field(default_factory=list)
+    title: str = ""
+    embedding: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "step": self.step,
+            "text": self.text,
+            "title": self.title,
+            "triple_ids": list(self.triple_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Episode":
+        return cls(
+            id=d["id"],
+            step=int(d.get("step", 0)),
+            text=d.get("text", ""),
+            title=d.get("title", ""),
+            triple_ids=list(d.get("triple_ids", [])),
+        )
+
+
+@dataclass
+class ScoredEpisode:
+    episode: Episode
+    score: float
+    hits: int
+
+
+@dataclass
+class Subgraph:
+    """What retrieval returns: triples in retrieval order and the top episodes."""
+
+    triples: list[Triple] = field(default_factory=list)
+    episodes: list[ScoredEpisode] = field(default_factory=list)
+
+    def to_prompt(self, max_episodes: int | None = None) -> str:
+        lines = ["Relevant facts:"]
+        lines += [f"- {t.text}" for t in self.triples] or ["- (none)"]
+        shown = self.episodes if max_episodes is None else self.episodes[:max_episodes]
+        if shown:
+            lines.append("Relevant past observations:")
+            lines += [f"- [step {e.episode.step}] {e.episode.text.strip()}" for e in shown]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_prompt()
+
+    def to_dict(self) -> dict:
+        return {
+            "triples": [t.to_dict() for t in self.triples],
+            "episodes": [
+                {"id": e.episode.id, "step": e.episode.step, "title": e.episode.title,
+                 "score": round(e.score, 6), "hits": e.hits, "text": e.episode.text}
+                for e in self.episodes
+            ],
+        }
+
+
+def ordered_unique(items: Iterable[str]) -> list[str]:
+    """Deduplicate, keeping first occurrence order (never set order)."""
+    return list(dict.fromkeys(items))

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create .venv and install graphmem with everything its tests and the quick start need.
+# Idempotent: re-running only reinstalls when pyproject.toml changed.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+py=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  "$py" -m venv .venv
+fi
+stamp=.venv/.graphmem-installed
+want=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+  exit 0
+fi
+pip() { .venv/bin/python -m pip --disable-pip-version-check "$@"; }
+# The CPU build of torch first, so sentence-transformers never pulls a CUDA build.
+pip install -q "torch==2.13.0"
+echo "installing graphmem and its dependencies (the first run builds llama-cpp-python: ~10 min)" >&2
+pip install -q -e ".[local,test]"
+echo "$want" > "$stamp"
