@@ -82,6 +82,7 @@ def _assemble(target: Path) -> tuple[str, int]:
                         out.write(block)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is shared data
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
