@@ -99,7 +99,7 @@ class LLMExtractor:
         ]
 
     def _known(self, context: Sequence[Triple]) -> str:
-        shown = list(context)[: self.max_context]
+        shown = list(context)[-self.max_context:] if self.max_context else []  # the most recent
         return "; ".join(f"{t.subject}, {t.relation}, {t.object}" for t in shown) or "(none)"
 
     def _clean(self, rows: list[list[str]]) -> list[RawTriple]:
