@@ -26,14 +26,17 @@ class LocalChat(ChatModel):
         prompt_cache_bytes: int = 512 << 20,
         **kwargs,
     ) -> None:
-        """``model_path``: a GGUF file; default GRAPHMEM_GGUF, else the verified Qwen model."""
+        """``model_path``: a GGUF file; default GRAPHMEM_GGUF, else the verified Qwen model.
+        ``n_threads``: default GRAPHMEM_LLM_THREADS, else all cores (on a machine busy with other
+        work, fewer threads than cores can be much faster: llama.cpp threads spin-wait on each other).
+        """
         path = model_path or os.environ.get("GRAPHMEM_GGUF")
         self.path = Path(path).expanduser() if path else None
         if self.path is not None and not self.path.is_file():
             raise LLMConfigError(f"GGUF model file not found: {self.path}")
         super().__init__(self.path.name if self.path else QWEN_FILE, **kwargs)
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_threads = n_threads or int(os.environ.get("GRAPHMEM_LLM_THREADS") or os.cpu_count() or 1)
         self.prompt_cache_bytes = prompt_cache_bytes
         self._llm = None
         self._lock = threading.Lock()  # a llama context serves one request at a time
