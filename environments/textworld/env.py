@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,10 @@ class TextWorldEnv:
         self.max_steps = max_steps if max_steps is not None else self.task.max_steps
         infos = textworld.EnvInfos(admissible_commands=True, facts=True, score=True, max_score=True,
                                    won=True, lost=True, extras=["walkthrough"])
-        self._env = textworld.start(str(self.task.game_path), request_infos=infos)
+        with warnings.catch_warnings():
+            # Jericho cannot track score in TextWorld games; TextWorld tracks it itself.
+            warnings.filterwarnings("ignore", message=".*not fully supported.*")
+            self._env = textworld.start(str(self.task.game_path), request_infos=infos)
         self._scorer: CleaningScorer | None = None
         self._moves = 0
         self._last: StepResult | None = None
