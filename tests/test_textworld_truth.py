@@ -98,3 +98,23 @@ def test_cleaning_scorer_skips_rules_for_absent_things(tiny_world):
     scorer = CleaningScorer([("cup", "chest"), ("ghost", "attic"), ("apple", "fridge")], facts)
     assert scorer.out_of_place == ["cup"] and scorer.max_score == 2
     assert scorer.skipped == [("ghost", "attic"), ("apple", "fridge")]
+
+
+def _fact(name, *args):
+    from textworld.logic import Proposition, Variable
+    return Proposition(name, [Variable(n, t) for n, t in args])
+
+
+def test_observed_filter_matches_whole_names_and_needs_stated_states():
+    facts = [_fact("at", ("P", "P"), ("Backyard", "r")),
+             _fact("at", ("patio table", "s"), ("Backyard", "r")),
+             _fact("at", ("table", "s"), ("Kitchen", "r")),
+             _fact("at", ("Blue locker", "c"), ("Backyard", "r")),
+             _fact("locked", ("Blue locker", "c"))]
+    seen = ObservedFilter()
+    seen.see("-= Backyard =-\nYou see a patio table. You make out a Blue locker.", facts)
+    truth = ground_truth_triples(facts)
+    assert seen.restrict(truth) == [("blue locker", "in", "backyard"), ("patio table", "in", "backyard")]
+    seen.see("You have to unlock the Blue locker first. The Blue locker is locked.", facts)
+    assert ("blue locker", "is", "locked") in seen.restrict(truth)
+    assert ("table", "in", "kitchen") not in seen.restrict(truth)

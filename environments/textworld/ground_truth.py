@@ -8,7 +8,6 @@ Vocabulary (names lowercase, no leading article, single spaces):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Iterable
 
 Triple = tuple[str, str, str]
@@ -69,42 +68,77 @@ def ground_truth_triples(state) -> list[Triple]:
     return sorted(triples)
 
 
-@dataclass
-class ObservedFilter:
-    """Restricts ground truth to what the agent could know: entities named in the observations
-    seen so far, and rooms visited so far.
+# Words that state an openable's state in a sentence ("An open fridge", "You unlock the locker").
+_STATE_CUES = {
+    "open": re.compile(r"\bopen(?:ed|s)?\b"),
+    "closed": re.compile(r"\b(?:closed?|unlock(?:ed|s)?)\b"),
+    "locked": re.compile(r"\block(?:ed|s)?\b"),
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|\n+")
 
-    A spatial triple counts once its rooms have been visited (exits are described on arrival);
-    any other triple once its subject and its object (unless a state or the inventory) have been
-    named in some observation. Feed it every cleaned observation with ``see(text)`` in order.
+
+class ObservedFilter:
+    """Restricts ground truth to what the agent could know from the observations seen so far.
+
+    - exits and room connections: once the rooms involved have been visited (exits are described
+      on arrival; a neighbour's name is only learnt by going there);
+    - (x, "is", state): once x is named in a sentence that states it ("open", "closed"/"unlock",
+      "locked"); merely seeing a locker does not tell that it is locked;
+    - any other triple: once its subject and its object (unless the inventory or a visited room)
+      have been named in some observation.
+    Names are matched as whole words, longest first, so "table" is not found in "patio table".
+    Call ``see(observation, facts)`` for every step in order, then ``restrict(triples)``.
     """
 
-    seen_text: list[str] = field(default_factory=list)
-    visited: set[str] = field(default_factory=set)
-    _names: dict[str, bool] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.visited: set[str] = set()
+        self._sentences: list[str] = []
+        self._names: set[str] = set()        # every entity name the game's facts have used
+        self._scanned = 0                    # sentences already scanned for the current names
+        self._mentioned: set[str] = set()
+        self._stated: set[tuple[str, str]] = set()
 
     def see(self, observation: str, facts: Iterable = ()) -> None:
-        self.seen_text.append(" ".join(observation.lower().split()))
+        text = " ".join(observation.lower().split("\n"))
+        self._sentences.extend(filter(None, (" ".join(p.split()) for p in _SENTENCE_END.split(text))))
+        facts = tuple(facts)
         for fact in facts:
             if fact.name == "at" and fact.arguments[0].type == "P":
                 self.visited.add(entity_name(fact.arguments[1].name))
+        names = {n for t in ground_truth_triples(facts) for n in (t[0], t[2])} - set(STATES) - \
+            set(DIRECTIONS) - {INVENTORY}
+        if not names <= self._names:  # new names: earlier sentences may mention them
+            self._names |= names
+            self._scanned, self._mentioned, self._stated = 0, set(), set()
 
-    def mentioned(self, name: str) -> bool:
-        if name not in self._names or not self._names[name]:
-            pattern = re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])")
-            self._names[name] = any(pattern.search(text) for text in self.seen_text)
-        return self._names[name]
+    def _scan(self) -> None:
+        longest_first = sorted(self._names, key=lambda n: (-len(n), n))
+        for sentence in self._sentences[self._scanned:]:
+            found = []
+            for name in longest_first:
+                pattern = r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])"
+                sentence, hits = re.subn(pattern, "#", sentence)
+                if hits:
+                    found.append(name)
+            self._mentioned.update(found)
+            for state, cue in _STATE_CUES.items():
+                if cue.search(sentence):
+                    self._stated.update((name, state) for name in found)
+        self._scanned = len(self._sentences)
 
     def restrict(self, triples: Iterable[Triple]) -> list[Triple]:
+        self._scan()
+        known = self._mentioned | self.visited
         kept = []
         for subject, relation, obj in triples:
             if relation == "has exit":
                 ok = subject in self.visited
             elif relation.startswith("is ") and relation.endswith(" of"):
                 ok = subject in self.visited and obj in self.visited
+            elif relation == "is":
+                ok = (subject, obj) in self._stated
             else:
-                ok = self.mentioned(subject) and (
-                    obj in STATES or obj == INVENTORY or obj in self.visited or self.mentioned(obj))
+                ok = subject in self._mentioned and (obj == INVENTORY or obj in known)
             if ok:
                 kept.append((subject, relation, obj))
         return kept
