@@ -148,3 +148,11 @@ def test_spec_cache_key_ignores_option_order(tw_cache, cooking_game):
     assert generate_game("tw-cooking:cut,go=1,take=1,recipe=1", seed=1, cache_dir=tw_cache) == cooking_game
     assert resolve_game("tw-cooking:recipe=1,take=1,go=1,cut", seed=1, cache_dir=tw_cache).game_path == \
         cooking_game.resolve()
+
+
+def test_custom_world_spec_is_playable(tw_cache):
+    task = resolve_game("custom:world_size=2,nb_objects=3,quest_length=2", seed=3, cache_dir=tw_cache)
+    assert task.walkthrough and task.goal
+    with TextWorldEnv(task) as env:
+        final = replay_walkthrough(env)[-1][1]
+    assert final.won and final.normalized == 1.0

@@ -118,3 +118,13 @@ def test_observed_filter_matches_whole_names_and_needs_stated_states():
     seen.see("You have to unlock the Blue locker first. The Blue locker is locked.", facts)
     assert ("blue locker", "is", "locked") in seen.restrict(truth)
     assert ("table", "in", "kitchen") not in seen.restrict(truth)
+
+
+def test_score_triples():
+    from environments.textworld import score_triples
+    truth = [("key 1", "in", "room a"), ("room a", "has exit", "west")]
+    scores = score_triples([("Key 1", "in", "the Room A"), ("key 1", "on", "table")], truth)
+    assert (scores.true_positives, scores.predicted, scores.truth) == (1, 2, 2)
+    assert scores.precision == 0.5 and scores.recall == 0.5 and scores.f1 == 0.5
+    assert score_triples([], truth).f1 == 0.0
+    assert score_triples([], []).f1 == 1.0

@@ -8,6 +8,7 @@ Vocabulary (names lowercase, no leading article, single spaces):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Iterable
 
 Triple = tuple[str, str, str]
@@ -142,3 +143,28 @@ class ObservedFilter:
             if ok:
                 kept.append((subject, relation, obj))
         return kept
+
+
+@dataclass(frozen=True)
+class TripleScores:
+    precision: float
+    recall: float
+    f1: float
+    true_positives: int
+    predicted: int
+    truth: int
+
+
+def score_triples(predicted: Iterable[Triple], truth: Iterable[Triple]) -> TripleScores:
+    """Set precision/recall/F1 of a memory's triples against ground truth, names canonicalised.
+
+    Empty against empty counts as perfect: nothing to know and nothing claimed.
+    """
+    def canon(triples):
+        return {(entity_name(s), " ".join(r.lower().split()), entity_name(o)) for s, r, o in triples}
+    pred, gold = canon(predicted), canon(truth)
+    hits = len(pred & gold)
+    precision = hits / len(pred) if pred else float(not gold)
+    recall = hits / len(gold) if gold else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return TripleScores(precision, recall, f1, hits, len(pred), len(gold))
