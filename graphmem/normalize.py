@@ -47,6 +47,7 @@ def singular(word_phrase: str) -> str:
 class ResolverConfig:
     fuzzy_threshold: float = 0.92
     embedding_threshold: float = 0.92
+    use_fuzzy: bool = True
     use_embeddings: bool = True
 
 
@@ -99,6 +100,8 @@ class EntityResolver:
         return _DIGITS.findall(a) == _DIGITS.findall(b)
 
     def _fuzzy(self, name: str) -> str | None:
+        if not self.config.use_fuzzy:
+            return None
         best, best_score = None, self.config.fuzzy_threshold
         pool = dict.fromkeys(c for w in name.split() for c in self._by_word.get(w, ()))
         for cand in difflib.get_close_matches(name, list(pool), n=3, cutoff=best_score):
