@@ -1,7 +1,8 @@
 """Memory evaluation: replay a game's walkthrough into a fresh Memory and score its current triples.
 
-Every observation goes through the chosen extractor (the command is prefixed as "> command", the way
-a transcript shows it); moves add their connection triples from code (``graphmem.spatial``). After
+Every observation goes through the chosen extractor as the game printed it (cleaned; the response
+to an action says what it did, "You take the key from the chest", so the command is not added);
+moves add their connection triples from code (``graphmem.spatial``). After
 each step the memory's current triples are compared with the game's true state restricted to what
 the observations so far have shown (``ObservedFilter``).
 
@@ -110,8 +111,7 @@ def score_replay(steps: list[ReplayStep], memory, name: str = "", extractor: str
     room = None
     scored: list[tuple[str, str, str]] = []
     for i, st in enumerate(steps):
-        text = st.observation if st.command is None else f"> {st.command}\n{st.observation}"
-        memory.observe(text, i)
+        memory.observe(st.observation, i)
         if st.command is not None:
             memory.add_triples(move_triples(room, st.command, st.observation), i)
         room = room_of(st.observation) or room
