@@ -50,11 +50,27 @@ LIST_DEPS = {"conj", "appos"}
 MAX_WORDS = 7
 
 
+# A transcript's echo of the player's command ("> go west"): it states nothing about the world.
+COMMAND_ECHO = re.compile(r"^\s*>.*$", re.M)
+
+
 def _split_heading(text: str) -> tuple[str | None, str]:
+    """(room named by the last heading, text without headings and command echoes)."""
     room = None
     for m in HEADING.finditer(text):
         room = canonical_entity(m.group(1))
-    return room, HEADING.sub("\n", text)
+    return room, COMMAND_ECHO.sub("\n", HEADING.sub("\n", text))
+
+
+def _perceiver(tok, hops: int = 4) -> bool:
+    """Whether the nearest verb above ``tok`` is one of perceiving ("follow it to a locker")."""
+    for _ in range(hops):
+        if tok.head is tok:
+            return False
+        tok = tok.head
+        if tok.pos_ in {"VERB", "AUX"}:
+            return tok.lemma_.lower() in PERCEIVE
+    return False
 
 
 class OfflineExtractor:
@@ -139,15 +155,33 @@ class _Reader:
             keep.append(self.doc[tok.i - 1])
         lo, hi = min(t.i for t in keep), max(t.i for t in keep)
         words = [t for t in self.doc[lo:hi + 1] if t.dep_ not in {"det", "predet"}]
+        # "an ordinary looking wardrobe": how a thing looks is not part of its name.
+        looks = [i for i, w in enumerate(words) if w.lemma_ == "look" and w.dep_ == "amod"]
+        if looks:
+            kept_states = [w for w in words[:looks[-1]] if w.lower_ in STATES]
+            words = kept_states + words[looks[-1] + 1:]
         states = []
         while words and (words[0].lower_ in STATES or words[0].lower_ in COOKING_STATES):
+            # "raw white tuna" is white tuna in the raw state, but "raw meat" is a name of its own.
+            if words[0].lower_ == "raw" and len(words) < 3:
+                break
             states.append(STATES.get(words[0].lower_, words[0].lower_))
             words = words[1:]
+        words += self.purpose(tok)
         # Keep the text's own joins: "frosted-glass door" stays hyphenated.
         name = canonical_entity("".join(w.text_with_ws for w in words))
         if not name or name in PRONOUNS or name.rsplit(" ", 1)[-1] in NOT_THINGS:
             return None, []
         return name, states
+
+    def purpose(self, tok) -> list:
+        """A "for" complement that belongs to a name: "a table for pool chemicals"."""
+        for c in tok.children:
+            if c.dep_ == "prep" and c.lower_ == "for" and c.i == tok.i + 1:
+                objs = [o for o in c.children if o.dep_ == "pobj" and o.pos_ in {"NOUN", "PROPN"}]
+                if objs and not any(d.dep_ in {"det", "poss"} for d in objs[0].children):
+                    return [c, *self.doc[objs[0].left_edge.i:objs[0].i + 1]]
+        return []
 
     def things(self, tok) -> list[tuple[str, list[str]]]:
         """The named things in a list headed by ``tok`` ("a knife, a fork and a spoon")."""
@@ -261,8 +295,14 @@ class _Reader:
             if t.dep_ in {"dobj", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"} and t.pos_ in {"NOUN", "PROPN", "NUM"}:
                 if t.dep_ in {"conj", "appos"} and t.head.pos_ not in {"NOUN", "PROPN", "NUM"}:
                     continue
-                if t.dep_ == "pobj" and not (t.head.lower_ == "to" and t.head.head.lemma_.lower() in PERCEIVE):
+                # Objects count only when perceived: "you see a key", not "you hear a noise",
+                # "you take note", "you tie your shoe". Same for "follow it to / other than a locker".
+                if t.dep_ == "dobj" and t.head.lemma_.lower() not in PERCEIVE:
                     continue
+                if t.dep_ == "pobj" and not (t.head.lower_ in {"to", "than"} and _perceiver(t.head)):
+                    continue
+                if any(c.dep_ == "det" and c.lower_ == "no" for c in t.children):
+                    continue  # "there is no door"
                 mentioned.append(t)
             elif t.dep_ == "prep":
                 preps.append(t)
@@ -273,18 +313,25 @@ class _Reader:
             rel, where = self.place(p)
             if rel:
                 break
-        if not perceived and rel is None or self.room is None and verb != "be":
+        if not perceived or self.room is None and verb != "be":
             # Outside a game's room, only "X is on/in Y" and "there is X in Y" are locations.
             return False
         found = False
         seen_names = set()
         for tok in mentioned:
+            # "a door leading south" is a way out, not a thing standing in the room.
+            is_exit = any(c.dep_ == "acl" and c.lemma_.lower() == "lead" for c in tok.children)
             for name, states in self.things(tok):
                 if name in seen_names or name == self.room:
                     continue
                 seen_names.add(name)
-                if verb == "be" and root.i < tok.i and subj is not None and subj.dep_ != "expl" and tok.dep_ == "attr":
-                    continue  # "The counter is a vast one": attributes are not things
+                if verb == "be" and root.i < tok.i and subj is not None and subj.dep_ != "expl" \
+                        and tok.dep_ == "attr" and subj.pos_ != "PRON":
+                    continue  # "The counter is a vast one": attributes are not things ("it's a key" is)
+                if is_exit:
+                    for s in states:
+                        self.add(name, "is", s)
+                    continue
                 if self.add(name, rel or "in", where if rel else self.room):
                     found = True
                     for s in states:
