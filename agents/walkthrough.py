@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from environments.textworld import StepResult, TextWorldEnv
+from environments.textworld import StepResult, Task, TextWorldEnv
 
 
 class WalkthroughAgent:
@@ -21,6 +21,15 @@ class WalkthroughAgent:
                              "generated game (their walkthrough comes with them)")
         self.commands = tuple(commands)
         self._next = 0
+
+    def reset(self, task: Task | None = None) -> None:
+        self._next = 0
+
+    def override(self, action: str) -> None:
+        """Nothing to adjust: the replay follows the fixed command list."""
+
+    def stats(self) -> dict:
+        return {"memory_size": 0, "played": self._next}
 
     def act(self, result: StepResult) -> str | None:
         if result.done or self._next >= len(self.commands):

@@ -1,0 +1,98 @@
+"""Play one game with one agent (``graphmem play``) and compare agents over games (``eval-agents``)."""
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+from typing import Sequence
+
+from environments.textworld import TextWorldEnv, resolve_game
+from graphmem.llm import ChatModel
+
+from .factory import AGENTS, LLM_AGENTS, make_agent
+from .runner import run_episode
+
+
+def play(game: str, agent_name: str, llm: ChatModel | None = None, *, tasks: str | None = None, seed: int = 0,
+         max_steps: int | None = None, log_path: str | Path | None = None, resume: bool = False,
+         extractor: str = "offline") -> dict:
+    """One episode; returns the final record (score, steps, tokens, seconds...)."""
+    started = time.perf_counter()
+    task = resolve_game(game, tasks=tasks, seed=seed)
+    with TextWorldEnv(task, max_steps=max_steps) as env:
+        agent = make_agent(agent_name, env, llm if agent_name in LLM_AGENTS else None, extractor=extractor)
+        meta = {"game": game, "task": task.name, "seed": seed, "max_steps": env.max_steps,
+                "llm": llm.name if llm is not None and agent_name in LLM_AGENTS else None}
+        if agent_name == "ariadne":
+            meta["extractor"] = extractor
+        usage = llm.usage if llm is not None else None
+        final = run_episode(env, agent, meta=meta, usage=usage, log_path=log_path, resume=resume)
+    return {**final, "wall_seconds": round(time.perf_counter() - started, 3)}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+
+
+def eval_agents(games: Sequence[str], agents: Sequence[str], runs: int, llm: ChatModel | None, *,
+                out_dir: str | Path, tasks: str | None = None, max_steps: int | None = None, seed: int = 0,
+                extractor: str = "offline", progress=None) -> dict:
+    """Every agent plays every game ``runs`` times (run k uses seed + k: the game for generator specs,
+    the LLM's sampling seed otherwise). Each run logs to ``out_dir/logs`` and is resumed from its log,
+    so an interrupted evaluation continues where it stopped. Writes results.json and results.md."""
+    unknown = [a for a in agents if a not in AGENTS]
+    if unknown:
+        raise ValueError(f"unknown agent(s) {', '.join(unknown)}; agents: {', '.join(AGENTS)}")
+    out = Path(out_dir)
+    rows, finals = [], []
+    for game in games:
+        for agent in agents:
+            runs_done = []
+            for k in range(runs):
+                log_path = out / "logs" / f"{_slug(game)}__{agent}__run{k}.jsonl"
+                final = play(game, agent, llm, tasks=tasks, seed=seed + k, max_steps=max_steps,
+                             log_path=log_path, resume=True, extractor=extractor)
+                runs_done.append(final)
+                if progress:
+                    progress(final)
+            finals += runs_done
+            rows.append(summarize(game, agent, runs_done))
+    result = {"rows": rows, "runs": finals, "settings": {
+        "games": list(games), "agents": list(agents), "runs": runs, "max_steps": max_steps, "seed": seed,
+        "llm": llm.name if llm is not None else None, "extractor": extractor}}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out / "results.md").write_text(markdown_table(rows) + "\n", encoding="utf-8")
+    return result
+
+
+def summarize(game: str, agent: str, finals: list[dict]) -> dict:
+    scores = [f["normalized"] for f in finals]
+    steps = sum(f["steps"] for f in finals) or 1
+    return {
+        "game": game, "agent": agent, "runs": len(finals),
+        "normalized_mean": round(statistics.fmean(scores), 4), "normalized_best": max(scores),
+        "won": sum(bool(f["won"]) for f in finals), "steps_mean": round(steps / len(finals), 1),
+        "prompt_tokens": sum(f["prompt_tokens"] for f in finals),
+        "completion_tokens": sum(f["completion_tokens"] for f in finals),
+        "llm_calls": sum(f["llm_calls"] for f in finals),
+        "prompt_tokens_per_step": round(sum(f["prompt_tokens"] for f in finals) / steps, 1),
+        "completion_tokens_per_step": round(sum(f["completion_tokens"] for f in finals) / steps, 1),
+        "llm_calls_per_step": round(sum(f["llm_calls"] + f["cached"] for f in finals) / steps, 2),
+        "seconds": round(sum(f["seconds"] for f in finals), 1),
+        "seconds_per_step": round(sum(f["seconds"] for f in finals) / steps, 2),
+    }
+
+
+def markdown_table(rows: list[dict]) -> str:
+    head = ("| game | agent | runs | normalized mean | best | won | steps | prompt tok/step | "
+            "completion tok/step | calls/step | s/step | total s |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        lines.append(f"| {r['game']} | {r['agent']} | {r['runs']} | {r['normalized_mean']:.3f} | "
+                     f"{r['normalized_best']:.3f} | {r['won']} | {r['steps_mean']} | {r['prompt_tokens_per_step']} | "
+                     f"{r['completion_tokens_per_step']} | {r['llm_calls_per_step']} | {r['seconds_per_step']} | "
+                     f"{r['seconds']} |")
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""Agents by name, as the CLI and eval-agents pick them."""
+from __future__ import annotations
+
+from environments.textworld import TextWorldEnv
+from graphmem.llm import ChatModel
+
+AGENTS = ("ariadne", "full-history", "summary", "rag", "walkthrough")
+LLM_AGENTS = AGENTS[:4]
+
+
+def make_agent(name: str, env: TextWorldEnv, llm: ChatModel | None = None, *, extractor: str = "offline"):
+    """A fresh agent for ``env``'s game. LLM agents need ``llm``; the walkthrough agent needs a
+    walkthrough (task file or generated game)."""
+    if name == "walkthrough":
+        from .walkthrough import WalkthroughAgent
+
+        commands = env.task.walkthrough
+        if commands is None:
+            env.reset()  # a game's own walkthrough is known after a reset
+            commands = env.walkthrough()
+        return WalkthroughAgent(commands or ())
+    if name not in LLM_AGENTS:
+        raise ValueError(f"unknown agent {name!r}; agents: {', '.join(AGENTS)}")
+    if llm is None:
+        raise ValueError(f"agent {name!r} needs an LLM")
+    if name == "ariadne":
+        from .ariadne import Ariadne
+
+        return Ariadne(llm, extractor=extractor)
+    from .baselines import BASELINES
+
+    return BASELINES[name](llm)

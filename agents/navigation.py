@@ -1,0 +1,89 @@
+"""The agent's map, read from memory triples: paths between known rooms and exits not yet taken.
+
+Connections are the triples (X, "is DIR of", Y): going DIR from Y leads to X. Exits are (room,
+"has exit", DIR). Any direction counts (up/down and the diagonals too); doors are handled by the
+agent that walks a path (it opens them on the way), since a closed door still is a connection.
+"""
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from graphmem.spatial import OPPOSITE
+
+DIRECTIONS = tuple(OPPOSITE)  # a fixed order, so that paths and hints never depend on set order
+_CONNECTION = re.compile(r"^is (" + "|".join(DIRECTIONS) + r") of$")
+
+
+@dataclass
+class RoomMap:
+    """``exits[room][direction]`` = the room it leads to, or None while unknown."""
+
+    exits: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+    @classmethod
+    def from_triples(cls, triples: Iterable) -> "RoomMap":
+        """From (subject, relation, object) tuples or Triple objects (current ones only)."""
+        room_map = cls()
+        known: list[tuple[str, str, str]] = []
+        for t in triples:
+            s, r, o = (t.subject, t.relation, t.object) if hasattr(t, "subject") else tuple(t)
+            if r == "has exit" and o in OPPOSITE:
+                room_map.exits.setdefault(s, {}).setdefault(o, None)
+            elif (m := _CONNECTION.match(r)) is not None:
+                known.append((o, m.group(1), s))
+        for origin, direction, target in known:  # after exits, so a known destination wins
+            room_map.exits.setdefault(origin, {})[direction] = target
+            room_map.exits.setdefault(target, {})
+        return room_map
+
+    def rooms(self) -> list[str]:
+        return sorted(self.exits)
+
+    def neighbours(self, room: str) -> list[tuple[str, str]]:
+        """(direction, room) pairs leaving ``room``, in DIRECTIONS order."""
+        out = self.exits.get(room, {})
+        return [(d, out[d]) for d in DIRECTIONS if out.get(d)]
+
+    def path(self, start: str, goal: str) -> list[tuple[str, str]] | None:
+        """Shortest list of (direction, room reached) from ``start`` to ``goal``; [] if already there,
+        None when no known path leads there (breadth-first, so the fewest moves)."""
+        if start == goal:
+            return []
+        previous: dict[str, tuple[str, str]] = {start: ("", "")}
+        queue = deque([start])
+        while queue:
+            room = queue.popleft()
+            for direction, nxt in self.neighbours(room):
+                if nxt in previous:
+                    continue
+                previous[nxt] = (room, direction)
+                if nxt == goal:
+                    steps = []
+                    while nxt != start:
+                        before, how = previous[nxt]
+                        steps.append((how, nxt))
+                        nxt = before
+                    return steps[::-1]
+                queue.append(nxt)
+        return None
+
+    def reachable(self, start: str) -> list[str]:
+        """Known rooms with a path from ``start`` (start excluded), sorted."""
+        return [r for r in self.rooms() if r != start and self.path(start, r) is not None]
+
+    def unexplored(self) -> dict[str, list[str]]:
+        """Per room, the exits whose destination is still unknown (rooms without any are left out)."""
+        out = {}
+        for room in self.rooms():
+            open_ends = [d for d in DIRECTIONS if d in self.exits[room] and self.exits[room][d] is None]
+            if open_ends:
+                out[room] = open_ends
+        return out
+
+    def exploration_hint(self, limit: int = 6) -> str:
+        """A short line for prompts: "kitchen: north, west; hallway: up" or "none"."""
+        parts = [f"{room}: {', '.join(dirs)}" for room, dirs in list(self.unexplored().items())[:limit]]
+        return "; ".join(parts) or "none"

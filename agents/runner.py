@@ -1,0 +1,179 @@
+"""One episode runner for every agent: play, log each step as a JSON line, resume a killed run.
+
+The log starts with a ``start`` line (game, agent, settings), then one ``step`` line per step and,
+when the episode ends, a ``final`` line (the result the CLI prints). ``resume=True`` reads the log,
+replays its actions through the (deterministic) game while the agent re-observes every step (its
+LLM calls are answered by the response cache, so the agent's memory and plan are rebuilt for free),
+then plays on and appends. A torn last line (the process died while writing it) is dropped.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from environments.textworld import StepResult, TextWorldEnv
+from graphmem.llm import Accounting, Usage
+
+from .base import Agent
+
+log = logging.getLogger("agents.runner")
+
+SUMMED = ("llm_calls", "prompt_tokens", "completion_tokens", "cached", "seconds")
+
+
+class RunLogError(RuntimeError):
+    """A log that cannot be resumed (another game or agent, or a replay that diverged)."""
+
+
+@dataclass
+class RunLog:
+    start: dict | None = None
+    steps: list[dict] = field(default_factory=list)
+    final: dict | None = None
+    torn_lines: int = 0
+
+    @classmethod
+    def read(cls, path: Path) -> "RunLog":
+        out = cls()
+        if not path.is_file():
+            return out
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                if i != len(lines) - 1:
+                    raise RunLogError(f"{path}: line {i + 1} is not JSON (only a torn last line is tolerated)")
+                out.torn_lines += 1
+                log.warning("%s: dropping a torn last line", path)
+                continue
+            kind = rec.get("type")
+            if kind == "start":
+                out.start = rec
+            elif kind == "step":
+                out.steps.append(rec)
+            elif kind == "final":
+                out.final = rec
+        return out
+
+
+class _Writer:
+    def __init__(self, path: Path | None, keep: RunLog | None) -> None:
+        self.file = None
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("w", encoding="utf-8")
+        if keep is not None:  # rewrite what was kept, so a torn line never stays in the middle
+            for rec in [keep.start, *keep.steps]:
+                self.write(rec)
+
+    def write(self, rec: dict) -> None:
+        if self.file is not None:
+            self.file.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self.file.flush()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, usage: Accounting | None = None,
+                log_path: str | Path | None = None, resume: bool = False) -> dict:
+    """Play one episode of ``env`` with ``agent``; returns the final record (also the log's last line).
+
+    ``meta``: settings written to the start line and checked on resume (game, agent, seed...).
+    ``usage``: the accounting of the agent's LLM, for per-step token counts.
+    """
+    meta = {"agent": agent.name, **(meta or {})}
+    path = Path(log_path) if log_path else None
+    previous = RunLog.read(path) if (resume and path is not None) else RunLog()
+    if previous.final is not None:
+        log.info("%s: the run is already complete; not playing again", path)
+        return previous.final
+    if previous.start is not None:
+        _check_same_run(previous.start, meta, path)
+    usage = usage or Accounting()
+    agent.reset(env.task)
+    result = env.reset()
+    replay = _replay(env, agent, result, previous.steps, usage)
+    result = replay["result"]
+    writer = _Writer(path, previous if previous.start is not None else None)
+    if previous.start is None:
+        writer.write({"type": "start", **meta})
+    totals = {k: sum(s.get(k, 0) for s in previous.steps) for k in SUMMED}
+    last_stats: dict = {}
+    try:
+        while not result.done:
+            snap, t0 = usage.snapshot(), time.perf_counter()
+            action = agent.act(result)
+            if action is None:
+                break
+            t1 = time.perf_counter()
+            result = env.step(action)
+            t2 = time.perf_counter()
+            used = usage.since(snap)
+            last_stats = agent.stats()
+            rec = _step_record(action, result, used, last_stats, agent_s=t1 - t0, env_s=t2 - t1)
+            for k in SUMMED:
+                totals[k] += rec[k]
+            writer.write(rec)
+        final = {
+            "type": "final", **meta,
+            "score": result.score, "max_score": result.max_score, "normalized": round(result.normalized, 4),
+            "steps": result.moves, "won": result.won, "lost": result.lost, "truncated": result.truncated,
+            **{k: (round(v, 3) if k == "seconds" else v) for k, v in totals.items()},
+            "resumed_steps": len(previous.steps), "replay_mismatches": replay["mismatches"],
+            "replay_seconds": round(replay["seconds"], 3),
+            "agent_stats": last_stats or agent.stats(),
+        }
+        writer.write(final)
+        return final
+    finally:
+        writer.close()
+
+
+def _check_same_run(start: dict, meta: dict, path: Path | None) -> None:
+    for key in ("game", "agent", "seed", "llm", "max_steps"):
+        if key in meta and key in start and start[key] != meta[key]:
+            raise RunLogError(f"{path}: cannot resume: the log is for {key}={start[key]!r}, "
+                              f"this run has {key}={meta[key]!r}")
+
+
+def _replay(env: TextWorldEnv, agent: Agent, result: StepResult, steps: list[dict], usage: Accounting) -> dict:
+    """Play the logged actions again; the agent acts as usual (cache hits) and is overridden if it
+    chooses differently. The score after each step must match the log (the game is deterministic)."""
+    t0, mismatches = time.perf_counter(), 0
+    for rec in steps:
+        action = rec["action"]
+        chosen = agent.act(result)
+        if chosen != action:
+            mismatches += 1
+            log.warning("replay step %s: agent chose %r, the log has %r (was the LLM cache off?); "
+                        "playing the logged action", rec.get("step"), chosen, action)
+            agent.override(action)
+        result = env.step(action)
+        if result.score != rec["score"] or result.moves != rec["step"]:
+            raise RunLogError(f"replay diverged at step {rec['step']}: score {result.score} after "
+                              f"{action!r}, the log has {rec['score']}")
+    if steps:
+        log.info("resumed after %d logged steps (%d choice mismatches)", len(steps), mismatches)
+    return {"result": result, "mismatches": mismatches, "seconds": time.perf_counter() - t0}
+
+
+def _step_record(action: str, result: StepResult, used: Usage, stats: dict, *, agent_s: float,
+                 env_s: float) -> dict:
+    return {
+        "type": "step", "step": result.moves, "action": action, "observation": result.observation,
+        "score": result.score, "max_score": result.max_score, "normalized": round(result.normalized, 4),
+        "done": result.done, "won": result.won, "memory_size": stats.get("memory_size", 0),
+        "llm_calls": used.calls, "prompt_tokens": used.prompt_tokens,
+        "completion_tokens": used.completion_tokens, "cached": used.cached,
+        "llm_seconds": round(used.seconds, 3), "agent_seconds": round(agent_s, 3),
+        "env_seconds": round(env_s, 3), "seconds": round(agent_s + env_s, 3),
+    }
