@@ -94,7 +94,7 @@ class FullHistoryAgent(PromptAgent):
     def memory_lines(self, result: StepResult) -> list[str]:
         # The first observation is the game's introduction: always shown (it says where things are).
         lines = [f"Start: {shorten(self._start, OBSERVATION_CHARS)}"] if self.step > 1 else []
-        while sum(len(h) for h in self.history[self.cut:]) > self.max_chars:
+        while self.cut < len(self.history) - 1 and sum(len(h) for h in self.history[self.cut:]) > self.max_chars:
             self.cut += 1  # only ever grows, so the shown history stays a stable prefix between cuts
         return [*lines, "History:", *(self.history[self.cut:] or ["(none)"])]
 

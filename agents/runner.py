@@ -93,11 +93,11 @@ def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, us
     meta = {"agent": agent.name, **(meta or {})}
     path = Path(log_path) if log_path else None
     previous = RunLog.read(path) if (resume and path is not None) else RunLog()
+    if previous.start is not None:
+        _check_same_run(previous.start, meta, path)
     if previous.final is not None:
         log.info("%s: the run is already complete; not playing again", path)
         return previous.final
-    if previous.start is not None:
-        _check_same_run(previous.start, meta, path)
     usage = usage or Accounting()
     agent.reset(env.task)
     result = env.reset()

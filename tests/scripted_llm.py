@@ -17,7 +17,7 @@ class ScriptedChat(ChatModel):
     def __init__(self, script: Callable[[list[dict], dict | None], str], cache_path=None) -> None:
         """``cache_path``: use a response cache there (as a real run would); default no cache."""
         cache = ResponseCache(cache_path) if cache_path else None
-        super().__init__("script", cache=cache, cache_mode="on" if cache else "off")
+        super().__init__("script", cache=cache, cache_mode="on" if cache is not None else "off")
         self.script = script
         self.requests: list[tuple[list[dict], dict | None]] = []
 

@@ -1,0 +1,77 @@
+"""Baselines with scripted replies on a real game: what each one shows the LLM, calls per step,
+counted fallbacks."""
+import json
+
+import pytest
+
+from agents.baselines import FullHistoryAgent, RAGAgent, SummaryAgent
+from agents.runner import run_episode
+from environments.textworld import TextWorldEnv
+from scripted_llm import ScriptedChat
+
+ACTIONS = ["open wooden door", "go north", "examine box", "go south", "examine table"]
+
+
+def scripted(summary_reply=None):
+    actions = iter(ACTIONS)
+
+    def script(messages, schema):
+        if "summary" in schema["properties"]:
+            return summary_reply or json.dumps({"summary": "The wooden door leads north to a pantry."})
+        return json.dumps({"action": next(actions, "look")})
+    return ScriptedChat(script)
+
+
+def play(tiny_world, agent, llm, steps=5):
+    with TextWorldEnv(tiny_world, max_steps=steps) as env:
+        return run_episode(env, agent, usage=llm.usage)
+
+
+def user_prompts(llm):
+    return [m[1]["content"] for m, _ in llm.requests]
+
+
+def test_full_history_shows_every_step(tiny_world):
+    llm = scripted()
+    final = play(tiny_world, FullHistoryAgent(llm), llm)
+    last = user_prompts(llm)[-1]
+    assert final["llm_calls"] == 5 and final["agent_stats"]["memory_size"] == 4
+    for action in ACTIONS[:4]:
+        assert f"> {action}: " in last
+    assert last.startswith("Goal: ") and "Start: -= Kitchen =-" in last and "Recent steps" not in last
+
+
+def test_full_history_cuts_the_oldest_steps_beyond_its_budget(tiny_world):
+    llm = scripted()
+    play(tiny_world, FullHistoryAgent(llm, max_chars=200), llm)
+    last = user_prompts(llm)[-1]
+    assert "> go south: " in last and "> open wooden door: " not in last  # the newest always stays
+
+
+def test_summary_agent_rewrites_its_summary_each_step(tiny_world):
+    llm = scripted()
+    final = play(tiny_world, SummaryAgent(llm), llm)
+    prompts = user_prompts(llm)
+    assert final["llm_calls"] == 10  # summary + action each step
+    assert "Summary so far: (empty)" in prompts[0]
+    assert "Summary so far: The wooden door leads north to a pantry." in prompts[2]
+    assert "Updated summary: The wooden door leads north to a pantry." in prompts[1]
+
+
+def test_summary_agent_bad_reply_keeps_the_old_summary(tiny_world):
+    llm = scripted(summary_reply="not json")
+    final = play(tiny_world, SummaryAgent(llm), llm, steps=2)
+    assert final["agent_stats"]["summary_fallbacks"] == 2
+    assert "Summary so far: (empty)" in user_prompts(llm)[-1]
+
+
+def test_rag_agent_retrieves_older_steps_only(tiny_world):
+    llm = scripted()
+    agent = RAGAgent(llm, top_k=2)
+    agent.recent.items = type(agent.recent.items)(maxlen=1)  # one recent step: older ones are retrieved
+    final = play(tiny_world, agent, llm)
+    last = user_prompts(llm)[-1]
+    assert final["llm_calls"] == 5 and final["agent_stats"]["memory_size"] == 4
+    retrieved = last.split("Retrieved past steps:\n")[1].split("\nRecent steps:")[0].splitlines()
+    assert len(retrieved) == 2 and all(line.startswith("[step ") for line in retrieved)
+    assert not any("[step 4]" in line for line in retrieved)  # step 4 is the recent one
