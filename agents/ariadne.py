@@ -58,7 +58,9 @@ class Ariadne:
         if self.extractor == "llm":
             from graphmem.extract.llm import LLMExtractor
 
-            return Memory(extractor=LLMExtractor(self.llm))
+            extractor = LLMExtractor(self.llm)
+            extractor.asker.retries = 0  # a corrective retry would be a 4th call in the step
+            return Memory(extractor=extractor)
         return Memory()
 
     # --- protocol ------------------------------------------------------------------------------

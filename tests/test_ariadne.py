@@ -63,3 +63,20 @@ def test_ariadne_plan_fallback_keeps_the_previous_plan(tiny_world):
         final = run_episode(env, agent, usage=llm.usage)
     assert final["agent_stats"]["plan_fallbacks"] == 1
     assert final["agent_stats"]["plan"] == ["open the door"]
+
+
+def test_llm_extractor_makes_three_calls_a_step_without_retries(tiny_world):
+    def script(messages, schema):
+        if "triples" in schema["properties"]:
+            return "{oops" if "-= Kitchen =-" in messages[-1]["content"] else '{"triples": [["box", "is", "locked"]]}'
+        if "plan" in schema["properties"]:
+            return '{"plan": ["go north"]}'
+        return '{"action": "open wooden door"}' if "open wooden door" in str(schema) else '{"action": "go north"}'
+
+    llm = ScriptedChat(script)
+    agent = Ariadne(llm, extractor="llm")
+    with TextWorldEnv(tiny_world, max_steps=2) as env:
+        final = run_episode(env, agent, usage=llm.usage)
+    assert final["llm_calls"] == 6  # extraction + plan + action, twice; the bad extraction is not retried
+    assert agent.memory.extractor.stats["failed"] == 1
+    assert ("box", "is", "locked") in [(t.subject, t.relation, t.object) for t in agent.memory.current()]
