@@ -156,7 +156,7 @@ class Ariadne:
         rooms = self.room_map().reachable(self.room) if self.room else []
         options = admissible + [f"go to {r}" for r in rooms]
         plan = f"Plan: {'; '.join(self.plan)}\n" if self.plan else ""
-        choice = self.chooser.choose(context, options, self.recent.actions(), extra=plan)
+        choice = self.chooser.choose(context, options, self.recent, extra=plan)
         if choice.startswith("go to ") and choice not in admissible:
             self.path = self.room_map().path(self.room, choice[len("go to "):]) or []
             action = self._walk(result)

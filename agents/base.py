@@ -73,6 +73,16 @@ class RecentSteps:
     def actions(self) -> list[str]:
         return [s.action for s in self.items]
 
+    def without_effect(self) -> list[str]:
+        """Actions played at least twice in the window, every time with the same response: playing
+        them again would only waste a step (a small model tends to loop on them)."""
+        seen: dict[str, set[str]] = {}
+        counts: dict[str, int] = {}
+        for s in self.items:
+            seen.setdefault(s.action, set()).add(" ".join(s.observation.split()))
+            counts[s.action] = counts.get(s.action, 0) + 1
+        return [a for a in seen if counts[a] >= 2 and len(seen[a]) == 1]
+
     def render(self) -> str:
         return "\n".join(f"> {s.action}: {shorten(s.observation, RECENT_CHARS)}" for s in self.items) or "(none)"
 
@@ -94,9 +104,10 @@ class ActionChooser:
         self.calls = 0
         self.fallbacks = 0
 
-    def choose(self, context: str, options: Sequence[str], recent: Sequence[str],
-               extra: str = "") -> str:
-        options = list(dict.fromkeys(options))
+    def choose(self, context: str, options: Sequence[str], recent: RecentSteps, extra: str = "") -> str:
+        """Pick among ``options``, less the actions that recently had no effect (if any remain)."""
+        stale = set(recent.without_effect())
+        options = [o for o in dict.fromkeys(options) if o not in stale] or list(dict.fromkeys(options))
         instruction = (f"{extra}Possible actions: {' | '.join(options)}\n"
                        'Choose the best next action. Reply {"action": "<one of the possible actions>"}')
         asker = JSONAsker(self.llm, action_schema(options), task="choose action",
@@ -107,7 +118,7 @@ class ActionChooser:
         if action in options:
             return action
         self.fallbacks += 1
-        choice = fallback_action(options, recent)
+        choice = fallback_action(options, recent.actions())
         log.warning("choose action: no valid choice in the reply; fallback %r (fallback #%d)",
                     choice, self.fallbacks)
         return choice

@@ -45,7 +45,7 @@ class PromptAgent:
             self.recent.add(self.last_action, result.observation)
         context = self.context(result)
         extra = self.before_choice(context)
-        self.last_action = self.chooser.choose(context, options_of(result), self.recent.actions(), extra=extra)
+        self.last_action = self.chooser.choose(context, options_of(result), self.recent, extra=extra)
         return self.last_action
 
     def override(self, action: str) -> None:
