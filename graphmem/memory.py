@@ -23,6 +23,7 @@ from .update import OutdatedJudge, RuleJudge
 
 log = logging.getLogger(__name__)
 CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
+QUERY_CACHE_SIZE = 1024
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Memory:
         self.embed_episodes = embed_episodes
         cfg = resolver or ResolverConfig()
         self.resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
+        self._query_cache: dict[str, np.ndarray] = {}
         self.triple_index = VectorIndex(self.embedder.dim)
         self.episode_index = VectorIndex(self.embedder.dim)
         self._load_indexes()
@@ -201,10 +203,20 @@ class Memory:
         if not queries:
             return Subgraph()
         cfg = replace(self.recall_config, **overrides)
-        qv = self.embedder.encode(queries)
+        qv = self._encode_queries(queries)
         found = associative(qv, self.triple_index, self.store, cfg)
         triples = [t for t, _ in found]
         return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
+
+    def _encode_queries(self, queries: list[str]) -> np.ndarray:
+        """Agents ask the same questions step after step: keep recent query vectors."""
+        todo = [q for q in dict.fromkeys(queries) if q not in self._query_cache]
+        if todo:
+            for q, v in zip(todo, self.embedder.encode(todo)):
+                self._query_cache[q] = v
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.pop(next(iter(self._query_cache)))
+        return np.stack([self._query_cache[q] for q in queries])
 
     def history(self, entity: str) -> list[Triple]:
         """Every triple ever known about ``entity``, retired ones included, oldest first."""
