@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 
-from .common import UserError, add_graph_options, open_graph_store, print_json
+from .common import UserError, add_graph_options, add_server_options, open_graph_store, print_json
 
 
 def register(sub) -> None:
@@ -20,6 +20,7 @@ def register(sub) -> None:
     p.add_argument("corpus", metavar="CORPUS")
     p.add_argument("--out", metavar="FILE", help="graph file to write (embedded store)")
     p.add_argument("--store", metavar="URI", help="write to a graph server (bolt://...) instead of --out")
+    add_server_options(p)
     p.add_argument("--batch-size", type=int, default=64, help="passages per extraction/embedding batch")
     p.add_argument("--limit", type=int, help="only the first N passages")
     p.add_argument("--no-passage-embeddings", action="store_true",
