@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
@@ -54,6 +55,8 @@ class Memory:
         cfg = resolver or ResolverConfig()
         self.resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
         self._query_cache: dict[str, np.ndarray] = {}
+        # Facts seen lately, shown to an LLM extractor as naming examples (no store round trip).
+        self._recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
         self.triple_index = VectorIndex(self.embedder.dim)
         self.episode_index = VectorIndex(self.embedder.dim)
         self._load_indexes()
@@ -93,8 +96,7 @@ class Memory:
     # --- writing -------------------------------------------------------------------------------
     def observe(self, text: str, step: int, source_id: str | None = None, title: str = "") -> ObserveResult:
         """Extract triples from ``text`` (an observation or passage) and remember them."""
-        context = self.store.triples()[-CONTEXT_TRIPLES:] if self._extractor is not None else ()
-        raw = self.extractor.extract(text, context=context)
+        raw = self.extractor.extract(text, context=[t for t in self._recent if t.current])
         return self.add_extracted(text, raw, step, source_id=source_id, title=title)
 
     def observe_many(self, items: Iterable[tuple[str, str, str]], step: int = 0) -> list[ObserveResult]:
@@ -138,6 +140,7 @@ class Memory:
             else:
                 added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
         retired = self._retire_outdated(added, step)
+        self._recent.extend(confirmed + added)
         for t in added:
             self.resolver.add(t.subject)
             self.resolver.add(t.object)
