@@ -43,12 +43,13 @@ def test_extractor_follows_protocol_and_cleans_triples(server):
     assert ex.stats == {"requests": 1, "retried": 0, "failed": 0, "dropped": 2}
 
 
-def test_known_triples_are_shown_as_naming_examples(server):
+def test_names_of_recent_known_triples_are_shown(server):
     server.reply(triples_reply())
-    context = [Triple("rusty key", "in", "inventory"), Triple("kitchen", "has exit", "east")]
-    LLMExtractor(llm(server), max_context=1).extract(OBS, context)
+    context = [Triple("rusty key", "in", "inventory"), Triple("fridge", "in", "kitchen"),
+               Triple("kitchen", "has exit", "east")]
+    LLMExtractor(llm(server), max_context=2).extract(OBS, context)
     last = server.requests[0]["messages"][-1]["content"]
-    assert "Known facts: kitchen, has exit, east\n" in last and "rusty key" not in last
+    assert last.startswith("Known names: kitchen, fridge\n") and "rusty key" not in last
     assert last.endswith(OBS)
     assert server.requests[0]["response_format"]["json_schema"]["schema"]["required"] == ["triples"]
 
