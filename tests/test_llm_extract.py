@@ -87,12 +87,14 @@ def test_judge_returns_ids_of_replaced_triples(server):
     assert "New facts:\n- apple, in, inventory\n- fridge, is, open\nExisting facts:\n1. apple, on, table" in prompt
 
 
-def test_judge_vetoes_facts_about_other_subjects_and_repeats(server):
-    server.reply('{"outdated": [1, 2]}')
-    old = [Triple("apple", "in", "inventory"), Triple("table", "in", "kitchen")]
+def test_judge_vetoes_other_aspects_and_repeats(server):
+    server.reply('{"outdated": [1, 2, 3, 4]}')
+    old = [Triple("apple", "in", "inventory"), Triple("table", "in", "kitchen"),
+           Triple("chest", "in", "kitchen"), Triple("apple", "on", "table")]
     judge = LLMJudge(llm(server))
-    assert judge.outdated([Triple("Apple", "in", "inventory")], old) == []
-    assert judge.stats["vetoed"] == 2
+    new = [Triple("Apple", "in", "inventory"), Triple("chest", "is", "open")]
+    assert judge.outdated(new, old) == [old[3].id]  # "on" and "in" are both the location aspect
+    assert judge.stats["vetoed"] == 3
 
 
 def test_judge_out_of_range_reply_retries_then_retires_nothing(server):
