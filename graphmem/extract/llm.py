@@ -1,8 +1,8 @@
 """AriGraph-style LLM extraction: an observation becomes short atomic triples in the project's
-vocabulary, with known triples shown so the model reuses their names.
+vocabulary, with the names of known triples shown so the model reuses them.
 
-The prompt is kept short on purpose: a 1.5B model on 2 cores reads ~95 tokens/s, and the fixed
-part (instructions plus one worked example) is a shared prefix the local backend caches.
+The prompt is kept short on purpose: a 1.5B model on 2 cores reads ~95 tokens/s. The fixed part
+(instructions plus two worked examples) is a shared prefix the local backend evaluates once.
 """
 from __future__ import annotations
 
