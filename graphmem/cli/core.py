@@ -62,12 +62,8 @@ def cmd_extract(args) -> None:
         return _extract_llm(args, text)
     from graphmem.extract.offline import OfflineExtractor
 
-    triples = [list(t) for t in OfflineExtractor().extract(text)]
-    if args.json:
-        print_json(triples)
-    else:
-        for s, r, o in triples:
-            print(f"{s} | {r} | {o}")
+    # Both forms print the JSON list; --json is kept for symmetry with the LLM extractor's report.
+    print_json([list(t) for t in OfflineExtractor().extract(text)])
 
 
 def _extract_llm(args, text: str) -> None:
