@@ -66,7 +66,6 @@ def main() -> None:
     print(f"first call (model load + cold prompt): {live[0][0]:.2f} s")
     print(f"mean live latency, obs 2-{len(live)}: {statistics.mean(steady):.2f} s; "
           f"mean cache-hit latency: {statistics.mean(hits) * 1000:.2f} ms")
-    print(f"completion speed: {sum(r[2] for r in live) / sum(r[0] for r in live):.1f} tokens/s overall")
     print(f"cache-hit speed-up (mean live obs 2-{len(live)} / mean hit): "
           f"{statistics.mean(steady) / statistics.mean(hits):.0f}x")
     print(f"all cached on second pass: {all(r[4] for r in cached)}; usage: {usage.to_dict()}")

@@ -43,12 +43,13 @@ def test_extractor_follows_protocol_and_cleans_triples(server):
     assert ex.stats == {"requests": 1, "retried": 0, "failed": 0, "dropped": 2}
 
 
-def test_known_triples_are_shown_as_naming_examples(server):
+def test_names_of_recent_known_triples_are_shown(server):
     server.reply(triples_reply())
-    context = [Triple("rusty key", "in", "inventory"), Triple("kitchen", "has exit", "east")]
-    LLMExtractor(llm(server), max_context=1).extract(OBS, context)
+    context = [Triple("rusty key", "in", "inventory"), Triple("fridge", "in", "kitchen"),
+               Triple("kitchen", "has exit", "east")]
+    LLMExtractor(llm(server), max_context=2).extract(OBS, context)
     last = server.requests[0]["messages"][-1]["content"]
-    assert "Known facts: kitchen, has exit, east\n" in last and "rusty key" not in last
+    assert last.startswith("Known names: kitchen, fridge\n") and "rusty key" not in last
     assert last.endswith(OBS)
     assert server.requests[0]["response_format"]["json_schema"]["schema"]["required"] == ["triples"]
 
@@ -86,12 +87,14 @@ def test_judge_returns_ids_of_replaced_triples(server):
     assert "New facts:\n- apple, in, inventory\n- fridge, is, open\nExisting facts:\n1. apple, on, table" in prompt
 
 
-def test_judge_vetoes_facts_about_other_subjects_and_repeats(server):
-    server.reply('{"outdated": [1, 2]}')
-    old = [Triple("apple", "in", "inventory"), Triple("table", "in", "kitchen")]
+def test_judge_vetoes_other_aspects_and_repeats(server):
+    server.reply('{"outdated": [1, 2, 3, 4]}')
+    old = [Triple("apple", "in", "inventory"), Triple("table", "in", "kitchen"),
+           Triple("chest", "in", "kitchen"), Triple("apple", "on", "table")]
     judge = LLMJudge(llm(server))
-    assert judge.outdated([Triple("Apple", "in", "inventory")], old) == []
-    assert judge.stats["vetoed"] == 2
+    new = [Triple("Apple", "in", "inventory"), Triple("chest", "is", "open")]
+    assert judge.outdated(new, old) == [old[3].id]  # "on" and "in" are both the location aspect
+    assert judge.stats["vetoed"] == 3
 
 
 def test_judge_out_of_range_reply_retries_then_retires_nothing(server):

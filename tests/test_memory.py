@@ -68,6 +68,8 @@ def test_embeddings_computed_once_and_persisted(tmp_path, monkeypatch):
     sub = again.recall("where is the key?")
     assert calls == [["where is the key?"]]  # one query embedding, never the graph
     assert sub.triples and sub.triples[0].as_list() == ["key 1", "in", "room a"]
+    again.recall("where is the key?")
+    assert len(calls) == 1  # a repeated query is not embedded again
 
 
 def test_forget_source_removes_only_its_facts(memory):

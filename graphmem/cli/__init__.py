@@ -10,7 +10,7 @@ import sys
 from .common import UserError, add_llm_options
 
 # Command groups, in the order they appear in --help.
-COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.play"]
+COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.store", "graphmem.cli.play"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,9 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # Imported after parsing so that --help stays fast. A store failing mid-command (a graph
+    # server gone away) is the user's to act on, like a UserError: message, no traceback.
+    from graphmem.store.base import StoreError
+
     try:
         return int(args.handler(args) or 0)
-    except UserError as exc:
+    except (UserError, StoreError) as exc:
         print(f"graphmem {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 
-from .common import UserError, add_graph_options, open_graph_store, open_llm, print_json
+from .common import UserError, add_graph_options, add_server_options, open_graph_store, open_llm, print_json
 
 
 def register(sub) -> None:
@@ -24,6 +24,7 @@ def register(sub) -> None:
     p.add_argument("corpus", metavar="CORPUS")
     p.add_argument("--out", metavar="FILE", help="graph file to write (embedded store)")
     p.add_argument("--store", metavar="URI", help="write to a graph server (bolt://...) instead of --out")
+    add_server_options(p)
     p.add_argument("--batch-size", type=int, default=64, help="passages per extraction/embedding batch")
     p.add_argument("--limit", type=int, help="only the first N passages")
     p.add_argument("--no-passage-embeddings", action="store_true",
@@ -61,12 +62,8 @@ def cmd_extract(args) -> None:
         return _extract_llm(args, text)
     from graphmem.extract.offline import OfflineExtractor
 
-    triples = [list(t) for t in OfflineExtractor().extract(text)]
-    if args.json:
-        print_json(triples)
-    else:
-        for s, r, o in triples:
-            print(f"{s} | {r} | {o}")
+    # Both forms print the JSON list; --json is kept for symmetry with the LLM extractor's report.
+    print_json([list(t) for t in OfflineExtractor().extract(text)])
 
 
 def _extract_llm(args, text: str) -> None:

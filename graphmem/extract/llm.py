@@ -1,8 +1,8 @@
 """AriGraph-style LLM extraction: an observation becomes short atomic triples in the project's
-vocabulary, with known triples shown so the model reuses their names.
+vocabulary, with the names of known triples shown so the model reuses them.
 
-The prompt is kept short on purpose: a 1.5B model on 2 cores reads ~95 tokens/s, and the fixed
-part (instructions plus one worked example) is a shared prefix the local backend caches.
+The prompt is kept short on purpose: a 1.5B model on 2 cores reads ~95 tokens/s. The fixed part
+(instructions plus two worked examples) is a shared prefix the local backend evaluates once.
 """
 from __future__ import annotations
 
@@ -29,26 +29,34 @@ TRIPLES_SCHEMA = {
     "required": ["triples"],
 }
 
-SYSTEM = """You turn a text game observation into facts for a knowledge graph.
-Write each fact as a triple [subject, relation, object]: atomic, each part at most 7 words.
-Use these forms when they fit:
+SYSTEM = """You extract facts from a text game observation for a knowledge graph.
+Each fact is a triple [subject, relation, object]; each part is at most 7 words.
+Prefer these forms:
 [item, "in", room or container]
 [item, "on", supporter]
-[item, "in", "inventory"] for items the player carries or has taken
-[container, "is", "open" or "closed" or "locked"]
-[room, "has exit", direction]
-[room B, "is north of", room A] when going north from room A led to room B
-Reuse the names of the known facts. Only state what the text says.
+[item, "in", "inventory"] for what the player carries or takes
+[container or door, "is", "open" or "closed" or "locked"]
+[room, "has exit", direction], the room being the one in the -= Room =- header
+[room B, "is north of", room A] only when the text names both rooms
+Other facts get a short verb phrase as relation.
+State only what the observation says. Known names are for naming the same things the same way.
 Reply as JSON: {"triples": [[subject, relation, object], ...]}"""
 
-EXAMPLE_TEXT = ("Action: go south\n-= Pantry =-\nYou are in a pantry. On the shelf is a red apple. "
-                "A closed wooden chest is here. There is an exit to the north. You take the knife.")
-EXAMPLE_REPLY = {"triples": [
-    ["pantry", "is south of", "kitchen"], ["red apple", "on", "shelf"], ["shelf", "in", "pantry"],
-    ["wooden chest", "in", "pantry"], ["wooden chest", "is", "closed"],
-    ["pantry", "has exit", "north"], ["knife", "in", "inventory"],
-]}
-EXAMPLE_CONTEXT = "kitchen, has exit, south"
+# Relations whose objects are values (states, directions), not names of things.
+VALUE_RELATIONS = frozenset({"is", "has exit"})
+
+# Two worked examples: a room description, and an action whose only news is one changed fact
+# (without the second, small models repeat old facts after every action).
+EXAMPLES = [
+    ("kitchen",
+     "-= Pantry =-\nYou are in a pantry. On the shelf is a red apple. A closed wooden chest is here. "
+     "There is an exit to the north.",
+     [["shelf", "in", "pantry"], ["red apple", "on", "shelf"], ["wooden chest", "in", "pantry"],
+      ["wooden chest", "is", "closed"], ["pantry", "has exit", "north"]]),
+    ("pantry, shelf, red apple, wooden chest",
+     "Action: take red apple\nYou take the red apple from the shelf.",
+     [["red apple", "in", "inventory"]]),
+]
 
 
 @dataclass
@@ -69,7 +77,7 @@ class Extraction:
 class LLMExtractor:
     name = "llm"
 
-    def __init__(self, llm: ChatModel, *, max_context: int = 20, max_words: int = 7,
+    def __init__(self, llm: ChatModel, *, max_context: int = 15, max_words: int = 7,
                  max_tokens: int = 384) -> None:
         self.llm = llm
         self.max_context = max_context
@@ -91,16 +99,20 @@ class LLMExtractor:
                           answer.data is not None)
 
     def messages(self, text: str, context: Sequence[Triple] = ()) -> list[dict]:
-        return [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": _user(EXAMPLE_TEXT, EXAMPLE_CONTEXT)},
-            {"role": "assistant", "content": json.dumps(EXAMPLE_REPLY)},
-            {"role": "user", "content": _user(text.strip(), self._known(context))},
-        ]
+        messages = [{"role": "system", "content": SYSTEM}]
+        for known, example, reply in EXAMPLES:
+            messages += [{"role": "user", "content": _user(example, known)},
+                         {"role": "assistant", "content": json.dumps({"triples": reply})}]
+        messages.append({"role": "user", "content": _user(text.strip(), self._known(context))})
+        return messages
 
     def _known(self, context: Sequence[Triple]) -> str:
-        shown = list(context)[-self.max_context:] if self.max_context else []  # the most recent
-        return "; ".join(f"{t.subject}, {t.relation}, {t.object}" for t in shown) or "(none)"
+        """The names used by the most recent known triples, newest first. Names rather than whole
+        triples: small models copy shown triples into their answer as if they were new."""
+        shown = list(context)[-self.max_context:] if self.max_context else []
+        names = dict.fromkeys(n for t in reversed(shown) for n in (
+            (t.subject,) if t.relation in VALUE_RELATIONS else (t.subject, t.object)))
+        return ", ".join(names) or "(none)"
 
     def _clean(self, rows: list[list[str]]) -> list[RawTriple]:
         out: list[RawTriple] = []
@@ -119,4 +131,4 @@ class LLMExtractor:
 
 
 def _user(text: str, known: str) -> str:
-    return f"Known facts: {known}\nObservation:\n{text}"
+    return f"Known names: {known}\nObservation:\n{text}"

@@ -1,8 +1,9 @@
 """LLM judge of outdated facts: which current triples do newly observed ones make false?
 
-Conservative by construction: the model may only retire facts about the same aspect of the same
-thing, and the code vetoes anything else (a fact identical to a new one, or one whose subject no
-new fact talks about). A bad reply retires nothing.
+Conservative by construction: the model is asked to retire only facts about the same aspect of the
+same thing, and the code vetoes anything else: a fact identical to a new one, or one whose aspect
+(subject plus relation, all location relations counting as one) no new fact talks about. The model
+adds judgement within an aspect (which values exclude each other); a bad reply retires nothing.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 from typing import Sequence
 
 from ..model import Triple
+from ..update import LOCATION_RELATIONS
 from .base import ChatModel
 from .jsonout import JSONReplyError
 from .structured import JSONAsker
@@ -59,12 +61,12 @@ class LLMJudge:
             return []
         chosen = set(answer.data["outdated"])
         new_facts = {_fact(t.subject, t.relation, t.object) for t in new}
-        new_subjects = {_norm(t.subject) for t in new}
+        new_aspects = {_aspect(t) for t in new}
         out = []
         for i, old in enumerate(existing, start=1):
             if i not in chosen:
                 continue
-            if _fact(old.subject, old.relation, old.object) in new_facts or _norm(old.subject) not in new_subjects:
+            if _fact(old.subject, old.relation, old.object) in new_facts or _aspect(old) not in new_aspects:
                 self.vetoed += 1
                 log.info("judge: kept %r (not a same-aspect conflict with the new facts)", old.text)
                 continue
@@ -90,6 +92,11 @@ def _user(new: Sequence[tuple[str, str, str]], old: Sequence[tuple[str, str, str
 
 def _norm(name: str) -> str:
     return " ".join(name.casefold().split())
+
+
+def _aspect(t: Triple) -> tuple[str, str]:
+    relation = _norm(t.relation)
+    return _norm(t.subject), "location" if relation in LOCATION_RELATIONS else relation
 
 
 def _fact(s: str, r: str, o: str) -> tuple[str, str, str]:
