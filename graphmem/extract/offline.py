@@ -41,7 +41,8 @@ NOT_THINGS = {
     "sort", "type", "direction", "fun", "deal", "bit", "idea", "time", "textworld", "moment",
     "fact", "eye", "eyes", "glance", "look", "breath", "head", "feet", "foot", "hand", "hands", "room",
     "floor", "ground", "corner", "wall", "attention", "sense", "surprise", "interest", "point", "score",
-    "hell", "heck", "place", "fancy", "sign", "signs", "note of", "word", "words", "dust", "joy",
+    "hell", "heck", "place", "fancy", "sign", "signs", "word", "words", "dust", "joy", "stuff", "day",
+    "noise", "sound", "copy",
 } | set(DIRECTIONS)
 PRONOUNS = {"he", "she", "it", "they", "him", "her", "them", "his", "its", "their", "who", "which",
             "that", "this", "these", "those", "we", "us", "i", "me", "you", "there", "what"}
@@ -65,11 +66,22 @@ def _split_heading(text: str) -> tuple[str | None, str]:
 def _perceiver(tok, hops: int = 4) -> bool:
     """Whether the nearest verb above ``tok`` is one of perceiving ("follow it to a locker")."""
     for _ in range(hops):
-        if tok.head is tok:
+        if tok.head.i == tok.i:
             return False
         tok = tok.head
         if tok.pos_ in {"VERB", "AUX"}:
             return tok.lemma_.lower() in PERCEIVE
+    return False
+
+
+def _unreal(tok) -> bool:
+    """Whether ``tok`` is an object of a negated verb or lies in an if-clause."""
+    if tok.dep_ in {"attr", "dobj"} and any(c.dep_ == "neg" for c in tok.head.children):
+        return True
+    while tok.head.i != tok.i:
+        tok = tok.head
+        if any(c.dep_ == "mark" and c.lower_ in {"if", "unless"} for c in tok.children):
+            return True
     return False
 
 
@@ -218,7 +230,7 @@ class _Reader:
         subj = next((c for c in root.children if c.dep_ in {"nsubj", "nsubjpass", "expl"}), None)
         if subj is not None and subj.lower_ == "you" and self.action(root, sent):
             return
-        if self.scene(root, subj, sent):
+        if self.fronted_place(sent) or self.scene(root, subj, sent):
             return
         if root.pos_ == "ADJ" and subj is not None:
             self.copula(root.head if root.dep_ != "ROOT" else root, subj, adjective=root)
@@ -274,6 +286,23 @@ class _Reader:
             return True
         return False
 
+    def fronted_place(self, sent) -> bool:
+        """"On the sink you can see a deodorant": the parser sometimes makes the place the root."""
+        first = next((t for t in sent if not t.is_space), None)
+        rel = {"on": "on", "upon": "on", "in": "in", "inside": "in"}.get(first.lower_ if first else "")
+        you = next((t for t in sent if t.lower_ == "you" and t.dep_ == "nsubj"), None)
+        if rel is None or you is None or you.head.lemma_.lower() not in PERCEIVE:
+            return False
+        place = canonical_entity(self.doc[first.i + 1:you.i].text)
+        if not place or place.rsplit(" ", 1)[-1] in NOT_THINGS:
+            return False
+        for obj in (c for c in you.head.children if c.dep_ == "dobj"):
+            for name, states in self.things(obj):
+                self.add(name, rel, place)
+                for s in states:
+                    self.add(name, "is", s)
+        return True
+
     def scene(self, root, subj, sent) -> bool:
         """What is where in the current room. True when the sentence was understood."""
         verb = root.lemma_.lower()
@@ -292,17 +321,18 @@ class _Reader:
         mentioned = []
         preps = []
         for t in sent:
-            if t.dep_ in {"dobj", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"} and t.pos_ in {"NOUN", "PROPN", "NUM"}:
+            # (A noun seen may be mis-parsed as a clause: "you can see a bathroom <-ccomp- sink".)
+            if t.dep_ in {"dobj", "ccomp", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"} and t.pos_ in {"NOUN", "PROPN", "NUM"}:
                 if t.dep_ in {"conj", "appos"} and t.head.pos_ not in {"NOUN", "PROPN", "NUM"}:
                     continue
                 # Objects count only when perceived: "you see a key", not "you hear a noise",
                 # "you take note", "you tie your shoe". Same for "follow it to / other than a locker".
-                if t.dep_ == "dobj" and t.head.lemma_.lower() not in PERCEIVE:
+                if t.dep_ in {"dobj", "ccomp"} and t.head.lemma_.lower() not in PERCEIVE:
                     continue
                 if t.dep_ == "pobj" and not (t.head.lower_ in {"to", "than"} and _perceiver(t.head)):
                     continue
-                if any(c.dep_ == "det" and c.lower_ == "no" for c in t.children):
-                    continue  # "there is no door"
+                if any(c.dep_ == "det" and c.lower_ == "no" for c in t.children) or _unreal(t):
+                    continue  # "there is no door", "it's not every day", "if there was stuff"
                 mentioned.append(t)
             elif t.dep_ == "prep":
                 preps.append(t)
@@ -320,7 +350,8 @@ class _Reader:
         seen_names = set()
         for tok in mentioned:
             # "a door leading south" is a way out, not a thing standing in the room.
-            is_exit = any(c.dep_ == "acl" and c.lemma_.lower() == "lead" for c in tok.children)
+            is_exit = any(c.dep_ == "acl" and c.lemma_.lower() == "lead" for c in tok.children) or \
+                tok.i + 1 < len(self.doc) and tok.nbor(1).lemma_.lower() == "lead"
             for name, states in self.things(tok):
                 if name in seen_names or name == self.room:
                     continue
