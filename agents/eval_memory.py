@@ -1,8 +1,9 @@
 """Memory evaluation: replay a game's walkthrough into a fresh Memory and score its current triples.
 
-Every observation goes through the chosen extractor as the game printed it (cleaned; the response
-to an action says what it did, "You take the key from the chest", so the command is not added);
-moves add their connection triples from code (``graphmem.spatial``). After
+Every observation goes through the chosen extractor as the game printed it (cleaned), headed by the
+room the player is in when it has no heading of its own (so "You drop the knife on the ground" can be
+placed); the command itself is not added: the response says what it did. Moves add their connection
+triples from code (``graphmem.spatial``). After
 each step the memory's current triples are compared with the game's true state restricted to what
 the observations so far have shown (``ObservedFilter``).
 
@@ -17,7 +18,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from environments.textworld import ObservedFilter, Task, TextWorldEnv, ground_truth_triples, score_triples
-from graphmem.spatial import move_triples, room_of
+from graphmem.spatial import move_triples, room_of, with_room
 
 from .walkthrough import WalkthroughAgent
 
@@ -111,7 +112,7 @@ def score_replay(steps: list[ReplayStep], memory, name: str = "", extractor: str
     room = None
     scored: list[tuple[str, str, str]] = []
     for i, st in enumerate(steps):
-        memory.observe(st.observation, i)
+        memory.observe(with_room(st.observation, room), i)
         if st.command is not None:
             memory.add_triples(move_triples(room, st.command, st.observation), i)
         room = room_of(st.observation) or room

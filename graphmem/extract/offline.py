@@ -60,7 +60,7 @@ def _split_heading(text: str) -> tuple[str | None, str]:
     room = None
     for m in HEADING.finditer(text):
         room = canonical_entity(m.group(1))
-    return room, COMMAND_ECHO.sub("\n", HEADING.sub("\n", text))
+    return room, COMMAND_ECHO.sub("\n", HEADING.sub("\n", text)).strip()
 
 
 def _perceiver(tok, hops: int = 4) -> bool:
@@ -179,17 +179,19 @@ class _Reader:
                 break
             states.append(STATES.get(words[0].lower_, words[0].lower_))
             words = words[1:]
-        words += self.purpose(tok)
+        if not words or words[-1].lower_ in NOT_THINGS:
+            return None, []
         # Keep the text's own joins: "frosted-glass door" stays hyphenated.
-        name = canonical_entity("".join(w.text_with_ws for w in words))
+        name = canonical_entity("".join(w.text_with_ws for w in words + self.purpose(tok)))
         if not name or name in PRONOUNS or name.rsplit(" ", 1)[-1] in NOT_THINGS:
             return None, []
         return name, states
 
     def purpose(self, tok) -> list:
-        """A "for" complement that belongs to a name: "a table for pool chemicals"."""
+        """A bare "for"/"of" complement belongs to a name: "a table for pool chemicals", "a block of
+        cheese" (but not "the key of the chest": a determiner makes it a separate thing)."""
         for c in tok.children:
-            if c.dep_ == "prep" and c.lower_ == "for" and c.i == tok.i + 1:
+            if c.dep_ == "prep" and c.lower_ in {"for", "of"} and c.i == tok.i + 1:
                 objs = [o for o in c.children if o.dep_ == "pobj" and o.pos_ in {"NOUN", "PROPN"}]
                 if objs and not any(d.dep_ in {"det", "poss"} for d in objs[0].children):
                     return [c, *self.doc[objs[0].left_edge.i:objs[0].i + 1]]
@@ -309,10 +311,14 @@ class _Reader:
         # "You smell a smell and follow it to a locker": any perceiving verb in the sentence counts.
         verbs = {verb} | {c.lemma_.lower() for c in root.children if c.dep_ == "conj" and c.pos_ == "VERB"}
         perceived = bool(verbs & PERCEIVE)
-        if verb in {"contain", "hold", "carry", "have"} and subj is not None and subj.lower_ != "you":
-            box, _ = self.name(subj)
-            rel = "on" if verb == "carry" else "in"
-            for c in (c for c in root.children if c.dep_ == "dobj"):
+        # "The fridge contains a key[, so there's that]": the holding verb may hang below the root.
+        holder = next((v for v in (root, *root.children) if v.lemma_.lower() in {"contain", "hold", "carry", "have"}
+                       and (v is root or v.lemma_.lower() != "have")), None)
+        holder_subj = holder is not None and next((c for c in holder.children if c.dep_ == "nsubj"), None)
+        if holder_subj and holder_subj.lower_ != "you":
+            box, _ = self.name(holder_subj)
+            rel = "on" if holder.lemma_.lower() == "carry" else "in"
+            for c in (c for c in holder.children if c.dep_ == "dobj"):
                 for name, states in self.things(c):
                     self.add(name, rel, box)
                     for s in states:
@@ -442,7 +448,9 @@ class _Reader:
                 yield name
 
     def with_of(self, tok, name: str) -> str:
-        """"the capital of France" keeps its "of" complement: the name alone says too little."""
+        """"the capital of the country" keeps its "of" complement: the name alone says too little."""
+        if " of " in name:
+            return name  # the name took it already ("capital of france")
         for c in tok.children:
             if c.dep_ == "prep" and c.lower_ == "of":
                 for obj in self.prep_objects(c):
