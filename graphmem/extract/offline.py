@@ -337,8 +337,9 @@ class _Reader:
                     continue
                 if t.dep_ == "pobj" and not (t.head.lower_ in {"to", "than"} and _perceiver(t.head)):
                     continue
-                if any(c.dep_ == "det" and c.lower_ == "no" for c in t.children) or _unreal(t):
-                    continue  # "there is no door", "it's not every day", "if there was stuff"
+                if any(c.dep_ == "det" and c.lower_ == "no" or c.dep_ == "poss" and c.lower_ in {"your", "my"}
+                       for c in t.children) or _unreal(t):
+                    continue  # "there is no door", "your task", "it's not every day", "if there was stuff"
                 mentioned.append(t)
             elif t.dep_ == "prep":
                 preps.append(t)
