@@ -324,6 +324,9 @@ class _Reader:
                     for s in states:
                         self.add(name, "is", s)
             return box is not None
+        if not perceived or self.room is None and verb != "be":
+            # Outside a game's room, only "X is on/in Y" and "there is X in Y" are locations.
+            return False
         mentioned = []
         preps = []
         for t in sent:
@@ -350,9 +353,6 @@ class _Reader:
             rel, where = self.place(p)
             if rel:
                 break
-        if not perceived or self.room is None and verb != "be":
-            # Outside a game's room, only "X is on/in Y" and "there is X in Y" are locations.
-            return False
         found = False
         seen_names = set()
         for tok in mentioned:
