@@ -75,10 +75,11 @@ def make_extractor(name: str):
     if name == "llm":
         try:
             from graphmem.extract.llm import LLMExtractor
+            from graphmem.llm import make_llm
         except ImportError as exc:
             raise RuntimeError("the llm extractor is not available in this build "
                                "(graphmem.extract.llm is missing); use --extractor offline") from exc
-        return LLMExtractor()
+        return LLMExtractor(make_llm())  # the backend from GRAPHMEM_LLM / OPENAI_* (see make_llm)
     raise ValueError(f"unknown extractor {name!r}; choose one of {', '.join(EXTRACTORS)}")
 
 
