@@ -56,6 +56,7 @@ class MemoryEval:
     precision: float
     recall: float
     f1: float
+    mean_f1: float      # over all steps: how right the memory was along the way, not only at the end
     per_step: list[StepScore] = field(default_factory=list)
     missing: list[tuple[str, str, str]] = field(default_factory=list)   # final false negatives
     wrong: list[tuple[str, str, str]] = field(default_factory=list)     # final false positives
@@ -124,7 +125,8 @@ def score_replay(steps: list[ReplayStep], memory, name: str = "", extractor: str
                                   s.predicted, s.truth, len(current) - len(scored)))
     final = per_step[-1]
     truth, mine = set(steps[-1].truth), set(scored)
-    return MemoryEval(name, extractor, len(steps) - 1, final.precision, final.recall, final.f1, per_step,
+    mean_f1 = sum(s.f1 for s in per_step) / len(per_step)
+    return MemoryEval(name, extractor, len(steps) - 1, final.precision, final.recall, final.f1, mean_f1, per_step,
                       missing=sorted(truth - mine), wrong=sorted(mine - truth))
 
 

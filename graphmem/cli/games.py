@@ -41,6 +41,7 @@ def cmd_eval_memory(args) -> None:
         command = (s.command or "(start)")[:34]
         print(f"{s.step:>4}  {command:<34} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} "
               f"{s.truth:>6} {s.predicted:>6} {s.unscored:>8}")
-    print(f"final: precision {result.precision:.3f}  recall {result.recall:.3f}  F1 {result.f1:.3f}")
+    print(f"final: precision {result.precision:.3f}  recall {result.recall:.3f}  F1 {result.f1:.3f}"
+          f"   (mean F1 over steps {result.mean_f1:.3f})")
     print("(precision over triples in the ground-truth vocabulary: in, on, is open/closed/locked, "
           "has exit, is <direction> of; 'unscored' = other memory triples)")

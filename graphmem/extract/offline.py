@@ -16,9 +16,9 @@ from typing import Iterable, Iterator, Sequence
 
 from ..model import Triple
 from ..normalize import canonical_entity
+from ..spatial import HEADING
 from .base import RawTriple
 
-HEADING = re.compile(r"^\s*-=\s*(.+?)\s*=-\s*$", re.M)
 DIRECTIONS = ("north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest",
               "up", "down")
 _DIR = "|".join(DIRECTIONS)
@@ -48,6 +48,8 @@ PRONOUNS = {"he", "she", "it", "they", "him", "her", "them", "his", "its", "thei
             "that", "this", "these", "those", "we", "us", "i", "me", "you", "there", "what"}
 NAME_DEPS = {"compound", "amod", "nummod", "flat", "nmod", "npadvmod", "poss", "case"}
 LIST_DEPS = {"conj", "appos"}
+# Where a thing seen in a room can sit in a parse (checked further in ``_Reader.scene``).
+MENTION_DEPS = {"dobj", "ccomp", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"}
 MAX_WORDS = 7
 
 
@@ -312,8 +314,8 @@ class _Reader:
         verbs = {verb} | {c.lemma_.lower() for c in root.children if c.dep_ == "conj" and c.pos_ == "VERB"}
         perceived = bool(verbs & PERCEIVE)
         # "The fridge contains a key[, so there's that]": the holding verb may hang below the root.
-        holder = next((v for v in (root, *root.children) if v.lemma_.lower() in {"contain", "hold", "carry", "have"}
-                       and (v is root or v.lemma_.lower() != "have")), None)
+        holder = next((v for v in (root, *root.children)
+                       if v.lemma_.lower() in {"contain", "hold", "carry"} or v.i == root.i and verb == "have"), None)
         holder_subj = holder is not None and next((c for c in holder.children if c.dep_ == "nsubj"), None)
         if holder_subj and holder_subj.lower_ != "you":
             box, _ = self.name(holder_subj)
@@ -331,7 +333,7 @@ class _Reader:
         preps = []
         for t in sent:
             # (A noun seen may be mis-parsed as a clause: "you can see a bathroom <-ccomp- sink".)
-            if t.dep_ in {"dobj", "ccomp", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"} and t.pos_ in {"NOUN", "PROPN", "NUM"}:
+            if t.dep_ in MENTION_DEPS and t.pos_ in {"NOUN", "PROPN", "NUM"}:
                 if t.dep_ in {"conj", "appos"} and t.head.pos_ not in {"NOUN", "PROPN", "NUM"}:
                     continue
                 # Objects count only when perceived: "you see a key", not "you hear a noise",
