@@ -1,8 +1,9 @@
 """Memory evaluation: replay a game's walkthrough into a fresh Memory and score its current triples.
 
-Every observation goes through the chosen extractor as the game printed it (cleaned; the response
-to an action says what it did, "You take the key from the chest", so the command is not added);
-moves add their connection triples from code (``graphmem.spatial``). After
+Every observation goes through the chosen extractor as the game printed it (cleaned), headed by the
+room the player is in when it has no heading of its own (so "You drop the knife on the ground" can be
+placed); the command itself is not added: the response says what it did. Moves add their connection
+triples from code (``graphmem.spatial``). After
 each step the memory's current triples are compared with the game's true state restricted to what
 the observations so far have shown (``ObservedFilter``).
 
@@ -17,7 +18,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from environments.textworld import ObservedFilter, Task, TextWorldEnv, ground_truth_triples, score_triples
-from graphmem.spatial import move_triples, room_of
+from graphmem.spatial import move_triples, room_of, with_room
 
 from .walkthrough import WalkthroughAgent
 
@@ -55,6 +56,7 @@ class MemoryEval:
     precision: float
     recall: float
     f1: float
+    mean_f1: float      # over all steps: how right the memory was along the way, not only at the end
     per_step: list[StepScore] = field(default_factory=list)
     missing: list[tuple[str, str, str]] = field(default_factory=list)   # final false negatives
     wrong: list[tuple[str, str, str]] = field(default_factory=list)     # final false positives
@@ -74,10 +76,11 @@ def make_extractor(name: str):
     if name == "llm":
         try:
             from graphmem.extract.llm import LLMExtractor
+            from graphmem.llm import make_llm
         except ImportError as exc:
             raise RuntimeError("the llm extractor is not available in this build "
                                "(graphmem.extract.llm is missing); use --extractor offline") from exc
-        return LLMExtractor()
+        return LLMExtractor(make_llm())  # the backend from GRAPHMEM_LLM / OPENAI_* (see make_llm)
     raise ValueError(f"unknown extractor {name!r}; choose one of {', '.join(EXTRACTORS)}")
 
 
@@ -111,7 +114,7 @@ def score_replay(steps: list[ReplayStep], memory, name: str = "", extractor: str
     room = None
     scored: list[tuple[str, str, str]] = []
     for i, st in enumerate(steps):
-        memory.observe(st.observation, i)
+        memory.observe(with_room(st.observation, room), i)
         if st.command is not None:
             memory.add_triples(move_triples(room, st.command, st.observation), i)
         room = room_of(st.observation) or room
@@ -122,7 +125,8 @@ def score_replay(steps: list[ReplayStep], memory, name: str = "", extractor: str
                                   s.predicted, s.truth, len(current) - len(scored)))
     final = per_step[-1]
     truth, mine = set(steps[-1].truth), set(scored)
-    return MemoryEval(name, extractor, len(steps) - 1, final.precision, final.recall, final.f1, per_step,
+    mean_f1 = sum(s.f1 for s in per_step) / len(per_step)
+    return MemoryEval(name, extractor, len(steps) - 1, final.precision, final.recall, final.f1, mean_f1, per_step,
                       missing=sorted(truth - mine), wrong=sorted(mine - truth))
 
 

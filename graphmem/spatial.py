@@ -28,6 +28,17 @@ def room_of(observation: str) -> str | None:
     return canonical_entity(rooms[-1]) or None if rooms else None
 
 
+def with_room(observation: str, room: str | None) -> str:
+    """``observation`` headed by the room the player is in, when it has no heading of its own.
+
+    Responses to actions ("You drop the knife on the ground.") do not say where the player is; the
+    agent knows, and an extractor needs it to place what is dropped or seen.
+    """
+    if not room or HEADING.search(observation or ""):
+        return observation
+    return f"-= {room} =-\n{observation}"
+
+
 def direction_of(command: str) -> str | None:
     """The compass direction a movement command goes ("go west", "west", "w", "climb up"), or None."""
     m = _MOVE.match((command or "").lower())
