@@ -45,7 +45,7 @@ def test_ariadne_walks_paths_opens_doors_and_falls_back(tiny_world, tmp_path):
     prompts = [m[1]["content"] for m, _ in llm.requests]
     first = prompts[0]
     assert first.startswith("Goal: ") and "Unexplored exits: kitchen: north" in first
-    assert "Current room: kitchen" in first and "wooden door, is, closed" in first
+    assert "Current room: kitchen" in first and "- kitchen, has exit, north" in first
     # the plan and action prompts of a step share their context (the backend's cached prefix)
     assert prompts[1].split("\n\n")[0] == first.split("\n\n")[0]
     assert "Plan: explore the house; open the box" in prompts[1]
