@@ -70,29 +70,33 @@ def eval_agents(games: Sequence[str], agents: Sequence[str], runs: int, llm: Cha
 
 def summarize(game: str, agent: str, finals: list[dict]) -> dict:
     scores = [f["normalized"] for f in finals]
-    steps = sum(f["steps"] for f in finals) or 1
+    # Rates per step count the steps that really ran the LLM (not those replayed from the cache).
+    live = sum(f.get("live_steps", f["steps"]) for f in finals) or 1
+    live_seconds = sum(f.get("live_seconds", f["seconds"]) for f in finals)
     return {
         "game": game, "agent": agent, "runs": len(finals),
         "normalized_mean": round(statistics.fmean(scores), 4), "normalized_best": max(scores),
-        "won": sum(bool(f["won"]) for f in finals), "steps_mean": round(steps / len(finals), 1),
+        "won": sum(bool(f["won"]) for f in finals),
+        "steps_mean": round(sum(f["steps"] for f in finals) / len(finals), 1), "live_steps": live,
         "prompt_tokens": sum(f["prompt_tokens"] for f in finals),
         "completion_tokens": sum(f["completion_tokens"] for f in finals),
         "llm_calls": sum(f["llm_calls"] for f in finals),
-        "prompt_tokens_per_step": round(sum(f["prompt_tokens"] for f in finals) / steps, 1),
-        "completion_tokens_per_step": round(sum(f["completion_tokens"] for f in finals) / steps, 1),
-        "llm_calls_per_step": round(sum(f["llm_calls"] + f["cached"] for f in finals) / steps, 2),
+        "prompt_tokens_per_step": round(sum(f["prompt_tokens"] for f in finals) / live, 1),
+        "completion_tokens_per_step": round(sum(f["completion_tokens"] for f in finals) / live, 1),
+        "llm_calls_per_step": round(sum(f["llm_calls"] for f in finals) / live, 2),
         "seconds": round(sum(f["seconds"] for f in finals), 1),
-        "seconds_per_step": round(sum(f["seconds"] for f in finals) / steps, 2),
+        "seconds_per_step": round(live_seconds / live, 2),
     }
 
 
 def markdown_table(rows: list[dict]) -> str:
-    head = ("| game | agent | runs | normalized mean | best | won | steps | prompt tok/step | "
+    head = ("| game | agent | runs | normalized mean | best | won | steps | live steps | prompt tok/step | "
             "completion tok/step | calls/step | s/step | total s |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(f"| {r['game']} | {r['agent']} | {r['runs']} | {r['normalized_mean']:.3f} | "
-                     f"{r['normalized_best']:.3f} | {r['won']} | {r['steps_mean']} | {r['prompt_tokens_per_step']} | "
+                     f"{r['normalized_best']:.3f} | {r['won']} | {r['steps_mean']} | {r['live_steps']} | "
+                     f"{r['prompt_tokens_per_step']} | "
                      f"{r['completion_tokens_per_step']} | {r['llm_calls_per_step']} | {r['seconds_per_step']} | "
                      f"{r['seconds']} |")
     return "\n".join(lines)

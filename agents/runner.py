@@ -24,6 +24,12 @@ log = logging.getLogger("agents.runner")
 SUMMED = ("llm_calls", "prompt_tokens", "completion_tokens", "cached", "seconds")
 
 
+def live_steps(steps: list[dict]) -> list[dict]:
+    """Steps that did not come wholly from the response cache: the ones whose time and tokens say
+    what the agent costs (a rerun answered by the cache would otherwise look nearly free)."""
+    return [s for s in steps if s.get("llm_calls", 0) > 0 or not s.get("cached", 0)]
+
+
 class RunLogError(RuntimeError):
     """A log that cannot be resumed (another game or agent, or a replay that diverged)."""
 
@@ -107,6 +113,8 @@ def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, us
     if previous.start is None:
         writer.write({"type": "start", **meta})
     totals = {k: sum(s.get(k, 0) for s in previous.steps) for k in SUMMED}
+    live = live_steps(previous.steps)
+    totals.update(live_steps=len(live), live_seconds=sum(s["seconds"] for s in live))
     last_stats: dict = {}
     try:
         while not result.done:
@@ -122,12 +130,15 @@ def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, us
             rec = _step_record(action, result, used, last_stats, agent_s=t1 - t0, env_s=t2 - t1)
             for k in SUMMED:
                 totals[k] += rec[k]
+            if live_steps([rec]):
+                totals["live_steps"] += 1
+                totals["live_seconds"] += rec["seconds"]
             writer.write(rec)
         final = {
             "type": "final", **meta,
             "score": result.score, "max_score": result.max_score, "normalized": round(result.normalized, 4),
             "steps": result.moves, "won": result.won, "lost": result.lost, "truncated": result.truncated,
-            **{k: (round(v, 3) if k == "seconds" else v) for k, v in totals.items()},
+            **{k: (round(v, 3) if k.endswith("seconds") else v) for k, v in totals.items()},
             "resumed_steps": len(previous.steps), "replay_mismatches": replay["mismatches"],
             "replay_seconds": round(replay["seconds"], 3),
             "agent_stats": last_stats or agent.stats(),

@@ -141,3 +141,7 @@ def test_resume_after_kill_rebuilds_the_agent_from_the_cache(cooking_game, tmp_p
     for key in ("score", "steps", "won", "normalized"):
         assert resumed[key] == reference[key]
     assert resumed["agent_stats"]["memory_size"] == reference["agent_stats"]["memory_size"]
+    assert resumed["live_steps"] == 8  # the killed process ran steps 1-3 live, this one 4-8
+
+    again = play(str(cooking_game), "ariadne", ScriptedChat(choose, cache_path=cache), max_steps=8)
+    assert again["cached"] == 16 and again["llm_calls"] == 0 and again["live_steps"] == 0
