@@ -42,7 +42,7 @@ class Ariadne:
     name = "ariadne"
 
     def __init__(self, llm: ChatModel, *, extractor: str = "offline", recent_steps: int = 4,
-                 max_facts: int = 15, max_episodes: int = 2, memory_factory=None) -> None:
+                 max_facts: int = 15, max_episodes: int = 2) -> None:
         if extractor not in EXTRACTORS:
             raise ValueError(f"extractor must be one of {EXTRACTORS}, not {extractor!r}")
         self.llm = llm
@@ -51,7 +51,6 @@ class Ariadne:
         self.recent = RecentSteps(recent_steps)
         self.chooser = ActionChooser(llm)
         self.planner = JSONAsker(llm, PLAN_SCHEMA, task="plan", max_tokens=90, retries=0)
-        self._memory_factory = memory_factory or self._new_memory
         self.counts = {"plan_fallbacks": 0, "path_moves": 0, "path_aborts": 0, "doors_opened": 0}
 
     def _new_memory(self) -> Memory:
@@ -66,7 +65,7 @@ class Ariadne:
     # --- protocol ------------------------------------------------------------------------------
     def reset(self, task: Task) -> None:
         self.task = task
-        self.memory = self._memory_factory()
+        self.memory = self._new_memory()
         self.recent.clear()
         self.plan: list[str] = []
         self.room: str | None = None
