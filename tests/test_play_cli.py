@@ -145,3 +145,15 @@ def test_resume_after_kill_rebuilds_the_agent_from_the_cache(cooking_game, tmp_p
 
     again = play(str(cooking_game), "ariadne", ScriptedChat(choose, cache_path=cache), max_steps=8)
     assert again["cached"] == 16 and again["llm_calls"] == 0 and again["live_steps"] == 0
+
+
+def test_llm_options_work_before_and_after_the_command():
+    from graphmem.cli import build_parser
+
+    parse = build_parser().parse_args
+    args = parse(["--llm", "openai:x", "play", "--game", "g", "--agent", "rag"])
+    assert (args.llm, args.llm_cache) == ("openai:x", "on")  # the global value is kept
+    args = parse(["play", "--game", "g", "--agent", "rag", "--llm", "local", "--replay"])
+    assert (args.llm, args.llm_cache) == ("local", "replay")
+    args = parse(["--no-cache", "eval-agents", "--games", "g", "--agents", "rag"])
+    assert (args.llm, args.llm_cache) == (None, "off")
