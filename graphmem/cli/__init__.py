@@ -7,7 +7,7 @@ import importlib
 import logging
 import sys
 
-from .common import UserError
+from .common import UserError, add_llm_options
 
 # Command groups, in the order they appear in --help.
 COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.store", "graphmem.cli.games"]
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Knowledge-graph memory for LLM agents and GraphRAG over document corpora.",
         epilog="Run 'graphmem COMMAND --help' for a command's options.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    add_llm_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

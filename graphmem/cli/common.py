@@ -47,6 +47,28 @@ def open_graph_store(args, create: bool = False):
     return open_store_arg(args, spec, create=create)
 
 
+def add_llm_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("LLM (for commands that use one)")
+    g.add_argument("--llm", metavar="SPEC",
+                   help="local (the default when no endpoint is configured), local:PATH.gguf, or "
+                        "openai:MODEL (server from OPENAI_BASE_URL, key from OPENAI_API_KEY)")
+    cache = g.add_mutually_exclusive_group()
+    cache.add_argument("--no-cache", dest="llm_cache", action="store_const", const="off", default="on",
+                       help="neither read nor write the LLM response cache")
+    cache.add_argument("--replay", dest="llm_cache", action="store_const", const="replay",
+                       help="answer LLM requests only from the response cache; a miss is an error")
+
+
+def open_llm(args):
+    """The chat model named by --llm (and the cache mode); a clear error when it cannot be set up."""
+    from graphmem.llm import LLMError, make_llm
+
+    try:
+        return make_llm(args.llm, cache_mode=args.llm_cache)
+    except (LLMError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+
+
 def print_json(obj) -> None:
     json.dump(obj, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
