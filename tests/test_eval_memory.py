@@ -66,3 +66,10 @@ def test_hunter_human_table(hunter_game, capsys):
 def test_bad_game_exits_2(tmp_path, capsys):
     assert main(["eval-memory", "--game", str(tmp_path / "missing.z8")]) == 2
     assert "not found" in capsys.readouterr().err.lower()
+
+
+def test_llm_extractor_without_a_model_exits_2(cooking_game, tmp_path, capsys):
+    code = main(["--llm", f"local:{tmp_path / 'missing.gguf'}", "eval-memory", "--game", str(cooking_game),
+                 "--extractor", "llm"])
+    assert code == 2
+    assert "missing.gguf" in capsys.readouterr().err
