@@ -67,8 +67,9 @@ class MemoryEval:
         return out
 
 
-def make_extractor(name: str):
-    """The extractor called ``name``; a clear error for an unknown or unavailable one."""
+def make_extractor(name: str, llm=None):
+    """The extractor called ``name``; ``llm`` (a ChatModel) is the llm extractor's model, by default
+    the one ``graphmem.llm.make_llm`` picks from the environment."""
     if name == "offline":
         from graphmem.extract.offline import OfflineExtractor
 
@@ -80,7 +81,7 @@ def make_extractor(name: str):
         except ImportError as exc:
             raise RuntimeError("the llm extractor is not available in this build "
                                "(graphmem.extract.llm is missing); use --extractor offline") from exc
-        return LLMExtractor(make_llm())  # the backend from GRAPHMEM_LLM / OPENAI_* (see make_llm)
+        return LLMExtractor(llm if llm is not None else make_llm())
     raise ValueError(f"unknown extractor {name!r}; choose one of {', '.join(EXTRACTORS)}")
 
 
@@ -130,10 +131,10 @@ def score_replay(steps: list[ReplayStep], memory, name: str = "", extractor: str
                       missing=sorted(truth - mine), wrong=sorted(mine - truth))
 
 
-def evaluate_memory(task: Task, extractor: str = "offline", memory=None) -> MemoryEval:
+def evaluate_memory(task: Task, extractor: str = "offline", memory=None, llm=None) -> MemoryEval:
     """Replay ``task``'s walkthrough into a fresh memory (or ``memory``) and score it per step."""
     if memory is None:
         from graphmem.memory import Memory
 
-        memory = Memory(extractor=make_extractor(extractor), embed_episodes=False)
+        memory = Memory(extractor=make_extractor(extractor, llm), embed_episodes=False)
     return score_replay(replay(task), memory, task.name, extractor)

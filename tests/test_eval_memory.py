@@ -1,6 +1,7 @@
 """eval-memory: a walkthrough replayed into a real Memory (offline extractor, real embedder) on games
 generated in the tests, scored against the game's observed ground truth."""
 import json
+import re
 
 import pytest
 
@@ -58,10 +59,17 @@ def test_hunter_human_table(hunter_game, capsys):
     assert main(["eval-memory", "--game", str(hunter_game)]) == 0
     out = capsys.readouterr().out
     assert "final: precision" in out and "(start)" in out
-    f1 = float(out.split("F1 ")[-1].split()[0])
+    f1 = float(re.search(r"final: precision [\d.]+ +recall [\d.]+ +F1 ([\d.]+)", out).group(1))
     assert f1 >= 0.8
 
 
 def test_bad_game_exits_2(tmp_path, capsys):
     assert main(["eval-memory", "--game", str(tmp_path / "missing.z8")]) == 2
     assert "not found" in capsys.readouterr().err.lower()
+
+
+def test_llm_extractor_without_a_model_exits_2(cooking_game, tmp_path, capsys):
+    code = main(["--llm", f"local:{tmp_path / 'missing.gguf'}", "eval-memory", "--game", str(cooking_game),
+                 "--extractor", "llm"])
+    assert code == 2
+    assert "missing.gguf" in capsys.readouterr().err

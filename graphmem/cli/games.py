@@ -1,7 +1,7 @@
 """Text-game commands: eval-memory (replay a walkthrough into a memory and score it)."""
 from __future__ import annotations
 
-from .common import UserError, print_json
+from .common import UserError, open_llm, print_json
 
 
 def register(sub) -> None:
@@ -17,7 +17,8 @@ def register(sub) -> None:
                         "tw-cooking:recipe=1,take=1,go=1,cut")
     p.add_argument("--tasks", metavar="FILE", help="task file (JSON) naming games, goals and walkthroughs")
     p.add_argument("--seed", type=int, default=0, help="seed for generated games (default 0)")
-    p.add_argument("--extractor", choices=("offline", "llm"), default="offline")
+    p.add_argument("--extractor", choices=("offline", "llm"), default="offline",
+                   help="offline: spaCy rules (default); llm: the model chosen by --llm")
     p.add_argument("--json", action="store_true",
                    help="print a JSON object with precision, recall, f1, steps and per_step")
     p.set_defaults(handler=cmd_eval_memory)
@@ -29,7 +30,9 @@ def cmd_eval_memory(args) -> None:
 
     try:
         task = resolve_game(args.game, tasks=args.tasks, seed=args.seed)
-        result = evaluate_memory(task, extractor=args.extractor)
+        llm = open_llm(args) if args.extractor == "llm" else None
+        # RuntimeError covers the LLM's own errors (graphmem.llm.LLMError) during the replay.
+        result = evaluate_memory(task, extractor=args.extractor, llm=llm)
     except (GameError, FileNotFoundError, RuntimeError) as exc:
         raise UserError(str(exc)) from exc
     if args.json:
