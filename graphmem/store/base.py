@@ -54,6 +54,11 @@ class GraphStore(Protocol):
     def delete_source(self, source_id: str) -> list[str]:
         """Remove an episode/passage and everything only it supported; returns deleted triple ids."""
 
+    # --- metadata (small JSON-able values: embedder name, step counters, config) ---------------
+    def meta(self) -> dict: ...
+
+    def set_meta(self, key: str, value) -> None: ...
+
     # --- queries and lifecycle -----------------------------------------------------------------
     def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:
         """Run Cypher; read-only unless ``write``. Raises CypherError with a clear message."""
