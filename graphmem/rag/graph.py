@@ -46,6 +46,14 @@ class GraphRAGConfig:
     ppr_tol: float = 1e-8
     ppr_max_iter: int = 100
 
+    def __post_init__(self) -> None:
+        if not 0.0 < self.damping < 1.0:
+            raise ValueError(f"damping must be in (0, 1), got {self.damping}")
+        if not -1.0 <= self.synonym_threshold <= 1.0:
+            raise ValueError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
+        if self.fact_top_k < 0 or self.passage_weight < 0:
+            raise ValueError("fact_top_k and passage_weight must not be negative")
+
 
 @dataclass
 class Retrieval:
