@@ -75,13 +75,17 @@ def default_embedder() -> SentenceTransformerEmbedder:
 
 
 class VectorIndex:
-    """Exact cosine search over a growing matrix. Adding is amortised O(1) per row."""
+    """Exact cosine search over a growing matrix. Adding is amortised O(1) per row.
+
+    Rows can be deactivated (retired facts) without moving the matrix; searches skip them.
+    """
 
     def __init__(self, dim: int):
         self.dim = dim
         self.ids: list[str] = []
         self._pos: dict[str, int] = {}
         self._mat = np.zeros((256, dim), dtype=np.float32)
+        self._active = np.zeros(256, dtype=bool)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -100,48 +104,45 @@ class VectorIndex:
             if row is None:
                 row = len(self.ids)
                 if row == self._mat.shape[0]:
-                    grown = np.zeros((row * 2, self.dim), dtype=np.float32)
-                    grown[:row] = self._mat[:row]
-                    self._mat = grown
+                    self._grow()
                 self.ids.append(key)
                 self._pos[key] = row
             self._mat[row] = vec
+            self._active[row] = True
 
-    def remove(self, ids: Sequence[str]) -> None:
-        gone = {k for k in ids if k in self._pos}
-        if not gone:
-            return
-        keep = [i for i, k in enumerate(self.ids) if k not in gone]
-        mat = self._mat[keep]
-        self.ids = [self.ids[i] for i in keep]
-        self._pos = {k: i for i, k in enumerate(self.ids)}
-        self._mat = np.zeros((max(256, len(keep) * 2), self.dim), dtype=np.float32)
-        self._mat[: len(keep)] = mat
+    def _grow(self) -> None:
+        n = self._mat.shape[0]
+        mat = np.zeros((n * 2, self.dim), dtype=np.float32)
+        mat[:n] = self._mat
+        active = np.zeros(n * 2, dtype=bool)
+        active[:n] = self._active
+        self._mat, self._active = mat, active
+
+    def deactivate(self, ids: Sequence[str]) -> None:
+        for key in ids:
+            row = self._pos.get(key)
+            if row is not None:
+                self._active[row] = False
+
+    def positions(self, ids: Sequence[str]) -> list[int]:
+        return [self._pos[k] for k in ids]
 
     def vector(self, key: str) -> np.ndarray | None:
         row = self._pos.get(key)
         return None if row is None else self._mat[row]
 
-    def scores(self, query: np.ndarray) -> np.ndarray:
-        """Cosine similarity of every row with ``query`` (row order = ``self.ids``)."""
-        return self.matrix @ np.asarray(query, dtype=np.float32)
-
-    def search(self, query: np.ndarray, k: int, allowed=None) -> list[tuple[str, float]]:
-        """Top-k (id, score), ties broken by id; ``allowed``: optional predicate on ids."""
-        if not self.ids or k <= 0:
+    def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Top-k active (id, score), best first, ties broken by id."""
+        n = len(self.ids)
+        if n == 0 or k <= 0:
             return []
-        sims = self.scores(query)
-        if allowed is None and k < len(sims):
-            # argpartition keeps this O(n); the final sort is over k items only.
-            cand = np.argpartition(-sims, k)[: k]
+        sims = self.matrix @ np.asarray(query, dtype=np.float32)
+        sims[~self._active[:n]] = -np.inf
+        # argpartition keeps this O(n); only the k best (plus ties at the edge) are sorted.
+        if k < n:
+            kth = -np.partition(-sims, k - 1)[k - 1]
+            cand = np.flatnonzero(sims >= kth)
         else:
-            cand = np.arange(len(sims))
+            cand = np.arange(n)
         ranked = sorted(cand.tolist(), key=lambda i: (-float(sims[i]), self.ids[i]))
-        out = []
-        for i in ranked:
-            if allowed is not None and not allowed(self.ids[i]):
-                continue
-            out.append((self.ids[i], float(sims[i])))
-            if len(out) == k:
-                break
-        return out
+        return [(self.ids[i], float(sims[i])) for i in ranked[:k] if np.isfinite(sims[i])]

@@ -1,0 +1,230 @@
+"""``Memory``: the facade an agent or a corpus builder uses.
+
+observe(text, step) extracts triples, resolves their names onto known entities, retires what they
+make outdated, embeds what is new (once, batched) and links everything to an episode. recall(queries)
+returns a Subgraph of associatively retrieved triples and the episodes that hold most of them.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .embed import Embedder, VectorIndex, default_embedder
+from .extract.base import Extractor, RawTriple
+from .model import Episode, Subgraph, Triple, ordered_unique, stable_id
+from .normalize import EntityResolver, ResolverConfig, canonical_relation
+from .retrieve import RecallConfig, associative, rank_episodes
+from .store.base import GraphStore
+from .update import OutdatedJudge, RuleJudge
+
+log = logging.getLogger(__name__)
+CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
+
+
+@dataclass
+class ObserveResult:
+    episode: Episode
+    added: list[Triple] = field(default_factory=list)
+    confirmed: list[Triple] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+
+
+class Memory:
+    """Semantic + episodic graph memory over any GraphStore (embedded file store by default)."""
+
+    def __init__(self, store: GraphStore | str | os.PathLike | None = None, *,
+                 embedder: Embedder | None = None, extractor: Extractor | None = None,
+                 judge: OutdatedJudge | None = None, resolver: ResolverConfig | None = None,
+                 recall_config: RecallConfig | None = None, embed_episodes: bool = True):
+        if store is None or isinstance(store, (str, os.PathLike)):
+            from .store import open_store
+
+            store = open_store(store)
+        self.store: GraphStore = store
+        self.embedder = embedder or default_embedder()
+        self._extractor = extractor
+        self.judge = judge or RuleJudge()
+        self.recall_config = recall_config or RecallConfig()
+        self.embed_episodes = embed_episodes
+        cfg = resolver or ResolverConfig()
+        self.resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
+        self.triple_index = VectorIndex(self.embedder.dim)
+        self.episode_index = VectorIndex(self.embedder.dim)
+        self._load_indexes()
+
+    # --- set-up --------------------------------------------------------------------------------
+    @property
+    def extractor(self) -> Extractor:
+        if self._extractor is None:
+            from .extract.offline import OfflineExtractor
+
+            self._extractor = OfflineExtractor()
+        return self._extractor
+
+    def _load_indexes(self) -> None:
+        """Rebuild the vector indexes and resolver from the store; embed only what lacks vectors."""
+        triples = self.store.triples(current_only=False)
+        missing = [t for t in triples if t.embedding is None or t.embedding.shape[0] != self.embedder.dim]
+        if missing:
+            self._embed(missing)
+            self.store.add_triples(missing)
+        for t in triples:
+            self.triple_index.add([t.id], t.embedding[None, :])
+            if not t.current:
+                self.triple_index.deactivate([t.id])
+        for e in self.store.entities():
+            self.resolver.add(e)
+        for ep in self.store.episodes():
+            if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim:
+                self.episode_index.add([ep.id], ep.embedding[None, :])
+        self.store.set_meta("embedder", self.embedder.name)
+
+    def _embed(self, items: Sequence[Triple]) -> None:
+        vecs = self.embedder.encode([t.text for t in items])
+        for t, v in zip(items, vecs):
+            t.embedding = v
+
+    # --- writing -------------------------------------------------------------------------------
+    def observe(self, text: str, step: int, source_id: str | None = None, title: str = "") -> ObserveResult:
+        """Extract triples from ``text`` (an observation or passage) and remember them."""
+        context = self.store.triples()[-CONTEXT_TRIPLES:] if self._extractor is not None else ()
+        raw = self.extractor.extract(text, context=context)
+        return self.add_extracted(text, raw, step, source_id=source_id, title=title)
+
+    def observe_many(self, items: Iterable[tuple[str, str, str]], step: int = 0) -> list[ObserveResult]:
+        """Passages as (source_id, title, text): extraction and embedding are batched across them."""
+        items = list(items)
+        texts = [text for _, _, text in items]
+        many = getattr(self.extractor, "extract_many", None)
+        raws = many(texts) if many else [self.extractor.extract(t) for t in texts]
+        episode_vecs = self.embedder.encode(texts) if self.embed_episodes else None
+        results = []
+        pending: list[Triple] = []
+        for i, ((source_id, title, text), raw) in enumerate(zip(items, raws)):
+            vec = None if episode_vecs is None else episode_vecs[i]
+            res = self.add_extracted(text, raw, step, source_id=source_id, title=title,
+                                     episode_vec=vec, embed_now=False)
+            pending += res.added
+            results.append(res)
+        self._index_new(pending)
+        return results
+
+    def add_triples(self, triples: Iterable[Sequence[str] | Triple], step: int = 0,
+                    source_id: str | None = None, text: str = "") -> ObserveResult:
+        """Insert facts directly (no extraction); they still go through resolution and updates."""
+        raw = [(t.subject, t.relation, t.object) if isinstance(t, Triple) else tuple(t) for t in triples]
+        source_id = source_id or stable_id("direct", step, *[x for r in raw for x in r], prefix="d")
+        return self.add_extracted(text, raw, step, source_id=source_id)
+
+    def add_extracted(self, text: str, raw: Iterable[RawTriple], step: int, *, source_id: str | None = None,
+                      title: str = "", episode_vec: np.ndarray | None = None,
+                      embed_now: bool = True) -> ObserveResult:
+        episode_id = source_id or stable_id("ep", step, text, prefix="e")
+        facts = self._normalise(raw)
+        added, confirmed, touched = [], [], []
+        for s, r, o in facts:
+            old = self.store.find_current(s, r, o)
+            if old is not None:
+                if episode_id not in old.sources:
+                    old.sources.append(episode_id)
+                    touched.append(old)
+                confirmed.append(old)
+            else:
+                added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
+        retired = self._retire_outdated(added, step)
+        for t in added:
+            self.resolver.add(t.subject)
+            self.resolver.add(t.object)
+        if embed_now:
+            self._index_new(added)
+        self.store.add_triples(added + touched)
+        episode = self.store.get_episode(episode_id)
+        ids = [t.id for t in confirmed + added]
+        if episode is None:
+            episode = Episode(episode_id, step, text, ids, title=title)
+            if self.embed_episodes and text:
+                episode.embedding = episode_vec if episode_vec is not None else self.embedder.encode([text])[0]
+                self.episode_index.add([episode_id], episode.embedding[None, :])
+        else:
+            episode.triple_ids = ordered_unique(episode.triple_ids + ids)
+        self.store.add_episode(episode)
+        return ObserveResult(episode, added, confirmed, retired)
+
+    def _normalise(self, raw: Iterable[RawTriple]) -> list[RawTriple]:
+        out: dict[RawTriple, None] = {}
+        for item in raw:
+            if len(item) != 3 or not all(isinstance(x, str) for x in item):
+                log.warning("dropping malformed triple %r", item)
+                continue
+            s, r, o = self.resolver.resolve(item[0]), canonical_relation(item[1]), self.resolver.resolve(item[2])
+            if s and r and o and s != o:
+                out[(s, r, o)] = None
+        return list(out)
+
+    def _retire_outdated(self, added: list[Triple], step: int) -> list[str]:
+        if not added:
+            return []
+        entities = ordered_unique(x for t in added for x in (t.subject, t.object))
+        existing = {t.id: t for e in entities for t in self.store.triples_of_entity(e)}
+        doomed = self.judge.outdated(added, list(existing.values()))
+        retired = self.store.retire(doomed, step)
+        self.triple_index.deactivate(retired)
+        return retired
+
+    def _index_new(self, triples: list[Triple]) -> None:
+        if not triples:
+            return
+        self._embed(triples)
+        self.triple_index.add([t.id for t in triples], np.stack([t.embedding for t in triples]))
+        self.store.add_triples(triples)  # persist the embeddings with the triples
+
+    def forget(self, source_id: str) -> list[str]:
+        """Delete an episode/passage and every triple only it supported."""
+        deleted = self.store.delete_source(source_id)
+        self.triple_index.deactivate(deleted)
+        self.episode_index.deactivate([source_id])
+        return deleted
+
+    # --- reading -------------------------------------------------------------------------------
+    def recall(self, queries: str | Sequence[str], **overrides) -> Subgraph:
+        """Triples associated with the queries (seeds + BFS) and the episodes that hold them.
+
+        ``overrides``: any RecallConfig field, e.g. ``depth=3, width=4``.
+        """
+        if isinstance(queries, str):
+            queries = [queries]
+        queries = [q for q in queries if q and q.strip()]
+        if not queries:
+            return Subgraph()
+        cfg = replace(self.recall_config, **overrides)
+        qv = self.embedder.encode(queries)
+        found = associative(qv, self.triple_index, self.store, cfg)
+        triples = [t for t, _ in found]
+        return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
+
+    def history(self, entity: str) -> list[Triple]:
+        """Every triple ever known about ``entity``, retired ones included, oldest first."""
+        return self.store.triples_of_entity(self.resolver.resolve(entity), current_only=False)
+
+    def current(self) -> list[Triple]:
+        return self.store.triples()
+
+    def stats(self) -> dict:
+        return self.store.counts()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def save(self) -> None:
+        self.store.flush()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Memory":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
