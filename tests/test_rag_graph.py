@@ -82,9 +82,20 @@ def test_delete_passage_removes_only_what_it_alone_supported(extractor):
     assert deleted and set(mayor_ids) <= set(deleted)
     assert g.store.get_triple(born.id) is not None  # other passages still support it
     assert "p-quent" not in g and "p-quent" not in _ids(g.retrieve(QUESTION, 10))
-    assert "ilsa moravec" not in g.entity_index  # only the deleted passage mentioned her
+    assert "ilsa moravec" not in g.entities()  # only the deleted passage mentioned her
     g.remove(["p-kirvani"])
     assert g.store.get_triple(born.id).sources == ["p-kirvani-2"]
+    g.add([CORPUS[1]])  # a deleted passage can come back
+    assert "ilsa moravec" in g.entities() and "p-quent" in _ids(g.retrieve(QUESTION, 3))
+
+
+def test_associative_mode_ranks_passages_of_recalled_triples(graph):
+    from graphmem.rag.associative import AssociativeRetriever
+
+    hits = AssociativeRetriever(graph).retrieve(QUESTION, 3)
+    assert 0 < len(hits) <= 3
+    assert "p-kirvani" in _ids(hits)
+    assert all(pid in graph for pid in _ids(hits))
 
 
 def test_save_and_load_give_the_same_ranking(graph, tmp_path):

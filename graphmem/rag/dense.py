@@ -15,9 +15,10 @@ class DenseRetriever:
     def __init__(self, embedder: Embedder | None = None):
         self.embedder = embedder or default_embedder()
         self.index = VectorIndex(self.embedder.dim)
+        self._live: dict[str, None] = {}  # removed rows stay in the index, deactivated
 
     def __len__(self) -> int:
-        return len(self.index)
+        return len(self._live)
 
     def add(self, passages: Sequence[PassageLike], vectors: np.ndarray | None = None) -> None:
         """Index passages; ``vectors`` lets a caller reuse embeddings it already computed."""
@@ -25,17 +26,24 @@ class DenseRetriever:
             return
         if vectors is None:
             vectors = self.embedder.encode([passage_text(p) for p in passages])
-        self.index.add([p.id for p in passages], vectors)
+        ids = [p.id for p in passages]
+        self.index.add(ids, vectors)
+        self._live.update(dict.fromkeys(ids))
 
     def remove(self, passage_ids: Sequence[str]) -> None:
-        self.index.remove(passage_ids)
+        self.index.deactivate(passage_ids)
+        for pid in passage_ids:
+            self._live.pop(pid, None)
 
-    def scores(self, query_vector: np.ndarray) -> dict[str, float]:
-        """Similarity of the query with every passage (the graph mixes these into its seeds)."""
-        return dict(zip(self.index.ids, self.index.scores(query_vector).tolist()))
+    def scores(self, query_vector: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Similarity of the query with every live passage (the graph mixes these into its seeds)."""
+        sims = self.index.matrix @ np.asarray(query_vector, dtype=np.float32)
+        if len(self._live) == len(self.index):
+            return self.index.ids, sims
+        keep = self.index.positions(list(self._live))
+        return [self.index.ids[i] for i in keep], sims[keep]
 
     def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
-        if not len(self.index):
+        if not self._live:
             return []
-        q = self.embedder.encode([question])[0]
-        return top_k(self.index.ids, self.index.scores(q), k)
+        return top_k(*self.scores(self.embedder.encode([question])[0]), k)

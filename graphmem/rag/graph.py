@@ -161,16 +161,18 @@ class CorpusGraph:
             episodes.append(Episode(id=p.id, step=step, text=p.text, title=p.title,
                                     triple_ids=list(dict.fromkeys(ids))))
             step += 1
-        fresh = [t for t in new_triples.values() if t.id not in self.facts]
-        vecs = self.embedder.encode([t.text for t in fresh])
-        for t, v in zip(fresh, vecs):
+        for t in new_triples.values():
+            if t.embedding is None:  # a fact deleted earlier keeps its row: reuse the vector
+                t.embedding = self.facts.vector(t.id)
+        fresh = [t for t in new_triples.values() if t.embedding is None]
+        for t, v in zip(fresh, self.embedder.encode([t.text for t in fresh])):
             t.embedding = v
         for ep in episodes:
             ep.embedding = known_vectors.get(ep.id)
         self.store.add_triples(new_triples.values())
         for ep in episodes:
             self.store.add_episode(ep)
-        self._index(episodes, fresh)
+        self._index(episodes, list(new_triples.values()))
 
     def remove(self, passage_ids: Sequence[str]) -> list[str]:
         """Delete passages and what only they supported; returns the deleted triple ids."""
@@ -183,12 +185,12 @@ class CorpusGraph:
                 holders = self._passages_of.get(name)
                 if holders is not None:
                     holders.discard(pid)
-        self.facts.remove(deleted)
+        self.facts.deactivate(deleted)
         self.dense.remove(list(passage_ids))
         orphans = sorted(n for n, ps in self._passages_of.items() if not ps)
         for name in orphans:
             del self._passages_of[name]
-        self.entity_index.remove(orphans)
+        self.entity_index.deactivate(orphans)
         gone = set(orphans)
         self._synonyms = {k: v for k, v in self._synonyms.items() if not gone.intersection(k)}
         self._matrix = None
@@ -221,7 +223,12 @@ class CorpusGraph:
                     new_entities.append(name)
                 self._passages_of[name].add(ep.id)
         if new_entities:
-            self.entity_index.add(new_entities, self.embedder.encode(new_entities))
+            known = [n for n in new_entities if n in self.entity_index]
+            unseen = [n for n in new_entities if n not in self.entity_index]
+            if known:  # entities that come back after a deletion keep their vectors
+                self.entity_index.add(known, np.stack([self.entity_index.vector(n) for n in known]))
+            if unseen:
+                self.entity_index.add(unseen, self.embedder.encode(unseen))
             self._link_synonyms(new_entities)
         self._matrix = None
 
@@ -246,7 +253,7 @@ class CorpusGraph:
                 for other, sim in top_k(ids, row, cfg.synonym_top_k + 1):
                     if sim < cfg.synonym_threshold:
                         break
-                    if other != name:
+                    if other != name and other in self._passages_of:
                         self._synonyms[tuple(sorted((name, other)))] = sim
 
     # --- retrieval -----------------------------------------------------------------------------
@@ -286,7 +293,7 @@ class CorpusGraph:
             return Retrieval([])
         cfg = self.config
         q = self.embedder.encode([question])[0]
-        dense_scores = self.dense.index.scores(q)
+        passage_ids, dense_scores = self.dense.scores(q)
         facts = [(self.store.get_triple(tid), s) for tid, s in self.facts.search(q, cfg.fact_top_k)]
         seeds: dict[str, float] = {}
         for t, score in facts:
@@ -298,14 +305,14 @@ class CorpusGraph:
             for name in self._name_matches(question):
                 seeds[name] = seeds.get(name, 0.0) + 1.0 / len(self._passages_of[name])
         if not seeds:
-            return Retrieval(top_k(self.dense.index.ids, dense_scores, k), facts, seeds)
+            return Retrieval(top_k(passage_ids, dense_scores, k), facts, seeds)
         nodes, pos, n_entities, transition = self._graph()
         p = np.zeros(len(nodes))
         for name, weight in seeds.items():
             p[pos[name]] = weight
         lo, hi = float(dense_scores.min()), float(dense_scores.max())
         norm = (dense_scores - lo) / (hi - lo) if hi > lo else np.ones_like(dense_scores)
-        for pid, s in zip(self.dense.index.ids, norm):
+        for pid, s in zip(passage_ids, norm):
             p[pos[pid]] = cfg.passage_weight * s
         r = personalized_pagerank(transition, p, cfg.damping, cfg.ppr_tol, cfg.ppr_max_iter)
         ranked = top_k(nodes[n_entities:], r[n_entities:], k)
@@ -335,6 +342,9 @@ class CorpusGraph:
         if config is None:
             config = GraphRAGConfig(**store.meta().get("graphrag_config", {}))
         return cls(store, embedder, extractor, config)
+
+    def entities(self) -> list[str]:
+        return sorted(self._passages_of)
 
     def stats(self) -> dict:
         return {"passages": len(self._mentions), "entities": len(self._passages_of),
