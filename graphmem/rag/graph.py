@@ -13,7 +13,7 @@ and ranks passages by their PageRank mass.
 from __future__ import annotations
 
 import logging
-import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -70,7 +70,7 @@ class CorpusGraph:
     name = "graph"
 
     def __init__(self, store: GraphStore | None = None, embedder: Embedder | None = None,
-                 extractor=None, config: GraphRAGConfig | None = None):
+                 extractor=None, config: GraphRAGConfig | None = None, extract_workers: int = 4):
         if store is None:
             from ..store.embedded import EmbeddedStore
 
@@ -79,6 +79,7 @@ class CorpusGraph:
         self.embedder = embedder or default_embedder()
         self._extractor = extractor
         self.config = config or GraphRAGConfig()
+        self.extract_workers = extract_workers
         self.dense = DenseRetriever(self.embedder)
         self.facts = VectorIndex(self.embedder.dim)
         self.entity_index = VectorIndex(self.embedder.dim)
@@ -128,12 +129,21 @@ class CorpusGraph:
                 on_batch(start + len(batch))
         if bar is not None:
             bar.close()
+        if self.dropped_triples:
+            log.info("dropped %d extracted triples with empty or vague names so far",
+                     self.dropped_triples)
         return len(new)
 
     def _extract(self, passages: Sequence[PassageLike]) -> list[list[tuple[str, str, str]]]:
         texts = [p.text for p in passages]
         many = getattr(self.extractor, "extract_many", None)
-        return list(many(texts)) if many is not None else [self.extractor.extract(t) for t in texts]
+        if many is not None:
+            return list(many(texts))
+        if self.extract_workers <= 1:
+            return [self.extractor.extract(t) for t in texts]
+        # Per-text extractors (LLM requests) wait on I/O: run a bounded number at once, in order.
+        with ThreadPoolExecutor(max_workers=self.extract_workers) as pool:
+            return list(pool.map(self.extractor.extract, texts))
 
     def _clean(self, raw: tuple[str, str, str]) -> tuple[str, str, str] | None:
         s, r, o = canonical_entity(raw[0]), canonical_relation(raw[1]), canonical_entity(raw[2])
