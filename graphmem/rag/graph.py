@@ -12,6 +12,7 @@ and ranks passages by their PageRank mass.
 """
 from __future__ import annotations
 
+import base64
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,7 @@ from .ppr import personalized_pagerank, transition_matrix
 
 log = logging.getLogger(__name__)
 
+ENTITY_VECTORS = "entity_vectors"  # store meta key
 # Subjects/objects that name nothing on their own: linking them would join unrelated passages.
 _VAGUE = frozenset("it he she they them him her his its their this that these those which who whom "
                    "what there here one ones i we you me us".split())
@@ -208,6 +210,10 @@ class CorpusGraph:
 
     # --- indices around the store ----------------------------------------------------------------
     def _load_from_store(self) -> None:
+        saved = self.store.meta().get(ENTITY_VECTORS)
+        if saved and saved.get("dim") == self.embedder.dim and saved.get("embedder") == self.embedder.name:
+            vecs = np.frombuffer(base64.b64decode(saved["data"]), dtype="<f4").reshape(-1, saved["dim"])
+            self.entity_index.add(saved["names"], vecs)
         episodes = self.store.episodes()
         triples = self.store.triples()
         missing = [t for t in triples if t.embedding is None]
@@ -337,6 +343,13 @@ class CorpusGraph:
     # --- persistence ---------------------------------------------------------------------------
     def save(self, path=None) -> None:
         self.store.set_meta("graphrag_config", asdict(self.config))
+        # Entity names have no place in the store's vectors; keeping them here saves re-embedding
+        # thousands of names on every load.
+        names = self.entities()
+        vecs = np.stack([self.entity_index.vector(n) for n in names]) if names else np.zeros((0, 1))
+        self.store.set_meta(ENTITY_VECTORS, {
+            "embedder": self.embedder.name, "dim": self.embedder.dim, "names": names,
+            "data": base64.b64encode(vecs.astype("<f4").tobytes()).decode("ascii")})
         if path is None:
             self.store.flush()
         else:
