@@ -26,6 +26,7 @@ from ..normalize import canonical_entity, canonical_relation
 from ..store.base import GraphStore
 from .base import PassageLike, passage_text, top_k
 from .dense import DenseRetriever
+from .mentions import MentionIndex, find_names, match_tokens
 from .ppr import personalized_pagerank, transition_matrix
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class GraphRAGConfig:
     fact_top_k: int = 5              # facts linked to the question
     passage_weight: float = 0.05     # weight of dense passage similarity among the seeds
     title_entities: bool = True      # a passage's title is an entity it mentions
+    link_titles: bool = True         # ... and so is any other passage's title named in its text
     name_match: bool = True          # entities whose name occurs in the question are seeds too
     ppr_tol: float = 1e-8
     ppr_max_iter: int = 100
@@ -85,8 +87,8 @@ class CorpusGraph:
         self.dense = DenseRetriever(self.embedder)
         self.facts = VectorIndex(self.embedder.dim)
         self.entity_index = VectorIndex(self.embedder.dim)
-        self._mentions: dict[str, list[str]] = {}      # passage id -> entities it mentions
-        self._passages_of: dict[str, set[str]] = {}    # entity -> passage ids mentioning it
+        self.mentions = MentionIndex(self.config.link_titles)
+        self._names: dict[str, str] | None = None      # match tokens -> entity, for questions
         self._synonyms: dict[tuple[str, str], float] = {}
         self._matrix = None
         self.dropped_triples = 0
@@ -102,10 +104,10 @@ class CorpusGraph:
         return self._extractor
 
     def __len__(self) -> int:
-        return len(self._mentions)
+        return len(self.mentions)
 
     def __contains__(self, passage_id: str) -> bool:
-        return passage_id in self._mentions
+        return passage_id in self.mentions
 
     def add(self, passages: Sequence[PassageLike], progress: bool = False,
             on_batch: Callable[[int], None] | None = None, batch_size: int = 64,
@@ -116,7 +118,7 @@ class CorpusGraph:
         done so far) and resumed: passages already in the graph are skipped.
         ``passage_vectors`` reuses passage embeddings already computed with the same embedder.
         """
-        new = list({p.id: p for p in passages if p.id not in self._mentions}.values())
+        new = list({p.id: p for p in passages if p.id not in self.mentions}.values())
         bar = None
         if progress:
             from tqdm import tqdm
@@ -155,7 +157,7 @@ class CorpusGraph:
         return s, r, o
 
     def _add_batch(self, passages: Sequence[PassageLike], extracted, known_vectors) -> None:
-        step = len(self._mentions)
+        step = len(self.mentions)
         new_triples: dict[str, Triple] = {}
         episodes = []
         for p, raws in zip(passages, extracted):
@@ -189,23 +191,19 @@ class CorpusGraph:
     def remove(self, passage_ids: Sequence[str]) -> list[str]:
         """Delete passages and what only they supported; returns the deleted triple ids."""
         deleted: list[str] = []
+        orphans: list[str] = []
         for pid in passage_ids:
-            if pid not in self._mentions:
+            if pid not in self.mentions:
                 continue
             deleted += self.store.delete_source(pid)
-            for name in self._mentions.pop(pid):
-                holders = self._passages_of.get(name)
-                if holders is not None:
-                    holders.discard(pid)
+            orphans += self.mentions.remove(pid)
         self.facts.deactivate(deleted)
         self.dense.remove(list(passage_ids))
-        orphans = sorted(n for n, ps in self._passages_of.items() if not ps)
-        for name in orphans:
-            del self._passages_of[name]
+        orphans = sorted(n for n in set(orphans) if n not in self.mentions.passages_of)
         self.entity_index.deactivate(orphans)
         gone = set(orphans)
         self._synonyms = {k: v for k, v in self._synonyms.items() if not gone.intersection(k)}
-        self._matrix = None
+        self._matrix = self._names = None
         return sorted(deleted)
 
     # --- indices around the store ----------------------------------------------------------------
@@ -229,15 +227,9 @@ class CorpusGraph:
             ep.embedding = v
         if episodes:
             self.dense.add(episodes, np.stack([e.embedding for e in episodes]))
-        new_entities: list[str] = []
-        for ep in episodes:
-            names = self._entities_of(ep)
-            self._mentions[ep.id] = names
-            for name in names:
-                if name not in self._passages_of:
-                    self._passages_of[name] = set()
-                    new_entities.append(name)
-                self._passages_of[name].add(ep.id)
+        title = self.config.title_entities
+        new_entities = self.mentions.add(
+            (ep.id, ep.title if title else "", self._fact_names(ep), ep.text) for ep in episodes)
         if new_entities:
             known = [n for n in new_entities if n in self.entity_index]
             unseen = [n for n in new_entities if n not in self.entity_index]
@@ -246,12 +238,10 @@ class CorpusGraph:
             if unseen:
                 self.entity_index.add(unseen, self.embedder.encode(unseen))
             self._link_synonyms(new_entities)
-        self._matrix = None
+        self._matrix = self._names = None
 
-    def _entities_of(self, ep: Episode) -> list[str]:
+    def _fact_names(self, ep: Episode) -> list[str]:
         names = []
-        if self.config.title_entities and ep.title:
-            names.append(canonical_entity(ep.title))
         for tid in ep.triple_ids:
             t = self.store.get_triple(tid)
             if t is not None:
@@ -269,23 +259,23 @@ class CorpusGraph:
                 for other, sim in top_k(ids, row, cfg.synonym_top_k + 1):
                     if sim < cfg.synonym_threshold:
                         break
-                    if other != name and other in self._passages_of:
+                    if other != name and other in self.mentions.passages_of:
                         self._synonyms[tuple(sorted((name, other)))] = sim
 
     # --- retrieval -----------------------------------------------------------------------------
     def _graph(self):
         """Node order, node index and transition matrix; rebuilt only after the graph changed."""
         if self._matrix is None:
-            entities = sorted(self._passages_of)
-            passages = sorted(self._mentions)
+            entities = sorted(self.mentions.passages_of)
+            passages = sorted(self.mentions.kinds)
             nodes = entities + passages
             pos = {n: i for i, n in enumerate(nodes)}
             rows, cols, w = [], [], []
             for t in self.store.triples():
                 if t.subject in pos and t.object in pos:
                     rows.append(pos[t.subject]); cols.append(pos[t.object]); w.append(1.0)
-            for pid, names in self._mentions.items():
-                for name in names:
+            for pid, kinds in self.mentions.kinds.items():
+                for name in kinds:
                     rows.append(pos[pid]); cols.append(pos[name]); w.append(1.0)
             for (a, b), sim in self._synonyms.items():
                 rows.append(pos[a]); cols.append(pos[b]); w.append(sim)
@@ -295,8 +285,13 @@ class CorpusGraph:
 
     def _name_matches(self, question: str) -> list[str]:
         """Known entity names that occur as whole words in the question (longest names win)."""
-        text = f" {canonical_entity(question)} "
-        hits = [n for n in self._passages_of if len(n) > 2 and f" {n} " in text]
+        if self._names is None:
+            self._names = {}
+            for name in sorted(self.mentions.passages_of):
+                key = " ".join(match_tokens(name))
+                if len(key) > 2:
+                    self._names.setdefault(key, name)
+        hits = find_names(match_tokens(question), self._names, 8)
         hits.sort(key=lambda n: (-len(n), n))
         kept: list[str] = []
         for n in hits:
@@ -305,7 +300,7 @@ class CorpusGraph:
         return kept
 
     def query(self, question: str, k: int) -> Retrieval:
-        if not self._mentions:
+        if not self.mentions:
             return Retrieval([])
         cfg = self.config
         q = self.embedder.encode([question])[0]
@@ -314,12 +309,12 @@ class CorpusGraph:
         seeds: dict[str, float] = {}
         for t, score in facts:
             for name in (t.subject, t.object):
-                if name in self._passages_of:
+                if name in self.mentions.passages_of:
                     # Specific entities (few passages) say more about where the answer is.
-                    seeds[name] = seeds.get(name, 0.0) + score / len(self._passages_of[name])
+                    seeds[name] = seeds.get(name, 0.0) + score / len(self.mentions.passages_of[name])
         if cfg.name_match:
             for name in self._name_matches(question):
-                seeds[name] = seeds.get(name, 0.0) + 1.0 / len(self._passages_of[name])
+                seeds[name] = seeds.get(name, 0.0) + 1.0 / len(self.mentions.passages_of[name])
         if not seeds:
             return Retrieval(top_k(passage_ids, dense_scores, k), facts, seeds)
         nodes, pos, n_entities, transition = self._graph()
@@ -367,9 +362,9 @@ class CorpusGraph:
         return cls(store, embedder, extractor, config)
 
     def entities(self) -> list[str]:
-        return sorted(self._passages_of)
+        return sorted(self.mentions.passages_of)
 
     def stats(self) -> dict:
-        return {"passages": len(self._mentions), "entities": len(self._passages_of),
+        return {"passages": len(self.mentions), "entities": len(self.mentions.passages_of),
                 "triples": len(self.facts), "synonym_edges": len(self._synonyms),
                 "dropped_triples": self.dropped_triples}
