@@ -31,16 +31,16 @@ def _names(text: str) -> list[str]:
 
 def _graph_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("graph retrieval")
-    g.add_argument("--damping", type=float, help="PageRank damping (default 0.5)")
+    g.add_argument("--damping", type=float, help="PageRank damping (default 0.3)")
     g.add_argument("--synonym-threshold", type=float,
                    help="cosine between entity names for a synonym edge (default 0.8)")
     g.add_argument("--passage-weight", type=float,
-                   help="weight of dense passage similarity in the PageRank seeds (default 0.05)")
-    g.add_argument("--fact-top-k", type=int, help="facts linked to the question (default 5)")
+                   help="weight of dense passage similarity in the PageRank seeds (default 0.5)")
+    g.add_argument("--fact-top-k", type=int, help="facts linked to the question (default 3)")
 
 
 def _graph_config(args):
-    """A config from the flags that were given, else None (a saved graph keeps its own)."""
+    """A config from the flags that were given, else None (the defaults)."""
     from graphmem.rag.graph import GraphRAGConfig
 
     given = {k: getattr(args, k) for k in ("damping", "synonym_threshold", "passage_weight",
