@@ -24,7 +24,7 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """sentence-transformers model; loads lazily and only from local files (no hub access)."""
 
-    def __init__(self, model_path: str | None = None, batch_size: int = 64, device: str = "cpu"):
+    def __init__(self, model_path: str | None = None, batch_size: int = 256, device: str = "cpu"):
         self._path = model_path
         self.batch_size = batch_size
         self.device = device
@@ -38,6 +38,7 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 from sentence_transformers import SentenceTransformer
 

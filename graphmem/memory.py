@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
@@ -23,6 +24,7 @@ from .update import OutdatedJudge, RuleJudge
 
 log = logging.getLogger(__name__)
 CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
+QUERY_CACHE_SIZE = 1024
 
 
 @dataclass
@@ -52,6 +54,9 @@ class Memory:
         self.embed_episodes = embed_episodes
         cfg = resolver or ResolverConfig()
         self.resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
+        self._query_cache: dict[str, np.ndarray] = {}
+        # Facts seen lately, shown to an LLM extractor as naming examples (no store round trip).
+        self._recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
         self.triple_index = VectorIndex(self.embedder.dim)
         self.episode_index = VectorIndex(self.embedder.dim)
         self._load_indexes()
@@ -91,8 +96,7 @@ class Memory:
     # --- writing -------------------------------------------------------------------------------
     def observe(self, text: str, step: int, source_id: str | None = None, title: str = "") -> ObserveResult:
         """Extract triples from ``text`` (an observation or passage) and remember them."""
-        context = self.store.triples()[-CONTEXT_TRIPLES:] if self._extractor is not None else ()
-        raw = self.extractor.extract(text, context=context)
+        raw = self.extractor.extract(text, context=[t for t in self._recent if t.current])
         return self.add_extracted(text, raw, step, source_id=source_id, title=title)
 
     def observe_many(self, items: Iterable[tuple[str, str, str]], step: int = 0) -> list[ObserveResult]:
@@ -136,6 +140,7 @@ class Memory:
             else:
                 added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
         retired = self._retire_outdated(added, step)
+        self._recent.extend(confirmed + added)
         for t in added:
             self.resolver.add(t.subject)
             self.resolver.add(t.object)
@@ -201,10 +206,20 @@ class Memory:
         if not queries:
             return Subgraph()
         cfg = replace(self.recall_config, **overrides)
-        qv = self.embedder.encode(queries)
+        qv = self._encode_queries(queries)
         found = associative(qv, self.triple_index, self.store, cfg)
         triples = [t for t, _ in found]
         return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
+
+    def _encode_queries(self, queries: list[str]) -> np.ndarray:
+        """Agents ask the same questions step after step: keep recent query vectors."""
+        todo = [q for q in dict.fromkeys(queries) if q not in self._query_cache]
+        if todo:
+            for q, v in zip(todo, self.embedder.encode(todo)):
+                self._query_cache[q] = v
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.pop(next(iter(self._query_cache)))
+        return np.stack([self._query_cache[q] for q in queries])
 
     def history(self, entity: str) -> list[Triple]:
         """Every triple ever known about ``entity``, retired ones included, oldest first."""

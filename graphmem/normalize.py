@@ -47,6 +47,7 @@ def singular(word_phrase: str) -> str:
 class ResolverConfig:
     fuzzy_threshold: float = 0.92
     embedding_threshold: float = 0.92
+    use_fuzzy: bool = True
     use_embeddings: bool = True
 
 
@@ -65,7 +66,7 @@ class EntityResolver:
         self._by_singular: dict[str, str] = {}
         self._by_word: dict[str, list[str]] = {}  # fuzzy candidates share a word with the name
         self._names: list[str] = []
-        self._vecs: list[np.ndarray] = []
+        self._vecs = np.zeros((0, 0), dtype=np.float32)  # embeddings of _names[:len(_vecs)]
         self._cache: dict[str, str] = {}
 
     def __contains__(self, name: str) -> bool:
@@ -78,9 +79,7 @@ class EntityResolver:
         self._by_singular.setdefault(singular(name), name)
         for word in set(name.split()):
             self._by_word.setdefault(word, []).append(name)
-        if self._encode is not None and self.config.use_embeddings:
-            self._names.append(name)
-            self._vecs.append(self._encode([name])[0])
+        self._names.append(name)
 
     def resolve(self, raw: str) -> str:
         """The known entity ``raw`` refers to, or its canonical form as a new entity."""
@@ -99,6 +98,8 @@ class EntityResolver:
         return _DIGITS.findall(a) == _DIGITS.findall(b)
 
     def _fuzzy(self, name: str) -> str | None:
+        if not self.config.use_fuzzy:
+            return None
         best, best_score = None, self.config.fuzzy_threshold
         pool = dict.fromkeys(c for w in name.split() for c in self._by_word.get(w, ()))
         for cand in difflib.get_close_matches(name, list(pool), n=3, cutoff=best_score):
@@ -110,7 +111,10 @@ class EntityResolver:
     def _embedding(self, name: str) -> str | None:
         if self._encode is None or not self.config.use_embeddings or not self._names:
             return None
-        sims = np.stack(self._vecs) @ self._encode([name])[0]
+        if len(self._vecs) < len(self._names):  # embed new names lazily, in one batch
+            fresh = self._encode(self._names[len(self._vecs):])
+            self._vecs = fresh if len(self._vecs) == 0 else np.vstack([self._vecs, fresh])
+        sims = self._vecs @ self._encode([name])[0]
         for i in np.argsort(-sims, kind="stable"):
             if sims[i] < self.config.embedding_threshold:
                 break

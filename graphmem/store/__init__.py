@@ -6,14 +6,33 @@ import os
 from .base import CypherError, GraphStore, StoreError
 from .embedded import EmbeddedStore
 
-__all__ = ["CypherError", "EmbeddedStore", "GraphStore", "StoreError", "open_store"]
+__all__ = ["CypherError", "EmbeddedStore", "GraphStore", "StoreError", "is_bolt_uri", "open_store"]
+
+BOLT_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 
 
-def open_store(spec: str | os.PathLike | None = None, *, create: bool = True) -> GraphStore:
-    """A store for a file path (embedded; None = in memory only) or a bolt:// / neo4j:// URI."""
-    text = str(spec) if spec is not None else ""
-    if text.startswith(("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")):
+def is_bolt_uri(spec: str | os.PathLike | None) -> bool:
+    return isinstance(spec, str) and spec.lower().startswith(BOLT_SCHEMES)
+
+
+def open_store(
+    spec: str | os.PathLike | None = None,
+    *,
+    create: bool = True,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+) -> GraphStore:
+    """A store for a file path (embedded; None = in memory only) or a bolt:// / neo4j:// URI.
+
+    For servers, ``user``/``password``/``database`` default to NEO4J_USER, NEO4J_PASSWORD and
+    NEO4J_DATABASE; the driver is imported only then.
+    """
+    if is_bolt_uri(spec):
         from .bolt import BoltStore
 
-        return BoltStore(text)
+        return BoltStore(str(spec), user, password, database)
+    if isinstance(spec, str) and "://" in spec:
+        raise StoreError(f"unknown store URI {spec!r}: use bolt://HOST:PORT, neo4j://HOST:PORT "
+                         f"or a graph file path")
     return EmbeddedStore(spec, create=create)

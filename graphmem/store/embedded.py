@@ -20,10 +20,10 @@ import numpy as np
 
 from ..model import Episode, Triple, fact_key
 from .base import CypherError, StoreError
+from .cypher_guard import write_clause
 
 FORMAT = "graphmem-graph"
 VERSION = 1
-_WRITE_CLAUSE = re.compile(r"\b(CREATE|MERGE|SET|DELETE|DETACH|REMOVE|DROP|LOAD\s+CSV|CALL|FOREACH)\b", re.I)
 
 
 def _encode_matrix(vectors: list[np.ndarray]) -> str:
@@ -32,12 +32,6 @@ def _encode_matrix(vectors: list[np.ndarray]) -> str:
 
 def _decode_matrix(data: str, dim: int) -> np.ndarray:
     return np.frombuffer(base64.b64decode(data), dtype="<f4").reshape(-1, dim).astype(np.float32)
-
-
-def is_write_query(query: str) -> bool:
-    """True when the query has a clause that changes the graph (string literals ignored)."""
-    without_strings = re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", query)
-    return bool(_WRITE_CLAUSE.search(without_strings))
 
 
 class EmbeddedStore:
@@ -160,7 +154,7 @@ class EmbeddedStore:
 
     # --- queries -------------------------------------------------------------------------------
     def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:
-        if write or is_write_query(query):
+        if write or write_clause(query):
             raise CypherError(
                 "the embedded store answers read-only Cypher (MATCH ... WHERE ... RETURN); "
                 "to change the graph use the Python API or a Bolt store with --write")

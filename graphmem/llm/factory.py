@@ -1,0 +1,49 @@
+"""``make_llm``: one spec string picks and configures a backend (the CLI's ``--llm``)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .base import ChatModel
+from .cache import ResponseCache
+from .usage import Accounting
+
+SPEC_FORMS = "local, local:/path/model.gguf, openai, openai:MODEL"
+
+
+def default_spec() -> str:
+    """GRAPHMEM_LLM if set; else the OpenAI-compatible backend when an endpoint or model is
+    configured (OPENAI_BASE_URL or GRAPHMEM_MODEL); else the local model."""
+    if os.environ.get("GRAPHMEM_LLM"):
+        return os.environ["GRAPHMEM_LLM"]
+    if os.environ.get("OPENAI_BASE_URL") or os.environ.get("GRAPHMEM_MODEL"):
+        return "openai"
+    return "local"
+
+
+def make_llm(
+    spec: str | None = None,
+    *,
+    cache_mode: str = "on",
+    cache_path: str | Path | None = None,
+    accounting: Accounting | None = None,
+    **backend_kwargs,
+) -> ChatModel:
+    """A chat model from ``spec`` (see SPEC_FORMS); None means ``default_spec()``.
+
+    ``cache_mode``: on, off or replay. ``backend_kwargs`` go to the backend (e.g. base_url, timeout
+    for openai; n_ctx, n_threads for local).
+    """
+    spec = spec or default_spec()
+    kind, _, arg = spec.partition(":")
+    cache = None if cache_mode == "off" else ResponseCache(cache_path)
+    common = dict(cache=cache, cache_mode=cache_mode, accounting=accounting)
+    if kind == "local":
+        from .local import LocalChat
+
+        return LocalChat(arg or None, **common, **backend_kwargs)
+    if kind == "openai":
+        from .openai_backend import OpenAIChat
+
+        return OpenAIChat(arg or None, **common, **backend_kwargs)
+    raise ValueError(f"unknown LLM spec {spec!r}; use one of: {SPEC_FORMS}")

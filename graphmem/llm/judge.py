@@ -1,0 +1,103 @@
+"""LLM judge of outdated facts: which current triples do newly observed ones make false?
+
+Conservative by construction: the model is asked to retire only facts about the same aspect of the
+same thing, and the code vetoes anything else: a fact identical to a new one, or one whose aspect
+(subject plus relation, all location relations counting as one) no new fact talks about. The model
+adds judgement within an aspect (which values exclude each other); a bad reply retires nothing.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Sequence
+
+from ..model import Triple
+from ..update import LOCATION_RELATIONS
+from .base import ChatModel
+from .jsonout import JSONReplyError
+from .structured import JSONAsker
+
+log = logging.getLogger("graphmem.llm")
+
+OUTDATED_SCHEMA = {
+    "type": "object",
+    "properties": {"outdated": {"type": "array", "items": {"type": "integer"}}},
+    "required": ["outdated"],
+}
+
+SYSTEM = """You keep a knowledge graph of a text game up to date.
+Given new facts and numbered existing facts, list the existing facts that the new facts make false:
+the same thing now in another place, or the same container in another state (open, closed, locked).
+A fact about another aspect stays true even if it shares a name. When unsure, keep the fact.
+Reply as JSON: {"outdated": [numbers]}"""
+
+EXAMPLE_NEW = [("apple", "in", "inventory"), ("fridge", "is", "open")]
+EXAMPLE_OLD = [("apple", "on", "table"), ("fridge", "is", "closed"), ("table", "in", "kitchen"),
+               ("fridge", "in", "kitchen")]
+EXAMPLE_REPLY = {"outdated": [1, 2]}
+
+
+class LLMJudge:
+    def __init__(self, llm: ChatModel, *, max_tokens: int = 64) -> None:
+        self.asker = JSONAsker(llm, OUTDATED_SCHEMA, task="judge", max_tokens=max_tokens)
+        self.vetoed = 0  # retirements the model proposed and the code refused
+
+    @property
+    def stats(self) -> dict:
+        return {**vars(self.asker.stats), "vetoed": self.vetoed}
+
+    def outdated(self, new: Sequence[Triple], existing: Sequence[Triple]) -> list[str]:
+        """Ids of ``existing`` triples replaced by ``new``, in ``existing`` order."""
+        if not new or not existing:
+            return []
+
+        def in_range(data: object) -> None:
+            bad = [i for i in data["outdated"] if not 1 <= i <= len(existing)]
+            if bad:
+                raise JSONReplyError(f"numbers {bad} are not between 1 and {len(existing)}")
+
+        answer = self.asker.ask(self.messages(new, existing), check=in_range)
+        if answer.data is None:
+            return []
+        chosen = set(answer.data["outdated"])
+        new_facts = {_fact(t.subject, t.relation, t.object) for t in new}
+        new_aspects = {_aspect(t) for t in new}
+        out = []
+        for i, old in enumerate(existing, start=1):
+            if i not in chosen:
+                continue
+            if _fact(old.subject, old.relation, old.object) in new_facts or _aspect(old) not in new_aspects:
+                self.vetoed += 1
+                log.info("judge: kept %r (not a same-aspect conflict with the new facts)", old.text)
+                continue
+            out.append(old.id)
+        return out
+
+    @staticmethod
+    def messages(new: Sequence[Triple], existing: Sequence[Triple]) -> list[dict]:
+        return [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": _user(EXAMPLE_NEW, EXAMPLE_OLD)},
+            {"role": "assistant", "content": json.dumps(EXAMPLE_REPLY)},
+            {"role": "user", "content": _user([(t.subject, t.relation, t.object) for t in new],
+                                              [(t.subject, t.relation, t.object) for t in existing])},
+        ]
+
+
+def _user(new: Sequence[tuple[str, str, str]], old: Sequence[tuple[str, str, str]]) -> str:
+    lines = ["New facts:"] + [f"- {', '.join(t)}" for t in new] + ["Existing facts:"]
+    lines += [f"{i}. {', '.join(t)}" for i, t in enumerate(old, start=1)]
+    return "\n".join(lines)
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def _aspect(t: Triple) -> tuple[str, str]:
+    relation = _norm(t.relation)
+    return _norm(t.subject), "location" if relation in LOCATION_RELATIONS else relation
+
+
+def _fact(s: str, r: str, o: str) -> tuple[str, str, str]:
+    return _norm(s), _norm(r), _norm(o)

@@ -1,0 +1,77 @@
+"""In-process chat backend through llama-cpp-python (optional extra ``graphmem[local]``).
+
+The model loads on the first request that misses the response cache, so cached and replayed runs
+never pay the load. A RAM prompt cache keeps the evaluated state of recent prompts: the extractor
+and the judge alternate, and each reuses its own long shared prefix instead of re-reading it.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from .base import ChatModel, Completion, LLMConfigError, Message
+from .gguf import QWEN_FILE, default_model_path
+
+
+class LocalChat(ChatModel):
+    backend = "local"
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        prompt_cache_bytes: int = 512 << 20,
+        **kwargs,
+    ) -> None:
+        """``model_path``: a GGUF file; default GRAPHMEM_GGUF, else the verified Qwen model.
+        ``n_threads``: default GRAPHMEM_LLM_THREADS, else all cores (on a machine busy with other
+        work, fewer threads than cores can be much faster: llama.cpp threads spin-wait on each other).
+        """
+        path = model_path or os.environ.get("GRAPHMEM_GGUF")
+        self.path = Path(path).expanduser() if path else None
+        if self.path is not None and not self.path.is_file():
+            raise LLMConfigError(f"GGUF model file not found: {self.path}")
+        super().__init__(self.path.name if self.path else QWEN_FILE, **kwargs)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or int(os.environ.get("GRAPHMEM_LLM_THREADS") or os.cpu_count() or 1)
+        self.prompt_cache_bytes = prompt_cache_bytes
+        self._llm = None
+        self._lock = threading.Lock()  # a llama context serves one request at a time
+
+    def _cache_model(self) -> str:
+        # Two different files may share a name; their sizes almost surely differ.
+        return f"{self.model}:{self.path.stat().st_size}" if self.path else self.model
+
+    def _load(self):
+        try:
+            import llama_cpp
+        except ImportError:
+            raise LLMConfigError("the local backend needs llama-cpp-python: pip install 'graphmem[local]', "
+                                 "or use an OpenAI-compatible server with --llm openai:MODEL") from None
+        path = self.path or default_model_path()
+        llm = llama_cpp.Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                              n_threads_batch=self.n_threads, verbose=False)
+        if self.prompt_cache_bytes:
+            llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=self.prompt_cache_bytes))
+        return llm
+
+    def _complete(self, messages: list[Message], *, schema: dict | None, temperature: float,
+                  max_tokens: int, seed: int) -> Completion:
+        with self._lock:
+            if self._llm is None:
+                self._llm = self._load()
+            params = dict(messages=messages, temperature=temperature, max_tokens=max_tokens, seed=seed)
+            if schema is not None:
+                # llama.cpp turns the schema into a grammar: the reply can only be matching JSON.
+                params["response_format"] = {"type": "json_object", "schema": schema}
+            reply = self._llm.create_chat_completion(**params)
+        choice, usage = reply["choices"][0], reply.get("usage") or {}
+        return Completion(
+            text=choice["message"].get("content") or "",
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+            finish_reason=choice.get("finish_reason"),
+        )

@@ -1,0 +1,68 @@
+"""Copy a whole graph between stores (file <-> server): every triple, retired ones included, with
+validity, sources and embeddings, every episode, and the metadata."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .base import GraphStore, StoreError
+
+BATCH = 5000
+
+
+def copy_store(source: GraphStore, target: GraphStore, batch: int = BATCH) -> dict:
+    """Copy ``source`` into ``target`` (upsert by id) and return the target's counts afterwards.
+
+    Triples go in batches of ``batch``, each its own write; copying again after an error is safe
+    because every write replaces by id.
+    """
+    triples = source.triples(current_only=False)
+    for i in range(0, len(triples), batch):
+        target.add_triples(triples[i:i + batch])
+    episodes = source.episodes()
+    add_many = getattr(target, "add_episodes", None)  # one round trip on servers that offer it
+    if add_many is not None:
+        add_many(episodes)
+    else:
+        for episode in episodes:
+            target.add_episode(episode)
+    for key, value in sorted(source.meta().items()):
+        target.set_meta(key, value)
+    target.flush()
+    return target.counts()
+
+
+def export_graph(path: str | os.PathLike, target: GraphStore, *, merge: bool = False) -> dict:
+    """Copy the graph file at ``path`` into ``target`` (closed afterwards); returns its counts."""
+    from .embedded import EmbeddedStore
+
+    try:
+        source = EmbeddedStore(path, create=False)
+        existing = target.counts()
+        if not merge and (existing["triples"] or existing["episodes"]):
+            raise StoreError(f"the target already holds a graph ({existing['triples']} triples, "
+                             f"{existing['episodes']} episodes): use an empty database, or "
+                             f"--merge to add to it")
+        return copy_store(source, target)
+    finally:
+        target.close()
+
+
+def import_graph(source: GraphStore, path: str | os.PathLike, *, force: bool = False) -> dict:
+    """Write the graph in ``source`` (closed afterwards) to a new graph file at ``path``.
+
+    The copy is built in memory and saved atomically at the end, so a failure part-way leaves
+    no file (or the old one) behind, never a partial graph.
+    """
+    from .embedded import EmbeddedStore
+
+    path = Path(path)
+    try:
+        if path.exists() and not force:
+            raise StoreError(f"{path} exists: pass --force to replace it")
+        copy = EmbeddedStore()
+        counts = copy_store(source, copy)
+        copy.save(path)
+        return counts
+    finally:
+        source.close()

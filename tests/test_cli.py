@@ -1,0 +1,106 @@
+"""The graphmem command end to end (in process for speed, plus one real subprocess)."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graphmem.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample_corpus.json"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory):
+    path = tmp_path_factory.mktemp("g") / "sample.json"
+    assert main(["build", str(SAMPLE), "--out", str(path)]) == 0
+    return path
+
+
+def test_build_summary(graph, tmp_path, capsys):
+    code, out, _ = run(capsys, "build", str(SAMPLE), "--out", str(tmp_path / "x.json"))
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["passages"] == 5 and summary["triples"] >= 10 and summary["entities"] >= 10
+    assert summary["seconds"] > 0
+
+
+@pytest.mark.parametrize("shape", ["dict", "strings", "folder"])
+def test_build_accepts_corpus_shapes(shape, tmp_path, capsys):
+    if shape == "dict":
+        src = tmp_path / "c.json"
+        src.write_text(json.dumps({"Warsaw": ["Warsaw is the capital of Poland.", "It lies on the Vistula."]}))
+    elif shape == "strings":
+        src = tmp_path / "c.json"
+        src.write_text(json.dumps(["Warsaw is the capital of Poland."]))
+    else:
+        src = tmp_path / "docs"
+        src.mkdir()
+        (src / "warsaw.txt").write_text("Warsaw is the capital of Poland.")
+    code, out, _ = run(capsys, "build", str(src), "--out", str(tmp_path / "g.json"))
+    assert code == 0 and json.loads(out)["triples"] >= 1
+
+
+def test_build_bad_corpus(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    code, _, err = run(capsys, "build", str(bad), "--out", str(tmp_path / "g.json"))
+    assert code == 2 and "not valid JSON" in err
+    code, _, err = run(capsys, "build", str(tmp_path / "missing.json"), "--out", str(tmp_path / "g.json"))
+    assert code == 2 and "no corpus" in err
+
+
+def test_cypher_json_rows(graph, capsys):
+    code, out, _ = run(capsys, "cypher", "--graph", str(graph), "--json",
+                       "MATCH (a)-[r]->(b) WHERE a.name = 'marie curie' AND r.relation = 'born in' RETURN b.name")
+    assert code == 0 and json.loads(out) == [{"b.name": "warsaw"}]
+
+
+@pytest.mark.parametrize("query,needle", [("CREATE (n {name: 'x'})", "read-only"),
+                                          ("MATCH (a RETURN a", "cannot run")])
+def test_cypher_errors_exit_2(graph, capsys, query, needle):
+    code, out, err = run(capsys, "cypher", "--graph", str(graph), query)
+    assert code == 2 and needle in err and out == ""
+
+
+def test_cypher_missing_graph(tmp_path, capsys):
+    code, _, err = run(capsys, "cypher", "--graph", str(tmp_path / "nope.json"), "MATCH (a) RETURN a")
+    assert code == 2 and "build one first" in err
+
+
+def test_recall_json(graph, capsys):
+    code, out, _ = run(capsys, "recall", "--graph", str(graph), "--json", "--depth", "1",
+                       "Where was Marie Curie born?")
+    data = json.loads(out)
+    assert code == 0
+    assert data["triples"][0]["subject"] == "marie curie" and data["triples"][0]["object"] == "warsaw"
+    assert any("born in Warsaw" in e["text"] for e in data["episodes"])
+
+
+def test_view_is_self_contained(graph, tmp_path, capsys):
+    out_file = tmp_path / "g.html"
+    code, _, _ = run(capsys, "view", "--graph", str(graph), "--out", str(out_file))
+    page = out_file.read_text()
+    assert code == 0 and "marie curie" in page
+    assert not re.search(r"(src|href)=[\"']?https?:", page)  # nothing fetched from the network
+    assert "fetch(" not in page and "import " not in page
+
+
+def test_extract_json(capsys):
+    code, out, _ = run(capsys, "extract", "--json", "There is a knife in the drawer.")
+    assert code == 0 and json.loads(out) == [["knife", "in", "drawer"]]
+
+
+def test_console_script_help():
+    proc = subprocess.run([sys.executable, "-m", "graphmem.cli", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0
+    for cmd in ("extract", "build", "cypher", "recall", "view"):
+        assert cmd in proc.stdout

@@ -1,0 +1,101 @@
+"""Memory end to end on the real spaCy extractor and the real embedding model."""
+import numpy as np
+import pytest
+
+from graphmem.memory import Memory
+from graphmem.store.embedded import EmbeddedStore
+
+ROOM_A = """-= Room A =-
+You find yourself in a Room A. An ordinary one.
+
+You notice a Golden locker.
+
+There is an exit to the west.
+
+There is a Key 1 on the floor."""
+
+
+@pytest.fixture()
+def memory():
+    return Memory()
+
+
+def facts(mem):
+    return sorted(tuple(t.as_list()) for t in mem.current())
+
+
+def test_observe_extracts_links_and_updates(memory):
+    r0 = memory.observe(ROOM_A, step=0)
+    assert ("key 1", "in", "room a") in facts(memory)
+    assert ("room a", "has exit", "west") in facts(memory)
+    assert set(r0.episode.triple_ids) == {t.id for t in r0.added}
+    r1 = memory.observe("You pick up the Key 1 from the ground.", step=1)
+    assert [t.as_list() for t in r1.added] == [["key 1", "in", "inventory"]]
+    assert ("key 1", "in", "room a") not in facts(memory)
+    history = memory.history("the Key 1")
+    assert [(t.object, t.valid_from, t.valid_until) for t in history] == [("room a", 0, 1), ("inventory", 1, None)]
+    assert r1.retired == [history[0].id]
+
+
+def test_states_are_single_valued(memory):
+    memory.add_triples([("fridge", "is", "closed"), ("fridge", "in", "kitchen")], step=0)
+    memory.add_triples([("The Fridge", "is", "open")], step=3)
+    assert ("fridge", "is", "open") in facts(memory)
+    assert ("fridge", "is", "closed") not in facts(memory)
+    assert ("fridge", "in", "kitchen") in facts(memory)  # another aspect: untouched
+    old = [t for t in memory.history("fridge") if t.object == "closed"][0]
+    assert old.valid_until == 3
+
+
+def test_reobserving_a_fact_adds_a_source_not_a_triple(memory):
+    memory.observe("A red apple is on the wooden table.", step=0, source_id="a")
+    memory.observe("The red apple is on the wooden table.", step=1, source_id="b")
+    ts = memory.current()
+    assert len(ts) == 1 and ts[0].sources == ["a", "b"] and ts[0].valid_from == 0
+
+
+def test_embeddings_computed_once_and_persisted(tmp_path, monkeypatch):
+    path = tmp_path / "mem.json"
+    mem = Memory(EmbeddedStore(path))
+    mem.observe(ROOM_A, step=0)
+    mem.save()
+    calls = []
+    real = mem.embedder.encode
+    monkeypatch.setattr(mem.embedder, "encode", lambda texts: calls.append(list(texts)) or real(texts))
+    again = Memory(EmbeddedStore(path, create=False), embedder=mem.embedder)
+    assert calls == []  # nothing re-embedded on load
+    assert facts(again) == facts(mem)
+    sub = again.recall("where is the key?")
+    assert calls == [["where is the key?"]]  # one query embedding, never the graph
+    assert sub.triples and sub.triples[0].as_list() == ["key 1", "in", "room a"]
+    again.recall("where is the key?")
+    assert len(calls) == 1  # a repeated query is not embedded again
+
+
+def test_forget_source_removes_only_its_facts(memory):
+    memory.observe("A red apple is on the wooden table.", step=0, source_id="p1")
+    memory.observe("There is a knife in the drawer. A red apple is on the wooden table.", step=0, source_id="p2")
+    deleted = memory.forget("p2")
+    assert len(deleted) == 1
+    assert facts(memory) == [("red apple", "on", "wooden table")]
+    assert memory.recall("knife drawer").triples == [] or all(
+        "knife" not in t.text for t in memory.recall("knife drawer").triples)
+
+
+def test_malformed_triples_are_dropped_not_fatal(memory):
+    res = memory.add_triples([("a", "likes", "b"), ("", "x", "y"), ("solo",), ("c", "is", "c")], step=0)
+    assert [t.as_list() for t in res.added] == [["a", "likes", "b"]]
+
+
+def test_empty_and_huge_observations(memory):
+    assert memory.observe("", step=0).added == []
+    huge = "There is a knife in the drawer. " * 3000
+    res = memory.observe(huge, step=1)
+    assert [t.as_list() for t in res.added] == [["knife", "in", "drawer"]]
+    assert memory.recall("   ").triples == []
+
+
+def test_episode_embedding_kept(memory):
+    r = memory.observe("The fridge is closed.", step=0)
+    assert r.episode.embedding is not None
+    assert abs(float(np.linalg.norm(r.episode.embedding)) - 1) < 1e-4

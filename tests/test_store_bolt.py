@@ -1,0 +1,167 @@
+"""The GraphStore contract, the round trip and the failure modes against a real ArcadeDB server."""
+from __future__ import annotations
+
+import pytest
+
+from graphmem.store.bolt import BoltStore
+from store_contract import StoreContract
+from bolt_server import PASSWORD, USER, arcadedb_server  # noqa: F401 - fixture
+
+
+class TestBoltStore(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _server(self, arcadedb_server):  # noqa: F811
+        self.server = arcadedb_server
+        self.opened: list[BoltStore] = []
+        yield
+        for store in self.opened:
+            store.close()
+
+    def _open(self, database: str) -> BoltStore:
+        store = BoltStore(self.server.uri, USER, PASSWORD, database)
+        self.opened.append(store)
+        return store
+
+    def make_store(self):
+        return self._open(self.server.fresh_database())
+
+    def reopen(self, store):
+        # A new connection to the same database; the old one stays open because the contract
+        # compares against it afterwards (all are closed at teardown).
+        store.flush()
+        return self._open(store.database)
+
+
+# --- beyond the contract ---------------------------------------------------------------------------
+import numpy as np  # noqa: E402
+
+from bolt_server import ArcadeServer, bolt_store_factory, free_port, start_server  # noqa: E402,F401
+from graphmem.model import Episode, Triple  # noqa: E402
+from graphmem.store import open_store  # noqa: E402
+from graphmem.store import bolt as bolt_module  # noqa: E402
+from graphmem.store.base import CypherError, StoreError  # noqa: E402
+from graphmem.store.embedded import EmbeddedStore  # noqa: E402
+from graphmem.store.transfer import export_graph, import_graph  # noqa: E402
+
+
+def sample_graph(path) -> EmbeddedStore:
+    rng = np.random.default_rng(7)
+    st = EmbeddedStore(path)
+    ts = [Triple(f"thing {i}", "in", f"room {i % 5}", valid_from=i, sources=[f"e{i}", "seed"])
+          for i in range(40)]
+    for t in ts[::2]:
+        t.embedding = rng.standard_normal(384).astype(np.float32)
+    ts.append(Triple("door", "is", "open", valid_from=3))  # no sources, no embedding
+    st.add_triples(ts)
+    st.retire([ts[1].id, ts[4].id], 50)
+    for i in range(5):
+        ep = Episode(f"e{i}", i, f"Step {i}: you see things.", [ts[i].id], title=f"s{i}")
+        ep.embedding = rng.standard_normal(384).astype(np.float32) if i % 2 else None
+        st.add_episode(ep)
+    st.set_meta("embedder", "all-MiniLM-L6-v2")
+    st.set_meta("step", 50)
+    st.flush()
+    return st
+
+
+def test_round_trip_file_to_server_to_file_is_identical(tmp_path, bolt_store_factory):  # noqa: F811
+    original = sample_graph(tmp_path / "a.json")
+    server_store = bolt_store_factory()
+    counts = export_graph(tmp_path / "a.json", server_store)
+    assert counts == original.counts()
+    again = bolt_store_factory(server_store.database)
+    import_graph(again, tmp_path / "b.json")
+    # The whole documents, vectors (float32 bytes) included, are equal.
+    assert EmbeddedStore(tmp_path / "b.json").to_dict() == EmbeddedStore(tmp_path / "a.json").to_dict()
+    with pytest.raises(StoreError, match="exists"):
+        import_graph(bolt_store_factory(server_store.database), tmp_path / "b.json")
+    with pytest.raises(StoreError, match="already holds a graph"):
+        export_graph(tmp_path / "a.json", bolt_store_factory(server_store.database))
+
+
+def test_open_store_picks_the_backend(tmp_path, arcadedb_server, monkeypatch):  # noqa: F811
+    assert isinstance(open_store(tmp_path / "g.json"), EmbeddedStore)
+    assert isinstance(open_store(None), EmbeddedStore)  # in memory only
+    monkeypatch.setenv("NEO4J_USER", USER)
+    monkeypatch.setenv("NEO4J_PASSWORD", PASSWORD)
+    monkeypatch.setenv("NEO4J_DATABASE", arcadedb_server.fresh_database())
+    store = open_store(arcadedb_server.uri)  # credentials and database from the environment
+    try:
+        assert isinstance(store, BoltStore) and store.counts()["triples"] == 0
+    finally:
+        store.close()
+    with pytest.raises(StoreError, match="unknown store URI"):
+        open_store("http://127.0.0.1:1")
+
+
+def test_unreachable_server_says_what_to_check():
+    with pytest.raises(StoreError, match="server is running") as err:
+        BoltStore(f"bolt://127.0.0.1:{free_port()}", USER, PASSWORD, "x", max_retry_s=2)
+    assert "URI host and port" in str(err.value)
+
+
+def test_wrong_password_says_so(arcadedb_server):  # noqa: F811
+    with pytest.raises(StoreError, match="Authentication failed") as err:
+        BoltStore(arcadedb_server.uri, USER, "not-the-password", arcadedb_server.fresh_database())
+    assert "NEO4J_PASSWORD" in str(err.value)
+
+
+def test_missing_database_says_so(arcadedb_server):  # noqa: F811
+    with pytest.raises(StoreError, match="Database not found"):
+        BoltStore(arcadedb_server.uri, USER, PASSWORD, "no_such_database")
+
+
+def test_write_cypher_needs_opt_in(bolt_store_factory):  # noqa: F811
+    st = bolt_store_factory()
+    st.add_triples([Triple("apple", "on", "table")])
+    for query in ("MATCH (n) SET n.x = 1", "MATCH (n) DETACH DELETE n",
+                  "merge (n:Entity {name: 'pear'})", "MATCH (n) REMOVE n.name"):
+        with pytest.raises(CypherError, match="read-only unless"):
+            st.cypher(query)
+    assert st.entities() == ["apple", "table"]
+    # Words inside strings, names and properties are not clauses.
+    rows = st.cypher("MATCH (n:Entity) WHERE n.name <> 'create set' RETURN n.name AS `delete` "
+                     "ORDER BY `delete`")
+    assert rows == [{"delete": "apple"}, {"delete": "table"}]
+    assert st.cypher("MERGE (n:Entity {name: $name}) RETURN n.name AS name", {"name": "pear"},
+                     write=True) == [{"name": "pear"}]
+    assert st.cypher("MATCH (n:Entity {name: 'pear'}) RETURN n") == [{"n": {"name": "pear"}}]
+
+
+def test_server_killed_mid_write_reports_nothing_saved(tmp_path, monkeypatch):
+    server = start_server(tmp_path / "dying")
+    try:
+        database = server.fresh_database()
+        st = BoltStore(server.uri, USER, PASSWORD, database, max_retry_s=3)
+        saved = Triple("apple", "on", "table")
+        st.add_triples([saved])
+        batch = [Triple(f"thing {i}", "in", "box") for i in range(500)]
+        real_chunks = bolt_module._chunks
+
+        def die_after_first_chunk(rows, size=bolt_module.CHUNK):
+            chunks = real_chunks(rows, 100)
+            yield next(chunks)
+            server.kill()  # the transaction has started writing this batch
+            yield from chunks
+
+        monkeypatch.setattr(bolt_module, "_chunks", die_after_first_chunk)
+        with pytest.raises(StoreError, match="server is running") as err:
+            st.add_triples(batch)
+        assert "Nothing from this operation was saved" in str(err.value)
+        with pytest.raises(StoreError, match="did not answer"):
+            st.counts()
+        st.close()
+    finally:
+        server.kill()
+    monkeypatch.undo()
+    # Back on the same files: the committed triple is there, nothing of the failed batch is.
+    revived = ArcadeServer(tmp_path / "dying")
+    revived.start()
+    try:
+        st = BoltStore(revived.uri, USER, PASSWORD, database)
+        assert [t.id for t in st.triples()] == [saved.id]
+        assert st.entities() == ["apple", "table"]
+        assert st.cypher("MATCH (n:Entity) RETURN count(n) AS n") == [{"n": 2}]
+        st.close()
+    finally:
+        revived.stop()
