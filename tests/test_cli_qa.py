@@ -1,10 +1,9 @@
 """eval-qa and ask end to end on a tiny dataset written by the test (real extractor and embedder)."""
-import argparse
 import json
 
 import pytest
 
-from graphmem.cli import qa
+from graphmem.cli import main
 
 CORPUS = [
     {"title": "Zorblat Kirvani", "text": "Zorblat Kirvani is a painter. Zorblat Kirvani was born in Quenthaven."},
@@ -19,10 +18,7 @@ QUESTION = {"_id": "q1", "question": "Who is the mayor of the town where Zorblat
 
 
 def _run(argv):
-    parser = argparse.ArgumentParser(prog="graphmem")
-    qa.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return main(argv)
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +49,12 @@ def test_eval_qa_compares_retrievers_in_one_run(data_dir, tmp_path, capsys):
     assert "Quenthaven" in out and "zorblat kirvani born in quenthaven" in out
 
 
-def test_bad_arguments_are_clear_errors(data_dir):
+def test_bad_arguments_are_clear_errors(data_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         _run(["eval-qa", "--data", str(data_dir), "--k", "two"])
     with pytest.raises(SystemExit):
         _run(["eval-qa", "--data", str(data_dir), "--retriever", "graph,magic"])
+    assert "unknown retriever(s) magic" in capsys.readouterr().err
+    assert _run(["eval-qa", "--data", str(tmp_path / "none"), "--retriever", "bm25"]) == 2
+    assert "questions.json" in capsys.readouterr().err
+    assert _run(["ask", "--graph", str(tmp_path / "missing.json"), "--no-answer", "who?"]) == 2

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
+
+from .common import UserError, add_graph_options, open_graph_store, open_llm, print_json
 
 DEFAULT_CACHE = os.path.join(".graphmem-cache", "qa")
 RETRIEVERS = ("graph", "dense", "bm25", "bfs")  # agents.qa.harness builds these
@@ -48,23 +48,12 @@ def _graph_config(args):
     return GraphRAGConfig(**given) if given else None
 
 
-def _llm(args):
-    try:
-        from graphmem.llm import make_llm
-    except ImportError:
-        sys.exit("error: this build has no LLM layer (graphmem.llm); answering and the llm "
-                 "extractor need it")
-    return make_llm(args.llm)
-
-
 def _extractor(args):
     if args.extractor == "offline":
         return None  # the corpus graph's default
-    try:
-        from graphmem.extract.llm import LLMExtractor
-    except ImportError:
-        sys.exit("error: --extractor llm needs graphmem.extract.llm, which this build lacks")
-    return LLMExtractor(_llm(args))
+    from graphmem.extract.llm import LLMExtractor
+
+    return LLMExtractor(open_llm(args))
 
 
 def _eval_qa(args) -> int:
@@ -72,16 +61,19 @@ def _eval_qa(args) -> int:
     from agents.qa.harness import build_retrievers, evaluate, format_report, graph_path
     from environments.qa import load_dataset
 
-    dataset = load_dataset(args.data, limit=args.limit)
+    try:
+        dataset = load_dataset(args.data, limit=args.limit)
+    except (OSError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
     built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
                              _extractor(args), _graph_config(args), progress=not args.json)
-    answerer = Answerer(_llm(args), top_k=args.answer_k) if args.answer else None
+    answerer = Answerer(open_llm(args), top_k=args.answer_k) if args.answer else None
     report = evaluate(dataset, built, args.k, answerer, progress=args.answer and not args.json)
     if args.json:
         if not args.per_question:
             for r in report["retrievers"].values():
                 r.pop("per_question")
-        print(json.dumps(report, indent=2))
+        print_json(report)
         return 0
     print(format_report(report, args.k))
     if "graph" in built.retrievers or "bfs" in built.retrievers:
@@ -95,7 +87,10 @@ def _eval_qa(args) -> int:
 def _ask(args) -> int:
     from graphmem.rag.graph import CorpusGraph
 
-    graph = CorpusGraph.load(args.graph, config=_graph_config(args))
+    # Any graph file or server works: one built by eval-qa, or by 'graphmem build'.
+    graph = CorpusGraph(open_graph_store(args), config=_graph_config(args))
+    if not len(graph):
+        raise UserError("the graph has no passages: build it with 'graphmem eval-qa' or 'graphmem build'")
     found = graph.query(args.question, args.k)
     passages = [graph.passage(pid) for pid, _ in found.passages]
     if args.no_answer:
@@ -103,7 +98,8 @@ def _ask(args) -> int:
     else:
         from agents.qa.answer import Answerer
 
-        print(f"answer: {Answerer(_llm(args), top_k=args.k).answer(args.question, passages) or '(none)'}")
+        answer = Answerer(open_llm(args), top_k=args.k).answer(args.question, passages)
+        print(f"answer: {answer or '(none)'}")
     print("passages:")
     for (pid, score), p in zip(found.passages, passages):
         print(f"  [{score:.4f}] {p.title} ({pid}): {p.text[:160].strip()}")
@@ -129,16 +125,14 @@ def register(subparsers) -> None:
     p.add_argument("--per-question", action="store_true", help="with --json: rankings per question")
     p.add_argument("--answer", action="store_true", help="also answer with the LLM: EM and F1")
     p.add_argument("--answer-k", type=int, default=5, help="passages shown to the LLM (default 5)")
-    p.add_argument("--llm", help="LLM spec (local, openai, openai:MODEL); default from env")
     p.add_argument("--cache-dir", default=DEFAULT_CACHE, help=f"default {DEFAULT_CACHE}")
     _graph_options(p)
-    p.set_defaults(func=_eval_qa)
+    p.set_defaults(handler=_eval_qa)
 
     a = subparsers.add_parser("ask", help="answer a question from a corpus graph, with its passages")
-    a.add_argument("--graph", required=True, metavar="FILE", help="a corpus graph (see eval-qa)")
     a.add_argument("question")
+    add_graph_options(a)
     a.add_argument("--k", type=int, default=5, help="passages retrieved (default 5)")
-    a.add_argument("--llm", help="LLM spec (local, openai, openai:MODEL); default from env")
     a.add_argument("--no-answer", action="store_true", help="only show the retrieved passages")
     _graph_options(a)
-    a.set_defaults(func=_ask)
+    a.set_defaults(handler=_ask)

@@ -19,10 +19,10 @@ class AssociativeRetriever:
 
     def __init__(self, graph: CorpusGraph, config: RecallConfig | None = None):
         self.graph = graph
-        # The corpus graph already holds canonical names; embedding every entity one by one for
-        # resolution would cost minutes and is never used by recall.
+        # The corpus graph already holds canonical names; fuzzy or embedding resolution of every
+        # entity would cost minutes and recall never uses it.
         self.memory = Memory(graph.store, embedder=graph.embedder,
-                             resolver=ResolverConfig(use_embeddings=False),
+                             resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
                              recall_config=config or RecallConfig())
 
     def add(self, passages) -> None:
