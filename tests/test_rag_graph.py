@@ -111,3 +111,22 @@ def test_config_is_validated():
         GraphRAGConfig(damping=1.5)
     with pytest.raises(ValueError, match="synonym_threshold"):
         GraphRAGConfig(synonym_threshold=2.0)
+
+
+class PerTextExtractor:
+    """The real offline extractor seen through ``extract`` only, as LLM extractors are."""
+
+    name = "per-text"
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def extract(self, text, context=()):
+        return self.inner.extract(text)
+
+
+def test_per_text_extractors_run_concurrently_in_order(graph, extractor):
+    g = CorpusGraph(extractor=PerTextExtractor(extractor), extract_workers=3)
+    g.add(CORPUS, batch_size=4)
+    assert g.stats() == graph.stats()
+    assert [e.triple_ids for e in g.store.episodes()] == [e.triple_ids for e in graph.store.episodes()]

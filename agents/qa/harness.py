@@ -43,11 +43,12 @@ def graph_path(cache_dir: str, dataset: QADataset, extractor: str) -> str:
 
 
 def build_graph(dataset: QADataset, path: str, extractor=None, config=None, progress=True,
-                passage_vectors=None):
+                passage_vectors=None, workers: int = 4):
     """Open the cached graph at ``path`` and add whatever passages it lacks, checkpointing."""
     from graphmem.rag.graph import CorpusGraph
 
-    graph = CorpusGraph.load(path, extractor=extractor, config=config, create=True)
+    graph = CorpusGraph.load(path, extractor=extractor, config=config, create=True,
+                             extract_workers=workers)
     done = [0]
 
     def checkpoint(n: int) -> None:
@@ -83,7 +84,7 @@ def _dense_cached(dataset: QADataset, cache_dir: str) -> tuple[DenseRetriever, b
 
 def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
                      extractor_name: str = "offline", extractor=None, graph_config=None,
-                     progress: bool = True) -> Built:
+                     progress: bool = True, workers: int = 4) -> Built:
     unknown = [n for n in names if n not in RETRIEVERS]
     if unknown:
         raise ValueError(f"unknown retriever(s) {unknown}; choose from {', '.join(RETRIEVERS)}")
@@ -96,7 +97,8 @@ def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
         if not os.path.exists(path):  # a fresh build reuses (or fills) the dense cache
             dense, _ = _dense_cached(dataset, cache_dir)
             vectors = dict(zip(dense.index.ids, dense.index.matrix))
-        graph, added = build_graph(dataset, path, extractor, graph_config, progress, vectors)
+        graph, added = build_graph(dataset, path, extractor, graph_config, progress, vectors,
+                                   workers)
         built.index_seconds["graph"] = time.perf_counter() - t0
         built.cached["graph"] = added == 0
         built.stats["graph"] = graph.stats()

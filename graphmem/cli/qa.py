@@ -66,7 +66,8 @@ def _eval_qa(args) -> int:
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
-                             _extractor(args), _graph_config(args), progress=not args.json)
+                             _extractor(args), _graph_config(args), progress=not args.json,
+                             workers=args.workers)
     answerer = Answerer(open_llm(args), top_k=args.answer_k) if args.answer else None
     report = evaluate(dataset, built, args.k, answerer, progress=args.answer and not args.json)
     if args.json:
@@ -120,6 +121,8 @@ def register(subparsers) -> None:
                    help="graph, dense, bm25 or bfs; a comma list compares them in one run")
     p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")
     p.add_argument("--extractor", choices=["offline", "llm"], default="offline")
+    p.add_argument("--workers", type=int, default=4,
+                   help="extraction requests in flight at once with --extractor llm (default 4)")
     p.add_argument("--limit", type=int, help="first N questions only (the corpus stays whole)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--per-question", action="store_true", help="with --json: rankings per question")

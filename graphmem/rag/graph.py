@@ -354,7 +354,8 @@ class CorpusGraph:
 
     @classmethod
     def load(cls, path, embedder: Embedder | None = None, extractor=None,
-             config: GraphRAGConfig | None = None, create: bool = False) -> "CorpusGraph":
+             config: GraphRAGConfig | None = None, create: bool = False,
+             extract_workers: int = 4) -> "CorpusGraph":
         """Open a saved corpus graph (``create``: start an empty one if the file is missing).
 
         Retrieval settings are not part of the file: everything derived from them (mentions,
@@ -362,7 +363,7 @@ class CorpusGraph:
         from ..store.embedded import EmbeddedStore
 
         store = EmbeddedStore(path, create=create)
-        return cls(store, embedder, extractor, config)
+        return cls(store, embedder, extractor, config, extract_workers)
 
     def entities(self) -> list[str]:
         return sorted(self.mentions.passages_of)
