@@ -1,7 +1,8 @@
 """Outdated-fact detection: which current triples do newly extracted ones replace?
 
 The rule judge knows single-valued relations: a thing is in one place at a time (``in``/``on`` and
-their variants) and has one value per state group (open/closed/locked, raw/cooked...). An LLM judge
+their variants), nowhere once used up (eaten, consumed...), and has one value per state group
+(open/closed/locked, raw/cooked...). An LLM judge
 (``graphmem.llm.judge``) has the same ``outdated`` method. Replaced triples are retired (their
 ``valid_until`` is set), never deleted, so history stays queryable.
 """
@@ -22,6 +23,10 @@ STATE_GROUPS: tuple[frozenset[str], ...] = (
 )
 
 
+# A thing in one of these states is nowhere any more: "meal is eaten" retires "meal in inventory".
+GONE_STATES = frozenset({"eaten", "drunk", "consumed", "destroyed", "gone"})
+
+
 class OutdatedJudge(Protocol):
     def outdated(self, new: Sequence[Triple], existing: Sequence[Triple]) -> list[str]:
         """Ids of ``existing`` triples that ``new`` ones replace."""
@@ -40,7 +45,8 @@ class RuleJudge:
     name = "rules"
 
     def outdated(self, new: Sequence[Triple], existing: Sequence[Triple]) -> list[str]:
-        located = {t.subject: t for t in new if t.relation in LOCATION_RELATIONS}
+        located = {t.subject: t for t in new if t.relation in LOCATION_RELATIONS or
+                   t.relation == "is" and t.object in GONE_STATES}
         states: dict[tuple[str, frozenset[str]], Triple] = {}
         for t in new:
             group = _state_group(t.object) if t.relation == "is" else None

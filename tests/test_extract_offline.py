@@ -1,0 +1,111 @@
+"""The offline spaCy extractor on real text: TextWorld observations (from the shared hunt, cook and
+clean games and generated ones) and encyclopaedic prose."""
+import pytest
+
+from graphmem.extract.offline import OfflineExtractor
+
+
+@pytest.fixture(scope="module")
+def extract():
+    ex = OfflineExtractor()
+    return lambda text: set(ex.extract(text))
+
+
+PROSE = [
+    ("Marie Curie was born in Warsaw.", {("marie curie", "born in", "warsaw")}),
+    ("A red apple is on the wooden table.", {("red apple", "on", "wooden table")}),
+    ("There is a knife in the drawer.", {("knife", "in", "drawer")}),
+    ("The fridge is closed.", {("fridge", "is", "closed")}),
+    ("Paris is the capital of France.", {("paris", "is", "capital of france")}),
+    ("The Eiffel Tower, designed by Gustave Eiffel, was completed in 1889.",
+     {("eiffel tower", "designed by", "gustave eiffel"), ("eiffel tower", "completed in", "1889")}),
+    ("The British Journal of Aesthetics was established in 1960.",
+     {("british journal of aesthetics", "established in", "1960")}),
+]
+
+
+@pytest.mark.parametrize("text, expected", PROSE)
+def test_prose_facts(extract, text, expected):
+    assert expected <= extract(text)
+
+
+# (observation, triples it must give, triples it must not give)
+GAME = [
+    ("-= Room A =-\nYou find yourself in a Room A. An ordinary one. You can barely contain your excitement.\n\n"
+     "You bend down to tie your shoe. When you stand up, you notice a Golden locker.\n\n"
+     "You don't like doors? Why not try going west, that entranceway is unblocked.\n\nThere is a Key 1 on the floor.",
+     {("golden locker", "in", "room a"), ("key 1", "in", "room a"), ("room a", "has exit", "west")},
+     {("shoe", "in", "room a"), ("excitement", "in", "room a")}),
+    ("-= Room G =-\nIf you haven't noticed it already, there seems to be something there by the wall, "
+     "it's a White locker. Now why would someone leave that there?",
+     {("white locker", "in", "room g")}, set()),
+    ("You pick up the Key 1 from the ground.", {("key 1", "in", "inventory")}, set()),
+    ("You take the Key 2 from the White locker.", {("key 2", "in", "inventory")}, set()),
+    ("You unlock the White locker.", {("white locker", "is", "closed")}, set()),
+    ("You open the White locker, revealing a Key 2 and a Note 2.",
+     {("white locker", "is", "open"), ("key 2", "in", "white locker"), ("note 2", "in", "white locker")}, set()),
+    ("-= Room J =-\nYou can see a locked normal looking Cyan locker.",
+     {("cyan locker", "in", "room j"), ("cyan locker", "is", "locked")},
+     {("normal looking cyan locker", "in", "room j")}),
+    ("-= Kitchen =-\nAn open fridge is in the corner. The fridge contains an orange bell pepper and a raw white "
+     "tuna. Were you looking for an oven? Because look over there, it's an oven. The counter is vast. "
+     "There is an open frosted-glass door leading south. You don't like doors? Why not try going north, "
+     "that entranceway is not blocked by one.",
+     {("fridge", "in", "kitchen"), ("fridge", "is", "open"), ("orange bell pepper", "in", "fridge"),
+      ("white tuna", "in", "fridge"), ("white tuna", "is", "raw"), ("oven", "in", "kitchen"),
+      ("frosted-glass door", "is", "open"), ("kitchen", "has exit", "south"), ("kitchen", "has exit", "north")},
+     {("frosted-glass door", "in", "kitchen"), ("counter", "in", "vast")}),
+    ("-= Kitchen =-\nThe fridge contains a yellow onion and a block of cheese, so there's that.",
+     {("yellow onion", "in", "fridge"), ("block of cheese", "in", "fridge")}, set()),
+    ("-= Garden =-\nYou arrive in a garden. You start to take note of what's in the room.\n\n"
+     "There is an exit to the south. Don't worry, there is no door.",
+     {("garden", "has exit", "south")}, {("note", "in", "garden"), ("door", "in", "garden")}),
+    ("-= Dining Room =-\nYou try to gain information on your surroundings by using a technique you call "
+     "\"looking.\"\n\nYou can see a dining table. On the dining table you see a toothbrush and a candles.",
+     {("dining table", "in", "dining room"), ("toothbrush", "on", "dining table"), ("candles", "on", "dining table")},
+     {("information", "on", "surroundings"), ("technique", "on", "surroundings")}),
+    ("-= Bathroom =-\nYou can see a bathroom sink. On the bathroom sink you can see a deodorant.",
+     {("bathroom sink", "in", "bathroom"), ("deodorant", "on", "bathroom sink")}, {("deodorant", "on", "bathroom")}),
+    ("-= Swimming Pool Area =-\nYou hear a noise behind you and spin around, but you can't see anything other "
+     "than a pool equipment rack. You make out a table for pool chemicals.",
+     {("pool equipment rack", "in", "swimming pool area"), ("table for pool chemicals", "in", "swimming pool area")},
+     {("noise", "in", "swimming pool area")}),
+    ("-= Living Room =-\nOn the sofa you see a raw meat and a decorative pillow.",
+     {("raw meat", "on", "sofa"), ("decorative pillow", "on", "sofa")}, {("meat", "on", "sofa")}),
+    ("-= Gym =-\nIt would have been so cool if there was stuff on the dumbbell stand. "
+     "It's not every day someone gets to be in a Gym.", set(),
+     {("stuff", "on", "dumbbell stand"), ("day", "in", "gym")}),
+    ("-= Kitchen =-\nYou drop the knife on the ground.", {("knife", "in", "kitchen")}, set()),
+    ("You put the raw meat into the refrigerator.", {("raw meat", "in", "refrigerator")}, set()),
+    ("You are carrying:\n  a Key 1\n  a Note 2", {("key 1", "in", "inventory"), ("note 2", "in", "inventory")}, set()),
+    # Paragraphs are sentences of their own, or the parser runs them together under one root.
+    ("-= Room C =-\nYou've entered a Room C.\n\nYou smell an awful smell, and follow it to a Red locker.",
+     {("red locker", "in", "room c")}, set()),
+    ("-= Dining Room =-\nOn the dining table you see a toothbrush, a centerpiece and a salt and papper shakers.",
+     {("toothbrush", "on", "dining table"), ("centerpiece", "on", "dining table"),
+      ("salt and papper shakers", "on", "dining table")}, set()),
+    ("-= Kitchen =-\nYou open the copy of \"Cooking: A Modern Approach (3rd Ed.)\" and start reading:\n\n"
+     "Recipe #1\n---------\nGather all following ingredients and follow the directions to prepare this tasty "
+     "meal.\n\nIngredients:\nyellow bell pepper\n\nDirections:\nslice the yellow bell pepper\n  prepare meal",
+     set(), {("copy", "is", "open"), ("ingredients", "in", "kitchen"), ("recipe 1", "in", "kitchen")}),
+    ("Adding the meal to your inventory.", {("meal", "in", "inventory")}, set()),
+    ("You eat the meal. Not bad.", {("meal", "is", "eaten")}, set()),
+]
+
+
+@pytest.mark.parametrize("text, expected, forbidden", GAME, ids=[f"game{i}" for i in range(len(GAME))])
+def test_game_observations(extract, text, expected, forbidden):
+    got = extract(text)
+    assert expected <= got, f"missing {expected - got}"
+    assert not forbidden & got, f"junk {forbidden & got}"
+
+
+def test_command_echo_is_not_read(extract):
+    # "> go west" must not become an exit of the room the player arrives in.
+    got = extract("> go west\n-= Room B =-\nThere is an unblocked exit to the south.")
+    assert got == {("room b", "has exit", "south")}
+
+
+def test_nothing_rather_than_junk(extract):
+    assert extract("Your score has just gone up by one point.") == set()
+    assert extract("") == set()
