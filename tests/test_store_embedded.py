@@ -83,3 +83,10 @@ def test_cypher_validity_and_variable_length(tmp_path):
     assert rows == [{"a.name": "table", "b.name": "kitchen"}]
     rows = st.cypher("MATCH (a)-[r*1..2]->(b) WHERE a.name = 'apple' RETURN b.name")
     assert sorted(r["b.name"] for r in rows) == ["kitchen", "table"]
+
+
+def test_saved_file_is_readable_by_others(tmp_path):
+    st = EmbeddedStore(tmp_path / "g.json")
+    st.add_triples([T("a", "r", "b")])
+    st.flush()
+    assert (tmp_path / "g.json").stat().st_mode & 0o044  # not mkstemp's 0600
