@@ -1,14 +1,5 @@
-from dataclasses import dataclass
-
+from environments.qa.datasets import Passage as P
 from graphmem.rag import BM25Retriever, DenseRetriever, top_k, tokenize
-
-
-@dataclass(frozen=True)
-class P:
-    id: str
-    title: str
-    text: str
-
 
 CORPUS = [
     P("p1", "Paris", "Paris is the capital and largest city of France."),

@@ -1,18 +1,10 @@
 """Corpus graph on a tiny corpus, with the real spaCy extractor and the real embedder."""
-from dataclasses import dataclass
-
 import pytest
 
+from environments.qa.datasets import Passage as P
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.rag import DenseRetriever
 from graphmem.rag.graph import CorpusGraph, GraphRAGConfig
-
-
-@dataclass(frozen=True)
-class P:
-    id: str
-    title: str
-    text: str
 
 
 CORPUS = [
