@@ -23,13 +23,20 @@ class TestEmbeddedStore(StoreContract):
         return EmbeddedStore(store.path, create=False)
 
 
-def test_crash_during_save_keeps_old_file(tmp_path, monkeypatch):
+@pytest.fixture()
+def saved_then_changed(tmp_path):
+    """A store saved with one triple, then given a second one not yet saved."""
     path = tmp_path / "g.json"
     st = EmbeddedStore(path)
     st.add_triples([T("apple", "on", "table")])
     st.flush()
     good = path.read_bytes()
     st.add_triples([T("knife", "in", "drawer")])
+    return path, st, good
+
+
+def test_crash_during_save_keeps_old_file(saved_then_changed, tmp_path, monkeypatch):
+    path, st, good = saved_then_changed
 
     def torn_write(*args, **kwargs):
         raise OSError("disk full")
@@ -43,13 +50,8 @@ def test_crash_during_save_keeps_old_file(tmp_path, monkeypatch):
     assert len(EmbeddedStore(path).triples()) == 1
 
 
-def test_crash_mid_serialisation_keeps_old_file(tmp_path, monkeypatch):
-    path = tmp_path / "g.json"
-    st = EmbeddedStore(path)
-    st.add_triples([T("apple", "on", "table")])
-    st.flush()
-    good = path.read_bytes()
-    st.add_triples([T("knife", "in", "drawer")])
+def test_crash_mid_serialisation_keeps_old_file(saved_then_changed, monkeypatch):
+    path, st, good = saved_then_changed
     real_dump = json.dump
 
     def dump_then_die(obj, fh, **kw):
@@ -83,3 +85,10 @@ def test_cypher_validity_and_variable_length(tmp_path):
     assert rows == [{"a.name": "table", "b.name": "kitchen"}]
     rows = st.cypher("MATCH (a)-[r*1..2]->(b) WHERE a.name = 'apple' RETURN b.name")
     assert sorted(r["b.name"] for r in rows) == ["kitchen", "table"]
+
+
+def test_saved_file_is_readable_by_others(tmp_path):
+    st = EmbeddedStore(tmp_path / "g.json")
+    st.add_triples([T("a", "r", "b")])
+    st.flush()
+    assert (tmp_path / "g.json").stat().st_mode & 0o044  # not mkstemp's 0600

@@ -10,7 +10,8 @@ import sys
 from .common import UserError, add_llm_options
 
 # Command groups, in the order they appear in --help.
-COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.store", "graphmem.cli.games", "graphmem.cli.play"]
+COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.store", "graphmem.cli.games", "graphmem.cli.qa",
+                   "graphmem.cli.play"]
 
 
 def build_parser() -> argparse.ArgumentParser:

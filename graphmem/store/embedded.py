@@ -206,6 +206,7 @@ class EmbeddedStore:
                 json.dump(self.to_dict(), fh, ensure_ascii=False, separators=(",", ":"))
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; keep what a plain write would give
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -254,6 +255,16 @@ def _double_quoted(query: str) -> str:
         return '"' + m.group(1).replace("\\'", "'").replace('"', '\\"') + '"'
 
     return _SINGLE_QUOTED.sub(swap, query)
+
+
+def _file_mode(path: Path) -> int:
+    """The existing file's mode, else 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _plain(value):

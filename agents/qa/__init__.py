@@ -1,0 +1,1 @@
+"""Multi-hop QA over passage retrievers: index building with caching, evaluation, answering."""

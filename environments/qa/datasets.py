@@ -1,0 +1,170 @@
+"""Load multi-hop QA question files and passage corpora into one common form.
+
+A dataset folder holds ``questions.json`` and ``corpus.json``. Supported shapes:
+- questions: MuSiQue (``paragraphs`` with ``is_supporting``, ``answer_aliases``), HotpotQA and
+  2WikiMultihopQA (``supporting_facts`` = [title, sentence index] pairs, ``context`` = [title,
+  sentences] pairs);
+- corpus: a list of ``{"title", "text"}`` or a dict ``title -> sentences``.
+
+Passage ids are stable hashes of (title, text): MuSiQue repeats titles with different texts, so the
+title alone is not an identity. Gold passages are resolved against the corpus by title where the
+title is unique there, by (title, text) otherwise; gold passages absent from the corpus are counted
+and logged (they stay in the gold set, so recall is not flattered).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+
+def passage_id(title: str, text: str) -> str:
+    return "p" + hashlib.sha1(f"{title}\x1f{text}".encode("utf-8")).hexdigest()[:16]
+
+
+def join_sentences(sentences: list[str]) -> str:
+    """HotpotQA sentences carry their leading space, 2Wiki's do not: normalise both to one space."""
+    return " ".join(s.strip() for s in sentences if s.strip())
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    title: str
+    text: str
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    answer: str
+    aliases: list[str] = field(default_factory=list)
+    gold_ids: list[str] = field(default_factory=list)
+    gold_titles: list[str] = field(default_factory=list)
+
+    @property
+    def answers(self) -> list[str]:
+        """The answer first, then aliases, without repeats."""
+        return list(dict.fromkeys([self.answer, *self.aliases]))
+
+
+@dataclass
+class QADataset:
+    name: str
+    questions: list[Question]
+    passages: list[Passage]
+    missing_gold: int = 0
+
+    def passage(self, pid: str) -> Passage | None:
+        if not hasattr(self, "_by_id"):
+            self._by_id = {p.id: p for p in self.passages}
+        return self._by_id.get(pid)
+
+
+def _read_json(path: str):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} not found: a QA data folder holds questions.json and "
+                                f"corpus.json") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from None
+
+
+def _load_corpus(raw) -> list[Passage]:
+    if isinstance(raw, dict):
+        items = [(title, join_sentences(sents) if isinstance(sents, list) else str(sents))
+                 for title, sents in raw.items()]
+    elif isinstance(raw, list):
+        items = []
+        for i, p in enumerate(raw):
+            if not isinstance(p, dict) or "text" not in p:
+                raise ValueError(f"corpus.json entry {i} has no 'text' field: {str(p)[:80]}")
+            items.append((str(p.get("title", "")), str(p["text"])))
+    else:
+        raise ValueError("corpus.json must be a list of {title, text} or a dict title -> sentences")
+    passages, seen = [], set()
+    for title, text in items:
+        pid = passage_id(title, text)
+        if pid not in seen:  # identical duplicates would make recall ambiguous
+            seen.add(pid)
+            passages.append(Passage(pid, title, text))
+    return passages
+
+
+class _GoldResolver:
+    """Maps a gold (title, text) to a corpus passage id; counts the ones it cannot find."""
+
+    def __init__(self, passages: list[Passage]):
+        self.ids = {p.id for p in passages}
+        by_title: dict[str, list[str]] = {}
+        for p in passages:
+            by_title.setdefault(p.title, []).append(p.id)
+        self.by_title = by_title
+        self.missing = 0
+
+    def resolve(self, title: str, text: str | None) -> str:
+        if text is not None:
+            pid = passage_id(title, text)
+            if pid in self.ids:
+                return pid
+        candidates = self.by_title.get(title, [])
+        if len(candidates) == 1:
+            return candidates[0]
+        self.missing += 1
+        return passage_id(title, text or "")
+
+
+def _musique_question(q: dict, gold: _GoldResolver) -> Question:
+    supporting = [p for p in q.get("paragraphs", []) if p.get("is_supporting")]
+    return Question(
+        id=str(q["id"]),
+        question=q["question"],
+        answer=str(q.get("answer", "")),
+        aliases=[str(a) for a in q.get("answer_aliases", [])],
+        gold_ids=list(dict.fromkeys(gold.resolve(p["title"], p["paragraph_text"])
+                                    for p in supporting)),
+        gold_titles=list(dict.fromkeys(p["title"] for p in supporting)),
+    )
+
+
+def _supporting_facts_question(q: dict, gold: _GoldResolver) -> Question:
+    titles = list(dict.fromkeys(t for t, _ in q.get("supporting_facts", [])))
+    context = {t: join_sentences(s) for t, s in q.get("context", [])}
+    qid = q.get("_id") or q.get("id") or passage_id("question", q["question"])
+    return Question(
+        id=str(qid),
+        question=q["question"],
+        answer=str(q.get("answer", "")),
+        aliases=[str(a) for a in q.get("answer_aliases", q.get("aliases", []))],
+        gold_ids=list(dict.fromkeys(gold.resolve(t, context.get(t)) for t in titles)),
+        gold_titles=titles,
+    )
+
+
+def load_dataset(folder: str, limit: int | None = None) -> QADataset:
+    """Questions (first ``limit``) and the whole corpus of a dataset folder."""
+    raw_q = _read_json(os.path.join(folder, "questions.json"))
+    passages = _load_corpus(_read_json(os.path.join(folder, "corpus.json")))
+    if not isinstance(raw_q, list):
+        raise ValueError(f"{folder}/questions.json must be a list of questions")
+    gold = _GoldResolver(passages)
+    questions = []
+    for i, q in enumerate(raw_q[:limit] if limit else raw_q):
+        if "paragraphs" in q:
+            questions.append(_musique_question(q, gold))
+        elif "supporting_facts" in q:
+            questions.append(_supporting_facts_question(q, gold))
+        else:
+            raise ValueError(f"question {i} in {folder} has neither 'paragraphs' (MuSiQue) nor "
+                             f"'supporting_facts' (HotpotQA/2Wiki)")
+    if gold.missing:
+        log.warning("%s: %d gold passages are not in corpus.json", folder, gold.missing)
+    name = os.path.basename(os.path.normpath(folder))
+    return QADataset(name, questions, passages, missing_gold=gold.missing)

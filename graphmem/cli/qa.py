@@ -1,0 +1,141 @@
+"""Multi-hop QA commands: ``eval-qa`` (Recall@k, EM/F1 per retriever) and ``ask`` (one question)."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from .common import UserError, add_graph_options, open_graph_store, open_llm, print_json
+
+DEFAULT_CACHE = os.path.join(".graphmem-cache", "qa")
+RETRIEVERS = ("graph", "dense", "bm25", "bfs")  # agents.qa.harness builds these
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = sorted({int(k) for k in text.split(",") if k.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--k takes a comma list of integers, not {text!r}") from None
+    if not ks or ks[0] < 1:
+        raise argparse.ArgumentTypeError("--k values must be positive integers")
+    return ks
+
+
+def _names(text: str) -> list[str]:
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in RETRIEVERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown retriever(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(RETRIEVERS)}")
+    return names
+
+
+def _graph_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("graph retrieval")
+    g.add_argument("--damping", type=float, help="PageRank damping (default 0.3)")
+    g.add_argument("--synonym-threshold", type=float,
+                   help="cosine between entity names for a synonym edge (default 0.8)")
+    g.add_argument("--passage-weight", type=float,
+                   help="weight of dense passage similarity in the PageRank seeds (default 0.5)")
+    g.add_argument("--fact-top-k", type=int, help="facts linked to the question (default 3)")
+
+
+def _graph_config(args):
+    """A config from the flags that were given, else None (the defaults)."""
+    from graphmem.rag.graph import GraphRAGConfig
+
+    given = {k: getattr(args, k) for k in ("damping", "synonym_threshold", "passage_weight",
+                                           "fact_top_k") if getattr(args, k) is not None}
+    return GraphRAGConfig(**given) if given else None
+
+
+def _extractor(args):
+    if args.extractor == "offline":
+        return None  # the corpus graph's default
+    from graphmem.extract.llm import LLMExtractor
+
+    return LLMExtractor(open_llm(args))
+
+
+def _eval_qa(args) -> int:
+    from agents.qa.answer import Answerer
+    from agents.qa.harness import build_retrievers, evaluate, format_report, graph_path
+    from environments.qa import load_dataset
+
+    try:
+        dataset = load_dataset(args.data, limit=args.limit)
+    except (OSError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+    built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
+                             _extractor(args), _graph_config(args), progress=not args.json,
+                             workers=args.workers)
+    answerer = Answerer(open_llm(args), top_k=args.answer_k) if args.answer else None
+    report = evaluate(dataset, built, args.k, answerer, progress=args.answer and not args.json)
+    if args.json:
+        if not args.per_question:
+            for r in report["retrievers"].values():
+                r.pop("per_question")
+        print_json(report)
+        return 0
+    print(format_report(report, args.k))
+    if "graph" in built.retrievers or "bfs" in built.retrievers:
+        print(f"graph file: {graph_path(args.cache_dir, dataset, args.extractor)} "
+              f"(use with: graphmem ask --graph FILE \"question\")")
+    if answerer is not None and answerer.failures:
+        print(f"answering failed {answerer.failures} times (counted as empty answers)")
+    return 0
+
+
+def _ask(args) -> int:
+    from graphmem.rag.graph import CorpusGraph
+
+    # Any graph file or server works: one built by eval-qa, or by 'graphmem build'.
+    graph = CorpusGraph(open_graph_store(args), config=_graph_config(args))
+    if not len(graph):
+        raise UserError("the graph has no passages: build it with 'graphmem eval-qa' or 'graphmem build'")
+    found = graph.query(args.question, args.k)
+    passages = [graph.passage(pid) for pid, _ in found.passages]
+    if args.no_answer:
+        print("answer: (not asked: --no-answer)")
+    else:
+        from agents.qa.answer import Answerer
+
+        answer = Answerer(open_llm(args), top_k=args.k).answer(args.question, passages)
+        print(f"answer: {answer or '(none)'}")
+    print("passages:")
+    for (pid, score), p in zip(found.passages, passages):
+        print(f"  [{score:.4f}] {p.title} ({pid}): {p.text[:160].strip()}")
+    if found.facts:
+        print("linked facts:")
+        for t, score in found.facts:
+            print(f"  [{score:.3f}] {t.text}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "eval-qa", help="passage Recall@k (and EM/F1 with --answer) of retrievers on a QA dataset",
+        description="DIR holds questions.json and corpus.json (MuSiQue, HotpotQA or 2Wiki style). "
+                    "Indices are built once and cached under --cache-dir.")
+    p.add_argument("--data", required=True, metavar="DIR")
+    p.add_argument("--retriever", type=_names, default=["graph"],
+                   help="graph, dense, bm25 or bfs; a comma list compares them in one run")
+    p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")
+    p.add_argument("--extractor", choices=["offline", "llm"], default="offline")
+    p.add_argument("--workers", type=int, default=4,
+                   help="extraction requests in flight at once with --extractor llm (default 4)")
+    p.add_argument("--limit", type=int, help="first N questions only (the corpus stays whole)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--per-question", action="store_true", help="with --json: rankings per question")
+    p.add_argument("--answer", action="store_true", help="also answer with the LLM: EM and F1")
+    p.add_argument("--answer-k", type=int, default=5, help="passages shown to the LLM (default 5)")
+    p.add_argument("--cache-dir", default=DEFAULT_CACHE, help=f"default {DEFAULT_CACHE}")
+    _graph_options(p)
+    p.set_defaults(handler=_eval_qa)
+
+    a = subparsers.add_parser("ask", help="answer a question from a corpus graph, with its passages")
+    a.add_argument("question")
+    add_graph_options(a)
+    a.add_argument("--k", type=int, default=5, help="passages retrieved (default 5)")
+    a.add_argument("--no-answer", action="store_true", help="only show the retrieved passages")
+    _graph_options(a)
+    a.set_defaults(handler=_ask)

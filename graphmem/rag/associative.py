@@ -1,0 +1,36 @@
+"""The agent memory's associative recall (embedding seeds + breadth-first expansion) as a passage
+retriever over a corpus graph, to compare with Personalized PageRank on the same graph."""
+from __future__ import annotations
+
+from ..memory import Memory
+from ..normalize import ResolverConfig
+from ..retrieve import RecallConfig
+from .graph import CorpusGraph
+
+
+class AssociativeRetriever:
+    """Passages ranked by ``Memory.recall``'s episode score over the triples BFS retrieved.
+
+    Passages holding none of the retrieved triples are not returned, so a question can get fewer
+    than k passages: this mode is measured as it is, not padded with another retriever.
+    """
+
+    name = "bfs"
+
+    def __init__(self, graph: CorpusGraph, config: RecallConfig | None = None):
+        self.graph = graph
+        # The corpus graph already holds canonical names; fuzzy or embedding resolution of every
+        # entity would cost minutes and recall never uses it.
+        self.memory = Memory(graph.store, embedder=graph.embedder,
+                             resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
+                             recall_config=config or RecallConfig())
+
+    def add(self, passages) -> None:
+        raise NotImplementedError("add passages to the CorpusGraph; this view reads its store")
+
+    def remove(self, passage_ids) -> None:
+        raise NotImplementedError("remove passages from the CorpusGraph; this view reads its store")
+
+    def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
+        found = self.memory.recall(question, episodes=k)
+        return [(e.episode.id, e.score) for e in found.episodes]

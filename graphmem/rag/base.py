@@ -1,0 +1,48 @@
+"""The passage retriever contract shared by the baselines and the corpus graph."""
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class PassageLike(Protocol):
+    """Anything with an id, a title and a text (e.g. a dataset's passage record)."""
+
+    id: str
+    title: str
+    text: str
+
+
+@runtime_checkable
+class PassageRetriever(Protocol):
+    name: str
+
+    def add(self, passages: Sequence[PassageLike]) -> None:
+        """Index more passages (re-adding an id replaces it)."""
+
+    def remove(self, passage_ids: Sequence[str]) -> None: ...
+
+    def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
+        """Top-k (passage_id, score), best first; ties broken by passage id."""
+
+
+def passage_text(p: PassageLike) -> str:
+    """What gets embedded or tokenised: the title carries the entity a passage is about."""
+    return f"{p.title}\n{p.text}" if p.title else p.text
+
+
+def top_k(ids: Sequence[str], scores: np.ndarray, k: int) -> list[tuple[str, float]]:
+    """Best k by score, ties by id, so rankings never depend on insertion or hash order."""
+    if k <= 0 or len(ids) == 0:
+        return []
+    scores = np.asarray(scores, dtype=np.float64)
+    if k < len(ids):
+        # Keep every item tied with the k-th best so the id tie-break sees all of them.
+        kth = np.partition(-scores, k - 1)[k - 1]
+        cand = np.flatnonzero(-scores <= kth)
+    else:
+        cand = np.arange(len(ids))
+    ranked = sorted(cand.tolist(), key=lambda i: (-scores[i], ids[i]))[:k]
+    return [(ids[i], float(scores[i])) for i in ranked]

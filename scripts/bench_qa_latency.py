@@ -1,0 +1,67 @@
+"""Query latency of graph (PPR) retrieval against dense retrieval on the same corpus graph.
+
+Question embeddings are computed once up front, so the numbers compare the search work itself;
+the shared encoding cost is printed separately. Needs a graph built by `graphmem eval-qa` (cached
+under --cache-dir). Usage:
+    python scripts/bench_qa_latency.py [--data ../shared/data/multihop/musique] [--cache-dir DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from agents.qa.harness import graph_path  # noqa: E402
+from environments.qa import load_dataset  # noqa: E402
+from graphmem.embed import default_embedder  # noqa: E402
+from graphmem.rag.graph import CorpusGraph  # noqa: E402
+
+
+class Precomputed:
+    """An embedder that answers from vectors computed in one batch beforehand."""
+
+    def __init__(self, base, texts):
+        self.name, self.dim = base.name, base.dim
+        self._vecs = dict(zip(texts, base.encode(texts)))
+
+    def encode(self, texts):
+        return np.stack([self._vecs[t] for t in texts])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=os.path.join("..", "shared", "data", "multihop", "musique"))
+    ap.add_argument("--cache-dir", default=os.path.join(".graphmem-cache", "qa"))
+    ap.add_argument("--k", type=int, default=5)
+    args = ap.parse_args()
+    dataset = load_dataset(args.data)
+    path = graph_path(args.cache_dir, dataset, "offline")
+    if not os.path.exists(path):
+        sys.exit(f"no graph at {path}: run `graphmem eval-qa --data {args.data}` first")
+    t = time.perf_counter()
+    graph = CorpusGraph.load(path)
+    load_s = time.perf_counter() - t
+    questions = [q.question for q in dataset.questions]
+    t = time.perf_counter()
+    graph.embedder = graph.dense.embedder = Precomputed(default_embedder(), questions)
+    encode_ms = 1000 * (time.perf_counter() - t) / len(questions)
+    graph.retrieve(questions[0], args.k)  # builds the PageRank matrix once, as a server would
+    timings = {}
+    for name, search in (("dense", graph.dense.retrieve), ("graph", graph.retrieve)):
+        t = time.perf_counter()
+        for q in questions:
+            search(q, args.k)
+        timings[name] = 1000 * (time.perf_counter() - t) / len(questions)
+    print(f"{dataset.name}: {len(graph)} passages, graph load {load_s:.1f} s, "
+          f"question encoding {encode_ms:.1f} ms/q (batched)")
+    print(f"dense search {timings['dense']:.2f} ms/q, graph search {timings['graph']:.2f} ms/q, "
+          f"graph/dense {timings['graph'] / timings['dense']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

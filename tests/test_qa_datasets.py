@@ -1,0 +1,54 @@
+import json
+
+import pytest
+
+from environments.qa import load_dataset, passage_id
+
+
+def _write(tmp_path, questions, corpus):
+    (tmp_path / "questions.json").write_text(json.dumps(questions))
+    (tmp_path / "corpus.json").write_text(json.dumps(corpus))
+    return str(tmp_path)
+
+
+def test_musique_style_gold_by_title_and_text(tmp_path):
+    corpus = [{"title": "Rome", "text": "Rome is in Italy."},
+              {"title": "Rome", "text": "Rome is a town in Georgia."},
+              {"title": "Italy", "text": "Italy uses the euro."}]
+    q = {"id": "2hop__1_2", "question": "What currency does the country of Rome use?",
+         "answer": "euro", "answer_aliases": ["EUR"],
+         "paragraphs": [{"idx": 0, "title": "Rome", "paragraph_text": "Rome is in Italy.",
+                         "is_supporting": True},
+                        {"idx": 1, "title": "Rome", "paragraph_text": "Rome is a town in Georgia.",
+                         "is_supporting": False},
+                        {"idx": 2, "title": "Italy", "paragraph_text": "Italy uses the euro.",
+                         "is_supporting": True}]}
+    ds = load_dataset(_write(tmp_path, [q], corpus))
+    assert len(ds.passages) == 3  # same title, different text: two passages
+    (question,) = ds.questions
+    assert question.answers == ["euro", "EUR"]
+    assert question.gold_ids == [passage_id("Rome", "Rome is in Italy."),
+                                 passage_id("Italy", "Italy uses the euro.")]
+    assert ds.missing_gold == 0
+
+
+def test_hotpot_style_dict_corpus_and_supporting_titles(tmp_path):
+    corpus = {"Alpha": ["Alpha is a band.", " It formed in 1990."], "Beta": ["Beta is a city."]}
+    q = {"_id": "abc", "question": "Where?", "answer": "Beta",
+         "supporting_facts": [["Alpha", 1], ["Alpha", 0], ["Gamma", 0]],
+         "context": [["Alpha", ["Alpha is a band.", " It formed in 1990."]]]}
+    ds = load_dataset(_write(tmp_path, [q], corpus))
+    by_title = {p.title: p for p in ds.passages}
+    assert by_title["Alpha"].text == "Alpha is a band. It formed in 1990."
+    (question,) = ds.questions
+    assert question.id == "abc" and question.gold_titles == ["Alpha", "Gamma"]
+    assert question.gold_ids[0] == by_title["Alpha"].id
+    assert ds.missing_gold == 1  # "Gamma" is not in the corpus: counted, kept in the gold set
+    assert len(question.gold_ids) == 2
+
+
+def test_unknown_question_shape_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="supporting_facts"):
+        load_dataset(_write(tmp_path, [{"question": "?"}], []))
+    with pytest.raises(FileNotFoundError, match="questions.json"):
+        load_dataset(str(tmp_path / "nowhere"))

@@ -1,0 +1,38 @@
+from environments.qa.datasets import Passage as P
+from graphmem.rag import BM25Retriever, DenseRetriever, top_k, tokenize
+
+CORPUS = [
+    P("p1", "Paris", "Paris is the capital and largest city of France."),
+    P("p2", "Berlin", "Berlin is the capital of Germany."),
+    P("p3", "Violin", "The violin is a wooden string instrument."),
+    P("p4", "Python", "Python is a programming language created by Guido van Rossum."),
+]
+
+
+def test_top_k_breaks_ties_by_id():
+    assert top_k(["b", "a", "c"], [1.0, 1.0, 0.5], 2) == [("a", 1.0), ("b", 1.0)]
+    assert top_k(["b", "a", "c", "d"], [0.2, 1.0, 0.2, 0.2], 2) == [("a", 1.0), ("b", 0.2)]
+    assert top_k([], [], 3) == []
+
+
+def test_tokenizer_is_lowercase_and_drops_stopwords():
+    assert tokenize("The Capital of FRANCE, in 1990!") == ["capital", "france", "1990"]
+
+
+def test_bm25_ranks_lexical_match_first_and_supports_remove():
+    r = BM25Retriever()
+    r.add(CORPUS)
+    assert r.retrieve("who created the Python language", 2)[0][0] == "p4"
+    r.remove(["p4"])
+    assert "p4" not in [pid for pid, _ in r.retrieve("Python language", 4)]
+    assert len(r) == 3
+
+
+def test_dense_ranks_paraphrase_first_and_is_incremental():
+    r = DenseRetriever()
+    r.add(CORPUS[:2])
+    r.add(CORPUS[2:])
+    hits = r.retrieve("Which fiddle-like musical instrument is made of wood?", 2)
+    assert hits[0][0] == "p3" and hits[0][1] > hits[1][1]
+    r.remove(["p3"])
+    assert "p3" not in [pid for pid, _ in r.retrieve("musical instrument", 4)]

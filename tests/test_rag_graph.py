@@ -1,0 +1,124 @@
+"""Corpus graph on a tiny corpus, with the real spaCy extractor and the real embedder."""
+import pytest
+
+from environments.qa.datasets import Passage as P
+from graphmem.extract.offline import OfflineExtractor
+from graphmem.rag import DenseRetriever
+from graphmem.rag.graph import CorpusGraph, GraphRAGConfig
+
+
+CORPUS = [
+    P("p-kirvani", "Zorblat Kirvani",
+      "Zorblat Kirvani is a painter. Zorblat Kirvani was born in Quenthaven."),
+    P("p-quent", "Quenthaven", "Quenthaven is a fishing port on the northern coast. "
+                               "Ilsa Moravec is the mayor of Quenthaven."),
+    P("p-brindle", "Brindlecombe", "Tomas Hale is the mayor of Brindlecombe, the town where he was born."),
+    P("p-arden", "Ardenford", "Lena Voss is the mayor of Ardenford. Lena Voss was born in Ardenford."),
+    P("p-painters", "Painters of the coast", "Many painters were born in small coastal towns with a mayor."),
+    P("p-lighthouse", "Kestrel Lighthouse", "The Kestrel Lighthouse stands on a cliff near Varrow."),
+]
+QUESTION = "Who is the mayor of the town where Zorblat Kirvani was born?"
+GOLD = {"p-kirvani", "p-quent"}
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return OfflineExtractor()
+
+
+@pytest.fixture(scope="module")
+def graph(extractor):
+    g = CorpusGraph(extractor=extractor)
+    g.add(CORPUS)
+    return g
+
+
+def _ids(hits):
+    return [pid for pid, _ in hits]
+
+
+def _same_ranking(a, b):
+    assert _ids(a) == _ids(b)
+    assert [s for _, s in a] == pytest.approx([s for _, s in b])
+
+
+def test_graph_finds_second_hop_that_dense_misses(graph):
+    dense = DenseRetriever()
+    dense.add(CORPUS)
+    assert set(_ids(dense.retrieve(QUESTION, 2))) != GOLD  # the mayor distractors outrank hop 2
+    assert set(_ids(graph.retrieve(QUESTION, 2))) == GOLD
+
+
+def test_retrieval_explains_itself_with_linked_facts(graph):
+    r = graph.query(QUESTION, 2)
+    assert ("zorblat kirvani", "born in", "quenthaven") in [tuple(t.as_list()) for t, _ in r.facts]
+    assert "quenthaven" in r.seeds and "zorblat kirvani" in r.seeds
+
+
+def test_incremental_add_equals_one_shot_build(graph, extractor):
+    g = CorpusGraph(extractor=extractor)
+    assert g.add(CORPUS[:3]) == 3
+    assert g.add(CORPUS) == 3  # the first three are already there: skipped, not rebuilt
+    assert g.stats() == graph.stats()
+    _same_ranking(g.retrieve(QUESTION, 6), graph.retrieve(QUESTION, 6))
+
+
+def test_delete_passage_removes_only_what_it_alone_supported(extractor):
+    shared = P("p-kirvani-2", "Kirvani family", "Zorblat Kirvani was born in Quenthaven.")
+    g = CorpusGraph(extractor=extractor)
+    g.add(CORPUS + [shared])
+    born = next(t for t in g.store.triples() if t.as_list() == ["zorblat kirvani", "born in", "quenthaven"])
+    assert born.sources == ["p-kirvani", "p-kirvani-2"]
+    mayor_ids = [t.id for t in g.store.triples() if t.object == "mayor of quenthaven"]
+    deleted = g.remove(["p-quent"])
+    assert deleted and set(mayor_ids) <= set(deleted)
+    assert g.store.get_triple(born.id) is not None  # other passages still support it
+    assert "p-quent" not in g and "p-quent" not in _ids(g.retrieve(QUESTION, 10))
+    assert "ilsa moravec" not in g.entities()  # only the deleted passage mentioned her
+    g.remove(["p-kirvani"])
+    assert g.store.get_triple(born.id).sources == ["p-kirvani-2"]
+    g.add([CORPUS[1]])  # a deleted passage can come back
+    assert "ilsa moravec" in g.entities() and "p-quent" in _ids(g.retrieve(QUESTION, 3))
+
+
+def test_associative_mode_ranks_passages_of_recalled_triples(graph):
+    from graphmem.rag.associative import AssociativeRetriever
+
+    hits = AssociativeRetriever(graph).retrieve(QUESTION, 3)
+    assert 0 < len(hits) <= 3
+    assert "p-kirvani" in _ids(hits)
+    assert all(pid in graph for pid in _ids(hits))
+
+
+def test_save_and_load_give_the_same_ranking(graph, tmp_path):
+    path = tmp_path / "corpus.json"
+    graph.save(path)
+    again = CorpusGraph.load(path)
+    assert again.stats()["triples"] == graph.stats()["triples"]
+    _same_ranking(again.retrieve(QUESTION, 6), graph.retrieve(QUESTION, 6))
+
+
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="damping"):
+        GraphRAGConfig(damping=1.5)
+    with pytest.raises(ValueError, match="synonym_threshold"):
+        GraphRAGConfig(synonym_threshold=2.0)
+
+
+class PerTextExtractor:
+    """The real offline extractor seen through ``extract`` only, as LLM extractors are."""
+
+    name = "per-text"
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def extract(self, text, context=()):
+        return self.inner.extract(text)
+
+
+def test_per_text_extractors_run_concurrently_in_order(graph, extractor):
+    g = CorpusGraph(extractor=PerTextExtractor(extractor), extract_workers=3)
+    g.add(CORPUS, batch_size=4)
+    assert g.stats() == graph.stats()
+    assert [e.triple_ids for e in g.store.episodes()] == [e.triple_ids for e in graph.store.episodes()]
