@@ -124,7 +124,7 @@ class ChatModel(ABC):
         started = time.perf_counter()
         key = cache_key(backend=self.backend, model=self._cache_model(), messages=messages,
                         schema=schema, temperature=temperature, max_tokens=max_tokens, seed=seed)
-        hit = self.cache.get(key) if self.cache else None
+        hit = self.cache.get(key) if self.cache is not None else None
         if hit is not None:
             self.usage.add(Usage(cached=1))
             result = ChatResult(hit.text, None, hit.prompt_tokens, hit.completion_tokens, True,
