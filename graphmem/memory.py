@@ -77,10 +77,9 @@ class Memory:
         if missing:
             self._embed(missing)
             self.store.add_triples(missing)
-        for t in triples:
-            self.triple_index.add([t.id], t.embedding[None, :])
-            if not t.current:
-                self.triple_index.deactivate([t.id])
+        if triples:
+            self.triple_index.add([t.id for t in triples], np.stack([t.embedding for t in triples]))
+            self.triple_index.deactivate([t.id for t in triples if not t.current])
         for e in self.store.entities():
             self.resolver.add(e)
         for ep in self.store.episodes():
@@ -115,6 +114,8 @@ class Memory:
             pending += res.added
             results.append(res)
         self._index_new(pending)
+        # Stored once already (later passages of the batch must find them); again with vectors.
+        self.store.add_triples(pending)
         return results
 
     def add_triples(self, triples: Iterable[Sequence[str] | Triple], step: int = 0,
@@ -185,7 +186,6 @@ class Memory:
             return
         self._embed(triples)
         self.triple_index.add([t.id for t in triples], np.stack([t.embedding for t in triples]))
-        self.store.add_triples(triples)  # persist the embeddings with the triples
 
     def forget(self, source_id: str) -> list[str]:
         """Delete an episode/passage and every triple only it supported."""
