@@ -15,20 +15,24 @@ from graphmem.embed import Embedder, VectorIndex, default_embedder
 from graphmem.llm import ChatModel
 from graphmem.llm.structured import JSONAsker
 
-from .base import OBSERVATION_CHARS, ActionChooser, RecentSteps, goal_block, messages, options_of, shorten
+from .base import OBSERVATION_CHARS, RecentSteps, goal_block, options_of, shorten
+from .choice import Candidate, Chooser, messages
 
 log = logging.getLogger("agents.baselines")
 
 
 class PromptAgent:
-    """Shared loop: remember the last step, build a context, choose among the admissible actions."""
+    """Shared loop: remember the last step, build a context, choose among the admissible actions.
+
+    The chooser is Ariadne's, with no priors: each baseline's memory is the only difference. Actions
+    repeated with the same response in the recent window are not offered (when others remain)."""
 
     name = ""
 
-    def __init__(self, llm: ChatModel, recent_steps: int = 4) -> None:
+    def __init__(self, llm: ChatModel, recent_steps: int = 4, shortlist: int = 40) -> None:
         self.llm = llm
         self.recent = RecentSteps(recent_steps)
-        self.chooser = ActionChooser(llm)
+        self.chooser = Chooser(llm, shortlist=shortlist)
 
     def reset(self, task: Task) -> None:
         self.task = task
@@ -45,7 +49,9 @@ class PromptAgent:
             self.recent.add(self.last_action, result.observation)
         context = self.context(result)
         extra = self.before_choice(context)
-        self.last_action = self.chooser.choose(context, options_of(result), self.recent, extra=extra)
+        stale = set(self.recent.without_effect())
+        options = [o for o in options_of(result) if o not in stale] or options_of(result)
+        self.last_action = self.chooser.choose(context + extra, [Candidate(o) for o in options]).command
         return self.last_action
 
     def override(self, action: str) -> None:
@@ -69,7 +75,7 @@ class PromptAgent:
         return []
 
     def before_choice(self, context: str) -> str:
-        """Extra calls before the choice; returns text shown with the options."""
+        """Extra calls before the choice; returns text appended to the context."""
         return ""
 
     def memory_size(self) -> int:
@@ -140,7 +146,7 @@ class SummaryAgent(PromptAgent):
         else:
             words = answer.data["summary"].split()
             self.summary = " ".join(words[: 2 * self.max_words])  # a runaway reply must not grow the prompt
-        return f"Updated summary: {self.summary}\n"
+        return f"\nUpdated summary: {self.summary}"
 
     def stats(self) -> dict:
         return {**super().stats(), "summary_fallbacks": self.fallbacks}

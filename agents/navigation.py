@@ -70,6 +70,17 @@ class RoomMap:
                 queue.append(nxt)
         return None
 
+    def nearest_unexplored(self, start: str) -> list[tuple[str, str | None]] | None:
+        """Moves to the nearest exit whose destination is unknown, that exit included (its room
+        unknown: None); None when every known exit is explored or none is reachable."""
+        open_ends = self.unexplored()
+        best = None
+        for room, dirs in open_ends.items():
+            path = self.path(start, room)
+            if path is not None and (best is None or len(path) < len(best)):
+                best = path + [(dirs[0], None)]
+        return best
+
     def reachable(self, start: str) -> list[str]:
         """Known rooms with a path from ``start`` (start excluded), sorted."""
         return [r for r in self.rooms() if r != start and self.path(start, r) is not None]

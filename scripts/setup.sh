@@ -17,5 +17,8 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check "$@"; }
 # The CPU build of torch first, so sentence-transformers never pulls a CUDA build.
 pip install -q "torch==2.13.0"
 echo "installing graphmem and its dependencies (the first run builds llama-cpp-python: ~10 min)" >&2
+# llama.cpp for any x86-64 with AVX2, not tuned to the build machine: a native build enables AMX,
+# whose tile instructions crash (SIGSEGV in llama_decode) where the kernel or VM does not allow them.
+export CMAKE_ARGS=${CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF"}
 pip install -q -e ".[local,test]"
 echo "$want" > "$stamp"

@@ -109,3 +109,19 @@ def test_command_echo_is_not_read(extract):
 def test_nothing_rather_than_junk(extract):
     assert extract("Your score has just gone up by one point.") == set()
     assert extract("") == set()
+
+
+def test_recipe_lists_become_facts():
+    from graphmem.extract.offline import OfflineExtractor, participle
+
+    text = ('You open the copy of "Cooking: A Modern Approach (3rd Ed.)" and start reading:\n\nRecipe #1\n'
+            "---------\nGather all following ingredients and follow the directions to prepare this tasty "
+            "meal.\n\nIngredients:\nred hot pepper\n  pork chop\n\nDirections:\nchop the red hot pepper\n"
+            "  fry the pork chop\n  prepare meal\n")
+    triples = OfflineExtractor().extract(text)
+    assert ("recipe", "needs", "red hot pepper") in triples and ("recipe", "needs", "pork chop") in triples
+    assert ("red hot pepper", "must be", "chopped") in triples and ("pork chop", "must be", "fried") in triples
+    assert ("recipe", "step 3", "prepare meal") in triples
+    assert not any(s in {"gather", "recipe 1", "directions"} for s, _, _ in triples)  # no run-on junk
+    assert [participle(v) for v in ("slice", "dice", "roast", "grill", "fry")] == [
+        "sliced", "diced", "roasted", "grilled", "fried"]

@@ -67,6 +67,72 @@ def _split_heading(text: str) -> tuple[str | None, str]:
     return room, COMMAND_ECHO.sub("\n", HEADING.sub("\n", text)).strip()
 
 
+# A written list: a header line ending in ":" ("Ingredients:", "Directions:") and one item a line.
+LIST_HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}):\s*$")
+# The title of a written document and its underline ("Recipe #1" / "---------").
+UNDERLINE = re.compile(r"^\s*[-=]{3,}\s*$")
+# Headers whose items are things the document needs, and headers whose items are steps to do.
+NEEDS_HEADERS = {"ingredients", "ingredient", "items", "you need", "requirements", "materials"}
+STEP_HEADERS = {"directions", "instructions", "steps", "method", "preparation", "to do"}
+IRREGULAR_PARTICIPLES = {"fry": "fried", "make": "made", "cut": "cut", "put": "put", "eat": "eaten",
+                         "take": "taken", "get": "gotten", "give": "given", "read": "read", "set": "set"}
+
+
+def participle(verb: str) -> str:
+    """Past participle of a regular English verb ("slice" -> "sliced", "chop" -> "chopped")."""
+    verb = verb.lower()
+    if verb in IRREGULAR_PARTICIPLES:
+        return IRREGULAR_PARTICIPLES[verb]
+    if verb.endswith("e"):
+        return verb + "d"
+    if verb.endswith("y") and len(verb) > 2 and verb[-2] not in "aeiou":
+        return verb[:-1] + "ied"
+    if (len(verb) >= 3 and verb[-1] not in "aeiouwxy" and verb[-2] in "aeiou" and verb[-3] not in "aeiou"
+            and len(verb) <= 4):
+        return verb + verb[-1] + "ed"  # chop -> chopped, dice is caught above
+    return verb + "ed"
+
+
+def _split_lists(text: str) -> tuple[str, list[RawTriple]]:
+    """(text without its written lists, the lists' facts).
+
+    A recipe or a note in a game is a document: "Ingredients:" items become (recipe, "needs", item)
+    and "Directions:" steps "slice the red pepper" become (red pepper, "must be", "sliced") and
+    (recipe, "step N", "slice the red pepper"); the document's title and underline go too, so the
+    parser never reads the list as one run-on sentence. Text without a list is returned unchanged.
+    """
+    lines = text.splitlines()
+    headers = [i for i, line in enumerate(lines) if LIST_HEADER.match(line)
+               and LIST_HEADER.match(line).group(1).strip().lower() in NEEDS_HEADERS | STEP_HEADERS]
+    if not headers:
+        return text, []
+    doc = "recipe" if re.search(r"\brecipe\b", text, re.I) else "instructions"
+    out: list[RawTriple] = []
+    drop: set[int] = set()
+    for h in headers:
+        kind = LIST_HEADER.match(lines[h]).group(1).strip().lower()
+        drop.add(h)
+        step = 0
+        for i in range(h + 1, len(lines)):
+            item = " ".join(lines[i].split()).rstrip(".").lower()
+            if not item or LIST_HEADER.match(lines[i]):
+                break
+            drop.add(i)
+            if kind in NEEDS_HEADERS:
+                out.append((doc, "needs", canonical_entity(item)))
+                continue
+            step += 1
+            out.append((doc, f"step {step}", item))
+            verb, _, rest = item.partition(" ")
+            thing = canonical_entity(re.sub(r"^(?:the|a|an|some)\s+", "", rest))
+            if verb.isalpha() and thing and len(thing.split()) <= MAX_WORDS:
+                out.append((thing, "must be", participle(verb)))
+    for i, line in enumerate(lines):
+        if UNDERLINE.match(line):
+            drop.update({i, i - 1})
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop), out
+
+
 def _register_paragraphs() -> str:
     """A pipeline step that starts a sentence after every blank line (the parser keeps it).
 
@@ -141,10 +207,19 @@ class OfflineExtractor:
 
     def extract_many(self, texts: Iterable[str], n_process: int = 1) -> list[list[RawTriple]]:
         """Extract from many texts at once (spaCy batches them); one list per text, same order."""
-        prepared = [_split_heading(t or "") for t in texts]
-        docs = self.nlp.pipe((body for _, body in prepared), batch_size=self.batch_size,
+        prepared = []
+        for t in texts:
+            room, body = _split_heading(t or "")
+            prose, listed = _split_lists(body)
+            prepared.append((room, prose, listed))
+        docs = self.nlp.pipe((prose for _, prose, _ in prepared), batch_size=self.batch_size,
                              n_process=n_process)
-        return [_Reader(doc, room).triples() for (room, _), doc in zip(prepared, docs)]
+        return [ordered_triples(listed + _Reader(doc, room).triples())
+                for (room, _, listed), doc in zip(prepared, docs)]
+
+
+def ordered_triples(triples: list[RawTriple]) -> list[RawTriple]:
+    return list(dict.fromkeys(triples))
 
 
 class _Reader:

@@ -58,6 +58,20 @@ class ChatResult:
 
 
 @dataclass
+class Scores:
+    """Log-probabilities of candidate replies after one shared prompt (``ChatModel.score``)."""
+
+    logprobs: list[float]  # per option: sum of its tokens' log-probabilities (end of turn included)
+    tokens: list[int]      # per option: how many tokens were scored
+    prompt_tokens: int
+    cached: bool = False
+
+    def mean(self) -> list[float]:
+        """Per-token means: long options are not penalised for their length alone."""
+        return [lp / max(n, 1) for lp, n in zip(self.logprobs, self.tokens)]
+
+
+@dataclass
 class Completion:
     """What a backend returns for one request."""
 
@@ -164,6 +178,43 @@ class ChatModel(ABC):
             raise BadReply(reason, result) from None
         result.data = data
         return result
+
+    # --- scoring candidate replies ---------------------------------------------------------------
+    @property
+    def can_score(self) -> bool:
+        """Whether ``score`` works (a backend that exposes token log-probabilities of a prompt)."""
+        return type(self)._score is not ChatModel._score
+
+    def score(self, messages: Sequence[Message], options: Sequence[str]) -> Scores:
+        """How likely the model finds each option as the whole assistant reply to ``messages``.
+
+        One evaluation of the shared prompt, then only the options' tokens: far cheaper than
+        generating, and no first-token lock-in. Cached and replayed like ``chat``."""
+        if not self.can_score:
+            raise LLMConfigError(f"{self.name} cannot score options (no token log-probabilities)")
+        messages, options = [dict(m) for m in messages], list(options)
+        started = time.perf_counter()
+        key = cache_key(backend=self.backend, model=self._cache_model(), messages=messages,
+                        score_options=options)
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is not None:
+            self.usage.add(Usage(cached=1))
+            data = json.loads(hit.text)
+            return Scores(data["logprobs"], data["tokens"], hit.prompt_tokens, cached=True)
+        if self.cache_mode == "replay":
+            raise ReplayMiss(f"replay mode: no recorded scores from {self.name} for this request "
+                             f"(cache {self.cache.path}, key {key[:12]})")
+        scores = self._score(messages, options)
+        self.usage.add(Usage(calls=1, prompt_tokens=scores.prompt_tokens, seconds=time.perf_counter() - started))
+        if self.cache is not None:
+            text = json.dumps({"logprobs": scores.logprobs, "tokens": scores.tokens})
+            self.cache.put(key, CachedReply(text, scores.prompt_tokens, 0), backend=self.backend,
+                           model=self._cache_model())
+        return scores
+
+    def _score(self, messages: list[Message], options: list[str]) -> Scores:
+        """Backends with log-probabilities override this."""
+        raise NotImplementedError
 
     def _cache_model(self) -> str:
         """The model's identity in cache keys (a backend may make it stricter than the name)."""

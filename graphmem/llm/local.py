@@ -3,6 +3,10 @@
 The model loads on the first request that misses the response cache, so cached and replayed runs
 never pay the load. A RAM prompt cache keeps the evaluated state of recent prompts: the extractor
 and the judge alternate, and each reuses its own long shared prefix instead of re-reading it.
+
+``score`` evaluates the prompt once (reusing the longest prefix still in the KV cache, so a prompt
+whose stable part comes first costs only its new tail), then each option in one batch whose logits
+are read at every position; the options' tokens never enter the context the next request sees.
 """
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ import os
 import threading
 from pathlib import Path
 
-from .base import ChatModel, Completion, LLMConfigError, Message
+import numpy as np
+
+from .base import ChatModel, Completion, LLMConfigError, Message, Scores
 from .gguf import QWEN_FILE, default_model_path
 
 
@@ -75,3 +81,65 @@ class LocalChat(ChatModel):
             completion_tokens=usage.get("completion_tokens", 0),
             finish_reason=choice.get("finish_reason"),
         )
+
+    # --- scoring -------------------------------------------------------------------------------
+    def _score(self, messages: list[Message], options: list[str]) -> Scores:
+        with self._lock:
+            if self._llm is None:
+                self._llm = self._load()
+            llm = self._llm
+            prompt = self._prompt_tokens(messages)
+            end = llm.token_eos()
+            first = self._eval_prompt(prompt)
+            logprobs, counts = [], []
+            for option in options:
+                tokens = llm.tokenize(option.encode("utf-8"), add_bos=False, special=False) + [end]
+                logprobs.append(float(first[tokens[0]]) + self._continuation(len(prompt), tokens))
+                counts.append(len(tokens))
+        return Scores(logprobs, counts, len(prompt))
+
+    def _prompt_tokens(self, messages: list[Message]) -> list[int]:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._llm
+        if getattr(self, "_formatter", None) is None:
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise LLMConfigError(f"{self.model} has no chat template: cannot score options")
+            vocab = llm._model
+            self._formatter = Jinja2ChatFormatter(
+                template=template, eos_token=vocab.token_get_text(llm.token_eos()),
+                bos_token=vocab.token_get_text(llm.token_bos()), add_generation_prompt=True)
+        formatted = self._formatter(messages=messages)
+        return llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+
+    def _eval_prompt(self, prompt: list[int]) -> np.ndarray:
+        """Evaluate ``prompt`` (keeping the prefix already in the KV cache); log-probs of the next token."""
+        llm = self._llm
+        keep = 0
+        for a, b in zip(llm.input_ids[: llm.n_tokens].tolist(), prompt[:-1]):
+            if a != b:
+                break
+            keep += 1
+        llm.n_tokens = keep
+        llm.eval(prompt[keep:])
+        return _log_softmax(self._logits(-1))
+
+    def _continuation(self, start: int, tokens: list[int]) -> float:
+        """Sum of log P(tokens[i+1] | prompt, tokens[:i+1]), one decode for the whole option."""
+        if len(tokens) < 2:
+            return 0.0
+        llm = self._llm
+        llm._ctx.kv_cache_seq_rm(-1, start, -1)
+        llm._batch.set_batch(batch=tokens[:-1], n_past=start, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        return sum(float(_log_softmax(self._logits(i))[tokens[i + 1]]) for i in range(len(tokens) - 1))
+
+    def _logits(self, i: int) -> np.ndarray:
+        llm = self._llm
+        return np.ctypeslib.as_array(llm._ctx.get_logits_ith(i), shape=(llm.n_vocab(),))
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits.astype(np.float64) - float(logits.max())
+    return shifted - np.log(np.exp(shifted).sum())
