@@ -44,13 +44,13 @@ class Ariadne:
     name = "ariadne"
 
     def __init__(self, llm: ChatModel, *, extractor: str = "offline", max_facts: int = 6,
-                 shortlist: int = 12) -> None:
+                 shortlist: int = 12, temperature: float = 0.0, seed: int = 0) -> None:
         if extractor not in EXTRACTORS:
             raise ValueError(f"extractor must be one of {EXTRACTORS}, not {extractor!r}")
         self.llm = llm
         self.extractor = extractor
         self.max_facts = max_facts
-        self.chooser = Chooser(llm, shortlist=shortlist)
+        self.chooser = Chooser(llm, shortlist=shortlist, temperature=temperature, seed=seed)
         self.effects = EffectTracker()
         self.counts = {"path_moves": 0, "path_aborts": 0, "doors_opened": 0, "explores": 0, "vetoed": 0,
                        "blocked": 0}

@@ -29,10 +29,11 @@ class PromptAgent:
 
     name = ""
 
-    def __init__(self, llm: ChatModel, recent_steps: int = 4, shortlist: int = 40) -> None:
+    def __init__(self, llm: ChatModel, recent_steps: int = 4, shortlist: int = 40, temperature: float = 0.0,
+                 seed: int = 0) -> None:
         self.llm = llm
         self.recent = RecentSteps(recent_steps)
-        self.chooser = Chooser(llm, shortlist=shortlist)
+        self.chooser = Chooser(llm, shortlist=shortlist, temperature=temperature, seed=seed)
 
     def reset(self, task: Task) -> None:
         self.task = task

@@ -9,11 +9,14 @@ Candidates carry a prior from code (0 when the agent has none). The model then j
 - any other backend (OpenAI-compatible servers) answers a JSON choice whose schema enumerates the
   options; the chosen option gets ``enum_bonus`` on top of its prior.
 A single candidate is played without a call. A bad structured reply falls back, logged and
-counted, to the highest prior.
+counted, to the highest prior. With ``temperature`` > 0 the choice is sampled from the softmax of
+the values with a seeded generator (a run's seed makes it repeatable); 0 (the default) is argmax.
 """
 from __future__ import annotations
 
 import logging
+import math
+import random
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -57,8 +60,10 @@ def messages(context: str, instruction: str) -> list[dict]:
 
 class Chooser:
     def __init__(self, llm: ChatModel, *, shortlist: int = 12, enum_bonus: float = 2.0,
-                 prior_weight: float = 1.0) -> None:
+                 prior_weight: float = 1.0, temperature: float = 0.0, seed: int = 0) -> None:
         self.llm = llm
+        self.temperature = temperature
+        self.rng = random.Random(seed)
         self.shortlist = shortlist
         self.enum_bonus = enum_bonus
         self.prior_weight = prior_weight
@@ -86,10 +91,17 @@ class Chooser:
             values, by = [m + self.prior_weight * c.prior for m, c in zip(model, order)], "model"
         else:
             values, by = self._enum_values(context, listing, order)
-        best = max(range(len(order)), key=lambda i: (values[i], -i))
+        best = self._pick(values)
         ranked = sorted(zip(options, values), key=lambda p: -p[1])
         self.last = Decision(options[best], [(o, round(v, 3)) for o, v in ranked], by)
         return self.last
+
+    def _pick(self, values: list[float]) -> int:
+        if self.temperature <= 0:
+            return max(range(len(values)), key=lambda i: (values[i], -i))
+        top = max(values)
+        weights = [math.exp((v - top) / self.temperature) for v in values]
+        return self.rng.choices(range(len(values)), weights=weights)[0]
 
     def _enum_values(self, context: str, listing: str, order: list[Candidate]) -> tuple[list[float], str]:
         options = [c.command for c in order]

@@ -8,22 +8,26 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from environments.textworld import TextWorldEnv, resolve_game
+from environments.textworld import TextWorldEnv, looks_like_spec, resolve_game
 from graphmem.llm import ChatModel
 
 from .factory import AGENTS, LLM_AGENTS, make_agent
 from .runner import run_episode
 
+RERUN_TEMPERATURE = 0.3  # later runs of a fixed game sample the chooser, so that they differ
+
 
 def play(game: str, agent_name: str, llm: ChatModel | None = None, *, tasks: str | None = None, seed: int = 0,
          max_steps: int | None = None, log_path: str | Path | None = None, resume: bool = False,
-         extractor: str = "offline") -> dict:
-    """One episode; returns the final record (score, steps, tokens, seconds...)."""
+         extractor: str = "offline", temperature: float = 0.0) -> dict:
+    """One episode; returns the final record (score, steps, tokens, seconds...). ``seed`` seeds a
+    generated game and the chooser's sampling (used only with ``temperature`` > 0)."""
     started = time.perf_counter()
     task = resolve_game(game, tasks=tasks, seed=seed)
     with TextWorldEnv(task, max_steps=max_steps) as env:
-        agent = make_agent(agent_name, env, llm if agent_name in LLM_AGENTS else None, extractor=extractor)
-        meta = {"game": game, "task": task.name, "seed": seed, "max_steps": env.max_steps,
+        agent = make_agent(agent_name, env, llm if agent_name in LLM_AGENTS else None, extractor=extractor,
+                           temperature=temperature, seed=seed)
+        meta = {"game": game, "task": task.name, "seed": seed, "temperature": temperature, "max_steps": env.max_steps,
                 "llm": llm.name if llm is not None and agent_name in LLM_AGENTS else None}
         if agent_name == "ariadne":
             meta["extractor"] = extractor
@@ -38,10 +42,12 @@ def _slug(text: str) -> str:
 
 def eval_agents(games: Sequence[str], agents: Sequence[str], runs: int, llm: ChatModel | None, *,
                 out_dir: str | Path, tasks: str | None = None, max_steps: int | None = None, seed: int = 0,
-                extractor: str = "offline", progress=None) -> dict:
-    """Every agent plays every game ``runs`` times (run k uses seed + k: the game for generator specs,
-    the LLM's sampling seed otherwise). Each run logs to ``out_dir/logs`` and is resumed from its log,
-    so an interrupted evaluation continues where it stopped. Writes results.json and results.md."""
+                extractor: str = "offline", temperature: float | None = None, progress=None) -> dict:
+    """Every agent plays every game ``runs`` times; run k uses seed + k, so runs differ: a generator
+    spec makes another game per seed; a fixed game is replayed with the chooser sampling at
+    ``temperature`` (default: 0 for run 0, RERUN_TEMPERATURE for later runs) from that seed.
+    Each run logs to ``out_dir/logs`` and is resumed from its log, so an interrupted evaluation
+    continues where it stopped. Writes results.json and results.md."""
     unknown = [a for a in agents if a not in AGENTS]
     if unknown:
         raise ValueError(f"unknown agent(s) {', '.join(unknown)}; agents: {', '.join(AGENTS)}")
@@ -53,7 +59,8 @@ def eval_agents(games: Sequence[str], agents: Sequence[str], runs: int, llm: Cha
             for k in range(runs):
                 log_path = out / "logs" / f"{_slug(game)}__{agent}__run{k}.jsonl"
                 final = play(game, agent, llm, tasks=tasks, seed=seed + k, max_steps=max_steps,
-                             log_path=log_path, resume=True, extractor=extractor)
+                             log_path=log_path, resume=True, extractor=extractor,
+                             temperature=run_temperature(game, k, temperature))
                 runs_done.append(final)
                 if progress:
                     progress(final)
@@ -66,6 +73,13 @@ def eval_agents(games: Sequence[str], agents: Sequence[str], runs: int, llm: Cha
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (out / "results.md").write_text(markdown_table(rows) + "\n", encoding="utf-8")
     return result
+
+
+def run_temperature(game: str, run: int, temperature: float | None) -> float:
+    """The chooser's temperature for run ``run`` of ``game`` (an explicit value wins)."""
+    if temperature is not None:
+        return temperature
+    return RERUN_TEMPERATURE if run > 0 and not looks_like_spec(game) else 0.0
 
 
 def summarize(game: str, agent: str, finals: list[dict]) -> dict:

@@ -8,9 +8,10 @@ AGENTS = ("ariadne", "full-history", "summary", "rag", "walkthrough")
 LLM_AGENTS = AGENTS[:4]
 
 
-def make_agent(name: str, env: TextWorldEnv, llm: ChatModel | None = None, *, extractor: str = "offline"):
+def make_agent(name: str, env: TextWorldEnv, llm: ChatModel | None = None, *, extractor: str = "offline",
+               temperature: float = 0.0, seed: int = 0):
     """A fresh agent for ``env``'s game. LLM agents need ``llm``; the walkthrough agent needs a
-    walkthrough (task file or generated game)."""
+    walkthrough (task file or generated game). ``temperature``/``seed``: the chooser's sampling."""
     if name == "walkthrough":
         from .walkthrough import WalkthroughAgent
 
@@ -26,7 +27,7 @@ def make_agent(name: str, env: TextWorldEnv, llm: ChatModel | None = None, *, ex
     if name == "ariadne":
         from .ariadne import Ariadne
 
-        return Ariadne(llm, extractor=extractor)
+        return Ariadne(llm, extractor=extractor, temperature=temperature, seed=seed)
     from .baselines import BASELINES
 
-    return BASELINES[name](llm)
+    return BASELINES[name](llm, temperature=temperature, seed=seed)

@@ -150,7 +150,7 @@ def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, us
 
 
 def _check_same_run(start: dict, meta: dict, path: Path | None) -> None:
-    for key in ("game", "agent", "seed", "llm", "max_steps"):
+    for key in ("game", "agent", "seed", "temperature", "llm", "max_steps"):
         if key in meta and key in start and start[key] != meta[key]:
             raise RunLogError(f"{path}: cannot resume: the log is for {key}={start[key]!r}, "
                               f"this run has {key}={meta[key]!r}")

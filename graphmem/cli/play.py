@@ -21,7 +21,11 @@ def _add_llm_here(p: argparse.ArgumentParser) -> None:
 def _add_game_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tasks", metavar="FILE", help="task file naming games (e.g. ../shared/data/textworld/arigraph/tasks.json)")
     p.add_argument("--max-steps", type=int, help="step budget (default: the task's, else 100)")
-    p.add_argument("--seed", type=int, default=0, help="seed of generated games and of the LLM (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of generated games and of the chooser's sampling (default 0)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="sample the action chooser at this temperature (default 0: the best-scored "
+                        "command; eval-agents samples later runs of a fixed game at 0.3)")
     p.add_argument("--extractor", choices=("offline", "llm"), default="offline",
                    help="Ariadne's triple extractor: offline spaCy (no LLM call) or the LLM (one call a step)")
     _add_llm_here(p)
@@ -65,7 +69,8 @@ def cmd_play(args) -> None:
     llm = _llm_if_needed(args, [args.agent])
     try:
         final = play(args.game, args.agent, llm, tasks=args.tasks, seed=args.seed, max_steps=args.max_steps,
-                     log_path=args.log, resume=args.resume, extractor=args.extractor)
+                     log_path=args.log, resume=args.resume, extractor=args.extractor,
+                     temperature=args.temperature or 0.0)
     except (GameError, RunLogError, FileNotFoundError) as exc:
         raise UserError(str(exc)) from exc
     except ValueError as exc:  # e.g. a game without a walkthrough for the walkthrough agent
@@ -91,7 +96,7 @@ def cmd_eval_agents(args) -> None:
     try:
         result = eval_agents(games, agents, args.runs, llm, out_dir=args.out, tasks=args.tasks,
                              max_steps=args.max_steps, seed=args.seed, extractor=args.extractor,
-                             progress=progress)
+                             temperature=args.temperature, progress=progress)
     except (GameError, RunLogError, FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     if args.json:

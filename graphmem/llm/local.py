@@ -96,6 +96,9 @@ class LocalChat(ChatModel):
                 tokens = llm.tokenize(option.encode("utf-8"), add_bos=False, special=False) + [end]
                 logprobs.append(float(first[tokens[0]]) + self._continuation(len(prompt), tokens))
                 counts.append(len(tokens))
+            # The context holds the prompt, but the last logits are an option's: a generation that
+            # follows must re-read the prompt's last token before it samples.
+            llm._requires_eval = True
         return Scores(logprobs, counts, len(prompt))
 
     def _prompt_tokens(self, messages: list[Message]) -> list[int]:

@@ -1,0 +1,65 @@
+"""The agent table: Ariadne and the baselines on the shared AriGraph games and on generated cooking
+games at four difficulties; local Qwen2.5-Coder-1.5B and the offline extractor unless told otherwise.
+
+    .venv/bin/python scripts/bench_agents.py [--data ../shared/data] [--out runs/bench-agents]
+        [--runs 3] [--seeds 5] [--baseline-runs 1] [--parts shared,generated,baselines]
+
+Resumable: every run logs to OUT/*/logs and a rerun reads finished runs back. Prints each part's
+markdown table (also written to OUT/PART/results.md).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.evaluate import eval_agents, markdown_table  # noqa: E402
+from graphmem.llm import make_llm  # noqa: E402
+
+SHARED = ["cook_1_1_cut", "cook_1_1_full", "cook_1_9", "cook_3_6_1", "cook", "hunt", "clean"]
+# Like the four shared cooking levels: 1 ingredient/1 room with a cut; with a cut and cooking;
+# 1 ingredient/9 rooms; 3 ingredients/6 rooms.
+GENERATED = ["tw-cooking:recipe=1,take=1,go=1,cut", "tw-cooking:recipe=1,take=1,go=1,cut,cook",
+             "tw-cooking:recipe=1,take=1,go=9", "tw-cooking:recipe=3,take=3,go=6,cut,cook,open"]
+BASELINES = ["full-history", "summary", "rag"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--out", default="runs/bench-agents")
+    ap.add_argument("--llm", default="local")
+    ap.add_argument("--runs", type=int, default=3, help="Ariadne runs per shared game")
+    ap.add_argument("--seeds", type=int, default=5, help="generated games per difficulty")
+    ap.add_argument("--baseline-runs", type=int, default=1)
+    ap.add_argument("--games", default=",".join(SHARED), help="shared games to play")
+    ap.add_argument("--baseline-games", default=",".join(SHARED))
+    ap.add_argument("--parts", default="shared,generated,baselines")
+    args = ap.parse_args()
+    tasks = str(Path(args.data) / "textworld" / "arigraph" / "tasks.json")
+    llm = make_llm(args.llm)
+    out = Path(args.out)
+
+    def report(final: dict) -> None:
+        print(f"  {final['game']} {final['agent']} seed {final['seed']}: {final['normalized']} "
+              f"won={final['won']} in {final['steps']} steps, {final['seconds']} s", file=sys.stderr, flush=True)
+
+    parts = args.parts.split(",")
+    if "shared" in parts:
+        result = eval_agents(args.games.split(","), ["ariadne"], args.runs, llm, out_dir=out / "shared-ariadne",
+                             tasks=tasks, progress=report)
+        print(markdown_table(result["rows"]), flush=True)
+    if "generated" in parts:
+        for i, spec in enumerate(GENERATED, 1):
+            result = eval_agents([spec], ["ariadne"], args.seeds, llm, out_dir=out / f"generated-{i}", progress=report)
+            print(markdown_table(result["rows"]), flush=True)
+    if "baselines" in parts:
+        result = eval_agents(args.baseline_games.split(","), BASELINES, args.baseline_runs, llm,
+                             out_dir=out / "shared-baselines", tasks=tasks, progress=report)
+        print(markdown_table(result["rows"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
