@@ -1,7 +1,7 @@
 """A real HTTP server on 127.0.0.1 that speaks POST /v1/chat/completions with scripted replies.
 
 Each request takes the next step of the script: a reply, an HTTP error, a stall (for client
-timeouts) or a dropped connection. Requests are recorded (parsed JSON bodies) for assertions.
+timeouts), a raw body sent as HTTP 200 (for malformed replies) or a dropped connection. Requests are recorded (parsed JSON bodies) for assertions.
 """
 from __future__ import annotations
 
@@ -55,14 +55,18 @@ class ChatServer:
                     kind, args = "reply", args[1:]
                 if kind == "reply":
                     return self._send(200, completion(*args[0], **args[1]))
+                if kind == "raw":
+                    return self._send_bytes(200, *args)
                 status, message = args
                 self._send(status, {"error": {"message": message, "type": "test"}})
 
             def _send(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
+                self._send_bytes(status, json.dumps(payload).encode(), "application/json")
+
+            def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
@@ -87,6 +91,10 @@ class ChatServer:
 
     def stall(self, seconds: float, content: str = "late") -> "ChatServer":
         self.script.append(("stall", seconds, (content,), {}))
+        return self
+
+    def raw(self, body: bytes, content_type: str = "application/json") -> "ChatServer":
+        self.script.append(("raw", body, content_type))
         return self
 
     def drop(self) -> "ChatServer":
