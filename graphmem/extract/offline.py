@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Sequence
 from ..model import Triple
 from ..normalize import canonical_entity
 from ..spatial import HEADING
-from .base import RawTriple
+from .base import RawTriple, split_text
 
 DIRECTIONS = ("north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest",
               "up", "down")
@@ -53,6 +53,7 @@ LIST_DEPS = {"conj", "appos"}
 # Where a thing seen in a room can sit in a parse (checked further in ``_Reader.scene``).
 MENTION_DEPS = {"dobj", "ccomp", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"}
 MAX_WORDS = 7
+MAX_CHARS = 100_000  # parsed in pieces of at most this many characters (spaCy needs ~1 GB per 100k)
 
 
 # A transcript's echo of the player's command ("> go west"): it states nothing about the world.
@@ -142,9 +143,13 @@ class OfflineExtractor:
     def extract_many(self, texts: Iterable[str], n_process: int = 1) -> list[list[RawTriple]]:
         """Extract from many texts at once (spaCy batches them); one list per text, same order."""
         prepared = [_split_heading(t or "") for t in texts]
-        docs = self.nlp.pipe((body for _, body in prepared), batch_size=self.batch_size,
-                             n_process=n_process)
-        return [_Reader(doc, room).triples() for (room, _), doc in zip(prepared, docs)]
+        # Long texts are parsed in pieces (spaCy refuses texts over max_length) and their triples merged.
+        pieces = [(i, part) for i, (_, body) in enumerate(prepared) for part in split_text(body, MAX_CHARS)]
+        docs = self.nlp.pipe((part for _, part in pieces), batch_size=self.batch_size, n_process=n_process)
+        out: list[dict[RawTriple, None]] = [{} for _ in prepared]
+        for (i, _), doc in zip(pieces, docs):
+            out[i].update(dict.fromkeys(_Reader(doc, prepared[i][0]).triples()))
+        return [list(triples) for triples in out]
 
 
 class _Reader:
