@@ -193,7 +193,7 @@ class EmbeddedStore:
         from grandcypher import GrandCypher
 
         try:
-            result = GrandCypher(self.graph).run(_double_quoted(query))
+            result = GrandCypher(self.graph).run(_upper_aggregates(_double_quoted(query)))
         except Exception as exc:  # grand-cypher raises lark and plain errors alike
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CypherError(f"cannot run this Cypher on the embedded store: {first}") from exc
@@ -325,6 +325,15 @@ def _double_quoted(query: str) -> str:
         return '"' + m.group(1).replace("\\'", "'").replace('"', '\\"') + '"'
 
     return _SINGLE_QUOTED.sub(swap, query)
+
+
+# Quoted text first (kept as it is), else an aggregate call in any case.
+_AGGREGATE = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|`[^`]*`)|\b(count|sum|avg|min|max)(\s*\()", re.IGNORECASE)
+
+
+def _upper_aggregates(query: str) -> str:
+    """grand-cypher knows COUNT(...) but not count(...); Cypher function names ignore case."""
+    return _AGGREGATE.sub(lambda m: m.group(1) or m.group(2).upper() + m.group(3), query)
 
 
 def _file_mode(path: Path) -> int:
