@@ -25,7 +25,9 @@ def completion(content: str, prompt_tokens: int = 10, completion_tokens: int = 5
 
 
 class ChatServer:
-    def __init__(self) -> None:
+    def __init__(self, choose=None) -> None:
+        """``choose(body)``, if given, picks each request's step (a script entry) from the request
+        itself, for clients that run concurrently (the fuzz script)."""
         self.script: deque = deque()
         self.requests: list[dict] = []
         self.rejected_formats: set[str] = set()  # response_format types answered with HTTP 400
@@ -43,6 +45,8 @@ class ChatServer:
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
                 if fmt in server.rejected_formats:
                     return self._send(400, {"error": {"message": f"response_format {fmt} is not supported"}})
+                if choose is not None:
+                    server.script.appendleft(choose(body))
                 if not server.script:
                     return self._send(500, {"error": {"message": "script exhausted"}})
                 kind, *args = server.script.popleft()
