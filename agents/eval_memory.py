@@ -18,6 +18,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from environments.textworld import ObservedFilter, Task, TextWorldEnv, ground_truth_triples, score_triples
+from graphmem.errors import ConfigError
 from graphmem.spatial import move_triples, room_of, with_room
 
 from .walkthrough import WalkthroughAgent
@@ -79,10 +80,10 @@ def make_extractor(name: str, llm=None):
             from graphmem.extract.llm import LLMExtractor
             from graphmem.llm import make_llm
         except ImportError as exc:
-            raise RuntimeError("the llm extractor is not available in this build "
+            raise ConfigError("the llm extractor is not available in this build "
                                "(graphmem.extract.llm is missing); use --extractor offline") from exc
         return LLMExtractor(llm if llm is not None else make_llm())
-    raise ValueError(f"unknown extractor {name!r}; choose one of {', '.join(EXTRACTORS)}")
+    raise ConfigError(f"unknown extractor {name!r}; choose one of {', '.join(EXTRACTORS)}")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from environments.textworld import TextWorldEnv
+from graphmem.errors import ConfigError
 from graphmem.llm import ChatModel
 
 AGENTS = ("ariadne", "full-history", "summary", "rag", "walkthrough")
@@ -21,9 +22,9 @@ def make_agent(name: str, env: TextWorldEnv, llm: ChatModel | None = None, *, ex
             commands = env.walkthrough()
         return WalkthroughAgent(commands or ())
     if name not in LLM_AGENTS:
-        raise ValueError(f"unknown agent {name!r}; agents: {', '.join(AGENTS)}")
+        raise ConfigError(f"unknown agent {name!r}; agents: {', '.join(AGENTS)}")
     if llm is None:
-        raise ValueError(f"agent {name!r} needs an LLM")
+        raise ConfigError(f"agent {name!r} needs an LLM")
     if name == "ariadne":
         from .ariadne import Ariadne
 

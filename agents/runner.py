@@ -4,7 +4,9 @@ The log starts with a ``start`` line (game, agent, settings), then one ``step`` 
 when the episode ends, a ``final`` line (the result the CLI prints). ``resume=True`` reads the log,
 replays its actions through the (deterministic) game while the agent re-observes every step (its
 LLM calls are answered by the response cache, so the agent's memory and plan are rebuilt for free),
-then plays on and appends. A torn last line (the process died while writing it) is dropped.
+then plays on and appends. A torn last line (the process died while writing it) is cut off; the
+lines before it are never rewritten. A log that holds a run is never started over by accident: that
+needs ``resume`` (or deleting it first). One process at a time writes a log (an advisory lock).
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from environments.textworld import StepResult, TextWorldEnv
+from graphmem.errors import GraphmemError
+from graphmem.filelock import FileLock
 from graphmem.llm import Accounting, Usage
 
 from .base import Agent
@@ -30,7 +34,7 @@ def live_steps(steps: list[dict]) -> list[dict]:
     return [s for s in steps if s.get("llm_calls", 0) > 0 or not s.get("cached", 0)]
 
 
-class RunLogError(RuntimeError):
+class RunLogError(GraphmemError, RuntimeError):
     """A log that cannot be resumed (another game or agent, or a replay that diverged)."""
 
 
@@ -40,28 +44,40 @@ class RunLog:
     steps: list[dict] = field(default_factory=list)
     final: dict | None = None
     torn_lines: int = 0
+    size: int = 0        # bytes in the file
+    good_bytes: int = 0  # bytes before a torn last line (all of them when there is none)
 
     @classmethod
     def read(cls, path: Path) -> "RunLog":
         out = cls()
         if not path.is_file():
             return out
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
+        out.size = out.good_bytes = len(data)
+        lines = data.splitlines(keepends=True)
+        offset = 0
         for i, line in enumerate(lines):
+            start, offset = offset, offset + len(line)
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
                 if i != len(lines) - 1:
                     raise RunLogError(f"{path}: line {i + 1} is not JSON (only a torn last line is tolerated)")
                 out.torn_lines += 1
+                out.good_bytes = start
                 log.warning("%s: dropping a torn last line", path)
                 continue
+            if not isinstance(rec, dict):
+                raise RunLogError(f"{path}: line {i + 1} is not a run log record (a JSON object)")
             kind = rec.get("type")
             if kind == "start":
                 out.start = rec
             elif kind == "step":
+                if not isinstance(rec.get("action"), str) or not isinstance(rec.get("step"), int) \
+                        or not isinstance(rec.get("score"), (int, float)):
+                    raise RunLogError(f"{path}: line {i + 1} is a step without action, step and score")
                 out.steps.append(rec)
             elif kind == "final":
                 out.final = rec
@@ -69,24 +85,33 @@ class RunLog:
 
 
 class _Writer:
-    def __init__(self, path: Path | None, keep: RunLog | None) -> None:
+    def __init__(self, path: Path | None, keep: RunLog) -> None:
         self.file = None
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = path.open("w", encoding="utf-8")
-        if keep is not None:  # rewrite what was kept, so a torn line never stays in the middle
-            for rec in [keep.start, *keep.steps]:
-                self.write(rec)
+        self.file = path.open("ab")
+        # Append after what is kept; a torn last line is cut off so it never stays in the middle.
+        self.file.truncate(keep.good_bytes)
+        if keep.good_bytes and path.read_bytes()[keep.good_bytes - 1:] != b"\n":
+            self.file.write(b"\n")  # a last line without its newline (edited by hand)
 
     def write(self, rec: dict) -> None:
         if self.file is not None:
-            self.file.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self.file.write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
             self.file.flush()
 
     def close(self) -> None:
         if self.file is not None:
             self.file.close()
+
+
+def _check_log(path: Path, previous: RunLog, resume: bool) -> None:
+    if not resume and previous.size:
+        raise RunLogError(f"{path} already holds a run: --resume to continue it, or give another --log "
+                          f"(--force starts it over)")
+    if previous.start is None and (previous.steps or previous.final):
+        raise RunLogError(f"{path} has no start line: it is not a graphmem run log")
 
 
 def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, usage: Accounting | None = None,
@@ -96,9 +121,19 @@ def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, us
     ``meta``: settings written to the start line and checked on resume (game, agent, seed...).
     ``usage``: the accounting of the agent's LLM, for per-step token counts.
     """
-    meta = {"agent": agent.name, **(meta or {})}
     path = Path(log_path) if log_path else None
-    previous = RunLog.read(path) if (resume and path is not None) else RunLog()
+    if path is None:
+        return _run(env, agent, meta, usage, None, resume)
+    with FileLock(path, "run log"):
+        return _run(env, agent, meta, usage, path, resume)
+
+
+def _run(env: TextWorldEnv, agent: Agent, meta: dict | None, usage: Accounting | None, path: Path | None,
+         resume: bool) -> dict:
+    meta = {"agent": agent.name, **(meta or {})}
+    previous = RunLog.read(path) if path is not None else RunLog()
+    if path is not None:
+        _check_log(path, previous, resume)
     if previous.start is not None:
         _check_same_run(previous.start, meta, path)
     if previous.final is not None:
@@ -109,7 +144,7 @@ def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, us
     result = env.reset()
     replay = _replay(env, agent, result, previous.steps, usage)
     result = replay["result"]
-    writer = _Writer(path, previous if previous.start is not None else None)
+    writer = _Writer(path, previous)
     if previous.start is None:
         writer.write({"type": "start", **meta})
     totals = {k: sum(s.get(k, 0) for s in previous.steps) for k in SUMMED}

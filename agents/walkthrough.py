@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from environments.textworld import StepResult, Task, TextWorldEnv
+from environments.textworld import GameError, StepResult, Task, TextWorldEnv
 
 
 class WalkthroughAgent:
@@ -17,7 +17,7 @@ class WalkthroughAgent:
 
     def __init__(self, commands: Sequence[str]):
         if not commands:
-            raise ValueError("no walkthrough for this game: give one in the task file, or use a "
+            raise GameError("no walkthrough for this game: give one in the task file, or use a "
                              "generated game (their walkthrough comes with them)")
         self.commands = tuple(commands)
         self._next = 0

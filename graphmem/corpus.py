@@ -5,14 +5,15 @@ style), a JSON list of strings, or a folder of .txt files (title = file name wit
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from .errors import GraphmemError
+from .jsonfile import read_json
 from .model import stable_id
 
 
-class CorpusError(ValueError):
-    pass
+class CorpusError(GraphmemError, ValueError):
+    """A corpus that cannot be read; the message names the file and the problem."""
 
 
 def _passage(title: str, text: str) -> tuple[str, str, str]:
@@ -25,24 +26,36 @@ def load_corpus(path: str | Path) -> list[tuple[str, str, str]]:
         files = sorted(path.glob("*.txt"))
         if not files:
             raise CorpusError(f"{path} holds no .txt files")
-        return [_passage(f.stem, f.read_text(encoding="utf-8", errors="replace")) for f in files]
+        # Undecodable bytes become U+FFFD: one odd byte should not stop a build of thousands of files.
+        return [_passage(f.stem, f.read_text(encoding="utf-8-sig", errors="replace")) for f in files]
     if not path.exists():
         raise CorpusError(f"no corpus at {path}: give a JSON file or a folder of .txt files")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise CorpusError(f"{path} is not valid JSON: {exc}") from exc
+    doc = read_json(path, CorpusError, "corpus")
     if isinstance(doc, dict):
-        return [_passage(str(t), " ".join(s) if isinstance(s, list) else str(s)) for t, s in doc.items()]
+        return [_passage(str(t), _text(s, f"{path}: entry {str(t)[:40]!r}")) for t, s in doc.items()]
     if isinstance(doc, list):
         out = []
         for i, item in enumerate(doc):
             if isinstance(item, str):
                 out.append(_passage("", item))
-            elif isinstance(item, dict) and isinstance(item.get("text"), (str, list)):
-                text = item["text"] if isinstance(item["text"], str) else " ".join(item["text"])
-                out.append(_passage(str(item.get("title", "")), text))
+            elif isinstance(item, dict) and "text" in item:
+                out.append(_passage(str(item.get("title", "")), _text(item["text"], f"{path}: item {i}")))
             else:
                 raise CorpusError(f"{path}: item {i} is neither a string nor an object with 'text'")
         return out
     raise CorpusError(f"{path}: expected a JSON list or dict at the top level")
+
+
+def _text(value, where: str) -> str:
+    """A passage's text: a string, or a list of sentence strings joined by spaces."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(s, str) for s in value):
+        return " ".join(value)
+    raise CorpusError(f"{where}: text must be a string or a list of strings, not {_shape(value)}")
+
+
+def _shape(value) -> str:
+    if isinstance(value, list):
+        return "a list holding " + ", ".join(sorted({type(v).__name__ for v in value}))
+    return type(value).__name__

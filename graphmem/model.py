@@ -74,14 +74,16 @@ class Triple:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Triple":
+        """The triple ``to_dict`` wrote; ValueError names the field when ``d`` is malformed."""
+        d = _record(d, "triple")
         return cls(
-            subject=d["subject"],
-            relation=d["relation"],
-            object=d["object"],
-            valid_from=int(d.get("valid_from", 0)),
-            valid_until=None if d.get("valid_until") is None else int(d["valid_until"]),
-            sources=list(d.get("sources", [])),
-            id=d.get("id", ""),
+            subject=_field(d, "subject", str, "triple"),
+            relation=_field(d, "relation", str, "triple"),
+            object=_field(d, "object", str, "triple"),
+            valid_from=_field(d, "valid_from", int, "triple", 0),
+            valid_until=_field(d, "valid_until", (int, type(None)), "triple", None),
+            sources=_strings(d, "sources", "triple"),
+            id=_field(d, "id", str, "triple", ""),
         )
 
 
@@ -107,12 +109,14 @@ class Episode:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Episode":
+        """The episode ``to_dict`` wrote; ValueError names the field when ``d`` is malformed."""
+        d = _record(d, "episode")
         return cls(
-            id=d["id"],
-            step=int(d.get("step", 0)),
-            text=d.get("text", ""),
-            title=d.get("title", ""),
-            triple_ids=list(d.get("triple_ids", [])),
+            id=_field(d, "id", str, "episode"),
+            step=_field(d, "step", int, "episode", 0),
+            text=_field(d, "text", str, "episode", ""),
+            title=_field(d, "title", str, "episode", ""),
+            triple_ids=_strings(d, "triple_ids", "episode"),
         )
 
 
@@ -151,6 +155,41 @@ class Subgraph:
                 for e in self.episodes
             ],
         }
+
+
+_MISSING = object()
+
+
+def _record(d: object, kind: str) -> dict:
+    if not isinstance(d, dict):
+        raise ValueError(f"a {kind} must be an object, not {type(d).__name__}")
+    return d
+
+
+def _field(d: dict, key: str, kinds: type | tuple[type, ...], kind: str, default=_MISSING):
+    """``d[key]`` if it has one of ``kinds`` (a bool is no int here), else ValueError."""
+    value = d.get(key, default)
+    if value is _MISSING:
+        raise ValueError(f"a {kind} without {key!r}: {_clip(d)}")
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds)):
+        raise ValueError(f"{kind} field {key!r} has the wrong type ({type(value).__name__}): {_clip(d)}")
+    return value
+
+
+def _strings(d: dict, key: str, kind: str) -> list[str]:
+    value = _field(d, key, list, kind, [])
+    if not all(isinstance(x, str) for x in value):
+        raise ValueError(f"{kind} field {key!r} must be a list of strings: {_clip(d)}")
+    return list(value)
+
+
+def _tuple(kinds) -> tuple:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _clip(d: dict) -> str:
+    text = repr(d)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def ordered_unique(items: Iterable[str]) -> list[str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed import VectorIndex
+from .errors import ConfigError
 from .model import Episode, ScoredEpisode, Triple
 from .store.base import GraphStore
 
@@ -28,6 +29,13 @@ class RecallConfig:
     max_triples: int = 80
     episodes: int = 3
     episode_similarity: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Negative counts would silently slice from the end of ranked lists.
+        for name in ("top_k", "depth", "width", "max_triples", "episodes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"recall setting {name} must be a whole number >= 0, got {value!r}")
 
 
 def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,

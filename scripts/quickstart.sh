@@ -10,8 +10,8 @@ gm=.venv/bin/graphmem
 mkdir -p out
 # The local 1.5B model on 2 cores takes ~30 s a step; --max-steps keeps the episode short.
 $gm play --game "tw-cooking:recipe=1,take=1,go=1" --agent ariadne --max-steps "${QUICKSTART_STEPS:-8}" \
-  --log out/quickstart-play.jsonl
-$gm build examples/sample_corpus.json --out out/sample_graph.json
+  --log out/quickstart-play.jsonl --force   # --force: a rerun starts the logged episode over
+$gm build examples/sample_corpus.json --out out/sample_graph.json --force
 echo "Where was Marie Curie born? (Cypher)"
 $gm cypher --graph out/sample_graph.json \
   "MATCH (p)-[r]->(place) WHERE p.name = 'marie curie' AND r.relation = 'born in' RETURN place.name"

@@ -1,7 +1,7 @@
 """A real HTTP server on 127.0.0.1 that speaks POST /v1/chat/completions with scripted replies.
 
 Each request takes the next step of the script: a reply, an HTTP error, a stall (for client
-timeouts) or a dropped connection. Requests are recorded (parsed JSON bodies) for assertions.
+timeouts), a raw body sent as HTTP 200 (for malformed replies) or a dropped connection. Requests are recorded (parsed JSON bodies) for assertions.
 """
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def completion(content: str, prompt_tokens: int = 10, completion_tokens: int = 5
 
 
 class ChatServer:
-    def __init__(self) -> None:
+    def __init__(self, choose=None) -> None:
+        """``choose(body)``, if given, picks each request's step (a script entry) from the request
+        itself, for clients that run concurrently (the fuzz script)."""
         self.script: deque = deque()
         self.requests: list[dict] = []
         self.rejected_formats: set[str] = set()  # response_format types answered with HTTP 400
@@ -43,6 +45,8 @@ class ChatServer:
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
                 if fmt in server.rejected_formats:
                     return self._send(400, {"error": {"message": f"response_format {fmt} is not supported"}})
+                if choose is not None:
+                    server.script.appendleft(choose(body))
                 if not server.script:
                     return self._send(500, {"error": {"message": "script exhausted"}})
                 kind, *args = server.script.popleft()
@@ -55,14 +59,18 @@ class ChatServer:
                     kind, args = "reply", args[1:]
                 if kind == "reply":
                     return self._send(200, completion(*args[0], **args[1]))
+                if kind == "raw":
+                    return self._send_bytes(200, *args)
                 status, message = args
                 self._send(status, {"error": {"message": message, "type": "test"}})
 
             def _send(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
+                self._send_bytes(status, json.dumps(payload).encode(), "application/json")
+
+            def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
@@ -87,6 +95,10 @@ class ChatServer:
 
     def stall(self, seconds: float, content: str = "late") -> "ChatServer":
         self.script.append(("stall", seconds, (content,), {}))
+        return self
+
+    def raw(self, body: bytes, content_type: str = "application/json") -> "ChatServer":
+        self.script.append(("raw", body, content_type))
         return self
 
     def drop(self) -> "ChatServer":

@@ -35,3 +35,18 @@ def test_local_scores_match_the_model_and_reuse_the_prompt():
     assert scores.tokens[0] >= 2  # the word and the end of turn
     reply = llm.chat(msgs, max_tokens=3)
     assert reply.text.strip().lower().startswith("blue")
+
+
+def test_local_calls_stop_at_the_timeout():
+    from graphmem.llm import LLMRequestError, make_llm
+
+    llm = make_llm("local", cache_mode="off", timeout=0.001)
+    msgs = [{"role": "user", "content": "Count from one to fifty in words."}]
+    with pytest.raises(LLMRequestError, match="longer than"):
+        llm.chat(msgs, max_tokens=200)
+    with pytest.raises(LLMRequestError, match="longer than"):
+        llm.score(msgs, ["one two three", "no"])
+    llm.timeout = 300
+    assert llm.score(msgs, ["one", "no"]).tokens  # the model is usable after a timeout
+    reply = llm.chat(msgs, max_tokens=4)  # within the limit, generation is streamed to completion
+    assert reply.text.strip() and reply.completion_tokens > 0 and reply.prompt_tokens > 0

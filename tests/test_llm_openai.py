@@ -1,10 +1,11 @@
 """The OpenAI-compatible backend: the real ``openai`` client against a real scripted HTTP server."""
 import json
+import time
 
 import pytest
 
 from chat_server import ChatServer
-from graphmem.llm import BadReply, LLMRequestError, ReplayMiss, ResponseCache, Usage, make_llm
+from graphmem.llm import BadReply, LLMConfigError, LLMRequestError, ReplayMiss, ResponseCache, Usage, make_llm
 from graphmem.llm.openai_backend import OpenAIChat
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
@@ -67,14 +68,54 @@ def test_auth_and_not_found_say_what_to_check(server, status, hint):
 
 def test_timeout_is_retried(server):
     server.stall(1.0).reply("on time")
-    assert client(server, timeout=0.3).chat(HELLO).text == "on time"
+    assert client(server, attempt_timeout=0.3).chat(HELLO).text == "on time"
     assert len(server.requests) == 2
 
 
 def test_timeouts_beyond_attempts_fail(server):
     server.stall(1.0).stall(1.0)
     with pytest.raises(LLMRequestError, match="timed out after 2 attempts"):
-        client(server, timeout=0.3, max_attempts=2).chat(HELLO)
+        client(server, attempt_timeout=0.3, max_attempts=2).chat(HELLO)
+
+
+def test_a_stalled_server_costs_one_deadline_not_attempts_times_timeout(server):
+    for _ in range(4):
+        server.stall(3.0)
+    started = time.monotonic()
+    with pytest.raises(LLMRequestError, match=r"timed out after 1 attempt within its 1 s deadline.*--llm-timeout"):
+        client(server, timeout=1.0, max_attempts=4, wait_initial=0.5).chat(HELLO)
+    assert time.monotonic() - started < 2.0
+
+
+def test_timeout_from_make_llm_and_the_environment(server, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    assert make_llm("openai:m", cache_mode="off").timeout == 120
+    monkeypatch.setenv("GRAPHMEM_LLM_TIMEOUT", "7.5")
+    assert make_llm("openai:m", cache_mode="off").timeout == 7.5
+    assert make_llm("openai:m", cache_mode="off", timeout=3).timeout == 3
+    monkeypatch.setenv("GRAPHMEM_LLM_TIMEOUT", "soon")
+    with pytest.raises(LLMConfigError, match="GRAPHMEM_LLM_TIMEOUT"):
+        make_llm("openai:m", cache_mode="off")
+
+
+MALFORMED = {
+    "html": (b"<html><body>502 Bad Gateway</body></html>", "text/html", "not JSON"),
+    "bad json": (b'{"choices": [', "application/json", "not JSON"),
+    "no choices": (b'{"id": "x"}', "application/json", "no choices"),
+    "empty choices": (b'{"choices": []}', "application/json", "no choices"),
+    "null message": (b'{"choices": [{"message": null}]}', "application/json", "no message text"),
+    "a list": (b"[1, 2]", "application/json", "not a JSON object"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_malformed_200_bodies_are_retried_then_a_clear_error(server, kind):
+    body, ctype, needle = MALFORMED[kind]
+    server.raw(body, ctype).raw(body, ctype).raw(body, ctype)
+    with pytest.raises(LLMRequestError, match=f"sent no chat completion after 3 attempts.*{needle}"):
+        client(server).chat(HELLO)
+    server.raw(body, ctype).reply("fine")
+    assert client(server).chat(HELLO).text == "fine"  # a garbled body once is just retried
 
 
 def test_dropped_connection_is_retried(server):

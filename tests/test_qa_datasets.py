@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from environments.qa import load_dataset, passage_id
+from environments.qa import DatasetError, load_dataset, passage_id
 
 
 def _write(tmp_path, questions, corpus):
@@ -50,5 +50,18 @@ def test_hotpot_style_dict_corpus_and_supporting_titles(tmp_path):
 def test_unknown_question_shape_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="supporting_facts"):
         load_dataset(_write(tmp_path, [{"question": "?"}], []))
-    with pytest.raises(FileNotFoundError, match="questions.json"):
+    with pytest.raises(DatasetError, match="questions.json"):
         load_dataset(str(tmp_path / "nowhere"))
+
+
+@pytest.mark.parametrize("questions", [[{"paragraphs": []}], ["text"], [{"paragraphs": [{"title": "A"}]}],
+                                       [{"supporting_facts": [["A", 0]], "question": 3}], {"q": 1}])
+def test_malformed_questions_are_dataset_errors(tmp_path, questions):
+    with pytest.raises(DatasetError, match="question"):
+        load_dataset(_write(tmp_path, questions, [{"title": "A", "text": "a"}]))
+
+
+@pytest.mark.parametrize("corpus", [[{"title": "x", "text": [1, 2]}], {"A": [1]}, "text"])
+def test_malformed_corpus_is_a_dataset_error(tmp_path, corpus):
+    with pytest.raises(DatasetError, match="corpus"):
+        load_dataset(_write(tmp_path, [], corpus))

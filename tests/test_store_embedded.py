@@ -1,5 +1,10 @@
 import json
 import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -45,7 +50,8 @@ def test_crash_during_save_keeps_old_file(saved_then_changed, tmp_path, monkeypa
     with pytest.raises(OSError):
         st.flush()
     assert path.read_bytes() == good
-    assert [p.name for p in tmp_path.iterdir()] == ["g.json"]  # no temp left behind
+    # No temp left behind; the writer's lock stays until close().
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".g.json.lock", "g.json"]
     monkeypatch.undo()
     assert len(EmbeddedStore(path).triples()) == 1
 
@@ -69,11 +75,101 @@ def test_bad_files_give_clear_errors(tmp_path):
     with pytest.raises(StoreError, match="no graph file"):
         EmbeddedStore(tmp_path / "missing.json", create=False)
     (tmp_path / "x.json").write_text("{not json")
-    with pytest.raises(StoreError, match="cannot read"):
+    with pytest.raises(StoreError, match="not valid JSON"):
         EmbeddedStore(tmp_path / "x.json")
     (tmp_path / "y.json").write_text('{"hello": 1}')
     with pytest.raises(StoreError, match="not a graphmem graph"):
         EmbeddedStore(tmp_path / "y.json")
+
+
+GOOD_TRIPLE = {"id": "t1", "subject": "a", "relation": "is", "object": "b", "valid_from": 0,
+               "valid_until": None, "sources": []}
+
+
+@pytest.mark.parametrize("doc,needle", [
+    ({"version": "1"}, "unknown graph format version '1'"),
+    ({"version": None}, "unknown graph format version None"),
+    ({"version": 99}, "newer graphmem (format version 99"),
+    ({"triples": [{"id": "t1", "subject": "a", "object": "b"}]}, "without 'relation'"),
+    ({"triples": [{**GOOD_TRIPLE, "valid_from": "yesterday"}]}, "'valid_from' has the wrong type"),
+    ({"triples": [{**GOOD_TRIPLE, "sources": "e1"}]}, "'sources' has the wrong type"),
+    ({"triples": "all of them"}, "'triples' must be a list"),
+    ({"episodes": [{"step": 1}]}, "without 'id'"),
+    ({"triples": [GOOD_TRIPLE], "vectors": {"triples": {"dim": 2, "ids": ["t1"], "data": "!!"}}}, "bad vector data"),
+    ({"triples": [GOOD_TRIPLE], "vectors": {"triples": {"dim": 0, "ids": ["t1"], "data": ""}}}, "positive integer 'dim'"),
+    ({"triples": [GOOD_TRIPLE], "vectors": {"triples": {"dim": 1, "ids": ["t1", "t2"], "data": "AACAPw=="}}},
+     "2 ids but 1 vectors"),
+    ({"meta": [1]}, "'meta' must be objects"),
+])
+def test_malformed_graph_files_are_store_errors(tmp_path, doc, needle):
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps({"format": "graphmem-graph", "version": 1, **doc}))
+    with pytest.raises(StoreError, match=re.escape(needle)):
+        EmbeddedStore(path)
+    assert not list(tmp_path.glob(".*.lock"))  # a refused file leaves no lock behind
+
+
+def test_graph_files_with_a_bom_or_deep_nesting(tmp_path):
+    path = tmp_path / "g.json"
+    st = EmbeddedStore(path)
+    st.add_triples([T("apple", "on", "table")])
+    st.close()
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # saved again by a Windows editor
+    assert len(EmbeddedStore(path, readonly=True).triples()) == 1
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(StoreError, match="too deeply"):
+        EmbeddedStore(path)
+
+
+def test_close_saves_pending_changes(tmp_path):
+    from graphmem.memory import Memory
+
+    path = tmp_path / "m.json"
+    with Memory(str(path)) as m:
+        m.add_triples([("a", "is", "b")], step=0)
+    assert [t.as_list() for t in EmbeddedStore(path, readonly=True).triples()] == [["a", "is", "b"]]
+    st = EmbeddedStore(path)
+    st.add_triples([T("c", "in", "d")])
+    st.close()
+    assert len(EmbeddedStore(path, readonly=True).triples()) == 2
+    reader = EmbeddedStore(path, readonly=True)  # a reader never writes, not even on close
+    reader.add_triples([T("e", "in", "f")])
+    reader.close()
+    assert len(EmbeddedStore(path, readonly=True).triples()) == 2
+    with pytest.raises(StoreError, match="read-only"):
+        reader.flush()
+
+
+WRITER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from graphmem.store.embedded import EmbeddedStore
+st = EmbeddedStore({path!r})
+open({ready!r}, "w").close()
+time.sleep(60)
+"""
+
+
+def test_a_second_writer_fails_clearly_while_readers_go_on(tmp_path):
+    from graphmem.filelock import LockedError
+
+    path, ready = tmp_path / "g.json", tmp_path / "ready"
+    EmbeddedStore(path).close()
+    assert not (tmp_path / ".g.json.lock").exists()  # released and cleaned up
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen([sys.executable, "-c", WRITER.format(root=root, path=str(path), ready=str(ready))])
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.exists()
+        with pytest.raises(LockedError, match=f"another graphmem process \\(pid {proc.pid}\\)"):
+            EmbeddedStore(path)
+        assert EmbeddedStore(path, readonly=True).triples() == []
+    finally:
+        proc.kill()
+        proc.wait()
+    EmbeddedStore(path).close()  # the lock of a killed writer is gone with it
 
 
 def test_cypher_validity_and_variable_length(tmp_path):

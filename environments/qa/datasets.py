@@ -14,12 +14,18 @@ and logged (they stay in the gold set, so recall is not flattered).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from dataclasses import dataclass, field
 
+from graphmem.errors import GraphmemError
+from graphmem.jsonfile import read_json
+
 log = logging.getLogger(__name__)
+
+
+class DatasetError(GraphmemError, ValueError):
+    """A QA data folder that cannot be read; the message names the file and what is wrong."""
 
 
 def passage_id(title: str, text: str) -> str:
@@ -67,28 +73,23 @@ class QADataset:
 
 
 def _read_json(path: str):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} not found: a QA data folder holds questions.json and "
-                                f"corpus.json") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON: {e}") from None
+    if not os.path.exists(path):
+        raise DatasetError(f"{path} not found: a QA data folder holds questions.json and corpus.json")
+    return read_json(path, DatasetError)
 
 
 def _load_corpus(raw) -> list[Passage]:
     if isinstance(raw, dict):
-        items = [(title, join_sentences(sents) if isinstance(sents, list) else str(sents))
+        items = [(title, join_sentences(_sentences(sents, f"corpus.json entry {title!r}")))
                  for title, sents in raw.items()]
     elif isinstance(raw, list):
         items = []
         for i, p in enumerate(raw):
-            if not isinstance(p, dict) or "text" not in p:
-                raise ValueError(f"corpus.json entry {i} has no 'text' field: {str(p)[:80]}")
-            items.append((str(p.get("title", "")), str(p["text"])))
+            if not isinstance(p, dict) or not isinstance(p.get("text"), str):
+                raise DatasetError(f"corpus.json entry {i} has no 'text' string: {str(p)[:80]}")
+            items.append((str(p.get("title", "")), p["text"]))
     else:
-        raise ValueError("corpus.json must be a list of {title, text} or a dict title -> sentences")
+        raise DatasetError("corpus.json must be a list of {title, text} or a dict title -> sentences")
     passages, seen = [], set()
     for title, text in items:
         pid = passage_id(title, text)
@@ -121,8 +122,17 @@ class _GoldResolver:
         return passage_id(title, text or "")
 
 
+def _sentences(value, where: str) -> list[str]:
+    """A passage's sentences: a list of strings, or one string."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(s, str) for s in value):
+        return value
+    raise DatasetError(f"{where}: expected a string or a list of sentences")
+
+
 def _musique_question(q: dict, gold: _GoldResolver) -> Question:
-    supporting = [p for p in q.get("paragraphs", []) if p.get("is_supporting")]
+    supporting = [p for p in q["paragraphs"] if p.get("is_supporting")]
     return Question(
         id=str(q["id"]),
         question=q["question"],
@@ -135,8 +145,8 @@ def _musique_question(q: dict, gold: _GoldResolver) -> Question:
 
 
 def _supporting_facts_question(q: dict, gold: _GoldResolver) -> Question:
-    titles = list(dict.fromkeys(t for t, _ in q.get("supporting_facts", [])))
-    context = {t: join_sentences(s) for t, s in q.get("context", [])}
+    titles = list(dict.fromkeys(t for t, _ in q["supporting_facts"]))
+    context = {t: join_sentences(_sentences(s, f"context {t!r}")) for t, s in q.get("context", [])}
     qid = q.get("_id") or q.get("id") or passage_id("question", q["question"])
     return Question(
         id=str(qid),
@@ -148,22 +158,31 @@ def _supporting_facts_question(q: dict, gold: _GoldResolver) -> Question:
     )
 
 
+def _question(i: int, q: object, gold: _GoldResolver, folder: str) -> Question:
+    """One question of either shape; a malformed one is a DatasetError naming it."""
+    if not isinstance(q, dict) or not ("paragraphs" in q or "supporting_facts" in q):
+        raise DatasetError(f"question {i} in {folder} is not an object with 'paragraphs' (MuSiQue) or "
+                           f"'supporting_facts' (HotpotQA/2Wiki)")
+    try:
+        out = _musique_question(q, gold) if "paragraphs" in q else _supporting_facts_question(q, gold)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, DatasetError):
+            raise
+        problem = f"missing {exc}" if isinstance(exc, KeyError) else "a field has the wrong shape"
+        raise DatasetError(f"question {i} in {folder}: {problem} (see the MuSiQue / HotpotQA formats)") from None
+    if not isinstance(out.question, str) or not out.question.strip():
+        raise DatasetError(f"question {i} in {folder} has no question text")
+    return out
+
+
 def load_dataset(folder: str, limit: int | None = None) -> QADataset:
     """Questions (first ``limit``) and the whole corpus of a dataset folder."""
     raw_q = _read_json(os.path.join(folder, "questions.json"))
     passages = _load_corpus(_read_json(os.path.join(folder, "corpus.json")))
     if not isinstance(raw_q, list):
-        raise ValueError(f"{folder}/questions.json must be a list of questions")
+        raise DatasetError(f"{folder}/questions.json must be a list of questions")
     gold = _GoldResolver(passages)
-    questions = []
-    for i, q in enumerate(raw_q[:limit] if limit else raw_q):
-        if "paragraphs" in q:
-            questions.append(_musique_question(q, gold))
-        elif "supporting_facts" in q:
-            questions.append(_supporting_facts_question(q, gold))
-        else:
-            raise ValueError(f"question {i} in {folder} has neither 'paragraphs' (MuSiQue) nor "
-                             f"'supporting_facts' (HotpotQA/2Wiki)")
+    questions = [_question(i, q, gold, folder) for i, q in enumerate(raw_q[:limit] if limit else raw_q)]
     if gold.missing:
         log.warning("%s: %d gold passages are not in corpus.json", folder, gold.missing)
     name = os.path.basename(os.path.normpath(folder))

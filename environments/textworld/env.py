@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cleaning import CleaningScorer
-from .games import Task, task_for_game_file
+from .games import GameError, Task, check_game_file, task_for_game_file
 from .observation import clean_observation
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,12 @@ class TextWorldEnv:
 
         self.task = game if isinstance(game, Task) else task_for_game_file(Path(game))
         if not self.task.game_path.is_file():
-            raise FileNotFoundError(f"Game file not found: {self.task.game_path}")
+            raise GameError(f"Game file not found: {self.task.game_path}")
+        check_game_file(self.task.game_path)
+        if not self.task.game_path.with_suffix(".json").is_file():  # the state facts come from it
+            raise GameError(f"{self.task.game_path} is not a playable game here: its TextWorld metadata "
+                            f"{self.task.game_path.with_suffix('.json').name} is missing (tw-make writes "
+                            f"it beside the game)")
         self.max_steps = max_steps if max_steps is not None else self.task.max_steps
         infos = textworld.EnvInfos(admissible_commands=True, facts=True, score=True, max_score=True,
                                    won=True, lost=True, extras=["walkthrough"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import logging
 import os
 import re
@@ -18,6 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from graphmem.errors import GraphmemError
+from graphmem.jsonfile import read_json
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_STEPS = 100
@@ -25,7 +27,7 @@ GAME_SUFFIXES = (".z8", ".ulx", ".z5")
 SPEC_EXAMPLES = "tw-cooking:recipe=1,take=1,go=1,cut | tw-treasure_hunter:level=5 | custom:world_size=3,nb_objects=5,quest_length=3"
 
 
-class GameError(ValueError):
+class GameError(GraphmemError, ValueError):
     """A game reference that cannot be resolved; the message says what to do instead."""
 
 
@@ -63,28 +65,32 @@ def load_tasks(path: str | os.PathLike) -> dict[str, Task]:
     if not path.is_file():
         raise GameError(f"Task file not found: {path}. Pass an existing tasks.json (e.g. "
                         f"../shared/data/textworld/arigraph/tasks.json).")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise GameError(f"Task file {path} is not valid JSON: {exc}") from exc
+    raw = read_json(path, GameError, "Task file")
     if not isinstance(raw, dict):
         raise GameError(f"Task file {path} must hold a JSON object of task name -> task.")
     return {name: _task_from_json(name, entry, path.parent) for name, entry in raw.items()}
 
 
 def _task_from_json(name: str, entry: dict, base: Path) -> Task:
-    if not isinstance(entry, dict) or "game" not in entry:
+    if not isinstance(entry, dict) or not isinstance(entry.get("game"), str):
         raise GameError(f"Task {name!r}: needs at least a 'game' key (game path relative to the task file).")
     game_path = (base / entry["game"]).resolve()
     walkthrough = entry.get("walkthrough")
+    if walkthrough is not None and not (isinstance(walkthrough, list) and all(isinstance(c, str) for c in walkthrough)):
+        raise GameError(f"Task {name!r}: 'walkthrough' must be a list of commands.")
+    max_steps = entry.get("max_steps", DEFAULT_MAX_STEPS)
+    if type(max_steps) is not int or max_steps < 1:
+        raise GameError(f"Task {name!r}: 'max_steps' must be a whole number >= 1, not {max_steps!r}.")
     take = entry.get("clean_take")
     place = entry.get("clean_place")
+    if not all(x is None or isinstance(x, list) for x in (take, place)):
+        raise GameError(f"Task {name!r}: 'clean_take' and 'clean_place' must be lists of rules.")
     return Task(
         name=name,
         game_path=game_path,
         goal=str(entry.get("goal", "")),
         hint=str(entry.get("hint", "")),
-        max_steps=int(entry.get("max_steps", DEFAULT_MAX_STEPS)),
+        max_steps=max_steps,
         walkthrough=tuple(walkthrough) if walkthrough is not None else None,
         # Entries are [item, holder, {"label": relation}] as in the AriGraph task file.
         clean_take=tuple(_rule_part(name, r, 0) for r in take) if take is not None else None,
@@ -163,10 +169,10 @@ def parse_spec(text: str) -> GameSpec:
 def _parse_options(spec: GameSpec) -> argparse.Namespace:
     parser = _RaisingParser(prog=spec.kind, add_help=False)
     if spec.kind == "custom":
-        parser.add_argument("--world-size", type=int, default=5)
-        parser.add_argument("--nb-objects", type=int, default=10)
-        parser.add_argument("--quest-length", type=int, default=5)
-        parser.add_argument("--quest-breadth", type=int, default=1)
+        parser.add_argument("--world-size", type=_at_least(1), default=5)
+        parser.add_argument("--nb-objects", type=_at_least(0), default=10)
+        parser.add_argument("--quest-length", type=_at_least(1), default=5)
+        parser.add_argument("--quest-breadth", type=_at_least(1), default=1)
         parser.add_argument("--theme", default="house")
     else:
         _challenges()[spec.kind][2](parser)
@@ -177,6 +183,16 @@ def _parse_options(spec: GameSpec) -> argparse.Namespace:
         raise GameError(f"Bad spec {spec.canonical!r}: {exc}. Options of {spec.kind}: "
                         f"{', '.join(options)}. Examples: {SPEC_EXAMPLES}") from None
     return args
+
+
+def _at_least(low: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise ValueError(text)  # argparse: "invalid parse value"; the message below names the range
+        return value
+    parse.__name__ = f"whole number >= {low}"
+    return parse
 
 
 def generate_game(spec: GameSpec | str, seed: int = 0, cache_dir: str | os.PathLike | None = None) -> Path:
@@ -235,8 +251,11 @@ def _compile(spec: GameSpec, seed: int, target: Path) -> None:
                             f"quest_length or more rooms/objects. ({exc})") from exc
         return
     make_game = _challenges()[spec.kind][1]
-    settings = vars(args)
-    game = make_game(settings=settings, options=options)
+    try:
+        game = make_game(settings=vars(args), options=options)
+    except Exception as exc:  # noqa: BLE001 - challenges check their settings with assorted errors
+        raise GameError(f"Cannot generate {spec.canonical!r} (seed {seed}): {str(exc).rstrip('.')}. Examples: "
+                        f"{SPEC_EXAMPLES}") from exc
     textworld.generator.compile_game(game, options)
 
 
@@ -266,6 +285,53 @@ def resolve_game(game: str, tasks: str | os.PathLike | None = None, seed: int = 
         " (No --tasks FILE was given.)"
     raise GameError(f"Unknown game {game!r}: not a .z8 path, not a task name, not a generator spec."
                     f"{known} Spec examples: {SPEC_EXAMPLES}")
+
+
+def split_games(text: str, tasks: str | os.PathLike | None = None) -> list[str]:
+    """The games in a list like ``tw-cooking:recipe=1,take=1,go=1,cook_1_1_cut``.
+
+    Games are separated by ``;``, or by a comma where the next piece starts a new game: a task name
+    of ``tasks``, a game file path, or a generator spec (``tw-...``, ``custom...``, ``KIND:...``).
+    Any other piece after a generator spec is one more of its options.
+    """
+    names = set(load_tasks(tasks)) if tasks is not None else set()
+
+    def starts_game(piece: str) -> bool:
+        return piece in names or os.sep in piece or piece.lower().endswith(GAME_SUFFIXES) or \
+            looks_like_spec(piece)
+
+    games: list[str] = []
+    for part in text.split(";"):
+        for piece in (p.strip() for p in part.split(",")):
+            if not piece:
+                continue
+            if games and not starts_game(piece) and looks_like_spec(games[-1]) and games[-1] not in names:
+                games[-1] += "," + piece
+            else:
+                games.append(piece)
+        games.append("")  # a ';' always ends the game before it
+    return [g for g in games if g]
+
+
+def check_game_file(path: Path) -> None:
+    """Refuse a file the engine cannot run: the engine ends the whole process on a bad story file.
+
+    A Z-machine file starts with its version (1-8) and declares its length at 0x1A (in units of 2,
+    4 or 8 bytes by version); a Glulx file starts with "Glul".
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise GameError(f"Cannot read game file {path}: {exc.strerror}") from None
+    if head[:4] == b"Glul":
+        return
+    scale = {1: 2, 2: 2, 3: 2, 4: 4, 5: 4}.get(head[0] if head else 0, 8)
+    declared = int.from_bytes(head[0x1A:0x1C], "big") * scale if len(head) == 64 else 0
+    if len(head) < 64 or not 1 <= head[0] <= 8 or declared > size:
+        raise GameError(f"{path} is not a playable game (not a Z-machine or Glulx story file, or cut "
+                        f"short): pass a .z8 made by tw-make, a task name, or a generator spec.")
 
 
 def task_for_game_file(path: Path, name: str | None = None) -> Task:

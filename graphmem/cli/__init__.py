@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
-from .common import UserError, add_llm_options
+from graphmem.errors import GraphmemError
+
+from .common import add_llm_options
+from .crash import report_crash
 
 # Command groups, in the order they appear in --help.
 COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.store", "graphmem.cli.games", "graphmem.cli.qa",
@@ -18,8 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="graphmem",
         description="Knowledge-graph memory for LLM agents and GraphRAG over document corpora.",
-        epilog="Run 'graphmem COMMAND --help' for a command's options.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+        epilog="Exit codes: 0 done, 2 an error you can act on (one line says what to do), 1 a bug "
+               "(the full trace is written to a file; -v prints it). "
+               "Run 'graphmem COMMAND --help' for a command's options.")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress details to stderr, and print the trace of an internal error")
     add_llm_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
@@ -31,18 +38,30 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    # Imported after parsing so that --help stays fast. A store failing mid-command (a graph
-    # server gone away) is the user's to act on, like a UserError: message, no traceback.
-    from graphmem.store.base import StoreError
-
+    # The one error boundary: what the user can act on is one line and exit 2; anything else is a
+    # bug, reported with where its trace went, never as a bare traceback.
     try:
         return int(args.handler(args) or 0)
-    except (UserError, StoreError) as exc:
-        print(f"graphmem {args.command}: error: {exc}", file=sys.stderr)
+    except GraphmemError as exc:
+        _error(args, " ".join(str(exc).split()))
+        return 2
+    except BrokenPipeError:  # the reader of our output went away (| head): nothing left to tell it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user named: treat it as the bug it may be
+            return report_crash(args.command, exc, verbose=args.verbose)
+        _error(args, f"{exc.strerror or exc}: {exc.filename}")
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the boundary exists to catch what nobody expected
+        return report_crash(args.command, exc, verbose=args.verbose)
+
+
+def _error(args, message: str) -> None:
+    print(f"graphmem {args.command}: error: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,80 @@
-"""Helpers shared by command modules: errors users can act on, graph opening, JSON printing."""
+"""Helpers shared by command modules: errors users can act on, checked numbers and output paths,
+graph and LLM opening, JSON printing."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
+from pathlib import Path
+
+from graphmem.errors import GraphmemError
 
 
-class UserError(Exception):
+class UserError(GraphmemError):
     """Printed as 'graphmem CMD: error: ...' with exit code 2."""
+
+
+def number(kind: type = int, *, min: float | None = None, max: float | None = None,
+           open_min: bool = False, open_max: bool = False):
+    """An argparse ``type`` that parses ``kind`` and refuses values outside the given range."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if value != value or (min is not None and (value < min or open_min and value == min)) or \
+                (max is not None and (value > max or open_max and value == max)):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: expected {_range(min, max, open_min, open_max)}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def _range(lo, hi, open_lo, open_hi) -> str:
+    if hi is None:
+        return f"a value {'>' if open_lo else '>='} {lo:g}"
+    if lo is None:
+        return f"a value {'<' if open_hi else '<='} {hi:g}"
+    return f"{'(' if open_lo else '['}{lo:g}, {hi:g}{')' if open_hi else ']'}"
+
+
+POSITIVE = number(int, min=1)
+NON_NEGATIVE = number(int, min=0)
+
+
+def check_output_file(path: str | os.PathLike, what: str = "output file") -> Path:
+    """Fail now, before any work, if ``path`` cannot be written as a file (missing folders are made
+    later by the writer, so only an existing ancestor that is no folder or not writable counts)."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder: give a file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UserError(f"{what} {path} is not writable")
+    _check_parent(path.parent, what, path)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """Fail now if ``path`` cannot be a folder we write into."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what} {path} is a file: give a folder")
+    if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path} is not writable")
+    _check_parent(path.parent, what, path)
+    return path
+
+
+def _check_parent(parent: Path, what: str, path: Path) -> None:
+    ancestor = parent.absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UserError(f"cannot write {what} {path}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {what} {path}: folder {ancestor} is not writable")
 
 
 def add_graph_options(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -27,46 +93,52 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--database", help="default: NEO4J_DATABASE, else the server's default database")
 
 
-def open_store_arg(args, spec, create: bool = False):
-    """open_store(spec) with the server options from ``args``; StoreError becomes a UserError."""
-    from graphmem.store import StoreError, open_store
+def open_store_arg(args, spec, **options):
+    """open_store(spec, **options) with the server options from ``args``."""
+    from graphmem.store import open_store
 
-    try:
-        return open_store(spec, create=create, user=getattr(args, "user", None),
-                          password=getattr(args, "password", None),
-                          database=getattr(args, "database", None))
-    except StoreError as exc:
-        raise UserError(str(exc)) from exc
+    return open_store(spec, **options, user=getattr(args, "user", None),
+                      password=getattr(args, "password", None), database=getattr(args, "database", None))
 
 
-def open_graph_store(args, create: bool = False):
-    """The store named by --store, --graph or NEO4J_URI; a clear error when none or a bad one is given."""
+def graph_spec(args) -> str:
+    """The store named by --store, --graph or NEO4J_URI; a clear error when none is given."""
     spec = getattr(args, "store", None) or getattr(args, "graph", None) or os.environ.get("NEO4J_URI")
     if not spec:
         raise UserError("give --graph FILE (a graph built by 'graphmem build') or --store bolt://HOST:PORT")
-    return open_store_arg(args, spec, create=create)
+    return spec
 
 
-def add_llm_options(parser: argparse.ArgumentParser) -> None:
+def open_graph_store(args, create: bool = False, readonly: bool = False):
+    """The store named by --store, --graph or NEO4J_URI. ``readonly``: a file store that takes no
+    lock and never saves (reading commands), so it never waits for a writer."""
+    return open_store_arg(args, graph_spec(args), create=create, readonly=readonly)
+
+
+def add_llm_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """--llm, --llm-timeout and --no-cache/--replay; ``suppress``: for a copy of the options after a
+    command, where an absent option keeps the global value."""
+    keep = {"default": argparse.SUPPRESS} if suppress else {}
     g = parser.add_argument_group("LLM (for commands that use one)")
-    g.add_argument("--llm", metavar="SPEC",
+    g.add_argument("--llm", metavar="SPEC", **keep,
                    help="local (the default when no endpoint is configured), local:PATH.gguf, or "
                         "openai:MODEL (server from OPENAI_BASE_URL, key from OPENAI_API_KEY)")
+    g.add_argument("--llm-timeout", metavar="SECONDS", type=number(float, min=0, open_min=True), **keep,
+                   help="most seconds one LLM call may take, retries included (default: "
+                        "GRAPHMEM_LLM_TIMEOUT, else 120 for servers, no limit for the local model)")
     cache = g.add_mutually_exclusive_group()
-    cache.add_argument("--no-cache", dest="llm_cache", action="store_const", const="off", default="on",
+    cache.add_argument("--no-cache", dest="llm_cache", action="store_const", const="off",
+                       default=argparse.SUPPRESS if suppress else "on",
                        help="neither read nor write the LLM response cache")
-    cache.add_argument("--replay", dest="llm_cache", action="store_const", const="replay",
+    cache.add_argument("--replay", dest="llm_cache", action="store_const", const="replay", **keep,
                        help="answer LLM requests only from the response cache; a miss is an error")
 
 
 def open_llm(args):
-    """The chat model named by --llm (and the cache mode); a clear error when it cannot be set up."""
-    from graphmem.llm import LLMError, make_llm
+    """The chat model named by --llm (with the cache mode and timeout)."""
+    from graphmem.llm import make_llm
 
-    try:
-        return make_llm(args.llm, cache_mode=args.llm_cache)
-    except (LLMError, ValueError) as exc:
-        raise UserError(str(exc)) from exc
+    return make_llm(args.llm, cache_mode=args.llm_cache, timeout=args.llm_timeout)
 
 
 def print_json(obj) -> None:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
-from .common import UserError, add_graph_options, add_server_options, open_graph_store, open_llm, print_json
+from .common import (NON_NEGATIVE, POSITIVE, UserError, add_graph_options, add_server_options,
+                     check_output_file, open_graph_store, open_llm, open_store_arg, print_json)
 
 
 def register(sub) -> None:
@@ -25,8 +27,13 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="FILE", help="graph file to write (embedded store)")
     p.add_argument("--store", metavar="URI", help="write to a graph server (bolt://...) instead of --out")
     add_server_options(p)
-    p.add_argument("--batch-size", type=int, default=64, help="passages per extraction/embedding batch")
-    p.add_argument("--limit", type=int, help="only the first N passages")
+    p.add_argument("--batch-size", type=POSITIVE, default=64, help="passages per extraction/embedding batch")
+    p.add_argument("--limit", type=POSITIVE, help="only the first N passages")
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument("--append", action="store_true",
+                          help="add the corpus to the graph already in --out / --store")
+    existing.add_argument("--force", action="store_true",
+                          help="replace the graph in --out (the old file stays until the new one is saved)")
     p.add_argument("--no-passage-embeddings", action="store_true",
                    help="skip embedding whole passages (faster; disables passage similarity)")
     p.set_defaults(handler=cmd_build)
@@ -43,21 +50,21 @@ def register(sub) -> None:
     p = sub.add_parser("recall", help="retrieve the triples and episodes associated with queries")
     add_graph_options(p)
     p.add_argument("queries", metavar="QUERY", nargs="+")
-    p.add_argument("--depth", type=int, help="breadth-first expansion depth (default 2)")
-    p.add_argument("--width", type=int, help="triples kept per expanded entity (default 6)")
-    p.add_argument("--top-k", type=int, help="seed triples per query (default 6)")
+    p.add_argument("--depth", type=NON_NEGATIVE, help="breadth-first expansion depth (default 2)")
+    p.add_argument("--width", type=POSITIVE, help="triples kept per expanded entity (default 6)")
+    p.add_argument("--top-k", type=POSITIVE, help="seed triples per query (default 6)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_recall)
 
     p = sub.add_parser("view", help="write a self-contained HTML view of a graph")
     add_graph_options(p)
     p.add_argument("--out", metavar="FILE.html", required=True)
-    p.add_argument("--max-edges", type=int, default=5000)
+    p.add_argument("--max-edges", type=POSITIVE, default=5000)
     p.set_defaults(handler=cmd_view)
 
 
 def cmd_extract(args) -> None:
-    text = sys.stdin.read() if args.text == "-" else args.text
+    text = _stdin_text() if args.text == "-" else args.text
     if args.extractor == "llm":
         return _extract_llm(args, text)
     from graphmem.extract.offline import OfflineExtractor
@@ -66,15 +73,22 @@ def cmd_extract(args) -> None:
     print_json([list(t) for t in OfflineExtractor().extract(text)])
 
 
+def _stdin_text() -> str:
+    """stdin as UTF-8; other bytes become U+FFFD with a warning (as .txt corpus files are read)."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        print(f"graphmem extract: warning: stdin is not UTF-8 (byte {data[exc.start]:#04x} at offset "
+              f"{exc.start}); undecodable bytes were replaced", file=sys.stderr)
+        return data.decode("utf-8", errors="replace")
+
+
 def _extract_llm(args, text: str) -> None:
     from graphmem.extract.llm import LLMExtractor
-    from graphmem.llm import LLMError
 
     llm = open_llm(args)
-    try:
-        report = LLMExtractor(llm).extract_report(text)
-    except LLMError as exc:
-        raise UserError(str(exc)) from exc
+    report = LLMExtractor(llm).extract_report(text)
     if args.json:
         print_json({"model": llm.name, **report.to_dict()})
     else:
@@ -84,20 +98,15 @@ def _extract_llm(args, text: str) -> None:
 def cmd_build(args) -> None:
     from tqdm import tqdm
 
-    from graphmem.corpus import CorpusError, load_corpus
+    from graphmem.corpus import load_corpus
     from graphmem.memory import Memory
     from graphmem.normalize import ResolverConfig
 
-    if not args.out and not args.store:
-        raise UserError("give --out FILE (or --store bolt://...) for the graph to build")
-    try:
-        passages = load_corpus(args.corpus)
-    except CorpusError as exc:
-        raise UserError(str(exc)) from exc
+    _check_build_target(args)
+    passages = load_corpus(args.corpus)
     if args.limit:
         passages = passages[: args.limit]
-    args.graph = args.out
-    store = open_graph_store(args, create=True)
+    store = _open_build_target(args)
     # Corpora have thousands of names: resolve by exact and singular form only (fuzzy/embedding
     # resolution is per name and would dominate the build); synonyms are linked at query time.
     memory = Memory(store, resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
@@ -119,14 +128,35 @@ def cmd_build(args) -> None:
                 "graph": args.out or args.store})
 
 
-def cmd_cypher(args) -> int:
-    from graphmem.store.base import CypherError
+def _check_build_target(args) -> None:
+    """Before any work: the graph to build must be writable and is never merged into silently (an
+    existing graph needs --append or --force)."""
+    if not args.out and not args.store:
+        raise UserError("give --out FILE (or --store bolt://...) for the graph to build")
+    if args.store and args.force:
+        raise UserError("--force replaces a graph file; to add to a server's graph use --append")
+    if not args.store:
+        check_output_file(args.out, "--out")
+        if Path(args.out).exists() and not (args.append or args.force):
+            raise UserError(f"--out {args.out} already exists: --append to add the corpus to its graph, "
+                            f"--force to replace it")
 
-    store = open_graph_store(args)
+
+def _open_build_target(args):
+    target = args.store or args.out
+    store = open_store_arg(args, target, create=True, replace=args.force)
+    counts = store.counts()  # checked again under the lock: another build may have finished meanwhile
+    if not (args.append or args.force) and (counts["triples"] or counts["episodes"]):
+        store.close()
+        raise UserError(f"{target} already holds a graph ({counts['triples']} triples): --append to add "
+                        f"the corpus to it{'' if args.store else ', --force to replace it'}")
+    return store
+
+
+def cmd_cypher(args) -> int:
+    store = open_graph_store(args, readonly=not args.write)
     try:
         rows = store.cypher(args.query, write=args.write)
-    except CypherError as exc:
-        raise UserError(str(exc)) from exc
     finally:
         store.close()
     if args.json:
@@ -147,7 +177,7 @@ def cmd_recall(args) -> None:
 
     overrides = {k: v for k, v in (("depth", args.depth), ("width", args.width), ("top_k", args.top_k))
                  if v is not None}
-    memory = Memory(open_graph_store(args))
+    memory = Memory(open_graph_store(args, readonly=True))
     sub = memory.recall(args.queries, **overrides)
     memory.close()
     if args.json:
@@ -157,12 +187,15 @@ def cmd_recall(args) -> None:
 
 
 def cmd_view(args) -> None:
-    from pathlib import Path
-
     from graphmem.view import render_html
 
-    store = open_graph_store(args)
+    check_output_file(args.out, "--out")
+    store = open_graph_store(args, readonly=True)
     title = f"graphmem: {args.graph or args.store}"
-    Path(args.out).write_text(render_html(store, title=title, max_edges=args.max_edges), encoding="utf-8")
-    store.close()
+    try:
+        page = render_html(store, title=title, max_edges=args.max_edges)
+    finally:
+        store.close()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(page, encoding="utf-8")
     print(f"wrote {args.out}")

@@ -1,7 +1,7 @@
 """Text-game commands: eval-memory (replay a walkthrough into a memory and score it)."""
 from __future__ import annotations
 
-from .common import UserError, open_llm, print_json
+from .common import NON_NEGATIVE, open_llm, print_json
 
 
 def register(sub) -> None:
@@ -16,7 +16,7 @@ def register(sub) -> None:
                    help="a .z8 file, a task name from --tasks, or a generator spec such as "
                         "tw-cooking:recipe=1,take=1,go=1,cut")
     p.add_argument("--tasks", metavar="FILE", help="task file (JSON) naming games, goals and walkthroughs")
-    p.add_argument("--seed", type=int, default=0, help="seed for generated games (default 0)")
+    p.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seed for generated games (default 0)")
     p.add_argument("--extractor", choices=("offline", "llm"), default="offline",
                    help="offline: spaCy rules (default); llm: the model chosen by --llm")
     p.add_argument("--json", action="store_true",
@@ -26,15 +26,11 @@ def register(sub) -> None:
 
 def cmd_eval_memory(args) -> None:
     from agents.eval_memory import evaluate_memory
-    from environments.textworld import GameError, resolve_game
+    from environments.textworld import resolve_game
 
-    try:
-        task = resolve_game(args.game, tasks=args.tasks, seed=args.seed)
-        llm = open_llm(args) if args.extractor == "llm" else None
-        # RuntimeError covers the LLM's own errors (graphmem.llm.LLMError) during the replay.
-        result = evaluate_memory(task, extractor=args.extractor, llm=llm)
-    except (GameError, FileNotFoundError, RuntimeError) as exc:
-        raise UserError(str(exc)) from exc
+    task = resolve_game(args.game, tasks=args.tasks, seed=args.seed)
+    llm = open_llm(args) if args.extractor == "llm" else None
+    result = evaluate_memory(task, extractor=args.extractor, llm=llm)
     if args.json:
         print_json(result.to_json())
         return

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from .common import UserError, add_graph_options, open_graph_store, open_llm, print_json
+from .common import (NON_NEGATIVE, POSITIVE, UserError, add_graph_options, number, open_graph_store, open_llm,
+                     print_json)
 
 DEFAULT_CACHE = os.path.join(".graphmem-cache", "qa")
 RETRIEVERS = ("graph", "dense", "bm25", "bfs")  # agents.qa.harness builds these
@@ -31,12 +32,13 @@ def _names(text: str) -> list[str]:
 
 def _graph_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("graph retrieval")
-    g.add_argument("--damping", type=float, help="PageRank damping (default 0.3)")
-    g.add_argument("--synonym-threshold", type=float,
-                   help="cosine between entity names for a synonym edge (default 0.8)")
-    g.add_argument("--passage-weight", type=float,
+    g.add_argument("--damping", type=number(float, min=0, max=1, open_min=True, open_max=True),
+                   help="PageRank damping, in (0, 1) (default 0.3)")
+    g.add_argument("--synonym-threshold", type=number(float, min=-1, max=1),
+                   help="cosine between entity names for a synonym edge, in [-1, 1] (default 0.8)")
+    g.add_argument("--passage-weight", type=number(float, min=0),
                    help="weight of dense passage similarity in the PageRank seeds (default 0.5)")
-    g.add_argument("--fact-top-k", type=int, help="facts linked to the question (default 3)")
+    g.add_argument("--fact-top-k", type=NON_NEGATIVE, help="facts linked to the question (default 3)")
 
 
 def _graph_config(args):
@@ -61,10 +63,7 @@ def _eval_qa(args) -> int:
     from agents.qa.harness import build_retrievers, evaluate, format_report, graph_path
     from environments.qa import load_dataset
 
-    try:
-        dataset = load_dataset(args.data, limit=args.limit)
-    except (OSError, ValueError) as exc:
-        raise UserError(str(exc)) from exc
+    dataset = load_dataset(args.data, limit=args.limit)
     built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
                              _extractor(args), _graph_config(args), progress=not args.json,
                              workers=args.workers)
@@ -89,7 +88,7 @@ def _ask(args) -> int:
     from graphmem.rag.graph import CorpusGraph
 
     # Any graph file or server works: one built by eval-qa, or by 'graphmem build'.
-    graph = CorpusGraph(open_graph_store(args), config=_graph_config(args))
+    graph = CorpusGraph(open_graph_store(args, readonly=True), config=_graph_config(args))
     if not len(graph):
         raise UserError("the graph has no passages: build it with 'graphmem eval-qa' or 'graphmem build'")
     found = graph.query(args.question, args.k)
@@ -121,13 +120,13 @@ def register(subparsers) -> None:
                    help="graph, dense, bm25 or bfs; a comma list compares them in one run")
     p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")
     p.add_argument("--extractor", choices=["offline", "llm"], default="offline")
-    p.add_argument("--workers", type=int, default=4,
+    p.add_argument("--workers", type=POSITIVE, default=4,
                    help="extraction requests in flight at once with --extractor llm (default 4)")
-    p.add_argument("--limit", type=int, help="first N questions only (the corpus stays whole)")
+    p.add_argument("--limit", type=POSITIVE, help="first N questions only (the corpus stays whole)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--per-question", action="store_true", help="with --json: rankings per question")
     p.add_argument("--answer", action="store_true", help="also answer with the LLM: EM and F1")
-    p.add_argument("--answer-k", type=int, default=5, help="passages shown to the LLM (default 5)")
+    p.add_argument("--answer-k", type=POSITIVE, default=5, help="passages shown to the LLM (default 5)")
     p.add_argument("--cache-dir", default=DEFAULT_CACHE, help=f"default {DEFAULT_CACHE}")
     _graph_options(p)
     p.set_defaults(handler=_eval_qa)
@@ -135,7 +134,7 @@ def register(subparsers) -> None:
     a = subparsers.add_parser("ask", help="answer a question from a corpus graph, with its passages")
     a.add_argument("question")
     add_graph_options(a)
-    a.add_argument("--k", type=int, default=5, help="passages retrieved (default 5)")
+    a.add_argument("--k", type=POSITIVE, default=5, help="passages retrieved (default 5)")
     a.add_argument("--no-answer", action="store_true", help="only show the retrieved passages")
     _graph_options(a)
     a.set_defaults(handler=_ask)

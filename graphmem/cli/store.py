@@ -1,7 +1,7 @@
 """`graphmem export` and `graphmem import`: copy a whole graph between a file and a graph server."""
 from __future__ import annotations
 
-from .common import UserError, add_server_options, open_store_arg
+from .common import UserError, add_server_options, check_output_file, open_store_arg
 
 
 def register(sub) -> None:
@@ -53,6 +53,7 @@ def cmd_export(args) -> None:
 def cmd_import(args) -> None:
     from graphmem.store.transfer import import_graph
 
+    check_output_file(args.out, "--out")
     uri, source = _server(args, args.source)
     counts = import_graph(source, args.out, force=args.force)
     print(f"imported {_describe(counts)} from {uri} into {args.out}")

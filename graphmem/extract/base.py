@@ -17,3 +17,17 @@ class Extractor(Protocol):
 
         Returns [] rather than junk; names need not be normalised (Memory normalises them).
         """
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at a paragraph break, else a sentence
+    end, else a space where one lies in the second half of a piece (parsers cap their input length:
+    spaCy refuses texts over ``nlp.max_length``)."""
+    pieces = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = max((window.rfind(sep) + len(sep) for sep in ("\n\n", ". ", "\n", " ")
+                   if window.rfind(sep) >= limit // 2), default=limit)
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text]

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Sequence
 from ..model import Triple
 from ..normalize import canonical_entity
 from ..spatial import HEADING
-from .base import RawTriple
+from .base import RawTriple, split_text
 
 DIRECTIONS = ("north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest",
               "up", "down")
@@ -53,6 +53,7 @@ LIST_DEPS = {"conj", "appos"}
 # Where a thing seen in a room can sit in a parse (checked further in ``_Reader.scene``).
 MENTION_DEPS = {"dobj", "ccomp", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"}
 MAX_WORDS = 7
+MAX_CHARS = 100_000  # parsed in pieces of at most this many characters (spaCy needs ~1 GB per 100k)
 
 
 # A transcript's echo of the player's command ("> go west"): it states nothing about the world.
@@ -212,14 +213,13 @@ class OfflineExtractor:
             room, body = _split_heading(t or "")
             prose, listed = _split_lists(body)
             prepared.append((room, prose, listed))
-        docs = self.nlp.pipe((prose for _, prose, _ in prepared), batch_size=self.batch_size,
-                             n_process=n_process)
-        return [ordered_triples(listed + _Reader(doc, room).triples())
-                for (room, _, listed), doc in zip(prepared, docs)]
-
-
-def ordered_triples(triples: list[RawTriple]) -> list[RawTriple]:
-    return list(dict.fromkeys(triples))
+        # Long texts are parsed in pieces (spaCy refuses texts over max_length) and their triples merged.
+        pieces = [(i, part) for i, (_, prose, _) in enumerate(prepared) for part in split_text(prose, MAX_CHARS)]
+        docs = self.nlp.pipe((part for _, part in pieces), batch_size=self.batch_size, n_process=n_process)
+        out: list[dict[RawTriple, None]] = [dict.fromkeys(listed) for _, _, listed in prepared]
+        for (i, _), doc in zip(pieces, docs):
+            out[i].update(dict.fromkeys(_Reader(doc, prepared[i][0]).triples()))
+        return [list(triples) for triples in out]
 
 
 class _Reader:

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..errors import GraphmemError
 from .cache import CACHE_MODES, CachedReply, ResponseCache, cache_key
 from .jsonout import JSONReplyError, parse_json, validate
 from .usage import Accounting, Usage
@@ -22,12 +23,12 @@ log = logging.getLogger("graphmem.llm")
 Message = dict[str, str]
 
 
-class LLMError(RuntimeError):
+class LLMError(GraphmemError, RuntimeError):
     """Base of the errors this package raises on purpose."""
 
 
-class LLMConfigError(LLMError):
-    """The backend cannot be set up (missing package, model, key...)."""
+class LLMConfigError(LLMError, ValueError):
+    """The backend cannot be set up (unknown spec, missing package, model, key...)."""
 
 
 class LLMRequestError(LLMError):
@@ -106,13 +107,19 @@ class ChatModel(ABC):
         accounting: Accounting | None = None,
         prompt_price: float = 0.0,
         completion_price: float = 0.0,
+        timeout: float | None = None,
     ) -> None:
         """``cache_mode``: on (read and write), off (ignore the cache), replay (read only; a miss is
-        an error). Prices are per million tokens and only feed ``Usage.cost``."""
+        an error). Prices are per million tokens and only feed ``Usage.cost``. ``timeout``: the most
+        seconds one ``chat`` call may take, retries included (None: no limit); the backend enforces
+        it and raises LLMRequestError when it runs out."""
         if cache_mode not in CACHE_MODES:
-            raise ValueError(f"cache_mode must be one of {CACHE_MODES}, not {cache_mode!r}")
+            raise LLMConfigError(f"cache_mode must be one of {CACHE_MODES}, not {cache_mode!r}")
         if cache_mode == "replay" and cache is None:
-            raise ValueError("replay mode needs a response cache")
+            raise LLMConfigError("replay mode needs a response cache")
+        if timeout is not None and not timeout > 0:
+            raise LLMConfigError(f"the LLM timeout must be a positive number of seconds, not {timeout!r}")
+        self.timeout = timeout
         self.model = model
         self.cache = cache if cache_mode != "off" else None
         self.cache_mode = cache_mode

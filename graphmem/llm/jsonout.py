@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 
+from ..errors import GraphmemError
+
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -21,7 +23,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-class JSONReplyError(ValueError):
+class JSONReplyError(GraphmemError, ValueError):
     """The reply holds no JSON value, or one that breaks the schema."""
 
 
@@ -33,6 +35,8 @@ def parse_json(text: str) -> object:
         return json.loads(body)
     except json.JSONDecodeError:
         pass
+    except RecursionError:
+        raise JSONReplyError(f"JSON nested too deeply: {_clip(text)!r}") from None
     starts = [i for i in (body.find("{"), body.find("[")) if i >= 0]
     if not starts:
         raise JSONReplyError(f"no JSON in reply: {_clip(text)!r}")
@@ -40,6 +44,8 @@ def parse_json(text: str) -> object:
         value, _ = json.JSONDecoder().raw_decode(body, min(starts))
     except json.JSONDecodeError as exc:
         raise JSONReplyError(f"malformed JSON ({exc.msg} at char {exc.pos}): {_clip(text)!r}") from None
+    except RecursionError:
+        raise JSONReplyError(f"JSON nested too deeply: {_clip(text)!r}") from None
     return value
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 
-from .base import ChatModel, Completion, LLMConfigError, Message, Scores
+from .base import ChatModel, Completion, LLMConfigError, LLMRequestError, Message, Scores
 from .gguf import QWEN_FILE, default_model_path
 
 
@@ -73,6 +74,8 @@ class LocalChat(ChatModel):
             if schema is not None:
                 # llama.cpp turns the schema into a grammar: the reply can only be matching JSON.
                 params["response_format"] = {"type": "json_object", "schema": schema}
+            if self.timeout:
+                return self._complete_by(time.monotonic() + self.timeout, messages, params)
             reply = self._llm.create_chat_completion(**params)
         choice, usage = reply["choices"][0], reply.get("usage") or {}
         return Completion(
@@ -82,6 +85,30 @@ class LocalChat(ChatModel):
             finish_reason=choice.get("finish_reason"),
         )
 
+    def _complete_by(self, deadline: float, messages: list[Message], params: dict) -> Completion:
+        """Generate token by token (streamed) and give up at ``deadline``."""
+        text, tokens, finish = [], 0, None
+        for chunk in self._llm.create_chat_completion(**params, stream=True):
+            self._check_deadline(deadline)
+            choice = chunk["choices"][0]
+            piece = choice.get("delta", {}).get("content")
+            if piece:
+                text.append(piece)
+                tokens += 1
+            finish = choice.get("finish_reason") or finish
+        return Completion("".join(text), len(self._prompt_tokens(messages)), tokens, finish)
+
+    # --- per-call deadline (the llm timeout setting) ---------------------------------------------
+    def _deadline(self) -> float | None:
+        return time.monotonic() + self.timeout if self.timeout else None
+
+    def _check_deadline(self, deadline: float | None) -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            self._llm._requires_eval = True  # whatever was cut off must not be reused as fresh logits
+            raise LLMRequestError(f"the local model took longer than {self.timeout:g} s (--llm-timeout / "
+                                  "GRAPHMEM_LLM_TIMEOUT): raise the limit, or lower GRAPHMEM_LLM_THREADS "
+                                  "if other work shares the cores")
+
     # --- scoring -------------------------------------------------------------------------------
     def _score(self, messages: list[Message], options: list[str]) -> Scores:
         with self._lock:
@@ -90,9 +117,11 @@ class LocalChat(ChatModel):
             llm = self._llm
             prompt = self._prompt_tokens(messages)
             end = llm.token_eos()
+            deadline = self._deadline()
             first = self._eval_prompt(prompt)
             logprobs, counts = [], []
             for option in options:
+                self._check_deadline(deadline)
                 tokens = llm.tokenize(option.encode("utf-8"), add_bos=False, special=False) + [end]
                 logprobs.append(float(first[tokens[0]]) + self._continuation(len(prompt), tokens))
                 counts.append(len(tokens))
@@ -146,3 +175,4 @@ class LocalChat(ChatModel):
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits.astype(np.float64) - float(logits.max())
     return shifted - np.log(np.exp(shifted).sum())
+

@@ -1,29 +1,76 @@
 """OpenAI-compatible chat backend (OpenAI, vLLM, Ollama, llama.cpp server...) via the ``openai`` package.
 
 Retries belong to tenacity (the client's own retries are off) so that only transient failures are
-retried. Structured output degrades json_schema -> json_object -> schema in the prompt, remembering
-per client what the server accepted.
+retried, all within one deadline per call (``timeout``): each attempt gets the time that is left, so
+a stalled server costs at most ``timeout`` seconds, never attempts x timeout. Structured output
+degrades json_schema -> json_object -> schema in the prompt, remembering per client what the server
+accepted. Reply bodies are read here, not by the client: a proxy's HTML page or a body without
+``choices`` is a MalformedReply (retried like a server error), never an AttributeError.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
+import time
 
 import openai
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
+from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_before_delay, wait_exponential,
+                      wait_random)
 
 from .base import ChatModel, Completion, LLMConfigError, LLMRequestError, Message, with_json_instruction
 
 log = logging.getLogger("graphmem.llm")
 
 STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
+DEFAULT_TIMEOUT = 120.0  # seconds per call, retries included
+
+
+class MalformedReply(LLMRequestError):
+    """An HTTP 200 whose body is not an OpenAI chat completion (HTML, bad JSON, no choices...)."""
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying: rate limits, server errors, timeouts and dropped connections."""
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+    """Worth retrying: rate limits, server errors, timeouts, dropped connections, garbled bodies."""
+    if isinstance(exc, (openai.APIConnectionError, MalformedReply)):  # includes APITimeoutError
         return True
     return isinstance(exc, openai.APIStatusError) and (exc.status_code == 429 or exc.status_code >= 500)
+
+
+def parse_completion(body: str | bytes) -> Completion:
+    """The Completion in a chat-completions response body; MalformedReply says what is wrong."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        raise MalformedReply(f"the reply is not JSON: {_clip(body)!r}") from None
+    if not isinstance(doc, dict):
+        raise MalformedReply(f"the reply is not a JSON object: {_clip(body)!r}")
+    if "error" in doc and not doc.get("choices"):
+        raise MalformedReply(f"the server answered with an error: {_clip(json.dumps(doc['error']))}")
+    choices = doc.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise MalformedReply(f"the reply has no choices: {_clip(body)!r}")
+    choice = choices[0]
+    message = choice.get("message") if isinstance(choice, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(message, dict) or not isinstance(content, (str, type(None))):
+        raise MalformedReply(f"the reply's first choice has no message text: {_clip(body)!r}")
+    usage = doc.get("usage") if isinstance(doc.get("usage"), dict) else {}
+    finish = choice.get("finish_reason")
+    return Completion(text=content or "", prompt_tokens=_count(usage.get("prompt_tokens")),
+                      completion_tokens=_count(usage.get("completion_tokens")),
+                      finish_reason=finish if isinstance(finish, str) else None)
+
+
+def _count(value) -> int:
+    return value if type(value) is int and value >= 0 else 0
+
+
+def _clip(text: str | bytes, limit: int = 160) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class OpenAIChat(ChatModel):
@@ -35,7 +82,8 @@ class OpenAIChat(ChatModel):
         *,
         base_url: str | None = None,
         api_key: str | None = None,
-        timeout: float = 120.0,
+        timeout: float | None = None,
+        attempt_timeout: float | None = None,
         max_attempts: int = 4,
         wait_initial: float = 1.0,
         wait_max: float = 30.0,
@@ -51,13 +99,16 @@ class OpenAIChat(ChatModel):
         if not api_key:
             raise LLMConfigError("no API key: set OPENAI_API_KEY, or OPENAI_BASE_URL for a local "
                                  "server that needs none")
-        super().__init__(model, **kwargs)
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+        super().__init__(model, timeout=timeout or DEFAULT_TIMEOUT, **kwargs)
+        # ``timeout`` bounds a whole call; ``attempt_timeout`` (default: all that is left) one try.
+        self.attempt_timeout = attempt_timeout or self.timeout
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=self.attempt_timeout,
+                                     max_retries=0)
         self.base_url = str(self._client.base_url)
-        self.timeout = timeout
         self.max_attempts = max_attempts
         self._retrying = Retrying(
-            stop=stop_after_attempt(max_attempts),
+            # No new attempt once its backoff would end past the deadline.
+            stop=stop_after_attempt(max_attempts) | stop_before_delay(self.timeout),
             # Exponential backoff plus jitter of the same scale, so that clients don't retry in step.
             wait=wait_exponential(multiplier=wait_initial, max=wait_max) + wait_random(0, wait_initial),
             retry=retry_if_exception(is_transient),
@@ -90,29 +141,35 @@ class OpenAIChat(ChatModel):
               fallback_ok: bool = False, **params) -> Completion:
         if response_format is not None:
             params["response_format"] = response_format
+        deadline = time.monotonic() + self.timeout
+        attempts = 0
+
+        def attempt() -> Completion:
+            nonlocal attempts
+            attempts += 1
+            left = max(0.05, min(self.attempt_timeout, deadline - time.monotonic()))
+            raw = self._client.chat.completions.with_raw_response.create(messages=messages, timeout=left, **params)
+            return parse_completion(raw.http_response.content)
+
         try:
-            reply = self._retrying(self._client.chat.completions.create, messages=messages, **params)
+            return self._retrying(attempt)
         except openai.APIStatusError as exc:
             if fallback_ok and exc.status_code in (400, 422):
                 raise _Rejected(_describe(exc)) from exc
-            raise LLMRequestError(self._explain(exc)) from exc
-        except openai.APIConnectionError as exc:
-            raise LLMRequestError(self._explain(exc)) from exc
-        choice = reply.choices[0]
-        usage = reply.usage
-        return Completion(
-            text=choice.message.content or "",
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            finish_reason=choice.finish_reason,
-        )
+            raise LLMRequestError(self._explain(exc, attempts)) from exc
+        except (openai.APIConnectionError, MalformedReply) as exc:
+            raise LLMRequestError(self._explain(exc, attempts)) from exc
 
-    def _explain(self, exc: openai.APIError) -> str:
+    def _explain(self, exc: Exception, attempts: int) -> str:
         """A message that says what failed and what to check."""
         where = f"{self.base_url} (model {self.model!r})"
-        tries = f"after {self.max_attempts} attempts"
+        tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
         if isinstance(exc, openai.APITimeoutError):
-            return f"LLM request to {where} timed out {tries} ({self.timeout:g} s each): check the server or raise the timeout"
+            return (f"LLM request to {where} timed out {tries} within its {self.timeout:g} s deadline: check "
+                    f"the server, or allow more time with --llm-timeout / GRAPHMEM_LLM_TIMEOUT")
+        if isinstance(exc, MalformedReply):
+            return (f"LLM server {where} sent no chat completion {tries} ({exc}): check that OPENAI_BASE_URL "
+                    f"points at an OpenAI-compatible API (usually ending in /v1)")
         if isinstance(exc, openai.APIConnectionError):
             return f"cannot reach {where} {tries}: check OPENAI_BASE_URL and that the server is running"
         code = exc.status_code

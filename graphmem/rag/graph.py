@@ -21,6 +21,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..embed import Embedder, VectorIndex, default_embedder
+from ..errors import ConfigError
 from ..model import Episode, Triple
 from ..normalize import canonical_entity, canonical_relation
 from ..store.base import GraphStore
@@ -55,11 +56,11 @@ class GraphRAGConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.damping < 1.0:
-            raise ValueError(f"damping must be in (0, 1), got {self.damping}")
+            raise ConfigError(f"damping must be in (0, 1), got {self.damping}")
         if not -1.0 <= self.synonym_threshold <= 1.0:
-            raise ValueError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
+            raise ConfigError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
         if self.fact_top_k < 0 or self.passage_weight < 0:
-            raise ValueError("fact_top_k and passage_weight must not be negative")
+            raise ConfigError("fact_top_k and passage_weight must not be negative")
 
 
 @dataclass

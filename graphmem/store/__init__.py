@@ -19,6 +19,8 @@ def open_store(
     spec: str | os.PathLike | None = None,
     *,
     create: bool = True,
+    readonly: bool = False,
+    replace: bool = False,
     user: str | None = None,
     password: str | None = None,
     database: str | None = None,
@@ -26,7 +28,8 @@ def open_store(
     """A store for a file path (embedded; None = in memory only) or a bolt:// / neo4j:// URI.
 
     For servers, ``user``/``password``/``database`` default to NEO4J_USER, NEO4J_PASSWORD and
-    NEO4J_DATABASE; the driver is imported only then.
+    NEO4J_DATABASE; the driver is imported only then. ``readonly`` and ``replace`` apply to files
+    (see EmbeddedStore): a server is read-only per query (``cypher(write=False)``).
     """
     if is_bolt_uri(spec):
         from .bolt import BoltStore
@@ -35,4 +38,4 @@ def open_store(
     if isinstance(spec, str) and "://" in spec:
         raise StoreError(f"unknown store URI {spec!r}: use bolt://HOST:PORT, neo4j://HOST:PORT "
                          f"or a graph file path")
-    return EmbeddedStore(spec, create=create)
+    return EmbeddedStore(spec, create=create, readonly=readonly, replace=replace)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Iterable, Protocol, runtime_checkable
 
+from ..errors import GraphmemError
 from ..model import Episode, Triple
 
 
-class StoreError(RuntimeError):
+class StoreError(GraphmemError, RuntimeError):
     """A store operation failed in a way the user must act on (message says what to do)."""
 
 

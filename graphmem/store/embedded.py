@@ -3,11 +3,14 @@
 Entities are nodes (property ``name``); each triple is an edge keyed by its id with properties
 ``relation``, ``id``, ``valid_from``, ``valid_until`` and ``sources``. Episodes and embeddings live
 beside the graph. Saving is atomic: write a temp file in the same folder, fsync, rename, fsync the
-folder, so a crash leaves either the old file or the new one, never a torn one.
+folder, so a crash leaves either the old file or the new one, never a torn one. A writer holds an
+advisory lock on the file from opening to ``close()`` (which saves pending changes), so a second
+process writing the same file fails at once instead of overwriting the first one's work.
 """
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import re
@@ -18,6 +21,8 @@ from typing import Iterable
 import networkx as nx
 import numpy as np
 
+from ..filelock import FileLock
+from ..jsonfile import read_json
 from ..model import Episode, Triple, fact_key
 from .base import CypherError, StoreError
 from .cypher_guard import write_clause
@@ -31,27 +36,47 @@ def _encode_matrix(vectors: list[np.ndarray]) -> str:
 
 
 def _decode_matrix(data: str, dim: int) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(data), dtype="<f4").reshape(-1, dim).astype(np.float32)
+    return np.frombuffer(base64.b64decode(data, validate=True), dtype="<f4").reshape(-1, dim).astype(np.float32)
 
 
 class EmbeddedStore:
-    """GraphStore on networkx; ``path`` None keeps it in memory only."""
+    """GraphStore on networkx; ``path`` None keeps it in memory only.
 
-    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True):
+    ``create``: start empty when the file is missing (else StoreError). ``readonly``: take no lock and
+    never save (a reader never waits for a writer: saves are atomic). ``replace``: start empty even if
+    the file exists; the old graph stays on disk until the first save.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
+                 readonly: bool = False, replace: bool = False):
         self.path = Path(path) if path is not None else None
+        self.readonly = readonly
         self.graph = nx.MultiDiGraph()
         self._triples: dict[str, Triple] = {}
         self._current: dict[str, str] = {}  # fact key -> id of its current triple
         self._episodes: dict[str, Episode] = {}
         self._meta: dict = {}
-        if self.path is not None and self.path.exists():
-            self._load(self.path)
-        elif self.path is not None and not create:
+        self._dirty = False  # changes not saved yet: close() saves them
+        self._lock = None if self.path is None or readonly else FileLock(self.path, "graph file")
+        if self.path is not None and self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder: give a graph file")
+        if self.path is not None and not self.path.exists() and not create:
             raise StoreError(f"no graph file at {self.path}: build one first (graphmem build ... --out FILE)")
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            if self.path is not None and self.path.exists() and not replace:
+                self._load(self.path)
+        except BaseException:
+            self._dirty = False  # a half-read graph must never be saved over the file
+            self.close()
+            raise
+        self._dirty = replace
 
     # --- triples -------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
         for t in triples:
+            self._dirty = True
             old = self._triples.get(t.id)
             if old is not None:
                 self.graph.remove_edge(old.subject, old.object, key=old.id)
@@ -97,6 +122,7 @@ class EmbeddedStore:
             if t is None or not t.current:
                 continue
             t.valid_until = step
+            self._dirty = True
             self.graph.edges[t.subject, t.object, tid]["valid_until"] = step
             self._current.pop(t.key, None)
             done.append(tid)
@@ -108,6 +134,7 @@ class EmbeddedStore:
     # --- episodes ------------------------------------------------------------------------------
     def add_episode(self, episode: Episode) -> None:
         self._episodes[episode.id] = episode
+        self._dirty = True
 
     def get_episode(self, episode_id: str) -> Episode | None:
         return self._episodes.get(episode_id)
@@ -117,6 +144,7 @@ class EmbeddedStore:
 
     # --- provenance ----------------------------------------------------------------------------
     def delete_source(self, source_id: str) -> list[str]:
+        self._dirty = True
         deleted = []
         for t in list(self._triples.values()):
             if source_id not in t.sources:
@@ -150,7 +178,9 @@ class EmbeddedStore:
         return dict(self._meta)
 
     def set_meta(self, key: str, value) -> None:
-        self._meta[key] = value
+        if self._meta.get(key, self) != value:
+            self._meta[key] = value
+            self._dirty = True
 
     # --- queries -------------------------------------------------------------------------------
     def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:
@@ -163,7 +193,7 @@ class EmbeddedStore:
         from grandcypher import GrandCypher
 
         try:
-            result = GrandCypher(self.graph).run(_double_quoted(query))
+            result = GrandCypher(self.graph).run(_upper_aggregates(_double_quoted(query)))
         except Exception as exc:  # grand-cypher raises lark and plain errors alike
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CypherError(f"cannot run this Cypher on the embedded store: {first}") from exc
@@ -178,11 +208,21 @@ class EmbeddedStore:
 
     # --- persistence ---------------------------------------------------------------------------
     def flush(self) -> None:
-        if self.path is not None:
-            self.save(self.path)
+        if self.path is None:
+            return
+        if self.readonly:
+            raise StoreError(f"{self.path} was opened read-only: open it for writing to save changes")
+        self.save(self.path)
+        self._dirty = False
 
     def close(self) -> None:
-        pass
+        """Save pending changes (file stores opened for writing) and let other writers in."""
+        try:
+            if self._dirty and self.path is not None and not self.readonly:
+                self.flush()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     def to_dict(self) -> dict:
         doc = {"format": FORMAT, "version": VERSION, "meta": self._meta,
@@ -218,30 +258,60 @@ class EmbeddedStore:
             os.close(dir_fd)
 
     def _load(self, path: Path) -> None:
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"cannot read graph file {path}: {exc}") from exc
+        doc = read_json(path, StoreError, "graph file")
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise StoreError(f"{path} is not a graphmem graph file (expected format {FORMAT!r})")
-        if doc.get("version", 0) > VERSION:
-            raise StoreError(f"{path} was written by a newer graphmem (format version {doc['version']})")
-        self.load_dict(doc)
+        version = doc.get("version")
+        if type(version) is not int or version < 1:
+            raise StoreError(f"{path}: unknown graph format version {version!r} (this graphmem reads "
+                             f"version {VERSION})")
+        if version > VERSION:
+            raise StoreError(f"{path} was written by a newer graphmem (format version {version}; this "
+                             f"one reads version {VERSION}): upgrade graphmem")
+        try:
+            self.load_dict(doc)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StoreError(f"{path} is not a valid graphmem graph file: {exc}") from None
 
     def load_dict(self, doc: dict) -> None:
-        triples = [Triple.from_dict(d) for d in doc.get("triples", [])]
-        episodes = [Episode.from_dict(d) for d in doc.get("episodes", [])]
+        """Read a graph document; ValueError, TypeError or KeyError name what is malformed."""
+        triples = [Triple.from_dict(d) for d in _list(doc, "triples")]
+        episodes = [Episode.from_dict(d) for d in _list(doc, "episodes")]
+        vectors = doc.get("vectors") or {}
+        meta = doc.get("meta") or {}
+        if not isinstance(vectors, dict) or not isinstance(meta, dict):
+            raise ValueError("'vectors' and 'meta' must be objects")
         for kind, items in (("triples", triples), ("episodes", episodes)):
-            block = doc.get("vectors", {}).get(kind)
-            if block:
-                by_id = {x.id: x for x in items}
-                for key, vec in zip(block["ids"], _decode_matrix(block["data"], block["dim"])):
-                    if key in by_id:
-                        by_id[key].embedding = vec
+            if vectors.get(kind):
+                _attach_vectors(kind, vectors[kind], items)
         self.add_triples(triples)
         for ep in episodes:
             self.add_episode(ep)
-        self._meta = dict(doc.get("meta", {}))
+        self._meta = dict(meta)
+
+
+def _list(doc: dict, key: str) -> list:
+    value = doc.get(key) or []
+    if not isinstance(value, list):
+        raise ValueError(f"{key!r} must be a list")
+    return value
+
+
+def _attach_vectors(kind: str, block, items: list) -> None:
+    """Set the embedding of each item from a vectors block, which must be whole and consistent."""
+    if not isinstance(block, dict) or type(block.get("dim")) is not int or block["dim"] < 1 \
+            or not isinstance(block.get("ids"), list) or not isinstance(block.get("data"), str):
+        raise ValueError(f"vectors.{kind} needs a positive integer 'dim', a list 'ids' and base64 'data'")
+    try:
+        matrix = _decode_matrix(block["data"], block["dim"])
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"vectors.{kind}: bad vector data ({exc})") from None
+    if len(matrix) != len(block["ids"]):
+        raise ValueError(f"vectors.{kind}: {len(block['ids'])} ids but {len(matrix)} vectors")
+    by_id = {x.id: x for x in items}
+    for key, vec in zip(block["ids"], matrix):
+        if isinstance(key, str) and key in by_id:
+            by_id[key].embedding = vec
 
 
 _SINGLE_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|(\"(?:[^\"\\]|\\.)*\")")
@@ -255,6 +325,15 @@ def _double_quoted(query: str) -> str:
         return '"' + m.group(1).replace("\\'", "'").replace('"', '\\"') + '"'
 
     return _SINGLE_QUOTED.sub(swap, query)
+
+
+# Quoted text first (kept as it is), else an aggregate call in any case.
+_AGGREGATE = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|`[^`]*`)|\b(count|sum|avg|min|max)(\s*\()", re.IGNORECASE)
+
+
+def _upper_aggregates(query: str) -> str:
+    """grand-cypher knows COUNT(...) but not count(...); Cypher function names ignore case."""
+    return _AGGREGATE.sub(lambda m: m.group(1) or m.group(2).upper() + m.group(3), query)
 
 
 def _file_mode(path: Path) -> int:

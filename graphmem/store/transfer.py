@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..filelock import FileLock
 from .base import GraphStore, StoreError
 
 BATCH = 5000
@@ -37,7 +38,7 @@ def export_graph(path: str | os.PathLike, target: GraphStore, *, merge: bool = F
     from .embedded import EmbeddedStore
 
     try:
-        source = EmbeddedStore(path, create=False)
+        source = EmbeddedStore(path, create=False, readonly=True)
         existing = target.counts()
         if not merge and (existing["triples"] or existing["episodes"]):
             raise StoreError(f"the target already holds a graph ({existing['triples']} triples, "
@@ -52,17 +53,18 @@ def import_graph(source: GraphStore, path: str | os.PathLike, *, force: bool = F
     """Write the graph in ``source`` (closed afterwards) to a new graph file at ``path``.
 
     The copy is built in memory and saved atomically at the end, so a failure part-way leaves
-    no file (or the old one) behind, never a partial graph.
+    no file (or the old one) behind, never a partial graph; the file is locked meanwhile.
     """
     from .embedded import EmbeddedStore
 
     path = Path(path)
     try:
-        if path.exists() and not force:
-            raise StoreError(f"{path} exists: pass --force to replace it")
-        copy = EmbeddedStore()
-        counts = copy_store(source, copy)
-        copy.save(path)
-        return counts
+        with FileLock(path, "graph file"):
+            if path.exists() and not force:
+                raise StoreError(f"{path} exists: pass --force to replace it")
+            copy = EmbeddedStore()
+            counts = copy_store(source, copy)
+            copy.save(path)
+            return counts
     finally:
         source.close()

@@ -1,0 +1,91 @@
+"""An advisory lock per file that one writer holds while it works (a graph file, a run log).
+
+Two processes writing one file would each save over the other's work, so the second one fails at
+once with a message naming the holder. The lock is ``flock`` on a ``.NAME.lock`` file beside the
+file (the OS drops it when the process dies, so a killed writer never leaves a stale lock); the
+holder deletes that file when it is done, and a taker checks that the file it locked is still the
+one at that name (it may have been deleted in between). Within
+one process the lock is shared and counted: the same file opened twice in a program is the
+program's own business, not a concurrent writer.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from pathlib import Path
+
+from .errors import GraphmemError
+
+_held: dict[str, list[int]] = {}  # lock file -> [descriptor, holders in this process]
+_guard = threading.Lock()
+
+
+class LockedError(GraphmemError):
+    """Another process is writing the file."""
+
+
+def lock_path(path: str | os.PathLike) -> Path:
+    path = Path(path).absolute()
+    return path.with_name(f".{path.name}.lock")
+
+
+class FileLock:
+    """Exclusive lock on ``path`` for this process; ``acquire`` raises LockedError when another holds it."""
+
+    def __init__(self, path: str | os.PathLike, what: str = "file"):
+        self.path, self.what = Path(path), what
+        self._key: str | None = None
+
+    def acquire(self) -> "FileLock":
+        if self._key is not None:
+            return self
+        key = str(lock_path(self.path))
+        with _guard:
+            entry = _held.get(key)
+            if entry is not None:
+                entry[1] += 1
+            else:
+                _held[key] = [self._take(key), 1]
+        self._key = key
+        return self
+
+    def _take(self, key: str) -> int:
+        Path(key).parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                raise LockedError(
+                    f"{self.what} {self.path} is being written by another graphmem process (pid "
+                    f"{holder}): wait for it to finish, or write to another file") from None
+            try:
+                same = os.stat(key).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+                return fd
+            os.close(fd)  # the holder deleted it as we locked it: lock the new one
+
+    def release(self) -> None:
+        if self._key is None:
+            return
+        with _guard:
+            entry = _held[self._key]
+            entry[1] -= 1
+            if entry[1] == 0:
+                Path(self._key).unlink(missing_ok=True)  # while still locked (see the module notes)
+                os.close(entry[0])  # closing the descriptor drops the flock
+                del _held[self._key]
+        self._key = None
+
+    def __enter__(self) -> "FileLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
