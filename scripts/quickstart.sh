@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 gm=.venv/bin/graphmem
 mkdir -p out
-# The local 1.5B model on 2 cores takes ~30 s a step; --max-steps keeps the episode short.
+# The local 1.5B model on 2 cores takes a few seconds a step; Ariadne wins this game in about six.
 $gm play --game "tw-cooking:recipe=1,take=1,go=1" --agent ariadne --max-steps "${QUICKSTART_STEPS:-8}" \
   --log out/quickstart-play.jsonl --force   # --force: a rerun starts the logged episode over
 $gm build examples/sample_corpus.json --out out/sample_graph.json --force

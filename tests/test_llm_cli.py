@@ -47,3 +47,22 @@ def test_replay_miss_and_bad_spec_are_clear_errors(server, capsys):
     assert code == 2 and "replay mode: no recorded reply" in err and server.requests == []
     code, _, err = run(capsys, "--llm", "gpt", "extract", "--extractor", "llm", TEXT)
     assert code == 2 and "unknown LLM spec 'gpt'" in err
+
+
+def test_play_with_an_openai_compatible_server(cooking_game, monkeypatch, tmp_path, capsys):
+    """Ariadne through the real openai client: every choice is a JSON reply whose schema enumerates
+    the candidates (the server answers the last one, so the graph's priors must still lead)."""
+    monkeypatch.setenv("GRAPHMEM_CACHE_DIR", str(tmp_path / "cache"))
+
+    def last_option(body):
+        schema = body["response_format"]["json_schema"]["schema"]
+        return ("reply", (json.dumps({"action": schema["properties"]["action"]["enum"][-1]}),), {})
+
+    with ChatServer(choose=last_option) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        code, out, _ = run(capsys, "--llm", "openai:test-model", "play", "--game", str(cooking_game),
+                           "--agent", "ariadne", "--max-steps", "30")
+    final = json.loads(out)
+    assert code == 0 and final["llm"] == "openai:test-model"
+    assert final["llm_calls"] == len(srv.requests) >= 3 and final["agent_stats"]["action_fallbacks"] == 0
+    assert final["won"] and final["normalized"] == 1.0
