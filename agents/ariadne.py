@@ -68,7 +68,7 @@ class Ariadne:
     def reset(self, task: Task) -> None:
         self.task = task
         self.memory = self._new_memory()
-        self.family = family_for(task.goal)
+        self.family = family_for(task.goal, self.llm, self.memory.embedder.encode)
         self.effects.clear()
         self.room: str | None = None
         self.last_action: str | None = None
@@ -91,6 +91,8 @@ class Ariadne:
         if action is None:
             decision = self.chooser.choose(self.context(result, view), self._candidates(result, view))
             action = self._start(decision.command, result, view)
+        if self.family:
+            self.family.played(action)
         self.last_action, self.last_score = action, result.score
         return action
 
@@ -156,7 +158,8 @@ class Ariadne:
             if command not in blocked:
                 out.append(Candidate(command, GO_TO_PRIOR if room in wanted else OTHER_ROOM_PRIOR))
         if self.room and view.rooms.nearest_unexplored(self.room) and "explore" not in blocked:
-            out.append(Candidate("explore", EXPLORE_PRIOR))
+            family_prior = self.family.prior("explore", view) if self.family else None
+            out.append(Candidate("explore", EXPLORE_PRIOR if family_prior is None else family_prior))
         return out or kept_blocked or [Candidate(c) for c in options_of(result)]
 
     def context(self, result: StepResult, view: WorldView) -> str:

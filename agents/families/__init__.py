@@ -7,10 +7,15 @@ game's own state, walkthrough, quest or fail conditions.
 """
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Callable, Protocol
+
+import numpy as np
+
+from graphmem.llm import ChatModel
 
 from ..world import WorldView
 from .base import VETO
+from .cleaning import CleaningFamily
 from .cooking import CookingFamily
 
 class Family(Protocol):
@@ -24,12 +29,18 @@ class Family(Protocol):
     def wanted_places(self, view: WorldView) -> list[str]:
         """Rooms worth walking to now (where a needed thing was seen)."""
 
+    def played(self, command: str) -> None:
+        """The agent played ``command`` (a family may note what its own moves settled)."""
 
-FAMILIES = (CookingFamily,)
-__all__ = ["FAMILIES", "VETO", "Family", "family_for"]
+
+__all__ = ["VETO", "Family", "family_for"]
 
 
-def family_for(goal: str) -> Family | None:
-    """The family whose goal words the task's goal uses, if any."""
+def family_for(goal: str, llm: ChatModel, encode: Callable[[list[str]], np.ndarray]) -> Family | None:
+    """The family whose goal words the task's goal uses, if any; ``encode`` is the memory's embedder."""
     text = (goal or "").lower()
-    return next((f() for f in FAMILIES if any(w in text for w in f.goal_words)), None)
+    if any(w in text for w in CookingFamily.goal_words):
+        return CookingFamily()
+    if any(w in text for w in CleaningFamily.goal_words):
+        return CleaningFamily(llm, encode)
+    return None

@@ -16,6 +16,7 @@ from .base import VETO
 
 CUTS = {"sliced": "slice", "diced": "dice", "chopped": "chop"}
 COOKS = {"fried": "stove", "roasted": "oven", "grilled": "bbq"}
+COOK_VERBS = {"fried": "fry", "roasted": "roast", "grilled": "grill"}
 TOOL = "knife"
 KITCHEN = "kitchen"  # where a meal is prepared
 DOCUMENTS = ("cookbook", "recipe")
@@ -63,7 +64,7 @@ class CookingFamily:
         if any(s in CUTS for _, s in pending) and not view.carries(TOOL):
             items.append(f"take the knife ({self._where(view, TOOL) or 'not seen yet'})")
         for x, s in pending:
-            items.append(f"{CUTS[s]} {x} with knife" if s in CUTS else f"cook {x} with {COOKS[s]} ({s[:-2]})")
+            items.append(f"{CUTS[s]} {x} with knife" if s in CUTS else f"cook {x} with {COOKS[s]} ({COOK_VERBS[s]})")
         items.append("prepare meal, then eat meal")
         return items
 
@@ -107,6 +108,9 @@ class CookingFamily:
             thing = bare_name(m.group(1))
             return VETO if thing in needed or thing in (TOOL, "meal") else -1.0
         return None
+
+    def played(self, command: str) -> None:
+        """Nothing to note: the recipe's progress is in the memory."""
 
     def wanted_places(self, view: WorldView) -> list[str]:
         """Rooms holding what the next checklist items need, nearest concerns first."""

@@ -1,0 +1,140 @@
+"""The cleaning family (tidy a house: take what is out of place, put it where it belongs).
+
+Where a thing belongs is common sense, not something a game states. The model supplies it: one
+scoring call per thing ranks the known receptacles as answers to "where does the X belong?" (with a
+backend that cannot score, the memory's embedder ranks them by similarity instead). A thing is out
+of place when another receptacle fits it clearly better than the one it is on. Receptacles are
+those the memory has seen holding something and those the game offers to put things on or into.
+Everything comes from what the agent observed; a thing once put away is never moved again. The
+house is explored first, so that every receptacle is known before anything is judged or moved.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+
+from graphmem.llm import ChatModel
+
+from ..world import WorldView
+from .base import VETO
+
+MARGIN = 0.5  # how much better (mean log-probability) another receptacle must fit than the current one
+EMBEDDING_MARGIN = 0.05  # the same for cosine similarities
+EXPLORE_FIRST = 3.5  # above taking and putting while exits lead somewhere unknown
+
+_TAKE = re.compile(r"^take (.+?)(?: from (.+))?$")
+_PUT = re.compile(r"^(?:put|insert) (.+?) (?:on|into|in) (.+)$")
+_CONSUME = re.compile(r"^(?:eat|drink) ")
+
+
+class CleaningFamily:
+    name = "cleaning"
+    goal_words = ("clean", "tidy", "out of place")
+
+    def __init__(self, llm: ChatModel, encode: Callable[[list[str]], np.ndarray]) -> None:
+        self.llm = llm
+        self.encode = encode
+        self.margin = MARGIN if llm.can_score else EMBEDDING_MARGIN
+        self.receptacles: dict[str, str | None] = {}  # name -> room it is in (None: unknown)
+        self.placed: set[str] = set()                  # things put away by the agent
+        self._fits: dict[tuple[str, tuple[str, ...]], dict[str, float]] = {}
+
+    # --- what fits where -------------------------------------------------------------------------
+    def fits(self, thing: str) -> dict[str, float]:
+        """How well ``thing`` fits each known receptacle (higher is better), memoised."""
+        places = tuple(sorted(r for r in self.receptacles if r != thing))
+        key = (thing, places)
+        if key not in self._fits:
+            texts = [self._place_text(p) for p in places]
+            if not places:
+                values = []
+            elif self.llm.can_score:
+                question = (f"In a tidy house, where does the {thing} belong? "
+                            f"Answer with one of: {'; '.join(texts)}.")
+                values = self.llm.score([{"role": "user", "content": question}], texts).mean()
+            else:
+                vecs = self.encode([thing, *texts])
+                values = list(vecs[1:] @ vecs[0])
+            self._fits[key] = {p: float(v) for p, v in zip(places, values)}
+        return self._fits[key]
+
+    def learn(self, view: WorldView) -> None:
+        for thing, (_, holder) in view.location.items():
+            if holder not in ("inventory", view.room) and holder not in view.rooms.exits:
+                self.receptacles.setdefault(holder, view.place_of(holder))
+
+    def _place_text(self, receptacle: str) -> str:
+        """A receptacle with its room: "sink" says less than "sink in the bathroom"."""
+        room = self.receptacles.get(receptacle)
+        return f"{receptacle} in the {room}" if room else receptacle
+
+    def home(self, thing: str) -> str | None:
+        """The best-fitting known receptacle for ``thing``."""
+        fits = self.fits(thing)
+        return max(sorted(fits), key=lambda p: fits[p]) if fits else None
+
+    def out_of_place(self, thing: str, holder: str) -> str | None:
+        """Where ``thing`` should go instead of ``holder`` (a receptacle, or a room's floor), or
+        None if it may stay."""
+        if thing in self.placed or thing in self.receptacles:
+            return None
+        fits = self.fits(thing)
+        home = self.home(thing)
+        if home is None or home == holder:
+            return None
+        return home if holder not in fits or fits[home] > fits[holder] + self.margin else None
+
+    # --- family protocol -------------------------------------------------------------------------
+    def checklist(self, view: WorldView) -> list[str]:
+        self.learn(view)
+        items = []
+        if view.rooms.unexplored():
+            return ["explore the whole house first"]
+        for thing in view.carried():
+            home = self.home(thing)
+            if home and thing not in self.placed:
+                items.append(f"put {thing} on {home} ({self.receptacles.get(home) or 'room unknown'})")
+        for thing, (_, holder) in sorted(view.location.items()):
+            if holder != "inventory" and (home := self.out_of_place(thing, holder)):
+                items.append(f"take {thing} from {holder}, it belongs on {home}")
+        return items[:6] or ["explore to find things out of place"]
+
+    def prior(self, command: str, view: WorldView) -> float | None:
+        cmd = command.lower()
+        if _CONSUME.match(cmd):
+            return VETO
+        explored = not view.rooms.unexplored()
+        if cmd == "explore":
+            return None if explored else EXPLORE_FIRST
+        if (m := _PUT.match(cmd)) is not None:
+            thing, target = m.group(1), m.group(2)
+            self.receptacles.setdefault(target, view.room)
+            if not explored:
+                return 1.0
+            home = self.home(thing)
+            return 4.0 if target == home and thing not in self.placed else -1.0
+        if (m := _TAKE.match(cmd)) is not None:
+            if not explored:
+                return 1.0
+            thing = m.group(1)
+            holder = m.group(2) or view.location.get(thing, ("", view.room or ""))[1]
+            return 3.0 if self.out_of_place(thing, holder) else -2.0
+        if cmd.startswith("drop "):
+            return -2.0
+        return None
+
+    def wanted_places(self, view: WorldView) -> list[str]:
+        if view.rooms.unexplored():
+            return []
+        rooms = []
+        for thing in view.carried():
+            home = self.home(thing)
+            rooms.append(self.receptacles.get(home) if home else None)
+        return list(dict.fromkeys(r for r in rooms if r))
+
+    def played(self, command: str) -> None:
+        """Ariadne reports each command it plays: a thing put on its home stays there."""
+        if (m := _PUT.match(command.lower())) is not None and self.home(m.group(1)) == m.group(2):
+            self.placed.add(m.group(1))
