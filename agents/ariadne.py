@@ -24,7 +24,7 @@ from graphmem import Memory
 from graphmem.llm import ChatModel
 from graphmem.spatial import move_triples, room_of, with_room
 
-from .base import OBSERVATION_CHARS, options_of, shorten
+from .base import options_of, shorten
 from .choice import Candidate, Chooser
 from .effects import EffectTracker
 from .families import VETO, family_for
@@ -37,6 +37,7 @@ DOOR_WORDS = ("door", "gate", "hatch", "portal", "gateway")
 EXTRACTORS = ("offline", "llm")
 MAP_RELATIONS = ("has exit",)  # move records and exits: the map shows them already
 GO_TO_PRIOR, EXPLORE_PRIOR, OTHER_ROOM_PRIOR = 2.5, 1.0, -0.5
+OBSERVATION_CHARS = 400  # the state lines above it already say what the room holds
 USELESS_PENALTY = 2.0  # an action that changed nothing last time ranks below untried ones
 
 
@@ -44,7 +45,7 @@ class Ariadne:
     name = "ariadne"
 
     def __init__(self, llm: ChatModel, *, extractor: str = "offline", max_facts: int = 6,
-                 shortlist: int = 12, temperature: float = 0.0, seed: int = 0) -> None:
+                 shortlist: int = 8, temperature: float = 0.0, seed: int = 0) -> None:
         if extractor not in EXTRACTORS:
             raise ValueError(f"extractor must be one of {EXTRACTORS}, not {extractor!r}")
         self.llm = llm

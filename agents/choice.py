@@ -8,7 +8,9 @@ Candidates carry a prior from code (0 when the agent has none). The model then j
   ("examine") cannot win by being first;
 - any other backend (OpenAI-compatible servers) answers a JSON choice whose schema enumerates the
   options; the chosen option gets ``enum_bonus`` on top of its prior.
-A single candidate is played without a call. A bad structured reply falls back, logged and
+A single candidate is played without a call, and so is one whose prior leads the next by
+``decisive_gap`` or more (no likelihood difference the model gives candidates in practice
+overturns it: the call would only cost time). A bad structured reply falls back, logged and
 counted, to the highest prior. With ``temperature`` > 0 the choice is sampled from the softmax of
 the values with a seeded generator (a run's seed makes it repeatable); 0 (the default) is argmax.
 """
@@ -40,7 +42,7 @@ class Candidate:
 class Decision:
     command: str
     ranked: list[tuple[str, float]] = field(default_factory=list)  # shortlist with final values
-    by: str = "model"  # model, enum, single, fallback
+    by: str = "model"  # model, enum, prior (decided without a call), fallback
 
     def summary(self, n: int = 3) -> str:
         return "; ".join(f"{c} ({v:+.2f})" for c, v in self.ranked[:n])
@@ -60,8 +62,10 @@ def messages(context: str, instruction: str) -> list[dict]:
 
 class Chooser:
     def __init__(self, llm: ChatModel, *, shortlist: int = 12, enum_bonus: float = 2.0,
-                 prior_weight: float = 1.0, temperature: float = 0.0, seed: int = 0) -> None:
+                 prior_weight: float = 1.0, decisive_gap: float = 3.0, temperature: float = 0.0,
+                 seed: int = 0) -> None:
         self.llm = llm
+        self.decisive_gap = decisive_gap
         self.temperature = temperature
         self.rng = random.Random(seed)
         self.shortlist = shortlist
@@ -79,8 +83,8 @@ class Chooser:
                 unique[c.command] = c
         # Highest priors first; ties keep the caller's order (never set or hash order).
         order = sorted(unique.values(), key=lambda c: -c.prior)[: self.shortlist]
-        if len(order) == 1:
-            self.last = Decision(order[0].command, [(order[0].command, order[0].prior)], "single")
+        if len(order) == 1 or self.prior_weight * (order[0].prior - order[1].prior) >= self.decisive_gap:
+            self.last = Decision(order[0].command, [(c.command, c.prior) for c in order[:3]], "prior")
             return self.last
         options = [c.command for c in order]
         listing = "\n".join(f"- {o}" for o in options)

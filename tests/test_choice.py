@@ -25,9 +25,9 @@ def test_scoring_picks_the_best_mean_log_probability_plus_prior():
     decision = chooser.choose("ctx", [Candidate("examine cookbook"), Candidate("take knife"), Candidate("eat carrot")])
     assert decision.command == "eat carrot" and decision.by == "model"
     # a prior from code outweighs a small difference in likelihood
-    decision = chooser.choose("ctx", [Candidate("examine cookbook"), Candidate("take knife", 3.0)])
+    decision = chooser.choose("ctx", [Candidate("examine cookbook"), Candidate("take knife", 2.5)])
     assert decision.command == "take knife"
-    assert decision.ranked[0] == ("take knife", 1.5)  # mean -1.5 + prior 3
+    assert decision.ranked[0] == ("take knife", 1.0)  # mean -1.5 + prior 2.5
     assert chooser.calls == 2 and llm.usage.snapshot().calls == 2
 
 
@@ -36,7 +36,9 @@ def test_shortlist_keeps_the_highest_priors_and_a_single_candidate_costs_no_call
     chooser = Chooser(llm, shortlist=2)
     chooser.choose("ctx", [Candidate("a", 0.0), Candidate("b", 2.0), Candidate("c", 1.0), Candidate("b", -1.0)])
     assert llm.scored == [["b", "c"]]
-    assert chooser.choose("ctx", [Candidate("only")]).by == "single"
+    assert chooser.choose("ctx", [Candidate("only")]).by == "prior"
+    decisive = chooser.choose("ctx", [Candidate("eat meal", 6.0), Candidate("look", 1.0)])
+    assert decisive.command == "eat meal" and decisive.by == "prior"  # a lead of 3+ needs no call
     assert len(llm.scored) == 1
 
 

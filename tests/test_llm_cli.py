@@ -64,5 +64,5 @@ def test_play_with_an_openai_compatible_server(cooking_game, monkeypatch, tmp_pa
                            "--agent", "ariadne", "--max-steps", "30")
     final = json.loads(out)
     assert code == 0 and final["llm"] == "openai:test-model"
-    assert final["llm_calls"] == len(srv.requests) >= 3 and final["agent_stats"]["action_fallbacks"] == 0
+    assert final["llm_calls"] == len(srv.requests) >= 1 and final["agent_stats"]["action_fallbacks"] == 0
     assert final["won"] and final["normalized"] == 1.0
