@@ -22,7 +22,8 @@ from .base import VETO
 
 MARGIN = 0.5  # how much better (mean log-probability) another receptacle must fit than the current one
 EMBEDDING_MARGIN = 0.05  # the same for cosine similarities
-EXPLORE_FIRST = 3.5  # above taking and putting while exits lead somewhere unknown
+JUDGED_PER_STEP = 2  # things newly judged a step (each is one scoring call): bounds a step's cost
+EXPLORE_FIRST = 4.5  # while exits lead somewhere unknown: ahead of anything else by more than the decisive gap
 
 _TAKE = re.compile(r"^take (.+?)(?: from (.+))?$")
 _PUT = re.compile(r"^(?:put|insert) (.+?) (?:on|into|in) (.+)$")
@@ -39,14 +40,17 @@ class CleaningFamily:
         self.margin = MARGIN if llm.can_score else EMBEDDING_MARGIN
         self.receptacles: dict[str, str | None] = {}  # name -> room it is in (None: unknown)
         self.placed: set[str] = set()                  # things put away by the agent
-        self._fits: dict[tuple[str, tuple[str, ...]], dict[str, float]] = {}
+        self.items: set[str] = set()                   # things the game offers to take
+        self._fits: dict[str, dict[str, float]] = {}
 
     # --- what fits where -------------------------------------------------------------------------
     def fits(self, thing: str) -> dict[str, float]:
-        """How well ``thing`` fits each known receptacle (higher is better), memoised."""
-        places = tuple(sorted(r for r in self.receptacles if r != thing))
-        key = (thing, places)
-        if key not in self._fits:
+        """How well ``thing`` fits each receptacle known when first asked (higher is better).
+
+        Asked once per thing (the house is explored by then); asked again only if the thing turns
+        up on a receptacle the first answer did not cover."""
+        if thing not in self._fits:
+            places = sorted(r for r in self.receptacles if r != thing)
             texts = [self._place_text(p) for p in places]
             if not places:
                 values = []
@@ -57,13 +61,21 @@ class CleaningFamily:
             else:
                 vecs = self.encode([thing, *texts])
                 values = list(vecs[1:] @ vecs[0])
-            self._fits[key] = {p: float(v) for p, v in zip(places, values)}
-        return self._fits[key]
+            self._fits[thing] = {p: float(v) for p, v in zip(places, values)}
+        return self._fits[thing]
+
+    def judged(self, thing: str) -> bool:
+        return thing in self._fits
 
     def learn(self, view: WorldView) -> None:
+        """Receptacles: what holds something, and what stands in a room but is never offered to take."""
         for thing, (_, holder) in view.location.items():
-            if holder not in ("inventory", view.room) and holder not in view.rooms.exits:
+            if holder in view.rooms.exits and thing not in self.items:
+                self.receptacles.setdefault(thing, holder)
+            elif holder != "inventory" and holder not in view.rooms.exits:
                 self.receptacles.setdefault(holder, view.place_of(holder))
+        for item in self.items:
+            self.receptacles.pop(item, None)
 
     def _place_text(self, receptacle: str) -> str:
         """A receptacle with its room: "sink" says less than "sink in the bathroom"."""
@@ -80,6 +92,8 @@ class CleaningFamily:
         None if it may stay."""
         if thing in self.placed or thing in self.receptacles:
             return None
+        if holder in self.receptacles and holder not in self.fits(thing):
+            del self._fits[thing]  # it sits on a receptacle found after it was judged
         fits = self.fits(thing)
         home = self.home(thing)
         if home is None or home == holder:
@@ -96,9 +110,17 @@ class CleaningFamily:
             home = self.home(thing)
             if home and thing not in self.placed:
                 items.append(f"put {thing} on {home} ({self.receptacles.get(home) or 'room unknown'})")
+        budget = JUDGED_PER_STEP
         for thing, (_, holder) in sorted(view.location.items()):
-            if holder != "inventory" and (home := self.out_of_place(thing, holder)):
-                items.append(f"take {thing} from {holder}, it belongs on {home}")
+            if holder == "inventory" or thing in self.receptacles or thing in self.placed:
+                continue
+            if not self.judged(thing):
+                if budget == 0:
+                    continue
+                budget -= 1
+            if home := self.out_of_place(thing, holder):
+                where = view.place_of(thing)
+                items.append(f"take {thing} from {holder} ({where}), it belongs on {home}")
         return items[:6] or ["explore to find things out of place"]
 
     def prior(self, command: str, view: WorldView) -> float | None:
@@ -116,6 +138,7 @@ class CleaningFamily:
             home = self.home(thing)
             return 4.0 if target == home and thing not in self.placed else -1.0
         if (m := _TAKE.match(cmd)) is not None:
+            self.items.add(m.group(1))
             if not explored:
                 return 1.0
             thing = m.group(1)
@@ -128,11 +151,12 @@ class CleaningFamily:
     def wanted_places(self, view: WorldView) -> list[str]:
         if view.rooms.unexplored():
             return []
-        rooms = []
-        for thing in view.carried():
-            home = self.home(thing)
-            rooms.append(self.receptacles.get(home) if home else None)
-        return list(dict.fromkeys(r for r in rooms if r))
+        rooms = [self.receptacles.get(self.home(thing) or "") for thing in view.carried()
+                 if thing not in self.placed]
+        # then where judged things wait to be taken
+        rooms += [view.place_of(t) for t, (_, holder) in sorted(view.location.items())
+                  if self.judged(t) and holder != "inventory" and self.out_of_place(t, holder)]
+        return list(dict.fromkeys(r for r in rooms if r and r != "inventory"))
 
     def played(self, command: str) -> None:
         """Ariadne reports each command it plays: a thing put on its home stays there."""
