@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--baseline-runs", type=int, default=1)
     ap.add_argument("--games", default=",".join(SHARED), help="shared games to play")
     ap.add_argument("--baseline-games", default=",".join(SHARED))
+    ap.add_argument("--baselines", default=",".join(BASELINES), help="baseline agents to play")
     ap.add_argument("--parts", default="shared,generated,baselines", help="any of shared, generated, "
                     "baselines, report (comma-separated)")
     args = ap.parse_args()
@@ -82,7 +83,7 @@ def main() -> None:
             result = eval_agents([spec], ["ariadne"], args.seeds, llm, out_dir=out / f"generated-{i}", progress=progress)
             print(markdown_table(result["rows"]), flush=True)
     if "baselines" in parts:
-        result = eval_agents(args.baseline_games.split(","), BASELINES, args.baseline_runs, llm,
+        result = eval_agents(args.baseline_games.split(","), args.baselines.split(","), args.baseline_runs, llm,
                              out_dir=out / "shared-baselines", tasks=tasks, progress=progress)
         print(markdown_table(result["rows"]), flush=True)
     if "report" in parts:
