@@ -59,3 +59,21 @@ def test_structured_choice_without_scoring_and_a_counted_fallback():
     bad = Chooser(ScriptedChat(lambda messages, schema: "no json"))
     decision = bad.choose("ctx", [Candidate("look"), Candidate("go north", 1.0)])
     assert decision.command == "go north" and decision.by == "fallback" and bad.fallbacks == 1
+
+
+def test_sampling_is_seeded_and_eval_agents_reruns_differ():
+    from agents.evaluate import RERUN_TEMPERATURE, run_temperature
+
+    table = {"a": -1.0, "b": -1.1, "c": -1.2}
+
+    def pick(seed):
+        chooser = Chooser(ScoringChat(table), temperature=1.0, seed=seed)
+        return chooser.choose("ctx", [Candidate(o) for o in table]).command
+
+    picks = [pick(seed) for seed in range(12)]
+    assert picks == [pick(seed) for seed in range(12)] and len(set(picks)) > 1  # repeatable per seed only
+    assert Chooser(ScoringChat(table)).choose("ctx", [Candidate(o) for o in table]).command == "a"  # greedy
+    assert run_temperature("cook_1_1_cut", 0, None) == 0.0
+    assert run_temperature("cook_1_1_cut", 2, None) == RERUN_TEMPERATURE  # a fixed game: sampled reruns
+    assert run_temperature("tw-cooking:recipe=1,take=1,go=1", 2, None) == 0.0  # another game per seed
+    assert run_temperature("cook_1_1_cut", 2, 0.0) == 0.0  # an explicit temperature wins
