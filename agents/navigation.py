@@ -93,8 +93,3 @@ class RoomMap:
             if open_ends:
                 out[room] = open_ends
         return out
-
-    def exploration_hint(self, limit: int = 6) -> str:
-        """A short line for prompts: "kitchen: north, west; hallway: up" or "none"."""
-        parts = [f"{room}: {', '.join(dirs)}" for room, dirs in list(self.unexplored().items())[:limit]]
-        return "; ".join(parts) or "none"

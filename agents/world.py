@@ -84,7 +84,3 @@ class WorldView:
             held = self.inside(thing)
             parts.append(f"{label}: {', '.join(held)}" if held else label)
         return "; ".join(parts) or "nothing seen"
-
-    def facts_about(self, entities: Iterable[str]) -> list[tuple[str, str, str]]:
-        wanted = set(entities)
-        return [f for f in self.facts if f[0] in wanted or f[2] in wanted]

@@ -75,3 +75,13 @@ def test_rag_agent_retrieves_older_steps_only(tiny_world):
     retrieved = last.split("Retrieved past steps:\n")[1].split("\nRecent steps:")[0].splitlines()
     assert len(retrieved) == 2 and all(line.startswith("[step ") for line in retrieved)
     assert not any("[step 4]" in line for line in retrieved)  # step 4 is the recent one
+
+
+def test_actions_repeated_without_effect_are_recognised():
+    from agents.base import RecentSteps
+
+    recent = RecentSteps(4)
+    for action, obs in [("prepare meal", "Something still needs to be cut."), ("look", "A kitchen."),
+                        ("prepare meal", "Something  still needs to be cut."), ("look", "A kitchen, a knife.")]:
+        recent.add(action, obs)
+    assert recent.without_effect() == ["prepare meal"]  # "look" changed what it showed

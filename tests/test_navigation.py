@@ -46,8 +46,6 @@ def test_unreachable_room_has_no_path(room_map):
 
 def test_unexplored_exits_are_exits_without_a_known_destination(room_map):
     assert room_map.unexplored() == {"garden": ["south"], "kitchen": ["north"]}
-    assert room_map.exploration_hint() == "garden: south; kitchen: north"
-    assert RoomMap().exploration_hint() == "none"
 
 
 def test_plain_tuples_and_non_spatial_triples():
@@ -55,3 +53,9 @@ def test_plain_tuples_and_non_spatial_triples():
     assert room_map.rooms() == ["a", "b"]
     assert room_map.path("a", "b") == [("north", "b")]
     assert room_map.path("b", "a") is None  # only the one direction was stated
+
+
+def test_nearest_unexplored_exit_is_walked_to(room_map):
+    assert room_map.nearest_unexplored("kitchen") == [("north", None)]
+    walk = room_map.nearest_unexplored("cellar")
+    assert walk[-1] == ("north", None) and walk[:-1] == room_map.path("cellar", "kitchen")
