@@ -38,6 +38,9 @@ def test_cleaning_takes_what_the_model_places_elsewhere_and_puts_it_there():
     assert isinstance(family, CleaningFamily)
     view = view_of(HOUSE, "hall")
     family.checklist(view)
+    assert len(model.questions) == 2  # two things judged a step (one scoring call each)
+    assert family.prior("take toothbrush from dining table", view) == 0.0  # not judged yet
+    family.checklist(view)
     assert family.prior("take toothbrush from dining table", view) == 3.0
     assert family.prior("take candles from dining table", view) == -2.0  # where it belongs
     assert family.prior("eat candles", view) == VETO

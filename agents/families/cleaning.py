@@ -47,8 +47,8 @@ class CleaningFamily:
     def fits(self, thing: str) -> dict[str, float]:
         """How well ``thing`` fits each receptacle known when first asked (higher is better).
 
-        Asked once per thing (the house is explored by then); asked again only if the thing turns
-        up on a receptacle the first answer did not cover."""
+        Asked once per thing, by the checklist (at most JUDGED_PER_STEP new things a step, once the
+        house is explored); priors only read the answers already there."""
         if thing not in self._fits:
             places = sorted(r for r in self.receptacles if r != thing)
             texts = [self._place_text(p) for p in places]
@@ -83,17 +83,15 @@ class CleaningFamily:
         return f"{receptacle} in the {room}" if room else receptacle
 
     def home(self, thing: str) -> str | None:
-        """The best-fitting known receptacle for ``thing``."""
-        fits = self.fits(thing)
+        """The best-fitting known receptacle for ``thing`` (None until it was judged)."""
+        fits = self._fits.get(thing)
         return max(sorted(fits), key=lambda p: fits[p]) if fits else None
 
     def out_of_place(self, thing: str, holder: str) -> str | None:
         """Where ``thing`` should go instead of ``holder`` (a receptacle, or a room's floor), or
         None if it may stay."""
-        if thing in self.placed or thing in self.receptacles:
+        if thing in self.placed or thing in self.receptacles or not self.judged(thing):
             return None
-        if holder in self.receptacles and holder not in self.fits(thing):
-            del self._fits[thing]  # it sits on a receptacle found after it was judged
         fits = self.fits(thing)
         home = self.home(thing)
         if home is None or home == holder:
@@ -106,18 +104,17 @@ class CleaningFamily:
         items = []
         if view.rooms.unexplored():
             return ["explore the whole house first"]
+        unjudged = [t for t, (_, holder) in sorted(view.location.items())
+                     if t not in self.receptacles and t not in self.placed and not self.judged(t)]
+        for thing in sorted(unjudged, key=lambda t: not view.carries(t))[:JUDGED_PER_STEP]:
+            self.fits(thing)  # carried things first: they need a home now
         for thing in view.carried():
             home = self.home(thing)
             if home and thing not in self.placed:
                 items.append(f"put {thing} on {home} ({self.receptacles.get(home) or 'room unknown'})")
-        budget = JUDGED_PER_STEP
         for thing, (_, holder) in sorted(view.location.items()):
-            if holder == "inventory" or thing in self.receptacles or thing in self.placed:
+            if holder == "inventory":
                 continue
-            if not self.judged(thing):
-                if budget == 0:
-                    continue
-                budget -= 1
             if home := self.out_of_place(thing, holder):
                 where = view.place_of(thing)
                 items.append(f"take {thing} from {holder} ({where}), it belongs on {home}")
@@ -143,6 +140,8 @@ class CleaningFamily:
                 return 1.0
             thing = m.group(1)
             holder = m.group(2) or view.location.get(thing, ("", view.room or ""))[1]
+            if not self.judged(thing):
+                return 0.0  # not judged yet: the model's choice decides
             return 3.0 if self.out_of_place(thing, holder) else -2.0
         if cmd.startswith("drop "):
             return -2.0
