@@ -48,6 +48,7 @@ def test_cleaning_takes_what_the_model_places_elsewhere_and_puts_it_there():
     assert family.prior("put toothbrush on sink", carrying) == 4.0
     assert family.prior("put toothbrush on dining table", carrying) == -1.0
     assert family.wanted_places(carrying) == ["bath"]
+    assert family.prior("open sink", carrying) == 4.0  # a closed home is opened to put the thing away
     family.played("put toothbrush on sink")
     assert family.prior("take toothbrush from sink", view_of(HOUSE, "bath")) == -2.0  # never moved again
     assert model.questions.count("toothbrush") == 1  # one scoring call per thing while the house is unchanged

@@ -28,6 +28,7 @@ EXPLORE_FIRST = 4.5  # while exits lead somewhere unknown: ahead of anything els
 _TAKE = re.compile(r"^take (.+?)(?: from (.+))?$")
 _PUT = re.compile(r"^(?:put|insert) (.+?) (?:on|into|in) (.+)$")
 _CONSUME = re.compile(r"^(?:eat|drink) ")
+_OPEN = re.compile(r"^open (.+)$")
 
 
 class CleaningFamily:
@@ -143,6 +144,10 @@ class CleaningFamily:
             if not self.judged(thing):
                 return 0.0  # not judged yet: the model's choice decides
             return 3.0 if self.out_of_place(thing, holder) else -2.0
+        if (m := _OPEN.match(cmd)) is not None and explored:
+            # a closed cabinet or dishwasher that is a carried thing's home: open it to put it away
+            homes = {self.home(t) for t in view.carried() if t not in self.placed}
+            return 4.0 if m.group(1) in homes else None
         if cmd.startswith("drop "):
             return -2.0
         return None
