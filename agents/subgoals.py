@@ -7,18 +7,12 @@ override any prior; the rest falls back here.
 """
 from __future__ import annotations
 
-import re
-
+from .commands import EXAMINE, GO, OPEN, TAKE, UNLOCK
 from .world import WorldView
 
 UNLOCK_RELATIONS = ("unlock", "unlocks", "opens", "open")
 READABLE = ("note", "letter", "book", "paper", "map", "scroll", "cookbook", "recipe", "sign")
 
-_UNLOCK = re.compile(r"^unlock (.+) with (.+)$")
-_OPEN = re.compile(r"^open (.+)$")
-_TAKE = re.compile(r"^take (.+?)(?: from (.+))?$")
-_EXAMINE = re.compile(r"^(?:examine|read) (.+)$")
-_GO = re.compile(r"^go (\w+)$")
 
 
 def locks(view: WorldView) -> list[tuple[str, str]]:
@@ -53,18 +47,18 @@ def lock_places(view: WorldView) -> list[str]:
 
 def generic_prior(command: str, view: WorldView) -> float:
     cmd = command.lower()
-    if (m := _UNLOCK.match(cmd)) is not None:
+    if (m := UNLOCK.match(cmd)) is not None:
         return 3.0 if (m.group(1), m.group(2)) in locks(view) else 0.5
-    if (m := _OPEN.match(cmd)) is not None:
+    if (m := OPEN.match(cmd)) is not None:
         thing = m.group(1)
         if view.is_(thing, "open"):
             return -1.0
         return 2.5 if any(c == thing for c, _ in locks(view)) and not view.is_(thing, "locked") else 1.5
-    if (m := _TAKE.match(cmd)) is not None:
+    if (m := TAKE.match(cmd)) is not None:
         return 1.5
-    if (m := _EXAMINE.match(cmd)) is not None:
+    if (m := EXAMINE.match(cmd)) is not None:
         return 2.0 if any(w in m.group(1).split() for w in READABLE) else 0.0
-    if (m := _GO.match(cmd)) is not None and view.room:
+    if (m := GO.match(cmd)) is not None and view.room:
         unexplored = view.rooms.unexplored().get(view.room, [])
         return 1.2 if m.group(1) in unexplored else 0.0
     if cmd in ("look", "inventory"):

@@ -10,13 +10,13 @@ house is explored first, so that every receptacle is known before anything is ju
 """
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 import numpy as np
 
 from graphmem.llm import ChatModel
 
+from ..commands import CONSUME, OPEN, PUT, TAKE
 from ..world import WorldView
 from .base import VETO
 
@@ -25,10 +25,6 @@ EMBEDDING_MARGIN = 0.05  # the same for cosine similarities
 JUDGED_PER_STEP = 2  # things newly judged a step (each is one scoring call): bounds a step's cost
 EXPLORE_FIRST = 4.5  # while exits lead somewhere unknown: ahead of anything else by more than the decisive gap
 
-_TAKE = re.compile(r"^take (.+?)(?: from (.+))?$")
-_PUT = re.compile(r"^(?:put|insert) (.+?) (?:on|into|in) (.+)$")
-_CONSUME = re.compile(r"^(?:eat|drink) ")
-_OPEN = re.compile(r"^open (.+)$")
 
 
 class CleaningFamily:
@@ -123,19 +119,19 @@ class CleaningFamily:
 
     def prior(self, command: str, view: WorldView) -> float | None:
         cmd = command.lower()
-        if _CONSUME.match(cmd):
+        if CONSUME.match(cmd):
             return VETO
         explored = not view.rooms.unexplored()
         if cmd == "explore":
             return None if explored else EXPLORE_FIRST
-        if (m := _PUT.match(cmd)) is not None:
+        if (m := PUT.match(cmd)) is not None:
             thing, target = m.group(1), m.group(2)
             self.receptacles.setdefault(target, view.room)
             if not explored:
                 return 1.0
             home = self.home(thing)
             return 4.0 if target == home and thing not in self.placed else -1.0
-        if (m := _TAKE.match(cmd)) is not None:
+        if (m := TAKE.match(cmd)) is not None:
             self.items.add(m.group(1))
             if not explored:
                 return 1.0
@@ -144,7 +140,7 @@ class CleaningFamily:
             if not self.judged(thing):
                 return 0.0  # not judged yet: the model's choice decides
             return 3.0 if self.out_of_place(thing, holder) else -2.0
-        if (m := _OPEN.match(cmd)) is not None and explored:
+        if (m := OPEN.match(cmd)) is not None and explored:
             # a closed cabinet or dishwasher that is a carried thing's home: open it to put it away
             homes = {self.home(t) for t in view.carried() if t not in self.placed}
             return 4.0 if m.group(1) in homes else None
@@ -164,5 +160,5 @@ class CleaningFamily:
 
     def played(self, command: str) -> None:
         """Ariadne reports each command it plays: a thing put on its home stays there."""
-        if (m := _PUT.match(command.lower())) is not None and self.home(m.group(1)) == m.group(2):
+        if (m := PUT.match(command.lower())) is not None and self.home(m.group(1)) == m.group(2):
             self.placed.add(m.group(1))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from ..commands import CONSUME, EXAMINE, TAKE
 from ..world import WorldView, bare_name
 from .base import VETO
 
@@ -21,12 +22,9 @@ TOOL = "knife"
 KITCHEN = "kitchen"  # where a meal is prepared
 DOCUMENTS = ("cookbook", "recipe")
 
-_TAKE = re.compile(r"^take (.+?)(?: from (.+))?$")
 _CUT = re.compile(r"^(slice|dice|chop) (.+) with (.+)$")
 _COOK = re.compile(r"^cook (.+) with (.+)$")
-_CONSUME = re.compile(r"^(eat|drink) (.+)$")
 _LET_GO = re.compile(r"^(?:drop|put|insert) (.+?)(?: (?:on|into|in) .+)?$")
-_READ = re.compile(r"^(?:examine|read) (.+)$")
 
 
 class CookingFamily:
@@ -81,11 +79,11 @@ class CookingFamily:
     def prior(self, command: str, view: WorldView) -> float | None:
         cmd = command.lower()
         needed = self.needed(view)
-        if (m := _CONSUME.match(cmd)) is not None:
+        if (m := CONSUME.match(cmd)) is not None:
             return 6.0 if m.group(1) == "eat" and m.group(2) == "meal" else VETO
         if cmd == "prepare meal":
             return 5.0 if self.ready(view) else VETO
-        if (m := _READ.match(cmd)) is not None and m.group(1) in DOCUMENTS:
+        if (m := EXAMINE.match(cmd)) is not None and m.group(1) in DOCUMENTS:
             return 4.0 if not needed else -1.0
         if not needed:  # no recipe yet: nothing may be cut or cooked
             return VETO if _CUT.match(cmd) or _COOK.match(cmd) else None
@@ -97,7 +95,7 @@ class CookingFamily:
             thing, appliance = bare_name(m.group(1)), m.group(2)
             wanted = [s for x, s in pending if x == thing and s in COOKS]
             return 3.5 if view.carries(thing) and any(COOKS[s] == appliance for s in wanted) else VETO
-        if (m := _TAKE.match(cmd)) is not None:
+        if (m := TAKE.match(cmd)) is not None:
             thing = bare_name(m.group(1))
             if thing in needed and not view.carries(thing):
                 return 3.0
