@@ -20,5 +20,13 @@ echo "installing graphmem and its dependencies (the first run builds llama-cpp-p
 # llama.cpp for any x86-64 with AVX2, not tuned to the build machine: a native build enables AMX,
 # whose tile instructions crash (SIGSEGV in llama_decode) where the kernel or VM does not allow them.
 export CMAKE_ARGS=${CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF"}
+# Built once per version and build flags into our own wheel folder, never taken from pip's wheel
+# cache (pip keys it by version only: it may hold a native build made elsewhere).
+llama=$(grep -o '"llama-cpp-python==[^"]*"' pyproject.toml | tr -d '"')
+wheels=${GRAPHMEM_WHEEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/graphmem/wheels}/$(echo "$llama $CMAKE_ARGS" | sha256sum | cut -c1-12)
+if ! compgen -G "$wheels/llama_cpp_python-*.whl" >/dev/null; then
+  pip wheel -q --no-cache-dir --no-deps -w "$wheels" "$llama"
+fi
+pip install -q "$wheels"/llama_cpp_python-*.whl
 pip install -q -e ".[local,test]"
 echo "$want" > "$stamp"
