@@ -90,8 +90,9 @@ class Ariadne:
         self.checklist = self._checklist(view)
         action = self._walk(result) if self.path else None
         if action is None:
-            decision = self.chooser.choose(self.context(result, view), self._candidates(result, view))
-            action = self._start(decision.command, result, view)
+            candidates = self._candidates(result, view)
+            decision = self.chooser.choose(self.context(result, view), candidates)
+            action = self._start(decision.command, result, view, candidates)
         if self.family:
             self.family.played(action)
         self.last_action, self.last_score = action, result.score
@@ -199,7 +200,7 @@ class Ariadne:
         return ", ".join(known + unexplored) or "none known"
 
     # --- act -----------------------------------------------------------------------------------
-    def _start(self, choice: str, result: StepResult, view: WorldView) -> str:
+    def _start(self, choice: str, result: StepResult, view: WorldView, candidates: list[Candidate]) -> str:
         """A command to play now: the choice itself, or the first move of a walk it starts."""
         if choice == "explore":
             self.counts["explores"] += 1
@@ -212,7 +213,7 @@ class Ariadne:
         if action is not None:
             return action
         # The walk could not start: play the best plain command instead.
-        plain = [c for c in self._candidates(result, view) if c.command in result.admissible_commands]
+        plain = [c for c in candidates if c.command in result.admissible_commands]
         return max(plain, key=lambda c: c.prior).command if plain else options_of(result)[0]
 
     def _walk(self, result: StepResult) -> str | None:
