@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from graphmem.extract.offline import COOKING_STATES
 from graphmem.update import LOCATION_RELATIONS
 
 from .navigation import RoomMap
 
 INVENTORY = "inventory"
-COOKED_WORDS = frozenset({"sliced", "diced", "chopped", "roasted", "fried", "grilled", "raw", "burned",
-                          "cooked", "uncut"})
+# Words the extractor reads as states, not names, when they lead a name ("diced pork chop").
+COOKED_WORDS = frozenset(COOKING_STATES | {"uncut"})
 
 
 def bare_name(name: str) -> str:
