@@ -21,6 +21,8 @@ import logging
 
 from environments.textworld import StepResult, Task
 from graphmem import Memory
+from graphmem.errors import ConfigError
+from graphmem.extract import EXTRACTORS, make_extractor
 from graphmem.llm import ChatModel
 from graphmem.spatial import move_triples, room_of, with_room
 
@@ -34,7 +36,6 @@ from .world import WorldView
 log = logging.getLogger("agents.ariadne")
 
 DOOR_WORDS = ("door", "gate", "hatch", "portal", "gateway")
-EXTRACTORS = ("offline", "llm")
 MAP_RELATIONS = ("has exit",)  # move records and exits: the map shows them already
 GO_TO_PRIOR, EXPLORE_PRIOR, OTHER_ROOM_PRIOR = 2.5, 1.0, -0.5
 OBSERVATION_CHARS = 400  # the state lines above it already say what the room holds
@@ -47,7 +48,7 @@ class Ariadne:
     def __init__(self, llm: ChatModel, *, extractor: str = "offline", max_facts: int = 6,
                  shortlist: int = 8, temperature: float = 0.0, seed: int = 0) -> None:
         if extractor not in EXTRACTORS:
-            raise ValueError(f"extractor must be one of {EXTRACTORS}, not {extractor!r}")
+            raise ConfigError(f"extractor must be one of {', '.join(EXTRACTORS)}, not {extractor!r}")
         self.llm = llm
         self.extractor = extractor
         self.max_facts = max_facts
@@ -57,13 +58,10 @@ class Ariadne:
                        "blocked": 0}
 
     def _new_memory(self) -> Memory:
+        extractor = make_extractor(self.extractor, self.llm)
         if self.extractor == "llm":
-            from graphmem.extract.llm import LLMExtractor
-
-            extractor = LLMExtractor(self.llm)
             extractor.asker.retries = 0  # a corrective retry would be a third call in the step
-            return Memory(extractor=extractor)
-        return Memory()
+        return Memory(extractor=extractor)
 
     # --- protocol ------------------------------------------------------------------------------
     def reset(self, task: Task) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from environments.textworld import StepResult, Task
 

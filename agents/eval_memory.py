@@ -14,25 +14,23 @@ counted as ``unscored`` rather than as errors.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 
 from environments.textworld import ObservedFilter, Task, TextWorldEnv, ground_truth_triples, score_triples
-from graphmem.errors import ConfigError
+from graphmem.extract import make_extractor
+from graphmem.profiles import EXIT, OPENNESS, connection_direction
 from graphmem.spatial import move_triples, room_of, with_room
 
 from .walkthrough import WalkthroughAgent
 
-STATE_VALUES = frozenset({"open", "closed", "locked"})
-_PLAIN_RELATIONS = frozenset({"in", "on", "has exit"})
-_CONNECTION = re.compile(r"^is (?:north|south|east|west|up|down|northeast|northwest|southeast|southwest) of$")
-EXTRACTORS = ("offline", "llm")
+STATE_VALUES = frozenset(OPENNESS)
+_PLAIN_RELATIONS = frozenset({"in", "on", EXIT})
 
 
 def in_vocabulary(triple: tuple[str, str, str]) -> bool:
     """Whether the ground truth could contain a triple of this shape (so it can be scored)."""
     _, relation, obj = triple
-    return relation in _PLAIN_RELATIONS or bool(_CONNECTION.match(relation)) or \
+    return relation in _PLAIN_RELATIONS or connection_direction(relation) is not None or \
         (relation == "is" and obj in STATE_VALUES)
 
 
@@ -66,24 +64,6 @@ class MemoryEval:
         out = asdict(self)
         out["scored_relations"] = "in, on, is open/closed/locked, has exit, is <direction> of"
         return out
-
-
-def make_extractor(name: str, llm=None):
-    """The extractor called ``name``; ``llm`` (a ChatModel) is the llm extractor's model, by default
-    the one ``graphmem.llm.make_llm`` picks from the environment."""
-    if name == "offline":
-        from graphmem.extract.offline import OfflineExtractor
-
-        return OfflineExtractor()
-    if name == "llm":
-        try:
-            from graphmem.extract.llm import LLMExtractor
-            from graphmem.llm import make_llm
-        except ImportError as exc:
-            raise ConfigError("the llm extractor is not available in this build "
-                               "(graphmem.extract.llm is missing); use --extractor offline") from exc
-        return LLMExtractor(llm if llm is not None else make_llm())
-    raise ConfigError(f"unknown extractor {name!r}; choose one of {', '.join(EXTRACTORS)}")
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,11 @@ agent that walks a path (it opens them on the way), since a closed door still is
 """
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from graphmem.spatial import OPPOSITE
-
-DIRECTIONS = tuple(OPPOSITE)  # a fixed order, so that paths and hints never depend on set order
-_CONNECTION = re.compile(r"^is (" + "|".join(DIRECTIONS) + r") of$")
+from graphmem.profiles import DIRECTIONS, EXIT, OPPOSITE, connection_direction
 
 
 @dataclass
@@ -30,10 +26,10 @@ class RoomMap:
         known: list[tuple[str, str, str]] = []
         for t in triples:
             s, r, o = (t.subject, t.relation, t.object) if hasattr(t, "subject") else tuple(t)
-            if r == "has exit" and o in OPPOSITE:
+            if r == EXIT and o in OPPOSITE:
                 room_map.exits.setdefault(s, {}).setdefault(o, None)
-            elif (m := _CONNECTION.match(r)) is not None:
-                known.append((o, m.group(1), s))
+            elif (direction := connection_direction(r)) is not None:
+                known.append((o, direction, s))
         for origin, direction, target in known:  # after exits, so a known destination wins
             room_map.exits.setdefault(origin, {})[direction] = target
             room_map.exits.setdefault(target, {})

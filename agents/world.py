@@ -9,14 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from graphmem.extract.offline import COOKING_STATES
-from graphmem.update import LOCATION_RELATIONS
+from graphmem.profiles import INVENTORY, PREPARED_STATES, is_location
 
 from .navigation import RoomMap
 
-INVENTORY = "inventory"
 # Words the extractor reads as states, not names, when they lead a name ("diced pork chop").
-COOKED_WORDS = frozenset(COOKING_STATES | {"uncut"})
+COOKED_WORDS = PREPARED_STATES
 
 
 def bare_name(name: str) -> str:
@@ -42,7 +40,7 @@ class WorldView:
         for t in triples:
             s, r, o = t.subject, t.relation, t.object
             view.facts.append((s, r, o))
-            if r in LOCATION_RELATIONS:
+            if is_location(r):
                 view.location[bare_name(s)] = (r, o)
                 if s != bare_name(s):  # "diced pork chop in inventory": the pork chop is diced
                     view.states.setdefault(bare_name(s), set()).update(

@@ -1,4 +1,4 @@
-"""Read document corpora in the shapes people have them, as (passage_id, title, text) triples.
+"""Read document corpora in the shapes people have them, as passages (id, title, text).
 
 Accepted: a JSON list of {"title", "text"} objects, a JSON dict title -> list of sentences (HotpotQA
 style), a JSON list of strings, or a folder of .txt files (title = file name without extension).
@@ -6,21 +6,28 @@ style), a JSON list of strings, or a folder of .txt files (title = file name wit
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import GraphmemError
 from .jsonfile import read_json
-from .model import stable_id
+from .model import passage_id
 
 
 class CorpusError(GraphmemError, ValueError):
     """A corpus that cannot be read; the message names the file and the problem."""
 
 
-def _passage(title: str, text: str) -> tuple[str, str, str]:
-    return stable_id(title, text, prefix="p"), title, text
+class Passage(NamedTuple):
+    id: str
+    title: str
+    text: str
 
 
-def load_corpus(path: str | Path) -> list[tuple[str, str, str]]:
+def _passage(title: str, text: str) -> Passage:
+    return Passage(passage_id(title, text), title, text)
+
+
+def load_corpus(path: str | Path) -> list[Passage]:
     path = Path(path)
     if path.is_dir():
         files = sorted(path.glob("*.txt"))

@@ -154,6 +154,20 @@ class VectorIndex:
         row = self._pos.get(key)
         return None if row is None else self._mat[row]
 
+    @property
+    def n_active(self) -> int:
+        return int(self._active[: len(self.ids)].sum())
+
+    def active_scores(self, query: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Every active id with its similarity to ``query``, in insertion order (a full scan)."""
+        n = len(self.ids)
+        sims = self.matrix @ np.asarray(query, dtype=np.float32)
+        active = self._active[:n]
+        if active.all():
+            return self.ids, sims
+        keep = np.flatnonzero(active)
+        return [self.ids[i] for i in keep], sims[keep]
+
     def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Top-k active (id, score), best first, ties broken by id."""
         n = len(self.ids)

@@ -1,23 +1,29 @@
-"""``Memory``: the facade an agent or a corpus builder uses.
+"""``Memory``: the facade an agent or a corpus builder uses, and the one write path of the engine.
 
 observe(text, step) extracts triples, resolves their names onto known entities, retires what they
-make outdated, embeds what is new (once, batched) and links everything to an episode. recall(queries)
-returns a Subgraph of associatively retrieved triples and the episodes that hold most of them.
+make outdated, embeds what is new (once, batched) and links everything to an episode. Every writer
+(agents, ``graphmem build``/``add``, the QA harness) goes this way: extractor -> resolver -> judge ->
+store, with the rules of a domain profile (``graphmem.profiles``: a text game, or documents).
+recall(queries) returns a Subgraph of associatively retrieved triples and the episodes that hold
+most of them.
 """
 from __future__ import annotations
 
 import logging
 import os
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from .embed import Embedder, VectorIndex, default_embedder
+from .errors import ConfigError
 from .extract.base import Extractor, RawTriple
-from .model import Episode, Subgraph, Triple, ordered_unique, stable_id
+from .model import Episode, Subgraph, Triple, ordered_unique, stable_id, titled_text
 from .normalize import EntityResolver, ResolverConfig, canonical_relation
+from .profiles import TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore
 from .update import OutdatedJudge, RuleJudge
@@ -25,6 +31,7 @@ from .update import OutdatedJudge, RuleJudge
 log = logging.getLogger(__name__)
 CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
 QUERY_CACHE_SIZE = 1024
+PROFILE = "profile"  # store meta key: the domain profile a graph was written with
 
 
 @dataclass
@@ -36,23 +43,34 @@ class ObserveResult:
 
 
 class Memory:
-    """Semantic + episodic graph memory over any GraphStore (embedded file store by default)."""
+    """Semantic + episodic graph memory over any GraphStore (embedded file store by default).
+
+    ``profile``: the domain profile (a name or a DomainProfile); by default the one the graph was
+    written with, else the text-game profile. Opening a graph with another profile is refused:
+    its facts were retired by the other profile's rules.
+    ``extract_workers``: texts extracted at once by an extractor that waits on requests (an LLM).
+    """
 
     def __init__(self, store: GraphStore | str | os.PathLike | None = None, *,
+                 profile: DomainProfile | str | None = None,
                  embedder: Embedder | None = None, extractor: Extractor | None = None,
                  judge: OutdatedJudge | None = None, resolver: ResolverConfig | None = None,
-                 recall_config: RecallConfig | None = None, embed_episodes: bool = True):
+                 recall_config: RecallConfig | None = None, embed_episodes: bool = True,
+                 extract_workers: int = 1):
         if store is None or isinstance(store, (str, os.PathLike)):
             from .store import open_store
 
             store = open_store(store)
         self.store: GraphStore = store
+        self.profile = self._choose_profile(profile)
         self.embedder = embedder or default_embedder()
         self._extractor = extractor
-        self.judge = judge or RuleJudge()
+        self.judge = judge or RuleJudge(self.profile)
         self.recall_config = recall_config or RecallConfig()
         self.embed_episodes = embed_episodes
-        cfg = resolver or ResolverConfig()
+        self.extract_workers = extract_workers
+        self.dropped_triples = 0  # extracted triples refused: malformed, empty or vague names
+        cfg = resolver or self.profile.resolver
         self.resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
         self._query_cache: dict[str, np.ndarray] = {}
         # Facts seen lately, shown to an LLM extractor as naming examples (no store round trip).
@@ -62,6 +80,17 @@ class Memory:
         self._load_indexes()
 
     # --- set-up --------------------------------------------------------------------------------
+    def _choose_profile(self, profile: DomainProfile | str | None) -> DomainProfile:
+        stored = self.store.meta().get(PROFILE)
+        if isinstance(profile, str):
+            profile = profile_named(profile)
+        if profile is None:
+            return profile_named(stored) if stored else TEXT_GAME
+        if stored and stored != profile.name:
+            raise ConfigError(f"this graph was written with the {stored!r} profile, not "
+                              f"{profile.name!r}: open it with profile={stored!r}")
+        return profile
+
     @property
     def extractor(self) -> Extractor:
         if self._extractor is None:
@@ -85,7 +114,10 @@ class Memory:
         for ep in self.store.episodes():
             if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim:
                 self.episode_index.add([ep.id], ep.embedding[None, :])
-        self.store.set_meta("embedder", self.embedder.name)
+        meta = self.store.meta()
+        for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name)):
+            if meta.get(key) != value:
+                self.store.set_meta(key, value)
 
     def _embed(self, items: Sequence[Triple]) -> None:
         vecs = self.embedder.encode([t.text for t in items])
@@ -98,17 +130,24 @@ class Memory:
         raw = self.extractor.extract(text, context=[t for t in self._recent if t.current])
         return self.add_extracted(text, raw, step, source_id=source_id, title=title)
 
-    def observe_many(self, items: Iterable[tuple[str, str, str]], step: int = 0) -> list[ObserveResult]:
-        """Passages as (source_id, title, text): extraction and embedding are batched across them."""
+    def observe_many(self, items: Iterable[tuple[str, str, str]], step: int = 0,
+                     episode_vectors: dict[str, np.ndarray] | None = None) -> list[ObserveResult]:
+        """Passages as (source_id, title, text): extraction and embedding are batched across them.
+
+        ``episode_vectors``: passage embeddings already computed with this embedder, by source id.
+        """
         items = list(items)
-        texts = [text for _, _, text in items]
-        many = getattr(self.extractor, "extract_many", None)
-        raws = many(texts) if many else [self.extractor.extract(t) for t in texts]
-        episode_vecs = self.embedder.encode(texts) if self.embed_episodes else None
+        raws = self._extract_many([text for _, _, text in items])
+        known = episode_vectors or {}
+        vectors: list[np.ndarray | None] = [known.get(sid) for sid, _, _ in items]
+        if self.embed_episodes:
+            todo = [i for i, v in enumerate(vectors) if v is None and items[i][2]]
+            fresh = self.embedder.encode([titled_text(items[i][1], items[i][2]) for i in todo])
+            for i, v in zip(todo, fresh):
+                vectors[i] = v
         results = []
         pending: list[Triple] = []
-        for i, ((source_id, title, text), raw) in enumerate(zip(items, raws)):
-            vec = None if episode_vecs is None else episode_vecs[i]
+        for (source_id, title, text), raw, vec in zip(items, raws, vectors):
             res = self.add_extracted(text, raw, step, source_id=source_id, title=title,
                                      episode_vec=vec, embed_now=False)
             pending += res.added
@@ -117,6 +156,16 @@ class Memory:
         # Stored once already (later passages of the batch must find them); again with vectors.
         self.store.add_triples(pending)
         return results
+
+    def _extract_many(self, texts: list[str]) -> list[list[RawTriple]]:
+        many = getattr(self.extractor, "extract_many", None)
+        if many is not None:
+            return list(many(texts))
+        if self.extract_workers <= 1 or len(texts) <= 1:
+            return [self.extractor.extract(t) for t in texts]
+        # Per-text extractors (LLM requests) wait on I/O: run a bounded number at once, in order.
+        with ThreadPoolExecutor(max_workers=self.extract_workers) as pool:
+            return list(pool.map(self.extractor.extract, texts))
 
     def add_triples(self, triples: Iterable[Sequence[str] | Triple], step: int = 0,
                     source_id: str | None = None, text: str = "") -> ObserveResult:
@@ -152,8 +201,10 @@ class Memory:
         ids = [t.id for t in confirmed + added]
         if episode is None:
             episode = Episode(episode_id, step, text, ids, title=title)
-            if self.embed_episodes and text:
-                episode.embedding = episode_vec if episode_vec is not None else self.embedder.encode([text])[0]
+            if episode_vec is None and self.embed_episodes and text:
+                episode_vec = self.embedder.encode([titled_text(title, text)])[0]
+            if episode_vec is not None:
+                episode.embedding = episode_vec
                 self.episode_index.add([episode_id], episode.embedding[None, :])
         else:
             episode.triple_ids = ordered_unique(episode.triple_ids + ids)
@@ -165,18 +216,26 @@ class Memory:
         for item in raw:
             if len(item) != 3 or not all(isinstance(x, str) for x in item):
                 log.warning("dropping malformed triple %r", item)
+                self.dropped_triples += 1
                 continue
             s, r, o = self.resolver.resolve(item[0]), canonical_relation(item[1]), self.resolver.resolve(item[2])
-            if s and r and o and s != o:
+            ignored = self.profile.ignored_names
+            if s and r and o and s != o and s not in ignored and o not in ignored:
                 out[(s, r, o)] = None
+            else:
+                self.dropped_triples += 1
         return list(out)
 
     def _retire_outdated(self, added: list[Triple], step: int) -> list[str]:
         if not added:
             return []
         entities = ordered_unique(x for t in added for x in (t.subject, t.object))
-        existing = {t.id: t for e in entities for t in self.store.triples_of_entity(e)}
-        doomed = self.judge.outdated(added, list(existing.values()))
+        existing = self.store.triples_of_entities(entities)
+        if not self.profile.retire_across_sources:
+            # Only what the same source said: another source's fact is a claim of its own.
+            sources = {s for t in added for s in t.sources}
+            existing = [t for t in existing if t.sources and sources.issuperset(t.sources)]
+        doomed = self.judge.outdated(added, existing)
         retired = self.store.retire(doomed, step)
         self.triple_index.deactivate(retired)
         return retired

@@ -18,6 +18,21 @@ def stable_id(*parts: object, prefix: str = "") -> str:
     return prefix + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
+def passage_id(title: str, text: str) -> str:
+    """The id of a document passage: the same title and text give the same id everywhere."""
+    return stable_id(title, text, prefix="p")
+
+
+def titled_text(title: str, text: str) -> str:
+    """What gets embedded or tokenised of a passage: the title carries the entity it is about."""
+    return f"{title}\n{text}" if title else text
+
+
+def passage_text(passage) -> str:
+    """``titled_text`` of anything with ``title`` and ``text`` (a passage, an episode)."""
+    return titled_text(passage.title, passage.text)
+
+
 def fact_key(subject: str, relation: str, obj: str) -> str:
     """Identity of a fact regardless of when it was true."""
     return stable_id(subject, relation, obj, prefix="f")

@@ -16,7 +16,7 @@ import numpy as np
 
 from .embed import VectorIndex
 from .errors import ConfigError
-from .model import Episode, ScoredEpisode, Triple
+from .model import ScoredEpisode, Triple
 from .store.base import GraphStore
 
 
@@ -40,40 +40,60 @@ class RecallConfig:
 
 def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
                 cfg: RecallConfig) -> list[tuple[Triple, float]]:
-    """Retrieved triples with their best query similarity, in retrieval order."""
-    picked: dict[str, tuple[Triple, float]] = {}
-    frontier: list[str] = []
+    """Retrieved triples with their best query similarity, in retrieval order.
+
+    Store reads are batched: one for the seeds, one per level of the expansion (a server answers
+    each in one round trip).
+    """
+    seeds: dict[str, float] = {}
     for q in query_vecs:
         for tid, score in index.search(q, cfg.top_k):
-            if score < cfg.threshold or tid in picked:
-                continue
-            t = store.get_triple(tid)
-            if t is not None and t.current:
-                picked[tid] = (t, score)
-                frontier += [t.subject, t.object]
+            if score >= cfg.threshold and tid not in seeds:
+                seeds[tid] = score
+    picked: dict[str, tuple[Triple, float]] = {}
+    frontier: list[str] = []
+    for t in store.get_triples(seeds):
+        if t.current:
+            picked[t.id] = (t, seeds[t.id])
+            frontier += [t.subject, t.object]
     visited: set[str] = set()
     for _ in range(cfg.depth - 1):
-        next_frontier: list[str] = []
-        for entity in dict.fromkeys(frontier):
-            if entity in visited or len(picked) >= cfg.max_triples:
-                continue
-            visited.add(entity)
-            cands = [t for t in store.triples_of_entity(entity) if t.id not in picked and t.id in index]
-            if not cands:
-                continue
-            rows = index.matrix[index.positions([t.id for t in cands])]
-            sims = (rows @ query_vecs.T).max(axis=1)
-            order = sorted(range(len(cands)), key=lambda i: (-float(sims[i]), cands[i].id))
-            for i in order[: cfg.width]:
-                if sims[i] < cfg.threshold:
-                    break
-                t = cands[i]
-                picked[t.id] = (t, float(sims[i]))
-                next_frontier += [t.subject, t.object]
-        frontier = next_frontier
+        level = [e for e in dict.fromkeys(frontier) if e not in visited]
+        visited.update(level)
+        if not level or len(picked) >= cfg.max_triples:
+            break
+        touching: dict[str, list[Triple]] = {e: [] for e in level}
+        for t in store.triples_of_entities(level):
+            for name in dict.fromkeys((t.subject, t.object)):
+                if name in touching:
+                    touching[name].append(t)
+        frontier = []
+        for entity in level:
+            if len(picked) >= cfg.max_triples:
+                break
+            frontier += _expand(touching[entity], picked, query_vecs, index, cfg)
         if not frontier:
             break
     return list(picked.values())[: cfg.max_triples]
+
+
+def _expand(triples: list[Triple], picked: dict[str, tuple[Triple, float]], query_vecs: np.ndarray,
+            index: VectorIndex, cfg: RecallConfig) -> list[str]:
+    """Pick the ``width`` triples of one entity most similar to the queries; their entities next."""
+    cands = [t for t in triples if t.id not in picked and t.id in index]
+    if not cands:
+        return []
+    rows = index.matrix[index.positions([t.id for t in cands])]
+    sims = (rows @ query_vecs.T).max(axis=1)
+    order = sorted(range(len(cands)), key=lambda i: (-float(sims[i]), cands[i].id))
+    nxt: list[str] = []
+    for i in order[: cfg.width]:
+        if sims[i] < cfg.threshold:
+            break
+        t = cands[i]
+        picked[t.id] = (t, float(sims[i]))
+        nxt += [t.subject, t.object]
+    return nxt
 
 
 def rank_episodes(triples: list[Triple], store: GraphStore, cfg: RecallConfig,
@@ -84,10 +104,8 @@ def rank_episodes(triples: list[Triple], store: GraphStore, cfg: RecallConfig,
         for src in t.sources:
             hits[src] = hits.get(src, 0) + 1
     scored = []
-    for ep_id, n in hits.items():
-        ep: Episode | None = store.get_episode(ep_id)
-        if ep is None:
-            continue
+    for ep in store.get_episodes(hits):
+        n = hits[ep.id]
         total = max(len(ep.triple_ids), n)
         score = n / total * math.log(total) if total > 1 else 0.0
         if cfg.episode_similarity and query_vecs is not None and ep.embedding is not None:

@@ -9,11 +9,9 @@ from __future__ import annotations
 import re
 
 from .normalize import canonical_entity
+from .profiles import OPPOSITE, connection
 
 HEADING = re.compile(r"^\s*-=\s*(.+?)\s*=-\s*$", re.M)
-OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east", "up": "down",
-            "down": "up", "northeast": "southwest", "southwest": "northeast",
-            "northwest": "southeast", "southeast": "northwest"}
 ABBREVIATIONS = {"n": "north", "s": "south", "e": "east", "w": "west", "u": "up", "d": "down",
                  "ne": "northeast", "nw": "northwest", "se": "southeast", "sw": "southwest"}
 _MOVE = re.compile(r"^\s*(?:(?:go|walk|run|move|head|climb)\s+(?:to\s+(?:the\s+)?)?)?([a-z]+)\s*$")
@@ -55,5 +53,5 @@ def move_triples(previous_room: str | None, command: str, observation: str) -> l
     old_room = canonical_entity(previous_room) if previous_room else None
     if direction is None or not new_room or not old_room or new_room == old_room:
         return []
-    return [(new_room, f"is {direction} of", old_room),
-            (old_room, f"is {OPPOSITE[direction]} of", new_room)]
+    return [(new_room, connection(direction), old_room),
+            (old_room, connection(OPPOSITE[direction]), new_room)]

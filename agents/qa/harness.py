@@ -42,24 +42,20 @@ def graph_path(cache_dir: str, dataset: QADataset, extractor: str) -> str:
     return os.path.join(cache_dir, f"{corpus_key(dataset)}-graph-{extractor}.json")
 
 
-def build_graph(dataset: QADataset, path: str, extractor=None, config=None, progress=True,
+def build_graph(dataset: QADataset, store, extractor=None, config=None, progress=True,
                 passage_vectors=None, workers: int = 4):
-    """Open the cached graph at ``path`` and add whatever passages it lacks, checkpointing."""
+    """Open the graph in ``store`` (a graph file path or an open store) and add whatever passages
+    it lacks, checkpointing."""
     from graphmem.rag.graph import CorpusGraph
+    from graphmem.store import open_store
 
-    graph = CorpusGraph.load(path, extractor=extractor, config=config, create=True,
-                             extract_workers=workers)
-    done = [0]
-
-    def checkpoint(n: int) -> None:
-        if n - done[0] >= SAVE_EVERY:
-            graph.save(path)
-            done[0] = n
-
-    added = graph.add(dataset.passages, progress=progress, on_batch=checkpoint,
+    if not hasattr(store, "episodes"):
+        store = open_store(store, create=True)
+    graph = CorpusGraph(store, extractor=extractor, config=config, extract_workers=workers)
+    added = graph.add(dataset.passages, progress=progress, save_every=SAVE_EVERY,
                       passage_vectors=passage_vectors)
     if added:
-        graph.save(path)
+        graph.save()
     return graph, added
 
 

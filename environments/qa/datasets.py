@@ -13,12 +13,12 @@ and logged (they stay in the gold set, so recall is not flattered).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
 
 from graphmem.errors import GraphmemError
+from graphmem.model import passage_id
 from graphmem.jsonfile import read_json
 
 log = logging.getLogger(__name__)
@@ -26,10 +26,6 @@ log = logging.getLogger(__name__)
 
 class DatasetError(GraphmemError, ValueError):
     """A QA data folder that cannot be read; the message names the file and what is wrong."""
-
-
-def passage_id(title: str, text: str) -> str:
-    return "p" + hashlib.sha1(f"{title}\x1f{text}".encode("utf-8")).hexdigest()[:16]
 
 
 def join_sentences(sentences: list[str]) -> str:

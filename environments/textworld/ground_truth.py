@@ -4,6 +4,7 @@ Vocabulary (names lowercase, no leading article, single spaces):
   (x, "in", room)  (x, "in", container)  (x, "on", supporter)  (x, "in", "inventory")
   (c, "is", "open"|"closed"|"locked")    for openable containers and doors; locked wins
   (room, "has exit", direction)          (room_b, "is <direction> of", room_a)
+The vocabulary is the text-game profile's (``graphmem.profiles``), the one the memory writes.
 """
 from __future__ import annotations
 
@@ -11,12 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-Triple = tuple[str, str, str]
+from graphmem.profiles import DIRECTIONS, EXIT, INVENTORY, connection, connection_direction
+from graphmem.profiles import OPENNESS as STATES
 
-DIRECTIONS = ("north", "south", "east", "west", "up", "down")
-OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east", "up": "down", "down": "up"}
-INVENTORY = "inventory"
-STATES = ("open", "closed", "locked")
+Triple = tuple[str, str, str]
 _ARTICLE = re.compile(r"^(?:a|an|the|some)\s+")
 # Bookkeeping entities of the cooking games that are not things in the world.
 _NOT_THINGS = {"RECIPE", "ingredient", "slot"}
@@ -64,8 +63,8 @@ def ground_truth_triples(state) -> list[Triple]:
             # north_of(b, a): b lies north of a, so a has an exit north.
             direction = name[:-3]
             room_b, room_a = entity_name(args[0].name), entity_name(args[1].name)
-            triples.add((room_b, f"is {direction} of", room_a))
-            triples.add((room_a, "has exit", direction))
+            triples.add((room_b, connection(direction), room_a))
+            triples.add((room_a, EXIT, direction))
     return sorted(triples)
 
 
@@ -132,9 +131,9 @@ class ObservedFilter:
         known = self._mentioned | self.visited
         kept = []
         for subject, relation, obj in triples:
-            if relation == "has exit":
+            if relation == EXIT:
                 ok = subject in self.visited
-            elif relation.startswith("is ") and relation.endswith(" of"):
+            elif connection_direction(relation) is not None:
                 ok = subject in self.visited and obj in self.visited
             elif relation == "is":
                 ok = (subject, obj) in self._stated

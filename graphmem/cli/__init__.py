@@ -14,7 +14,7 @@ from .common import add_llm_options
 from .crash import report_crash
 
 # Command groups, in the order they appear in --help.
-COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.store", "graphmem.cli.games", "graphmem.cli.qa",
+COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.corpus", "graphmem.cli.store", "graphmem.cli.games", "graphmem.cli.qa",
                    "graphmem.cli.play"]
 
 

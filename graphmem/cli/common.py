@@ -134,6 +134,23 @@ def add_llm_options(parser: argparse.ArgumentParser, suppress: bool = False) -> 
                        help="answer LLM requests only from the response cache; a miss is an error")
 
 
+def add_extractor_options(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """--extractor (the registry's names) and the LLM options after the command."""
+    from graphmem.extract import EXTRACTORS
+
+    parser.add_argument("--extractor", choices=EXTRACTORS, default="offline",
+                        help=help or "offline: spaCy rules (default); llm: the model chosen by --llm")
+    add_llm_options(parser, suppress=True)
+
+
+def open_extractor(args, profile):
+    """The extractor named by --extractor, worded for the domain ``profile``."""
+    from graphmem.extract import make_extractor
+
+    llm = open_llm(args) if args.extractor == "llm" else None
+    return make_extractor(args.extractor, llm, profile)
+
+
 def open_llm(args):
     """The chat model named by --llm (with the cache mode and timeout)."""
     from graphmem.llm import make_llm

@@ -1,7 +1,7 @@
 """Text-game commands: eval-memory (replay a walkthrough into a memory and score it)."""
 from __future__ import annotations
 
-from .common import NON_NEGATIVE, open_llm, print_json
+from .common import NON_NEGATIVE, add_extractor_options, open_llm, print_json
 
 
 def register(sub) -> None:
@@ -17,8 +17,7 @@ def register(sub) -> None:
                         "tw-cooking:recipe=1,take=1,go=1,cut")
     p.add_argument("--tasks", metavar="FILE", help="task file (JSON) naming games, goals and walkthroughs")
     p.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seed for generated games (default 0)")
-    p.add_argument("--extractor", choices=("offline", "llm"), default="offline",
-                   help="offline: spaCy rules (default); llm: the model chosen by --llm")
+    add_extractor_options(p)
     p.add_argument("--json", action="store_true",
                    help="print a JSON object with precision, recall, f1, steps and per_step")
     p.set_defaults(handler=cmd_eval_memory)

@@ -6,7 +6,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from .common import (NON_NEGATIVE, POSITIVE, UserError, number, add_llm_options, check_output_dir,
+from .common import (NON_NEGATIVE, POSITIVE, UserError, number, add_extractor_options, check_output_dir,
                      check_output_file, open_llm, print_json)
 
 AGENT_HELP = "ariadne, full-history, summary, rag or walkthrough"
@@ -20,9 +20,8 @@ def _add_game_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=number(float, min=0, max=10), default=None,
                    help="sample the action chooser at this temperature (default 0: the best-scored "
                         "command; eval-agents samples later runs of a fixed game at 0.3)")
-    p.add_argument("--extractor", choices=("offline", "llm"), default="offline",
-                   help="Ariadne's triple extractor: offline spaCy (no LLM call) or the LLM (one call a step)")
-    add_llm_options(p, suppress=True)  # --llm and friends after the command too
+    add_extractor_options(p, "Ariadne's triple extractor: offline spaCy (no LLM call) or the LLM "
+                             "(one call a step)")
 
 
 def register(sub) -> None:

@@ -14,6 +14,7 @@ from typing import Sequence
 from ..llm.base import ChatModel
 from ..llm.structured import JSONAsker
 from ..model import Triple
+from ..profiles import EXIT, TEXT_GAME, DomainProfile
 from .base import RawTriple
 
 log = logging.getLogger("graphmem.extract")
@@ -29,34 +30,8 @@ TRIPLES_SCHEMA = {
     "required": ["triples"],
 }
 
-SYSTEM = """You extract facts from a text game observation for a knowledge graph.
-Each fact is a triple [subject, relation, object]; each part is at most 7 words.
-Prefer these forms:
-[item, "in", room or container]
-[item, "on", supporter]
-[item, "in", "inventory"] for what the player carries or takes
-[container or door, "is", "open" or "closed" or "locked"]
-[room, "has exit", direction], the room being the one in the -= Room =- header
-[room B, "is north of", room A] only when the text names both rooms
-Other facts get a short verb phrase as relation.
-State only what the observation says. Known names are for naming the same things the same way.
-Reply as JSON: {"triples": [[subject, relation, object], ...]}"""
-
 # Relations whose objects are values (states, directions), not names of things.
-VALUE_RELATIONS = frozenset({"is", "has exit"})
-
-# Two worked examples: a room description, and an action whose only news is one changed fact
-# (without the second, small models repeat old facts after every action).
-EXAMPLES = [
-    ("kitchen",
-     "-= Pantry =-\nYou are in a pantry. On the shelf is a red apple. A closed wooden chest is here. "
-     "There is an exit to the north.",
-     [["shelf", "in", "pantry"], ["red apple", "on", "shelf"], ["wooden chest", "in", "pantry"],
-      ["wooden chest", "is", "closed"], ["pantry", "has exit", "north"]]),
-    ("pantry, shelf, red apple, wooden chest",
-     "Action: take red apple\nYou take the red apple from the shelf.",
-     [["red apple", "in", "inventory"]]),
-]
+VALUE_RELATIONS = frozenset({"is", EXIT})
 
 
 @dataclass
@@ -77,9 +52,10 @@ class Extraction:
 class LLMExtractor:
     name = "llm"
 
-    def __init__(self, llm: ChatModel, *, max_context: int = 15, max_words: int = 7,
-                 max_tokens: int = 384) -> None:
+    def __init__(self, llm: ChatModel, *, profile: DomainProfile = TEXT_GAME, max_context: int = 15,
+                 max_words: int = 7, max_tokens: int = 384) -> None:
         self.llm = llm
+        self.prompts = profile.prompts
         self.max_context = max_context
         self.max_words = max_words
         self.asker = JSONAsker(llm, TRIPLES_SCHEMA, task="extract", max_tokens=max_tokens)
@@ -99,11 +75,12 @@ class LLMExtractor:
                           answer.data is not None)
 
     def messages(self, text: str, context: Sequence[Triple] = ()) -> list[dict]:
-        messages = [{"role": "system", "content": SYSTEM}]
-        for known, example, reply in EXAMPLES:
-            messages += [{"role": "user", "content": _user(example, known)},
-                         {"role": "assistant", "content": json.dumps({"triples": reply})}]
-        messages.append({"role": "user", "content": _user(text.strip(), self._known(context))})
+        prompts = self.prompts
+        messages = [{"role": "system", "content": prompts.extract_system}]
+        for known, example, reply in prompts.extract_examples:
+            messages += [{"role": "user", "content": _user(example, known, prompts.text_label)},
+                         {"role": "assistant", "content": json.dumps({"triples": [list(t) for t in reply]})}]
+        messages.append({"role": "user", "content": _user(text.strip(), self._known(context), prompts.text_label)})
         return messages
 
     def _known(self, context: Sequence[Triple]) -> str:
@@ -130,5 +107,5 @@ class LLMExtractor:
         return out
 
 
-def _user(text: str, known: str) -> str:
-    return f"Known names: {known}\nObservation:\n{text}"
+def _user(text: str, known: str, label: str) -> str:
+    return f"Known names: {known}\n{label}:\n{text}"

@@ -12,7 +12,7 @@ import logging
 from typing import Sequence
 
 from ..model import Triple
-from ..update import LOCATION_RELATIONS
+from ..profiles import TEXT_GAME, DomainProfile
 from .base import ChatModel
 from .jsonout import JSONReplyError
 from .structured import JSONAsker
@@ -25,12 +25,6 @@ OUTDATED_SCHEMA = {
     "required": ["outdated"],
 }
 
-SYSTEM = """You keep a knowledge graph of a text game up to date.
-Given new facts and numbered existing facts, list the existing facts that the new facts make false:
-the same thing now in another place, or the same container in another state (open, closed, locked).
-A fact about another aspect stays true even if it shares a name. When unsure, keep the fact.
-Reply as JSON: {"outdated": [numbers]}"""
-
 EXAMPLE_NEW = [("apple", "in", "inventory"), ("fridge", "is", "open")]
 EXAMPLE_OLD = [("apple", "on", "table"), ("fridge", "is", "closed"), ("table", "in", "kitchen"),
                ("fridge", "in", "kitchen")]
@@ -38,7 +32,8 @@ EXAMPLE_REPLY = {"outdated": [1, 2]}
 
 
 class LLMJudge:
-    def __init__(self, llm: ChatModel, *, max_tokens: int = 64) -> None:
+    def __init__(self, llm: ChatModel, *, profile: DomainProfile = TEXT_GAME, max_tokens: int = 64) -> None:
+        self.profile = profile
         self.asker = JSONAsker(llm, OUTDATED_SCHEMA, task="judge", max_tokens=max_tokens)
         self.vetoed = 0  # retirements the model proposed and the code refused
 
@@ -61,22 +56,24 @@ class LLMJudge:
             return []
         chosen = set(answer.data["outdated"])
         new_facts = {_fact(t.subject, t.relation, t.object) for t in new}
-        new_aspects = {_aspect(t) for t in new}
+        new_aspects = {self._aspect(t) for t in new}
         out = []
         for i, old in enumerate(existing, start=1):
             if i not in chosen:
                 continue
-            if _fact(old.subject, old.relation, old.object) in new_facts or _aspect(old) not in new_aspects:
+            if _fact(old.subject, old.relation, old.object) in new_facts or self._aspect(old) not in new_aspects:
                 self.vetoed += 1
                 log.info("judge: kept %r (not a same-aspect conflict with the new facts)", old.text)
                 continue
             out.append(old.id)
         return out
 
-    @staticmethod
-    def messages(new: Sequence[Triple], existing: Sequence[Triple]) -> list[dict]:
+    def _aspect(self, t: Triple) -> tuple[str, str]:
+        return _norm(t.subject), self.profile.aspect(_norm(t.relation))
+
+    def messages(self, new: Sequence[Triple], existing: Sequence[Triple]) -> list[dict]:
         return [
-            {"role": "system", "content": SYSTEM},
+            {"role": "system", "content": self.profile.prompts.judge_system},
             {"role": "user", "content": _user(EXAMPLE_NEW, EXAMPLE_OLD)},
             {"role": "assistant", "content": json.dumps(EXAMPLE_REPLY)},
             {"role": "user", "content": _user([(t.subject, t.relation, t.object) for t in new],
@@ -92,11 +89,6 @@ def _user(new: Sequence[tuple[str, str, str]], old: Sequence[tuple[str, str, str
 
 def _norm(name: str) -> str:
     return " ".join(name.casefold().split())
-
-
-def _aspect(t: Triple) -> tuple[str, str]:
-    relation = _norm(t.relation)
-    return _norm(t.subject), "location" if relation in LOCATION_RELATIONS else relation
 
 
 def _fact(s: str, r: str, o: str) -> tuple[str, str, str]:

@@ -2,14 +2,15 @@
 retriever over a corpus graph, to compare with Personalized PageRank on the same graph."""
 from __future__ import annotations
 
-from ..memory import Memory
-from ..normalize import ResolverConfig
+from dataclasses import asdict
+
 from ..retrieve import RecallConfig
 from .graph import CorpusGraph
 
 
 class AssociativeRetriever:
-    """Passages ranked by ``Memory.recall``'s episode score over the triples BFS retrieved.
+    """Passages ranked by ``Memory.recall``'s episode score over the triples BFS retrieved, on the
+    corpus graph's own memory (its store and vector indexes).
 
     Passages holding none of the retrieved triples are not returned, so a question can get fewer
     than k passages: this mode is measured as it is, not padded with another retriever.
@@ -19,11 +20,7 @@ class AssociativeRetriever:
 
     def __init__(self, graph: CorpusGraph, config: RecallConfig | None = None):
         self.graph = graph
-        # The corpus graph already holds canonical names; fuzzy or embedding resolution of every
-        # entity would cost minutes and recall never uses it.
-        self.memory = Memory(graph.store, embedder=graph.embedder,
-                             resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
-                             recall_config=config or RecallConfig())
+        self.settings = asdict(config) if config is not None else {}
 
     def add(self, passages) -> None:
         raise NotImplementedError("add passages to the CorpusGraph; this view reads its store")
@@ -32,5 +29,5 @@ class AssociativeRetriever:
         raise NotImplementedError("remove passages from the CorpusGraph; this view reads its store")
 
     def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
-        found = self.memory.recall(question, episodes=k)
+        found = self.graph.memory.recall(question, **{**self.settings, "episodes": k})
         return [(e.episode.id, e.score) for e in found.episodes]

@@ -5,6 +5,8 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from ..model import passage_text  # noqa: F401 - retrievers import it from here
+
 
 @runtime_checkable
 class PassageLike(Protocol):
@@ -26,11 +28,6 @@ class PassageRetriever(Protocol):
 
     def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
         """Top-k (passage_id, score), best first; ties broken by passage id."""
-
-
-def passage_text(p: PassageLike) -> str:
-    """What gets embedded or tokenised: the title carries the entity a passage is about."""
-    return f"{p.title}\n{p.text}" if p.title else p.text
 
 
 def top_k(ids: Sequence[str], scores: np.ndarray, k: int) -> list[tuple[str, float]]:

@@ -10,15 +10,17 @@ from .base import PassageLike, passage_text, top_k
 
 
 class DenseRetriever:
+    """Passages by cosine with the question. ``index``: an existing passage index to search (a
+    graph's episode index), so a graph and its dense baseline share one set of vectors."""
+
     name = "dense"
 
-    def __init__(self, embedder: Embedder | None = None):
+    def __init__(self, embedder: Embedder | None = None, index: VectorIndex | None = None):
         self.embedder = embedder or default_embedder()
-        self.index = VectorIndex(self.embedder.dim)
-        self._live: dict[str, None] = {}  # removed rows stay in the index, deactivated
+        self.index = index if index is not None else VectorIndex(self.embedder.dim)
 
     def __len__(self) -> int:
-        return len(self._live)
+        return self.index.n_active
 
     def add(self, passages: Sequence[PassageLike], vectors: np.ndarray | None = None) -> None:
         """Index passages; ``vectors`` lets a caller reuse embeddings it already computed."""
@@ -26,24 +28,16 @@ class DenseRetriever:
             return
         if vectors is None:
             vectors = self.embedder.encode([passage_text(p) for p in passages])
-        ids = [p.id for p in passages]
-        self.index.add(ids, vectors)
-        self._live.update(dict.fromkeys(ids))
+        self.index.add([p.id for p in passages], vectors)
 
     def remove(self, passage_ids: Sequence[str]) -> None:
         self.index.deactivate(passage_ids)
-        for pid in passage_ids:
-            self._live.pop(pid, None)
 
     def scores(self, query_vector: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Similarity of the query with every live passage (the graph mixes these into its seeds)."""
-        sims = self.index.matrix @ np.asarray(query_vector, dtype=np.float32)
-        if len(self._live) == len(self.index):
-            return self.index.ids, sims
-        keep = self.index.positions(list(self._live))
-        return [self.index.ids[i] for i in keep], sims[keep]
+        return self.index.active_scores(query_vector)
 
     def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
-        if not self._live:
+        if not self.index.n_active:
             return []
         return top_k(*self.scores(self.embedder.encode([question])[0]), k)

@@ -1,10 +1,12 @@
 """Corpus graphs for multi-hop QA (HippoRAG 2 style) and Personalized PageRank retrieval.
 
-Passages are episodes of a ``GraphStore``; the triples extracted from them are store triples whose
-``sources`` are the passage ids, so deleting a passage removes exactly what only it supported.
-Around the store this module keeps the indices retrieval needs, all rebuilt from the store on load:
-passage, fact and entity embeddings, passage -> entity mentions, and synonym edges between entities
-whose name embeddings are close.
+Passages are written through ``Memory`` with the documents profile, the engine's one write path
+(extractor -> resolver -> judge -> store): they are episodes, and the triples extracted from them are
+store triples whose ``sources`` are the passage ids, so forgetting a passage removes exactly what only
+it supported. The memory's vector indexes are the graph's fact and passage indexes (one set of
+vectors per graph). On top of them this module keeps only derived indices, all rebuilt from the
+store on load, on any store: entity embeddings, passage -> entity mentions, synonym edges between
+entities whose name embeddings are close, and the PageRank matrix.
 
 Retrieval links the question to facts (and to entity names it contains), seeds PageRank on their
 entities, adds the dense passage similarity as a small seed on every passage (as HippoRAG 2 does),
@@ -14,18 +16,18 @@ from __future__ import annotations
 
 import base64
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..embed import Embedder, VectorIndex, default_embedder
+from ..embed import Embedder, VectorIndex
 from ..errors import ConfigError
+from ..memory import Memory
 from ..model import Episode, Triple
-from ..normalize import canonical_entity, canonical_relation
+from ..profiles import DOCUMENTS
 from ..store.base import GraphStore
-from .base import PassageLike, passage_text, top_k
+from .base import PassageLike, top_k
 from .dense import DenseRetriever
 from .mentions import MentionIndex, find_names, match_tokens
 from .ppr import personalized_pagerank, transition_matrix
@@ -33,9 +35,6 @@ from .ppr import personalized_pagerank, transition_matrix
 log = logging.getLogger(__name__)
 
 ENTITY_VECTORS = "entity_vectors"  # store meta key
-# Subjects/objects that name nothing on their own: linking them would join unrelated passages.
-_VAGUE = frozenset("it he she they them him her his its their this that these those which who whom "
-                   "what there here one ones i we you me us".split())
 
 
 @dataclass
@@ -73,39 +72,40 @@ class Retrieval:
 
 
 class CorpusGraph:
-    """A passage retriever backed by a knowledge graph; add and remove passages incrementally."""
+    """A passage retriever backed by a knowledge graph; add and remove passages incrementally.
+
+    ``embed_passages`` False skips whole-passage embeddings (faster builds, no dense passage prior).
+    """
 
     name = "graph"
 
     def __init__(self, store: GraphStore | None = None, embedder: Embedder | None = None,
-                 extractor=None, config: GraphRAGConfig | None = None, extract_workers: int = 4):
+                 extractor=None, config: GraphRAGConfig | None = None, extract_workers: int = 4,
+                 embed_passages: bool = True):
         if store is None:
             from ..store.embedded import EmbeddedStore
 
             store = EmbeddedStore()
-        self.store = store
-        self.embedder = embedder or default_embedder()
-        self._extractor = extractor
+        self.memory = Memory(store, profile=DOCUMENTS, embedder=embedder, extractor=extractor,
+                             embed_episodes=embed_passages, extract_workers=extract_workers)
+        self.store = self.memory.store
+        self.embedder = self.memory.embedder
         self.config = config or GraphRAGConfig()
-        self.extract_workers = extract_workers
-        self.dense = DenseRetriever(self.embedder)
-        self.facts = VectorIndex(self.embedder.dim)
+        self.dense = DenseRetriever(self.embedder, index=self.memory.episode_index)
+        self.facts = self.memory.triple_index
         self.entity_index = VectorIndex(self.embedder.dim)
         self.mentions = MentionIndex(self.config.link_titles)
+        self._edges: dict[str, tuple[str, str]] = {}   # current triple id -> (subject, object)
         self._names: dict[str, str] | None = None      # match tokens -> entity, for questions
         self._synonyms: dict[tuple[str, str], float] = {}
         self._matrix = None
-        self.dropped_triples = 0
+        self._entities_changed = False  # entity vectors not yet written to the store's metadata
         self._load_from_store()
 
     # --- building ------------------------------------------------------------------------------
     @property
     def extractor(self):
-        if self._extractor is None:
-            from ..extract.offline import OfflineExtractor
-
-            self._extractor = OfflineExtractor()
-        return self._extractor
+        return self.memory.extractor
 
     def __len__(self) -> int:
         return len(self.mentions)
@@ -115,12 +115,14 @@ class CorpusGraph:
 
     def add(self, passages: Sequence[PassageLike], progress: bool = False,
             on_batch: Callable[[int], None] | None = None, batch_size: int = 64,
-            passage_vectors: Mapping[str, np.ndarray] | None = None) -> int:
+            passage_vectors: Mapping[str, np.ndarray] | None = None,
+            save_every: int | None = None) -> int:
         """Extract, embed and link passages not yet in the graph; returns how many were added.
 
-        Works in batches so a long build can be saved between them (``on_batch`` gets the count
-        done so far) and resumed: passages already in the graph are skipped.
-        ``passage_vectors`` reuses passage embeddings already computed with the same embedder.
+        Works in batches (``on_batch`` gets the count done so far). ``save_every``: save the graph
+        after about this many passages, so an interrupted build resumes where it stopped (passages
+        already in the graph are skipped). ``passage_vectors`` reuses passage embeddings already
+        computed with the same embedder.
         """
         new = list({p.id: p for p in passages if p.id not in self.mentions}.values())
         bar = None
@@ -128,83 +130,41 @@ class CorpusGraph:
             from tqdm import tqdm
 
             bar = tqdm(total=len(new), desc="indexing passages", unit="passage")
+        saved = 0
         for start in range(0, len(new), batch_size):
             batch = new[start:start + batch_size]
-            self._add_batch(batch, self._extract(batch), passage_vectors or {})
+            results = self.memory.observe_many([(p.id, p.title, p.text) for p in batch],
+                                               episode_vectors=dict(passage_vectors or {}))
+            self._index([r.episode for r in results], [t for r in results for t in r.added])
+            done = start + len(batch)
+            if save_every and done - saved >= save_every:
+                self.save()
+                saved = done
             if bar is not None:
                 bar.update(len(batch))
             if on_batch is not None:
-                on_batch(start + len(batch))
+                on_batch(done)
         if bar is not None:
             bar.close()
-        if self.dropped_triples:
+        if self.memory.dropped_triples:
             log.info("dropped %d extracted triples with empty or vague names so far",
-                     self.dropped_triples)
+                     self.memory.dropped_triples)
         return len(new)
 
-    def _extract(self, passages: Sequence[PassageLike]) -> list[list[tuple[str, str, str]]]:
-        texts = [p.text for p in passages]
-        many = getattr(self.extractor, "extract_many", None)
-        if many is not None:
-            return list(many(texts))
-        if self.extract_workers <= 1:
-            return [self.extractor.extract(t) for t in texts]
-        # Per-text extractors (LLM requests) wait on I/O: run a bounded number at once, in order.
-        with ThreadPoolExecutor(max_workers=self.extract_workers) as pool:
-            return list(pool.map(self.extractor.extract, texts))
-
-    def _clean(self, raw: tuple[str, str, str]) -> tuple[str, str, str] | None:
-        s, r, o = canonical_entity(raw[0]), canonical_relation(raw[1]), canonical_entity(raw[2])
-        if not s or not r or not o or s == o or s in _VAGUE or o in _VAGUE:
-            self.dropped_triples += 1
-            return None
-        return s, r, o
-
-    def _add_batch(self, passages: Sequence[PassageLike], extracted, known_vectors) -> None:
-        step = len(self.mentions)
-        new_triples: dict[str, Triple] = {}
-        episodes = []
-        for p, raws in zip(passages, extracted):
-            ids = []
-            for raw in raws:
-                spo = self._clean(raw)
-                if spo is None:
-                    continue
-                t = Triple(*spo)
-                t = new_triples.get(t.id) or self.store.get_triple(t.id) or t
-                if p.id not in t.sources:
-                    t.sources = [*t.sources, p.id]
-                new_triples[t.id] = t
-                ids.append(t.id)
-            episodes.append(Episode(id=p.id, step=step, text=p.text, title=p.title,
-                                    triple_ids=list(dict.fromkeys(ids))))
-            step += 1
-        for t in new_triples.values():
-            if t.embedding is None:  # a fact deleted earlier keeps its row: reuse the vector
-                t.embedding = self.facts.vector(t.id)
-        fresh = [t for t in new_triples.values() if t.embedding is None]
-        for t, v in zip(fresh, self.embedder.encode([t.text for t in fresh])):
-            t.embedding = v
-        for ep in episodes:
-            ep.embedding = known_vectors.get(ep.id)
-        self.store.add_triples(new_triples.values())
-        for ep in episodes:
-            self.store.add_episode(ep)
-        self._index(episodes, list(new_triples.values()))
-
     def remove(self, passage_ids: Sequence[str]) -> list[str]:
-        """Delete passages and what only they supported; returns the deleted triple ids."""
+        """Forget passages and what only they supported; returns the deleted triple ids."""
         deleted: list[str] = []
         orphans: list[str] = []
-        for pid in passage_ids:
+        for pid in dict.fromkeys(passage_ids):
             if pid not in self.mentions:
                 continue
-            deleted += self.store.delete_source(pid)
+            deleted += self.memory.forget(pid)
             orphans += self.mentions.remove(pid)
-        self.facts.deactivate(deleted)
-        self.dense.remove(list(passage_ids))
+        for tid in deleted:
+            self._edges.pop(tid, None)
         orphans = sorted(n for n in set(orphans) if n not in self.mentions.passages_of)
         self.entity_index.deactivate(orphans)
+        self._entities_changed = self._entities_changed or bool(orphans)
         gone = set(orphans)
         self._synonyms = {k: v for k, v in self._synonyms.items() if not gone.intersection(k)}
         self._matrix = self._names = None
@@ -216,21 +176,11 @@ class CorpusGraph:
         if saved and saved.get("dim") == self.embedder.dim and saved.get("embedder") == self.embedder.name:
             vecs = np.frombuffer(base64.b64decode(saved["data"]), dtype="<f4").reshape(-1, saved["dim"])
             self.entity_index.add(saved["names"], vecs)
-        episodes = self.store.episodes()
-        triples = self.store.triples()
-        missing = [t for t in triples if t.embedding is None]
-        for t, v in zip(missing, self.embedder.encode([t.text for t in missing])):
-            t.embedding = v
-        self._index(episodes, triples)
+        self._index(self.store.episodes(), self.store.triples())
 
     def _index(self, episodes: Sequence[Episode], triples: Sequence[Triple]) -> None:
-        if triples:
-            self.facts.add([t.id for t in triples], np.stack([t.embedding for t in triples]))
-        need = [e for e in episodes if e.embedding is None]
-        for ep, v in zip(need, self.embedder.encode([passage_text(e) for e in need])):
-            ep.embedding = v
-        if episodes:
-            self.dense.add(episodes, np.stack([e.embedding for e in episodes]))
+        """Derived indices for episodes just written (or loaded) and the triples new with them."""
+        self._edges.update((t.id, (t.subject, t.object)) for t in triples if t.current)
         title = self.config.title_entities
         new_entities = self.mentions.add(
             (ep.id, ep.title if title else "", self._fact_names(ep), ep.text) for ep in episodes)
@@ -241,15 +191,13 @@ class CorpusGraph:
                 self.entity_index.add(known, np.stack([self.entity_index.vector(n) for n in known]))
             if unseen:
                 self.entity_index.add(unseen, self.embedder.encode(unseen))
+                self._entities_changed = True
             self._link_synonyms(new_entities)
         self._matrix = self._names = None
 
     def _fact_names(self, ep: Episode) -> list[str]:
-        names = []
-        for tid in ep.triple_ids:
-            t = self.store.get_triple(tid)
-            if t is not None:
-                names += [t.subject, t.object]
+        edges = self._edges
+        names = [n for tid in ep.triple_ids if tid in edges for n in edges[tid]]
         return [n for n in dict.fromkeys(names) if n]
 
     def _link_synonyms(self, names: Sequence[str]) -> None:
@@ -275,9 +223,9 @@ class CorpusGraph:
             nodes = entities + passages
             pos = {n: i for i, n in enumerate(nodes)}
             rows, cols, w = [], [], []
-            for t in self.store.triples():
-                if t.subject in pos and t.object in pos:
-                    rows.append(pos[t.subject]); cols.append(pos[t.object]); w.append(1.0)
+            for subject, obj in self._edges.values():
+                if subject in pos and obj in pos:
+                    rows.append(pos[subject]); cols.append(pos[obj]); w.append(1.0)
             for pid, kinds in self.mentions.kinds.items():
                 for name in kinds:
                     rows.append(pos[pid]); cols.append(pos[name]); w.append(1.0)
@@ -309,7 +257,9 @@ class CorpusGraph:
         cfg = self.config
         q = self.embedder.encode([question])[0]
         passage_ids, dense_scores = self.dense.scores(q)
-        facts = [(self.store.get_triple(tid), s) for tid, s in self.facts.search(q, cfg.fact_top_k)]
+        hits = self.facts.search(q, cfg.fact_top_k)
+        found = {t.id: t for t in self.store.get_triples([tid for tid, _ in hits])}
+        facts = [(found[tid], s) for tid, s in hits if tid in found]
         seeds: dict[str, float] = {}
         for t, score in facts:
             for name in (t.subject, t.object):
@@ -341,17 +291,36 @@ class CorpusGraph:
 
     # --- persistence ---------------------------------------------------------------------------
     def save(self, path=None) -> None:
-        # Entity names have no place in the store's vectors; keeping them here saves re-embedding
-        # thousands of names on every load.
+        """Persist the graph: to its own store, or as a graph file at ``path`` (any store)."""
+        self._save_entity_vectors()
+        if path is None:
+            self.store.flush()
+        else:
+            self.store.save(path)
+
+    def _save_entity_vectors(self) -> None:
+        # Entity names have no place in the store's vectors; keeping them in its metadata saves
+        # re-embedding thousands of names on every load.
+        if not self._entities_changed:
+            return
         names = self.entities()
         vecs = np.stack([self.entity_index.vector(n) for n in names]) if names else np.zeros((0, 1))
         self.store.set_meta(ENTITY_VECTORS, {
             "embedder": self.embedder.name, "dim": self.embedder.dim, "names": names,
             "data": base64.b64encode(vecs.astype("<f4").tobytes()).decode("ascii")})
-        if path is None:
-            self.store.flush()
-        else:
-            self.store.save(path)
+        self._entities_changed = False
+
+    def close(self) -> None:
+        """Close the store; a store opened for writing saves what is pending, entity vectors too."""
+        if not getattr(self.store, "readonly", False):
+            self._save_entity_vectors()
+        self.memory.close()
+
+    def __enter__(self) -> "CorpusGraph":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @classmethod
     def load(cls, path, embedder: Embedder | None = None, extractor=None,
@@ -371,5 +340,5 @@ class CorpusGraph:
 
     def stats(self) -> dict:
         return {"passages": len(self.mentions), "entities": len(self.mentions.passages_of),
-                "triples": len(self.facts), "synonym_edges": len(self._synonyms),
-                "dropped_triples": self.dropped_triples}
+                "triples": len(self._edges), "synonym_edges": len(self._synonyms),
+                "dropped_triples": self.memory.dropped_triples}

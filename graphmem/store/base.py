@@ -3,9 +3,14 @@
 A store holds triples (edges between entity nodes, with validity and sources), episodes, and the
 embeddings that came with them. It knows nothing about extraction or retrieval scoring: those live
 in ``Memory``. Every backend runs the same contract suite (``tests/store_contract.py``).
+
+Backends subclass ``GraphStore``: the batch reads, ``save(path)`` and the context manager have
+default implementations here (one call per item); a server backend overrides the batch reads to make
+one round trip where the defaults would make many.
 """
 from __future__ import annotations
 
+import os
 from typing import Iterable, Protocol, runtime_checkable
 
 from ..errors import GraphmemError
@@ -28,6 +33,10 @@ class GraphStore(Protocol):
 
     def get_triple(self, triple_id: str) -> Triple | None: ...
 
+    def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
+        """The triples with these ids, in the order asked; unknown ids are skipped."""
+        return [t for t in map(self.get_triple, triple_ids) if t is not None]
+
     def triples(self, current_only: bool = True) -> list[Triple]:
         """All triples, ordered by (valid_from, id)."""
 
@@ -36,6 +45,11 @@ class GraphStore(Protocol):
 
     def triples_of_entity(self, entity: str, current_only: bool = True) -> list[Triple]:
         """Triples with ``entity`` as subject or object, ordered by (valid_from, id)."""
+
+    def triples_of_entities(self, entities: Iterable[str], current_only: bool = True) -> list[Triple]:
+        """Triples touching any of ``entities``, each once, ordered by (valid_from, id)."""
+        found = {t.id: t for e in dict.fromkeys(entities) for t in self.triples_of_entity(e, current_only)}
+        return sorted(found.values(), key=lambda t: (t.valid_from, t.id))
 
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
         """Set ``valid_until=step`` on current triples; returns the ids actually retired."""
@@ -46,7 +60,16 @@ class GraphStore(Protocol):
     # --- episodes ------------------------------------------------------------------------------
     def add_episode(self, episode: Episode) -> None: ...
 
+    def add_episodes(self, episodes: Iterable[Episode]) -> None:
+        """Insert or replace many episodes."""
+        for episode in episodes:
+            self.add_episode(episode)
+
     def get_episode(self, episode_id: str) -> Episode | None: ...
+
+    def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
+        """The episodes with these ids, in the order asked; unknown ids are skipped."""
+        return [e for e in map(self.get_episode, episode_ids) if e is not None]
 
     def episodes(self) -> list[Episode]:
         """All episodes ordered by (step, id)."""
@@ -70,4 +93,20 @@ class GraphStore(Protocol):
     def flush(self) -> None:
         """Persist pending state (atomic); a no-op where writes are already durable."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Persist what is pending (as ``flush``) and release the store's resources."""
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write a copy of the whole graph to a graph file at ``path`` (atomic)."""
+        from .embedded import EmbeddedStore
+        from .transfer import copy_store
+
+        copy = EmbeddedStore()
+        copy_store(self, copy)
+        copy.save(path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -35,7 +35,7 @@ from tenacity import (
 )
 
 from ..model import Episode, Triple, ordered_unique
-from .base import CypherError, StoreError
+from .base import CypherError, GraphStore, StoreError
 from .cypher_guard import reject_writes
 from .values import plain
 
@@ -121,7 +121,7 @@ def _chunks(rows: list, size: int = CHUNK) -> Iterable[list]:
         yield rows[i:i + size]
 
 
-class BoltStore:
+class BoltStore(GraphStore):
     """A GraphStore kept in a Bolt server. Arguments default to the NEO4J_* environment variables."""
 
     def __init__(
@@ -141,6 +141,7 @@ class BoltStore:
         self.database = database or os.environ.get("NEO4J_DATABASE") or None
         self._attempts = attempts
         self._max_retry_s = max_retry_s
+        self.transactions = 0  # round trips to the server (retries not counted), for measuring
         try:
             self._driver = GraphDatabase.driver(
                 self.uri, auth=(self.user, password),
@@ -210,6 +211,7 @@ class BoltStore:
         outcome was unknown cannot duplicate anything.
         """
         mode = WRITE_ACCESS if write else READ_ACCESS
+        self.transactions += 1
 
         def attempt() -> T:
             with self._driver.session(database=self.database, default_access_mode=mode) as session:
@@ -278,6 +280,15 @@ class BoltStore:
         recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.id = $id {_TRIPLE_RETURN}",
                           "reading a triple", id=triple_id)
         return _triple(recs[0]) if recs else None
+
+    def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
+        ids = ordered_unique(triple_ids)
+        if not ids:
+            return []
+        recs = self._read(f"UNWIND $ids AS id MATCH (s)-[r:REL]->(o) WHERE r.id = id {_TRIPLE_RETURN}",
+                          "reading triples", ids=ids)
+        found = {r["id"]: _triple(r) for r in recs}
+        return [found[i] for i in ids if i in found]
 
     def triples(self, current_only: bool = True) -> list[Triple]:
         where = "WHERE r.valid_until IS NULL " if current_only else ""
@@ -358,6 +369,15 @@ class BoltStore:
                           id=episode_id)
         return _episode(recs[0]) if recs else None
 
+    def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
+        ids = ordered_unique(episode_ids)
+        if not ids:
+            return []
+        recs = self._read(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {_EPISODE_RETURN}",
+                          "reading episodes", ids=ids)
+        found = {r["id"]: _episode(r) for r in recs}
+        return [found[i] for i in ids if i in found]
+
     def episodes(self) -> list[Episode]:
         recs = self._read(f"MATCH (e:Episode) {_EPISODE_RETURN} ORDER BY step, id",
                           "reading episodes")
@@ -428,12 +448,6 @@ class BoltStore:
 
     def close(self) -> None:
         self._driver.close()
-
-    def __enter__(self) -> "BoltStore":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"BoltStore({self._where})"

@@ -24,7 +24,7 @@ import numpy as np
 from ..filelock import FileLock
 from ..jsonfile import read_json
 from ..model import Episode, Triple, fact_key
-from .base import CypherError, StoreError
+from .base import CypherError, GraphStore, StoreError
 from .cypher_guard import write_clause
 
 FORMAT = "graphmem-graph"
@@ -39,7 +39,7 @@ def _decode_matrix(data: str, dim: int) -> np.ndarray:
     return np.frombuffer(base64.b64decode(data, validate=True), dtype="<f4").reshape(-1, dim).astype(np.float32)
 
 
-class EmbeddedStore:
+class EmbeddedStore(GraphStore):
     """GraphStore on networkx; ``path`` None keeps it in memory only.
 
     ``create``: start empty when the file is missing (else StoreError). ``readonly``: take no lock and

@@ -1,0 +1,185 @@
+"""Corpus graph commands: build (a new graph), add (passages to a graph), forget (passages).
+
+All three write through the corpus graph (``graphmem.rag.graph.CorpusGraph``), the one write path
+with the documents profile, so a graph from any of them answers ``ask``, ``recall``, ``eval-qa``
+and ``cypher`` alike.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from .common import (POSITIVE, UserError, add_extractor_options, add_graph_options, add_server_options,
+                     check_output_file, open_extractor, open_graph_store, open_store_arg, print_json)
+
+SAVE_EVERY = 256  # passages between checkpoints of a long build
+
+
+def register(sub) -> None:
+    p = sub.add_parser("build", help="build a graph from a document corpus",
+                       description="Build a graph from CORPUS: a JSON list of {title, text}, a JSON dict "
+                                   "title -> sentences, a JSON list of strings, or a folder of .txt files.")
+    p.add_argument("corpus", metavar="CORPUS")
+    p.add_argument("--out", metavar="FILE", help="graph file to write (embedded store)")
+    p.add_argument("--store", metavar="URI", help="write to a graph server (bolt://...) instead of --out")
+    add_server_options(p)
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument("--append", action="store_true",
+                          help="add the corpus to the graph already in --out / --store")
+    existing.add_argument("--force", action="store_true",
+                          help="replace the graph in --out (the old file stays until the new one is saved)")
+    p.add_argument("--no-passage-embeddings", action="store_true",
+                   help="skip embedding whole passages (faster; disables passage similarity)")
+    _add_write_options(p)
+    p.set_defaults(handler=cmd_build)
+
+    p = sub.add_parser("add", help="add a corpus's passages to an existing graph (no rebuild)",
+                       description="Add the passages of CORPUS (any form 'build' reads) that the graph "
+                                   "does not hold yet; the graph's other passages are not touched.")
+    p.add_argument("corpus", metavar="CORPUS")
+    add_graph_options(p)
+    _add_write_options(p)
+    p.set_defaults(handler=cmd_add)
+
+    p = sub.add_parser("forget", help="remove passages and exactly what only they supported",
+                       description="Each SOURCE is a passage id (as 'ask' and 'cypher' show them) or a "
+                                   "title (every passage with that title). Facts other passages also "
+                                   "state stay, with those passages as their sources.")
+    p.add_argument("sources", metavar="SOURCE", nargs="+")
+    add_graph_options(p)
+    p.set_defaults(handler=cmd_forget)
+
+
+def _add_write_options(p) -> None:
+    p.add_argument("--batch-size", type=POSITIVE, default=64, help="passages per extraction/embedding batch")
+    p.add_argument("--limit", type=POSITIVE, help="only the first N passages")
+    p.add_argument("--workers", type=POSITIVE, default=4,
+                   help="extraction requests in flight at once with --extractor llm (default 4)")
+    add_extractor_options(p)
+
+
+def _passages(args):
+    from graphmem.corpus import load_corpus
+
+    passages = load_corpus(args.corpus)
+    return passages[: args.limit] if args.limit else passages
+
+
+def _write(args, store, passages, embed_passages: bool = True) -> dict:
+    """Add ``passages`` to the corpus graph in ``store`` (closed afterwards); a summary for JSON."""
+    from tqdm import tqdm
+
+    from graphmem.profiles import DOCUMENTS
+    from graphmem.rag.graph import CorpusGraph
+
+    try:
+        graph = CorpusGraph(store, extractor=open_extractor(args, DOCUMENTS),
+                            extract_workers=args.workers, embed_passages=embed_passages)
+    except BaseException:
+        store.close()
+        raise
+    with graph:
+        before = len(graph)
+        start = time.perf_counter()
+        with tqdm(total=len(passages), unit="passage", desc="adding passages", file=sys.stderr,
+                  disable=not sys.stderr.isatty() and not args.verbose) as bar:
+            bar.update(sum(p.id in graph for p in passages))  # already in the graph: skipped
+            added = graph.add(passages, batch_size=args.batch_size, save_every=SAVE_EVERY,
+                              on_batch=_advance(bar))
+        graph.save()
+        seconds = time.perf_counter() - start
+        counts = graph.store.counts()
+        stats = graph.stats()
+    return {"added": added, "skipped": len(passages) - added, "passages_in_graph": before + added,
+            "triples": counts["triples"], "entities": counts["entities"], "episodes": counts["episodes"],
+            "dropped_triples": stats["dropped_triples"], "seconds": round(seconds, 3),
+            "passages_per_second": round(added / seconds, 2) if seconds and added else None}
+
+
+def _advance(bar):
+    """An ``on_batch`` callback (passages done so far) that moves ``bar``."""
+    done = [0]
+
+    def advance(n: int) -> None:
+        bar.update(n - done[0])
+        done[0] = n
+    return advance
+
+
+def cmd_build(args) -> None:
+    _check_build_target(args)
+    passages = _passages(args)
+    store = _open_build_target(args)
+    summary = _write(args, store, passages, embed_passages=not args.no_passage_embeddings)
+    # "passages" and "seconds" are a stable interface: the corpus size and the whole build's time.
+    print_json({"passages": len(passages), **summary, "graph": args.out or args.store})
+
+
+def cmd_add(args) -> None:
+    passages = _passages(args)
+    store = open_graph_store(args)  # a graph file must exist: adding never starts a graph silently
+    print_json({**_write(args, store, passages), "graph": args.graph or args.store})
+
+
+def _check_build_target(args) -> None:
+    """Before any work: the graph to build must be writable and is never merged into silently (an
+    existing graph needs --append or --force)."""
+    if not args.out and not args.store:
+        raise UserError("give --out FILE (or --store bolt://...) for the graph to build")
+    if args.store and args.force:
+        raise UserError("--force replaces a graph file; to add to a server's graph use --append")
+    if not args.store:
+        check_output_file(args.out, "--out")
+        if Path(args.out).exists() and not (args.append or args.force):
+            raise UserError(f"--out {args.out} already exists: --append to add the corpus to its graph, "
+                            f"--force to replace it")
+
+
+def _open_build_target(args):
+    target = args.store or args.out
+    store = open_store_arg(args, target, create=True, replace=args.force)
+    counts = store.counts()  # checked again under the lock: another build may have finished meanwhile
+    if not (args.append or args.force) and (counts["triples"] or counts["episodes"]):
+        store.close()
+        raise UserError(f"{target} already holds a graph ({counts['triples']} triples): --append to add "
+                        f"the corpus to it{'' if args.store else ', --force to replace it'}")
+    return store
+
+
+def cmd_forget(args) -> None:
+    from graphmem.memory import PROFILE, Memory
+    from graphmem.profiles import DOCUMENTS
+    from graphmem.rag.graph import CorpusGraph
+
+    store = open_graph_store(args)
+    try:
+        ids = _source_ids(store, args.sources)
+        documents = store.meta().get(PROFILE) == DOCUMENTS.name
+        owner = CorpusGraph(store) if documents else Memory(store)
+    except BaseException:
+        store.close()
+        raise
+    with owner:
+        deleted = owner.remove(ids) if documents else [t for i in ids for t in owner.forget(i)]
+        counts = store.counts()
+    print_json({"forgotten": ids, "triples_deleted": len(deleted), "triples": counts["triples"],
+                "entities": counts["entities"], "episodes": counts["episodes"],
+                "graph": args.graph or args.store})
+
+
+def _source_ids(store, sources: list[str]) -> list[str]:
+    """Episode ids for SOURCE arguments (ids or titles); every one must name something."""
+    by_id = {e.id for e in store.get_episodes(sources)}
+    titles = [s for s in sources if s not in by_id]
+    by_title: dict[str, list[str]] = {t: [] for t in titles}
+    if titles:
+        for episode in store.episodes():
+            if episode.title in by_title:
+                by_title[episode.title].append(episode.id)
+    unknown = [t for t, found in by_title.items() if not found]
+    if unknown:
+        raise UserError(f"no passage with id or title {', '.join(map(repr, unknown))} in the graph "
+                        f"(nothing was forgotten); 'graphmem cypher' or 'ask' show passage ids")
+    ids = [s if s in by_id else i for s in sources for i in ([s] if s in by_id else by_title[s])]
+    return list(dict.fromkeys(ids))

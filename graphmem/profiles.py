@@ -1,0 +1,189 @@
+"""Domain profiles: what the engine knows about the kind of text it remembers.
+
+A profile is passed to ``Memory``, to the extractors and to the judges of outdated facts. It holds
+the vocabulary (relation spellings, directions, states), which relations are single-valued, which
+states exclude each other, what retires what, which names never become entities, how names are
+resolved, and how prompts describe the text.
+
+- ``TEXT_GAME``: one world in one state at a time. A newer observation retires what it contradicts
+  (a thing is in one place; a door is open or closed), whichever observation stated the old fact.
+- ``DOCUMENTS``: many sources, none newer than another. A fact retires another only when the same
+  source states both (a passage read again); "Ulm is in Germany" from one passage and "Ulm is in
+  Baden-Württemberg" from another both stay current, each with its sources.
+
+The game vocabulary below is the one memory, agents, navigation and the ground truth share; read it
+from here rather than restating it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+from .normalize import ResolverConfig
+
+# --- the text-game vocabulary ------------------------------------------------------------------
+OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east", "up": "down",
+            "down": "up", "northeast": "southwest", "southwest": "northeast",
+            "northwest": "southeast", "southeast": "northwest"}
+DIRECTIONS = tuple(OPPOSITE)  # a fixed order: paths and hints never depend on set order
+INVENTORY = "inventory"       # (thing, "in", "inventory"): what the player carries
+EXIT = "has exit"             # (room, "has exit", direction)
+OPENNESS = ("open", "closed", "locked")
+COOKING_STATES = frozenset({"raw", "cooked", "roasted", "fried", "grilled", "burned"})
+CUT_STATES = frozenset({"sliced", "diced", "chopped", "uncut"})
+PREPARED_STATES = COOKING_STATES | CUT_STATES  # what a recipe may ask an ingredient to be
+# A thing in one of these states is nowhere any more: "meal is eaten" retires "meal in inventory".
+GONE_STATES = frozenset({"eaten", "drunk", "consumed", "destroyed", "gone"})
+# Location relations are prepositions, maybe after a verb of position: "in", "is on", "lies on",
+# "located in" all place a thing, and all are one relation to the judges.
+LOCATION_PREPOSITIONS = frozenset({"in", "on", "at", "inside"})
+_POSITION_VERBS = frozenset({"is", "are", "was", "were", "lies", "lie", "lying", "rests", "rest",
+                             "resting", "sits", "sit", "sitting", "stands", "stand", "standing",
+                             "hangs", "hang", "hanging", "located", "placed", "kept"})
+_CONNECTION = re.compile(rf"^is ({'|'.join(DIRECTIONS)}) of$")
+
+
+def connection(direction: str) -> str:
+    """The relation of (room B, ..., room A) when B lies ``direction`` of A: "is west of"."""
+    return f"is {direction} of"
+
+
+def connection_direction(relation: str) -> str | None:
+    """"west" for "is west of"; None for any other relation."""
+    m = _CONNECTION.match(relation)
+    return m.group(1) if m else None
+
+
+def is_location(relation: str) -> bool:
+    """Whether ``relation`` places its subject in or on its object ("in", "is on", "lies on")."""
+    words = relation.split()
+    while len(words) > 1 and words[0] in _POSITION_VERBS:
+        words = words[1:]
+    return len(words) == 1 and words[0] in LOCATION_PREPOSITIONS
+
+
+# Names that refer to something only in context; as entities they would join unrelated facts.
+PRONOUNS = frozenset("it he she they them him her his its their this that these those which who whom "
+                     "what there here one ones i we you me us".split())
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """How LLM prompts describe the text: the extractor's instructions and worked examples, the
+    label of the text in a request, and the outdated-fact judge's instructions."""
+
+    extract_system: str
+    extract_examples: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...]
+    text_label: str
+    judge_system: str
+
+
+@dataclass(frozen=True)
+class DomainProfile:
+    name: str
+    # Relations with one value per subject: a new value retires the old one.
+    single_valued: frozenset[str] = frozenset()
+    location_is_single: bool = True  # every location relation counts as one single-valued relation
+    state_groups: tuple[frozenset[str], ...] = ()  # values of ("x", "is", value) that exclude each other
+    gone_states: frozenset[str] = frozenset()      # ("x", "is", gone) retires where x was
+    # False: only a fact stated by the same source can be retired (documents).
+    retire_across_sources: bool = True
+    ignored_names: frozenset[str] = PRONOUNS
+    resolver: ResolverConfig = field(default_factory=ResolverConfig)
+    prompts: Prompts | None = None
+
+    def state_group(self, value: str) -> frozenset[str] | None:
+        for group in self.state_groups:
+            if value in group:
+                return group
+        return None
+
+    def aspect(self, relation: str) -> str:
+        """What a relation says about its subject: every location relation is one aspect."""
+        return "location" if self.location_is_single and is_location(relation) else relation
+
+
+# --- prompts -----------------------------------------------------------------------------------
+_GAME_EXTRACT = """You extract facts from a text game observation for a knowledge graph.
+Each fact is a triple [subject, relation, object]; each part is at most 7 words.
+Prefer these forms:
+[item, "in", room or container]
+[item, "on", supporter]
+[item, "in", "inventory"] for what the player carries or takes
+[container or door, "is", "open" or "closed" or "locked"]
+[room, "has exit", direction], the room being the one in the -= Room =- header
+[room B, "is north of", room A] only when the text names both rooms
+Other facts get a short verb phrase as relation.
+State only what the observation says. Known names are for naming the same things the same way.
+Reply as JSON: {"triples": [[subject, relation, object], ...]}"""
+
+# Two worked examples: a room description, and an action whose only news is one changed fact
+# (without the second, small models repeat old facts after every action).
+_GAME_EXAMPLES = (
+    ("kitchen",
+     "-= Pantry =-\nYou are in a pantry. On the shelf is a red apple. A closed wooden chest is here. "
+     "There is an exit to the north.",
+     (("shelf", "in", "pantry"), ("red apple", "on", "shelf"), ("wooden chest", "in", "pantry"),
+      ("wooden chest", "is", "closed"), ("pantry", "has exit", "north"))),
+    ("pantry, shelf, red apple, wooden chest",
+     "Action: take red apple\nYou take the red apple from the shelf.",
+     (("red apple", "in", "inventory"),)),
+)
+
+_GAME_JUDGE = """You keep a knowledge graph of a text game up to date.
+Given new facts and numbered existing facts, list the existing facts that the new facts make false:
+the same thing now in another place, or the same container in another state (open, closed, locked).
+A fact about another aspect stays true even if it shares a name. When unsure, keep the fact.
+Reply as JSON: {"outdated": [numbers]}"""
+
+_DOC_EXTRACT = """You extract facts from a passage of a document for a knowledge graph.
+Each fact is a triple [subject, relation, object]; each part is at most 7 words.
+Subjects and objects are names (people, places, organisations, works, events) or values (dates,
+numbers); use the fullest name the passage gives, and the name a pronoun stands for.
+The relation is a short verb phrase: "born in", "capital of", "directed by", "member of".
+State only what the passage says. Known names are for naming the same things the same way.
+Reply as JSON: {"triples": [[subject, relation, object], ...]}"""
+
+_DOC_EXAMPLES = (
+    ("germany",
+     "Ulm\nUlm is a city in the German state of Baden-Württemberg, on the River Danube. "
+     "Albert Einstein was born there in 1879.",
+     (("ulm", "city in", "baden-württemberg"), ("baden-württemberg", "state of", "germany"),
+      ("ulm", "on", "river danube"), ("albert einstein", "born in", "ulm"),
+      ("albert einstein", "born in year", "1879"))),
+)
+
+_DOC_JUDGE = """You keep a knowledge graph of documents up to date.
+Given new facts and numbered existing facts, both stated by the same passage, list the existing
+facts that the new facts correct: the same attribute of the same thing with another value that
+cannot also be true. Facts that can both hold stay. When unsure, keep the fact.
+Reply as JSON: {"outdated": [numbers]}"""
+
+# --- the profiles ------------------------------------------------------------------------------
+TEXT_GAME = DomainProfile(
+    name="text-game",
+    state_groups=(frozenset(OPENNESS), COOKING_STATES, CUT_STATES, frozenset({"on", "off"})),
+    gone_states=GONE_STATES,
+    retire_across_sources=True,
+    prompts=Prompts(_GAME_EXTRACT, _GAME_EXAMPLES, "Observation", _GAME_JUDGE),
+)
+
+# Corpora hold thousands of names: resolution by exact and singular form only (fuzzy or embedding
+# resolution is per name and would dominate a build); the corpus graph links synonyms instead.
+DOCUMENTS = DomainProfile(
+    name="documents",
+    location_is_single=False,  # "Ulm is in Germany" and "Ulm is in Baden-Württemberg" both hold
+    retire_across_sources=False,
+    resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
+    prompts=Prompts(_DOC_EXTRACT, _DOC_EXAMPLES, "Passage", _DOC_JUDGE),
+)
+
+PROFILES = {p.name: p for p in (TEXT_GAME, DOCUMENTS)}
+
+
+def profile_named(name: str) -> DomainProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ConfigError(f"unknown domain profile {name!r}; choose from {', '.join(PROFILES)}") from None
