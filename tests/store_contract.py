@@ -1,5 +1,6 @@
 """The GraphStore contract. Every backend's test module subclasses ``StoreContract`` and provides
-``make_store()`` (a fresh, empty store) and ``reopen(store)`` (close, then open the same data again).
+``make_store()`` (a fresh, empty store), ``reopen(store)`` (close, then open the same data again) and
+``open_again(store)`` (a new store on the same data, after ``store`` was closed by someone else).
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ class StoreContract:
         raise NotImplementedError
 
     def reopen(self, store: GraphStore) -> GraphStore:
+        raise NotImplementedError
+
+    def open_again(self, store: GraphStore) -> GraphStore:
         raise NotImplementedError
 
     # --- basics --------------------------------------------------------------------------------
@@ -134,6 +138,49 @@ class StoreContract:
         assert st2.find_current("apple", "on", "table") is None
         assert st2.meta() == {"embedder": "m"}
         assert st2.counts() == st.counts()
+
+    def test_memory_context_persists_on_exit(self):
+        from graphmem.memory import Memory
+
+        st = self.make_store()
+        with Memory(st) as memory:  # no save(): leaving the block must persist
+            memory.add_triples([("rusty key", "in", "wooden box")], step=1)
+        again = self.open_again(st)
+        assert [t.as_list() for t in again.triples()] == [["rusty key", "in", "wooden box"]]
+        assert again.meta()["profile"] == "text-game"
+        assert again.get_triple(again.triples()[0].id).embedding is not None
+
+    def test_save_to_a_graph_file(self, tmp_path):
+        from graphmem.store.embedded import EmbeddedStore
+
+        st = self.make_store()
+        a = T("apple", "on", "table", vec=[0.6, 0.8, 0.0])
+        st.add_triples([a, T("door", "is", "closed", sources=("e2",))])
+        st.retire([a.id], 3)
+        st.add_episode(Episode("e1", 0, "An apple is on the table.", [a.id]))
+        st.set_meta("embedder", "m")
+        st.save(tmp_path / "copy.json")
+        copy = EmbeddedStore(tmp_path / "copy.json", create=False, readonly=True)
+        assert [t.to_dict() for t in copy.triples(current_only=False)] == \
+            [t.to_dict() for t in st.triples(current_only=False)]
+        assert [e.to_dict() for e in copy.episodes()] == [e.to_dict() for e in st.episodes()]
+        assert copy.meta() == {"embedder": "m"}
+
+    # --- batch reads ---------------------------------------------------------------------------
+    def test_batch_reads_keep_the_order_asked_and_skip_unknown_ids(self):
+        st = self.make_store()
+        a, b, c = T("a", "r", "b", step=2), T("b", "r", "c", step=1), T("x", "r", "y")
+        st.add_triples([a, b, c])
+        assert [t.id for t in st.get_triples([c.id, "nope", a.id, c.id])] == [c.id, a.id]
+        assert st.get_triples([]) == []
+        for i in (2, 1, 3):
+            st.add_episode(Episode(f"e{i}", i, f"episode {i}", []))
+        assert [e.id for e in st.get_episodes(["e3", "missing", "e1"])] == ["e3", "e1"]
+        both = st.triples_of_entities(["b", "b", "nobody"])
+        assert [t.id for t in both] == [t.id for t in sorted([a, b], key=lambda t: (t.valid_from, t.id))]
+        st.retire([b.id], 5)
+        assert [t.id for t in st.triples_of_entities(["b"])] == [a.id]
+        assert {t.id for t in st.triples_of_entities(["b"], current_only=False)} == {a.id, b.id}
 
     # --- cypher --------------------------------------------------------------------------------
     def test_cypher_read(self):

@@ -31,6 +31,9 @@ class TestBoltStore(StoreContract):
         store.flush()
         return self._open(store.database)
 
+    def open_again(self, store):
+        return self._open(store.database)
+
 
 # --- beyond the contract ---------------------------------------------------------------------------
 import numpy as np  # noqa: E402

@@ -27,6 +27,9 @@ class TestEmbeddedStore(StoreContract):
         store.close()
         return EmbeddedStore(store.path, create=False)
 
+    def open_again(self, store):
+        return EmbeddedStore(store.path, create=False)
+
 
 @pytest.fixture()
 def saved_then_changed(tmp_path):
@@ -188,3 +191,15 @@ def test_saved_file_is_readable_by_others(tmp_path):
     st.add_triples([T("a", "r", "b")])
     st.flush()
     assert (tmp_path / "g.json").stat().st_mode & 0o044  # not mkstemp's 0600
+
+
+def test_memory_on_a_path_persists_on_exit(tmp_path):
+    from graphmem.memory import Memory
+
+    path = tmp_path / "m.json"
+    with Memory(str(path)) as memory:
+        memory.observe("-= Kitchen =-\nA rusty key lies on the wooden table.", step=0)
+        memory.add_triples([("apple", "in", "fridge")], step=1)
+    with Memory(str(path)) as memory:
+        assert ["apple", "in", "fridge"] in [t.as_list() for t in memory.current()]
+        assert memory.stats()["episodes"] == 2

@@ -80,7 +80,9 @@ def _dense_cached(dataset: QADataset, cache_dir: str) -> tuple[DenseRetriever, b
 
 def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
                      extractor_name: str = "offline", extractor=None, graph_config=None,
-                     progress: bool = True, workers: int = 4) -> Built:
+                     progress: bool = True, workers: int = 4, graph_store=None) -> Built:
+    """The named retrievers over ``dataset``. The graph is ``graph_store`` when given (a store that
+    gets the passages it lacks), else a graph file cached under ``cache_dir``."""
     unknown = [n for n in names if n not in RETRIEVERS]
     if unknown:
         raise ValueError(f"unknown retriever(s) {unknown}; choose from {', '.join(RETRIEVERS)}")
@@ -88,12 +90,12 @@ def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
     graph = None
     if "graph" in names or "bfs" in names:
         t0 = time.perf_counter()
-        path = graph_path(cache_dir, dataset, extractor_name)
+        target = graph_store if graph_store is not None else graph_path(cache_dir, dataset, extractor_name)
         vectors = None
-        if not os.path.exists(path):  # a fresh build reuses (or fills) the dense cache
+        if graph_store is None and not os.path.exists(target):  # a fresh build reuses the dense cache
             dense, _ = _dense_cached(dataset, cache_dir)
             vectors = dict(zip(dense.index.ids, dense.index.matrix))
-        graph, added = build_graph(dataset, path, extractor, graph_config, progress, vectors,
+        graph, added = build_graph(dataset, target, extractor, graph_config, progress, vectors,
                                    workers)
         built.index_seconds["graph"] = time.perf_counter() - t0
         built.cached["graph"] = added == 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from .common import (NON_NEGATIVE, POSITIVE, UserError, add_graph_options, number, open_graph_store, open_llm,
-                     print_json)
+from .common import (NON_NEGATIVE, POSITIVE, UserError, add_extractor_options, add_graph_options,
+                     add_llm_options, add_server_options, number, open_extractor, open_graph_store, open_llm,
+                     open_store_arg, print_json)
 
 DEFAULT_CACHE = os.path.join(".graphmem-cache", "qa")
 RETRIEVERS = ("graph", "dense", "bm25", "bfs")  # agents.qa.harness builds these
@@ -50,23 +51,19 @@ def _graph_config(args):
     return GraphRAGConfig(**given) if given else None
 
 
-def _extractor(args):
-    if args.extractor == "offline":
-        return None  # the corpus graph's default
-    from graphmem.extract.llm import LLMExtractor
-
-    return LLMExtractor(open_llm(args))
-
-
 def _eval_qa(args) -> int:
     from agents.qa.answer import Answerer
     from agents.qa.harness import build_retrievers, evaluate, format_report, graph_path
     from environments.qa import load_dataset
 
+    from graphmem.profiles import DOCUMENTS
+
     dataset = load_dataset(args.data, limit=args.limit)
+    graph_store = open_store_arg(args, args.store or args.graph, create=True) \
+        if args.store or args.graph else None
     built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
-                             _extractor(args), _graph_config(args), progress=not args.json,
-                             workers=args.workers)
+                             open_extractor(args, DOCUMENTS), _graph_config(args), progress=not args.json,
+                             workers=args.workers, graph_store=graph_store)
     answerer = Answerer(open_llm(args), top_k=args.answer_k) if args.answer else None
     report = evaluate(dataset, built, args.k, answerer, progress=args.answer and not args.json)
     if args.json:
@@ -76,7 +73,7 @@ def _eval_qa(args) -> int:
         print_json(report)
         return 0
     print(format_report(report, args.k))
-    if "graph" in built.retrievers or "bfs" in built.retrievers:
+    if graph_store is None and ("graph" in built.retrievers or "bfs" in built.retrievers):
         print(f"graph file: {graph_path(args.cache_dir, dataset, args.extractor)} "
               f"(use with: graphmem ask --graph FILE \"question\")")
     if answerer is not None and answerer.failures:
@@ -119,7 +116,12 @@ def register(subparsers) -> None:
     p.add_argument("--retriever", type=_names, default=["graph"],
                    help="graph, dense, bm25 or bfs; a comma list compares them in one run")
     p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")
-    p.add_argument("--extractor", choices=["offline", "llm"], default="offline")
+    add_extractor_options(p)
+    g = p.add_argument_group("graph to evaluate (default: one built and cached under --cache-dir)")
+    g.add_argument("--graph", metavar="FILE", help="a graph file (e.g. from 'graphmem build'); passages "
+                                                 "of the dataset it lacks are added to it")
+    g.add_argument("--store", metavar="URI", help="a graph on a server (bolt://HOST:PORT) instead")
+    add_server_options(p)
     p.add_argument("--workers", type=POSITIVE, default=4,
                    help="extraction requests in flight at once with --extractor llm (default 4)")
     p.add_argument("--limit", type=POSITIVE, help="first N questions only (the corpus stays whole)")
@@ -136,5 +138,6 @@ def register(subparsers) -> None:
     add_graph_options(a)
     a.add_argument("--k", type=POSITIVE, default=5, help="passages retrieved (default 5)")
     a.add_argument("--no-answer", action="store_true", help="only show the retrieved passages")
+    add_llm_options(a, suppress=True)
     _graph_options(a)
     a.set_defaults(handler=_ask)

@@ -34,8 +34,8 @@ class GraphStore(Protocol):
     def get_triple(self, triple_id: str) -> Triple | None: ...
 
     def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
-        """The triples with these ids, in the order asked; unknown ids are skipped."""
-        return [t for t in map(self.get_triple, triple_ids) if t is not None]
+        """The triples with these ids, each once, in the order asked; unknown ids are skipped."""
+        return [t for t in map(self.get_triple, dict.fromkeys(triple_ids)) if t is not None]
 
     def triples(self, current_only: bool = True) -> list[Triple]:
         """All triples, ordered by (valid_from, id)."""
@@ -68,8 +68,8 @@ class GraphStore(Protocol):
     def get_episode(self, episode_id: str) -> Episode | None: ...
 
     def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
-        """The episodes with these ids, in the order asked; unknown ids are skipped."""
-        return [e for e in map(self.get_episode, episode_ids) if e is not None]
+        """The episodes with these ids, each once, in the order asked; unknown ids are skipped."""
+        return [e for e in map(self.get_episode, dict.fromkeys(episode_ids)) if e is not None]
 
     def episodes(self) -> list[Episode]:
         """All episodes ordered by (step, id)."""
