@@ -12,18 +12,18 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from graphmem.normalize import canonical_entity
 from graphmem.profiles import DIRECTIONS, EXIT, INVENTORY, connection, connection_direction
 from graphmem.profiles import OPENNESS as STATES
 
 Triple = tuple[str, str, str]
-_ARTICLE = re.compile(r"^(?:a|an|the|some)\s+")
 # Bookkeeping entities of the cooking games that are not things in the world.
 _NOT_THINGS = {"RECIPE", "ingredient", "slot"}
 
 
 def entity_name(name: str) -> str:
-    """Canonical entity name: lowercase, single spaces, no leading article."""
-    return _ARTICLE.sub("", " ".join(name.lower().split()))
+    """The memory's canonical name for a game entity (lowercase, no leading article, single spaces)."""
+    return canonical_entity(name)
 
 
 def placement(fact) -> Triple | None:

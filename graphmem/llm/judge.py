@@ -12,6 +12,7 @@ import logging
 from typing import Sequence
 
 from ..model import Triple
+from ..normalize import canonical_entity, canonical_relation
 from ..profiles import TEXT_GAME, DomainProfile
 from .base import ChatModel
 from .jsonout import JSONReplyError
@@ -69,7 +70,7 @@ class LLMJudge:
         return out
 
     def _aspect(self, t: Triple) -> tuple[str, str]:
-        return _norm(t.subject), self.profile.aspect(_norm(t.relation))
+        return canonical_entity(t.subject), self.profile.aspect(canonical_relation(t.relation))
 
     def messages(self, new: Sequence[Triple], existing: Sequence[Triple]) -> list[dict]:
         return [
@@ -87,9 +88,5 @@ def _user(new: Sequence[tuple[str, str, str]], old: Sequence[tuple[str, str, str
     return "\n".join(lines)
 
 
-def _norm(name: str) -> str:
-    return " ".join(name.casefold().split())
-
-
 def _fact(s: str, r: str, o: str) -> tuple[str, str, str]:
-    return _norm(s), _norm(r), _norm(o)
+    return canonical_entity(s), canonical_relation(r), canonical_entity(o)
