@@ -226,6 +226,14 @@ class BoltStore(GraphStore):
         return self._tx(lambda tx: [r.data() for r in tx.run(query, params)], write=False,
                         doing=doing)
 
+    def _by_ids(self, query: str, ids: Iterable[str], convert: Callable[[dict], T], doing: str) -> list[T]:
+        """Records for many ids in one round trip, each once, in the order asked (unknown skipped)."""
+        ids = ordered_unique(ids)
+        if not ids:
+            return []
+        found = {r["id"]: convert(r) for r in self._read(query, doing, ids=ids)}
+        return [found[i] for i in ids if i in found]
+
     def _ensure_schema(self) -> dict[str, bool]:
         """Create the indexes/constraints the server accepts; remember which features it has."""
         features = {}
@@ -282,13 +290,8 @@ class BoltStore(GraphStore):
         return _triple(recs[0]) if recs else None
 
     def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
-        ids = ordered_unique(triple_ids)
-        if not ids:
-            return []
-        recs = self._read(f"UNWIND $ids AS id MATCH (s)-[r:REL]->(o) WHERE r.id = id {_TRIPLE_RETURN}",
-                          "reading triples", ids=ids)
-        found = {r["id"]: _triple(r) for r in recs}
-        return [found[i] for i in ids if i in found]
+        return self._by_ids(f"UNWIND $ids AS id MATCH (s)-[r:REL]->(o) WHERE r.id = id {_TRIPLE_RETURN}",
+                            triple_ids, _triple, "reading triples")
 
     def triples(self, current_only: bool = True) -> list[Triple]:
         where = "WHERE r.valid_until IS NULL " if current_only else ""
@@ -370,13 +373,8 @@ class BoltStore(GraphStore):
         return _episode(recs[0]) if recs else None
 
     def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
-        ids = ordered_unique(episode_ids)
-        if not ids:
-            return []
-        recs = self._read(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {_EPISODE_RETURN}",
-                          "reading episodes", ids=ids)
-        found = {r["id"]: _episode(r) for r in recs}
-        return [found[i] for i in ids if i in found]
+        return self._by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {_EPISODE_RETURN}",
+                            episode_ids, _episode, "reading episodes")
 
     def episodes(self) -> list[Episode]:
         recs = self._read(f"MATCH (e:Episode) {_EPISODE_RETURN} ORDER BY step, id",
