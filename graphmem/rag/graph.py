@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -131,19 +132,27 @@ class CorpusGraph:
 
             bar = tqdm(total=len(new), desc="indexing passages", unit="passage")
         saved = 0
-        for start in range(0, len(new), batch_size):
-            batch = new[start:start + batch_size]
-            results = self.memory.observe_many([(p.id, p.title, p.text) for p in batch],
-                                               episode_vectors=dict(passage_vectors or {}))
-            self._index([r.episode for r in results], [t for r in results for t in r.added])
-            done = start + len(batch)
-            if save_every and done - saved >= save_every:
-                self.save()
-                saved = done
-            if bar is not None:
-                bar.update(len(batch))
-            if on_batch is not None:
-                on_batch(done)
+        batches = [new[i:i + batch_size] for i in range(0, len(new), batch_size)]
+        known = dict(passage_vectors or {})
+        # Parsing (spaCy, or LLM requests) of the next batch runs while this one is encoded and
+        # written, so neither waits for the other; one batch ahead bounds the memory it holds.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as ahead:
+            parsing = ahead.submit(self.memory.extract_many, [p.text for p in batches[0]]) if batches else None
+            for n, batch in enumerate(batches):
+                raws = parsing.result()
+                if n + 1 < len(batches):
+                    parsing = ahead.submit(self.memory.extract_many, [p.text for p in batches[n + 1]])
+                results = self.memory.observe_many([(p.id, p.title, p.text) for p in batch],
+                                                   episode_vectors=known, raws=raws)
+                self._index([r.episode for r in results], [t for r in results for t in r.added])
+                done = n * batch_size + len(batch)
+                if save_every and done - saved >= save_every:
+                    self.save()
+                    saved = done
+                if bar is not None:
+                    bar.update(len(batch))
+                if on_batch is not None:
+                    on_batch(done)
         if bar is not None:
             bar.close()
         if self.memory.dropped_triples:
