@@ -41,6 +41,10 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--passage-weight", type=number(float, min=0),
                    help="weight of dense passage similarity in the PageRank seeds (default 0.5)")
     g.add_argument("--fact-top-k", type=NON_NEGATIVE, help="facts linked to the question (default 3)")
+    g.add_argument("--lexical-weight", type=number(float, min=0),
+                   help="weight of BM25 similarity in the passage prior (default 0.15; 0: dense only)")
+    g.add_argument("--bridge-weight", type=number(float, min=0),
+                   help="bonus of a passage whose title one of the top 3 passages names (default 0.2; 0: off)")
 
 
 def _graph_config(args):
@@ -48,7 +52,8 @@ def _graph_config(args):
     from graphmem.rag.graph import GraphRAGConfig
 
     given = {k: getattr(args, k) for k in ("damping", "synonym_threshold", "passage_weight",
-                                           "fact_top_k") if getattr(args, k) is not None}
+                                           "fact_top_k", "lexical_weight", "bridge_weight")
+             if getattr(args, k) is not None}
     return GraphRAGConfig(**given) if given else None
 
 
