@@ -8,6 +8,11 @@ py=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
   "$py" -m venv .venv
 fi
+# The view's browser test (tests/test_view_browser.py) drives Debian's chromium through Playwright.
+if ! command -v chromium >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  echo "installing chromium (for the browser test of graphmem view)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 stamp=.venv/.graphmem-installed
 want=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
