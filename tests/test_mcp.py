@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bolt_server import PASSWORD, USER, arcadedb_server  # noqa: F401 - fixture
 from chat_server import ChatServer
 
 pytest.importorskip("mcp")
@@ -204,3 +205,26 @@ def test_writers_on_many_threads_are_serialised(tmp_path):
         assert sorted(service.stats()[k] for k in ("episodes", "next_step")) == [8, 8]
     store = open_store(tmp_path / "m.json", readonly=True)
     assert len(store.triples()) == 8
+
+
+def test_stdio_session_on_a_graph_server_with_write_cypher(arcadedb_server):  # noqa: F811
+    """The same tools on a graph in ArcadeDB over Bolt; --write lets cypher write."""
+    server = ["--store", arcadedb_server.uri, "--user", USER, "--password", PASSWORD,
+              "--database", arcadedb_server.fresh_database()]
+
+    async def session() -> dict:
+        params = StdioServerParameters(command=sys.executable, args=_server_args(*server, "--write"),
+                                       env=ENV, cwd=str(ROOT))
+        async with Client(params, read_timeout_seconds=120) as client:
+            for text in OBSERVATIONS:
+                await client.call_tool("observe", {"text": text})
+            out = {"recall": _data(await client.call_tool("recall", {"queries": ["where is the knife?"]}))}
+            out["write"] = _data(await client.call_tool("cypher", {
+                "query": "CREATE (n:Scratch {name: 'note'}) RETURN n.name AS name"}))
+            out["stats"] = json.loads((await client.read_resource("graphmem://stats")).contents[0].text)
+            return out
+
+    out = asyncio.run(session())
+    assert ("knife", "in", "inventory") in _facts(out["recall"]["triples"])
+    assert out["write"] == {"rows": [{"name": "note"}]}
+    assert out["stats"]["episodes"] == 3 and out["stats"]["write_cypher"]
