@@ -135,8 +135,8 @@ class VectorIndex:
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
         n = len(self.ids)
         if not any(k in self._pos for k in ids) and len(set(ids)) == len(ids):
-            if n == 0 and vectors.flags.c_contiguous and len(ids) > len(self._mat):
-                self._mat = vectors  # adopt it (no copy); copied once something is added
+            if n == 0 and not vectors.flags.writeable and vectors.flags.c_contiguous:
+                self._mat = vectors  # read-only (memory-mapped): adopt it, copy once something is added
                 self._active = np.ones(len(ids), dtype=bool)
             else:
                 self._reserve(n + len(ids))

@@ -74,7 +74,8 @@ class Memory:
         self.extract_workers = extract_workers
         self.dropped_triples = 0  # extracted triples refused: malformed, empty or vague names
         cfg = resolver or self.profile.resolver
-        self.resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
+        self._resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
+        self._resolver_loaded = False
         self._query_cache: dict[str, np.ndarray] = {}
         # Facts seen lately, shown to an LLM extractor as naming examples (no store round trip).
         self._recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
@@ -95,6 +96,15 @@ class Memory:
         return profile
 
     @property
+    def resolver(self) -> EntityResolver:
+        """Knows the graph's entities from the first time a name is resolved (reading needs none)."""
+        if not self._resolver_loaded:
+            self._resolver_loaded = True
+            for e in self.store.entities():
+                self._resolver.add(e)
+        return self._resolver
+
+    @property
     def extractor(self) -> Extractor:
         if self._extractor is None:
             from .extract.offline import OfflineExtractor
@@ -108,23 +118,26 @@ class Memory:
         A graph file hands over its memory-mapped vectors and its saved ANN index: nothing is
         copied or rebuilt on open."""
         triples = self.store.triples(current_only=False)
-        missing = [t for t in triples if t.embedding is None or t.embedding.shape[0] != self.embedder.dim]
-        if missing:
+        try:
+            ids, matrix = self.store.triple_vectors()
+        except ValueError:  # vectors of several dimensions (another embedder's): re-embed below
+            ids, matrix = [], None
+        if triples and (matrix is None or len(ids) != len(triples) or matrix.shape[1] != self.embedder.dim):
+            missing = [t for t in triples if t.embedding is None or t.embedding.shape[0] != self.embedder.dim]
             self._embed(missing)
             self.store.add_triples(missing)
+            ids, matrix = [t.id for t in triples], np.stack([t.embedding for t in triples])
         if triples:
-            ids, matrix = self.store.triple_vectors()
             self.triple_index.add(ids, matrix)
-            self.triple_index.deactivate([t.id for t in triples if not t.current])
+            self.triple_index.deactivate([t.id for t in triples if t.valid_until is not None])
             saved = getattr(self.store, "attachment", None)
             ann, labels = (saved(TRIPLE_ANN), saved(TRIPLE_ANN_IDS)) if saved is not None else (None, None)
             if ann is not None and labels is not None and ann[0] == labels[0]:
                 self.triple_index.load_ann(ann[0], ann[1], labels[1])
-        for e in self.store.entities():
-            self.resolver.add(e)
-        for ep in self.store.episodes():
-            if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim:
-                self.episode_index.add([ep.id], ep.embedding[None, :])
+        with_vec = [ep for ep in self.store.episodes()
+                    if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim]
+        if with_vec:
+            self.episode_index.add([ep.id for ep in with_vec], np.stack([ep.embedding for ep in with_vec]))
         meta = self.store.meta()
         for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name)):
             if meta.get(key) != value:
@@ -198,7 +211,7 @@ class Memory:
         if vectors.shape != (n, self.embedder.dim):
             raise ConfigError(f"vectors must have shape ({n}, {self.embedder.dim}) (one row per triple, "
                               f"{self.embedder.name}'s dimension), got {vectors.shape}")
-        norms = np.linalg.norm(vectors, axis=1)
+        norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
         if not np.all(np.isfinite(norms)) or np.any(norms == 0):
             raise ConfigError("vectors must be finite and non-zero")
         return vectors / norms[:, None]
@@ -247,12 +260,13 @@ class Memory:
     def _normalise(self, raw: Iterable[RawTriple]) -> dict[RawTriple, int]:
         """Resolved facts, each once, with the position of the first raw item that gave it."""
         out: dict[RawTriple, int] = {}
+        resolve = self.resolver.resolve
         for pos, item in enumerate(raw):
             if len(item) != 3 or not all(isinstance(x, str) for x in item):
                 log.warning("dropping malformed triple %r", item)
                 self.dropped_triples += 1
                 continue
-            s, r, o = self.resolver.resolve(item[0]), canonical_relation(item[1]), self.resolver.resolve(item[2])
+            s, r, o = resolve(item[0]), canonical_relation(item[1]), resolve(item[2])
             ignored = self.profile.ignored_names
             if s and r and o and s != o and s not in ignored and o not in ignored:
                 out.setdefault((s, r, o), pos)

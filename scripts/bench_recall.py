@@ -42,6 +42,8 @@ from graphmem.normalize import ResolverConfig  # noqa: E402
 PER_SOURCE = 10
 DIM = 384
 TOPICS = 512
+LATENT = 48
+NOISE = 0.3
 RELATIONS = 50
 BULK_NAMES = ResolverConfig(use_fuzzy=False, use_embeddings=False)  # names are canonical already
 
@@ -51,35 +53,45 @@ def unit(x: np.ndarray) -> np.ndarray:
 
 
 class Synthetic:
-    """Entities in topics, power-law degrees; triple vectors mix their parts' vectors."""
+    """Entities in topics, power-law degrees; a triple's vector mixes its parts' vectors.
+
+    Vectors live near a low-dimensional subspace (LATENT dimensions mapped into DIM by a fixed random
+    projection, plus a little isotropic noise), as sentence embeddings do; the resulting statistics
+    (nearest-neighbour and random-pair similarities) are printed by ``--describe`` for comparison
+    with real embeddings.
+    """
 
     def __init__(self, n: int, seed: int):
         rng = np.random.default_rng(seed)
         self.rng = rng
         n_entities = max(10, n // 4)
-        topics = unit(rng.standard_normal((TOPICS, DIM)))
-        self.entity_vec = unit(topics[rng.integers(0, TOPICS, n_entities)]
-                               + 0.8 * unit(rng.standard_normal((n_entities, DIM))))
-        self.relation_vec = unit(rng.standard_normal((RELATIONS, DIM)))
+        self.project = rng.standard_normal((LATENT, DIM)).astype(np.float32) / np.sqrt(LATENT)
+        topics = rng.standard_normal((TOPICS, LATENT)).astype(np.float32)
+        self.entity = topics[rng.integers(0, TOPICS, n_entities)] \
+            + 0.6 * rng.standard_normal((n_entities, LATENT)).astype(np.float32)
+        self.relation = rng.standard_normal((RELATIONS, LATENT)).astype(np.float32)
         weights = 1.0 / np.arange(1, n_entities + 1) ** 0.8
         self.subj = rng.choice(n_entities, size=n, p=weights / weights.sum())
         self.obj = rng.choice(n_entities, size=n, p=weights / weights.sum())
         self.n = n
 
+    def _embed(self, latent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return unit(unit(latent @ self.project) + NOISE * unit(rng.standard_normal((len(latent), DIM))))
+
     def chunk(self, start: int, stop: int) -> tuple[list[tuple[str, str, str]], np.ndarray]:
         s, o = self.subj[start:stop], self.obj[start:stop]
         r = np.arange(start, stop) % RELATIONS
-        vecs = unit(self.entity_vec[s] + self.entity_vec[o] + 0.5 * self.relation_vec[r]
-                    + 0.3 * unit(self.rng.standard_normal((stop - start, DIM))))
+        vecs = self._embed(self.entity[s] + self.entity[o] + 0.5 * self.relation[r], self.rng)
         triples = [(f"entity {a}", f"relation {c}", f"entity {b}") for a, b, c in zip(s, o, r)]
         return triples, vecs
 
     def queries(self, count: int, seed: int) -> np.ndarray:
-        """Query vectors near random triples (as a question about a stored fact would be)."""
+        """Query vectors about the subject of random triples (a question about a stored fact)."""
         rng = np.random.default_rng(seed + 1)
         picks = rng.integers(0, self.n, count)
-        base = unit(self.entity_vec[self.subj[picks]] + 0.5 * self.relation_vec[picks % RELATIONS])
-        return unit(base + 0.5 * unit(rng.standard_normal((count, DIM))))
+        latent = self.entity[self.subj[picks]] + 0.5 * self.relation[picks % RELATIONS] \
+            + 0.5 * rng.standard_normal((count, LATENT)).astype(np.float32)
+        return self._embed(latent, rng)
 
 
 def build(n: int, path: Path, seed: int) -> dict:

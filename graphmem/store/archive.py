@@ -283,9 +283,11 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
     for start in range(0, len(cols), _CHUNK):  # in chunks: a million rows as ints cost ~300 MB
         ids, subj, rel, obj, since, until, has_until, _ = cols[start:start + _CHUNK].T.tolist()
         for i in range(len(ids)):
+            src = sources[start + i]
             triples.append(Triple(strings[subj[i]], strings[rel[i]], strings[obj[i]], since[i],
                                   until[i] if has_until[i] else None,
-                                  [strings[s] for s in sources[start + i]], strings[ids[i]]))
+                                  [strings[src[0]]] if len(src) == 1 else [strings[s] for s in src],
+                                  strings[ids[i]]))
     vector_ids = [triples[i].id for i in np.flatnonzero(vec_row >= 0).tolist()]
     if len(vector_ids) != len(t_vecs) or (len(vector_ids) and
                                           not np.array_equal(vec_row[vec_row >= 0], np.arange(len(t_vecs)))):
