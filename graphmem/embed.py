@@ -116,7 +116,7 @@ class VectorIndex:
         self._pos: dict[str, int] = {}
         self._mat = np.zeros((256, dim), dtype=np.float32)
         self._active = np.zeros(256, dtype=bool)
-        self._ann = None  # graphmem.ann.IVFIndex, built when first needed
+        self._ann = None  # graphmem.ann.ANNIndex, built when first needed
         self._ann_rows = np.zeros(0, dtype=np.int64)  # the row of each ANN label (-1: gone)
         self._ann_extra: list[int] = []  # rows the ANN lacks, or holds with an older vector
         self._ann_saved = False  # the ANN equals the one in the graph file
@@ -244,17 +244,17 @@ class VectorIndex:
         return rows[active[rows]]
 
     def build_ann(self):
-        """The ANN over this index's rows: built when first needed, extended when rows it lacks
-        pile up, rebuilt when the index has grown past 4x (its lists would be too long)."""
-        from .ann import IVFIndex
+        """The ANN over this index's rows: built when first needed, extended when the rows it
+        lacks (scanned exactly meanwhile) pile up."""
+        from .ann import ANNIndex
 
         n = len(self.ids)
-        if self._ann is None or n > 4 * self._ann.ntotal:
-            self._ann = IVFIndex.build(self.matrix, self.seed)
+        if self._ann is None:
+            self._ann = ANNIndex.build(self.matrix, self.seed)
             self._ann_rows, self._ann_extra, self._ann_saved = np.arange(n, dtype=np.int64), [], False
         elif len(self._ann_extra) > max(ANN_MIN_CANDIDATES, self._ann.ntotal // 10):
             rows = np.unique(np.asarray(self._ann_extra, dtype=np.int64))
-            self._ann.add(self._mat[rows], self._ann.ntotal)
+            self._ann.add(self._mat[rows])
             self._ann_rows = np.concatenate([self._ann_rows, rows])
             self._ann_extra, self._ann_saved = [], False
         return self._ann
@@ -279,13 +279,13 @@ class VectorIndex:
     def load_ann(self, fingerprint: str, data: np.ndarray, labels: bytes | np.ndarray) -> bool:
         """Use a saved ANN (``ann_state``'s parts) whose labels are ids of this index; rows it lacks
         are scanned exactly. False (rebuilt when needed) when the parts do not match."""
-        from .ann import IVFIndex
+        from .ann import ANNIndex
 
         labels = bytes(labels)
         if len(self.ids) < self.ann_threshold or fingerprint != self._fingerprint(labels):
             return False
         ids = json.loads(labels)
-        ann = IVFIndex.from_bytes(data)
+        ann = ANNIndex.from_bytes(data)
         if ann.ntotal != len(ids):
             return False
         rows = np.fromiter((self._pos.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
@@ -299,5 +299,5 @@ class VectorIndex:
 # Past this many rows a full scan costs more than ANN candidates plus an exact re-rank (measured in
 # scripts/bench_recall.py: ~2 ms a scan at 20k rows of 384 floats on 2 cores).
 ANN_THRESHOLD = 20_000
-ANN_OVERFETCH = 16       # ANN candidates per result wanted...
-ANN_MIN_CANDIDATES = 256  # ...and at least this many
+ANN_OVERFETCH = 16        # ANN candidates per result wanted...
+ANN_MIN_CANDIDATES = 128  # ...and at least this many

@@ -164,7 +164,7 @@ def test_memory_keeps_its_ann_index_in_the_archive(tmp_path, monkeypatch):
     def no_rebuild(*a, **k):
         raise AssertionError("the saved ANN index should have been used")
 
-    monkeypatch.setattr(ann.IVFIndex, "build", no_rebuild)
+    monkeypatch.setattr(ann.ANNIndex, "build", no_rebuild)
     again = Memory(str(path), embedder=memory.embedder)
     assert isinstance(again.triple_index, VectorIndex) and again.triple_index.search(query, 5) == want
     again.add_triples([("node 999", "links", "node 0")], step=999)  # a change: the ANN is carried on

@@ -19,10 +19,13 @@ import base64
 import binascii
 import bisect
 import io
+import itertools
 import json
+import operator
 import os
 import re
 import tempfile
+from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
@@ -394,7 +397,8 @@ class EmbeddedStore(GraphStore):
 
     def _add_sorted(self, triples: list[Triple]) -> None:
         """Index triples that come ordered by (valid_from, id), as files hold them: appends only."""
-        if any((a.valid_from, a.id) >= (b.valid_from, b.id) for a, b in zip(triples, triples[1:])):
+        keys = list(zip(map(attrgetter("valid_from"), triples), map(attrgetter("id"), triples)))
+        if not all(map(operator.lt, keys, itertools.islice(keys, 1, None))):  # C loops: fast
             self.add_triples(triples)
             return
         adj, current = self._adj, self._current
