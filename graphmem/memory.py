@@ -119,7 +119,7 @@ class Memory:
         copied or rebuilt on open."""
         triples = self.store.triples(current_only=False)
         try:
-            ids, matrix = self.store.triple_vectors()
+            ids, matrix = self.store.triple_vectors(triples)
         except ValueError:  # vectors of several dimensions (another embedder's): re-embed below
             ids, matrix = [], None
         if triples and (matrix is None or len(ids) != len(triples) or matrix.shape[1] != self.embedder.dim):

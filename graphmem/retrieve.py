@@ -101,7 +101,11 @@ def _best(ids: list[str], picked: dict, kept: dict, query_vecs: np.ndarray, inde
         return []
     rows = index.matrix[index.positions(cands)]
     sims = (rows @ query_vecs.T).max(axis=1)
-    order = sorted(range(len(cands)), key=lambda i: (-float(sims[i]), cands[i]))
+    best = range(len(cands))
+    if len(cands) > cfg.width:  # only the best few (and ties at the edge) are sorted, in Python
+        kth = np.partition(sims, len(sims) - cfg.width)[len(sims) - cfg.width]
+        best = np.flatnonzero(sims >= kth).tolist()
+    order = sorted(best, key=lambda i: (-float(sims[i]), cands[i]))
     out = []
     for i in order[: cfg.width]:
         if sims[i] < cfg.threshold:

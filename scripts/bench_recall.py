@@ -4,14 +4,18 @@ Per size, a synthetic graph is bulk-loaded with ``Memory.add_triples(..., vector
 source, like a passage), saved as a graph archive (``.gmem``), and opened again in a fresh process,
 which prints one JSON line:
 
-- ``bulk_load``: triples/s of the load (vectors given), ``save_s`` (ANN build and write), ``file_mb``;
-- ``open_s`` and ``rss_open_mb`` (peak RSS right after ``Memory(path)``), ``rss_peak_mb`` (at the
-  end, the query embedder included);
-- ``retrieval``: p50/p95 of ``recall(query_vectors=...)`` (seeds, hub-aware expansion, episodes),
-  and ``retrieval_exact_scan``, the same with the ANN off (a full float32 scan): the baseline, measured
-  in the same process; ``ratio_exact_vs_retrieval``;
+- ``bulk_load_triples_per_s`` (wall) and ``_per_cpu_s`` (this process's CPU time: what a quiet
+  machine would give), ``save_s`` (ANN build and write), ``file_mb``;
+- ``open_s``/``open_cpu_s`` and ``rss_open_mb`` (peak RSS right after ``Memory(path)``),
+  ``rss_peak_mb`` (at the end: the exact scans paged the whole matrix in, and the query embedder);
+- ``retrieval``: p50/p95 (wall and CPU) of ``recall(query_vectors=...)`` (seeds, hub-aware
+  expansion, episodes), and ``retrieval_exact_scan``, the same with the ANN off (a full float32
+  scan): the baseline, measured in the same process; ``ratio_exact_vs_retrieval`` (CPU p50s);
 - ``recall_with_query_embedding``: p50/p95 of ``recall(text)``, embedding included;
 - ``ann_recall_at_10``: overlap of the index's top 10 with the exact top 10, averaged over queries.
+
+The measuring process runs BLAS and faiss on one thread (a query uses one core), so its CPU times
+stand for a quiet machine; wall times on a shared machine are longer.
 
 Vectors are synthetic but shaped like text embeddings: entities belong to topics, a triple's vector
 mixes its entities' and relation's vectors, and queries fall near existing triples. (Independent
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -40,6 +45,8 @@ from graphmem.memory import Memory  # noqa: E402
 from graphmem.normalize import ResolverConfig  # noqa: E402
 
 PER_SOURCE = 10
+BATCH = 10_000  # triples made at a time (outside the timed load)
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 DIM = 384
 TOPICS = 512
 LATENT = 48
@@ -97,17 +104,19 @@ class Synthetic:
 def build(n: int, path: Path, seed: int) -> dict:
     data = Synthetic(n, seed)
     memory = Memory(str(path), resolver=BULK_NAMES, embed_episodes=False)
-    t0 = time.perf_counter()
-    for start in range(0, n, PER_SOURCE):
-        triples, vecs = data.chunk(start, min(n, start + PER_SOURCE))
-        memory.add_triples(triples, step=start // PER_SOURCE, source_id=f"s{start // PER_SOURCE}",
-                           vectors=vecs)
-    load_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    load_s = load_cpu = 0.0
+    for start in range(0, n, BATCH):
+        chunks = [data.chunk(i, min(n, i + PER_SOURCE)) for i in range(start, min(n, start + BATCH), PER_SOURCE)]
+        t0, c0 = time.perf_counter(), time.process_time()  # the load alone, not making the data
+        for i, (triples, vecs) in enumerate(chunks, start // PER_SOURCE):
+            memory.add_triples(triples, step=i, source_id=f"s{i}", vectors=vecs)
+        load_s, load_cpu = load_s + time.perf_counter() - t0, load_cpu + time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     memory.close()
-    save_s = time.perf_counter() - t0
-    return {"triples": n, "bulk_load_triples_per_s": round(n / load_s), "bulk_load_s": round(load_s, 2),
-            "save_s": round(save_s, 2), "file_mb": round(path.stat().st_size / 2**20, 1),
+    save_s, save_cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"triples": n, "bulk_load_triples_per_s": round(n / load_s),
+            "bulk_load_triples_per_cpu_s": round(n / load_cpu), "save_s": round(save_s, 2),
+            "save_cpu_s": round(save_cpu, 2), "file_mb": round(path.stat().st_size / 2**20, 1),
             "build_rss_peak_mb": rss_mb()}
 
 
@@ -115,16 +124,21 @@ def rss_mb() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def percentiles(samples: list[float]) -> dict:
-    ms = sorted(s * 1000 for s in samples)
-    return {"p50_ms": round(statistics.median(ms), 3), "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 3)}
+def percentiles(samples: list[tuple[float, float]]) -> dict:
+    """p50/p95 of wall time, and of this process's CPU time (what a quiet machine would take)."""
+    out = {}
+    for suffix, values in (("", [w for w, _ in samples]), ("_cpu", [c for _, c in samples])):
+        ms = sorted(v * 1000 for v in values)
+        out[f"p50{suffix}_ms"] = round(statistics.median(ms), 3)
+        out[f"p95{suffix}_ms"] = round(ms[int(0.95 * (len(ms) - 1))], 3)
+    return out
 
 
 def measure(path: Path, n: int, queries: int, seed: int) -> dict:
     """In a fresh process: open the graph, then time retrieval with the ANN and with a full scan."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     memory = Memory(str(path), resolver=BULK_NAMES)
-    open_s = time.perf_counter() - t0
+    open_s, open_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     rss_open = rss_mb()
     index = memory.triple_index
     qvecs = Synthetic(n, seed).queries(queries, seed)
@@ -138,19 +152,49 @@ def measure(path: Path, n: int, queries: int, seed: int) -> dict:
     memory.recall("warm up the embedder")
     full = [_time(lambda t=t: memory.recall(t)) for t in texts]
     overlap = [len(set(a) & set(b)) / max(1, len(b)) for a, b in zip(approx, truth)]
-    row = {"open_s": round(open_s, 2), "rss_open_mb": rss_open, "ann": len(index) >= threshold,
+    row = {"open_s": round(open_s, 2), "open_cpu_s": round(open_cpu_s, 2), "rss_open_mb": rss_open, "ann": len(index) >= threshold,
            "retrieval": percentiles(ann), "retrieval_exact_scan": percentiles(exact),
            "recall_with_query_embedding": percentiles(full),
            "ann_recall_at_10": round(float(np.mean(overlap)), 4), "rss_peak_mb": rss_mb()}
-    row["ratio_exact_vs_retrieval"] = round(row["retrieval_exact_scan"]["p50_ms"] / row["retrieval"]["p50_ms"], 2)
+    row["ratio_exact_vs_retrieval"] = round(row["retrieval_exact_scan"]["p50_cpu_ms"]
+                                            / row["retrieval"]["p50_cpu_ms"], 2)
     memory.close()
     return row
 
 
-def _time(fn) -> float:
-    t0 = time.perf_counter()
+def measure_server(path: Path, n: int, queries: int, seed: int) -> dict:
+    """The graph moved to an ArcadeDB server started here (``export_graph``, what ``graphmem
+    export`` runs), opened with ``Memory`` over Bolt and recalled with the same kind of queries."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from bolt_server import PASSWORD, USER, ArcadeServer
+
+    from graphmem.store.bolt import BoltStore
+    from graphmem.store.transfer import export_graph
+
+    server = ArcadeServer(Path(tempfile.mkdtemp(prefix="graphmem-bench-")))
+    server.start()
+    try:
+        database = server.fresh_database("recall")
+        t0 = time.perf_counter()
+        export_graph(path, BoltStore(server.uri, USER, PASSWORD, database))
+        export_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        memory = Memory(BoltStore(server.uri, USER, PASSWORD, database), resolver=BULK_NAMES)
+        open_s = time.perf_counter() - t0
+        qvecs = Synthetic(n, seed).queries(queries, seed)
+        timed = [_time(lambda q=q: memory.recall("q", query_vectors=q[None, :])) for q in qvecs]
+        agent = memory.store._driver.get_server_info().agent
+        memory.close()
+    finally:
+        server.stop()
+    return {"server": agent, "triples": n, "export_s": round(export_s, 2), "open_s": round(open_s, 2),
+            "retrieval": percentiles(timed)}
+
+
+def _time(fn) -> tuple[float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def main() -> None:
@@ -159,6 +203,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dir", help="folder for the graph files (default: a temporary one)")
+    ap.add_argument("--server-sizes", default="", metavar="N,...",
+                    help="also move these sizes' graphs to an ArcadeDB server and recall there")
     ap.add_argument("--measure", metavar="FILE", help=argparse.SUPPRESS)  # the child process
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -171,9 +217,12 @@ def main() -> None:
             row = build(n, path, args.seed)
             child = subprocess.run([sys.executable, __file__, "--measure", str(path), "--size", str(n),
                                     "--queries", str(args.queries), "--seed", str(args.seed)],
-                                   capture_output=True, text=True, check=True)
+                                   capture_output=True, text=True, check=True,
+                                   env={**os.environ, **ONE_THREAD})  # a query runs on one core
             row.update(json.loads(child.stdout.strip().splitlines()[-1]))
             print(json.dumps(row), flush=True)
+            if str(n) in args.server_sizes.split(","):
+                print(json.dumps(measure_server(path, n, min(args.queries, 50), args.seed)), flush=True)
             path.unlink()
 
 

@@ -62,10 +62,13 @@ class GraphStore(Protocol):
             out[e] = ids if limit is None else ids[:limit]
         return out
 
-    def triple_vectors(self) -> tuple[list[str], np.ndarray | None]:
+    def triple_vectors(self, triples: list[Triple] | None = None) -> tuple[list[str], np.ndarray | None]:
         """The ids of all triples that carry an embedding, and their vectors as one matrix (rows in
-        the order of ``triples(current_only=False)``); None when no triple has one."""
-        with_vec = [t for t in self.triples(current_only=False) if t.embedding is not None]
+        the order of ``triples(current_only=False)``); None when no triple has one. ``triples``: that
+        list, when the caller has read it already (a server is not asked twice)."""
+        if triples is None:
+            triples = self.triples(current_only=False)
+        with_vec = [t for t in triples if t.embedding is not None]
         if not with_vec:
             return [], None
         return [t.id for t in with_vec], np.stack([t.embedding for t in with_vec])

@@ -70,6 +70,7 @@ class EmbeddedStore(GraphStore):
         self.readonly = readonly
         self._triples: dict[str, Triple] = {}
         self._adj: dict[str, list[str]] = {}  # entity -> ids of its triples by (valid_from, id)
+        self._live: dict[str, list[str]] = {}  # the same for current triples only
         self._current: dict[tuple[str, str, str], str] = {}  # fact -> id of its current triple
         self._episodes: dict[str, Episode] = {}
         self._meta: dict = {}
@@ -102,35 +103,41 @@ class EmbeddedStore(GraphStore):
             self._sorted = self._nx = self._mapped = None
             old = self._triples.get(t.id)
             if old is not None:
-                self._unlink(old)
+                self._unlink(old, self._adj)
+                self._unlink(old, self._live)
                 if self._current.get(_fact(old)) == old.id:
                     del self._current[_fact(old)]
             self._triples[t.id] = t
-            self._link(t)
+            self._link(t, self._adj)
             if t.current:
+                self._link(t, self._live)
                 self._current[_fact(t)] = t.id
 
     def _order(self, triple_id: str) -> tuple[int, str]:
         t = self._triples[triple_id]
         return t.valid_from, t.id
 
-    def _link(self, t: Triple) -> None:
+    def _link(self, t: Triple, adj: dict[str, list[str]]) -> None:
         key = (t.valid_from, t.id)
         for name in dict.fromkeys((t.subject, t.object)):
-            ids = self._adj.get(name)
+            ids = adj.get(name)
             if ids is None:
-                self._adj[name] = [t.id]
+                adj[name] = [t.id]
             elif self._order(ids[-1]) <= key:  # the usual case: facts arrive in time order
                 ids.append(t.id)
             else:
                 bisect.insort(ids, t.id, key=self._order)
 
-    def _unlink(self, t: Triple) -> None:
+    @staticmethod
+    def _unlink(t: Triple, adj: dict[str, list[str]]) -> None:
+        """Drop ``t`` from the lists of its entities, where it is (a caller may have retired the
+        object it passes back in place)."""
         for name in dict.fromkeys((t.subject, t.object)):
-            ids = self._adj[name]
-            ids.remove(t.id)
-            if not ids:
-                del self._adj[name]
+            ids = adj.get(name)
+            if ids is not None and t.id in ids:
+                ids.remove(t.id)
+                if not ids:
+                    del adj[name]
 
     def get_triple(self, triple_id: str) -> Triple | None:
         return self._triples.get(triple_id)
@@ -145,19 +152,14 @@ class EmbeddedStore(GraphStore):
         return None if tid is None else self._triples[tid]
 
     def triples_of_entity(self, entity: str, current_only: bool = True) -> list[Triple]:
-        ts = (self._triples[i] for i in self._adj.get(entity, ()))
-        return [t for t in ts if t.current or not current_only]
+        adj = self._live if current_only else self._adj
+        return [self._triples[i] for i in adj.get(entity, ())]
 
     def triple_ids_of_entities(self, entities: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
         out = {}
         for name in dict.fromkeys(entities):
-            ids = []
-            for tid in reversed(self._adj.get(name, ())):  # newest first; stop at the limit
-                if limit is not None and len(ids) >= limit:
-                    break
-                if self._triples[tid].current:
-                    ids.append(tid)
-            out[name] = ids
+            ids = self._live.get(name, [])
+            out[name] = (ids if limit is None else ids[-limit:])[::-1]  # newest first
         return out
 
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
@@ -169,6 +171,7 @@ class EmbeddedStore(GraphStore):
             t.valid_until = step
             self._dirty = True
             self._nx = None
+            self._unlink(t, self._live)
             self._current.pop(_fact(t), None)
             done.append(tid)
         return done
@@ -177,10 +180,10 @@ class EmbeddedStore(GraphStore):
         return sorted(self._adj)
 
     # --- vectors -------------------------------------------------------------------------------
-    def triple_vectors(self) -> tuple[list[str], np.ndarray | None]:
+    def triple_vectors(self, triples: list[Triple] | None = None) -> tuple[list[str], np.ndarray | None]:
         if self._mapped is not None:  # as loaded: the memory-mapped matrix itself, no copy
             return self._mapped
-        return super().triple_vectors()
+        return super().triple_vectors(triples)
 
     def attachment(self, name: str) -> tuple[str, np.ndarray] | None:
         """(fingerprint, bytes) of a blob saved with the graph (e.g. an ANN index), if any."""
@@ -222,7 +225,8 @@ class EmbeddedStore(GraphStore):
             if t.sources:
                 continue
             del self._triples[t.id]
-            self._unlink(t)
+            self._unlink(t, self._adj)
+            self._unlink(t, self._live)
             if self._current.get(_fact(t)) == t.id:
                 del self._current[_fact(t)]
             deleted.append(t.id)
@@ -401,7 +405,7 @@ class EmbeddedStore(GraphStore):
         if not all(map(operator.lt, keys, itertools.islice(keys, 1, None))):  # C loops: fast
             self.add_triples(triples)
             return
-        adj, current = self._adj, self._current
+        adj, live, current = self._adj, self._live, self._current
         for t in triples:
             self._triples[t.id] = t
             adj.setdefault(t.subject, []).append(t.id)
@@ -409,6 +413,9 @@ class EmbeddedStore(GraphStore):
                 adj.setdefault(t.object, []).append(t.id)
             if t.valid_until is None:
                 current[(t.subject, t.relation, t.object)] = t.id
+                live.setdefault(t.subject, []).append(t.id)
+                if t.object != t.subject:
+                    live.setdefault(t.object, []).append(t.id)
         self._sorted = list(triples)
 
     def load_dict(self, doc: dict) -> None:
