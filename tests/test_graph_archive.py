@@ -170,3 +170,16 @@ def test_memory_keeps_its_ann_index_in_the_archive(tmp_path, monkeypatch):
     again.add_triples([("node 999", "links", "node 0")], step=999)  # a change: the ANN is carried on
     again.close()
     assert "attachments/triple-ann" in ArchiveReader(path)
+
+
+def test_vectors_of_two_dimensions_are_refused_and_the_old_file_stays(tmp_path):
+    path = tmp_path / "g.gmem"
+    graph(path).close()
+    good = path.read_bytes()
+    st = EmbeddedStore(path)
+    odd = Triple("odd", "r", "one", valid_from=99)
+    odd.embedding = np.ones(3, dtype=np.float32)
+    st.add_triples([odd])
+    with pytest.raises(StoreError, match="one graph holds vectors of one embedder"):
+        st.flush()
+    assert path.read_bytes() == good and not list(tmp_path.glob(".g.gmem.*.tmp"))

@@ -107,8 +107,8 @@ def write_archive(fh: BinaryIO, meta: dict, triples: list[Triple], episodes: lis
         _put_json(zf, "episodes.json", ep_rows)
         _put_array(zf, "episode_triples.npy", np.asarray(ep_triples, dtype=np.int64))
         _put_array(zf, "episode_triple_ends.npy", ep_ends)
-        _put_array(zf, "triple_vectors.npy", t_vecs.matrix)
-        _put_array(zf, "episode_vectors.npy", e_vecs.matrix)
+        t_vecs.write(zf, "triple_vectors.npy")
+        e_vecs.write(zf, "episode_vectors.npy")
         for name, (_, write) in sorted(attachments.items()):
             with _open_aligned(zf, f"attachments/{name}") as out:
                 write(out)
@@ -116,26 +116,34 @@ def write_archive(fh: BinaryIO, meta: dict, triples: list[Triple], episodes: lis
 
 @dataclass
 class _Vectors:
-    row: np.ndarray     # per item: its row in ``matrix``, or -1
-    matrix: np.ndarray  # (rows, dim) float32
+    """Which items carry a vector (``row``: each item's row in the matrix, or -1) and how to
+    write that matrix without holding a copy of it (a million rows are 1.5 GB)."""
+
+    items: list
+    kind: str
+    with_vec: list[int]
+    row: np.ndarray
     dim: int
+
+    def write(self, zf: zipfile.ZipFile, name: str, chunk: int = 65536) -> None:
+        with _open_aligned(zf, name) as out:
+            np.lib.format.write_array_header_1_0(
+                out, {"descr": "<f4", "fortran_order": False, "shape": (len(self.with_vec), self.dim)})
+            for start in range(0, len(self.with_vec), chunk):
+                part = [self.items[i] for i in self.with_vec[start:start + chunk]]
+                for x in part:
+                    if x.embedding.shape != (self.dim,):
+                        raise ValueError(f"{self.kind} {x.id} has a vector of shape {x.embedding.shape}, "
+                                         f"the others ({self.dim},): one graph holds vectors of one embedder")
+                out.write(np.stack([x.embedding for x in part]).astype("<f4").tobytes())
 
 
 def _vector_rows(items: list, kind: str) -> _Vectors:
     row = np.full(len(items), -1, dtype=np.int64)
     with_vec = [i for i, x in enumerate(items) if x.embedding is not None]
-    if not with_vec:
-        return _Vectors(row, np.zeros((0, 0), dtype=np.float32), 0)
-    dim = int(items[with_vec[0]].embedding.shape[0])
-    matrix = np.empty((len(with_vec), dim), dtype="<f4")
-    for r, i in enumerate(with_vec):
-        vec = items[i].embedding
-        if vec.shape != (dim,):
-            raise ValueError(f"{kind} {items[i].id} has a vector of shape {vec.shape}, the others "
-                             f"({dim},): one graph holds vectors of one embedder")
-        matrix[r] = vec
-        row[i] = r
-    return _Vectors(row, matrix, dim)
+    row[with_vec] = np.arange(len(with_vec))
+    dim = int(items[with_vec[0]].embedding.shape[0]) if with_vec else 0
+    return _Vectors(items, kind, with_vec, row, dim)
 
 
 def _put_json(zf: zipfile.ZipFile, name: str, obj) -> None:
