@@ -121,6 +121,11 @@ def build(n: int, path: Path, seed: int) -> dict:
 
 
 def rss_mb() -> int:
+    """Peak RSS of this process (VmHWM; ru_maxrss would carry the parent's peak over exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
