@@ -6,7 +6,7 @@ import re
 import statistics
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from environments.textworld import TextWorldEnv, looks_like_spec, resolve_game
 from graphmem.llm import ChatModel
@@ -19,9 +19,12 @@ RERUN_TEMPERATURE = 0.3  # later runs of a fixed game sample the chooser, so tha
 
 def play(game: str, agent_name: str, llm: ChatModel | None = None, *, tasks: str | None = None, seed: int = 0,
          max_steps: int | None = None, log_path: str | Path | None = None, resume: bool = False,
-         extractor: str = "offline", temperature: float = 0.0) -> dict:
+         extractor: str = "offline", temperature: float = 0.0, on_record: Callable[[dict], None] | None = None,
+         after: Callable[[object], None] | None = None) -> dict:
     """One episode; returns the final record (score, steps, tokens, seconds...). ``seed`` seeds a
-    generated game and the chooser's sampling (used only with ``temperature`` > 0)."""
+    generated game and the chooser's sampling (used only with ``temperature`` > 0). ``on_record``
+    watches the run's records as they happen (see ``run_episode``); ``after(agent)`` is called when
+    the episode is over, while the game is still open (e.g. to save a view of the agent's memory)."""
     started = time.perf_counter()
     task = resolve_game(game, tasks=tasks, seed=seed)
     with TextWorldEnv(task, max_steps=max_steps) as env:
@@ -32,7 +35,10 @@ def play(game: str, agent_name: str, llm: ChatModel | None = None, *, tasks: str
         if agent_name == "ariadne":
             meta["extractor"] = extractor
         usage = llm.usage if llm is not None else None
-        final = run_episode(env, agent, meta=meta, usage=usage, log_path=log_path, resume=resume)
+        final = run_episode(env, agent, meta=meta, usage=usage, log_path=log_path, resume=resume,
+                            on_record=on_record)
+        if after is not None:
+            after(agent)
     return {**final, "wall_seconds": round(time.perf_counter() - started, 3)}
 
 
@@ -42,12 +48,14 @@ def _slug(text: str) -> str:
 
 def eval_agents(games: Sequence[str], agents: Sequence[str], runs: int, llm: ChatModel | None, *,
                 out_dir: str | Path, tasks: str | None = None, max_steps: int | None = None, seed: int = 0,
-                extractor: str = "offline", temperature: float | None = None, progress=None) -> dict:
+                extractor: str = "offline", temperature: float | None = None, progress=None,
+                on_record: Callable[[dict], None] | None = None) -> dict:
     """Every agent plays every game ``runs`` times; run k uses seed + k, so runs differ: a generator
     spec makes another game per seed; a fixed game is replayed with the chooser sampling at
     ``temperature`` (default: 0 for run 0, RERUN_TEMPERATURE for later runs) from that seed.
     Each run logs to ``out_dir/logs`` and is resumed from its log, so an interrupted evaluation
-    continues where it stopped. Writes results.json and results.md."""
+    continues where it stopped. Writes results.json and results.md. ``progress(final)`` is called
+    after each run, ``on_record`` with every record of every run (see ``run_episode``)."""
     unknown = [a for a in agents if a not in AGENTS]
     if unknown:
         raise ValueError(f"unknown agent(s) {', '.join(unknown)}; agents: {', '.join(AGENTS)}")
@@ -60,7 +68,7 @@ def eval_agents(games: Sequence[str], agents: Sequence[str], runs: int, llm: Cha
                 log_path = out / "logs" / f"{_slug(game)}__{agent}__run{k}.jsonl"
                 final = play(game, agent, llm, tasks=tasks, seed=seed + k, max_steps=max_steps,
                              log_path=log_path, resume=True, extractor=extractor,
-                             temperature=run_temperature(game, k, temperature))
+                             temperature=run_temperature(game, k, temperature), on_record=on_record)
                 runs_done.append(final)
                 if progress:
                     progress(final)

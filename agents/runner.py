@@ -15,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from environments.textworld import StepResult, TextWorldEnv
 from graphmem.errors import GraphmemError
@@ -85,8 +86,9 @@ class RunLog:
 
 
 class _Writer:
-    def __init__(self, path: Path | None, keep: RunLog) -> None:
+    def __init__(self, path: Path | None, keep: RunLog, on_record: Callable[[dict], None] | None = None) -> None:
         self.file = None
+        self.on_record = on_record
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +102,8 @@ class _Writer:
         if self.file is not None:
             self.file.write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
             self.file.flush()
+        if self.on_record is not None:
+            self.on_record(rec)
 
     def close(self) -> None:
         if self.file is not None:
@@ -115,21 +119,24 @@ def _check_log(path: Path, previous: RunLog, resume: bool) -> None:
 
 
 def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, usage: Accounting | None = None,
-                log_path: str | Path | None = None, resume: bool = False) -> dict:
+                log_path: str | Path | None = None, resume: bool = False,
+                on_record: Callable[[dict], None] | None = None) -> dict:
     """Play one episode of ``env`` with ``agent``; returns the final record (also the log's last line).
 
     ``meta``: settings written to the start line and checked on resume (game, agent, seed...).
     ``usage``: the accounting of the agent's LLM, for per-step token counts.
+    ``on_record``: called with each record as it happens (start, every step played, final), the
+    log's lines whether or not there is a log: a progress display watches the run through it.
     """
     path = Path(log_path) if log_path else None
     if path is None:
-        return _run(env, agent, meta, usage, None, resume)
+        return _run(env, agent, meta, usage, None, resume, on_record)
     with FileLock(path, "run log"):
-        return _run(env, agent, meta, usage, path, resume)
+        return _run(env, agent, meta, usage, path, resume, on_record)
 
 
 def _run(env: TextWorldEnv, agent: Agent, meta: dict | None, usage: Accounting | None, path: Path | None,
-         resume: bool) -> dict:
+         resume: bool, on_record: Callable[[dict], None] | None) -> dict:
     meta = {"agent": agent.name, **(meta or {})}
     previous = RunLog.read(path) if path is not None else RunLog()
     if path is not None:
@@ -144,9 +151,11 @@ def _run(env: TextWorldEnv, agent: Agent, meta: dict | None, usage: Accounting |
     result = env.reset()
     replay = _replay(env, agent, result, previous.steps, usage)
     result = replay["result"]
-    writer = _Writer(path, previous)
+    writer = _Writer(path, previous, on_record)
     if previous.start is None:
         writer.write({"type": "start", **meta})
+    elif on_record is not None:
+        on_record({**previous.start, "resumed_steps": len(previous.steps)})
     totals = {k: sum(s.get(k, 0) for s in previous.steps) for k in SUMMED}
     live = live_steps(previous.steps)
     totals.update(live_steps=len(live), live_seconds=sum(s["seconds"] for s in live))

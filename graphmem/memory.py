@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
 QUERY_CACHE_SIZE = 1024
 PROFILE = "profile"  # store meta key: the domain profile a graph was written with
+TRIPLE_ANN = "triple-ann"  # graph file attachments: the triple index's ANN, saved to open fast,
+TRIPLE_ANN_IDS = "triple-ann-ids"  # and the triple id of each of its labels
+EXACT_ONLY = 1 << 62  # an ann_threshold never reached: episodes are few, scanned exactly
 
 
 @dataclass
@@ -71,12 +74,13 @@ class Memory:
         self.extract_workers = extract_workers
         self.dropped_triples = 0  # extracted triples refused: malformed, empty or vague names
         cfg = resolver or self.profile.resolver
-        self.resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
+        self._resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
+        self._resolver_loaded = False
         self._query_cache: dict[str, np.ndarray] = {}
         # Facts seen lately, shown to an LLM extractor as naming examples (no store round trip).
         self._recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
         self.triple_index = VectorIndex(self.embedder.dim)
-        self.episode_index = VectorIndex(self.embedder.dim)
+        self.episode_index = VectorIndex(self.embedder.dim, ann_threshold=EXACT_ONLY)
         self._load_indexes()
 
     # --- set-up --------------------------------------------------------------------------------
@@ -99,6 +103,15 @@ class Memory:
         return embedder_named(stored) if stored in EMBEDDERS else default_embedder()
 
     @property
+    def resolver(self) -> EntityResolver:
+        """Knows the graph's entities from the first time a name is resolved (reading needs none)."""
+        if not self._resolver_loaded:
+            self._resolver_loaded = True
+            for e in self.store.entities():
+                self._resolver.add(e)
+        return self._resolver
+
+    @property
     def extractor(self) -> Extractor:
         if self._extractor is None:
             from .extract.offline import OfflineExtractor
@@ -107,25 +120,36 @@ class Memory:
         return self._extractor
 
     def _load_indexes(self) -> None:
-        """Rebuild the vector indexes and resolver from the store; embed only what lacks vectors."""
+        """Rebuild the vector indexes and resolver from the store; embed only what lacks vectors.
+
+        A graph file hands over its memory-mapped vectors and its saved ANN index: nothing is
+        copied or rebuilt on open."""
         stored = self.store.meta().get("embedder")
         if stored not in (None, self.embedder.name):
             raise ConfigError(f"this graph was built with the embedder {stored!r}, not "
                               f"{self.embedder.name!r}: their vectors do not compare; open it with "
                               f"that embedder (--embedder {stored})")
         triples = self.store.triples(current_only=False)
-        missing = [t for t in triples if t.embedding is None or t.embedding.shape[0] != self.embedder.dim]
-        if missing:
+        try:
+            ids, matrix = self.store.triple_vectors(triples)
+        except ValueError:  # vectors of several dimensions (another embedder's): re-embed below
+            ids, matrix = [], None
+        if triples and (matrix is None or len(ids) != len(triples) or matrix.shape[1] != self.embedder.dim):
+            missing = [t for t in triples if t.embedding is None or t.embedding.shape[0] != self.embedder.dim]
             self._embed(missing)
             self.store.add_triples(missing)
+            ids, matrix = [t.id for t in triples], np.stack([t.embedding for t in triples])
         if triples:
-            self.triple_index.add([t.id for t in triples], np.stack([t.embedding for t in triples]))
-            self.triple_index.deactivate([t.id for t in triples if not t.current])
-        for e in self.store.entities():
-            self.resolver.add(e)
-        for ep in self.store.episodes():
-            if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim:
-                self.episode_index.add([ep.id], ep.embedding[None, :])
+            self.triple_index.add(ids, matrix)
+            self.triple_index.deactivate([t.id for t in triples if t.valid_until is not None])
+            saved = getattr(self.store, "attachment", None)
+            ann, labels = (saved(TRIPLE_ANN), saved(TRIPLE_ANN_IDS)) if saved is not None else (None, None)
+            if ann is not None and labels is not None and ann[0] == labels[0]:
+                self.triple_index.load_ann(ann[0], ann[1], labels[1])
+        with_vec = [ep for ep in self.store.episodes()
+                    if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim]
+        if with_vec:
+            self.episode_index.add([ep.id for ep in with_vec], np.stack([ep.embedding for ep in with_vec]))
         meta = self.store.meta()
         for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name)):
             if meta.get(key) != value:
@@ -184,19 +208,38 @@ class Memory:
             return list(pool.map(self.extractor.extract, texts))
 
     def add_triples(self, triples: Iterable[Sequence[str] | Triple], step: int = 0,
-                    source_id: str | None = None, text: str = "") -> ObserveResult:
-        """Insert facts directly (no extraction); they still go through resolution and updates."""
+                    source_id: str | None = None, text: str = "",
+                    vectors: np.ndarray | None = None) -> ObserveResult:
+        """Insert facts directly (no extraction); they still go through resolution and updates.
+
+        ``vectors``: one precomputed embedding per triple (rows in the same order, this embedder's
+        dimension; normalised here), so bulk loads embed nothing. A fact given twice keeps the
+        first row; a fact already known keeps its vector.
+        """
         raw = [(t.subject, t.relation, t.object) if isinstance(t, Triple) else tuple(t) for t in triples]
+        if vectors is not None:
+            vectors = self._checked_vectors(vectors, len(raw))
         source_id = source_id or stable_id("direct", step, *[x for r in raw for x in r], prefix="d")
-        return self.add_extracted(text, raw, step, source_id=source_id)
+        return self.add_extracted(text, raw, step, source_id=source_id, vectors=vectors)
+
+    def _checked_vectors(self, vectors, n: int) -> np.ndarray:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.shape != (n, self.embedder.dim):
+            raise ConfigError(f"vectors must have shape ({n}, {self.embedder.dim}) (one row per triple, "
+                              f"{self.embedder.name}'s dimension), got {vectors.shape}")
+        norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
+        if not np.all(np.isfinite(norms)) or np.any(norms == 0):
+            raise ConfigError("vectors must be finite and non-zero")
+        return vectors / norms[:, None]
 
     def add_extracted(self, text: str, raw: Iterable[RawTriple], step: int, *, source_id: str | None = None,
                       title: str = "", episode_vec: np.ndarray | None = None,
-                      embed_now: bool = True) -> ObserveResult:
+                      embed_now: bool = True, vectors: np.ndarray | None = None) -> ObserveResult:
+        """``vectors``: rows for the items of ``raw`` (precomputed embeddings), else embedded here."""
         episode_id = source_id or stable_id("ep", step, text, prefix="e")
         facts = self._normalise(raw)
         added, confirmed, touched = [], [], []
-        for s, r, o in facts:
+        for (s, r, o), row in facts.items():
             old = self.store.find_current(s, r, o)
             if old is not None:
                 if episode_id not in old.sources:
@@ -204,7 +247,10 @@ class Memory:
                     touched.append(old)
                 confirmed.append(old)
             else:
-                added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
+                t = Triple(s, r, o, valid_from=step, sources=[episode_id])
+                if vectors is not None:
+                    t.embedding = vectors[row]
+                added.append(t)
         retired = self._retire_outdated(added, step)
         self._recent.extend(confirmed + added)
         for t in added:
@@ -227,25 +273,31 @@ class Memory:
         self.store.add_episode(episode)
         return ObserveResult(episode, added, confirmed, retired)
 
-    def _normalise(self, raw: Iterable[RawTriple]) -> list[RawTriple]:
-        out: dict[RawTriple, None] = {}
-        for item in raw:
+    def _normalise(self, raw: Iterable[RawTriple]) -> dict[RawTriple, int]:
+        """Resolved facts, each once, with the position of the first raw item that gave it."""
+        out: dict[RawTriple, int] = {}
+        resolve = self.resolver.resolve
+        for pos, item in enumerate(raw):
             if len(item) != 3 or not all(isinstance(x, str) for x in item):
                 log.warning("dropping malformed triple %r", item)
                 self.dropped_triples += 1
                 continue
-            s, r, o = self.resolver.resolve(item[0]), canonical_relation(item[1]), self.resolver.resolve(item[2])
+            s, r, o = resolve(item[0]), canonical_relation(item[1]), resolve(item[2])
             ignored = self.profile.ignored_names
             if s and r and o and s != o and s not in ignored and o not in ignored:
-                out[(s, r, o)] = None
+                out.setdefault((s, r, o), pos)
             else:
                 self.dropped_triples += 1
-        return list(out)
+        return out
 
     def _retire_outdated(self, added: list[Triple], step: int) -> list[str]:
         if not added:
             return []
-        entities = ordered_unique(x for t in added for x in (t.subject, t.object))
+        at_stake = getattr(self.judge, "at_stake", None)  # a judge that says whose facts it may retire
+        entities = at_stake(added) if at_stake is not None else \
+            ordered_unique(x for t in added for x in (t.subject, t.object))
+        if not entities:
+            return []
         existing = self.store.triples_of_entities(entities)
         if not self.profile.retire_across_sources:
             # Only what the same source said: another source's fact is a claim of its own.
@@ -259,7 +311,9 @@ class Memory:
     def _index_new(self, triples: list[Triple]) -> None:
         if not triples:
             return
-        self._embed(triples)
+        todo = [t for t in triples if t.embedding is None]
+        if todo:
+            self._embed(todo)
         self.triple_index.add([t.id for t in triples], np.stack([t.embedding for t in triples]))
 
     def forget(self, source_id: str) -> list[str]:
@@ -270,18 +324,26 @@ class Memory:
         return deleted
 
     # --- reading -------------------------------------------------------------------------------
-    def recall(self, queries: str | Sequence[str], **overrides) -> Subgraph:
+    def recall(self, queries: str | Sequence[str], query_vectors: np.ndarray | None = None,
+               **overrides) -> Subgraph:
         """Triples associated with the queries (seeds + BFS) and the episodes that hold them.
 
-        ``overrides``: any RecallConfig field, e.g. ``depth=3, width=4``.
+        ``query_vectors``: the queries' embeddings, one row each, computed already (the texts are
+        then not embedded). ``overrides``: any RecallConfig field, e.g. ``depth=3, width=4``.
         """
         if isinstance(queries, str):
             queries = [queries]
-        queries = [q for q in queries if q and q.strip()]
-        if not queries:
-            return Subgraph()
         cfg = replace(self.recall_config, **overrides)
-        qv = self._encode_queries(queries)
+        if query_vectors is not None:
+            qv = np.asarray(query_vectors, dtype=np.float32)
+            if qv.ndim != 2 or qv.shape[1] != self.embedder.dim or len(qv) != len(queries):
+                raise ConfigError(f"query_vectors must have shape ({len(queries)}, {self.embedder.dim}), "
+                                  f"got {qv.shape}")
+        else:
+            queries = [q for q in queries if q and q.strip()]
+            if not queries:
+                return Subgraph()
+            qv = self._encode_queries(queries)
         found = associative(qv, self.triple_index, self.store, cfg)
         triples = [t for t, _ in found]
         return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
@@ -308,10 +370,27 @@ class Memory:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def save(self) -> None:
+        self._keep_ann()
         self.store.flush()
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            self._keep_ann()
+        finally:
+            self.store.close()
+
+    def _keep_ann(self) -> None:
+        """Hand a changed ANN index to a store that saves it with the graph (graph archives)."""
+        keep = getattr(self.store, "set_attachment", None)
+        if keep is None or getattr(self.store, "readonly", False):
+            return
+        state = self.triple_index.ann_state()
+        if state is not None:
+            from .store.archive import buffer_writer
+
+            fingerprint, ann, labels = state
+            keep(TRIPLE_ANN, fingerprint, buffer_writer(ann))
+            keep(TRIPLE_ANN_IDS, fingerprint, buffer_writer(labels))
 
     def __enter__(self) -> "Memory":
         return self

@@ -38,7 +38,7 @@ def fact_key(subject: str, relation: str, obj: str) -> str:
     return stable_id(subject, relation, obj, prefix="f")
 
 
-@dataclass
+@dataclass(slots=True)  # a million of them open at once: no per-object dict
 class Triple:
     """A (subject, relation, object) fact, true from ``valid_from`` until ``valid_until`` (exclusive).
 
@@ -102,7 +102,7 @@ class Triple:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class Episode:
     """One observation or passage, linked to the triples extracted from it."""
 

@@ -7,6 +7,7 @@ exact match, fuzzy string match, or embedding neighbour above configurable thres
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -27,6 +28,7 @@ def canonical_entity(text: str) -> str:
     return s.strip()
 
 
+@functools.lru_cache(maxsize=1 << 14)  # few distinct relations, asked for per fact
 def canonical_relation(text: str) -> str:
     """Lowercase, single spaces, no punctuation other than inner hyphens."""
     s = _PUNCT.sub(" ", text.lower())
@@ -83,6 +85,8 @@ class EntityResolver:
 
     def resolve(self, raw: str) -> str:
         """The known entity ``raw`` refers to, or its canonical form as a new entity."""
+        if raw in self._known:  # known names are canonical already: no regexes (bulk loads)
+            return raw
         name = canonical_entity(raw)
         if not name or name in self._known:
             return name

@@ -3,6 +3,11 @@
 1. Seeds: for each query, the ``top_k`` current triples most similar to it (cosine >= threshold).
 2. Expansion: from the entities of what was retrieved, breadth-first up to ``depth`` levels; at each
    entity keep the ``width`` incident current triples most similar to the queries (>= threshold).
+   Width applies per entity before anything is fetched: the store hands over ids only, scoring
+   uses the vector index, and only the kept triples are read. A hub entity (more than
+   ``hub_scan`` current triples) is not scanned whole: its candidates are its ``hub_scan`` newest
+   triples plus those of its triples among each query's ``hub_pool`` nearest neighbours in the
+   whole index. Below ``hub_scan`` this is exactly "the best ``width`` of all its triples".
 3. Episodes: each episode scores n/N * log(N) over the retrieved triples (n of its N triples were
    retrieved), plus ``episode_similarity`` x its cosine with the best query, if set.
 Order is deterministic: by score, then id.
@@ -29,10 +34,12 @@ class RecallConfig:
     max_triples: int = 80
     episodes: int = 3
     episode_similarity: float = 0.0
+    hub_scan: int = 512
+    hub_pool: int = 64
 
     def __post_init__(self) -> None:
         # Negative counts would silently slice from the end of ranked lists.
-        for name in ("top_k", "depth", "width", "max_triples", "episodes"):
+        for name in ("top_k", "depth", "width", "max_triples", "episodes", "hub_scan", "hub_pool"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"recall setting {name} must be a whole number >= 0, got {value!r}")
@@ -42,58 +49,69 @@ def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
                 cfg: RecallConfig) -> list[tuple[Triple, float]]:
     """Retrieved triples with their best query similarity, in retrieval order.
 
-    Store reads are batched: one for the seeds, one per level of the expansion (a server answers
-    each in one round trip).
+    Store reads are batched: one for the seeds (and the hub pool), then per level of the expansion
+    one for the candidate ids and one for the triples kept (a server answers each in one round trip).
     """
     seeds: dict[str, float] = {}
+    pool: list[str] = []
     for q in query_vecs:
-        for tid, score in index.search(q, cfg.top_k):
+        found = index.search(q, max(cfg.top_k, cfg.hub_pool), candidates=cfg.hub_pool)
+        for tid, score in found[: cfg.top_k]:
             if score >= cfg.threshold and tid not in seeds:
                 seeds[tid] = score
+        pool += [tid for tid, _ in found]
     picked: dict[str, tuple[Triple, float]] = {}
     frontier: list[str] = []
-    for t in store.get_triples(seeds):
-        if t.current:
+    near: dict[str, list[str]] = {}  # entity -> its triples among the queries' nearest neighbours
+    for t in store.get_triples(list(seeds) + pool):
+        if t.id in seeds and t.current:
             picked[t.id] = (t, seeds[t.id])
             frontier += [t.subject, t.object]
+        for name in dict.fromkeys((t.subject, t.object)):
+            near.setdefault(name, []).append(t.id)
     visited: set[str] = set()
     for _ in range(cfg.depth - 1):
         level = [e for e in dict.fromkeys(frontier) if e not in visited]
         visited.update(level)
         if not level or len(picked) >= cfg.max_triples:
             break
-        touching: dict[str, list[Triple]] = {e: [] for e in level}
-        for t in store.triples_of_entities(level):
-            for name in dict.fromkeys((t.subject, t.object)):
-                if name in touching:
-                    touching[name].append(t)
-        frontier = []
+        ids_of = store.triple_ids_of_entities(level, limit=cfg.hub_scan)
+        kept: dict[str, float] = {}
         for entity in level:
-            if len(picked) >= cfg.max_triples:
+            if len(picked) + len(kept) >= cfg.max_triples:
                 break
-            frontier += _expand(touching[entity], picked, query_vecs, index, cfg)
+            cands = ids_of[entity]
+            if len(cands) >= cfg.hub_scan:  # maybe a hub: add its triples near the queries
+                cands = list(dict.fromkeys(cands + near.get(entity, [])))
+            kept.update(_best(cands, picked, kept, query_vecs, index, cfg))
+        frontier = []
+        for t in store.get_triples(kept):
+            picked[t.id] = (t, kept[t.id])
+            frontier += [t.subject, t.object]
         if not frontier:
             break
     return list(picked.values())[: cfg.max_triples]
 
 
-def _expand(triples: list[Triple], picked: dict[str, tuple[Triple, float]], query_vecs: np.ndarray,
-            index: VectorIndex, cfg: RecallConfig) -> list[str]:
-    """Pick the ``width`` triples of one entity most similar to the queries; their entities next."""
-    cands = [t for t in triples if t.id not in picked and t.id in index]
+def _best(ids: list[str], picked: dict, kept: dict, query_vecs: np.ndarray, index: VectorIndex,
+          cfg: RecallConfig) -> list[tuple[str, float]]:
+    """The ``width`` ids of one entity most similar to the queries (>= threshold), best first."""
+    cands = [i for i in ids if i not in picked and i not in kept and i in index]
     if not cands:
         return []
-    rows = index.matrix[index.positions([t.id for t in cands])]
+    rows = index.matrix[index.positions(cands)]
     sims = (rows @ query_vecs.T).max(axis=1)
-    order = sorted(range(len(cands)), key=lambda i: (-float(sims[i]), cands[i].id))
-    nxt: list[str] = []
+    best = range(len(cands))
+    if len(cands) > cfg.width:  # only the best few (and ties at the edge) are sorted, in Python
+        kth = np.partition(sims, len(sims) - cfg.width)[len(sims) - cfg.width]
+        best = np.flatnonzero(sims >= kth).tolist()
+    order = sorted(best, key=lambda i: (-float(sims[i]), cands[i]))
+    out = []
     for i in order[: cfg.width]:
         if sims[i] < cfg.threshold:
             break
-        t = cands[i]
-        picked[t.id] = (t, float(sims[i]))
-        nxt += [t.subject, t.object]
-    return nxt
+        out.append((cands[i], float(sims[i])))
+    return out
 
 
 def rank_episodes(triples: list[Triple], store: GraphStore, cfg: RecallConfig,

@@ -37,6 +37,16 @@ class RuleJudge:
         aspect = self.profile.aspect(relation)
         return aspect if aspect == "location" or relation in self.profile.single_valued else None
 
+    def at_stake(self, new: Sequence[Triple]) -> list[str]:
+        """The subjects whose existing facts ``new`` may retire (their triples are all a judge of
+        these rules needs to see): those given a place, a gone state or a state of a group."""
+        out = []
+        for t in new:
+            if self._single(t.relation) is not None or (t.relation == "is" and (
+                    t.object in self.profile.gone_states or self.profile.state_group(t.object) is not None)):
+                out.append(t.subject)
+        return list(dict.fromkeys(out))
+
     def outdated(self, new: Sequence[Triple], existing: Sequence[Triple]) -> list[str]:
         profile = self.profile
         placed: set[tuple[str, str]] = set()

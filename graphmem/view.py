@@ -1,87 +1,102 @@
-"""A self-contained HTML view of a graph: inline SVG + a small force layout in plain JavaScript.
+"""A self-contained HTML view of a graph, for looking at a memory: one file with inline SVG and plain
+JavaScript (the page template ``view.html`` beside this module), nothing fetched, so it opens offline.
 
-Nothing is fetched from the network, so the file opens offline. Retired triples are drawn dashed.
+The page gets the whole graph as JSON: every fact (current and retired, with its steps and sources),
+the episodes that stated them, and what each entity is. A game memory is drawn as rooms holding
+their contents, with a timeline over steps; a large graph (a corpus) starts empty and grows from a
+searched entity, click by click, instead of drawing thousands of facts at once.
 """
 from __future__ import annotations
 
 import html
 import json
+from importlib import resources
 
+from .model import Triple
+from .normalize import canonical_entity
+from .profiles import DOCUMENTS, EXIT, INVENTORY, TEXT_GAME, connection_direction, is_location
+from .spatial import room_of
 from .store.base import GraphStore
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title>
-<style>
-body{font:14px system-ui,sans-serif;margin:0;display:flex;height:100vh}
-#side{width:300px;padding:12px;overflow:auto;border-right:1px solid #ddd}
-svg{flex:1}.n circle{fill:#4a7bd0;stroke:#fff}.n text{font-size:11px}
-line{stroke:#999}line.old{stroke-dasharray:4 3;stroke:#d55}.sel circle{fill:#e8a33d}
-</style></head><body>
-<div id="side"><h3>__TITLE__</h3><p>__SUMMARY__</p>
-<label><input type="checkbox" id="old"> show retired facts</label>
-<p><input id="q" placeholder="find entity" style="width:95%"></p><div id="info">Click a node.</div></div>
-<svg id="g"></svg>
-<script>
-const data = __DATA__;
-const svg = document.getElementById('g'), NS = 'http://www.w3.org/2000/svg';
-const W = () => svg.clientWidth || 900, H = () => svg.clientHeight || 700;
-const nodes = data.nodes.map((n, i) => ({id: n, x: W()/2 + 200*Math.cos(i), y: H()/2 + 200*Math.sin(i), vx: 0, vy: 0}));
-const idx = Object.fromEntries(nodes.map((n, i) => [n.id, i]));
-let showOld = false, lines = [], labels = [];
-function draw() {
-  svg.innerHTML = '';
-  const edges = data.edges.filter(e => showOld || e.until === null);
-  lines = edges.map(e => { const l = document.createElementNS(NS, 'line'); if (e.until !== null) l.classList.add('old');
-    const t = document.createElementNS(NS, 'title'); t.textContent = `${e.s} ${e.r} ${e.o} [${e.from}, ${e.until ?? 'now'})`;
-    l.appendChild(t); svg.appendChild(l); return [l, e]; });
-  labels = nodes.map(n => { const g = document.createElementNS(NS, 'g'); g.classList.add('n');
-    const c = document.createElementNS(NS, 'circle'); c.setAttribute('r', 6);
-    const t = document.createElementNS(NS, 'text'); t.textContent = n.id; t.setAttribute('x', 8); t.setAttribute('y', 4);
-    g.append(c, t); g.onclick = () => select(n.id); svg.appendChild(g); return [g, n]; });
-}
-function select(name) {
-  labels.forEach(([g, n]) => g.classList.toggle('sel', n.id === name));
-  const facts = data.edges.filter(e => e.s === name || e.o === name);
-  document.getElementById('info').innerHTML = '<b>' + esc(name) + '</b><ul>' + facts.map(e =>
-    `<li${e.until !== null ? ' style="color:#d55"' : ''}>${esc(e.s)} <i>${esc(e.r)}</i> ${esc(e.o)} (step ${e.from}${e.until !== null ? '&ndash;' + e.until : '+'})</li>`).join('') + '</ul>';
-}
-function esc(s) { return String(s).replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c])); }
-function tick() {
-  const k = 60;
-  for (const a of nodes) { for (const b of nodes) { if (a === b) continue;
-    const dx = a.x - b.x, dy = a.y - b.y, d2 = dx*dx + dy*dy + 0.01; if (d2 > 90000) continue;
-    a.vx += k*k*dx/d2*0.05; a.vy += k*k*dy/d2*0.05; } }
-  for (const e of data.edges) { const a = nodes[idx[e.s]], b = nodes[idx[e.o]];
-    const dx = b.x - a.x, dy = b.y - a.y, d = Math.sqrt(dx*dx + dy*dy) + 0.01, f = (d - k) * 0.01;
-    a.vx += f*dx/d; a.vy += f*dy/d; b.vx -= f*dx/d; b.vy -= f*dy/d; }
-  for (const n of nodes) { n.vx += (W()/2 - n.x)*0.002; n.vy += (H()/2 - n.y)*0.002;
-    n.x += n.vx; n.y += n.vy; n.vx *= 0.6; n.vy *= 0.6; }
-  for (const [l, e] of lines) { const a = nodes[idx[e.s]], b = nodes[idx[e.o]];
-    l.setAttribute('x1', a.x); l.setAttribute('y1', a.y); l.setAttribute('x2', b.x); l.setAttribute('y2', b.y); }
-  for (const [g, n] of labels) g.setAttribute('transform', `translate(${n.x},${n.y})`);
-}
-let steps = 0; function loop() { tick(); if (++steps < 400) requestAnimationFrame(loop); }
-document.getElementById('old').onchange = e => { showOld = e.target.checked; draw(); steps = 0; loop(); };
-document.getElementById('q').oninput = e => { const v = e.target.value.toLowerCase();
-  const hit = nodes.find(n => n.id.toLowerCase().includes(v)); if (v && hit) select(hit.id); };
-draw(); loop();
-</script></body></html>
-"""
+NEIGHBOURHOOD_ABOVE = 250  # entities: above this the page starts from a search, not the whole graph
+EPISODE_CHARS = 2000       # episode text kept per episode (passages can be long)
 
 
-def render_html(store: GraphStore, title: str = "graphmem graph", max_edges: int = 5000) -> str:
-    """The page as a string; at most ``max_edges`` triples (current ones first) to stay usable."""
-    triples = store.triples(current_only=True)
-    retired = [t for t in store.triples(current_only=False) if not t.current]
-    shown = (triples + retired)[:max_edges]
-    nodes = sorted({n for t in shown for n in (t.subject, t.object)})
-    edges = [{"s": t.subject, "r": t.relation, "o": t.object, "from": t.valid_from, "until": t.valid_until}
-             for t in shown]
+def view_data(store: GraphStore, max_facts: int | None = None) -> dict:
+    """What the page draws, as JSON-able data; at most ``max_facts`` facts (current ones first)."""
+    meta = store.meta()
+    game = meta.get("profile") != DOCUMENTS.name
+    every = store.triples(current_only=False)
+    # Current facts first, then the most recently retired: a cap leaves out the oldest history.
+    facts = sorted(every, key=lambda t: (not t.current, -(t.valid_until or 0), t.valid_from, t.subject,
+                                         t.relation, t.object))
+    facts = facts[:max_facts] if max_facts else facts
+    episodes = sorted(store.episodes(), key=lambda e: (e.step, e.id))
+    episode_index = {e.id: i for i, e in enumerate(episodes)}
+    kinds = _game_kinds(facts, episodes) if game else _document_kinds(facts, episodes)
+    names = sorted({n for t in facts for n in _drawn_names(t, game)})
+    return {
+        "kind": "game" if game else "documents",
+        "entities": [[n, kinds.get(n, "thing" if game else "entity")] for n in names],
+        # [subject, relation, object, from, until, [episode indexes], flags]: flags 1 = a location
+        # fact (groups a thing under its place), 2 = an exit (drawn on its room, not as a node),
+        # 4 = a state ("fridge is open": shown beside the thing's name, not as a node).
+        "facts": [[t.subject, t.relation, t.object, t.valid_from, t.valid_until,
+                   [episode_index[s] for s in t.sources if s in episode_index], _flags(t, game)]
+                  for t in facts],
+        "episodes": [[e.step, e.title, e.text[:EPISODE_CHARS]] for e in episodes],
+        "truncated": len(every) - len(facts),
+        "neighbourhood": len(names) > NEIGHBOURHOOD_ABOVE,
+    }
+
+
+def _is_exit(t: Triple, game: bool) -> bool:
+    return game and t.relation == EXIT
+
+
+def _is_state(t: Triple, game: bool) -> bool:
+    return game and t.relation == "is" and (TEXT_GAME.state_group(t.object) is not None
+                                            or t.object in TEXT_GAME.gone_states)
+
+
+def _drawn_names(t: Triple, game: bool) -> tuple[str, ...]:
+    """The entities a fact draws as nodes: an exit or a state only marks its subject."""
+    return (t.subject,) if _is_exit(t, game) or _is_state(t, game) else (t.subject, t.object)
+
+
+def _flags(t: Triple, game: bool) -> int:
+    return (1 if game and is_location(t.relation) else 0) | (2 if _is_exit(t, game) else 0) \
+        | (4 if _is_state(t, game) else 0)
+
+
+def _game_kinds(facts: list[Triple], episodes) -> dict[str, str]:
+    """Rooms (headed observations, exits, connections), the inventory; everything else is a thing."""
+    rooms = {room_of(e.text) for e in episodes} - {None}
+    for t in facts:
+        if t.relation == EXIT:
+            rooms.add(t.subject)
+        elif connection_direction(t.relation):
+            rooms.update((t.subject, t.object))
+    kinds = {r: "room" for r in rooms}
+    kinds[INVENTORY] = "inventory"
+    return kinds
+
+
+def _document_kinds(facts: list[Triple], episodes) -> dict[str, str]:
+    """Entities that are a passage's title are topics (drawn larger)."""
+    titles = {canonical_entity(e.title) for e in episodes if e.title}
+    return {n: "topic" for t in facts for n in (t.subject, t.object) if n in titles}
+
+
+def render_html(store: GraphStore, title: str = "graphmem graph", max_edges: int | None = None) -> str:
+    """The page as a string (``max_edges``: at most this many facts in it)."""
+    data = view_data(store, max_edges)
     counts = store.counts()
     summary = (f"{counts['current_triples']} current facts, {counts['triples'] - counts['current_triples']}"
                f" retired, {counts['entities']} entities, {counts['episodes']} episodes"
-               + (f"; showing the first {max_edges} facts" if len(triples) + len(retired) > max_edges else ""))
+               + (f"; the {data['truncated']} oldest retired facts are left out" if data["truncated"] else ""))
     # "</" inside a <script> would end it early: escape it in the JSON.
-    payload = json.dumps({"nodes": nodes, "edges": edges}, ensure_ascii=False).replace("</", "<\\/")
-    return (_PAGE.replace("__TITLE__", html.escape(title)).replace("__SUMMARY__", html.escape(summary))
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    page = resources.files(__package__).joinpath("view.html").read_text(encoding="utf-8")
+    return (page.replace("__TITLE__", html.escape(title)).replace("__SUMMARY__", html.escape(summary))
             .replace("__DATA__", payload))

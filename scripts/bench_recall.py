@@ -1,19 +1,39 @@
-"""Benchmark: recall latency on graphs of 10k and 100k triples (embedded store).
+"""Benchmark: recall latency, open time, memory and file size of big graphs (public APIs only).
 
-Triples link random entities (a power-law-ish graph) and carry random unit vectors, inserted
-directly so that building is fast; retrieval cost does not depend on what the vectors mean. Prints
-p50/p95 for (a) retrieval given an embedded query, (b) full recall including embedding the query
-text, and the ratio of (a) to a baseline measured in the same process: one exact top-k search with
-no expansion.
+Per size, a synthetic graph is bulk-loaded with ``Memory.add_triples(..., vectors=...)`` (10 facts per
+source, like a passage), saved as a graph archive (``.gmem``), and opened again in a fresh process,
+which prints one JSON line:
 
-    .venv/bin/python scripts/bench_recall.py [--sizes 10000,100000] [--queries 200] [--seed 0]
+- ``bulk_load_triples_per_s`` (wall) and ``_per_cpu_s`` (this process's CPU time: what a quiet
+  machine would give), ``save_s`` (ANN build and write), ``file_mb``;
+- ``open_s``/``open_cpu_s`` and ``rss_open_mb`` (peak RSS right after ``Memory(path)``),
+  ``rss_peak_mb`` (at the end: the exact scans paged the whole matrix in, and the query embedder);
+- ``retrieval``: p50/p95 (wall and CPU) of ``recall(query_vectors=...)`` (seeds, hub-aware
+  expansion, episodes), and ``retrieval_exact_scan``, the same with the ANN off (a full float32
+  scan): the baseline, measured in the same process; ``ratio_exact_vs_retrieval`` (CPU p50s);
+- ``recall_with_query_embedding``: p50/p95 of ``recall(text)``, embedding included;
+- ``ann_recall_at_10``: overlap of the index's top 10 with the exact top 10, averaged over queries.
+
+The measuring process runs BLAS and faiss on one thread (a query uses one core), so its CPU times
+stand for a quiet machine; wall times on a shared machine are longer.
+
+Vectors are synthetic but shaped like text embeddings: entities belong to topics, a triple's vector
+mixes its entities' and relation's vectors, and queries fall near existing triples. (Independent
+random vectors would have no near neighbours at all, which no real corpus looks like.) Entity
+degrees follow a power law, so hubs with tens of thousands of facts exist at 1M.
+
+    .venv/bin/python scripts/bench_recall.py [--sizes 10000,100000,1000000] [--queries 200] [--seed 0]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,34 +42,164 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from graphmem.memory import Memory  # noqa: E402
-from graphmem.model import Triple  # noqa: E402
-from graphmem.retrieve import associative, rank_episodes  # noqa: E402
+from graphmem.normalize import ResolverConfig  # noqa: E402
+
+PER_SOURCE = 10
+BATCH = 10_000  # triples made at a time (outside the timed load)
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+DIM = 384
+TOPICS = 512
+LATENT = 48
+NOISE = 0.3
+RELATIONS = 50
+BULK_NAMES = ResolverConfig(use_fuzzy=False, use_embeddings=False)  # names are canonical already
 
 
-def synthetic_memory(n: int, rng: np.random.Generator) -> Memory:
-    memory = Memory()
-    dim = memory.embedder.dim
-    n_entities = max(10, n // 4)
-    weights = 1.0 / np.arange(1, n_entities + 1) ** 0.8
-    weights /= weights.sum()
-    subj = rng.choice(n_entities, size=n, p=weights)
-    obj = rng.choice(n_entities, size=n, p=weights)
-    vecs = rng.standard_normal((n, dim)).astype(np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    triples = []
-    for i in range(n):
-        t = Triple(f"entity {subj[i]}", f"relation {i % 50}", f"entity {obj[i]}", valid_from=i // 10,
-                   sources=[f"e{i // 10}"])
-        t.embedding = vecs[i]
-        triples.append(t)
-    memory.store.add_triples(triples)
-    memory.triple_index.add([t.id for t in triples], vecs)
-    return memory
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
-def percentiles(samples: list[float]) -> dict:
-    ms = sorted(s * 1000 for s in samples)
-    return {"p50_ms": round(statistics.median(ms), 3), "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 3)}
+class Synthetic:
+    """Entities in topics, power-law degrees; a triple's vector mixes its parts' vectors.
+
+    Vectors live near a low-dimensional subspace (LATENT dimensions mapped into DIM by a fixed random
+    projection, plus a little isotropic noise), as sentence embeddings do; the resulting statistics
+    (nearest-neighbour and random-pair similarities) are printed by ``--describe`` for comparison
+    with real embeddings.
+    """
+
+    def __init__(self, n: int, seed: int):
+        rng = np.random.default_rng(seed)
+        self.rng = rng
+        n_entities = max(10, n // 4)
+        self.project = rng.standard_normal((LATENT, DIM)).astype(np.float32) / np.sqrt(LATENT)
+        topics = rng.standard_normal((TOPICS, LATENT)).astype(np.float32)
+        self.entity = topics[rng.integers(0, TOPICS, n_entities)] \
+            + 0.6 * rng.standard_normal((n_entities, LATENT)).astype(np.float32)
+        self.relation = rng.standard_normal((RELATIONS, LATENT)).astype(np.float32)
+        weights = 1.0 / np.arange(1, n_entities + 1) ** 0.8
+        self.subj = rng.choice(n_entities, size=n, p=weights / weights.sum())
+        self.obj = rng.choice(n_entities, size=n, p=weights / weights.sum())
+        self.n = n
+
+    def _embed(self, latent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return unit(unit(latent @ self.project) + NOISE * unit(rng.standard_normal((len(latent), DIM))))
+
+    def chunk(self, start: int, stop: int) -> tuple[list[tuple[str, str, str]], np.ndarray]:
+        s, o = self.subj[start:stop], self.obj[start:stop]
+        r = np.arange(start, stop) % RELATIONS
+        vecs = self._embed(self.entity[s] + self.entity[o] + 0.5 * self.relation[r], self.rng)
+        triples = [(f"entity {a}", f"relation {c}", f"entity {b}") for a, b, c in zip(s, o, r)]
+        return triples, vecs
+
+    def queries(self, count: int, seed: int) -> np.ndarray:
+        """Query vectors about the subject of random triples (a question about a stored fact)."""
+        rng = np.random.default_rng(seed + 1)
+        picks = rng.integers(0, self.n, count)
+        latent = self.entity[self.subj[picks]] + 0.5 * self.relation[picks % RELATIONS] \
+            + 0.5 * rng.standard_normal((count, LATENT)).astype(np.float32)
+        return self._embed(latent, rng)
+
+
+def build(n: int, path: Path, seed: int) -> dict:
+    data = Synthetic(n, seed)
+    memory = Memory(str(path), resolver=BULK_NAMES, embed_episodes=False)
+    load_s = load_cpu = 0.0
+    for start in range(0, n, BATCH):
+        chunks = [data.chunk(i, min(n, i + PER_SOURCE)) for i in range(start, min(n, start + BATCH), PER_SOURCE)]
+        t0, c0 = time.perf_counter(), time.process_time()  # the load alone, not making the data
+        for i, (triples, vecs) in enumerate(chunks, start // PER_SOURCE):
+            memory.add_triples(triples, step=i, source_id=f"s{i}", vectors=vecs)
+        load_s, load_cpu = load_s + time.perf_counter() - t0, load_cpu + time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
+    memory.close()
+    save_s, save_cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"triples": n, "bulk_load_triples_per_s": round(n / load_s),
+            "bulk_load_triples_per_cpu_s": round(n / load_cpu), "save_s": round(save_s, 2),
+            "save_cpu_s": round(save_cpu, 2), "file_mb": round(path.stat().st_size / 2**20, 1),
+            "build_rss_peak_mb": rss_mb()}
+
+
+def rss_mb() -> int:
+    """Peak RSS of this process (VmHWM; ru_maxrss would carry the parent's peak over exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def percentiles(samples: list[tuple[float, float]]) -> dict:
+    """p50/p95 of wall time, and of this process's CPU time (what a quiet machine would take)."""
+    out = {}
+    for suffix, values in (("", [w for w, _ in samples]), ("_cpu", [c for _, c in samples])):
+        ms = sorted(v * 1000 for v in values)
+        out[f"p50{suffix}_ms"] = round(statistics.median(ms), 3)
+        out[f"p95{suffix}_ms"] = round(ms[int(0.95 * (len(ms) - 1))], 3)
+    return out
+
+
+def measure(path: Path, n: int, queries: int, seed: int) -> dict:
+    """In a fresh process: open the graph, then time retrieval with the ANN and with a full scan."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    memory = Memory(str(path), resolver=BULK_NAMES)
+    open_s, open_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    rss_open = rss_mb()
+    index = memory.triple_index
+    qvecs = Synthetic(n, seed).queries(queries, seed)
+    ann = [_time(lambda q=q: memory.recall("q", query_vectors=q[None, :])) for q in qvecs]
+    approx = [[tid for tid, _ in index.search(q, 10)] for q in qvecs]
+    threshold, index.ann_threshold = index.ann_threshold, len(index) + 1  # the exact baseline
+    exact = [_time(lambda q=q: memory.recall("q", query_vectors=q[None, :])) for q in qvecs]
+    truth = [[tid for tid, _ in index.search(q, 10)] for q in qvecs]
+    index.ann_threshold = threshold
+    texts = [f"where is entity {i} and what does it relate to?" for i in range(min(queries, 50))]
+    memory.recall("warm up the embedder")
+    full = [_time(lambda t=t: memory.recall(t)) for t in texts]
+    overlap = [len(set(a) & set(b)) / max(1, len(b)) for a, b in zip(approx, truth)]
+    row = {"open_s": round(open_s, 2), "open_cpu_s": round(open_cpu_s, 2), "rss_open_mb": rss_open, "ann": len(index) >= threshold,
+           "retrieval": percentiles(ann), "retrieval_exact_scan": percentiles(exact),
+           "recall_with_query_embedding": percentiles(full),
+           "ann_recall_at_10": round(float(np.mean(overlap)), 4), "rss_peak_mb": rss_mb()}
+    row["ratio_exact_vs_retrieval"] = round(row["retrieval_exact_scan"]["p50_cpu_ms"]
+                                            / row["retrieval"]["p50_cpu_ms"], 2)
+    memory.close()
+    return row
+
+
+def measure_server(path: Path, n: int, queries: int, seed: int) -> dict:
+    """The graph moved to an ArcadeDB server started here (``export_graph``, what ``graphmem
+    export`` runs), opened with ``Memory`` over Bolt and recalled with the same kind of queries."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from bolt_server import PASSWORD, USER, ArcadeServer
+
+    from graphmem.store.bolt import BoltStore
+    from graphmem.store.transfer import export_graph
+
+    server = ArcadeServer(Path(tempfile.mkdtemp(prefix="graphmem-bench-")))
+    server.start()
+    try:
+        database = server.fresh_database("recall")
+        t0 = time.perf_counter()
+        export_graph(path, BoltStore(server.uri, USER, PASSWORD, database))
+        export_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        memory = Memory(BoltStore(server.uri, USER, PASSWORD, database), resolver=BULK_NAMES)
+        open_s = time.perf_counter() - t0
+        qvecs = Synthetic(n, seed).queries(queries, seed)
+        timed = [_time(lambda q=q: memory.recall("q", query_vectors=q[None, :])) for q in qvecs]
+        agent = memory.store._driver.get_server_info().agent
+        memory.close()
+    finally:
+        server.stop()
+    return {"server": agent, "triples": n, "export_s": round(export_s, 2), "open_s": round(open_s, 2),
+            "retrieval": percentiles(timed)}
+
+
+def _time(fn) -> tuple[float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def main() -> None:
@@ -57,33 +207,28 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dir", help="folder for the graph files (default: a temporary one)")
+    ap.add_argument("--server-sizes", default="", metavar="N,...",
+                    help="also move these sizes' graphs to an ArcadeDB server and recall there")
+    ap.add_argument("--measure", metavar="FILE", help=argparse.SUPPRESS)  # the child process
+    ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    rng = np.random.default_rng(args.seed)
-    results = []
-    for n in (int(s) for s in args.sizes.split(",")):
-        memory = synthetic_memory(n, rng)
-        cfg = memory.recall_config
-        texts = [f"where is the thing number {i}?" for i in range(args.queries)]
-        qvecs = memory.embedder.encode(texts)
-        baseline, retrieval, full = [], [], []
-        for q in qvecs:
-            t0 = time.perf_counter()
-            memory.triple_index.search(q, cfg.top_k)
-            baseline.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            found = associative(q[None, :], memory.triple_index, memory.store, cfg)
-            rank_episodes([t for t, _ in found], memory.store, cfg)
-            retrieval.append(time.perf_counter() - t0)
-        for text in texts[:50]:
-            t0 = time.perf_counter()
-            memory.recall(text)
-            full.append(time.perf_counter() - t0)
-        row = {"triples": n, "depth": cfg.depth, "width": cfg.width, "top_k": cfg.top_k,
-               "retrieval": percentiles(retrieval), "recall_with_query_embedding": percentiles(full),
-               "baseline_topk_only": percentiles(baseline)}
-        row["ratio_retrieval_vs_topk_only"] = round(row["retrieval"]["p50_ms"] / row["baseline_topk_only"]["p50_ms"], 2)
-        results.append(row)
-        print(json.dumps(row), flush=True)
+    if args.measure:
+        print(json.dumps(measure(Path(args.measure), args.size, args.queries, args.seed)))
+        return
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        for n in (int(s) for s in args.sizes.split(",")):
+            path = Path(tmp) / f"bench-{n}.gmem"
+            row = build(n, path, args.seed)
+            child = subprocess.run([sys.executable, __file__, "--measure", str(path), "--size", str(n),
+                                    "--queries", str(args.queries), "--seed", str(args.seed)],
+                                   capture_output=True, text=True, check=True,
+                                   env={**os.environ, **ONE_THREAD})  # a query runs on one core
+            row.update(json.loads(child.stdout.strip().splitlines()[-1]))
+            print(json.dumps(row), flush=True)
+            if str(n) in args.server_sizes.split(","):
+                print(json.dumps(measure_server(path, n, min(args.queries, 50), args.seed)), flush=True)
+            path.unlink()
 
 
 if __name__ == "__main__":

@@ -182,6 +182,29 @@ class StoreContract:
         assert [t.id for t in st.triples_of_entities(["b"])] == [a.id]
         assert {t.id for t in st.triples_of_entities(["b"], current_only=False)} == {a.id, b.id}
 
+    def test_triple_ids_of_entities_newest_first_up_to_a_limit(self):
+        st = self.make_store()
+        ts = [T("hub", "r", f"o{i}", step=i % 3) for i in range(6)] + [T("x", "r", "hub", step=1)]
+        st.add_triples(ts)
+        st.retire([ts[5].id], 9)
+        current = sorted((t for t in ts if t is not ts[5]), key=lambda t: (t.valid_from, t.id), reverse=True)
+        got = st.triple_ids_of_entities(["hub", "nobody", "hub"], limit=3)
+        assert list(got) == ["hub", "nobody"]
+        assert got["hub"] == [t.id for t in current[:3]] and got["nobody"] == []
+        assert st.triple_ids_of_entities(["hub"])["hub"] == [t.id for t in current]
+        assert st.triple_ids_of_entities(["x"], limit=5) == {"x": [ts[6].id]}
+
+    def test_triple_vectors_in_triple_order(self):
+        st = self.make_store()
+        assert st.triple_vectors() == ([], None)
+        a = T("a", "r", "b", step=2, vec=[0.6, 0.8, 0.0])
+        b = T("b", "r", "c", step=1, vec=[0.0, 0.6, 0.8])
+        st.add_triples([a, b, T("c", "r", "d")])
+        st = self.reopen(st)
+        ids, matrix = st.triple_vectors()
+        assert ids == [b.id, a.id]
+        assert np.array_equal(matrix, np.array([[0.0, 0.6, 0.8], [0.6, 0.8, 0.0]], dtype=np.float32))
+
     # --- cypher --------------------------------------------------------------------------------
     def test_cypher_read(self):
         st = self.make_store()

@@ -125,3 +125,41 @@ def test_recipe_lists_become_facts():
     assert not any(s in {"gather", "recipe 1", "directions"} for s, _, _ in triples)  # no run-on junk
     assert [participle(v) for v in ("slice", "dice", "roast", "grill", "fry")] == [
         "sliced", "diced", "roasted", "grilled", "fried"]
+
+
+# Forms the parser alone misreads, read whole (graphmem/extract/patterns.py); (text, exactly these).
+FORMS = [
+    ("A rusty key lies on the wooden shelf.", {("rusty key", "on", "wooden shelf")}),
+    ("A lamp rests on the desk. A statue stands in the hall.", {("lamp", "on", "desk"), ("statue", "in", "hall")}),
+    ("The garden is north of the kitchen.", {("garden", "is north of", "kitchen")}),
+    ("North of the kitchen is the garden.", {("garden", "is north of", "kitchen")}),
+    ("Inside the cabinet is a small box.", {("small box", "in", "cabinet")}),
+    ("On the shelf are a knife and a closed tin.",
+     {("knife", "on", "shelf"), ("tin", "on", "shelf"), ("tin", "is", "closed")}),
+    ("-= Kitchen =-\nThere is an exit to the east.", {("kitchen", "has exit", "east")}),
+    ("-= Kitchen =-\nExits: north, west.", {("kitchen", "has exit", "north"), ("kitchen", "has exit", "west")}),
+    ("-= Hall =-\nObvious exits are south and up\nA chair stands in the corner.",
+     {("hall", "has exit", "south"), ("hall", "has exit", "up"), ("chair", "in", "hall")}),
+    # Whose exits, which corner: without a room heading these say nothing.
+    ("Exits: north, west.", set()),
+    ("A chair stands in the corner.", set()),
+]
+
+
+@pytest.mark.parametrize("text, expected", FORMS, ids=[f"form{i}" for i in range(len(FORMS))])
+def test_whole_sentence_forms(extract, text, expected):
+    assert extract(text) == expected
+
+
+def test_forms_leave_unclear_sentences_to_the_parser(extract):
+    # A place with a clause after it is not a plain name: no ("key", "on", "shelf next to the door").
+    got = extract("A key lies on the shelf next to the door.")
+    assert not any(o.startswith("shelf next") for _, _, o in got)
+
+
+def test_offline_vocabulary_is_the_game_profile():
+    from graphmem.extract import offline
+    from graphmem.profiles import GONE_STATES, OPENNESS
+
+    assert set(offline.USED_UP.values()) <= GONE_STATES
+    assert set(offline.STATES.values()) <= set(OPENNESS)

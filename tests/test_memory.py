@@ -99,3 +99,34 @@ def test_episode_embedding_kept(memory):
     r = memory.observe("The fridge is closed.", step=0)
     assert r.episode.embedding is not None
     assert abs(float(np.linalg.norm(r.episode.embedding)) - 1) < 1e-4
+
+
+def test_bulk_add_with_precomputed_vectors(monkeypatch):
+    from graphmem.errors import ConfigError
+    from graphmem.normalize import ResolverConfig
+
+    mem = Memory(resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False))
+    dim = mem.embedder.dim
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((3, dim)).astype(np.float32) * 5
+
+    def no_embedding(texts):
+        raise AssertionError(f"embedded {texts!r} although vectors were given")
+
+    monkeypatch.setattr(mem.embedder, "encode", no_embedding)
+    res = mem.add_triples([("a", "likes", "b"), ("The A", "likes", "b"), ("c", "likes", "d")], step=1,
+                          source_id="s1", vectors=vecs)
+    assert [t.as_list() for t in res.added] == [["a", "likes", "b"], ["c", "likes", "d"]]
+    first = vecs[0] / np.linalg.norm(vecs[0])  # a fact given twice keeps its first row, normalised
+    assert np.allclose(mem.store.get_triple(res.added[0].id).embedding, first, atol=1e-6)
+    assert np.allclose(mem.triple_index.vector(res.added[1].id), vecs[2] / np.linalg.norm(vecs[2]), atol=1e-6)
+    assert mem.store.get_episode("s1").triple_ids == [t.id for t in res.added]
+    hit = mem.recall("q", query_vectors=first[None, :], depth=1, top_k=1)
+    assert [t.as_list() for t in hit.triples] == [["a", "likes", "b"]]
+    with pytest.raises(ConfigError, match="shape"):
+        mem.add_triples([("x", "is", "y")], vectors=vecs)
+    with pytest.raises(ConfigError, match="finite and non-zero"):
+        mem.add_triples([("x", "is", "y")], vectors=np.zeros((1, dim)))
+    with pytest.raises(ConfigError, match="query_vectors"):
+        mem.recall(["q1", "q2"], query_vectors=first[None, :])
+    assert len(mem.current()) == 2

@@ -1,7 +1,10 @@
 """Prompt and parsing of the answerer, with a scripted chat model (no LLM runs here)."""
 from dataclasses import dataclass
 
+import pytest
+
 from agents.qa.answer import Answerer, build_messages
+from graphmem.llm.base import LLMRequestError
 
 
 @dataclass
@@ -49,7 +52,13 @@ def test_answer_uses_top_k_and_parses_json():
 
 
 def test_failures_are_counted_and_give_empty_answers():
-    answerer = Answerer(ScriptedLLM([RuntimeError("bad reply"), {"no": "answer"}]))
+    answerer = Answerer(ScriptedLLM([LLMRequestError("server went away"), {"no": "answer"}]))
     assert answerer.answer("Who?", PASSAGES) == ""
     assert answerer.answer("Who?", PASSAGES) == ""
     assert answerer.failures == 1
+
+
+def test_a_bug_is_not_counted_as_a_failed_answer():
+    # Only the model's failures become empty answers; a programming error still stops the run.
+    with pytest.raises(TypeError):
+        Answerer(ScriptedLLM([TypeError("bug")])).answer("Who?", PASSAGES)

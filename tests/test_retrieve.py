@@ -62,3 +62,31 @@ def test_episodes_ranked_by_share_of_retrieved_triples():
     # "both": 2 of 2 retrieved -> log 2; "mixed": 1 of 4 -> log(4)/4.
     assert ids[0] == "both" and sub.episodes[0].hits == 2
     assert "mixed" in ids and sub.episodes[0].score > sub.episodes[ids.index("mixed")].score
+
+
+def test_a_hub_is_expanded_from_its_newest_and_its_nearest_triples():
+    import numpy as np
+
+    from graphmem.normalize import ResolverConfig
+
+    mem = Memory(resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
+                 recall_config=RecallConfig(top_k=1, depth=2, width=2, threshold=-1.0))
+    dim = mem.embedder.dim
+
+    def vec(sim, axis):  # cosine `sim` with the query (axis 0), orthogonal otherwise
+        v = np.zeros((1, dim), dtype=np.float32)
+        v[0, 0], v[0, axis] = sim, np.sqrt(1 - sim * sim)
+        return v
+
+    sims = [0.9, 0.8] + [0.1 + 0.01 * i for i in range(2, 20)]  # the oldest two are the nearest
+    for i, s in enumerate(sims):
+        mem.add_triples([(f"item {i}", "in", "kitchen")], step=i, vectors=vec(s, 2 + i))
+    mem.add_triples([("kitchen", "has exit", "north")], step=20, vectors=vec(1.0, 1))
+    query = vec(1.0, 1)
+    assert texts(mem.recall("q", query_vectors=query, hub_scan=100)) == \
+        ["kitchen has exit north", "item 0 in kitchen", "item 1 in kitchen"]  # all 21 scanned
+    # Only the 5 newest are scanned, but the query's 3 nearest triples are candidates too.
+    assert texts(mem.recall("q", query_vectors=query, hub_scan=5, hub_pool=3)) == \
+        ["kitchen has exit north", "item 0 in kitchen", "item 1 in kitchen"]
+    assert texts(mem.recall("q", query_vectors=query, hub_scan=5, hub_pool=1)) == \
+        ["kitchen has exit north", "item 19 in kitchen", "item 18 in kitchen"]

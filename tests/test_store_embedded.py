@@ -203,3 +203,10 @@ def test_memory_on_a_path_persists_on_exit(tmp_path):
     with Memory(str(path)) as memory:
         assert ["apple", "in", "fridge"] in [t.as_list() for t in memory.current()]
         assert memory.stats()["episodes"] == 2
+
+
+class TestArchiveStore(TestEmbeddedStore):
+    """The same contract on the binary graph archive (any file name but *.json)."""
+
+    def make_store(self):
+        return EmbeddedStore(self.tmp / f"g{len(os.listdir(self.tmp))}.gmem")

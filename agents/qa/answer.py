@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
+from graphmem.errors import GraphmemError
+
 log = logging.getLogger(__name__)
 
 SCHEMA = {
@@ -39,7 +41,7 @@ class Answerer:
         messages = build_messages(question, passages[: self.top_k])
         try:
             reply = self.llm.chat(messages, schema=SCHEMA, max_tokens=self.max_tokens)
-        except Exception as exc:  # a bad reply or a failed request must not end a long evaluation
+        except GraphmemError as exc:  # a bad reply or a failed request must not end a long evaluation
             self.failures += 1
             log.warning("answering failed (%d so far), counted as an empty answer: %s",
                         self.failures, exc)

@@ -15,7 +15,7 @@ from .crash import report_crash
 
 # Command groups, in the order they appear in --help.
 COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.corpus", "graphmem.cli.store", "graphmem.cli.games", "graphmem.cli.qa",
-                   "graphmem.cli.play"]
+                   "graphmem.cli.play", "graphmem.cli.serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

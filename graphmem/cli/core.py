@@ -43,10 +43,15 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_recall)
 
-    p = sub.add_parser("view", help="write a self-contained HTML view of a graph")
+    p = sub.add_parser("view", help="write a self-contained HTML view of a graph",
+                       description="One HTML file that opens offline: relation labels on edges, rooms "
+                                   "holding their contents and a timeline over steps for game memories, "
+                                   "a neighbourhood view grown from a search for large graphs, an "
+                                   "entity's facts and the episodes that stated them on click.")
     add_graph_options(p)
     p.add_argument("--out", metavar="FILE.html", required=True)
-    p.add_argument("--max-edges", type=POSITIVE, default=5000)
+    p.add_argument("--max-edges", type=POSITIVE, help="at most this many facts in the file (default: all; "
+                                                       "the oldest retired ones are left out first)")
     p.set_defaults(handler=cmd_view)
 
 

@@ -6,12 +6,12 @@ and ``cypher`` alike.
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 from .common import (POSITIVE, UserError, add_extractor_options, add_graph_options, add_server_options,
                      check_output_file, open_extractor, open_graph_store, open_store_arg, print_json)
+from .progress import add_quiet_option, progress_bar
 
 SAVE_EVERY = 256  # passages between checkpoints of a long build
 
@@ -61,6 +61,7 @@ def _add_write_options(p) -> None:
     p.add_argument("--workers", type=POSITIVE, default=4,
                    help="extraction requests in flight at once with --extractor llm (default 4)")
     add_extractor_options(p)
+    add_quiet_option(p)
 
 
 def _passages(args):
@@ -72,8 +73,6 @@ def _passages(args):
 
 def _write(args, store, passages, embed_passages: bool = True) -> dict:
     """Add ``passages`` to the corpus graph in ``store`` (closed afterwards); a summary for JSON."""
-    from tqdm import tqdm
-
     from graphmem.embedders import embedder_named
     from graphmem.profiles import DOCUMENTS
     from graphmem.rag.graph import CorpusGraph
@@ -88,8 +87,7 @@ def _write(args, store, passages, embed_passages: bool = True) -> dict:
     with graph:
         before = len(graph)
         start = time.perf_counter()
-        with tqdm(total=len(passages), unit="passage", desc="adding passages", file=sys.stderr,
-                  disable=not sys.stderr.isatty() and not args.verbose) as bar:
+        with progress_bar(args, total=len(passages), unit="passage", desc="adding passages") as bar:
             bar.update(sum(p.id in graph for p in passages))  # already in the graph: skipped
             added = graph.add(passages, batch_size=args.batch_size, save_every=SAVE_EVERY,
                               on_batch=_advance(bar))

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from contextlib import nullcontext
 from pathlib import Path
 
 from .common import (NON_NEGATIVE, POSITIVE, UserError, number, add_extractor_options, check_output_dir,
                      check_output_file, open_llm, print_json)
+from .progress import RunWatcher, add_quiet_option, progress_bar, write_line
 
 AGENT_HELP = "ariadne, full-history, summary, rag or walkthrough"
 
@@ -22,6 +22,7 @@ def _add_game_options(p: argparse.ArgumentParser) -> None:
                         "command; eval-agents samples later runs of a fixed game at 0.3)")
     add_extractor_options(p, "Ariadne's triple extractor: offline spaCy (no LLM call) or the LLM "
                              "(one call a step)")
+    add_quiet_option(p)
 
 
 def register(sub) -> None:
@@ -34,6 +35,10 @@ def register(sub) -> None:
     existing = p.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="continue the run logged in --log")
     existing.add_argument("--force", action="store_true", help="start the run in --log over (its old lines are lost)")
+    p.add_argument("--print-steps", action="store_true",
+                   help="print each step as it happens on stderr: step, score, tokens, seconds, action")
+    p.add_argument("--view", metavar="FILE.html",
+                   help="write the HTML view (as 'graphmem view') of the agent's memory at the end (ariadne)")
     _add_game_options(p)
     p.set_defaults(handler=cmd_play)
 
@@ -76,15 +81,36 @@ def cmd_play(args) -> None:
     _check_agents([args.agent])
     if args.log:
         check_output_file(args.log, "--log")
+    if args.view:
+        if args.agent != "ariadne":
+            raise UserError(f"--view draws a graph memory: agent {args.agent!r} has none (use --agent ariadne)")
+        check_output_file(args.view, "--view")
     llm = _llm_if_needed(args, [args.agent])
+    watcher = RunWatcher(args, print_steps=args.print_steps)
     # Held here too (the runner takes it again) so that --force never deletes a log in use.
     with FileLock(args.log, "run log") if args.log else nullcontext():
         if args.force:
             Path(args.log).unlink(missing_ok=True)
-        final = play(args.game, args.agent, llm, tasks=args.tasks, seed=args.seed, max_steps=args.max_steps,
-                     log_path=args.log, resume=args.resume, extractor=args.extractor,
-                     temperature=args.temperature or 0.0)
+        try:
+            final = play(args.game, args.agent, llm, tasks=args.tasks, seed=args.seed, max_steps=args.max_steps,
+                         log_path=args.log, resume=args.resume, extractor=args.extractor,
+                         temperature=args.temperature or 0.0, on_record=watcher,
+                         after=(lambda agent: _write_view(agent, args.view, args.game)) if args.view else None)
+        finally:
+            watcher.close()
     print_json(final)
+
+
+def _write_view(agent, path: str, game: str) -> None:
+    from graphmem.view import render_html
+
+    memory = getattr(agent, "memory", None)
+    if memory is None:  # a complete run found in --log is not played again: no memory to draw
+        write_line(f"graphmem play: warning: the run in the log was already complete; no memory, so "
+                   f"{path} was not written")
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(render_html(memory.store, title=f"graphmem: {agent.name} on {game}"), encoding="utf-8")
 
 
 def cmd_eval_agents(args) -> None:
@@ -97,14 +123,21 @@ def cmd_eval_agents(args) -> None:
     agents = _check_agents([a.strip() for a in args.agents.split(",") if a.strip()])
     check_output_dir(args.out, "--out")
     llm = _llm_if_needed(args, agents)
+    runs = progress_bar(args, total=len(games) * len(agents) * args.runs, unit="run", desc="runs")
+    steps = RunWatcher(args, leave=False)
 
     def progress(final: dict) -> None:
-        print(f"{final['game']} {final['agent']} seed {final['seed']}: normalized {final['normalized']} "
-              f"in {final['steps']} steps, {final['seconds']} s", file=sys.stderr)
+        runs.update(1)
+        write_line(f"{final['game']} {final['agent']} seed {final['seed']}: normalized {final['normalized']} "
+                   f"in {final['steps']} steps, {final['seconds']} s")
 
-    result = eval_agents(games, agents, args.runs, llm, out_dir=args.out, tasks=args.tasks,
-                         max_steps=args.max_steps, seed=args.seed, extractor=args.extractor,
-                         temperature=args.temperature, progress=progress)
+    try:
+        result = eval_agents(games, agents, args.runs, llm, out_dir=args.out, tasks=args.tasks,
+                             max_steps=args.max_steps, seed=args.seed, extractor=args.extractor,
+                             temperature=args.temperature, progress=progress, on_record=steps)
+    finally:
+        steps.close()
+        runs.close()
     if args.json:
         print_json(result)
     else:

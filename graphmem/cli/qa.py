@@ -7,6 +7,7 @@ import os
 from .common import (NON_NEGATIVE, POSITIVE, UserError, add_extractor_options, add_graph_options,
                      add_llm_options, add_server_options, number, open_extractor, open_graph_store, open_llm,
                      open_store_arg, print_json)
+from .progress import add_quiet_option, showing
 
 DEFAULT_CACHE = os.path.join(".graphmem-cache", "qa")
 
@@ -73,10 +74,10 @@ def _eval_qa(args) -> int:
         if args.store or args.graph else None
     embedder = embedder_named(args.embedder) if args.embedder else None
     built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
-                             open_extractor(args, DOCUMENTS), _graph_config(args), progress=not args.json,
+                             open_extractor(args, DOCUMENTS), _graph_config(args), progress=showing(args),
                              workers=args.workers, graph_store=graph_store, embedder=embedder)
     answerer = Answerer(open_llm(args), top_k=args.answer_k) if args.answer else None
-    report = evaluate(dataset, built, args.k, answerer, progress=args.answer and not args.json,
+    report = evaluate(dataset, built, args.k, answerer, progress=args.answer and showing(args),
                       iterations=args.iterations, split=args.split)
     if args.json:
         if not args.per_question:
@@ -154,6 +155,7 @@ def register(subparsers) -> None:
                    help="extraction requests in flight at once with --extractor llm (default 4)")
     p.add_argument("--limit", type=POSITIVE, help="first N questions only (the corpus stays whole)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_quiet_option(p)
     p.add_argument("--per-question", action="store_true", help="with --json: rankings per question")
     p.add_argument("--answer", action="store_true", help="also answer with the LLM: EM and F1")
     p.add_argument("--answer-k", type=POSITIVE, default=5, help="passages shown to the LLM (default 5)")

@@ -18,23 +18,21 @@ from ..model import Triple
 from ..normalize import canonical_entity
 from ..spatial import HEADING
 from .base import RawTriple, split_text
+from ..profiles import DIRECTIONS, PREPARED_STATES
+from .patterns import OPENNESS_WORDS, ROOM_PLACES, split_forms
 
-DIRECTIONS = ("north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest",
-              "up", "down")
 _DIR = "|".join(DIRECTIONS)
 # A direction named as a way out: "exit to the north", "going west", "leading south", "head east".
 EXIT_PHRASE = re.compile(
     rf"\b(?:exit|entranceway|path|passage|doorway|way|going|go|leading|leads|head|heading)\b"
     rf"(?:\s+(?:to|towards?|of)\s+(?:the\s+)?|\s+)({_DIR})\b", re.I)
-STATES = {"open": "open", "opened": "open", "closed": "closed", "shut": "closed", "locked": "locked",
-          "unlocked": "closed"}
-# Actions after which a thing no longer exists anywhere (graphmem.update.GONE_STATES).
+STATES = OPENNESS_WORDS
+# Actions after which a thing no longer exists anywhere (the profile's gone states).
 USED_UP = {"eat": "eaten", "drink": "drunk", "consume": "consumed", "destroy": "destroyed"}
-COOKING_STATES = {"sliced", "diced", "chopped", "roasted", "fried", "grilled", "raw", "burned", "cooked"}
+COOKING_STATES = PREPARED_STATES
 PERCEIVE = {"see", "make", "notice", "spot", "find", "discover", "recognize", "observe", "glimpse",
             "be", "look", "scan", "catch", "figure", "follow", "trip", "stumble", "reckon", "lie",
             "stand", "sit", "rest", "hang"}
-ROOM_PLACES = {"floor", "ground", "corner", "room", "middle", "center", "centre", "wall", "here"}
 # Nouns of flavour text that are never things in the world.
 NOT_THINGS = {
     "you", "i", "it", "that", "this", "thing", "things", "one", "something", "anything", "nothing",
@@ -212,7 +210,8 @@ class OfflineExtractor:
         for t in texts:
             room, body = _split_heading(t or "")
             prose, listed = _split_lists(body)
-            prepared.append((room, prose, listed))
+            prose, formed = split_forms(prose, room)
+            prepared.append((room, prose, listed + formed))
         # Long texts are parsed in pieces (spaCy refuses texts over max_length) and their triples merged.
         pieces = [(i, part) for i, (_, prose, _) in enumerate(prepared) for part in split_text(prose, MAX_CHARS)]
         docs = self.nlp.pipe((part for _, part in pieces), batch_size=self.batch_size, n_process=n_process)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, Protocol, runtime_checkable
 
+import numpy as np
 from ..errors import GraphmemError
 from ..model import Episode, Triple
 
@@ -50,6 +51,27 @@ class GraphStore(Protocol):
         """Triples touching any of ``entities``, each once, ordered by (valid_from, id)."""
         found = {t.id: t for e in dict.fromkeys(entities) for t in self.triples_of_entity(e, current_only)}
         return sorted(found.values(), key=lambda t: (t.valid_from, t.id))
+
+    def triple_ids_of_entities(self, entities: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
+        """Per entity (each once, in the order asked): the ids of its current triples, newest first
+        (by valid_from, then id, descending), at most ``limit`` of them. Retrieval reads a hub's
+        newest facts this way instead of its whole neighbourhood."""
+        out = {}
+        for e in dict.fromkeys(entities):
+            ids = [t.id for t in reversed(self.triples_of_entity(e))]
+            out[e] = ids if limit is None else ids[:limit]
+        return out
+
+    def triple_vectors(self, triples: list[Triple] | None = None) -> tuple[list[str], np.ndarray | None]:
+        """The ids of all triples that carry an embedding, and their vectors as one matrix (rows in
+        the order of ``triples(current_only=False)``); None when no triple has one. ``triples``: that
+        list, when the caller has read it already (a server is not asked twice)."""
+        if triples is None:
+            triples = self.triples(current_only=False)
+        with_vec = [t for t in triples if t.embedding is not None]
+        if not with_vec:
+            return [], None
+        return [t.id for t in with_vec], np.stack([t.embedding for t in with_vec])
 
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
         """Set ``valid_until=step`` on current triples; returns the ids actually retired."""

@@ -324,6 +324,24 @@ class BoltStore(GraphStore):
         unique = {r["id"]: r for r in recs}
         return sorted((_triple(r) for r in unique.values()), key=lambda t: (t.valid_from, t.id))
 
+    def triple_ids_of_entities(self, entities: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
+        """Ids only (no vectors travel), for all names in one round trip; ranked and cut here."""
+        names = ordered_unique(entities)
+        if not names:
+            return {}
+        recs = self._read(
+            "UNWIND $names AS name MATCH (n:Entity {name: name})-[r:REL]-() "
+            "WHERE r.valid_until IS NULL RETURN DISTINCT name, r.id AS id, r.valid_from AS valid_from",
+            "reading entities' triple ids", names=names)
+        since: dict[str, dict[str, int]] = {n: {} for n in names}
+        for r in recs:
+            since[r["name"]][r["id"]] = r["valid_from"]
+        out = {}
+        for name, ids in since.items():
+            ranked = sorted(ids, key=lambda i: (ids[i], i), reverse=True)
+            out[name] = ranked if limit is None else ranked[:limit]
+        return out
+
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
         ids = ordered_unique(triple_ids)
         if not ids:

@@ -1,29 +1,41 @@
-"""The embedded default store: a networkx MultiDiGraph in process, persisted to one JSON file.
+"""The embedded default store: triples, episodes and vectors in process, persisted to one file.
 
-Entities are nodes (property ``name``); each triple is an edge keyed by its id with properties
-``relation``, ``id``, ``valid_from``, ``valid_until`` and ``sources``. Episodes and embeddings live
-beside the graph. Saving is atomic: write a temp file in the same folder, fsync, rename, fsync the
-folder, so a crash leaves either the old file or the new one, never a torn one. A writer holds an
-advisory lock on the file from opening to ``close()`` (which saves pending changes), so a second
-process writing the same file fails at once instead of overwriting the first one's work.
+Entities are names; each triple is an edge between two of them with ``relation``, ``id``,
+``valid_from``, ``valid_until`` and ``sources``. The store keeps per-entity adjacency lists ordered by
+(valid_from, id), so a hub's newest facts are read without touching the rest; a networkx
+MultiDiGraph is built only when Cypher asks for one.
+
+Two file formats, chosen by the file name: ``*.json`` is one JSON document (vectors base64 inside,
+parsed whole on open: fine for small graphs); any other name is the binary graph archive
+(``graphmem.store.archive``), whose vectors are memory-mapped on open. Both are read whatever the
+name. Saving is atomic: write a temp file in the same folder, fsync, rename, fsync the folder, so a
+crash leaves either the old file or the new one, never a torn one. A writer holds an advisory lock
+on the file from opening to ``close()`` (which saves pending changes), so a second process writing
+the same file fails at once instead of overwriting the first one's work.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
+import io
+import itertools
 import json
+import operator
 import os
 import re
 import tempfile
+from operator import attrgetter
 from pathlib import Path
-from typing import Iterable
+from typing import BinaryIO, Callable, Iterable
 
 import networkx as nx
 import numpy as np
 
 from ..filelock import FileLock
-from ..jsonfile import read_json
-from ..model import Episode, Triple, fact_key
+from ..jsonfile import parse_json
+from ..model import Episode, Triple
+from .archive import ArchiveError, ArchiveReader, buffer_writer, is_archive, read_archive, write_archive
 from .base import CypherError, GraphStore, StoreError
 from .cypher_guard import write_clause
 
@@ -39,8 +51,13 @@ def _decode_matrix(data: str, dim: int) -> np.ndarray:
     return np.frombuffer(base64.b64decode(data, validate=True), dtype="<f4").reshape(-1, dim).astype(np.float32)
 
 
+def is_json_path(path: str | os.PathLike) -> bool:
+    """Graph files named ``*.json`` are written as JSON; any other name as a binary archive."""
+    return Path(path).suffix.lower() == ".json"
+
+
 class EmbeddedStore(GraphStore):
-    """GraphStore on networkx; ``path`` None keeps it in memory only.
+    """GraphStore in process; ``path`` None keeps it in memory only.
 
     ``create``: start empty when the file is missing (else StoreError). ``readonly``: take no lock and
     never save (a reader never waits for a writer: saves are atomic). ``replace``: start empty even if
@@ -51,11 +68,17 @@ class EmbeddedStore(GraphStore):
                  readonly: bool = False, replace: bool = False):
         self.path = Path(path) if path is not None else None
         self.readonly = readonly
-        self.graph = nx.MultiDiGraph()
         self._triples: dict[str, Triple] = {}
-        self._current: dict[str, str] = {}  # fact key -> id of its current triple
+        self._adj: dict[str, list[str]] = {}  # entity -> ids of its triples by (valid_from, id)
+        self._live: dict[str, list[str]] = {}  # the same for current triples only
+        self._current: dict[tuple[str, str, str], str] = {}  # fact -> id of its current triple
         self._episodes: dict[str, Episode] = {}
         self._meta: dict = {}
+        self._sorted: list[Triple] | None = []  # all triples by (valid_from, id); None: stale
+        self._nx: nx.MultiDiGraph | None = None  # built for Cypher, dropped on writes
+        self._mapped: tuple[list[str], np.ndarray] | None = None  # archive vectors, while unchanged
+        self._reader: ArchiveReader | None = None
+        self._attachments: dict[str, tuple[str, Callable[[BinaryIO], None] | None]] = {}
         self._dirty = False  # changes not saved yet: close() saves them
         self._lock = None if self.path is None or readonly else FileLock(self.path, "graph file")
         if self.path is not None and self.path.is_dir():
@@ -77,43 +100,67 @@ class EmbeddedStore(GraphStore):
     def add_triples(self, triples: Iterable[Triple]) -> None:
         for t in triples:
             self._dirty = True
+            self._sorted = self._nx = self._mapped = None
             old = self._triples.get(t.id)
             if old is not None:
-                self.graph.remove_edge(old.subject, old.object, key=old.id)
-                if self._current.get(old.key) == old.id:
-                    del self._current[old.key]
+                self._unlink(old, self._adj)
+                self._unlink(old, self._live)
+                if self._current.get(_fact(old)) == old.id:
+                    del self._current[_fact(old)]
             self._triples[t.id] = t
-            for name in (t.subject, t.object):
-                if name not in self.graph:
-                    self.graph.add_node(name, name=name, __labels__={"Entity"})
-            self.graph.add_edge(t.subject, t.object, key=t.id, **self._edge_props(t))
+            self._link(t, self._adj)
             if t.current:
-                self._current[t.key] = t.id
-            self._drop_isolated(old)
+                self._link(t, self._live)
+                self._current[_fact(t)] = t.id
+
+    def _order(self, triple_id: str) -> tuple[int, str]:
+        t = self._triples[triple_id]
+        return t.valid_from, t.id
+
+    def _link(self, t: Triple, adj: dict[str, list[str]]) -> None:
+        key = (t.valid_from, t.id)
+        for name in dict.fromkeys((t.subject, t.object)):
+            ids = adj.get(name)
+            if ids is None:
+                adj[name] = [t.id]
+            elif self._order(ids[-1]) <= key:  # the usual case: facts arrive in time order
+                ids.append(t.id)
+            else:
+                bisect.insort(ids, t.id, key=self._order)
 
     @staticmethod
-    def _edge_props(t: Triple) -> dict:
-        return {"relation": t.relation, "id": t.id, "valid_from": t.valid_from,
-                "valid_until": t.valid_until, "sources": list(t.sources), "__labels__": {"REL"}}
+    def _unlink(t: Triple, adj: dict[str, list[str]]) -> None:
+        """Drop ``t`` from the lists of its entities, where it is (a caller may have retired the
+        object it passes back in place)."""
+        for name in dict.fromkeys((t.subject, t.object)):
+            ids = adj.get(name)
+            if ids is not None and t.id in ids:
+                ids.remove(t.id)
+                if not ids:
+                    del adj[name]
 
     def get_triple(self, triple_id: str) -> Triple | None:
         return self._triples.get(triple_id)
 
     def triples(self, current_only: bool = True) -> list[Triple]:
-        ts = (t for t in self._triples.values() if t.current or not current_only)
-        return sorted(ts, key=lambda t: (t.valid_from, t.id))
+        if self._sorted is None:
+            self._sorted = sorted(self._triples.values(), key=lambda t: (t.valid_from, t.id))
+        return [t for t in self._sorted if t.current] if current_only else list(self._sorted)
 
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
-        tid = self._current.get(fact_key(subject, relation, obj))
+        tid = self._current.get((subject, relation, obj))
         return None if tid is None else self._triples[tid]
 
     def triples_of_entity(self, entity: str, current_only: bool = True) -> list[Triple]:
-        if entity not in self.graph:
-            return []
-        ids = [k for _, _, k in self.graph.out_edges(entity, keys=True)]
-        ids += [k for _, _, k in self.graph.in_edges(entity, keys=True)]
-        ts = {i: self._triples[i] for i in ids}.values()
-        return sorted((t for t in ts if t.current or not current_only), key=lambda t: (t.valid_from, t.id))
+        adj = self._live if current_only else self._adj
+        return [self._triples[i] for i in adj.get(entity, ())]
+
+    def triple_ids_of_entities(self, entities: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
+        out = {}
+        for name in dict.fromkeys(entities):
+            ids = self._live.get(name, [])
+            out[name] = (ids if limit is None else ids[-limit:])[::-1]  # newest first
+        return out
 
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
         done = []
@@ -123,13 +170,37 @@ class EmbeddedStore(GraphStore):
                 continue
             t.valid_until = step
             self._dirty = True
-            self.graph.edges[t.subject, t.object, tid]["valid_until"] = step
-            self._current.pop(t.key, None)
+            self._nx = None
+            self._unlink(t, self._live)
+            self._current.pop(_fact(t), None)
             done.append(tid)
         return done
 
     def entities(self) -> list[str]:
-        return sorted(self.graph.nodes)
+        return sorted(self._adj)
+
+    # --- vectors -------------------------------------------------------------------------------
+    def triple_vectors(self, triples: list[Triple] | None = None) -> tuple[list[str], np.ndarray | None]:
+        if self._mapped is not None:  # as loaded: the memory-mapped matrix itself, no copy
+            return self._mapped
+        return super().triple_vectors(triples)
+
+    def attachment(self, name: str) -> tuple[str, np.ndarray] | None:
+        """(fingerprint, bytes) of a blob saved with the graph (e.g. an ANN index), if any."""
+        entry = self._attachments.get(name)
+        if entry is None:
+            return None
+        fingerprint, write = entry
+        if write is None:  # still in the file
+            return fingerprint, self._reader.blob(f"attachments/{name}")
+        buf = io.BytesIO()
+        write(buf)
+        return fingerprint, np.frombuffer(buf.getbuffer(), dtype=np.uint8)
+
+    def set_attachment(self, name: str, fingerprint: str, write: Callable[[BinaryIO], None]) -> None:
+        """Keep a blob with the graph (archives only; JSON files drop it): ``write(fh)`` writes it."""
+        self._attachments[name] = (fingerprint, write)
+        self._dirty = True
 
     # --- episodes ------------------------------------------------------------------------------
     def add_episode(self, episode: Episode) -> None:
@@ -145,33 +216,28 @@ class EmbeddedStore(GraphStore):
     # --- provenance ----------------------------------------------------------------------------
     def delete_source(self, source_id: str) -> list[str]:
         self._dirty = True
+        self._nx = None
         deleted = []
         for t in list(self._triples.values()):
             if source_id not in t.sources:
                 continue
             t.sources = [s for s in t.sources if s != source_id]
             if t.sources:
-                self.graph.edges[t.subject, t.object, t.id]["sources"] = list(t.sources)
                 continue
             del self._triples[t.id]
-            self.graph.remove_edge(t.subject, t.object, key=t.id)
-            if self._current.get(t.key) == t.id:
-                del self._current[t.key]
-            self._drop_isolated(t)
+            self._unlink(t, self._adj)
+            self._unlink(t, self._live)
+            if self._current.get(_fact(t)) == t.id:
+                del self._current[_fact(t)]
             deleted.append(t.id)
+        if deleted:
+            self._sorted = self._mapped = None
         self._episodes.pop(source_id, None)
         gone = set(deleted)
         for ep in self._episodes.values():
             if gone.intersection(ep.triple_ids):
                 ep.triple_ids = [i for i in ep.triple_ids if i not in gone]
         return sorted(deleted)
-
-    def _drop_isolated(self, t: Triple | None) -> None:
-        if t is None:
-            return
-        for name in (t.subject, t.object):
-            if name in self.graph and self.graph.degree(name) == 0:
-                self.graph.remove_node(name)
 
     # --- metadata ------------------------------------------------------------------------------
     def meta(self) -> dict:
@@ -183,6 +249,20 @@ class EmbeddedStore(GraphStore):
             self._dirty = True
 
     # --- queries -------------------------------------------------------------------------------
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The graph as a networkx MultiDiGraph (built on demand, for Cypher)."""
+        if self._nx is None:
+            g = nx.MultiDiGraph()
+            for name in self._adj:
+                g.add_node(name, name=name, __labels__={"Entity"})
+            for t in self._triples.values():
+                g.add_edge(t.subject, t.object, key=t.id, relation=t.relation, id=t.id,
+                           valid_from=t.valid_from, valid_until=t.valid_until, sources=list(t.sources),
+                           __labels__={"REL"})
+            self._nx = g
+        return self._nx
+
     def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:
         if write or write_clause(query):
             raise CypherError(
@@ -204,7 +284,7 @@ class EmbeddedStore(GraphStore):
 
     def counts(self) -> dict:
         return {"triples": len(self._triples), "current_triples": len(self._current),
-                "entities": self.graph.number_of_nodes(), "episodes": len(self._episodes)}
+                "entities": len(self._adj), "episodes": len(self._episodes)}
 
     # --- persistence ---------------------------------------------------------------------------
     def flush(self) -> None:
@@ -221,6 +301,9 @@ class EmbeddedStore(GraphStore):
             if self._dirty and self.path is not None and not self.readonly:
                 self.flush()
         finally:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
             if self._lock is not None:
                 self._lock.release()
 
@@ -237,28 +320,54 @@ class EmbeddedStore(GraphStore):
         return doc
 
     def save(self, path: str | os.PathLike) -> None:
-        """Atomic: the file at ``path`` is either the old graph or the complete new one."""
+        """Atomic: the file at ``path`` is either the old graph or the complete new one.
+
+        ``*.json`` gets the JSON format, any other name the binary archive."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.to_dict(), fh, ensure_ascii=False, separators=(",", ":"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; keep what a plain write would give
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        if is_json_path(path):
+            def write(fh: BinaryIO) -> None:
+                text = io.TextIOWrapper(fh, encoding="utf-8")
+                json.dump(self.to_dict(), text, ensure_ascii=False, separators=(",", ":"))
+                text.flush()
+                text.detach()
+        else:
+            def write(fh: BinaryIO) -> None:
+                try:
+                    write_archive(fh, self._meta, self.triples(current_only=False), self.episodes(),
+                                  self._attachment_writers())
+                except ValueError as exc:
+                    raise StoreError(f"cannot save {path}: {exc}") from None
+        atomic_write(path, write)
+        if path == self.path and not is_json_path(path):
+            self._reopen_reader()
+
+    def _attachment_writers(self) -> dict:
+        out = {}
+        for name, (fingerprint, write) in self._attachments.items():
+            out[name] = (fingerprint, write or buffer_writer(self._reader.blob(f"attachments/{name}")))
+        return out
+
+    def _reopen_reader(self) -> None:
+        """After saving over our own archive: attachments are read from the new file from now on."""
+        if self._reader is not None:
+            self._reader.close()
+        self._reader = ArchiveReader(self.path)
+        self._attachments = {name: (fp, None) for name, (fp, _) in self._attachments.items()}
 
     def _load(self, path: Path) -> None:
-        doc = read_json(path, StoreError, "graph file")
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4)
+        except OSError as exc:
+            raise StoreError(f"cannot read graph file {path}: {exc.strerror}") from None
+        if is_archive(head):
+            self._load_archive(path)
+            return
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"cannot read graph file {path}: {exc.strerror}") from None
+        doc = parse_json(data, StoreError, f"graph file {path}")
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise StoreError(f"{path} is not a graphmem graph file (expected format {FORMAT!r})")
         version = doc.get("version")
@@ -272,6 +381,42 @@ class EmbeddedStore(GraphStore):
             self.load_dict(doc)
         except (ValueError, TypeError, KeyError) as exc:
             raise StoreError(f"{path} is not a valid graphmem graph file: {exc}") from None
+
+    def _load_archive(self, path: Path) -> None:
+        try:
+            contents, self._reader = read_archive(path)
+        except ArchiveError as exc:
+            raise StoreError(f"{path} is not a valid graphmem graph archive: {exc}") from None
+        triples = contents.triples
+        if contents.triple_vectors is not None:
+            by_id = {t.id: t for t in triples}
+            for key, vec in zip(contents.triple_vector_ids, contents.triple_vectors):
+                by_id[key].embedding = vec
+        self._add_sorted(triples)
+        self._episodes = {e.id: e for e in contents.episodes}
+        self._meta = dict(contents.meta)
+        self._attachments = {name: (fp, None) for name, fp in contents.attachments.items()}
+        if contents.triple_vectors is not None:
+            self._mapped = (contents.triple_vector_ids, contents.triple_vectors)
+
+    def _add_sorted(self, triples: list[Triple]) -> None:
+        """Index triples that come ordered by (valid_from, id), as files hold them: appends only."""
+        keys = list(zip(map(attrgetter("valid_from"), triples), map(attrgetter("id"), triples)))
+        if not all(map(operator.lt, keys, itertools.islice(keys, 1, None))):  # C loops: fast
+            self.add_triples(triples)
+            return
+        adj, live, current = self._adj, self._live, self._current
+        for t in triples:
+            self._triples[t.id] = t
+            adj.setdefault(t.subject, []).append(t.id)
+            if t.object != t.subject:
+                adj.setdefault(t.object, []).append(t.id)
+            if t.valid_until is None:
+                current[(t.subject, t.relation, t.object)] = t.id
+                live.setdefault(t.subject, []).append(t.id)
+                if t.object != t.subject:
+                    live.setdefault(t.object, []).append(t.id)
+        self._sorted = list(triples)
 
     def load_dict(self, doc: dict) -> None:
         """Read a graph document; ValueError, TypeError or KeyError name what is malformed."""
@@ -289,6 +434,30 @@ class EmbeddedStore(GraphStore):
             self.add_episode(ep)
         self._meta = dict(meta)
 
+
+def _fact(t: Triple) -> tuple[str, str, str]:
+    return t.subject, t.relation, t.object
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """``write(fh)`` into a temp file beside ``path``, fsync, rename over ``path``, fsync the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; keep what a plain write would give
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 def _list(doc: dict, key: str) -> list:
     value = doc.get(key) or []

@@ -1,0 +1,90 @@
+"""serve-mcp: one graph served to MCP clients over stdio (default) or streamable HTTP on loopback."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import sys
+
+from graphmem.profiles import PROFILES
+
+from .common import UserError, add_extractor_options, add_graph_options, open_extractor, open_llm, open_store_arg, graph_spec
+
+
+def _loopback(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT such as 127.0.0.1:8765, got {text!r}")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise argparse.ArgumentTypeError(f"{host!r} is not a loopback address: the server has no "
+                                         f"authentication, so it listens on 127.0.0.1, ::1 or localhost only")
+    return host, int(port)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("serve-mcp", help="serve a graph to MCP clients (observe, recall, cypher... as tools)",
+                       description="Serve one graph (a game memory or a corpus graph) to Model Context "
+                                   "Protocol clients: tools observe, add_triples, recall, history, forget, "
+                                   "cypher, ask; resource graphmem://stats. Every write is saved at once "
+                                   "(atomically); one writer at a time. Needs the 'mcp' extra.")
+    add_graph_options(p)
+    p.add_argument("--http", metavar="HOST:PORT", type=_loopback,
+                   help="serve streamable HTTP at http://HOST:PORT/mcp (loopback only) instead of stdio")
+    p.add_argument("--write", action="store_true", help="let the cypher tool run write queries")
+    p.add_argument("--read-only", action="store_true",
+                   help="refuse every write (no lock is taken on a graph file)")
+    p.add_argument("--answer", action="store_true",
+                   help="ask() also answers with the LLM chosen by --llm (default: it only retrieves)")
+    p.add_argument("--profile", choices=tuple(PROFILES),
+                   help="the profile of a new graph: text-game (a game memory, the default) or documents "
+                        "(a corpus graph that answers ask); an existing graph keeps its own")
+    add_extractor_options(p)
+    p.set_defaults(handler=cmd_serve_mcp)
+
+
+def cmd_serve_mcp(args) -> None:
+    try:
+        from graphmem.mcp_server import make_server
+        import mcp  # noqa: F401 - checked here, so a missing extra is a clear error and not a crash
+    except ImportError:
+        raise UserError("serve-mcp needs the MCP SDK: pip install 'graphmem[mcp]'") from None
+    if args.write and args.read_only:
+        raise UserError("--write lets cypher write, --read-only refuses writes: choose one")
+    # On stdio, stdout carries the protocol: whatever loading prints goes to stderr instead.
+    with contextlib.redirect_stdout(sys.stderr):
+        service = _open_service(args)
+    try:
+        server = make_server(service)
+        if args.http:
+            host, port = args.http
+            server.run("streamable-http", host=host, port=port)
+        else:
+            server.run()
+    finally:
+        service.close()
+
+
+def _open_service(args):
+    from graphmem.profiles import profile_named
+    from graphmem.service import GraphService
+
+    store = open_store_arg(args, graph_spec(args), create=not args.read_only, readonly=args.read_only)
+    try:
+        profile = profile_named(args.profile or store.meta().get("profile") or "text-game")
+        answer = _answerer(args) if args.answer else None
+        return GraphService(store, read_only=args.read_only, write_cypher=args.write, answer=answer,
+                            profile=args.profile, extractor=open_extractor(args, profile))
+    except BaseException:
+        store.close()
+        raise
+
+
+def _answerer(args):
+    from agents.qa.answer import Answerer
+
+    return Answerer(open_llm(args)).answer

@@ -1,0 +1,116 @@
+"""Whole-sentence forms that the small spaCy parser misreads, matched before parsing.
+
+"A rusty key lies on the wooden shelf." is tagged key/ADJ lies/NOUN; "Inside the cabinet is a small
+box." and "The garden is north of the kitchen." parse without a usable subject or place; "Exits:
+north, west." is one noun with appositions. Each form here is matched against a whole sentence, so a
+sentence that only looks like one (a name without an article, a place with a clause after it) is
+left to the parser, and unclear text still yields nothing.
+"""
+from __future__ import annotations
+
+import re
+
+from ..normalize import canonical_entity
+from ..profiles import DIRECTIONS, EXIT, PREPARED_STATES, connection
+from .base import RawTriple
+
+OPENNESS_WORDS = {"open": "open", "opened": "open", "closed": "closed", "shut": "closed",
+                  "locked": "locked", "unlocked": "closed"}
+# Words that would make a matched phrase more than a name: "the shelf next to the door".
+NOT_IN_NAMES = {"and", "or", "but", "to", "by", "with", "near", "next", "beside", "behind", "under",
+                "above", "below", "from", "into", "onto", "that", "which", "who", "where", "when",
+                "while", "is", "are", "was", "were", "it", "you", "there", "here", "not", "no"}
+# Places that stand for the room itself: "on the floor", "in the corner".
+ROOM_PLACES = {"floor", "ground", "corner", "room", "middle", "center", "centre", "wall", "here"}
+MAX_WORDS = 7
+
+_DIR = "|".join(sorted(DIRECTIONS, key=len, reverse=True))
+_NAME = r"(?:an?|the|some)\s+[\w'-]+(?:\s+[\w'-]+){0,6}?"
+_POSITION = (r"(?:is|are|lies|lie|rests|rest|sits|sit|stands|stand|hangs|hang|"
+             r"(?:is|are)\s+(?:lying|resting|sitting|standing|hanging|placed|kept|located))")
+_PREP = r"(?P<prep>on|upon|in|inside|within)"
+_END = r"\s*[.!]?\s*$"
+
+# "A rusty key lies on the wooden shelf."
+THING_PLACE = re.compile(rf"^\s*(?P<things>{_NAME})\s+{_POSITION}\s+{_PREP}\s+(?P<place>{_NAME}){_END}", re.I)
+# "Inside the cabinet is a small box." / "On the shelf lie a knife and a fork."
+PLACE_THINGS = re.compile(
+    rf"^\s*{_PREP}\s+(?P<place>{_NAME})\s*,?\s+{_POSITION}\s+(?P<things>{_NAME}(?:\s*(?:,|\band\b)\s*{_NAME})*){_END}",
+    re.I)
+# "The garden is north of the kitchen." / "North of the kitchen is the garden."
+ROOM_DIRECTION = re.compile(
+    rf"^\s*(?P<b>{_NAME})\s+(?:is|lies)\s+(?:to\s+the\s+)?(?P<dir>{_DIR})\s+of\s+(?P<a>{_NAME}){_END}", re.I)
+DIRECTION_ROOM = re.compile(
+    rf"^\s*(?:to\s+the\s+)?(?P<dir>{_DIR})\s+of\s+(?P<a>{_NAME})\s+(?:is|lies)\s+(?P<b>{_NAME}){_END}", re.I)
+# "Exits: north, west." / "Obvious exits are north and east."
+EXIT_LIST = re.compile(
+    rf"^\s*(?:obvious\s+)?exits?\s*(?::|\bare\b|\bis\b)\s*(?P<dirs>(?:{_DIR})(?:\s*(?:,|\band\b|\bor\b)\s*(?:{_DIR}))*){_END}",
+    re.I)
+
+# Sentences as the patterns see them: ended by a full stop, "!" or "?", or by a line break.
+SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
+def _thing(phrase: str) -> tuple[str | None, list[str]]:
+    """(name, states its leading adjectives give) for a noun phrase, None if it is not a plain name."""
+    words = canonical_entity(phrase).split()
+    if not words or len(words) > MAX_WORDS or NOT_IN_NAMES & set(words):
+        return None, []
+    states = []
+    while len(words) > 1 and (words[0] in OPENNESS_WORDS or words[0] in PREPARED_STATES):
+        states.append(OPENNESS_WORDS.get(words[0], words[0]))
+        words = words[1:]
+    return " ".join(words), states
+
+
+def _place(phrase: str, room: str | None) -> str | None:
+    name, _ = _thing(phrase)
+    if name in ROOM_PLACES:
+        return room  # "on the floor": in the room the observation is about, when it names one
+    return name
+
+
+def _things(listed: str) -> list[tuple[str | None, list[str]]]:
+    return [_thing(part) for part in re.split(r"\s*(?:,|\band\b)\s*", listed) if part.strip()]
+
+
+def _facts(sentence: str, room: str | None) -> list[RawTriple] | None:
+    """The sentence's facts when it has one of the forms, else None (the parser reads it)."""
+    for form in (THING_PLACE, PLACE_THINGS):
+        m = form.match(sentence)
+        if m:
+            things, place = _things(m["things"]), _place(m["place"], room)
+            if place is None or not things or any(name is None for name, _ in things):
+                return None
+            rel = "on" if m["prep"].lower() in {"on", "upon"} else "in"
+            out = []
+            for name, states in things:
+                out.append((name, rel, place))
+                out.extend((name, "is", s) for s in states)
+            return out
+    for form in (ROOM_DIRECTION, DIRECTION_ROOM):
+        m = form.match(sentence)
+        if m:
+            (b, _), (a, _) = _thing(m["b"]), _thing(m["a"])
+            return [(b, connection(m["dir"].lower()), a)] if a and b and a != b else None
+    m = EXIT_LIST.match(sentence)
+    if m and room:
+        return [(room, EXIT, d.lower()) for d in re.findall(_DIR, m["dirs"], re.I)]
+    return None
+
+
+def split_forms(text: str, room: str | None) -> tuple[str, list[RawTriple]]:
+    """(text without the sentences matched here, their facts); ``room`` is the observation's room."""
+    found: list[RawTriple] = []
+    kept: list[str] = []
+    last = 0
+    for m in SENTENCE.finditer(text):
+        facts = _facts(m.group(), room)
+        if facts is None:
+            continue
+        found.extend(facts)
+        kept.append(text[last:m.start()])
+        kept.append("\n")  # keeps the sentences around it apart for the parser
+        last = m.end()
+    kept.append(text[last:])
+    return "".join(kept), found

@@ -1,0 +1,92 @@
+"""graphmem's memory as a Model Context Protocol server (the official ``mcp`` SDK, ``pip install
+'graphmem[mcp]'``): any MCP client (an assistant, an agent framework) observes, recalls and queries
+one graph through tools, and reads its statistics as a resource.
+
+The tools are thin: ``graphmem.service.GraphService`` checks inputs, holds the one lock and saves
+after every write. Its errors reach the client as tool errors (``isError``) with their message.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from typing import Annotated
+
+from pydantic import Field
+
+from .errors import GraphmemError
+from .service import GraphService
+
+INSTRUCTIONS = (
+    "A knowledge-graph memory (graphmem). observe() each new observation or document passage; "
+    "recall() the facts and past observations related to what you need; history() shows how facts "
+    "about one entity changed over steps (retired facts have valid_until). ask() answers from a "
+    "corpus graph's passages. cypher() runs Cypher: nodes have 'name', relationships 'relation', "
+    "'valid_from', 'valid_until' (null while current) and 'sources'.")
+
+
+def make_server(service: GraphService, name: str = "graphmem"):
+    """An ``MCPServer`` whose tools and resources serve ``service``."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    server = MCPServer(name, instructions=INSTRUCTIONS)
+
+    def tool(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except GraphmemError as exc:  # bad input, unknown id, a store that failed: the client's to fix
+                raise ToolError(str(exc)) from exc
+        return server.tool()(run)
+
+    @tool
+    def observe(text: Annotated[str, Field(description="an observation of the world, or a document passage")],
+                step: Annotated[int | None, Field(description="the time step (default: the next one)", ge=0)] = None,
+                title: Annotated[str, Field(description="the passage's title (corpus graphs)")] = "") -> dict:
+        """Remember a text: its facts are extracted, names resolved onto known entities, and facts it
+        makes outdated are retired (kept with valid_until). Returns the facts added and retired."""
+        return service.observe(text, step, title)
+
+    @tool
+    def add_triples(triples: Annotated[list[list[str]], Field(description="[[subject, relation, object], ...]")],
+                    step: Annotated[int | None, Field(ge=0)] = None) -> dict:
+        """Insert facts directly, without extraction (game memories); outdated facts are retired."""
+        return service.add_triples(triples, step)
+
+    @tool
+    def recall(queries: Annotated[list[str], Field(description="questions or keywords")],
+               depth: Annotated[int | None, Field(description="expansion depth (default 2)", ge=0)] = None,
+               width: Annotated[int | None, Field(description="facts kept per entity (default 6)", ge=1)] = None) -> dict:
+        """Facts associated with the queries (embedding search, then breadth-first expansion through
+        the graph) and the past observations that hold most of them; 'prompt' is ready for a prompt."""
+        return service.recall(queries, depth, width)
+
+    @tool
+    def history(entity: str) -> dict:
+        """Every fact ever known about an entity, oldest first; retired ones have valid_until."""
+        return service.history(entity)
+
+    @tool
+    def forget(source_id: Annotated[str, Field(description="an episode or passage id")]) -> dict:
+        """Delete an episode or passage and exactly the facts that only it supported."""
+        return service.forget(source_id)
+
+    @tool
+    def cypher(query: str) -> dict:
+        """Run a Cypher query (read-only unless the server was started with --write); 'rows' holds
+        one object per row."""
+        return {"rows": service.cypher(query)}
+
+    @tool
+    def ask(question: str, k: Annotated[int, Field(description="passages to retrieve", ge=1)] = 5) -> dict:
+        """Passages and facts a corpus graph retrieves for a question (Personalized PageRank), and
+        an answer when the server was started with --answer."""
+        return service.ask(question, k)
+
+    @server.resource("graphmem://stats", name="stats", mime_type="application/json")
+    def stats() -> str:
+        """Counts of facts, entities and episodes; the graph's kind and profile; what is allowed."""
+        return json.dumps(service.stats())
+
+    return server

@@ -1,0 +1,216 @@
+"""One graph served to many callers (the MCP server's tools): a game memory or a corpus graph behind
+one lock, inputs checked with clear errors, every write saved at once.
+
+A graph written with the documents profile is opened as a ``CorpusGraph`` (it answers ``ask`` and
+keeps its passage indices current); any other graph as a game ``Memory``. Callers get plain JSON-able
+dicts; a bad input raises ``ServiceError`` with a message that says what to send instead.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Sequence
+
+from .errors import GraphmemError
+from .memory import PROFILE, Memory
+from .profiles import DOCUMENTS
+from .store.base import GraphStore
+
+MAX_RECALL_DEPTH = 10
+MAX_ASK_K = 50
+
+
+class ServiceError(GraphmemError):
+    """A request the graph cannot serve as sent (bad arguments, a write on a read-only graph...)."""
+
+
+class GraphService:
+    """``store``: an open graph store (the service owns it; ``close()`` saves and closes it).
+    ``read_only``: refuse every write. ``write_cypher``: let ``cypher`` run write queries.
+    ``answer``: ``answer(question, passages) -> str`` for ``ask`` (None: ``ask`` only retrieves).
+    ``profile``: the profile of a graph that has none yet (a new file); a graph keeps its own.
+    """
+
+    def __init__(self, store: GraphStore, *, read_only: bool = False, write_cypher: bool = False,
+                 answer: Callable[[str, list], str] | None = None, profile: str | None = None,
+                 extractor=None):
+        from .rag.graph import CorpusGraph
+
+        self.read_only = read_only
+        self.write_cypher = write_cypher and not read_only
+        self._answer = answer
+        self._lock = threading.Lock()
+        documents = (store.meta().get(PROFILE) or profile) == DOCUMENTS.name
+        self.corpus = CorpusGraph(store, extractor=extractor) if documents else None
+        self.memory = self.corpus.memory if documents else Memory(store, profile=profile, extractor=extractor)
+        self.store = self.memory.store
+        self._next_step = max((e.step for e in self.store.episodes()), default=-1) + 1
+
+    # --- writing -------------------------------------------------------------------------------
+    def observe(self, text: str, step: int | None = None, title: str = "") -> dict:
+        """Remember an observation (game memory) or a passage (corpus graph)."""
+        text = _text(text, "text")
+        step = _step(step)
+        with self._writing():
+            if self.corpus is not None:
+                return self._add_passage(text, title)
+            step = self._take_step(step)
+            result = self.memory.observe(text, step)
+            self.memory.save()
+            return {"episode": result.episode.id, "step": step,
+                    "added": [t.to_dict() for t in result.added],
+                    "confirmed": [t.to_dict() for t in result.confirmed], "retired": result.retired}
+
+    def _add_passage(self, text: str, title: str) -> dict:
+        from .corpus import Passage
+        from .model import passage_id
+
+        pid = passage_id(title, text)
+        added = self.corpus.add([Passage(pid, title, text)])
+        self.corpus.save()
+        episode = self.store.get_episode(pid)
+        return {"passage": pid, "title": title, "added": bool(added),
+                "facts": [t.to_dict() for t in self.store.get_triples(episode.triple_ids)] if episode else []}
+
+    def add_triples(self, triples: Sequence[Sequence[str]], step: int | None = None) -> dict:
+        """Insert facts directly (no extraction); they still go through name resolution and updates."""
+        facts = _triples(triples)
+        step = _step(step)
+        with self._writing():
+            if self.corpus is not None:
+                raise ServiceError("a corpus graph takes passages, with their sources: send the text to "
+                                   "observe(text, title) instead of add_triples")
+            step = self._take_step(step)
+            result = self.memory.add_triples(facts, step)
+            self.memory.save()
+            return {"episode": result.episode.id, "step": step,
+                    "added": [t.to_dict() for t in result.added],
+                    "confirmed": [t.to_dict() for t in result.confirmed], "retired": result.retired}
+
+    def forget(self, source_id: str) -> dict:
+        """Delete an episode or passage and exactly the facts only it supported."""
+        source_id = _text(source_id, "source_id")
+        with self._writing():
+            if self.store.get_episode(source_id) is None:
+                raise ServiceError(f"no episode or passage with id {source_id!r} (observe and recall "
+                                   f"return episode ids)")
+            deleted = self.corpus.remove([source_id]) if self.corpus is not None \
+                else self.memory.forget(source_id)
+            self._save()
+            return {"forgotten": source_id, "triples_deleted": len(deleted), **self.store.counts()}
+
+    def _take_step(self, step: int | None) -> int:
+        """The given step, else the one after the last: observations without steps stay in order."""
+        step = self._next_step if step is None else step
+        self._next_step = max(self._next_step, step + 1)
+        return step
+
+    def _writing(self):
+        if self.read_only:
+            raise ServiceError("this graph is served read-only (started with --read-only)")
+        return self._lock
+
+    def _save(self) -> None:
+        (self.corpus or self.memory).save()
+
+    # --- reading -------------------------------------------------------------------------------
+    def recall(self, queries: str | Sequence[str], depth: int | None = None, width: int | None = None,
+               top_k: int | None = None) -> dict:
+        """Facts associated with the queries (seeds + breadth-first expansion) and their episodes."""
+        if isinstance(queries, str):
+            queries = [queries]
+        queries = [_text(q, "each query") for q in queries]
+        if not queries:
+            raise ServiceError("give at least one query")
+        overrides = {k: v for k, v in (("depth", _bounded(depth, "depth", 0, MAX_RECALL_DEPTH)),
+                                       ("width", _bounded(width, "width", 1)),
+                                       ("top_k", _bounded(top_k, "top_k", 1))) if v is not None}
+        with self._lock:
+            sub = self.memory.recall(queries, **overrides)
+        return {**sub.to_dict(), "prompt": sub.to_prompt()}
+
+    def history(self, entity: str) -> dict:
+        """Every fact ever known about an entity, retired ones included (with valid_until)."""
+        entity = _text(entity, "entity")
+        with self._lock:
+            name = self.memory.resolver.resolve(entity)
+            facts = self.memory.history(entity)
+        return {"entity": name, "facts": [t.to_dict() for t in facts]}
+
+    def cypher(self, query: str) -> list[dict]:
+        """A Cypher query; read-only unless the service allows write queries."""
+        query = _text(query, "query")
+        with self._lock:
+            rows = self.store.cypher(query, write=self.write_cypher)
+            if self.write_cypher:
+                self.store.flush()
+        return rows
+
+    def ask(self, question: str, k: int = 5) -> dict:
+        """The passages and facts a corpus graph retrieves for a question (and an answer when the
+        service has a model to answer with)."""
+        question = _text(question, "question")
+        k = _bounded(k, "k", 1, MAX_ASK_K)
+        if self.corpus is None:
+            raise ServiceError("ask needs a corpus graph (made by 'graphmem build'); a game memory "
+                               "answers recall(queries)")
+        with self._lock:
+            found = self.corpus.query(question, k)
+            passages = [self.corpus.passage(pid) for pid, _ in found.passages]
+        out = {"passages": [{"id": p.id, "title": p.title, "score": round(s, 6), "text": p.text}
+                            for (_, s), p in zip(found.passages, passages)],
+               "facts": [{**t.to_dict(), "score": round(s, 6)} for t, s in found.facts]}
+        if self._answer is not None:
+            out["answer"] = self._answer(question, passages)
+        return out
+
+    def stats(self) -> dict:
+        with self._lock:
+            counts = self.store.counts()
+        return {"kind": "corpus" if self.corpus is not None else "memory", "profile": self.memory.profile.name,
+                **counts, "next_step": self._next_step, "read_only": self.read_only,
+                "write_cypher": self.write_cypher, "answers": self._answer is not None}
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            (self.corpus or self.memory).close()
+
+    def __enter__(self) -> "GraphService":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _text(value, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ServiceError(f"{what} must be a non-empty string")
+    return value
+
+
+def _step(step) -> int | None:
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+        raise ServiceError(f"step must be an integer >= 0, not {step!r}")
+    return step
+
+
+def _bounded(value, what: str, lo: int, hi: int | None = None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        raise ServiceError(f"{what} must be an integer in [{lo}, {hi if hi is not None else 'any'}], "
+                           f"not {value!r}")
+    return value
+
+
+def _triples(triples) -> list[tuple[str, str, str]]:
+    if isinstance(triples, (str, bytes)) or not isinstance(triples, Sequence) or not triples:
+        raise ServiceError("triples must be a non-empty list of [subject, relation, object]")
+    out = []
+    for i, t in enumerate(triples):
+        if isinstance(t, (str, bytes)) or not isinstance(t, Sequence) or len(t) != 3 \
+                or not all(isinstance(x, str) and x.strip() for x in t):
+            raise ServiceError(f"triple {i} is {t!r}: each triple is [subject, relation, object], three "
+                               f"non-empty strings")
+        out.append((t[0], t[1], t[2]))
+    return out

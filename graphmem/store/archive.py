@@ -1,0 +1,347 @@
+"""The binary graph file: a ZIP archive of uncompressed entries that opens fast at any size.
+
+Layout (every entry STORED, so each one is a plain byte range of the file):
+- ``graphmem.json``: format, version, counts, the metadata, the vector dimensions and the names and
+  fingerprints of attachments.
+- ``strings.json``: one table of every string the graph uses (ids, names, relations, sources).
+- ``triples.npy``: int64 columns (id, subject, relation, object, valid_from, valid_until,
+  has_until, vector row) with strings as indices into the table; ``triple_sources.npy`` and
+  ``triple_source_ends.npy`` hold each triple's sources (a CSR layout).
+- ``episodes.json`` (id, step, title, text) and ``episode_triples.npy``/``episode_triple_ends.npy``.
+- ``triple_vectors.npy`` / ``episode_vectors.npy``: float32 rows, 64-byte aligned in the file, read
+  by ``np.memmap`` on open, so vectors are never parsed and only the pages a search touches are read.
+- ``attachments/NAME``: opaque blobs (a serialized ANN index), memory-mapped on demand.
+
+Entries are written in a fixed order with a fixed timestamp, so equal graphs give equal files.
+"""
+from __future__ import annotations
+
+import json
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable
+
+import numpy as np
+
+from ..model import Episode, Triple
+
+FORMAT = "graphmem-archive"
+VERSION = 1
+ZIP_MAGIC = b"PK\x03\x04"
+_ALIGN = 64
+_PAD_FIELD = 0x6770  # an extra-field id no ZIP tool assigns: padding that aligns the data after it
+_DATE = (1980, 1, 1, 0, 0, 0)
+_COLUMNS = ("id", "subject", "relation", "object", "valid_from", "valid_until", "has_until", "vector")
+_MAX_JSON = 1 << 31  # a table entry past 2 GiB is corrupt (strings alone never get there)
+_CHUNK = 65536
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+class ArchiveError(ValueError):
+    """The file is not a well-formed graph archive (the message says what is wrong)."""
+
+
+@dataclass
+class ArchiveContents:
+    meta: dict
+    triples: list[Triple]          # ordered as written: by (valid_from, id)
+    episodes: list[Episode]        # ordered as written: by (step, id)
+    triple_vectors: np.ndarray | None = None    # rows of the triples with a vector, in their order
+    triple_vector_ids: list[str] = field(default_factory=list)
+    attachments: dict[str, str] = field(default_factory=dict)  # name -> fingerprint
+
+
+def is_archive(head: bytes) -> bool:
+    return head.startswith(ZIP_MAGIC)
+
+
+# --- writing -----------------------------------------------------------------------------------
+class _Strings:
+    def __init__(self):
+        self.table: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def __call__(self, s: str) -> int:
+        i = self._index.get(s)
+        if i is None:
+            i = self._index[s] = len(self.table)
+            self.table.append(s)
+        return i
+
+
+def write_archive(fh: BinaryIO, meta: dict, triples: list[Triple], episodes: list[Episode],
+                  attachments: dict[str, tuple[str, Callable[[BinaryIO], None]]] | None = None) -> None:
+    """Write the graph to the seekable binary file ``fh``.
+
+    ``attachments``: name -> (fingerprint, function writing the blob to a file object).
+    """
+    attachments = attachments or {}
+    strings = _Strings()
+    t_vecs = _vector_rows(triples, "triple")
+    e_vecs = _vector_rows(episodes, "episode")
+    cols = np.zeros((len(triples), len(_COLUMNS)), dtype=np.int64)
+    sources: list[int] = []
+    source_ends = np.zeros(len(triples), dtype=np.int64)
+    for i, t in enumerate(triples):
+        until = t.valid_until
+        cols[i] = (strings(t.id), strings(t.subject), strings(t.relation), strings(t.object),
+                   t.valid_from, 0 if until is None else until, until is not None, t_vecs.row[i])
+        sources += [strings(s) for s in t.sources]
+        source_ends[i] = len(sources)
+    ep_rows, ep_triples = [], []
+    ep_ends = np.zeros(len(episodes), dtype=np.int64)
+    for i, e in enumerate(episodes):
+        ep_rows.append([e.id, e.step, e.title, e.text, int(e_vecs.row[i])])
+        ep_triples += [strings(x) for x in e.triple_ids]
+        ep_ends[i] = len(ep_triples)
+    head = {"format": FORMAT, "version": VERSION, "triples": len(triples), "episodes": len(episodes),
+            "meta": meta, "dims": {"triples": t_vecs.dim, "episodes": e_vecs.dim},
+            "attachments": {name: fp for name, (fp, _) in sorted(attachments.items())}}
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        _put_json(zf, "graphmem.json", head)
+        _put_json(zf, "strings.json", strings.table)
+        _put_array(zf, "triples.npy", cols)
+        _put_array(zf, "triple_sources.npy", np.asarray(sources, dtype=np.int64))
+        _put_array(zf, "triple_source_ends.npy", source_ends)
+        _put_json(zf, "episodes.json", ep_rows)
+        _put_array(zf, "episode_triples.npy", np.asarray(ep_triples, dtype=np.int64))
+        _put_array(zf, "episode_triple_ends.npy", ep_ends)
+        t_vecs.write(zf, "triple_vectors.npy")
+        e_vecs.write(zf, "episode_vectors.npy")
+        for name, (_, write) in sorted(attachments.items()):
+            with _open_aligned(zf, f"attachments/{name}") as out:
+                write(out)
+
+
+@dataclass
+class _Vectors:
+    """Which items carry a vector (``row``: each item's row in the matrix, or -1) and how to
+    write that matrix without holding a copy of it (a million rows are 1.5 GB)."""
+
+    items: list
+    kind: str
+    with_vec: list[int]
+    row: np.ndarray
+    dim: int
+
+    def write(self, zf: zipfile.ZipFile, name: str, chunk: int = 65536) -> None:
+        with _open_aligned(zf, name) as out:
+            np.lib.format.write_array_header_1_0(
+                out, {"descr": "<f4", "fortran_order": False, "shape": (len(self.with_vec), self.dim)})
+            for start in range(0, len(self.with_vec), chunk):
+                part = [self.items[i] for i in self.with_vec[start:start + chunk]]
+                for x in part:
+                    if x.embedding.shape != (self.dim,):
+                        raise ValueError(f"{self.kind} {x.id} has a vector of shape {x.embedding.shape}, "
+                                         f"the others ({self.dim},): one graph holds vectors of one embedder")
+                out.write(np.stack([x.embedding for x in part]).astype("<f4").tobytes())
+
+
+def _vector_rows(items: list, kind: str) -> _Vectors:
+    row = np.full(len(items), -1, dtype=np.int64)
+    with_vec = [i for i, x in enumerate(items) if x.embedding is not None]
+    row[with_vec] = np.arange(len(with_vec))
+    dim = int(items[with_vec[0]].embedding.shape[0]) if with_vec else 0
+    return _Vectors(items, kind, with_vec, row, dim)
+
+
+def _put_json(zf: zipfile.ZipFile, name: str, obj) -> None:
+    with _open_aligned(zf, name) as out:
+        out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _put_array(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
+    with _open_aligned(zf, name) as out:
+        # numpy pads the .npy header to a multiple of 64 bytes, so the data stays aligned too.
+        np.lib.format.write_array(out, np.ascontiguousarray(arr), allow_pickle=False)
+
+
+def _open_aligned(zf: zipfile.ZipFile, name: str):
+    """An entry whose data starts on a 64-byte boundary of the file (padding in its extra field)."""
+    info = zipfile.ZipInfo(name, date_time=_DATE)
+    info.compress_type = zipfile.ZIP_STORED
+    # Local header: 30 bytes, the name, our padding field, then zipfile's 20-byte zip64 field.
+    start = zf.fp.tell() + 30 + len(name.encode("utf-8")) + 4 + 20
+    pad = -start % _ALIGN
+    info.extra = struct.pack("<HH", _PAD_FIELD, pad) + b"\0" * pad
+    return zf.open(info, "w", force_zip64=True)
+
+
+# --- reading -----------------------------------------------------------------------------------
+class ArchiveReader:
+    """Random access to the entries of a graph archive; arrays can be memory-mapped."""
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ArchiveError(f"not a readable graph archive ({exc})") from None
+        self._infos = {i.filename: i for i in self._zip.infolist()}
+        for info in self._infos.values():
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ArchiveError(f"entry {info.filename} is compressed: graph archives store "
+                                   f"entries uncompressed (was the file re-zipped?)")
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._infos
+
+    def json(self, name: str):
+        info = self._info(name)
+        if info.file_size > _MAX_JSON:
+            raise ArchiveError(f"entry {name} is implausibly large ({info.file_size} bytes)")
+        try:
+            return json.loads(self._zip.read(name).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+            raise ArchiveError(f"entry {name} is damaged ({exc})") from None
+
+    def array(self, name: str, mmap: bool = False) -> np.ndarray:
+        """The .npy entry ``name``; ``mmap``: a read-only view of the file instead of a copy."""
+        start, size = self.span(name)
+        with open(self.path, "rb") as fh:
+            fh.seek(start)
+            try:
+                version = np.lib.format.read_magic(fh)
+                header = _NPY_HEADERS.get(version)
+                if header is None:
+                    raise ValueError(f"unknown .npy version {version}")
+                shape, fortran, dtype = header(fh)
+            except ValueError as exc:
+                raise ArchiveError(f"entry {name} is not a numpy array ({exc})") from None
+            offset = fh.tell()
+            nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            if fortran or dtype.hasobject or offset - start + nbytes != size:
+                raise ArchiveError(f"entry {name} has a malformed array header")
+            if mmap and nbytes:
+                # A plain ndarray over the map: slicing a np.memmap costs more per row.
+                return np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape).view(np.ndarray)
+            data = np.frombuffer(fh.read(nbytes), dtype=dtype).reshape(shape)
+            return data.copy() if mmap else data
+
+    def blob(self, name: str) -> np.ndarray:
+        """The raw bytes of entry ``name`` as a read-only uint8 memory map."""
+        start, size = self.span(name)
+        return np.memmap(self.path, dtype=np.uint8, mode="r", offset=start, shape=(size,)).view(np.ndarray) \
+            if size else np.zeros(0, dtype=np.uint8)
+
+    def span(self, name: str) -> tuple[int, int]:
+        """(offset of the data in the file, its size) of a STORED entry."""
+        info = self._info(name)
+        with open(self.path, "rb") as fh:
+            fh.seek(info.header_offset)
+            local = fh.read(30)
+        if len(local) != 30 or not local.startswith(ZIP_MAGIC):
+            raise ArchiveError(f"entry {name} has no valid local header")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        return info.header_offset + 30 + name_len + extra_len, info.file_size
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = self._infos.get(name)
+        if info is None:
+            raise ArchiveError(f"entry {name} is missing")
+        return info
+
+
+def read_archive(path) -> tuple[ArchiveContents, ArchiveReader]:
+    """The graph in the archive at ``path`` (vectors memory-mapped) and the open reader."""
+    reader = ArchiveReader(path)
+    try:
+        return _read(reader), reader
+    except BaseException:
+        reader.close()
+        raise
+
+
+def _read(reader: ArchiveReader) -> ArchiveContents:
+    head = reader.json("graphmem.json")
+    if not isinstance(head, dict) or head.get("format") != FORMAT:
+        raise ArchiveError(f"not a graphmem graph archive (expected format {FORMAT!r})")
+    version = head.get("version")
+    if type(version) is not int or version < 1:
+        raise ArchiveError(f"unknown graph archive version {version!r}")
+    if version > VERSION:
+        raise ArchiveError(f"written by a newer graphmem (archive version {version}; this one reads "
+                           f"version {VERSION}): upgrade graphmem")
+    meta = head.get("meta")
+    strings = reader.json("strings.json")
+    if not isinstance(meta, dict) or not isinstance(strings, list) \
+            or not all(isinstance(s, str) for s in strings):
+        raise ArchiveError("'meta' must be an object and the string table a list of strings")
+    cols = reader.array("triples.npy")
+    if cols.ndim != 2 or cols.shape[1] != len(_COLUMNS) or cols.dtype != np.int64:
+        raise ArchiveError(f"triples.npy must be an int64 table of {len(_COLUMNS)} columns")
+    t_vecs = reader.array("triple_vectors.npy", mmap=True)
+    e_vecs = reader.array("episode_vectors.npy", mmap=True)
+    for arr, what in ((t_vecs, "triple"), (e_vecs, "episode")):
+        if arr.ndim != 2 or arr.dtype != np.dtype("<f4"):
+            raise ArchiveError(f"{what}_vectors.npy must be a float32 matrix")
+    n_str = len(strings)
+    idx = cols[:, :4]
+    if idx.size and (idx.min() < 0 or idx.max() >= n_str):
+        raise ArchiveError("triples.npy refers to strings the table lacks")
+    vec_row = cols[:, 7]
+    if len(vec_row) and (vec_row.min() < -1 or vec_row.max() >= len(t_vecs)):
+        raise ArchiveError("triples.npy refers to vector rows the matrix lacks")
+    sources = _csr(reader, "triple_sources.npy", "triple_source_ends.npy", len(cols), n_str)
+    triples = []
+    for start in range(0, len(cols), _CHUNK):  # in chunks: a million rows as ints cost ~300 MB
+        ids, subj, rel, obj, since, until, has_until, _ = cols[start:start + _CHUNK].T.tolist()
+        for i in range(len(ids)):
+            src = sources[start + i]
+            triples.append(Triple(strings[subj[i]], strings[rel[i]], strings[obj[i]], since[i],
+                                  until[i] if has_until[i] else None,
+                                  [strings[src[0]]] if len(src) == 1 else [strings[s] for s in src],
+                                  strings[ids[i]]))
+    vector_ids = [triples[i].id for i in np.flatnonzero(vec_row >= 0).tolist()]
+    if len(vector_ids) != len(t_vecs) or (len(vector_ids) and
+                                          not np.array_equal(vec_row[vec_row >= 0], np.arange(len(t_vecs)))):
+        raise ArchiveError("triple vector rows must follow the triple order, one row per vector")
+    rows = reader.json("episodes.json")
+    if not isinstance(rows, list):
+        raise ArchiveError("episodes.json must be a list")
+    members = _csr(reader, "episode_triples.npy", "episode_triple_ends.npy", len(rows), n_str)
+    episodes = []
+    for i, row in enumerate(rows):
+        if not (isinstance(row, list) and len(row) == 5 and isinstance(row[0], str)
+                and type(row[1]) is int and isinstance(row[2], str) and isinstance(row[3], str)
+                and type(row[4]) is int and -1 <= row[4] < len(e_vecs)):
+            raise ArchiveError(f"episode record {i} is malformed")
+        ep = Episode(row[0], row[1], row[3], [strings[x] for x in members[i]], title=row[2])
+        if row[4] >= 0:
+            ep.embedding = e_vecs[row[4]]
+        episodes.append(ep)
+    attachments = head.get("attachments") or {}
+    if not isinstance(attachments, dict) or not all(isinstance(v, str) for v in attachments.values()):
+        raise ArchiveError("'attachments' must map names to fingerprints")
+    return ArchiveContents(meta, triples, episodes, t_vecs if len(t_vecs) else None, vector_ids,
+                           {k: v for k, v in attachments.items() if f"attachments/{k}" in reader})
+
+
+def _csr(reader: ArchiveReader, values_name: str, ends_name: str, n: int, n_str: int) -> list[list[int]]:
+    values, ends = reader.array(values_name), reader.array(ends_name)
+    if values.ndim != 1 or ends.shape != (n,) or (n and (np.any(np.diff(ends) < 0) or ends[0] < 0
+                                                      or ends[-1] != len(values))):
+        raise ArchiveError(f"{values_name} and {ends_name} do not agree")
+    if len(values) and (values.min() < 0 or values.max() >= n_str):
+        raise ArchiveError(f"{values_name} refers to strings the table lacks")
+    flat, bounds = values.tolist(), [0] + ends.tolist()
+    return [flat[bounds[i]:bounds[i + 1]] for i in range(n)]
+
+
+def buffer_writer(data: bytes | np.ndarray) -> Callable[[BinaryIO], None]:
+    """A blob writer for ``write_archive``'s attachments from bytes in memory."""
+    view = memoryview(np.ascontiguousarray(data)).cast("B") if isinstance(data, np.ndarray) else data
+
+    def write(out: BinaryIO) -> None:
+        for i in range(0, len(view), 1 << 24):
+            out.write(view[i:i + (1 << 24)])
+
+    return write
+
+
+__all__ = ["ArchiveContents", "ArchiveError", "ArchiveReader", "FORMAT", "VERSION", "buffer_writer",
+           "is_archive", "read_archive", "write_archive"]

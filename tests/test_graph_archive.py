@@ -1,0 +1,185 @@
+"""The binary graph archive: round trips, memory-mapped vectors, atomic saves, clear errors for
+damaged files, migration from JSON, and the ANN index kept with the graph."""
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from graphmem.memory import Memory
+from graphmem.model import Episode, Triple
+from graphmem.store.archive import ArchiveReader
+from graphmem.store.base import StoreError
+from graphmem.store.embedded import EmbeddedStore
+
+
+def graph(path, n=40, dim=8, seed=0):
+    rng = np.random.default_rng(seed)
+    st = EmbeddedStore(path)
+    triples = []
+    for i in range(n):
+        t = Triple(f"thing {i % 7}", f"rel {i % 3}", f"place {i % 5}", valid_from=i // 4,
+                   sources=[f"e{i // 4}", "shared"][: 1 + i % 2])
+        if i % 5:
+            t.embedding = rng.standard_normal(dim).astype(np.float32)
+        triples.append(t)
+    st.add_triples(triples)
+    st.retire([triples[3].id, triples[8].id], 20)
+    for j in range(n // 4):
+        ep = Episode(f"e{j}", j, f"text {j} \u00e9", [t.id for t in triples[4 * j:4 * j + 4]], title=f"T{j}")
+        if j % 2:
+            ep.embedding = rng.standard_normal(dim).astype(np.float32)
+        st.add_episode(ep)
+    st.set_meta("embedder", "m")
+    st.set_meta("nested", {"a": [1, 2]})
+    return st
+
+
+def dump(st):
+    return ([(t.to_dict(), None if t.embedding is None else t.embedding.tolist())
+             for t in st.triples(current_only=False)],
+            [(e.to_dict(), None if e.embedding is None else e.embedding.tolist()) for e in st.episodes()],
+            st.meta(), st.counts())
+
+
+def test_archive_round_trip_equals_json_round_trip(tmp_path):
+    st = graph(tmp_path / "g.gmem")
+    st.save(tmp_path / "g.json")
+    st.close()
+    archive = EmbeddedStore(tmp_path / "g.gmem", readonly=True)
+    assert zipfile.is_zipfile(tmp_path / "g.gmem") and not zipfile.is_zipfile(tmp_path / "g.json")
+    assert dump(archive) == dump(EmbeddedStore(tmp_path / "g.json", readonly=True))
+    assert dump(archive) == dump(graph(None))
+
+
+def test_vectors_are_memory_mapped_and_aligned(tmp_path):
+    graph(tmp_path / "g.gmem").close()
+    st = EmbeddedStore(tmp_path / "g.gmem", readonly=True)
+    ids, matrix = st.triple_vectors()
+    assert len(ids) == 32 and matrix.shape == (32, 8)
+    assert not matrix.flags.writeable and not matrix.flags.owndata  # a view of the file, no copy
+    assert st.get_triple(ids[0]).embedding.base is not None
+    reader = ArchiveReader(tmp_path / "g.gmem")
+    for name in ("triple_vectors.npy", "episode_vectors.npy", "triples.npy"):
+        start, _ = reader.span(name)
+        assert start % 64 == 0
+    reader.close()
+    st.add_triples([Triple("new", "r", "thing", valid_from=99)])
+    assert st.triple_vectors()[1].flags.writeable  # changed: stacked afresh
+
+
+def test_equal_graphs_give_equal_files(tmp_path):
+    graph(tmp_path / "a.gmem").close()
+    graph(tmp_path / "b.gmem").close()
+    assert (tmp_path / "a.gmem").read_bytes() == (tmp_path / "b.gmem").read_bytes()
+
+
+def test_saving_over_its_own_file_while_mapped(tmp_path):
+    path = tmp_path / "g.gmem"
+    graph(path).close()
+    st = EmbeddedStore(path)
+    before = dump(st)
+    st.add_triples([Triple("late", "r", "fact", valid_from=50)])
+    st.flush()  # the old file is still mapped: its vectors must survive the rename
+    st.close()
+    after = EmbeddedStore(path, readonly=True)
+    assert dump(after)[0][:-1] == before[0] and after.counts()["triples"] == before[3]["triples"] + 1
+
+
+def test_crash_during_archive_save_keeps_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "g.gmem"
+    graph(path).close()
+    good = path.read_bytes()
+    st = EmbeddedStore(path)
+    st.add_triples([Triple("x", "r", "y")])
+
+    def fail(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError):
+        st.flush()
+    monkeypatch.undo()
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".g.gmem.lock", "g.gmem"]
+
+
+def test_damaged_archives_are_store_errors(tmp_path):
+    path = tmp_path / "g.gmem"
+    graph(path).close()
+    data = path.read_bytes()
+    (tmp_path / "cut.gmem").write_bytes(data[: len(data) // 2])
+    with pytest.raises(StoreError, match="not a valid graphmem graph archive"):
+        EmbeddedStore(tmp_path / "cut.gmem")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp_path / "zipped.gmem", "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
+    with pytest.raises(StoreError, match="compressed"):
+        EmbeddedStore(tmp_path / "zipped.gmem")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp_path / "lacking.gmem", "w") as dst:
+        for info in src.infolist():
+            if info.filename != "strings.json":
+                dst.writestr(info, src.read(info.filename))
+    with pytest.raises(StoreError, match="strings.json is missing"):
+        EmbeddedStore(tmp_path / "lacking.gmem")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp_path / "short.gmem", "w") as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            dst.writestr(info, b'["only one"]' if info.filename == "strings.json" else body)
+    with pytest.raises(StoreError, match="refers to strings the table lacks"):
+        EmbeddedStore(tmp_path / "short.gmem")
+    assert not list(tmp_path.glob(".*.lock"))
+
+
+def test_import_migrates_a_json_graph_to_an_archive(tmp_path):
+    from graphmem.cli import main
+
+    graph(tmp_path / "old.json").close()
+    assert main(["import", "--from", str(tmp_path / "old.json"), "--graph", str(tmp_path / "new.gmem")]) == 0
+    assert zipfile.is_zipfile(tmp_path / "new.gmem")
+    assert dump(EmbeddedStore(tmp_path / "new.gmem", readonly=True)) == \
+        dump(EmbeddedStore(tmp_path / "old.json", readonly=True))
+    assert main(["import", "--from", str(tmp_path / "missing.json"), "--out", str(tmp_path / "x.gmem")]) == 2
+    assert not (tmp_path / "x.gmem").exists()
+
+
+def test_memory_keeps_its_ann_index_in_the_archive(tmp_path, monkeypatch):
+    from graphmem import ann
+    from graphmem.embed import VectorIndex
+
+    rng = np.random.default_rng(1)
+    path = tmp_path / "m.gmem"
+    monkeypatch.setattr("graphmem.embed.ANN_THRESHOLD", 300)
+    memory = Memory(str(path))
+    dim = memory.embedder.dim
+    vecs = rng.standard_normal((400, dim)).astype(np.float32)
+    for i in range(0, 400, 10):
+        memory.add_triples([(f"node {j}", "links", f"node {j + 1}") for j in range(i, i + 10)],
+                           step=i, source_id=f"s{i}", vectors=vecs[i:i + 10])
+    query = vecs[17] + 0.1 * rng.standard_normal(dim).astype(np.float32)
+    want = memory.triple_index.search(query, 5)
+    memory.close()
+    assert "attachments/triple-ann" in ArchiveReader(path)
+
+    def no_rebuild(*a, **k):
+        raise AssertionError("the saved ANN index should have been used")
+
+    monkeypatch.setattr(ann.ANNIndex, "build", no_rebuild)
+    again = Memory(str(path), embedder=memory.embedder)
+    assert isinstance(again.triple_index, VectorIndex) and again.triple_index.search(query, 5) == want
+    again.add_triples([("node 999", "links", "node 0")], step=999)  # a change: the ANN is carried on
+    again.close()
+    assert "attachments/triple-ann" in ArchiveReader(path)
+
+
+def test_vectors_of_two_dimensions_are_refused_and_the_old_file_stays(tmp_path):
+    path = tmp_path / "g.gmem"
+    graph(path).close()
+    good = path.read_bytes()
+    st = EmbeddedStore(path)
+    odd = Triple("odd", "r", "one", valid_from=99)
+    odd.embedding = np.ones(3, dtype=np.float32)
+    st.add_triples([odd])
+    with pytest.raises(StoreError, match="one graph holds vectors of one embedder"):
+        st.flush()
+    assert path.read_bytes() == good and not list(tmp_path.glob(".g.gmem.*.tmp"))

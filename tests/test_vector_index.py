@@ -1,0 +1,92 @@
+"""VectorIndex: exact search below the ANN threshold, ANN candidates re-ranked exactly above it."""
+import numpy as np
+import pytest
+
+from graphmem.embed import VectorIndex
+
+
+def clustered(n, dim=32, clusters=40, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((clusters, dim))
+    x = centers[rng.integers(0, clusters, n)] + 0.5 * rng.standard_normal((n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def brute(vecs, ids, active, q, k):
+    sims = vecs @ q
+    order = sorted((i for i in range(len(ids)) if active[i]), key=lambda i: (-float(sims[i]), ids[i]))
+    return [(ids[i], float(sims[i])) for i in order[:k]]
+
+
+def test_exact_below_the_threshold_equals_brute_force():
+    vecs = clustered(500)
+    vecs[7] = vecs[3]  # a tie: broken by id
+    ids = [f"t{i:04d}" for i in range(500)]
+    index = VectorIndex(32)
+    index.add(ids[:200], vecs[:200])
+    index.add(ids[200:], vecs[200:])
+    index.deactivate(ids[::9])
+    active = [i % 9 != 0 for i in range(500)]
+    for q in clustered(20, seed=5):
+        assert index.search(q, 10) == brute(vecs, ids, active, q, 10)
+    assert index.search(vecs[3], 2)[0][0] in {ids[3], ids[7]}
+    assert [i for i, _ in index.search(vecs[3], 2)] == sorted([ids[3], ids[7]])
+
+
+def test_ann_recall_and_exact_scores_above_the_threshold():
+    vecs = clustered(4000)
+    ids = [f"t{i:04d}" for i in range(4000)]
+    index = VectorIndex(32, ann_threshold=1000)
+    index.add(ids, vecs)
+    index.deactivate(ids[::10])
+    active = [i % 10 != 0 for i in range(4000)]
+    hits = []
+    for q in clustered(50, seed=9):
+        got = index.search(q, 10)
+        want = brute(vecs, ids, active, q, 10)
+        hits.append(len({i for i, _ in got} & {i for i, _ in want}) / 10)
+        for key, score in got:  # scores are exact, retired rows never come back
+            assert score == pytest.approx(float(vecs[int(key[1:])] @ q), abs=1e-5)
+            assert active[int(key[1:])]
+    assert np.mean(hits) >= 0.95
+
+
+def test_rows_added_or_changed_after_the_ann_was_built_are_found():
+    vecs = clustered(3000)
+    ids = [f"t{i:04d}" for i in range(3000)]
+    index = VectorIndex(32, ann_threshold=1000)
+    index.add(ids[:2000], vecs[:2000])
+    index.search(vecs[0], 5)  # builds the ANN over 2000 rows
+    index.add(ids[2000:2010], vecs[2000:2010])  # too few to extend it: scanned exactly
+    assert index.search(vecs[2005], 1)[0][0] == ids[2005]
+    index.add([ids[5]], vecs[2999][None, :])  # a changed vector
+    assert index.search(vecs[2999], 1)[0][0] == ids[5]
+    index.add(ids[2010:], vecs[2010:])  # many: the ANN is extended
+    assert index.search(vecs[2500], 1)[0][0] == ids[2500]
+
+
+def test_ann_is_deterministic():
+    vecs = clustered(3000)
+    ids = [f"t{i:04d}" for i in range(3000)]
+    results = []
+    for _ in range(2):
+        index = VectorIndex(32, ann_threshold=1000, seed=3)
+        index.add(ids, vecs)
+        results.append([index.search(q, 10) for q in clustered(10, seed=4)])
+    assert results[0] == results[1]
+
+
+def test_a_read_only_matrix_is_adopted_then_copied_on_write():
+    vecs = clustered(600)
+    vecs.flags.writeable = False
+    index = VectorIndex(32)
+    index.add([f"t{i}" for i in range(600)], vecs)
+    assert np.shares_memory(index.matrix, vecs)
+    index.add(["new"], vecs[:1] * 0 + 1 / np.sqrt(32))
+    index.add(["t1"], vecs[2:3])
+    assert not np.shares_memory(index.matrix, vecs) and len(index) == 601
+    assert np.array_equal(index.vector("t1"), vecs[2]) and np.array_equal(index.vector("t3"), vecs[3])
+    mine = clustered(300)
+    copy = VectorIndex(32)
+    copy.add([f"t{i}" for i in range(300)], mine)  # a caller's writable array is never shared
+    assert not np.shares_memory(copy.matrix, mine)
