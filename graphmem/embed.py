@@ -97,7 +97,7 @@ class SentenceTransformerEmbedder:
         # A model truncates at max_seq_length tokens: about 4 characters each in English text.
         max_chars = 4 * int(getattr(model, "max_seq_length", 0) or 0) or None
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        with self._encode_lock, _torch_threads(1 if len(texts) <= SMALL_INPUT else None):
+        with self._encode_lock, torch_threads(1 if len(texts) <= SMALL_INPUT else None):
             for batch in length_batches(texts, self.char_budget, self.batch_size, max_chars):
                 out[batch] = model.encode([texts[i] for i in batch], batch_size=len(batch),
                                           normalize_embeddings=True, convert_to_numpy=True,
@@ -111,7 +111,7 @@ SMALL_INPUT = 8
 
 
 @contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
+def torch_threads(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
