@@ -200,7 +200,10 @@ class EmbeddedStore(GraphStore):
         return fingerprint, np.frombuffer(buf.getbuffer(), dtype=np.uint8)
 
     def set_attachment(self, name: str, fingerprint: str, write: Callable[[BinaryIO], None]) -> None:
-        """Keep a blob with the graph (archives only; JSON files drop it): ``write(fh)`` writes it."""
+        """Keep a blob with the graph (archives only; JSON files and memory-only stores drop it,
+        and are not rewritten for it): ``write(fh)`` writes it."""
+        if self.path is None or is_json_path(self.path):
+            return
         self._attachments[name] = (fingerprint, write)
         self._dirty = True
 
