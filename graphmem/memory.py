@@ -67,7 +67,7 @@ class Memory:
             store = open_store(store)
         self.store: GraphStore = store
         self.profile = self._choose_profile(profile)
-        self.embedder = embedder or default_embedder()
+        self.embedder = embedder or self._stored_embedder()
         self._extractor = extractor
         self.judge = judge or RuleJudge(self.profile)
         self.recall_config = recall_config or RecallConfig()
@@ -97,6 +97,13 @@ class Memory:
                               f"{profile.name!r}: open it with profile={stored!r}")
         return profile
 
+    def _stored_embedder(self) -> Embedder:
+        """The embedder the graph was built with, when it is one of the named ones."""
+        from .embedders import EMBEDDERS, embedder_named
+
+        stored = self.store.meta().get("embedder")
+        return embedder_named(stored) if stored in EMBEDDERS else default_embedder()
+
     @property
     def resolver(self) -> EntityResolver:
         """Knows the graph's entities from the first time a name is resolved (reading needs none)."""
@@ -119,6 +126,11 @@ class Memory:
 
         A graph file hands over its memory-mapped vectors and its saved ANN index: nothing is
         copied or rebuilt on open."""
+        stored = self.store.meta().get("embedder")
+        if stored not in (None, self.embedder.name):
+            raise ConfigError(f"this graph was built with the embedder {stored!r}, not "
+                              f"{self.embedder.name!r}: their vectors do not compare; open it with "
+                              f"that embedder (--embedder {stored})")
         triples = self.store.triples(current_only=False)
         try:
             ids, matrix = self.store.triple_vectors(triples)
@@ -157,13 +169,17 @@ class Memory:
         return self.add_extracted(text, raw, step, source_id=source_id, title=title)
 
     def observe_many(self, items: Iterable[tuple[str, str, str]], step: int = 0,
-                     episode_vectors: dict[str, np.ndarray] | None = None) -> list[ObserveResult]:
+                     episode_vectors: dict[str, np.ndarray] | None = None,
+                     raws: Sequence[Sequence[RawTriple]] | None = None) -> list[ObserveResult]:
         """Passages as (source_id, title, text): extraction and embedding are batched across them.
 
         ``episode_vectors``: passage embeddings already computed with this embedder, by source id.
+        ``raws``: the items' triples already extracted (``extract_many``), e.g. by a thread that
+        parses the next batch while this one is encoded.
         """
         items = list(items)
-        raws = self._extract_many([text for _, _, text in items])
+        if raws is None:
+            raws = self.extract_many([text for _, _, text in items])
         known = episode_vectors or {}
         vectors: list[np.ndarray | None] = [known.get(sid) for sid, _, _ in items]
         if self.embed_episodes:
@@ -183,7 +199,7 @@ class Memory:
         self.store.add_triples(pending)
         return results
 
-    def _extract_many(self, texts: list[str]) -> list[list[RawTriple]]:
+    def extract_many(self, texts: list[str]) -> list[list[RawTriple]]:
         many = getattr(self.extractor, "extract_many", None)
         if many is not None:
             return list(many(texts))

@@ -118,7 +118,7 @@ class GraphService:
         """Facts associated with the queries (seeds + breadth-first expansion) and their episodes."""
         if isinstance(queries, str):
             queries = [queries]
-        queries = [q for q in (_text(q, "each query") for q in queries)]
+        queries = [_text(q, "each query") for q in queries]
         if not queries:
             raise ServiceError("give at least one query")
         overrides = {k: v for k, v in (("depth", _bounded(depth, "depth", 0, MAX_RECALL_DEPTH)),

@@ -14,7 +14,7 @@ from importlib import resources
 
 from .model import Triple
 from .normalize import canonical_entity
-from .profiles import DOCUMENTS, EXIT, INVENTORY, connection_direction, is_location
+from .profiles import DOCUMENTS, EXIT, INVENTORY, TEXT_GAME, connection_direction, is_location
 from .spatial import room_of
 from .store.base import GraphStore
 
@@ -39,7 +39,8 @@ def view_data(store: GraphStore, max_facts: int | None = None) -> dict:
         "kind": "game" if game else "documents",
         "entities": [[n, kinds.get(n, "thing" if game else "entity")] for n in names],
         # [subject, relation, object, from, until, [episode indexes], flags]: flags 1 = a location
-        # fact (groups a thing under its place), 2 = an exit (drawn on its room, not as a node).
+        # fact (groups a thing under its place), 2 = an exit (drawn on its room, not as a node),
+        # 4 = a state ("fridge is open": shown beside the thing's name, not as a node).
         "facts": [[t.subject, t.relation, t.object, t.valid_from, t.valid_until,
                    [episode_index[s] for s in t.sources if s in episode_index], _flags(t, game)]
                   for t in facts],
@@ -53,12 +54,19 @@ def _is_exit(t: Triple, game: bool) -> bool:
     return game and t.relation == EXIT
 
 
+def _is_state(t: Triple, game: bool) -> bool:
+    return game and t.relation == "is" and (TEXT_GAME.state_group(t.object) is not None
+                                            or t.object in TEXT_GAME.gone_states)
+
+
 def _drawn_names(t: Triple, game: bool) -> tuple[str, ...]:
-    return (t.subject,) if _is_exit(t, game) else (t.subject, t.object)
+    """The entities a fact draws as nodes: an exit or a state only marks its subject."""
+    return (t.subject,) if _is_exit(t, game) or _is_state(t, game) else (t.subject, t.object)
 
 
 def _flags(t: Triple, game: bool) -> int:
-    return (1 if game and is_location(t.relation) else 0) | (2 if _is_exit(t, game) else 0)
+    return (1 if game and is_location(t.relation) else 0) | (2 if _is_exit(t, game) else 0) \
+        | (4 if _is_state(t, game) else 0)
 
 
 def _game_kinds(facts: list[Triple], episodes) -> dict[str, str]:

@@ -49,6 +49,43 @@ def test_eval_qa_compares_retrievers_in_one_run(data_dir, tmp_path, capsys):
     assert "Quenthaven" in out and "zorblat kirvani born in quenthaven" in out
 
 
+def test_eval_qa_splits_and_compares_the_graph_with_the_best_baseline(data_dir, tmp_path, capsys):
+    cache = str(tmp_path / "cache")
+    assert _run(["eval-qa", "--data", str(data_dir), "--retriever", "graph,dense,bm25,hybrid",
+                 "--split", "test", "--json", "--cache-dir", cache]) == 0  # q1 is on the test side
+    report = json.loads(capsys.readouterr().out)
+    assert report["split"] == "test" and report["questions"] == 1
+    assert list(report["retrievers"]) == ["graph", "dense", "bm25", "hybrid"]
+    margin = report["graph_vs_best_baseline"]["recall@2"]
+    best = max(("dense", "bm25", "hybrid"), key=lambda b: (report["retrievers"][b]["recall@2"], b))
+    assert margin["best_baseline"] == best
+    assert margin["lead"] == round(100 * (1.0 - report["retrievers"][best]["recall@2"]), 2)
+    assert _run(["eval-qa", "--data", str(data_dir), "--retriever", "bm25", "--split", "dev",
+                 "--cache-dir", cache]) == 0
+    assert "0 questions (dev split)" in capsys.readouterr().out
+    assert _run(["eval-qa", "--data", str(data_dir), "--retriever", "bm25", "--iterations", "2",
+                 "--cache-dir", cache]) == 2
+    assert "--iterations needs --answer" in capsys.readouterr().err
+
+
+def test_ask_iterates_with_the_draft_answer(data_dir, tmp_path, capsys, monkeypatch):
+    from chat_server import ChatServer
+
+    graph = str(tmp_path / "g.json")
+    assert _run(["build", str(data_dir / "corpus.json"), "--out", graph]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("GRAPHMEM_CACHE_DIR", str(tmp_path / "llm-cache"))
+    with ChatServer() as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        srv.reply(json.dumps({"answer": "Quenthaven"})).reply(json.dumps({"answer": "Ilsa Moravec"}))
+        assert _run(["--llm", "openai:m", "--no-cache", "ask", "--graph", graph, "--iterations", "2",
+                     "--k", "1", QUESTION["question"]]) == 0
+    out = capsys.readouterr().out
+    assert "draft 1: Quenthaven" in out and "answer: Ilsa Moravec" in out
+    # the model always answers the question itself; only the search adds the draft
+    assert [r["messages"][-1]["content"].endswith(QUESTION["question"]) for r in srv.requests] == [True, True]
+
+
 def test_bad_arguments_are_clear_errors(data_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         _run(["eval-qa", "--data", str(data_dir), "--k", "two"])

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from bolt_server import PASSWORD, USER, arcadedb_server  # noqa: F401 - fixture
+from chat_server import ChatServer
 
 pytest.importorskip("mcp")
 from mcp import Client, StdioServerParameters  # noqa: E402
@@ -96,11 +98,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 180) -> None:
+def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}: {proc.stderr.read()}")
+            raise AssertionError(f"server exited with {proc.returncode}: {log.read_text()}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -110,22 +112,25 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 180) -> N
 
 @pytest.fixture
 def http_server(tmp_path):
-    """A corpus-graph server on streamable HTTP; yields (url, graph path); stopped by its pid."""
-    graph, port = tmp_path / "corpus.json", _free_port()
-    proc = subprocess.Popen([sys.executable, *_server_args("--graph", str(graph), "--profile", "documents",
-                                                           "--http", f"127.0.0.1:{port}")],
-                            cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}/mcp", graph
-    finally:
-        proc.terminate()
+    """A corpus-graph server on streamable HTTP that answers ask() with a model on a scripted
+    OpenAI-compatible server; yields (url, graph path, chat server); stopped by its pid."""
+    graph, port, log = tmp_path / "corpus.json", _free_port(), tmp_path / "server.log"
+    with log.open("w") as err, ChatServer(choose=lambda body: ("reply", (json.dumps({"answer": "Warsaw"}),), {})) as chat:
+        env = {**os.environ, **ENV, "OPENAI_BASE_URL": chat.base_url, "OPENAI_API_KEY": "test",
+               "GRAPHMEM_CACHE_DIR": str(tmp_path / "llm-cache")}
+        proc = subprocess.Popen([sys.executable, *_server_args(
+            "--graph", str(graph), "--profile", "documents", "--http", f"127.0.0.1:{port}", "--answer",
+            "--llm", "openai:test-model")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            _wait_for_port(port, proc, log)
+            yield f"http://127.0.0.1:{port}/mcp", graph, chat
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 PASSAGES = [
@@ -136,7 +141,7 @@ PASSAGES = [
 
 
 def test_http_session_on_a_corpus_graph(http_server):
-    url, graph = http_server
+    url, graph, chat = http_server
 
     async def session() -> dict:
         async with Client(url, read_timeout_seconds=120) as client:
@@ -157,7 +162,8 @@ def test_http_session_on_a_corpus_graph(http_server):
     assert all(a["added"] for a in out["added"]) and not out["again"]["added"]
     assert ("marie curie", "born in", "warsaw") in _facts(out["added"][2]["facts"])
     assert out["ask"]["passages"][0]["title"] == "Warsaw" and len(out["ask"]["passages"]) == 2
-    assert "answer" not in out["ask"]  # started without --answer: retrieval only
+    assert out["ask"]["answer"] == "Warsaw" and len(chat.requests) == 1  # --answer: one model call
+    assert "Marie Curie was born in Warsaw" in chat.requests[0]["messages"][-1]["content"]
     assert out["add_triples"].is_error and "observe" in _data(out["add_triples"])
     assert out["forget"]["episodes"] == 2
     assert out["forget_again"].is_error and "no episode or passage" in _data(out["forget_again"])
@@ -199,3 +205,26 @@ def test_writers_on_many_threads_are_serialised(tmp_path):
         assert sorted(service.stats()[k] for k in ("episodes", "next_step")) == [8, 8]
     store = open_store(tmp_path / "m.json", readonly=True)
     assert len(store.triples()) == 8
+
+
+def test_stdio_session_on_a_graph_server_with_write_cypher(arcadedb_server):  # noqa: F811
+    """The same tools on a graph in ArcadeDB over Bolt; --write lets cypher write."""
+    server = ["--store", arcadedb_server.uri, "--user", USER, "--password", PASSWORD,
+              "--database", arcadedb_server.fresh_database()]
+
+    async def session() -> dict:
+        params = StdioServerParameters(command=sys.executable, args=_server_args(*server, "--write"),
+                                       env=ENV, cwd=str(ROOT))
+        async with Client(params, read_timeout_seconds=120) as client:
+            for text in OBSERVATIONS:
+                await client.call_tool("observe", {"text": text})
+            out = {"recall": _data(await client.call_tool("recall", {"queries": ["where is the knife?"]}))}
+            out["write"] = _data(await client.call_tool("cypher", {
+                "query": "CREATE (n:Scratch {name: 'note'}) RETURN n.name AS name"}))
+            out["stats"] = json.loads((await client.read_resource("graphmem://stats")).contents[0].text)
+            return out
+
+    out = asyncio.run(session())
+    assert ("knife", "in", "inventory") in _facts(out["recall"]["triples"])
+    assert out["write"] == {"rows": [{"name": "note"}]}
+    assert out["stats"]["episodes"] == 3 and out["stats"]["write_cypher"]

@@ -69,3 +69,13 @@ def test_on_record_sees_every_record_as_the_log_does(cooking_game, tmp_path):
     final = play(str(cooking_game), "walkthrough", log_path=tmp_path / "run.jsonl", on_record=seen.append)
     logged = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()]
     assert seen == logged and seen[-1]["type"] == "final" and final["steps"] == len(seen) - 2
+
+
+def test_build_shows_a_passage_bar_unless_quiet(tmp_path, capsys):
+    corpus = tmp_path / "corpus.json"
+    corpus.write_text(json.dumps(["Ulm is a city in Germany.", "Warsaw is the capital of Poland."]))
+    code, out, err = run(capsys, "-v", "build", str(corpus), "--out", str(tmp_path / "a.json"))
+    assert code == 0 and json.loads(out)["passages"] == 2
+    assert BAR.search(err) and BAR.search(err).group(1) == "passage"
+    code, out, err = run(capsys, "-v", "build", str(corpus), "--out", str(tmp_path / "b.json"), "--quiet")
+    assert code == 0 and json.loads(out)["passages"] == 2 and not BAR.search(err)

@@ -1,5 +1,6 @@
 from environments.qa.datasets import Passage as P
-from graphmem.rag import BM25Retriever, DenseRetriever, top_k, tokenize
+from graphmem.rag import (BM25Retriever, DenseRetriever, HybridRetriever, reciprocal_rank_fusion, tokenize,
+                          top_k)
 
 CORPUS = [
     P("p1", "Paris", "Paris is the capital and largest city of France."),
@@ -36,3 +37,20 @@ def test_dense_ranks_paraphrase_first_and_is_incremental():
     assert hits[0][0] == "p3" and hits[0][1] > hits[1][1]
     r.remove(["p3"])
     assert "p3" not in [pid for pid, _ in r.retrieve("musical instrument", 4)]
+
+
+def test_reciprocal_rank_fusion_rewards_agreement():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "a", "d"]], k=60)
+    assert fused["a"] == fused["b"] == 1 / 61 + 1 / 62
+    assert fused["c"] == 1 / 63 and fused["d"] == 1 / 63
+
+
+def test_hybrid_finds_what_either_retriever_finds():
+    r = HybridRetriever()
+    r.add(CORPUS)
+    # lexical: a rare name; paraphrase: no word in common with the passage
+    assert r.retrieve("Guido van Rossum", 1)[0][0] == "p4"
+    assert r.retrieve("Which fiddle-like musical instrument is made of wood?", 1)[0][0] == "p3"
+    r.remove(["p3"])
+    assert "p3" not in [pid for pid, _ in r.retrieve("musical instrument", 4)]
+    assert len(r.retrieve("capital", 10)) == 3

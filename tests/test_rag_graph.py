@@ -122,3 +122,22 @@ def test_per_text_extractors_run_concurrently_in_order(graph, extractor):
     g.add(CORPUS, batch_size=4)
     assert g.stats() == graph.stats()
     assert [e.triple_ids for e in g.store.episodes()] == [e.triple_ids for e in graph.store.episodes()]
+
+
+def test_bridge_bonus_lifts_the_passage_a_top_passage_names(extractor):
+    corpus = CORPUS + [P("p-varrow", "Varrow, Northshire", "A quiet harbour town with a long pier.")]
+    plain = CorpusGraph(extractor=extractor, config=GraphRAGConfig(bridge_weight=0.0))
+    plain.add(corpus)
+    bridged = CorpusGraph(extractor=extractor)  # defaults: bridge 0.2 over the top 3
+    bridged.add(corpus)
+    question = "Which cliff lighthouse stands near a town?"
+    # the lighthouse passage names 'Varrow': the alias of the title 'Varrow, Northshire'
+    assert bridged.mentions.kinds["p-lighthouse"].get("varrow") == "text"
+    assert _ids(plain.retrieve(question, 3)) == ["p-lighthouse", "p-painters", "p-varrow"]
+    assert _ids(bridged.retrieve(question, 3)) == ["p-lighthouse", "p-varrow", "p-painters"]
+
+
+def test_research_switches_are_validated():
+    for bad in ({"bridge_weight": -1}, {"lexical_weight": -0.1}, {"passage_share": 1.0}, {"prior_power": 0}):
+        with pytest.raises(ValueError):
+            GraphRAGConfig(**bad)

@@ -17,11 +17,18 @@ from typing import Sequence
 import numpy as np
 
 from environments.qa import QADataset, exact_match, f1_score, mean_recall_at_k
-from graphmem.rag import BM25Retriever, DenseRetriever, PassageRetriever
+from graphmem.embed import DEFAULT_EMBEDDER
+from graphmem.rag import BM25Retriever, DenseRetriever, HybridRetriever, PassageRetriever
+
+from .iterative import iter_retgen
 
 log = logging.getLogger(__name__)
 
-RETRIEVERS = ("graph", "dense", "bm25", "bfs")
+# The one list of retrievers eval-qa knows (the CLI checks names against it). Baselines: dense
+# (the embedder over passages), bm25, hybrid (the two by reciprocal rank fusion); graph: PageRank
+# over the corpus graph; bfs: the agent memory's associative recall on the same graph.
+RETRIEVERS = ("graph", "dense", "bm25", "hybrid", "bfs")
+BASELINES = ("dense", "bm25", "hybrid")
 SAVE_EVERY = 256  # passages between checkpoints of a graph build
 
 
@@ -38,12 +45,13 @@ class Built:
     stats: dict[str, dict] = field(default_factory=dict)
 
 
-def graph_path(cache_dir: str, dataset: QADataset, extractor: str) -> str:
-    return os.path.join(cache_dir, f"{corpus_key(dataset)}-graph-{extractor}.json")
+def graph_path(cache_dir: str, dataset: QADataset, extractor: str, embedder: str | None = None) -> str:
+    suffix = "" if embedder in (None, DEFAULT_EMBEDDER) else f"-{embedder}"
+    return os.path.join(cache_dir, f"{corpus_key(dataset)}-graph-{extractor}{suffix}.json")
 
 
 def build_graph(dataset: QADataset, store, extractor=None, config=None, progress=True,
-                passage_vectors=None, workers: int = 4):
+                passage_vectors=None, workers: int = 4, embedder=None):
     """Open the graph in ``store`` (a graph file path or an open store) and add whatever passages
     it lacks, checkpointing."""
     from graphmem.rag.graph import CorpusGraph
@@ -51,7 +59,8 @@ def build_graph(dataset: QADataset, store, extractor=None, config=None, progress
 
     if not hasattr(store, "episodes"):
         store = open_store(store, create=True)
-    graph = CorpusGraph(store, extractor=extractor, config=config, extract_workers=workers)
+    graph = CorpusGraph(store, embedder=embedder, extractor=extractor, config=config,
+                        extract_workers=workers)
     added = graph.add(dataset.passages, progress=progress, save_every=SAVE_EVERY,
                       passage_vectors=passage_vectors)
     if added:
@@ -59,8 +68,8 @@ def build_graph(dataset: QADataset, store, extractor=None, config=None, progress
     return graph, added
 
 
-def _dense_cached(dataset: QADataset, cache_dir: str) -> tuple[DenseRetriever, bool]:
-    dense = DenseRetriever()
+def _dense_cached(dataset: QADataset, cache_dir: str, embedder=None) -> tuple[DenseRetriever, bool]:
+    dense = DenseRetriever(embedder)
     path = os.path.join(cache_dir, f"{corpus_key(dataset)}-dense-{dense.embedder.name}.npz")
     if os.path.exists(path):
         data = np.load(path)
@@ -80,9 +89,10 @@ def _dense_cached(dataset: QADataset, cache_dir: str) -> tuple[DenseRetriever, b
 
 def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
                      extractor_name: str = "offline", extractor=None, graph_config=None,
-                     progress: bool = True, workers: int = 4, graph_store=None) -> Built:
+                     progress: bool = True, workers: int = 4, graph_store=None, embedder=None) -> Built:
     """The named retrievers over ``dataset``. The graph is ``graph_store`` when given (a store that
-    gets the passages it lacks), else a graph file cached under ``cache_dir``."""
+    gets the passages it lacks), else a graph file cached under ``cache_dir``. ``embedder``: for
+    the graph and the dense passages (default all-MiniLM-L6-v2)."""
     unknown = [n for n in names if n not in RETRIEVERS]
     if unknown:
         raise ValueError(f"unknown retriever(s) {unknown}; choose from {', '.join(RETRIEVERS)}")
@@ -90,16 +100,35 @@ def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
     graph = None
     if "graph" in names or "bfs" in names:
         t0 = time.perf_counter()
-        target = graph_store if graph_store is not None else graph_path(cache_dir, dataset, extractor_name)
+        target = graph_store if graph_store is not None else \
+            graph_path(cache_dir, dataset, extractor_name, embedder.name if embedder else None)
         vectors = None
         if graph_store is None and not os.path.exists(target):  # a fresh build reuses the dense cache
-            dense, _ = _dense_cached(dataset, cache_dir)
+            dense, _ = _dense_cached(dataset, cache_dir, embedder)
             vectors = dict(zip(dense.index.ids, dense.index.matrix))
         graph, added = build_graph(dataset, target, extractor, graph_config, progress, vectors,
-                                   workers)
+                                   workers, embedder)
         built.index_seconds["graph"] = time.perf_counter() - t0
         built.cached["graph"] = added == 0
         built.stats["graph"] = graph.stats()
+    baselines: dict[str, tuple[PassageRetriever, bool]] = {}
+
+    def baseline(name: str) -> tuple[PassageRetriever, bool]:
+        """dense, bm25 or hybrid, each built once (hybrid reuses the other two)."""
+        if name not in baselines:
+            if name == "dense":
+                baselines[name] = (graph.dense, True) if graph is not None else \
+                    _dense_cached(dataset, cache_dir, embedder)
+            elif name == "bm25":
+                bm25 = BM25Retriever()
+                bm25.add(dataset.passages)
+                bm25.retrieve("warm up", 1)  # builds the index now, so query latency is honest
+                baselines[name] = (bm25, False)
+            else:
+                (dense, cached), (bm25, _) = baseline("dense"), baseline("bm25")
+                baselines[name] = (HybridRetriever(dense, bm25), cached)
+        return baselines[name]
+
     for name in names:
         t0 = time.perf_counter()
         if name == "graph":
@@ -109,65 +138,107 @@ def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
             from graphmem.rag.associative import AssociativeRetriever
 
             built.retrievers[name] = AssociativeRetriever(graph)
-        elif name == "dense":
-            if graph is not None:
-                built.retrievers[name], built.cached[name] = graph.dense, True
-            else:
-                built.retrievers[name], built.cached[name] = _dense_cached(dataset, cache_dir)
-        elif name == "bm25":
-            bm25 = BM25Retriever()
-            bm25.add(dataset.passages)
-            bm25.retrieve("warm up", 1)  # builds the index now, so query latency is honest
-            built.retrievers[name], built.cached[name] = bm25, False
+        else:
+            built.retrievers[name], built.cached[name] = baseline(name)
         built.index_seconds[name] = time.perf_counter() - t0
     return built
 
 
 def evaluate(dataset: QADataset, built: Built, ks: Sequence[int], answerer=None,
-             progress: bool = False) -> dict:
-    """Recall@k (and EM/F1 with an ``answerer``) per retriever, with per-query latency."""
+             progress: bool = False, iterations: int = 1, split: str = "all") -> dict:
+    """Recall@k (and EM/F1 with an ``answerer``) per retriever, with per-query latency.
+
+    ``iterations`` > 1 (with an answerer): Iter-RetGen; the top-level numbers are the last round's,
+    ``rounds`` holds every round's (round n = what ``--iterations n`` gives)."""
     depth = max(max(ks), getattr(answerer, "top_k", 0))
-    report = {"dataset": dataset.name, "questions": len(dataset.questions),
+    report = {"dataset": dataset.name, "split": split, "questions": len(dataset.questions),
               "passages": len(dataset.passages), "missing_gold": dataset.missing_gold,
               "retrievers": {}}
+    rounds_run = iterations if answerer is not None else 1
     for name, retriever in built.retrievers.items():
-        runs, latencies, ems, f1s, rows = [], [], [], [], []
+        runs = [[] for _ in range(rounds_run)]
+        ems = [[] for _ in range(rounds_run)]
+        f1s = [[] for _ in range(rounds_run)]
+        latencies, rows = [], []
         questions = dataset.questions
         if progress:
             from tqdm import tqdm
 
             questions = tqdm(questions, desc=f"questions ({name})", unit="q")
-        for q in questions:
+
+        def retrieve(query: str) -> list[str]:
             t0 = time.perf_counter()
-            ranked = [pid for pid, _ in retriever.retrieve(q.question, depth)]
+            ranked = [pid for pid, _ in retriever.retrieve(query, depth)]
             latencies.append(time.perf_counter() - t0)
-            runs.append((ranked, q.gold_ids))
-            row = {"id": q.id, "retrieved": ranked, "gold": q.gold_ids}
+            return ranked
+
+        def answer(question: str, ranked: Sequence[str]) -> str:
+            passages = [dataset.passage(pid) for pid in ranked[:answerer.top_k]]
+            return answerer.answer(question, [p for p in passages if p])
+
+        for q in questions:
+            done = iter_retgen(q.question, retrieve, answer if answerer is not None else None,
+                               iterations)
+            for i in range(rounds_run):  # a round that stopped early counts as repeated
+                r = done[min(i, len(done) - 1)]
+                runs[i].append((r.ranked, q.gold_ids))
+                if answerer is not None:
+                    ems[i].append(exact_match(r.answer, q.answers))
+                    f1s[i].append(f1_score(r.answer, q.answers))
+            row = {"id": q.id, "retrieved": done[-1].ranked, "gold": q.gold_ids}
             if answerer is not None:
-                passages = [dataset.passage(pid) for pid in ranked[:answerer.top_k]]
-                row["prediction"] = answerer.answer(q.question, [p for p in passages if p])
-                ems.append(exact_match(row["prediction"], q.answers))
-                f1s.append(f1_score(row["prediction"], q.answers))
+                row["prediction"] = done[-1].answer
+                if iterations > 1:
+                    row["rounds"] = [{"query": r.query, "retrieved": r.ranked, "prediction": r.answer}
+                                     for r in done]
             rows.append(row)
-        result = {f"recall@{k}": mean_recall_at_k(runs, k) for k in ks}
+
+        def scores(i: int) -> dict:
+            out = {f"recall@{k}": mean_recall_at_k(runs[i], k) for k in ks}
+            if answerer is not None:
+                out["em"] = float(np.mean(ems[i])) if ems[i] else 0.0
+                out["f1"] = float(np.mean(f1s[i])) if f1s[i] else 0.0
+            return out
+
+        result = scores(rounds_run - 1)
         result["index_s"] = round(built.index_seconds.get(name, 0.0), 2)
         result["index_cached"] = built.cached.get(name, False)
         result["query_ms_mean"] = round(1000 * float(np.mean(latencies)), 2) if latencies else 0.0
+        result["query_ms_p50"] = round(1000 * float(np.percentile(latencies, 50)), 2) if latencies else 0.0
         result["query_ms_p95"] = round(1000 * float(np.percentile(latencies, 95)), 2) if latencies else 0.0
-        if answerer is not None:
-            result["em"] = float(np.mean(ems)) if ems else 0.0
-            result["f1"] = float(np.mean(f1s)) if f1s else 0.0
+        if rounds_run > 1:
+            result["rounds"] = [scores(i) for i in range(rounds_run)]
         if name in built.stats:
             result["graph"] = built.stats[name]
         result["per_question"] = rows
         report["retrievers"][name] = result
+    margin = graph_margin(report, ks)
+    if margin:
+        report["graph_vs_best_baseline"] = margin
     return report
+
+
+def graph_margin(report: dict, ks: Sequence[int]) -> dict:
+    """Per cut-off, the best of the baselines evaluated and the graph's lead over it (points of
+    recall x 100); empty unless the graph and at least one baseline were evaluated."""
+    results = report["retrievers"]
+    present = [b for b in BASELINES if b in results]
+    if "graph" not in results or not present:
+        return {}
+    out = {}
+    for k in ks:
+        key = f"recall@{k}"
+        best = max(present, key=lambda b: (results[b][key], b))
+        out[key] = {"best_baseline": best,
+                    "lead": round(100 * (results["graph"][key] - results[best][key]), 2)}
+    return out
 
 
 def format_report(report: dict, ks: Sequence[int]) -> str:
     """A fixed-width table: one row per retriever."""
-    lines = [f"dataset {report['dataset']}: {report['questions']} questions, "
-             f"{report['passages']} passages"]
+    split = report.get("split", "all")
+    lines = [f"dataset {report['dataset']}: {report['questions']} questions"
+             f"{'' if split == 'all' else f' ({split} split)'}, {report['passages']} passages"]
     extra = [c for c in ("em", "f1") if any(c in r for r in report["retrievers"].values())]
     header = ["retriever"] + [f"R@{k}" for k in ks] + [c.upper() for c in extra] + \
              ["index_s", "query_ms"]
@@ -177,6 +248,14 @@ def format_report(report: dict, ks: Sequence[int]) -> str:
         index = f"{r['index_s']:.1f}" + ("*" if r["index_cached"] else "")
         cells += [index, f"{r['query_ms_mean']:.1f}"]
         lines.append("  ".join([f"{name:<9}"] + [f"{c:>9}" for c in cells]))
+    for name, r in report["retrievers"].items():
+        for i, scores in enumerate(r.get("rounds", []), 1):
+            cells = [f"R@{k} {scores[f'recall@{k}']:.3f}" for k in ks] + \
+                    [f"{c.upper()} {scores[c]:.3f}" for c in extra]
+            lines.append(f"{name} with --iterations {i}: " + ", ".join(cells))
+    for key, m in report.get("graph_vs_best_baseline", {}).items():
+        lines.append(f"graph vs best baseline at R@{key.split('@')[1]}: {m['lead']:+.1f} points "
+                     f"over {m['best_baseline']}")
     if any(r["index_cached"] for r in report["retrievers"].values()):
         lines.append("* index loaded from cache")
     return "\n".join(lines)

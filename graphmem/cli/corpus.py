@@ -17,6 +17,8 @@ SAVE_EVERY = 256  # passages between checkpoints of a long build
 
 
 def register(sub) -> None:
+    from graphmem.embedders import EMBEDDERS
+
     p = sub.add_parser("build", help="build a graph from a document corpus",
                        description="Build a graph from CORPUS: a JSON list of {title, text}, a JSON dict "
                                    "title -> sentences, a JSON list of strings, or a folder of .txt files.")
@@ -31,6 +33,8 @@ def register(sub) -> None:
                           help="replace the graph in --out (the old file stays until the new one is saved)")
     p.add_argument("--no-passage-embeddings", action="store_true",
                    help="skip embedding whole passages (faster; disables passage similarity)")
+    p.add_argument("--embedder", choices=list(EMBEDDERS),
+                   help="embedder of a new graph (default all-MiniLM-L6-v2); an existing graph keeps its own")
     _add_write_options(p)
     p.set_defaults(handler=cmd_build)
 
@@ -69,11 +73,13 @@ def _passages(args):
 
 def _write(args, store, passages, embed_passages: bool = True) -> dict:
     """Add ``passages`` to the corpus graph in ``store`` (closed afterwards); a summary for JSON."""
+    from graphmem.embedders import embedder_named
     from graphmem.profiles import DOCUMENTS
     from graphmem.rag.graph import CorpusGraph
 
     try:
-        graph = CorpusGraph(store, extractor=open_extractor(args, DOCUMENTS),
+        embedder = embedder_named(args.embedder) if getattr(args, "embedder", None) else None
+        graph = CorpusGraph(store, embedder=embedder, extractor=open_extractor(args, DOCUMENTS),
                             extract_workers=args.workers, embed_passages=embed_passages)
     except BaseException:
         store.close()

@@ -10,7 +10,6 @@ from .common import (NON_NEGATIVE, POSITIVE, UserError, add_extractor_options, a
 from .progress import add_quiet_option, showing
 
 DEFAULT_CACHE = os.path.join(".graphmem-cache", "qa")
-RETRIEVERS = ("graph", "dense", "bm25", "bfs")  # agents.qa.harness builds these
 
 
 def _ks(text: str) -> list[int]:
@@ -24,6 +23,8 @@ def _ks(text: str) -> list[int]:
 
 
 def _names(text: str) -> list[str]:
+    from agents.qa.harness import RETRIEVERS
+
     names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in RETRIEVERS]
     if unknown or not names:
@@ -41,6 +42,10 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--passage-weight", type=number(float, min=0),
                    help="weight of dense passage similarity in the PageRank seeds (default 0.5)")
     g.add_argument("--fact-top-k", type=NON_NEGATIVE, help="facts linked to the question (default 3)")
+    g.add_argument("--lexical-weight", type=number(float, min=0),
+                   help="weight of BM25 similarity in the passage prior (default 0.15; 0: dense only)")
+    g.add_argument("--bridge-weight", type=number(float, min=0),
+                   help="bonus of a passage whose title one of the top 3 passages names (default 0.2; 0: off)")
 
 
 def _graph_config(args):
@@ -48,7 +53,8 @@ def _graph_config(args):
     from graphmem.rag.graph import GraphRAGConfig
 
     given = {k: getattr(args, k) for k in ("damping", "synonym_threshold", "passage_weight",
-                                           "fact_top_k") if getattr(args, k) is not None}
+                                           "fact_top_k", "lexical_weight", "bridge_weight")
+             if getattr(args, k) is not None}
     return GraphRAGConfig(**given) if given else None
 
 
@@ -56,17 +62,23 @@ def _eval_qa(args) -> int:
     from agents.qa.answer import Answerer
     from agents.qa.harness import build_retrievers, evaluate, format_report, graph_path
     from environments.qa import load_dataset
+    from environments.qa.split import select_split
 
+    from graphmem.embedders import embedder_named
     from graphmem.profiles import DOCUMENTS
 
-    dataset = load_dataset(args.data, limit=args.limit)
+    if args.iterations > 1 and not args.answer:
+        raise UserError("--iterations needs --answer: later rounds search with the drafted answer")
+    dataset = select_split(load_dataset(args.data, limit=args.limit), args.split)
     graph_store = open_store_arg(args, args.store or args.graph, create=True) \
         if args.store or args.graph else None
+    embedder = embedder_named(args.embedder) if args.embedder else None
     built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
                              open_extractor(args, DOCUMENTS), _graph_config(args), progress=showing(args),
-                             workers=args.workers, graph_store=graph_store)
+                             workers=args.workers, graph_store=graph_store, embedder=embedder)
     answerer = Answerer(open_llm(args), top_k=args.answer_k) if args.answer else None
-    report = evaluate(dataset, built, args.k, answerer, progress=args.answer and showing(args))
+    report = evaluate(dataset, built, args.k, answerer, progress=args.answer and showing(args),
+                      iterations=args.iterations, split=args.split)
     if args.json:
         if not args.per_question:
             for r in report["retrievers"].values():
@@ -75,7 +87,7 @@ def _eval_qa(args) -> int:
         return 0
     print(format_report(report, args.k))
     if graph_store is None and ("graph" in built.retrievers or "bfs" in built.retrievers):
-        print(f"graph file: {graph_path(args.cache_dir, dataset, args.extractor)} "
+        print(f"graph file: {graph_path(args.cache_dir, dataset, args.extractor, embedder.name if embedder else None)} "
               f"(use with: graphmem ask --graph FILE \"question\")")
     if answerer is not None and answerer.failures:
         print(f"answering failed {answerer.failures} times (counted as empty answers)")
@@ -89,15 +101,27 @@ def _ask(args) -> int:
     graph = CorpusGraph(open_graph_store(args, readonly=True), config=_graph_config(args))
     if not len(graph):
         raise UserError("the graph has no passages: build it with 'graphmem eval-qa' or 'graphmem build'")
-    found = graph.query(args.question, args.k)
-    passages = [graph.passage(pid) for pid, _ in found.passages]
     if args.no_answer:
+        found = graph.query(args.question, args.k)
         print("answer: (not asked: --no-answer)")
     else:
         from agents.qa.answer import Answerer
+        from agents.qa.iterative import iter_retgen
 
-        answer = Answerer(open_llm(args), top_k=args.k).answer(args.question, passages)
-        print(f"answer: {answer or '(none)'}")
+        answerer = Answerer(open_llm(args), top_k=args.k)
+        last: list = []
+
+        def retrieve(query: str) -> list[str]:
+            last[:] = [graph.query(query, args.k)]
+            return [pid for pid, _ in last[0].passages]
+
+        rounds = iter_retgen(args.question, retrieve, lambda q, ranked: answerer.answer(
+            q, [graph.passage(pid) for pid in ranked]), args.iterations)
+        found = last[0]
+        for n, r in enumerate(rounds[:-1], 1):
+            print(f"draft {n}: {r.answer or '(none)'}")
+        print(f"answer: {rounds[-1].answer or '(none)'}")
+    passages = [graph.passage(pid) for pid, _ in found.passages]
     print("passages:")
     for (pid, score), p in zip(found.passages, passages):
         print(f"  [{score:.4f}] {p.title} ({pid}): {p.text[:160].strip()}")
@@ -109,6 +133,10 @@ def _ask(args) -> int:
 
 
 def register(subparsers) -> None:
+    from environments.qa.split import SPLITS
+
+    from graphmem.embedders import EMBEDDERS
+
     p = subparsers.add_parser(
         "eval-qa", help="passage Recall@k (and EM/F1 with --answer) of retrievers on a QA dataset",
         description="DIR holds questions.json and corpus.json (MuSiQue, HotpotQA or 2Wiki style). "
@@ -131,6 +159,14 @@ def register(subparsers) -> None:
     p.add_argument("--per-question", action="store_true", help="with --json: rankings per question")
     p.add_argument("--answer", action="store_true", help="also answer with the LLM: EM and F1")
     p.add_argument("--answer-k", type=POSITIVE, default=5, help="passages shown to the LLM (default 5)")
+    p.add_argument("--iterations", type=POSITIVE, default=1,
+                   help="with --answer: Iter-RetGen rounds; round n>1 retrieves with the question plus "
+                        "round n-1's answer (default 1); prints every round's scores")
+    p.add_argument("--split", choices=SPLITS, default="all",
+                   help="questions to evaluate: dev (tune here), test (report here) or all (default); "
+                        "fixed by a hash of the question id, 50/50")
+    p.add_argument("--embedder", choices=list(EMBEDDERS),
+                   help="embedder of the graph and the dense passages (default all-MiniLM-L6-v2)")
     p.add_argument("--cache-dir", default=DEFAULT_CACHE, help=f"default {DEFAULT_CACHE}")
     _graph_options(p)
     p.set_defaults(handler=_eval_qa)
@@ -140,6 +176,9 @@ def register(subparsers) -> None:
     add_graph_options(a)
     a.add_argument("--k", type=POSITIVE, default=5, help="passages retrieved (default 5)")
     a.add_argument("--no-answer", action="store_true", help="only show the retrieved passages")
+    a.add_argument("--iterations", type=POSITIVE, default=1,
+                   help="Iter-RetGen: retrieve again with the question plus the draft answer, N rounds "
+                        "in all (default 1)")
     add_llm_options(a, suppress=True)
     _graph_options(a)
     a.set_defaults(handler=_ask)

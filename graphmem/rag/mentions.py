@@ -36,6 +36,18 @@ def title_entity(title: str) -> str:
     return " ".join(match_tokens(_PAREN.sub("", title)))
 
 
+def title_names(title: str) -> list[str]:
+    """The title's entity, and for 'West Chicago, Illinois' also 'west chicago': texts name a
+    place or a hotel without the region Wikipedia adds after the comma."""
+    names = [title_entity(title)] if title else []
+    head = _PAREN.sub("", title).split(",")[0]
+    if names and head != _PAREN.sub("", title):
+        short = title_entity(head)
+        if short and short != names[0]:
+            names.append(short)
+    return [n for n in names if n]
+
+
 def find_names(tokens: Sequence[str], names: dict[str, str], max_len: int) -> list[str]:
     """Names (keys of ``names``: token strings) occurring in ``tokens``, in text order."""
     found = []
@@ -48,12 +60,13 @@ def find_names(tokens: Sequence[str], names: dict[str, str], max_len: int) -> li
 
 
 class MentionIndex:
-    def __init__(self, link_titles: bool = True, min_title_chars: int = 3):
+    def __init__(self, link_titles: bool = True, min_title_chars: int = 3, title_aliases: bool = True):
         self.link_titles = link_titles
+        self.title_aliases = title_aliases
         self.min_title_chars = min_title_chars
         self.kinds: dict[str, dict[str, str]] = {}     # passage -> {entity: how it is mentioned}
         self.passages_of: dict[str, set[str]] = {}     # entity -> passages mentioning it
-        self._title_of: dict[str, str] = {}            # passage -> its title entity
+        self._title_of: dict[str, list[str]] = {}      # passage -> its title entities
         self._title_count: dict[str, int] = {}         # title entity -> live passages with it
         self._tokens: dict[str, list[str]] = {}        # passage -> match tokens of its text
         self._postings: dict[str, set[str]] = {}       # token -> passages whose text has it
@@ -83,9 +96,10 @@ class MentionIndex:
         batch, new_titles = [], []
         for pid, title, fact_names, text in entries:
             self.kinds[pid] = {}
-            name = title_entity(title) if title else ""
-            if name:
-                self._title_of[pid] = name
+            names = title_names(title) if self.title_aliases else [title_entity(title)] if title else []
+            if names:
+                self._title_of[pid] = names
+            for name in names:
                 self._title_count[name] = self._title_count.get(name, 0) + 1
                 if self._title_count[name] == 1:
                     new_titles.append(name)
@@ -126,8 +140,7 @@ class MentionIndex:
         touched = set(self.kinds.pop(pid))
         for name in touched:
             self.passages_of[name].discard(pid)
-        title = self._title_of.pop(pid, None)
-        if title is not None:
+        for title in self._title_of.pop(pid, ()):
             self._title_count[title] -= 1
             if self._title_count[title] == 0:
                 del self._title_count[title]

@@ -1,0 +1,77 @@
+"""Embedders: length batching (same vectors as one text at a time), the embedder a graph is built
+with (stored, checked on open) and verified model folders unpacked from split packages."""
+import zipfile
+
+import numpy as np
+import pytest
+
+from graphmem.embed import SentenceTransformerEmbedder, default_embedder, length_batches
+from graphmem.embedders import ModelUnavailable, embedder_named, unpack_verified
+from graphmem.errors import ConfigError
+from graphmem.memory import Memory
+from graphmem.verified import sha256_file
+
+TEXTS = ["a cat", "The Kestrel Lighthouse stands on a cliff near Varrow. " * 6, "",
+         "Zorblat Kirvani was born in Quenthaven.", "x" * 3000, "Ilsa Moravec is the mayor."] * 3
+
+
+def test_length_batches_cover_every_text_once_within_the_budget():
+    batches = length_batches(TEXTS, char_budget=400, max_batch=4, max_chars=1024)
+    assert sorted(i for b in batches for i in b) == list(range(len(TEXTS)))
+    for b in batches:
+        longest = max(max(1, min(len(TEXTS[i]), 1024)) for i in b)
+        assert len(b) <= 4 and (len(b) == 1 or len(b) * longest <= 400)
+    # longest first: a batch never holds a text longer than one of an earlier batch
+    firsts = [min(len(TEXTS[i]) for i in b) for b in batches]
+    lasts = [max(len(TEXTS[i]) for i in b) for b in batches]
+    assert all(lasts[n + 1] <= firsts[n] for n in range(len(batches) - 1))
+
+
+def test_batched_encoding_equals_one_text_at_a_time():
+    small = SentenceTransformerEmbedder(char_budget=300, batch_size=3)
+    together = small.encode(TEXTS)
+    alone = np.stack([default_embedder().encode([t])[0] for t in TEXTS])
+    assert together.shape == (len(TEXTS), 384) and together.dtype == np.float32
+    np.testing.assert_allclose(together, alone, atol=2e-5)
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_graph_remembers_its_embedder_and_refuses_another(tmp_path):
+    path = tmp_path / "g.json"
+    with Memory(str(path)) as m:
+        m.add_triples([("Quenthaven", "mayor", "Ilsa Moravec")])
+    renamed = SentenceTransformerEmbedder(name="renamed-minilm")
+    with pytest.raises(ConfigError, match="built with the embedder 'all-MiniLM-L6-v2'.*renamed-minilm"):
+        Memory(str(path), embedder=renamed)
+    with Memory(str(path)) as m:  # no embedder given: the stored one
+        assert m.embedder.name == "all-MiniLM-L6-v2" and len(m.current()) == 1
+    with pytest.raises(ConfigError, match="unknown embedder"):
+        embedder_named("word2vec")
+
+
+def _split_zip(tmp_path, files: dict[str, bytes], parts: int) -> list:
+    archive = tmp_path / "model.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    blob = archive.read_bytes()
+    step = len(blob) // parts + 1
+    paths = []
+    for i in range(parts):
+        p = tmp_path / f"model.zip.{i + 1:03d}"
+        p.write_bytes(blob[i * step:(i + 1) * step])
+        paths.append(p)
+    return paths
+
+
+def test_split_model_is_unpacked_only_when_its_weights_verify(tmp_path):
+    weights = b"\x00weights\x01" * 1000
+    parts = _split_zip(tmp_path, {"m/model.safetensors": weights, "m/config.json": b"{}"}, parts=3)
+    (tmp_path / "w").write_bytes(weights)
+    good = sha256_file(tmp_path / "w")
+    with pytest.raises(ModelUnavailable, match="not the published"):
+        unpack_verified(parts, tmp_path / "models", "m", "model.safetensors", "0" * 64)
+    assert not (tmp_path / "models" / "m").exists()
+    folder = unpack_verified(parts, tmp_path / "models", "m", "model.safetensors", good)
+    assert (folder / "model.safetensors").read_bytes() == weights and (folder / "config.json").exists()
+    assert unpack_verified([], tmp_path / "models", "m", "model.safetensors", good) == folder  # remembered
