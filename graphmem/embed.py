@@ -340,4 +340,4 @@ class VectorIndex:
 # scripts/bench_recall.py: ~2 ms a scan at 20k rows of 384 floats on 2 cores).
 ANN_THRESHOLD = 20_000
 ANN_OVERFETCH = 16        # ANN candidates per result wanted...
-ANN_MIN_CANDIDATES = 256  # ...and at least this many (recall@10 0.97 at 1M rows with 128)
+ANN_MIN_CANDIDATES = 256  # ...and at least this many (recall is set by graphmem.ann.SEARCH_EFFORT)
