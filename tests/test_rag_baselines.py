@@ -1,4 +1,7 @@
+import numpy as np
+
 from environments.qa.datasets import Passage as P
+from graphmem.model import passage_text
 from graphmem.rag import (BM25Retriever, DenseRetriever, HybridRetriever, reciprocal_rank_fusion, tokenize,
                           top_k)
 
@@ -54,3 +57,17 @@ def test_hybrid_finds_what_either_retriever_finds():
     r.remove(["p3"])
     assert "p3" not in [pid for pid, _ in r.retrieve("musical instrument", 4)]
     assert len(r.retrieve("capital", 10)) == 3
+
+
+def test_bm25_scores_equal_rank_bm25s():
+    from rank_bm25 import BM25Okapi
+
+    r = BM25Retriever()
+    r.add(CORPUS)
+    ids = sorted(p.id for p in CORPUS)
+    by_id = {p.id: p for p in CORPUS}
+    reference = BM25Okapi([tokenize(passage_text(by_id[i])) for i in ids])
+    for question in ("capital of France capital", "Python language", "nothing matches zzz", ""):
+        got_ids, got = r.scores(question)
+        assert got_ids == ids
+        np.testing.assert_allclose(got, reference.get_scores(tokenize(question)), atol=1e-12)

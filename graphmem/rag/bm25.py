@@ -1,9 +1,16 @@
-"""Lexical baseline: Okapi BM25 from `rank-bm25` over a simple deterministic tokenizer."""
+"""Lexical baseline: Okapi BM25 from `rank-bm25` over a simple deterministic tokenizer.
+
+rank-bm25 fits the corpus statistics (idf with its epsilon floor, lengths); its per-query scoring
+walks every document's dict for every query token (~30 ms on 1,890 passages), so the fitted weights
+are laid out once as a sparse term matrix and a query is one sparse product (same scores).
+"""
 from __future__ import annotations
 
 import re
 from typing import Sequence
 
+import numpy as np
+import scipy.sparse as sp
 from rank_bm25 import BM25Okapi
 
 from .base import PassageLike, passage_text, top_k
@@ -28,7 +35,8 @@ class BM25Retriever:
         self.k1, self.b = k1, b
         self._docs: dict[str, list[str]] = {}
         self._ids: list[str] = []
-        self._bm25: BM25Okapi | None = None
+        self._weights: sp.csr_matrix | None = None  # term x document BM25 weights
+        self._terms: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -36,18 +44,43 @@ class BM25Retriever:
     def add(self, passages: Sequence[PassageLike]) -> None:
         for p in passages:
             self._docs[p.id] = tokenize(passage_text(p))
-        self._bm25 = None  # corpus statistics changed; rebuilt lazily (cheap: one pass)
+        self._weights = None  # corpus statistics changed; rebuilt lazily (cheap: one pass)
 
     def remove(self, passage_ids: Sequence[str]) -> None:
         for pid in passage_ids:
             self._docs.pop(pid, None)
-        self._bm25 = None
+        self._weights = None
 
     def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
         if not self._docs:
             return []
-        if self._bm25 is None:
-            self._ids = sorted(self._docs)
-            # rank-bm25 divides by the mean length; an all-empty corpus would divide by zero.
-            self._bm25 = BM25Okapi([self._docs[i] or [""] for i in self._ids], k1=self.k1, b=self.b)
-        return top_k(self._ids, self._bm25.get_scores(tokenize(question)), k)
+        return top_k(*self.scores(question), k)
+
+    def scores(self, question: str) -> tuple[list[str], np.ndarray]:
+        """Every passage id (sorted) with its BM25 score for ``question``."""
+        if self._weights is None:
+            self._fit()
+        counts: dict[int, int] = {}
+        for tok in tokenize(question):  # a repeated query word counts again, as in rank-bm25
+            row = self._terms.get(tok)
+            if row is not None:
+                counts[row] = counts.get(row, 0) + 1
+        if not counts:
+            return self._ids, np.zeros(len(self._ids))
+        rows = np.fromiter(counts, dtype=np.int64)
+        weights = np.fromiter(counts.values(), dtype=np.float64)
+        return self._ids, np.asarray(self._weights[rows].T @ weights).ravel()
+
+    def _fit(self) -> None:
+        self._ids = sorted(self._docs)
+        # rank-bm25 divides by the mean length; an all-empty corpus would divide by zero.
+        fitted = BM25Okapi([self._docs[i] or [""] for i in self._ids], k1=self.k1, b=self.b)
+        self._terms = {t: n for n, t in enumerate(sorted(fitted.idf))}
+        rows, cols, vals = [], [], []
+        norm = self.k1 * (1 - self.b + self.b * np.asarray(fitted.doc_len) / fitted.avgdl)
+        for doc, freqs in enumerate(fitted.doc_freqs):
+            for tok, tf in freqs.items():
+                rows.append(self._terms[tok])
+                cols.append(doc)
+                vals.append(fitted.idf[tok] * tf * (self.k1 + 1) / (tf + norm[doc]))
+        self._weights = sp.csr_matrix((vals, (rows, cols)), shape=(len(self._terms), len(self._ids)))
