@@ -325,7 +325,10 @@ class VectorIndex:
         ann = ANNIndex.from_bytes(data)
         if ann.ntotal != len(ids):
             return False
-        rows = np.fromiter((self._pos.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
+        if ids == self.ids[: len(ids)]:  # the usual case: rows in the order the ANN was built on
+            rows = np.arange(len(ids), dtype=np.int64)
+        else:
+            rows = np.fromiter((self._pos.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
         covered = np.zeros(len(self.ids), dtype=bool)
         covered[rows[rows >= 0]] = True
         self._ann, self._ann_rows = ann, rows
@@ -337,4 +340,4 @@ class VectorIndex:
 # scripts/bench_recall.py: ~2 ms a scan at 20k rows of 384 floats on 2 cores).
 ANN_THRESHOLD = 20_000
 ANN_OVERFETCH = 16        # ANN candidates per result wanted...
-ANN_MIN_CANDIDATES = 128  # ...and at least this many
+ANN_MIN_CANDIDATES = 256  # ...and at least this many (recall is set by graphmem.ann.SEARCH_EFFORT)

@@ -26,6 +26,7 @@ from .normalize import EntityResolver, ResolverConfig, canonical_relation
 from .profiles import TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore
+from .store.embedded import gc_paused
 from .update import OutdatedJudge, RuleJudge
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ class Memory:
         self._recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
         self.triple_index = VectorIndex(self.embedder.dim)
         self.episode_index = VectorIndex(self.embedder.dim, ann_threshold=EXACT_ONLY)
-        self._load_indexes()
+        with gc_paused():
+            self._load_indexes()
 
     # --- set-up --------------------------------------------------------------------------------
     def _choose_profile(self, profile: DomainProfile | str | None) -> DomainProfile:

@@ -27,6 +27,7 @@ degrees follow a power law, so hubs with tens of thousands of facts exist at 1M.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -196,6 +197,14 @@ def measure_server(path: Path, n: int, queries: int, seed: int) -> dict:
             "retrieval": percentiles(timed)}
 
 
+@contextlib.contextmanager
+def _folder(path: str | None):
+    if path is None:
+        raise SystemExit("--keep needs --dir")
+    Path(path).mkdir(parents=True, exist_ok=True)
+    yield path
+
+
 def _time(fn) -> tuple[float, float]:
     t0, c0 = time.perf_counter(), time.process_time()
     fn()
@@ -208,6 +217,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dir", help="folder for the graph files (default: a temporary one)")
+    ap.add_argument("--keep", action="store_true", help="keep the graph files (needs --dir)")
     ap.add_argument("--server-sizes", default="", metavar="N,...",
                     help="also move these sizes' graphs to an ArcadeDB server and recall there")
     ap.add_argument("--measure", metavar="FILE", help=argparse.SUPPRESS)  # the child process
@@ -216,7 +226,7 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(Path(args.measure), args.size, args.queries, args.seed)))
         return
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) if not args.keep else _folder(args.dir) as tmp:
         for n in (int(s) for s in args.sizes.split(",")):
             path = Path(tmp) / f"bench-{n}.gmem"
             row = build(n, path, args.seed)
@@ -228,7 +238,8 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             if str(n) in args.server_sizes.split(","):
                 print(json.dumps(measure_server(path, n, min(args.queries, 50), args.seed)), flush=True)
-            path.unlink()
+            if not args.keep:
+                path.unlink()
 
 
 if __name__ == "__main__":

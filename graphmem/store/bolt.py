@@ -290,7 +290,9 @@ class BoltStore(GraphStore):
         return _triple(recs[0]) if recs else None
 
     def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
-        return self._by_ids(f"UNWIND $ids AS id MATCH (s)-[r:REL]->(o) WHERE r.id = id {_TRIPLE_RETURN}",
+        # IN, not UNWIND + equality: ArcadeDB answers the latter with a scan of every relationship
+        # per id (1.1 s an id at 100k triples, measured) and the former from its id index.
+        return self._by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {_TRIPLE_RETURN}",
                             triple_ids, _triple, "reading triples")
 
     def triples(self, current_only: bool = True) -> list[Triple]:
