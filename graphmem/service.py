@@ -56,9 +56,7 @@ class GraphService:
             step = self._take_step(step)
             result = self.memory.observe(text, step)
             self.memory.save()
-            return {"episode": result.episode.id, "step": step,
-                    "added": [t.to_dict() for t in result.added],
-                    "confirmed": [t.to_dict() for t in result.confirmed], "retired": result.retired}
+            return _written(result, step)
 
     def _add_passage(self, text: str, title: str) -> dict:
         from .corpus import Passage
@@ -82,9 +80,7 @@ class GraphService:
             step = self._take_step(step)
             result = self.memory.add_triples(facts, step)
             self.memory.save()
-            return {"episode": result.episode.id, "step": step,
-                    "added": [t.to_dict() for t in result.added],
-                    "confirmed": [t.to_dict() for t in result.confirmed], "retired": result.retired}
+            return _written(result, step)
 
     def forget(self, source_id: str) -> dict:
         """Delete an episode or passage and exactly the facts only it supported."""
@@ -180,6 +176,13 @@ class GraphService:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _written(result, step: int) -> dict:
+    """What a write to a game memory did (an ``ObserveResult``), as JSON."""
+    return {"episode": result.episode.id, "step": step,
+            "added": [t.to_dict() for t in result.added],
+            "confirmed": [t.to_dict() for t in result.confirmed], "retired": result.retired}
 
 
 def _text(value, what: str) -> str:
