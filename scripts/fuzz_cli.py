@@ -288,7 +288,7 @@ def random_json(rng: random.Random, depth: int = 0):
 
 def generated(n: int, seed: int, made: dict, llm_url: str) -> list[Probe]:
     rng = random.Random(seed)
-    g, small, qa = str(made["graph"]), str(made["small"]), str(made["qa"])
+    small, qa = str(made["small"]), str(made["qa"])
     tw = {"GRAPHMEM_TW_CACHE": str(TW_CACHE)}
     probes: list[Probe] = []
     families = ["numbers", "numbers", "corpus", "graph files", "cypher", "cypher", "questions", "specs",
