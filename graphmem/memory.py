@@ -144,8 +144,7 @@ class Memory:
         if triples:
             self.triple_index.add(ids, matrix)
             self.triple_index.deactivate([t.id for t in triples if t.valid_until is not None])
-            saved = getattr(self.store, "attachment", None)
-            ann, labels = (saved(TRIPLE_ANN), saved(TRIPLE_ANN_IDS)) if saved is not None else (None, None)
+            ann, labels = self.store.attachment(TRIPLE_ANN), self.store.attachment(TRIPLE_ANN_IDS)
             if ann is not None and labels is not None and ann[0] == labels[0]:
                 self.triple_index.load_ann(ann[0], ann[1], labels[1])
         with_vec = [ep for ep in self.store.episodes()
@@ -383,16 +382,15 @@ class Memory:
 
     def _keep_ann(self) -> None:
         """Hand a changed ANN index to a store that saves it with the graph (graph archives)."""
-        keep = getattr(self.store, "set_attachment", None)
-        if keep is None or getattr(self.store, "readonly", False):
+        if self.store.readonly:
             return
         state = self.triple_index.ann_state()
         if state is not None:
             from .store.archive import buffer_writer
 
             fingerprint, ann, labels = state
-            keep(TRIPLE_ANN, fingerprint, buffer_writer(ann))
-            keep(TRIPLE_ANN_IDS, fingerprint, buffer_writer(labels))
+            self.store.set_attachment(TRIPLE_ANN, fingerprint, buffer_writer(ann))
+            self.store.set_attachment(TRIPLE_ANN_IDS, fingerprint, buffer_writer(labels))
 
     def __enter__(self) -> "Memory":
         return self

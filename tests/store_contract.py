@@ -205,6 +205,14 @@ class StoreContract:
         assert ids == [b.id, a.id]
         assert np.array_equal(matrix, np.array([[0.0, 0.6, 0.8], [0.6, 0.8, 0.0]], dtype=np.float32))
 
+    def test_attachments_are_kept_or_dropped_never_altered(self):
+        # Every store answers the attachment calls: a graph archive keeps the blob, others drop it.
+        st = self.make_store()
+        assert st.readonly is False and st.attachment("ann") is None
+        st.set_attachment("ann", "fp1", lambda fh: fh.write(b"\x01\x02"))
+        kept = st.attachment("ann")
+        assert kept is None or (kept[0] == "fp1" and bytes(kept[1]) == b"\x01\x02")
+
     # --- cypher --------------------------------------------------------------------------------
     def test_cypher_read(self):
         st = self.make_store()

@@ -423,7 +423,7 @@ class CorpusGraph:
 
     def close(self) -> None:
         """Close the store; a store opened for writing saves what is pending, entity vectors too."""
-        if not getattr(self.store, "readonly", False):
+        if not self.store.readonly:
             self._save_entity_vectors()
         self.memory.close()
 

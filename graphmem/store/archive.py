@@ -24,6 +24,7 @@ from typing import BinaryIO, Callable
 
 import numpy as np
 
+from ..errors import GraphmemError
 from ..model import Episode, Triple
 
 FORMAT = "graphmem-archive"
@@ -38,7 +39,7 @@ _CHUNK = 65536
 _NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
-class ArchiveError(ValueError):
+class ArchiveError(GraphmemError, ValueError):
     """The file is not a well-formed graph archive (the message says what is wrong)."""
 
 

@@ -11,7 +11,7 @@ one round trip where the defaults would make many.
 from __future__ import annotations
 
 import os
-from typing import Iterable, Protocol, runtime_checkable
+from typing import BinaryIO, Callable, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 from ..errors import GraphmemError
@@ -28,6 +28,8 @@ class CypherError(StoreError):
 
 @runtime_checkable
 class GraphStore(Protocol):
+    readonly: bool = False  # opened for reading: nothing is written back
+
     # --- triples -------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
         """Insert or replace triples by id (sources and validity are taken as given)."""
@@ -104,6 +106,15 @@ class GraphStore(Protocol):
     def meta(self) -> dict: ...
 
     def set_meta(self, key: str, value) -> None: ...
+
+    # --- attachments (blobs kept beside the graph, e.g. a saved ANN index) --------------------
+    def attachment(self, name: str) -> tuple[str, np.ndarray] | None:
+        """(fingerprint, bytes) of a blob kept with the graph; None where there is none."""
+        return None
+
+    def set_attachment(self, name: str, fingerprint: str, write: Callable[[BinaryIO], None]) -> None:
+        """Keep a blob with the graph (``write(fh)`` writes it); a store that cannot keep blobs
+        drops it, and is then rebuilt from the graph on open."""
 
     # --- queries and lifecycle -----------------------------------------------------------------
     def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:

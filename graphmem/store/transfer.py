@@ -21,12 +21,7 @@ def copy_store(source: GraphStore, target: GraphStore, batch: int = BATCH) -> di
     for i in range(0, len(triples), batch):
         target.add_triples(triples[i:i + batch])
     episodes = source.episodes()
-    add_many = getattr(target, "add_episodes", None)  # one round trip on servers that offer it
-    if add_many is not None:
-        add_many(episodes)
-    else:
-        for episode in episodes:
-            target.add_episode(episode)
+    target.add_episodes(episodes)  # one round trip on a server
     for key, value in sorted(source.meta().items()):
         target.set_meta(key, value)
     target.flush()
