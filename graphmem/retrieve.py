@@ -49,8 +49,9 @@ def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
                 cfg: RecallConfig) -> list[tuple[Triple, float]]:
     """Retrieved triples with their best query similarity, in retrieval order.
 
-    Store reads are batched: one for the seeds (and the hub pool), then per level of the expansion
-    one for the candidate ids and one for the triples kept (a server answers each in one round trip).
+    Store reads are batched: one for the seeds, then per level of the expansion one for the
+    candidate ids and one for the triples kept, and once the first hub is met one for the queries'
+    nearest neighbours (a server answers each in one round trip).
     """
     seeds: dict[str, float] = {}
     pool: list[str] = []
@@ -62,13 +63,11 @@ def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
         pool += [tid for tid, _ in found]
     picked: dict[str, tuple[Triple, float]] = {}
     frontier: list[str] = []
-    near: dict[str, list[str]] = {}  # entity -> its triples among the queries' nearest neighbours
-    for t in store.get_triples(list(seeds) + pool):
-        if t.id in seeds and t.current:
+    for t in store.get_triples(seeds):
+        if t.current:
             picked[t.id] = (t, seeds[t.id])
             frontier += [t.subject, t.object]
-        for name in dict.fromkeys((t.subject, t.object)):
-            near.setdefault(name, []).append(t.id)
+    near: dict[str, list[str]] | None = None  # entity -> its triples in the pool, read at the first hub
     visited: set[str] = set()
     for _ in range(cfg.depth - 1):
         level = [e for e in dict.fromkeys(frontier) if e not in visited]
@@ -82,6 +81,8 @@ def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
                 break
             cands = ids_of[entity]
             if len(cands) >= cfg.hub_scan:  # maybe a hub: add its triples near the queries
+                if near is None:
+                    near = _by_entity(store.get_triples(pool))
                 cands = list(dict.fromkeys(cands + near.get(entity, [])))
             kept.update(_best(cands, picked, kept, query_vecs, index, cfg))
         frontier = []
@@ -91,6 +92,15 @@ def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
         if not frontier:
             break
     return list(picked.values())[: cfg.max_triples]
+
+
+def _by_entity(triples: list[Triple]) -> dict[str, list[str]]:
+    """Entity -> the ids of the given triples that touch it."""
+    out: dict[str, list[str]] = {}
+    for t in triples:
+        for name in dict.fromkeys((t.subject, t.object)):
+            out.setdefault(name, []).append(t.id)
+    return out
 
 
 def _best(ids: list[str], picked: dict, kept: dict, query_vecs: np.ndarray, index: VectorIndex,
