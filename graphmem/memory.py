@@ -131,19 +131,20 @@ class Memory:
             raise ConfigError(f"this graph was built with the embedder {stored!r}, not "
                               f"{self.embedder.name!r}: their vectors do not compare; open it with "
                               f"that embedder (--embedder {stored})")
-        triples = self.store.triples(current_only=False)
         try:
-            ids, matrix = self.store.triple_vectors(triples)
+            ids, matrix = self.store.triple_vectors()
         except ValueError:  # vectors of several dimensions (another embedder's): re-embed below
             ids, matrix = [], None
-        if triples and (matrix is None or len(ids) != len(triples) or matrix.shape[1] != self.embedder.dim):
+        total = self.store.counts()["triples"]
+        if total and (matrix is None or len(ids) != total or matrix.shape[1] != self.embedder.dim):
+            triples = self.store.triples(current_only=False)
             missing = [t for t in triples if t.embedding is None or t.embedding.shape[0] != self.embedder.dim]
             self._embed(missing)
             self.store.add_triples(missing)
             ids, matrix = [t.id for t in triples], np.stack([t.embedding for t in triples])
-        if triples:
+        if total:
             self.triple_index.add(ids, matrix)
-            self.triple_index.deactivate([t.id for t in triples if t.valid_until is not None])
+            self.triple_index.deactivate(self.store.retired_triple_ids())
             ann, labels = self.store.attachment(TRIPLE_ANN), self.store.attachment(TRIPLE_ANN_IDS)
             if ann is not None and labels is not None and ann[0] == labels[0]:
                 self.triple_index.load_ann(ann[0], ann[1], labels[1])
@@ -228,10 +229,10 @@ class Memory:
         if vectors.shape != (n, self.embedder.dim):
             raise ConfigError(f"vectors must have shape ({n}, {self.embedder.dim}) (one row per triple, "
                               f"{self.embedder.name}'s dimension), got {vectors.shape}")
-        norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
-        if not np.all(np.isfinite(norms)) or np.any(norms == 0):
+        norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))[:, None]
+        if not (np.isfinite(norms) & (norms > 0)).all():
             raise ConfigError("vectors must be finite and non-zero")
-        return vectors / norms[:, None]
+        return vectors / norms
 
     def add_extracted(self, text: str, raw: Iterable[RawTriple], step: int, *, source_id: str | None = None,
                       title: str = "", episode_vec: np.ndarray | None = None,
@@ -254,9 +255,10 @@ class Memory:
                 added.append(t)
         retired = self._retire_outdated(added, step)
         self._recent.extend(confirmed + added)
+        resolver = self.resolver
         for t in added:
-            self.resolver.add(t.subject)
-            self.resolver.add(t.object)
+            resolver.add(t.subject)
+            resolver.add(t.object)
         if embed_now:
             self._index_new(added)
         self.store.add_triples(added + touched)

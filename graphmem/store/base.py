@@ -75,6 +75,10 @@ class GraphStore(Protocol):
             return [], None
         return [t.id for t in with_vec], np.stack([t.embedding for t in with_vec])
 
+    def retired_triple_ids(self) -> list[str]:
+        """Ids of the triples no longer current (their vectors stay, unsearched)."""
+        return [t.id for t in self.triples(current_only=False) if not t.current]
+
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
         """Set ``valid_until=step`` on current triples; returns the ids actually retired."""
 
