@@ -229,10 +229,10 @@ class Memory:
         if vectors.shape != (n, self.embedder.dim):
             raise ConfigError(f"vectors must have shape ({n}, {self.embedder.dim}) (one row per triple, "
                               f"{self.embedder.name}'s dimension), got {vectors.shape}")
-        norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))[:, None]
-        if not (np.isfinite(norms) & (norms > 0)).all():
+        squares = np.einsum("ij,ij->i", vectors, vectors)
+        if n and not 0 < squares.min() <= squares.max() < np.inf:  # NaN fails both comparisons
             raise ConfigError("vectors must be finite and non-zero")
-        return vectors / norms
+        return vectors / np.sqrt(squares)[:, None]
 
     def add_extracted(self, text: str, raw: Iterable[RawTriple], step: int, *, source_id: str | None = None,
                       title: str = "", episode_vec: np.ndarray | None = None,
@@ -240,7 +240,7 @@ class Memory:
         """``vectors``: rows for the items of ``raw`` (precomputed embeddings), else embedded here."""
         episode_id = source_id or stable_id("ep", step, text, prefix="e")
         facts = self._normalise(raw)
-        added, confirmed, touched = [], [], []
+        added, confirmed, touched, rows = [], [], [], []
         for (s, r, o), row in facts.items():
             old = self.store.find_current(s, r, o)
             if old is not None:
@@ -249,18 +249,18 @@ class Memory:
                     touched.append(old)
                 confirmed.append(old)
             else:
-                t = Triple(s, r, o, valid_from=step, sources=[episode_id])
-                if vectors is not None:
-                    t.embedding = vectors[row]
-                added.append(t)
+                added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
+                rows.append(row)
+        matrix = None
+        if vectors is not None and added:
+            matrix = vectors[rows]  # one gather: the index takes it whole, each triple a row of it
+            for t, vec in zip(added, matrix):
+                t.embedding = vec
         retired = self._retire_outdated(added, step)
         self._recent.extend(confirmed + added)
-        resolver = self.resolver
-        for t in added:
-            resolver.add(t.subject)
-            resolver.add(t.object)
+        self.resolver.add_many(x for t in added for x in (t.subject, t.object))
         if embed_now:
-            self._index_new(added)
+            self._index_new(added, matrix)
         self.store.add_triples(added + touched)
         episode = self.store.get_episode(episode_id)
         ids = [t.id for t in confirmed + added]
@@ -280,13 +280,14 @@ class Memory:
         """Resolved facts, each once, with the position of the first raw item that gave it."""
         out: dict[RawTriple, int] = {}
         resolve = self.resolver.resolve
+        ignored = self.profile.ignored_names
         for pos, item in enumerate(raw):
-            if len(item) != 3 or not all(isinstance(x, str) for x in item):
+            if len(item) != 3 or not (isinstance(item[0], str) and isinstance(item[1], str)
+                                      and isinstance(item[2], str)):
                 log.warning("dropping malformed triple %r", item)
                 self.dropped_triples += 1
                 continue
             s, r, o = resolve(item[0]), canonical_relation(item[1]), resolve(item[2])
-            ignored = self.profile.ignored_names
             if s and r and o and s != o and s not in ignored and o not in ignored:
                 out.setdefault((s, r, o), pos)
             else:
@@ -311,13 +312,16 @@ class Memory:
         self.triple_index.deactivate(retired)
         return retired
 
-    def _index_new(self, triples: list[Triple]) -> None:
+    def _index_new(self, triples: list[Triple], matrix: np.ndarray | None = None) -> None:
+        """``matrix``: the triples' vectors as rows, when they came as one matrix."""
         if not triples:
             return
-        todo = [t for t in triples if t.embedding is None]
-        if todo:
-            self._embed(todo)
-        self.triple_index.add([t.id for t in triples], np.stack([t.embedding for t in triples]))
+        if matrix is None:
+            todo = [t for t in triples if t.embedding is None]
+            if todo:
+                self._embed(todo)
+            matrix = np.stack([t.embedding for t in triples])
+        self.triple_index.add([t.id for t in triples], matrix)
 
     def forget(self, source_id: str) -> list[str]:
         """Delete an episode/passage and every triple only it supported."""
