@@ -6,6 +6,7 @@ Vectors are L2-normalised float32, so cosine similarity is a dot product.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import zlib
@@ -153,6 +154,7 @@ class VectorIndex:
         self._pos: dict[str, int] = {}
         self._mat = np.zeros((256, dim), dtype=np.float32)
         self._active = np.zeros(256, dtype=bool)
+        self._inactive = 0  # rows deactivated: while none are, searches skip the mask
         self._ann = None  # graphmem.ann.ANNIndex, built when first needed
         self._ann_rows = np.zeros(0, dtype=np.int64)  # the row of each ANN label (-1: gone)
         self._ann_extra: list[int] = []  # rows the ANN lacks, or holds with an older vector
@@ -193,6 +195,7 @@ class VectorIndex:
                 self._pos[key] = row
             else:
                 self._reserve(len(self.ids))
+                self._inactive -= not self._active[row]  # a retired row made current again
             if self._ann is not None:
                 self._ann_extra.append(row)
             self._mat[row] = vec
@@ -214,8 +217,9 @@ class VectorIndex:
     def deactivate(self, ids: Sequence[str]) -> None:
         for key in ids:
             row = self._pos.get(key)
-            if row is not None:
+            if row is not None and self._active[row]:
                 self._active[row] = False
+                self._inactive += 1
 
     def positions(self, ids: Sequence[str]) -> list[int]:
         return [self._pos[k] for k in ids]
@@ -254,18 +258,17 @@ class VectorIndex:
         else:
             rows = None
             sims = self.matrix @ query
-            sims[~self._active[:n]] = -np.inf
-        # argpartition keeps this O(n); only the k best (plus ties at the edge) are sorted.
+            if self._inactive:
+                sims[~self._active[:n]] = -np.inf
+        # partition keeps this O(n); only the k best (plus ties at the edge) are sorted.
         if k < len(sims):
-            kth = -np.partition(-sims, k - 1)[k - 1]
+            kth = np.partition(sims, len(sims) - k)[len(sims) - k]
             cand = np.flatnonzero(sims >= kth)
         else:
             cand = np.arange(len(sims))
-        if rows is not None:
-            sims = dict(zip(rows[cand].tolist(), sims[cand].tolist()))
-            cand = list(sims)
-        ranked = sorted(cand, key=lambda i: (-float(sims[i]), self.ids[i]))
-        return [(self.ids[i], float(sims[i])) for i in ranked[:k] if np.isfinite(sims[i])]
+        score = dict(zip((cand if rows is None else rows[cand]).tolist(), sims[cand].tolist()))
+        ranked = sorted(score, key=lambda i: (-score[i], self.ids[i]))
+        return [(self.ids[i], score[i]) for i in ranked[:k] if score[i] > -math.inf]
 
     # --- approximate search ----------------------------------------------------------------------
     def _candidates(self, query: np.ndarray, n: int) -> np.ndarray:
