@@ -135,7 +135,7 @@ class Memory:
             ids, matrix = self.store.triple_vectors()
         except ValueError:  # vectors of several dimensions (another embedder's): re-embed below
             ids, matrix = [], None
-        total = self.store.counts()["triples"]
+        total = self.store.count_triples()
         if total and (matrix is None or len(ids) != total or matrix.shape[1] != self.embedder.dim):
             triples = self.store.triples(current_only=False)
             missing = [t for t in triples if t.embedding is None or t.embedding.shape[0] != self.embedder.dim]
@@ -388,9 +388,10 @@ class Memory:
 
     def _keep_ann(self) -> None:
         """Hand a changed ANN index to a store that saves it with the graph (graph archives)."""
-        if self.store.readonly:
+        if self.store.readonly or not self.store.keeps_attachments:
             return
-        state = self.triple_index.ann_state()
+        state = self.triple_index.ann_state(
+            order=lambda: [t.id for t in self.store.triples(current_only=False)])
         if state is not None:
             from .store.archive import buffer_writer
 

@@ -173,6 +173,21 @@ def test_memory_keeps_its_ann_index_in_the_archive(tmp_path, monkeypatch):
     assert "attachments/triple-ann" in ArchiveReader(path)
 
 
+def test_an_ann_built_at_save_follows_the_file_order(tmp_path, monkeypatch):
+    monkeypatch.setattr("graphmem.embed.ANN_THRESHOLD", 300)
+    path = tmp_path / "m.gmem"
+    with Memory(str(path)) as memory:
+        vecs = np.random.default_rng(2).standard_normal((400, memory.embedder.dim)).astype(np.float32)
+        for i in range(0, 400, 10):  # within a step, ids are not in insertion order
+            memory.add_triples([(f"node {j}", "links", f"node {j + 1}") for j in range(i, i + 10)],
+                               step=i, source_id=f"s{i}", vectors=vecs[i:i + 10])
+    again = Memory(str(path), embedder=memory.embedder)
+    # Labels are the file's rows as they are (by time, then id): no id lookups on open.
+    assert np.array_equal(again.triple_index._ann_rows, np.arange(400))
+    assert again.triple_index.search(vecs[17], 1)[0][0] == memory.triple_index.search(vecs[17], 1)[0][0]
+    again.close()
+
+
 def test_vectors_of_two_dimensions_are_refused_and_the_old_file_stays(tmp_path):
     path = tmp_path / "g.gmem"
     graph(path).close()

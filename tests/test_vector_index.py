@@ -102,3 +102,16 @@ def test_retired_rows_made_current_again_are_searched_again():
     index.add(ids[:5], vecs[:5])  # current again (e.g. a fact stated again)
     assert index.n_active == 50 and index.search(vecs[0], 1)[0][0] == "t00"
     assert index.search(vecs[0], 50) == brute(vecs, ids, [True] * 50, vecs[0], 50)
+
+
+def test_an_ann_read_in_place_copies_itself_before_growing():
+    from graphmem.ann import ANNIndex
+
+    vecs = clustered(600)
+    saved = np.array(ANNIndex.build(vecs[:500]).to_bytes())
+    before = saved.copy()
+    ann = ANNIndex.from_bytes(saved)  # points into ``saved``
+    assert ann.ntotal == 500 and ann.search(vecs[42], 1)[0] == 42
+    ann.add(vecs[500:])
+    assert ann.ntotal == 600 and ann.search(vecs[550], 1)[0] == 550
+    assert np.array_equal(saved, before)  # the bytes it was read from are untouched

@@ -74,6 +74,7 @@ class TripleTable:
             else [self.ids[i] for i in np.flatnonzero(vec_row >= 0).tolist()]
         self._made: dict[int, Triple] = {}
         self._all: list[Triple] | None = None
+        self._retired = bool(np.any(cols[:, 6]))
         self._entity_rows: dict[bool, tuple[dict[str, int], np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
@@ -86,9 +87,9 @@ class TripleTable:
         step = np.diff(valid_from)
         if np.any(step < 0):
             return False
-        ties = np.flatnonzero(step == 0).tolist()
-        ids = self.ids
-        return all(ids[i] < ids[i + 1] for i in ties)
+        ties = np.flatnonzero(step == 0)
+        at = self.ids.__getitem__
+        return all(map(str.__lt__, map(at, ties.tolist()), map(at, (ties + 1).tolist())))  # C loops
 
     def triple(self, row: int) -> Triple:
         t = self._made.get(row)
@@ -144,7 +145,7 @@ class TripleTable:
 
     def _entities(self, current_only: bool) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
         """(name -> k, starts, rows): entity k's rows are rows[starts[k]:starts[k + 1]]."""
-        if current_only and not np.any(self.cols[:, 6]):
+        if current_only and not self._retired:
             current_only = False  # nothing retired: one table serves both
         found = self._entity_rows.get(current_only)
         if found is None:
@@ -387,7 +388,7 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
     meta = head.get("meta")
     strings = reader.json("strings.json")
     if not isinstance(meta, dict) or not isinstance(strings, list) \
-            or not all(isinstance(s, str) for s in strings):
+            or not set(map(type, strings)) <= {str}:
         raise ArchiveError("'meta' must be an object and the string table a list of strings")
     cols = reader.array("triples.npy")
     if cols.ndim != 2 or cols.shape[1] != len(_COLUMNS) or cols.dtype != np.int64:

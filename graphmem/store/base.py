@@ -112,6 +112,11 @@ class GraphStore(Protocol):
     def set_meta(self, key: str, value) -> None: ...
 
     # --- attachments (blobs kept beside the graph, e.g. a saved ANN index) --------------------
+    @property
+    def keeps_attachments(self) -> bool:
+        """Whether set_attachment keeps blobs (else a caller need not make them)."""
+        return False
+
     def attachment(self, name: str) -> tuple[str, np.ndarray] | None:
         """(fingerprint, bytes) of a blob kept with the graph; None where there is none."""
         return None
@@ -126,6 +131,10 @@ class GraphStore(Protocol):
 
     def counts(self) -> dict:
         """{"triples": n_all, "current_triples": n, "entities": n, "episodes": n}."""
+
+    def count_triples(self) -> int:
+        """How many triples there are, retired ones included (``counts()["triples"]``)."""
+        return self.counts()["triples"]
 
     def flush(self) -> None:
         """Persist pending state (atomic); a no-op where writes are already durable."""

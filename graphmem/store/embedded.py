@@ -222,10 +222,14 @@ class EmbeddedStore(GraphStore):
         write(buf)
         return fingerprint, np.frombuffer(buf.getbuffer(), dtype=np.uint8)
 
+    @property
+    def keeps_attachments(self) -> bool:
+        return self.path is not None and not is_json_path(self.path)
+
     def set_attachment(self, name: str, fingerprint: str, write: Callable[[BinaryIO], None]) -> None:
         """Keep a blob with the graph (archives only; JSON files and memory-only stores drop it,
         and are not rewritten for it): ``write(fh)`` writes it."""
-        if self.path is None or is_json_path(self.path):
+        if not self.keeps_attachments:
             return
         self._attachments[name] = (fingerprint, write)
         self._dirty = True
@@ -310,6 +314,9 @@ class EmbeddedStore(GraphStore):
         values = list(result.values())
         rows = len(values[0]) if values else 0
         return [{c: _plain(v[i]) for c, v in zip(columns, values)} for i in range(rows)]
+
+    def count_triples(self) -> int:
+        return len(self._table) if self._table is not None else len(self._triples)
 
     def counts(self) -> dict:
         table = self._table
