@@ -109,8 +109,7 @@ class Memory:
         """Knows the graph's entities from the first time a name is resolved (reading needs none)."""
         if not self._resolver_loaded:
             self._resolver_loaded = True
-            for e in self.store.entities():
-                self._resolver.add(e)
+            self._resolver.add_many(self.store.entities())
         return self._resolver
 
     @property

@@ -447,6 +447,10 @@ class EmbeddedStore(GraphStore):
         table, self._table = self._table, None
         if table is None:
             return
+        with gc_paused():
+            self._index_objects(table)
+
+    def _index_objects(self, table: TripleTable) -> None:
         triples = table.all()
         self._triples = dict(zip(table.ids, triples))
         live = [t for t in triples if t.valid_until is None]
