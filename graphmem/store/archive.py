@@ -75,6 +75,7 @@ class TripleTable:
         self._made: dict[int, Triple] = {}
         self._all: list[Triple] | None = None
         self._retired = bool(np.any(cols[:, 6]))
+        self._entity_ids: dict[str, list[str]] = {}
         self._entity_rows: dict[bool, tuple[dict[str, int], np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
@@ -139,6 +140,15 @@ class TripleTable:
         index, starts, rows = self._entities(current_only)
         k = index.get(name)
         return rows[starts[k]:starts[k + 1]] if k is not None else rows[:0]
+
+    def entity_ids(self, name: str) -> list[str]:
+        """Ids of the current triples touching ``name``, in time order (kept: recall asks for the
+        same entities again and again)."""
+        ids = self._entity_ids.get(name)
+        if ids is None:
+            ids = self._entity_ids[name] = list(map(self.ids.__getitem__,
+                                                   self.entity_rows(name, current_only=True).tolist()))
+        return ids
 
     def entity_names(self, current_only: bool = False) -> list[str]:
         return list(self._entities(current_only)[0])

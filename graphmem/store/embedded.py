@@ -172,11 +172,7 @@ class EmbeddedStore(GraphStore):
         out = {}
         table = self._table
         for name in dict.fromkeys(entities):
-            if table is not None:
-                rows = _newest(table.entity_rows(name, current_only=True), limit)
-                out[name] = list(map(table.ids.__getitem__, rows.tolist()))
-                continue
-            ids = self._live.get(name, [])
+            ids = table.entity_ids(name) if table is not None else self._live.get(name, [])
             out[name] = _newest(ids, limit)
         return out
 
