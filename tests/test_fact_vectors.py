@@ -54,6 +54,14 @@ def test_names_match_whole_words_only():
     assert fact_spans("The cathedral is in Ulm.", [("cat", "in", "ulm")]) == [None]
 
 
+def test_names_match_without_the_punctuation_and_articles_they_lost():
+    text = "Publix employs 193,000 people. Switzerland is a member of the European Free Trade Association."
+    people, member = fact_spans(text, [("publix", "employ", "193 000 people"),
+                                       ("switzerland", "is", "member of european free trade association")])
+    assert [text[s:e] for s, e in people] == ["Publix employs 193,000 people"]
+    assert [text[s:e] for s, e in member] == ["Switzerland is a member of the European Free Trade Association"]
+
+
 # --- pooled vectors ------------------------------------------------------------------------------
 def test_encode_spans_gives_encode_vectors_and_pooled_spans():
     e = default_embedder()

@@ -12,13 +12,17 @@ from typing import Sequence
 from .base import RawTriple
 
 CLAUSE_CHARS = 120  # subject and object further apart than this: pool the two names only
+_BETWEEN_WORDS = r"\W+(?:(?:the|a|an)\W+)?"  # punctuation, and an article the name dropped
 
 
 def mentions(text: str, name: str) -> list[tuple[int, int]]:
-    """Ranges of ``name`` in ``text`` (lowercased), as whole words, in order."""
-    if not name:
+    """Ranges of ``name`` in ``text`` (lowercased), as whole words, in order. Only the name's words
+    must match: names lose the text's punctuation ("193 000 people" for "193,000 people",
+    "british canadian" for "British-Canadian") and inner articles ("member of european union")."""
+    words = re.findall(r"\w+", name)
+    if not words:
         return []
-    pattern = r"(?<!\w)" + re.escape(name) + r"(?!\w)"
+    pattern = r"(?<!\w)" + _BETWEEN_WORDS.join(map(re.escape, words)) + r"(?!\w)"
     return [(m.start(), m.end()) for m in re.finditer(pattern, text)]
 
 

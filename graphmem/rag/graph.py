@@ -159,7 +159,8 @@ class CorpusGraph:
         Works in batches (``on_batch`` gets the count done so far). ``save_every``: save the graph
         after about this many passages, so an interrupted build resumes where it stopped (passages
         already in the graph are skipped). ``passage_vectors`` reuses passage embeddings already
-        computed with the same embedder.
+        computed with the same embedder (a graph that pools its facts' vectors from the passages'
+        tokens still runs each passage through the model once, for its facts).
         """
         new = list({p.id: p for p in passages if p.id not in self.mentions}.values())
         bar = None
