@@ -10,7 +10,7 @@ import difflib
 import functools
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -73,6 +73,12 @@ class EntityResolver:
 
     def __contains__(self, name: str) -> bool:
         return name in self._known
+
+    def add_many(self, names: Iterable[str]) -> None:
+        known = self._known
+        for name in names:
+            if name not in known:
+                self.add(name)
 
     def add(self, name: str) -> None:
         if name in self._known:
