@@ -161,7 +161,7 @@ class Memory:
                     if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim]
         if with_vec:
             self.episode_index.add([ep.id for ep in with_vec], np.stack([ep.embedding for ep in with_vec]))
-        self.fact_vectors = self._fact_vector_kind(bool(triples))
+        self.fact_vectors = self._fact_vector_kind(bool(total))
         meta = self.store.meta()
         for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name),
                            (FACT_VECTORS, self.fact_vectors)):
@@ -300,10 +300,13 @@ class Memory:
                 added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
                 rows.append(row)
         matrix = None
-        if vectors is not None and added:
+        if isinstance(vectors, np.ndarray) and added:
             matrix = vectors[rows]  # one gather: the index takes it whole, each triple a row of it
             for t, vec in zip(added, matrix):
                 t.embedding = vec
+        elif vectors is not None:  # pooled per fact; a None row is embedded as text when indexed
+            for t, row in zip(added, rows):
+                t.embedding = vectors[row]
         retired = self._retire_outdated(added, step)
         self._recent.extend(confirmed + added)
         self.resolver.add_many(x for t in added for x in (t.subject, t.object))
