@@ -22,12 +22,12 @@ from .embed import Embedder, VectorIndex, default_embedder
 from .errors import ConfigError
 from .extract.base import Extractor, RawTriple
 from .extract.spans import fact_spans
+from .gcpause import gc_paused
 from .model import Episode, Subgraph, Triple, ordered_unique, stable_id, titled_text
 from .normalize import EntityResolver, ResolverConfig, canonical_relation
 from .profiles import TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore
-from .store.embedded import gc_paused
 from .update import OutdatedJudge, RuleJudge
 
 log = logging.getLogger(__name__)
@@ -118,8 +118,7 @@ class Memory:
         """Knows the graph's entities from the first time a name is resolved (reading needs none)."""
         if not self._resolver_loaded:
             self._resolver_loaded = True
-            for e in self.store.entities():
-                self._resolver.add(e)
+            self._resolver.add_many(self.store.entities())
         return self._resolver
 
     @property
@@ -239,6 +238,12 @@ class Memory:
         spans = [fact_spans(text, raw, len(title) + 1 if title else 0)
                  for (title, text), raw in zip(passages, raws)]
         return self.embedder.encode_spans([titled_text(title, text) for title, text in passages], spans)
+
+    def bulk(self):
+        """A context for loading many facts in a row (``add_triples(..., vectors=...)`` in a loop):
+        Python's cyclic garbage collector pauses meanwhile, since everything a load makes stays
+        alive and each collection would walk it all again (a fifth of a 200k-triple load)."""
+        return gc_paused()
 
     def extract_many(self, texts: list[str]) -> list[list[RawTriple]]:
         many = getattr(self.extractor, "extract_many", None)

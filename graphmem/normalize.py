@@ -85,8 +85,9 @@ class EntityResolver:
             return
         self._known[name] = None
         self._by_singular.setdefault(singular(name), name)
-        for word in set(name.split()):
-            self._by_word.setdefault(word, []).append(name)
+        if self.config.use_fuzzy:
+            for word in set(name.split()):
+                self._by_word.setdefault(word, []).append(name)
         self._names.append(name)
 
     def resolve(self, raw: str) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import gc
 import io
 import json
 import os
@@ -26,13 +25,13 @@ import re
 import tempfile
 from operator import attrgetter
 from pathlib import Path
-from contextlib import contextmanager
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable
 
 import networkx as nx
 import numpy as np
 
 from ..filelock import FileLock
+from ..gcpause import gc_paused
 from ..jsonfile import parse_json
 from ..model import Episode, Triple
 from .archive import ArchiveError, ArchiveReader, TripleTable, buffer_writer, is_archive, read_archive, write_archive
@@ -448,6 +447,10 @@ class EmbeddedStore(GraphStore):
         table, self._table = self._table, None
         if table is None:
             return
+        with gc_paused():
+            self._index_objects(table)
+
+    def _index_objects(self, table: TripleTable) -> None:
         triples = table.all()
         self._triples = dict(zip(table.ids, triples))
         live = [t for t in triples if t.valid_until is None]
@@ -473,19 +476,6 @@ class EmbeddedStore(GraphStore):
         for ep in episodes:
             self.add_episode(ep)
         self._meta = dict(meta)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while millions of objects are made that all stay alive: each
-    collection would walk them all again (it doubled the time to open a 100k-triple archive)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _newest(ids, limit: int | None):
