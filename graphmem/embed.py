@@ -99,17 +99,90 @@ class SentenceTransformerEmbedder:
         # A model truncates at max_seq_length tokens: about 4 characters each in English text.
         max_chars = 4 * int(getattr(model, "max_seq_length", 0) or 0) or None
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        with self._encode_lock, torch_threads(1 if len(texts) <= SMALL_INPUT else None):
+        with self._encode_lock:
             for batch in length_batches(texts, self.char_budget, self.batch_size, max_chars):
-                out[batch] = model.encode([texts[i] for i in batch], batch_size=len(batch),
-                                          normalize_embeddings=True, convert_to_numpy=True,
-                                          show_progress_bar=False)
+                with torch_threads(encoding_threads(len(texts))):
+                    out[batch] = model.encode([texts[i] for i in batch], batch_size=len(batch),
+                                              normalize_embeddings=True, convert_to_numpy=True,
+                                              show_progress_bar=False)
         return out
+
+    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Spans | None]]
+                     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """``encode(texts)``, plus for each text one vector per item of ``spans[i]``: the mean of the
+        text's contextual token embeddings over the tokens that overlap the item's character ranges,
+        normalised (late chunking). The text's tokens come out of the one forward pass anyway, so a
+        span costs no transformer work; None where no token overlaps (or the item is None)."""
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: list[list[np.ndarray | None]] = [[None] * len(s) for s in spans]
+        if len(texts) == 0:
+            return vectors, pooled
+        model = self.model
+        max_tokens = int(getattr(model, "max_seq_length", 0) or 0) or None
+        with self._encode_lock:
+            for batch in length_batches(texts, self.char_budget, self.batch_size,
+                                        4 * max_tokens if max_tokens else None):
+                chunk = [texts[i] for i in batch]
+                with torch_threads(encoding_threads(len(texts))):
+                    outs = model.encode(chunk, batch_size=len(batch), normalize_embeddings=True,
+                                        output_value=None, show_progress_bar=False)
+                offsets = model.tokenizer(chunk, truncation=max_tokens is not None, max_length=max_tokens,
+                                          return_offsets_mapping=True)["offset_mapping"]
+                for i, out, offs in zip(batch, outs, offsets):
+                    vectors[i] = out["sentence_embedding"].float().numpy()
+                    if any(spans[i]):
+                        tokens = out["token_embeddings"][: len(offs)].float().numpy()
+                        pooled[i] = [_pool(tokens, offs, ranges) for ranges in spans[i]]
+        return vectors, pooled
+
+
+Spans = Sequence[tuple[int, int]]  # character ranges [start, end) of one item in its text
+
+
+def _pool(tokens: np.ndarray, offsets: Sequence[tuple[int, int]], ranges: Spans | None) -> np.ndarray | None:
+    """Normalised mean of the token rows whose character offsets overlap any of ``ranges``
+    (special tokens have empty offsets and never overlap)."""
+    if not ranges:
+        return None
+    rows = [k for k, (a, b) in enumerate(offsets) if b > a and any(a < end and b > start for start, end in ranges)]
+    if not rows:
+        return None
+    v = tokens[rows].mean(axis=0)
+    norm = float(np.linalg.norm(v))
+    return (v / norm).astype(np.float32) if norm > 0 else None
 
 
 # A query or a few names: one thread is faster than two (no hand-off), and far faster on a busy
 # machine, where torch's spinning worker threads wait for a core (0.04 s vs 0.6-0.9 s measured).
 SMALL_INPUT = 8
+
+_reserved_cores = 0
+_reserved_lock = threading.Lock()
+
+
+@contextmanager
+def reserved_core() -> Iterator[None]:
+    """Held by work that runs beside encoding and needs a core of its own (a thread that parses
+    the next passages): while it runs, each encoding batch leaves it that core, since torch's
+    threads spin at every step waiting for the slowest of them; once it is done, encoding takes
+    every core again. Checked per length batch, so the encoder never idles a core for long."""
+    global _reserved_cores
+    with _reserved_lock:
+        _reserved_cores += 1
+    try:
+        yield
+    finally:
+        with _reserved_lock:
+            _reserved_cores -= 1
+
+
+def encoding_threads(n_texts: int) -> int | None:
+    """Torch threads for an encoding batch of a call with ``n_texts`` texts (None: all)."""
+    if n_texts <= SMALL_INPUT:
+        return 1
+    if _reserved_cores:
+        return max(1, (os.cpu_count() or 1) - _reserved_cores)
+    return None
 
 
 @contextmanager

@@ -21,6 +21,7 @@ import numpy as np
 from .embed import Embedder, VectorIndex, default_embedder
 from .errors import ConfigError
 from .extract.base import Extractor, RawTriple
+from .extract.spans import fact_spans
 from .gcpause import gc_paused
 from .model import Episode, Subgraph, Triple, ordered_unique, stable_id, titled_text
 from .normalize import EntityResolver, ResolverConfig, canonical_relation
@@ -36,6 +37,11 @@ PROFILE = "profile"  # store meta key: the domain profile a graph was written wi
 TRIPLE_ANN = "triple-ann"  # graph file attachments: the triple index's ANN, saved to open fast,
 TRIPLE_ANN_IDS = "triple-ann-ids"  # and the triple id of each of its labels
 EXACT_ONLY = 1 << 62  # an ann_threshold never reached: episodes are few, scanned exactly
+# How a graph's fact vectors are made (store meta key FACT_VECTORS; graphs without it: TEXT):
+# TEXT embeds each fact's own text; PASSAGE_TOKENS pools a passage's facts from the token
+# embeddings of the passage's one forward pass (where the fact's names are found in it, else TEXT).
+FACT_VECTORS = "fact-vectors"
+TEXT, PASSAGE_TOKENS = "text", "passage-tokens"
 
 
 @dataclass
@@ -53,6 +59,8 @@ class Memory:
     written with, else the text-game profile. Opening a graph with another profile is refused:
     its facts were retired by the other profile's rules.
     ``extract_workers``: texts extracted at once by an extractor that waits on requests (an LLM).
+    ``fact_vectors``: TEXT or PASSAGE_TOKENS, for a new graph; a graph keeps the kind it was
+    written with (PASSAGE_TOKENS needs an embedder with ``encode_spans``).
     """
 
     def __init__(self, store: GraphStore | str | os.PathLike | None = None, *,
@@ -60,7 +68,7 @@ class Memory:
                  embedder: Embedder | None = None, extractor: Extractor | None = None,
                  judge: OutdatedJudge | None = None, resolver: ResolverConfig | None = None,
                  recall_config: RecallConfig | None = None, embed_episodes: bool = True,
-                 extract_workers: int = 1):
+                 extract_workers: int = 1, fact_vectors: str = TEXT):
         if store is None or isinstance(store, (str, os.PathLike)):
             from .store import open_store
 
@@ -82,6 +90,7 @@ class Memory:
         self._recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
         self.triple_index = VectorIndex(self.embedder.dim)
         self.episode_index = VectorIndex(self.embedder.dim, ann_threshold=EXACT_ONLY)
+        self.fact_vectors = fact_vectors
         with gc_paused():
             self._load_indexes()
 
@@ -151,10 +160,26 @@ class Memory:
                     if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim]
         if with_vec:
             self.episode_index.add([ep.id for ep in with_vec], np.stack([ep.embedding for ep in with_vec]))
+        self.fact_vectors = self._fact_vector_kind(bool(total))
         meta = self.store.meta()
-        for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name)):
+        for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name),
+                           (FACT_VECTORS, self.fact_vectors)):
             if meta.get(key) != value:
                 self.store.set_meta(key, value)
+
+    def _fact_vector_kind(self, has_triples: bool) -> str:
+        """The kind recorded in the graph; else TEXT for a graph written before the record, else
+        the one asked for (TEXT when the embedder cannot pool spans)."""
+        stored = self.store.meta().get(FACT_VECTORS)
+        kind = stored or (TEXT if has_triples else self.fact_vectors)
+        if kind not in (TEXT, PASSAGE_TOKENS):
+            raise ConfigError(f"unknown fact vector kind {kind!r}: choose {TEXT!r} or {PASSAGE_TOKENS!r}")
+        if kind == PASSAGE_TOKENS and not hasattr(self.embedder, "encode_spans"):
+            if stored:
+                raise ConfigError(f"this graph's fact vectors are pooled from passage tokens, which "
+                                  f"the embedder {self.embedder.name!r} cannot do")
+            return TEXT
+        return kind
 
     def _embed(self, items: Sequence[Triple]) -> None:
         vecs = self.embedder.encode([t.text for t in items])
@@ -181,22 +206,38 @@ class Memory:
             raws = self.extract_many([text for _, _, text in items])
         known = episode_vectors or {}
         vectors: list[np.ndarray | None] = [known.get(sid) for sid, _, _ in items]
-        if self.embed_episodes:
+        facts: list[list[np.ndarray | None] | None] = [None] * len(items)
+        if self.fact_vectors == PASSAGE_TOKENS:
+            todo = [i for i, (_, _, text) in enumerate(items) if text]
+            fresh, pooled = self._pooled([items[i][1:] for i in todo], [raws[i] for i in todo])
+            for i, v, f in zip(todo, fresh, pooled):
+                facts[i] = f
+                if self.embed_episodes and vectors[i] is None:
+                    vectors[i] = v
+        elif self.embed_episodes:
             todo = [i for i, v in enumerate(vectors) if v is None and items[i][2]]
             fresh = self.embedder.encode([titled_text(items[i][1], items[i][2]) for i in todo])
             for i, v in zip(todo, fresh):
                 vectors[i] = v
         results = []
         pending: list[Triple] = []
-        for (source_id, title, text), raw, vec in zip(items, raws, vectors):
+        for (source_id, title, text), raw, vec, fact_vecs in zip(items, raws, vectors, facts):
             res = self.add_extracted(text, raw, step, source_id=source_id, title=title,
-                                     episode_vec=vec, embed_now=False)
+                                     episode_vec=vec, embed_now=False, vectors=fact_vecs)
             pending += res.added
             results.append(res)
         self._index_new(pending)
         # Stored once already (later passages of the batch must find them); again with vectors.
         self.store.add_triples(pending)
         return results
+
+    def _pooled(self, passages: Sequence[tuple[str, str]], raws: Sequence[Sequence[RawTriple]]
+                ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """(title, text) passages' vectors, and a vector per extracted fact pooled from the tokens
+        of the passage's forward pass (None for a fact whose names are not found in its text)."""
+        spans = [fact_spans(text, raw, len(title) + 1 if title else 0)
+                 for (title, text), raw in zip(passages, raws)]
+        return self.embedder.encode_spans([titled_text(title, text) for title, text in passages], spans)
 
     def bulk(self):
         """A context for loading many facts in a row (``add_triples(..., vectors=...)`` in a loop):
@@ -241,9 +282,16 @@ class Memory:
 
     def add_extracted(self, text: str, raw: Iterable[RawTriple], step: int, *, source_id: str | None = None,
                       title: str = "", episode_vec: np.ndarray | None = None,
-                      embed_now: bool = True, vectors: np.ndarray | None = None) -> ObserveResult:
-        """``vectors``: rows for the items of ``raw`` (precomputed embeddings), else embedded here."""
+                      embed_now: bool = True,
+                      vectors: np.ndarray | Sequence[np.ndarray | None] | None = None) -> ObserveResult:
+        """``vectors``: rows for the items of ``raw`` (precomputed embeddings; a None row is
+        embedded here), else the graph's kind of fact vector is made here."""
         episode_id = source_id or stable_id("ep", step, text, prefix="e")
+        raw = list(raw)
+        if vectors is None and embed_now and text and self.fact_vectors == PASSAGE_TOKENS:
+            passage_vecs, (vectors,) = self._pooled([(title, text)], [raw])
+            if episode_vec is None and self.embed_episodes:
+                episode_vec = passage_vecs[0]
         facts = self._normalise(raw)
         added, confirmed, touched, rows = [], [], [], []
         for (s, r, o), row in facts.items():
@@ -257,10 +305,13 @@ class Memory:
                 added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
                 rows.append(row)
         matrix = None
-        if vectors is not None and added:
+        if isinstance(vectors, np.ndarray) and added:
             matrix = vectors[rows]  # one gather: the index takes it whole, each triple a row of it
             for t, vec in zip(added, matrix):
                 t.embedding = vec
+        elif vectors is not None:  # pooled per fact; a None row is embedded as text when indexed
+            for t, row in zip(added, rows):
+                t.embedding = vectors[row]
         retired = self._retire_outdated(added, step)
         self._recent.extend(confirmed + added)
         self.resolver.add_many(x for t in added for x in (t.subject, t.object))

@@ -43,8 +43,7 @@ def _graph_content(store) -> dict:
     return {"triples": sorted((t.subject, t.relation, t.object, t.valid_from, t.valid_until,
                                tuple(sorted(t.sources))) for t in store.triples(current_only=False)),
             "episodes": sorted((e.id, e.title, e.text, tuple(sorted(e.triple_ids))) for e in store.episodes()),
-            "entities": store.entities(),
-            "entity_vectors": store.meta().get("entity_vectors", {}).get("names")}
+            "entities": store.entities()}
 
 
 # --- profiles ----------------------------------------------------------------------------------

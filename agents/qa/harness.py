@@ -3,7 +3,8 @@
 Indexing is the expensive part on a small machine, so everything built is cached under
 ``cache_dir`` keyed by the corpus content: the corpus graph (one graph file, saved every few
 batches so an interrupted build resumes) and dense passage embeddings. The dense baseline reuses
-the graph's passage vectors when both are evaluated in one run.
+the graph's passage vectors when both are evaluated in one run (the graph does not reuse cached dense
+vectors: its fact vectors are pooled from the passages' forward pass, which it runs anyway).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from environments.qa import QADataset, exact_match, f1_score, mean_recall_at_k
 from graphmem.embed import DEFAULT_EMBEDDER
+from graphmem.memory import PASSAGE_TOKENS
 from graphmem.rag import BM25Retriever, DenseRetriever, HybridRetriever, PassageRetriever
 
 from .iterative import iter_retgen
@@ -46,12 +48,13 @@ class Built:
 
 
 def graph_path(cache_dir: str, dataset: QADataset, extractor: str, embedder: str | None = None) -> str:
+    # The fact vector kind is in the name: a graph cached before facts were pooled is not reused.
     suffix = "" if embedder in (None, DEFAULT_EMBEDDER) else f"-{embedder}"
-    return os.path.join(cache_dir, f"{corpus_key(dataset)}-graph-{extractor}{suffix}.json")
+    return os.path.join(cache_dir, f"{corpus_key(dataset)}-graph-{extractor}-{PASSAGE_TOKENS}{suffix}.json")
 
 
 def build_graph(dataset: QADataset, store, extractor=None, config=None, progress=True,
-                passage_vectors=None, workers: int = 4, embedder=None):
+                workers: int = 4, embedder=None):
     """Open the graph in ``store`` (a graph file path or an open store) and add whatever passages
     it lacks, checkpointing."""
     from graphmem.rag.graph import CorpusGraph
@@ -61,8 +64,7 @@ def build_graph(dataset: QADataset, store, extractor=None, config=None, progress
         store = open_store(store, create=True)
     graph = CorpusGraph(store, embedder=embedder, extractor=extractor, config=config,
                         extract_workers=workers)
-    added = graph.add(dataset.passages, progress=progress, save_every=SAVE_EVERY,
-                      passage_vectors=passage_vectors)
+    added = graph.add(dataset.passages, progress=progress, save_every=SAVE_EVERY)
     if added:
         graph.save()
     return graph, added
@@ -102,12 +104,7 @@ def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
         t0 = time.perf_counter()
         target = graph_store if graph_store is not None else \
             graph_path(cache_dir, dataset, extractor_name, embedder.name if embedder else None)
-        vectors = None
-        if graph_store is None and not os.path.exists(target):  # a fresh build reuses the dense cache
-            dense, _ = _dense_cached(dataset, cache_dir, embedder)
-            vectors = dict(zip(dense.index.ids, dense.index.matrix))
-        graph, added = build_graph(dataset, target, extractor, graph_config, progress, vectors,
-                                   workers, embedder)
+        graph, added = build_graph(dataset, target, extractor, graph_config, progress, workers, embedder)
         built.index_seconds["graph"] = time.perf_counter() - t0
         built.cached["graph"] = added == 0
         built.stats["graph"] = graph.stats()

@@ -38,7 +38,7 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--damping", type=number(float, min=0, max=1, open_min=True, open_max=True),
                    help="PageRank damping, in (0, 1) (default 0.3)")
     g.add_argument("--synonym-threshold", type=number(float, min=-1, max=1),
-                   help="cosine between entity names for a synonym edge, in [-1, 1] (default 0.8)")
+                   help="cosine of two entity names' character trigram sets for a synonym edge (default 0.8)")
     g.add_argument("--passage-weight", type=number(float, min=0),
                    help="weight of dense passage similarity in the PageRank seeds (default 0.5)")
     g.add_argument("--fact-top-k", type=NON_NEGATIVE, help="facts linked to the question (default 3)")

@@ -4,9 +4,10 @@ Passages are written through ``Memory`` with the documents profile, the engine's
 (extractor -> resolver -> judge -> store): they are episodes, and the triples extracted from them are
 store triples whose ``sources`` are the passage ids, so forgetting a passage removes exactly what only
 it supported. The memory's vector indexes are the graph's fact and passage indexes (one set of
-vectors per graph). On top of them this module keeps only derived indices, all rebuilt from the
-store on load, on any store: entity embeddings, passage -> entity mentions, synonym edges between
-entities whose name embeddings are close, and the PageRank matrix.
+vectors per graph; a passage's fact vectors are pooled from the token embeddings of the passage's
+own forward pass, ``memory.PASSAGE_TOKENS``). On top of them this module keeps only derived indices,
+all rebuilt from the store on load, on any store: passage -> entity mentions, synonym edges between
+entities whose names share most of their character trigrams, and the PageRank matrix.
 
 Retrieval links the question to facts (and to entity names it contains), seeds PageRank on their
 entities, adds the dense passage similarity as a small seed on every passage (as HippoRAG 2 does),
@@ -14,18 +15,16 @@ and ranks passages by their PageRank mass.
 """
 from __future__ import annotations
 
-import base64
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..embed import Embedder, VectorIndex, torch_threads
+from ..embed import Embedder, reserved_core
 from ..errors import ConfigError
-from ..memory import Memory
+from ..memory import PASSAGE_TOKENS, Memory
 from ..model import Episode, Triple
 from ..profiles import DOCUMENTS
 from ..store.base import GraphStore
@@ -33,15 +32,14 @@ from .base import PassageLike, top_k
 from .dense import DenseRetriever
 from .mentions import TEXT, TITLE, MentionIndex, find_names, match_tokens
 from .ppr import Walk, personalized_pagerank, transition_matrix
+from .synonyms import TrigramIndex
 
 log = logging.getLogger(__name__)
-
-ENTITY_VECTORS = "entity_vectors"  # store meta key
 
 
 @dataclass
 class GraphRAGConfig:
-    synonym_threshold: float = 0.8   # cosine between entity names for a synonym edge
+    synonym_threshold: float = 0.8   # cosine of two entity names' trigram sets for a synonym edge
     synonym_top_k: int = 20          # at most this many synonym edges per new entity
     # damping, fact_top_k and passage_weight were tuned for Recall@2/@5 on the 100-question MuSiQue
     # and HotpotQA samples with the offline extractor (HippoRAG 2 uses 0.5 / 5 / 0.05 with
@@ -124,13 +122,14 @@ class CorpusGraph:
 
             store = EmbeddedStore()
         self.memory = Memory(store, profile=DOCUMENTS, embedder=embedder, extractor=extractor,
-                             embed_episodes=embed_passages, extract_workers=extract_workers)
+                             embed_episodes=embed_passages, extract_workers=extract_workers,
+                             fact_vectors=PASSAGE_TOKENS)
         self.store = self.memory.store
         self.embedder = self.memory.embedder
         self.config = config or GraphRAGConfig()
         self.dense = DenseRetriever(self.embedder, index=self.memory.episode_index)
         self.facts = self.memory.triple_index
-        self.entity_index = VectorIndex(self.embedder.dim)
+        self.names = TrigramIndex()
         self.mentions = MentionIndex(self.config.link_titles, title_aliases=self.config.title_aliases)
         self._edges: dict[str, tuple[str, str]] = {}   # current triple id -> (subject, object)
         self._names: dict[str, str] | None = None      # match tokens -> entity, for questions
@@ -138,7 +137,6 @@ class CorpusGraph:
         self._matrix = None
         self._bm25 = None               # lexical passage index, only with lexical_weight > 0
         self._rows = None               # (dense index ids, their node rows) for the prior
-        self._entities_changed = False  # entity vectors not yet written to the store's metadata
         self._load_from_store()
 
     # --- building ------------------------------------------------------------------------------
@@ -161,7 +159,8 @@ class CorpusGraph:
         Works in batches (``on_batch`` gets the count done so far). ``save_every``: save the graph
         after about this many passages, so an interrupted build resumes where it stopped (passages
         already in the graph are skipped). ``passage_vectors`` reuses passage embeddings already
-        computed with the same embedder.
+        computed with the same embedder (a graph that pools its facts' vectors from the passages'
+        tokens still runs each passage through the model once, for its facts).
         """
         new = list({p.id: p for p in passages if p.id not in self.mentions}.values())
         bar = None
@@ -174,16 +173,14 @@ class CorpusGraph:
         known = dict(passage_vectors or {})
         # Parsing (spaCy, or LLM requests) of the next batch runs while this one is encoded and
         # written, so neither waits for the other; one batch ahead bounds the memory it holds.
-        # The parser holds a core while the model encodes: torch spinning on every core would wait
-        # for it at each step, so encoding gets the others (300 passages on 2 loaded cores: 74 s ->
-        # 64 s, scripts/bench_build.py).
-        spare = max(1, (os.cpu_count() or 1) - 1) if len(batches) > 1 else None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as ahead, torch_threads(spare):
-            parsing = ahead.submit(self.memory.extract_many, [p.text for p in batches[0]]) if batches else None
+        # While the parser runs it holds a core the encoder leaves it (``reserved_core``); parsing
+        # a batch takes less time than encoding it, so encoding gets every core for the rest.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as ahead:
+            parsing = ahead.submit(self._extract, batches[0]) if batches else None
             for n, batch in enumerate(batches):
                 raws = parsing.result()
                 if n + 1 < len(batches):
-                    parsing = ahead.submit(self.memory.extract_many, [p.text for p in batches[n + 1]])
+                    parsing = ahead.submit(self._extract, batches[n + 1])
                 results = self.memory.observe_many([(p.id, p.title, p.text) for p in batch],
                                                    episode_vectors=known, raws=raws)
                 self._index([r.episode for r in results], [t for r in results for t in r.added])
@@ -202,6 +199,10 @@ class CorpusGraph:
                      self.memory.dropped_triples)
         return len(new)
 
+    def _extract(self, passages: Sequence[PassageLike]) -> list:
+        with reserved_core():
+            return self.memory.extract_many([p.text for p in passages])
+
     def remove(self, passage_ids: Sequence[str]) -> list[str]:
         """Forget passages and what only they supported; returns the deleted triple ids."""
         deleted: list[str] = []
@@ -213,20 +214,13 @@ class CorpusGraph:
             orphans += self.mentions.remove(pid)
         for tid in deleted:
             self._edges.pop(tid, None)
-        orphans = sorted(n for n in set(orphans) if n not in self.mentions.passages_of)
-        self.entity_index.deactivate(orphans)
-        self._entities_changed = self._entities_changed or bool(orphans)
-        gone = set(orphans)
+        gone = {n for n in orphans if n not in self.mentions.passages_of}
         self._synonyms = {k: v for k, v in self._synonyms.items() if not gone.intersection(k)}
         self._matrix = self._names = self._bm25 = self._rows = None
         return sorted(deleted)
 
     # --- indices around the store ----------------------------------------------------------------
     def _load_from_store(self) -> None:
-        saved = self.store.meta().get(ENTITY_VECTORS)
-        if saved and saved.get("dim") == self.embedder.dim and saved.get("embedder") == self.embedder.name:
-            vecs = np.frombuffer(base64.b64decode(saved["data"]), dtype="<f4").reshape(-1, saved["dim"])
-            self.entity_index.add(saved["names"], vecs)
         self._index(self.store.episodes(), self.store.triples())
 
     def _index(self, episodes: Sequence[Episode], triples: Sequence[Triple]) -> None:
@@ -236,13 +230,7 @@ class CorpusGraph:
         new_entities = self.mentions.add(
             (ep.id, ep.title if title else "", self._fact_names(ep), ep.text) for ep in episodes)
         if new_entities:
-            known = [n for n in new_entities if n in self.entity_index]
-            unseen = [n for n in new_entities if n not in self.entity_index]
-            if known:  # entities that come back after a deletion keep their vectors
-                self.entity_index.add(known, np.stack([self.entity_index.vector(n) for n in known]))
-            if unseen:
-                self.entity_index.add(unseen, self.embedder.encode(unseen))
-                self._entities_changed = True
+            self.names.add(new_entities)
             self._link_synonyms(new_entities)
         self._matrix = self._names = self._bm25 = self._rows = None
 
@@ -254,14 +242,14 @@ class CorpusGraph:
     def _link_synonyms(self, names: Sequence[str]) -> None:
         """Synonym edges from each new entity to its closest known ones above the threshold."""
         cfg = self.config
-        mat, ids = self.entity_index.matrix, self.entity_index.ids
         for start in range(0, len(names), 512):
             chunk = names[start:start + 512]
-            sims = np.stack([self.entity_index.vector(n) for n in chunk]) @ mat.T
-            for name, row in zip(chunk, sims):
-                for other, sim in top_k(ids, row, cfg.synonym_top_k + 1):
-                    if sim < cfg.synonym_threshold:
-                        break
+            sims = self.names.similarities(chunk)
+            for name, lo, hi in zip(chunk, sims.indptr[:-1], sims.indptr[1:]):
+                row, cols = sims.data[lo:hi], sims.indices[lo:hi]
+                close = row >= cfg.synonym_threshold
+                candidates = [self.names.names[c] for c in cols[close]]
+                for other, sim in top_k(candidates, row[close], cfg.synonym_top_k + 1):
                     if other != name and other in self.mentions.passages_of:
                         self._synonyms[tuple(sorted((name, other)))] = sim
 
@@ -403,28 +391,13 @@ class CorpusGraph:
     # --- persistence ---------------------------------------------------------------------------
     def save(self, path=None) -> None:
         """Persist the graph: to its own store, or as a graph file at ``path`` (any store)."""
-        self._save_entity_vectors()
         if path is None:
             self.store.flush()
         else:
             self.store.save(path)
 
-    def _save_entity_vectors(self) -> None:
-        # Entity names have no place in the store's vectors; keeping them in its metadata saves
-        # re-embedding thousands of names on every load.
-        if not self._entities_changed:
-            return
-        names = self.entities()
-        vecs = np.stack([self.entity_index.vector(n) for n in names]) if names else np.zeros((0, 1))
-        self.store.set_meta(ENTITY_VECTORS, {
-            "embedder": self.embedder.name, "dim": self.embedder.dim, "names": names,
-            "data": base64.b64encode(vecs.astype("<f4").tobytes()).decode("ascii")})
-        self._entities_changed = False
-
     def close(self) -> None:
-        """Close the store; a store opened for writing saves what is pending, entity vectors too."""
-        if not self.store.readonly:
-            self._save_entity_vectors()
+        """Close the store; a store opened for writing saves what is pending."""
         self.memory.close()
 
     def __enter__(self) -> "CorpusGraph":
