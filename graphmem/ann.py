@@ -48,12 +48,14 @@ def _one_thread() -> Iterator[None]:
 class ANNIndex:
     """Candidate search over labels 0..ntotal-1 (rows in the order added) of unit vectors."""
 
-    def __init__(self, index):
+    def __init__(self, index, borrowed: np.ndarray | None = None):
         self._index = index
+        self._borrowed = borrowed  # the bytes a read-in-place index points into
         index.hnsw.efSearch = SEARCH_EFFORT
 
     @classmethod
-    def build(cls, matrix: np.ndarray, seed: int = 0) -> "ANNIndex":
+    def build(cls, matrix: np.ndarray, seed: int = 0, rows: np.ndarray | None = None) -> "ANNIndex":
+        """``rows``: the matrix rows to add, in label order (default: all, in order)."""
         faiss = _faiss()
         n, dim = matrix.shape
         index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, LINKS, faiss.METRIC_INNER_PRODUCT)
@@ -61,18 +63,25 @@ class ANNIndex:
         sample = np.sort(np.random.default_rng(seed).choice(n, size=min(n, TRAIN_ROWS), replace=False))
         index.train(np.ascontiguousarray(matrix[sample], dtype=np.float32))
         ann = cls(index)
-        ann.add(matrix)
+        ann.add(matrix, rows)
         return ann
 
     @property
     def ntotal(self) -> int:
         return int(self._index.ntotal)
 
-    def add(self, rows: np.ndarray, chunk: int = 65536) -> None:
-        """Add ``rows`` as the next labels (in chunks: the matrix may be memory-mapped)."""
+    def add(self, matrix: np.ndarray, rows: np.ndarray | None = None, chunk: int = 65536) -> None:
+        """Add the matrix's ``rows`` (default: all) as the next labels, in chunks: the matrix may be
+        memory-mapped."""
+        if self._borrowed is not None:  # read in place from a file: take a copy of its own first
+            self._index = _faiss().deserialize_index(self._borrowed)
+            self._index.hnsw.efSearch = SEARCH_EFFORT
+            self._borrowed = None
+        total = len(matrix) if rows is None else len(rows)
         with _one_thread():
-            for start in range(0, len(rows), chunk):
-                self._index.add(np.ascontiguousarray(rows[start:start + chunk], dtype=np.float32))
+            for start in range(0, total, chunk):
+                part = matrix[start:start + chunk] if rows is None else matrix[rows[start:start + chunk]]
+                self._index.add(np.ascontiguousarray(part, dtype=np.float32))
 
     def search(self, query: np.ndarray, n: int) -> np.ndarray:
         """Labels of up to ``n`` candidates for ``query`` (approximately the best first)."""
@@ -85,4 +94,9 @@ class ANNIndex:
 
     @classmethod
     def from_bytes(cls, data: np.ndarray) -> "ANNIndex":
-        return cls(_faiss().deserialize_index(np.ascontiguousarray(data, dtype=np.uint8)))
+        """The index serialised in ``data``, read in place: its codes stay in ``data`` (memory-mapped
+        from a graph file: 0.04 s instead of 1.9 s to copy a million rows), which it keeps alive."""
+        faiss = _faiss()
+        data = np.ascontiguousarray(data, dtype=np.uint8)
+        reader = faiss.ZeroCopyIOReader(faiss.swig_ptr(data), data.nbytes)
+        return cls(faiss.read_index(reader, faiss.IO_FLAG_MMAP_IFC), borrowed=data)

@@ -5,12 +5,14 @@ Vectors are L2-normalised float32, so cosine similarity is a dot product.
 """
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
 import threading
 import zlib
 from contextlib import contextmanager
-from typing import Iterator, Protocol, Sequence, runtime_checkable
+from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -153,6 +155,7 @@ class VectorIndex:
         self._pos: dict[str, int] = {}
         self._mat = np.zeros((256, dim), dtype=np.float32)
         self._active = np.zeros(256, dtype=bool)
+        self._inactive = 0  # rows deactivated: while none are, searches skip the mask
         self._ann = None  # graphmem.ann.ANNIndex, built when first needed
         self._ann_rows = np.zeros(0, dtype=np.int64)  # the row of each ANN label (-1: gone)
         self._ann_extra: list[int] = []  # rows the ANN lacks, or holds with an older vector
@@ -171,7 +174,13 @@ class VectorIndex:
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
         n = len(self.ids)
-        if not any(k in self._pos for k in ids) and len(set(ids)) == len(ids):
+        if n == 0:  # the usual first add (a graph's vectors): one dict, which also tells uniqueness
+            pos = dict(zip(ids, range(len(ids))))
+            fresh = len(pos) == len(ids)
+        else:
+            pos = None
+            fresh = not any(k in self._pos for k in ids) and len(set(ids)) == len(ids)
+        if fresh:
             if n == 0 and not vectors.flags.writeable and vectors.flags.c_contiguous:
                 self._mat = vectors  # read-only (memory-mapped): adopt it, copy once something is added
                 self._active = np.ones(len(ids), dtype=bool)
@@ -180,7 +189,10 @@ class VectorIndex:
                 self._mat[n:n + len(ids)] = vectors
                 self._active[n:n + len(ids)] = True
             self.ids.extend(ids)
-            self._pos.update(zip(ids, range(n, n + len(ids))))
+            if pos is not None:
+                self._pos = pos
+            else:
+                self._pos.update(zip(ids, range(n, n + len(ids))))
             if self._ann is not None:
                 self._ann_extra.extend(range(n, n + len(ids)))
             return
@@ -193,6 +205,7 @@ class VectorIndex:
                 self._pos[key] = row
             else:
                 self._reserve(len(self.ids))
+                self._inactive -= not self._active[row]  # a retired row made current again
             if self._ann is not None:
                 self._ann_extra.append(row)
             self._mat[row] = vec
@@ -214,8 +227,9 @@ class VectorIndex:
     def deactivate(self, ids: Sequence[str]) -> None:
         for key in ids:
             row = self._pos.get(key)
-            if row is not None:
+            if row is not None and self._active[row]:
                 self._active[row] = False
+                self._inactive += 1
 
     def positions(self, ids: Sequence[str]) -> list[int]:
         return [self._pos[k] for k in ids]
@@ -254,18 +268,17 @@ class VectorIndex:
         else:
             rows = None
             sims = self.matrix @ query
-            sims[~self._active[:n]] = -np.inf
-        # argpartition keeps this O(n); only the k best (plus ties at the edge) are sorted.
+            if self._inactive:
+                sims[~self._active[:n]] = -np.inf
+        # partition keeps this O(n); only the k best (plus ties at the edge) are sorted.
         if k < len(sims):
-            kth = -np.partition(-sims, k - 1)[k - 1]
+            kth = np.partition(sims, len(sims) - k)[len(sims) - k]
             cand = np.flatnonzero(sims >= kth)
         else:
             cand = np.arange(len(sims))
-        if rows is not None:
-            sims = dict(zip(rows[cand].tolist(), sims[cand].tolist()))
-            cand = list(sims)
-        ranked = sorted(cand, key=lambda i: (-float(sims[i]), self.ids[i]))
-        return [(self.ids[i], float(sims[i])) for i in ranked[:k] if np.isfinite(sims[i])]
+        score = dict(zip((cand if rows is None else rows[cand]).tolist(), sims[cand].tolist()))
+        ranked = sorted(score, key=lambda i: (-score[i], self.ids[i]))
+        return [(self.ids[i], score[i]) for i in ranked[:k] if score[i] > -math.inf]
 
     # --- approximate search ----------------------------------------------------------------------
     def _candidates(self, query: np.ndarray, n: int) -> np.ndarray:
@@ -280,28 +293,38 @@ class VectorIndex:
             rows = np.unique(np.concatenate([rows, np.asarray(self._ann_extra, dtype=np.int64)]))
         return rows[active[rows]]
 
-    def build_ann(self):
+    def build_ann(self, order: Sequence[str] | None = None):
         """The ANN over this index's rows: built when first needed, extended when the rows it
-        lacks (scanned exactly meanwhile) pile up."""
+        lacks (scanned exactly meanwhile) pile up. ``order``: ids in the order a graph file keeps
+        them; a new ANN takes its rows in that order, so that opening the file finds each label's
+        row without looking up a million ids."""
         from .ann import ANNIndex
 
         n = len(self.ids)
         if self._ann is None:
-            self._ann = ANNIndex.build(self.matrix, self.seed)
-            self._ann_rows, self._ann_extra, self._ann_saved = np.arange(n, dtype=np.int64), [], False
+            rows = np.arange(n, dtype=np.int64)
+            if order is not None:
+                first = np.fromiter(map(self._pos.get, order, itertools.repeat(-1)), dtype=np.int64)
+                first = first[first >= 0]
+                rest = np.ones(n, dtype=bool)
+                rest[first] = False
+                rows = np.concatenate([first, np.flatnonzero(rest)])
+            self._ann = ANNIndex.build(self.matrix, self.seed, rows)
+            self._ann_rows, self._ann_extra, self._ann_saved = rows, [], False
         elif len(self._ann_extra) > max(ANN_MIN_CANDIDATES, self._ann.ntotal // 10):
             rows = np.unique(np.asarray(self._ann_extra, dtype=np.int64))
-            self._ann.add(self._mat[rows])
+            self._ann.add(self._mat, rows)
             self._ann_rows = np.concatenate([self._ann_rows, rows])
             self._ann_extra, self._ann_saved = [], False
         return self._ann
 
-    def ann_state(self) -> tuple[str, np.ndarray, bytes] | None:
+    def ann_state(self, order: Callable[[], Sequence[str]] | None = None) -> tuple[str, np.ndarray, bytes] | None:
         """(fingerprint, serialized ANN, its labels' ids as JSON) to save with the graph: when the
-        index is big enough to use one and it changed since it was loaded or saved."""
+        index is big enough to use one and it changed since it was loaded or saved. ``order()``:
+        the graph file's id order, asked for only when the ANN is built now (see build_ann)."""
         if len(self.ids) < self.ann_threshold:
             return None
-        ann = self.build_ann()
+        ann = self.build_ann(order() if order is not None and self._ann is None else None)
         if self._ann_saved:
             return None
         self._ann_saved = True
@@ -325,10 +348,10 @@ class VectorIndex:
         ann = ANNIndex.from_bytes(data)
         if ann.ntotal != len(ids):
             return False
-        if ids == self.ids[: len(ids)]:  # the usual case: rows in the order the ANN was built on
+        if ids == self.ids[: len(ids)]:  # rows in the order the ANN was built on
             rows = np.arange(len(ids), dtype=np.int64)
-        else:
-            rows = np.fromiter((self._pos.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
+        else:  # e.g. a graph file orders its triples by time, the ANN by insertion
+            rows = np.fromiter(map(self._pos.get, ids, itertools.repeat(-1)), dtype=np.int64, count=len(ids))
         covered = np.zeros(len(self.ids), dtype=bool)
         covered[rows[rows >= 0]] = True
         self._ann, self._ann_rows = ann, rows

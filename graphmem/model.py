@@ -14,7 +14,7 @@ import numpy as np
 
 def stable_id(*parts: object, prefix: str = "") -> str:
     """A short, process-independent id: sha1 of the parts joined by a separator."""
-    text = "\x1f".join(str(p) for p in parts)
+    text = "\x1f".join(map(str, parts))
     return prefix + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 

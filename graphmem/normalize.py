@@ -10,7 +10,7 @@ import difflib
 import functools
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -74,13 +74,20 @@ class EntityResolver:
     def __contains__(self, name: str) -> bool:
         return name in self._known
 
+    def add_many(self, names: Iterable[str]) -> None:
+        known = self._known
+        for name in names:
+            if name not in known:
+                self.add(name)
+
     def add(self, name: str) -> None:
         if name in self._known:
             return
         self._known[name] = None
         self._by_singular.setdefault(singular(name), name)
-        for word in set(name.split()):
-            self._by_word.setdefault(word, []).append(name)
+        if self.config.use_fuzzy:
+            for word in set(name.split()):
+                self._by_word.setdefault(word, []).append(name)
         self._names.append(name)
 
     def resolve(self, raw: str) -> str:

@@ -16,6 +16,7 @@ from here rather than restating it.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -55,6 +56,7 @@ def connection_direction(relation: str) -> str | None:
     return m.group(1) if m else None
 
 
+@functools.lru_cache(maxsize=65536)
 def is_location(relation: str) -> bool:
     """Whether ``relation`` places its subject in or on its object ("in", "is on", "lies on")."""
     words = relation.split()

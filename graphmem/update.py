@@ -31,11 +31,15 @@ class RuleJudge:
 
     def __init__(self, profile: DomainProfile = TEXT_GAME):
         self.profile = profile
+        self._aspects: dict[str, str | None] = {}  # relation -> _single's answer (asked per fact)
 
     def _single(self, relation: str) -> str | None:
         """The aspect a single-valued relation sets, None when the relation may have many values."""
-        aspect = self.profile.aspect(relation)
-        return aspect if aspect == "location" or relation in self.profile.single_valued else None
+        if relation not in self._aspects:
+            aspect = self.profile.aspect(relation)
+            self._aspects[relation] = aspect if aspect == "location" or relation in self.profile.single_valued \
+                else None
+        return self._aspects[relation]
 
     def at_stake(self, new: Sequence[Triple]) -> list[str]:
         """The subjects whose existing facts ``new`` may retire (their triples are all a judge of

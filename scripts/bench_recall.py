@@ -7,6 +7,8 @@ which prints one JSON line:
 - ``bulk_load_triples_per_s`` (wall) and ``_per_cpu_s`` (this process's CPU time: what a quiet
   machine would give), ``save_s`` (ANN build and write), ``file_mb``;
 - ``open_s``/``open_cpu_s`` and ``rss_open_mb`` (peak RSS right after ``Memory(path)``),
+  ``first_recall_ms`` (wall: the first recall also builds what reads build on first use, e.g. the
+  entities' adjacency table),
   ``rss_peak_mb`` (at the end: the exact scans paged the whole matrix in, and the query embedder);
 - ``retrieval``: p50/p95 (wall and CPU) of ``recall(query_vectors=...)`` (seeds, hub-aware
   expansion, episodes), and ``retrieval_exact_scan``, the same with the ANN off (a full float32
@@ -19,10 +21,12 @@ stand for a quiet machine; wall times on a shared machine are longer.
 
 Vectors are synthetic but shaped like text embeddings: entities belong to topics, a triple's vector
 mixes its entities' and relation's vectors, and queries fall near existing triples. (Independent
-random vectors would have no near neighbours at all, which no real corpus looks like.) Entity
+random vectors would have no near neighbours at all, which no real corpus looks like; ``--vectors
+random`` still gives that workload, the first version of this benchmark, for comparison.) Entity
 degrees follow a power law, so hubs with tens of thousands of facts exist at 1M.
 
     .venv/bin/python scripts/bench_recall.py [--sizes 10000,100000,1000000] [--queries 200] [--seed 0]
+        [--vectors topics|random]
 """
 from __future__ import annotations
 
@@ -64,14 +68,17 @@ class Synthetic:
     """Entities in topics, power-law degrees; a triple's vector mixes its parts' vectors.
 
     Vectors live near a low-dimensional subspace (LATENT dimensions mapped into DIM by a fixed random
-    projection, plus a little isotropic noise), as sentence embeddings do; the resulting statistics
-    (nearest-neighbour and random-pair similarities) are printed by ``--describe`` for comparison
-    with real embeddings.
+    projection, plus a little isotropic noise), as sentence embeddings do.
+
+    ``random``: the first version of this benchmark instead: independent random unit vectors, and
+    queries embedded from text. Nothing is near anything, so recall stops at its few seeds (no
+    expansion): it times the seed search alone.
     """
 
-    def __init__(self, n: int, seed: int):
+    def __init__(self, n: int, seed: int, random: bool = False):
         rng = np.random.default_rng(seed)
         self.rng = rng
+        self.random = random
         n_entities = max(10, n // 4)
         self.project = rng.standard_normal((LATENT, DIM)).astype(np.float32) / np.sqrt(LATENT)
         topics = rng.standard_normal((TOPICS, LATENT)).astype(np.float32)
@@ -89,12 +96,17 @@ class Synthetic:
     def chunk(self, start: int, stop: int) -> tuple[list[tuple[str, str, str]], np.ndarray]:
         s, o = self.subj[start:stop], self.obj[start:stop]
         r = np.arange(start, stop) % RELATIONS
-        vecs = self._embed(self.entity[s] + self.entity[o] + 0.5 * self.relation[r], self.rng)
+        if self.random:
+            vecs = unit(self.rng.standard_normal((stop - start, DIM)))
+        else:
+            vecs = self._embed(self.entity[s] + self.entity[o] + 0.5 * self.relation[r], self.rng)
         triples = [(f"entity {a}", f"relation {c}", f"entity {b}") for a, b, c in zip(s, o, r)]
         return triples, vecs
 
-    def queries(self, count: int, seed: int) -> np.ndarray:
+    def queries(self, count: int, seed: int, embedder) -> np.ndarray:
         """Query vectors about the subject of random triples (a question about a stored fact)."""
+        if self.random:
+            return embedder.encode([f"where is the thing number {i}?" for i in range(count)])
         rng = np.random.default_rng(seed + 1)
         picks = rng.integers(0, self.n, count)
         latent = self.entity[self.subj[picks]] + 0.5 * self.relation[picks % RELATIONS] \
@@ -102,16 +114,18 @@ class Synthetic:
         return self._embed(latent, rng)
 
 
-def build(n: int, path: Path, seed: int) -> dict:
-    data = Synthetic(n, seed)
+def build(n: int, path: Path, seed: int, random: bool = False) -> dict:
+    data = Synthetic(n, seed, random)
     memory = Memory(str(path), resolver=BULK_NAMES, embed_episodes=False)
     load_s = load_cpu = 0.0
-    for start in range(0, n, BATCH):
-        chunks = [data.chunk(i, min(n, i + PER_SOURCE)) for i in range(start, min(n, start + BATCH), PER_SOURCE)]
-        t0, c0 = time.perf_counter(), time.process_time()  # the load alone, not making the data
-        for i, (triples, vecs) in enumerate(chunks, start // PER_SOURCE):
-            memory.add_triples(triples, step=i, source_id=f"s{i}", vectors=vecs)
-        load_s, load_cpu = load_s + time.perf_counter() - t0, load_cpu + time.process_time() - c0
+    with memory.bulk():  # what a bulk load should do: no garbage collection over what stays alive
+        for start in range(0, n, BATCH):
+            chunks = [data.chunk(i, min(n, i + PER_SOURCE))
+                      for i in range(start, min(n, start + BATCH), PER_SOURCE)]
+            t0, c0 = time.perf_counter(), time.process_time()  # the load alone, not making the data
+            for i, (triples, vecs) in enumerate(chunks, start // PER_SOURCE):
+                memory.add_triples(triples, step=i, source_id=f"s{i}", vectors=vecs)
+            load_s, load_cpu = load_s + time.perf_counter() - t0, load_cpu + time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
     memory.close()
     save_s, save_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -140,14 +154,15 @@ def percentiles(samples: list[tuple[float, float]]) -> dict:
     return out
 
 
-def measure(path: Path, n: int, queries: int, seed: int) -> dict:
+def measure(path: Path, n: int, queries: int, seed: int, random: bool = False) -> dict:
     """In a fresh process: open the graph, then time retrieval with the ANN and with a full scan."""
     t0, c0 = time.perf_counter(), time.process_time()
     memory = Memory(str(path), resolver=BULK_NAMES)
     open_s, open_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     rss_open = rss_mb()
     index = memory.triple_index
-    qvecs = Synthetic(n, seed).queries(queries, seed)
+    qvecs = Synthetic(n, seed, random).queries(queries, seed, memory.embedder)
+    first = _time(lambda: memory.recall("q", query_vectors=qvecs[:1]))  # builds what reads build lazily
     ann = [_time(lambda q=q: memory.recall("q", query_vectors=q[None, :])) for q in qvecs]
     approx = [[tid for tid, _ in index.search(q, 10)] for q in qvecs]
     threshold, index.ann_threshold = index.ann_threshold, len(index) + 1  # the exact baseline
@@ -158,7 +173,8 @@ def measure(path: Path, n: int, queries: int, seed: int) -> dict:
     memory.recall("warm up the embedder")
     full = [_time(lambda t=t: memory.recall(t)) for t in texts]
     overlap = [len(set(a) & set(b)) / max(1, len(b)) for a, b in zip(approx, truth)]
-    row = {"open_s": round(open_s, 2), "open_cpu_s": round(open_cpu_s, 2), "rss_open_mb": rss_open, "ann": len(index) >= threshold,
+    row = {"open_s": round(open_s, 2), "open_cpu_s": round(open_cpu_s, 2), "rss_open_mb": rss_open,
+           "first_recall_ms": round(first[0] * 1000, 1), "ann": len(index) >= threshold,
            "retrieval": percentiles(ann), "retrieval_exact_scan": percentiles(exact),
            "recall_with_query_embedding": percentiles(full),
            "ann_recall_at_10": round(float(np.mean(overlap)), 4), "rss_peak_mb": rss_mb()}
@@ -168,7 +184,7 @@ def measure(path: Path, n: int, queries: int, seed: int) -> dict:
     return row
 
 
-def measure_server(path: Path, n: int, queries: int, seed: int) -> dict:
+def measure_server(path: Path, n: int, queries: int, seed: int, random: bool = False) -> dict:
     """The graph moved to an ArcadeDB server started here (``export_graph``, what ``graphmem
     export`` runs), opened with ``Memory`` over Bolt and recalled with the same kind of queries."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -187,7 +203,7 @@ def measure_server(path: Path, n: int, queries: int, seed: int) -> dict:
         t0 = time.perf_counter()
         memory = Memory(BoltStore(server.uri, USER, PASSWORD, database), resolver=BULK_NAMES)
         open_s = time.perf_counter() - t0
-        qvecs = Synthetic(n, seed).queries(queries, seed)
+        qvecs = Synthetic(n, seed, random).queries(queries, seed, memory.embedder)
         timed = [_time(lambda q=q: memory.recall("q", query_vectors=q[None, :])) for q in qvecs]
         agent = memory.store._driver.get_server_info().agent
         memory.close()
@@ -220,24 +236,30 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the graph files (needs --dir)")
     ap.add_argument("--server-sizes", default="", metavar="N,...",
                     help="also move these sizes' graphs to an ArcadeDB server and recall there")
+    ap.add_argument("--vectors", choices=("topics", "random"), default="topics",
+                    help="topics: vectors shaped like text embeddings (default); random: independent "
+                         "random vectors and text queries, as the first version of this benchmark "
+                         "(recall never expands: it times the seed search)")
     ap.add_argument("--measure", metavar="FILE", help=argparse.SUPPRESS)  # the child process
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    random = args.vectors == "random"
     if args.measure:
-        print(json.dumps(measure(Path(args.measure), args.size, args.queries, args.seed)))
+        print(json.dumps(measure(Path(args.measure), args.size, args.queries, args.seed, random)))
         return
     with tempfile.TemporaryDirectory(dir=args.dir) if not args.keep else _folder(args.dir) as tmp:
         for n in (int(s) for s in args.sizes.split(",")):
             path = Path(tmp) / f"bench-{n}.gmem"
-            row = build(n, path, args.seed)
+            row = {"vectors": args.vectors, **build(n, path, args.seed, random)}
             child = subprocess.run([sys.executable, __file__, "--measure", str(path), "--size", str(n),
-                                    "--queries", str(args.queries), "--seed", str(args.seed)],
+                                    "--queries", str(args.queries), "--seed", str(args.seed),
+                                    "--vectors", args.vectors],
                                    capture_output=True, text=True, check=True,
                                    env={**os.environ, **ONE_THREAD})  # a query runs on one core
             row.update(json.loads(child.stdout.strip().splitlines()[-1]))
             print(json.dumps(row), flush=True)
             if str(n) in args.server_sizes.split(","):
-                print(json.dumps(measure_server(path, n, min(args.queries, 50), args.seed)), flush=True)
+                print(json.dumps(measure_server(path, n, min(args.queries, 50), args.seed, random)), flush=True)
             if not args.keep:
                 path.unlink()
 

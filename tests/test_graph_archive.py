@@ -8,6 +8,7 @@ import pytest
 
 from graphmem.memory import Memory
 from graphmem.model import Episode, Triple
+from graphmem.normalize import ResolverConfig
 from graphmem.store.archive import ArchiveReader
 from graphmem.store.base import StoreError
 from graphmem.store.embedded import EmbeddedStore
@@ -172,6 +173,21 @@ def test_memory_keeps_its_ann_index_in_the_archive(tmp_path, monkeypatch):
     assert "attachments/triple-ann" in ArchiveReader(path)
 
 
+def test_an_ann_built_at_save_follows_the_file_order(tmp_path, monkeypatch):
+    monkeypatch.setattr("graphmem.embed.ANN_THRESHOLD", 300)
+    path = tmp_path / "m.gmem"
+    with Memory(str(path)) as memory:
+        vecs = np.random.default_rng(2).standard_normal((400, memory.embedder.dim)).astype(np.float32)
+        for i in range(0, 400, 10):  # within a step, ids are not in insertion order
+            memory.add_triples([(f"node {j}", "links", f"node {j + 1}") for j in range(i, i + 10)],
+                               step=i, source_id=f"s{i}", vectors=vecs[i:i + 10])
+    again = Memory(str(path), embedder=memory.embedder)
+    # Labels are the file's rows as they are (by time, then id): no id lookups on open.
+    assert np.array_equal(again.triple_index._ann_rows, np.arange(400))
+    assert again.triple_index.search(vecs[17], 1)[0][0] == memory.triple_index.search(vecs[17], 1)[0][0]
+    again.close()
+
+
 def test_vectors_of_two_dimensions_are_refused_and_the_old_file_stays(tmp_path):
     path = tmp_path / "g.gmem"
     graph(path).close()
@@ -183,3 +199,54 @@ def test_vectors_of_two_dimensions_are_refused_and_the_old_file_stays(tmp_path):
     with pytest.raises(StoreError, match="one graph holds vectors of one embedder"):
         st.flush()
     assert path.read_bytes() == good and not list(tmp_path.glob(".g.gmem.*.tmp"))
+
+
+def reads(st):
+    """Everything a reader can ask a store, in a comparable form."""
+    entities = st.entities()
+    return {
+        "triples": [t.to_dict() for t in st.triples(current_only=False)],
+        "current": [t.id for t in st.triples()],
+        "by_id": [t.to_dict() for t in st.get_triples(["missing"] + [t.id for t in st.triples(False)][::-1])],
+        "of_entity": {e: ([t.id for t in st.triples_of_entity(e)],
+                          [t.id for t in st.triples_of_entity(e, current_only=False)]) for e in entities + ["nobody"]},
+        "ids_of": [st.triple_ids_of_entities(entities + ["nobody"], limit=lim) for lim in (None, 0, 1, 2)],
+        "entities": entities,
+        "retired": sorted(st.retired_triple_ids()),
+        "vector_ids": st.triple_vectors()[0],
+        "counts": st.counts(),
+        "cypher": st.cypher("MATCH (a)-[r]->(b) RETURN a.name, r.relation, b.name, r.valid_until"),
+    }
+
+
+def test_an_opened_archive_answers_reads_from_its_columns_like_a_graph_read_whole(tmp_path):
+    graph(tmp_path / "g.gmem").close()
+    graph(tmp_path / "g.json").close()
+    lazy, whole = EmbeddedStore(tmp_path / "g.gmem"), EmbeddedStore(tmp_path / "g.json")
+    first = lazy.get_triple(whole.triples()[0].id)
+    assert lazy._table is not None and len(lazy._table._made) == 1  # one row made, on demand
+    assert reads(lazy) == reads(whole)
+    assert lazy._table is not None  # reads never index the whole graph as objects
+    # The first write indexes the triples as objects; the ones handed out stay the same objects.
+    for st in (lazy, whole):
+        st.retire([st.triples()[0].id], 30)
+        st.add_triples([Triple("thing 1", "rel 9", "place 9", valid_from=31, sources=["e9"])])
+        st.delete_source("e2")
+    assert lazy._table is None and lazy.get_triple(first.id) is first
+    assert reads(lazy) == reads(whole)
+    lazy.close()
+    whole.close()
+    assert dump(EmbeddedStore(tmp_path / "g.gmem", readonly=True)) == \
+        dump(EmbeddedStore(tmp_path / "g.json", readonly=True))
+
+
+def test_opening_a_memory_makes_no_triple_objects(tmp_path):
+    with Memory(str(tmp_path / "m.gmem"), resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False)) as m:
+        m.add_triples([("apple", "in", "fridge"), ("fridge", "in", "kitchen")], step=0,
+                      vectors=np.eye(2, m.embedder.dim, dtype=np.float32))
+        m.add_triples([("apple", "on", "table")], step=1, vectors=np.eye(1, m.embedder.dim, 2, dtype=np.float32))
+    with Memory(EmbeddedStore(tmp_path / "m.gmem", readonly=True)) as m:
+        assert m.store._table is not None and not m.store._table._made
+        assert m.triple_index.n_active == 2  # the retired fact's vector is kept, not searched
+        found = m.recall("apple", query_vectors=np.eye(1, m.embedder.dim, 2, dtype=np.float32))
+        assert [t.as_list() for t in found.triples][0] == ["apple", "on", "table"]

@@ -130,3 +130,13 @@ def test_bulk_add_with_precomputed_vectors(monkeypatch):
     with pytest.raises(ConfigError, match="query_vectors"):
         mem.recall(["q1", "q2"], query_vectors=first[None, :])
     assert len(mem.current()) == 2
+
+
+def test_a_bulk_load_pauses_garbage_collection_and_restores_it():
+    import gc
+
+    memory = Memory(embed_episodes=False)
+    with memory.bulk():
+        assert not gc.isenabled()
+        memory.add_triples([("apple", "in", "fridge")], vectors=np.ones((1, memory.embedder.dim)))
+    assert gc.isenabled() and memory.stats()["triples"] == 1

@@ -90,3 +90,28 @@ def test_a_read_only_matrix_is_adopted_then_copied_on_write():
     copy = VectorIndex(32)
     copy.add([f"t{i}" for i in range(300)], mine)  # a caller's writable array is never shared
     assert not np.shares_memory(copy.matrix, mine)
+
+
+def test_retired_rows_made_current_again_are_searched_again():
+    vecs = clustered(50)
+    ids = [f"t{i:02d}" for i in range(50)]
+    index = VectorIndex(32)
+    index.add(ids, vecs)
+    index.deactivate(ids[:5] + ids[:5])  # twice: still five rows out
+    assert index.n_active == 45 and all(i not in ids[:5] for i, _ in index.search(vecs[0], 50))
+    index.add(ids[:5], vecs[:5])  # current again (e.g. a fact stated again)
+    assert index.n_active == 50 and index.search(vecs[0], 1)[0][0] == "t00"
+    assert index.search(vecs[0], 50) == brute(vecs, ids, [True] * 50, vecs[0], 50)
+
+
+def test_an_ann_read_in_place_copies_itself_before_growing():
+    from graphmem.ann import ANNIndex
+
+    vecs = clustered(600)
+    saved = np.array(ANNIndex.build(vecs[:500]).to_bytes())
+    before = saved.copy()
+    ann = ANNIndex.from_bytes(saved)  # points into ``saved``
+    assert ann.ntotal == 500 and ann.search(vecs[42], 1)[0] == 42
+    ann.add(vecs[500:])
+    assert ann.ntotal == 600 and ann.search(vecs[550], 1)[0] == 550
+    assert np.array_equal(saved, before)  # the bytes it was read from are untouched

@@ -46,34 +46,129 @@ class ArchiveError(GraphmemError, ValueError):
 @dataclass
 class ArchiveContents:
     meta: dict
-    triples: list[Triple]          # ordered as written: by (valid_from, id)
+    table: "TripleTable"           # the triples, ordered as written: by (valid_from, id)
     episodes: list[Episode]        # ordered as written: by (step, id)
-    triple_vectors: np.ndarray | None = None    # rows of the triples with a vector, in their order
-    triple_vector_ids: list[str] = field(default_factory=list)
     attachments: dict[str, str] = field(default_factory=dict)  # name -> fingerprint
-    columns: np.ndarray | None = None  # triples.npy: string indices of subjects/objects, validity
-    strings: list[str] = field(default_factory=list)
+
+
+class TripleTable:
+    """An archive's triples kept as its columns: a ``Triple`` object is made only for a row that is
+    asked for, and kept, so every reader of a row gets the same object (as from a graph read whole).
+    Opening a million-triple graph makes no per-triple objects beyond the id strings.
+
+    Entities' rows (ordered by valid_from, id, as the rows are) are found through a CSR table built
+    with numpy sorts on first use.
+    """
+
+    def __init__(self, strings: list[str], cols: np.ndarray, sources: np.ndarray,
+                 source_ends: np.ndarray, vectors: np.ndarray | None):
+        self.strings = strings
+        self.cols = cols
+        self.vectors = vectors  # float32 rows of the triples that have one (memory-mapped)
+        self._sources = sources
+        self._source_starts = np.r_[0, source_ends].astype(np.int64)
+        self.ids: list[str] = list(map(strings.__getitem__, cols[:, 0].tolist()))
+        self.row_of: dict[str, int] = dict(zip(self.ids, range(len(self.ids))))
+        vec_row = cols[:, 7]
+        self.vector_ids = self.ids if len(vec_row) and vec_row[0] == 0 and vec_row[-1] == len(vec_row) - 1 \
+            else [self.ids[i] for i in np.flatnonzero(vec_row >= 0).tolist()]
+        self._made: dict[int, Triple] = {}
+        self._all: list[Triple] | None = None
+        self._retired = bool(np.any(cols[:, 6]))
+        self._entity_rows: dict[bool, tuple[dict[str, int], np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def in_time_order(self) -> bool:
+        """Rows ordered by (valid_from, id), as the writer leaves them (anything else is repaired
+        by indexing the triples one by one)."""
+        valid_from = self.cols[:, 4]
+        step = np.diff(valid_from)
+        if np.any(step < 0):
+            return False
+        ties = np.flatnonzero(step == 0)
+        at = self.ids.__getitem__
+        return all(map(str.__lt__, map(at, ties.tolist()), map(at, (ties + 1).tolist())))  # C loops
+
+    def triple(self, row: int) -> Triple:
+        t = self._made.get(row)
+        if t is None:
+            text = self.strings
+            key, subj, rel, obj, valid_from, until, has_until, vec = self.cols[row].tolist()
+            a, b = self._source_starts[row:row + 2].tolist()
+            t = Triple(text[subj], text[rel], text[obj], valid_from, until if has_until else None,
+                       [text[i] for i in self._sources[a:b].tolist()], text[key])
+            if vec >= 0:
+                t.embedding = self.vectors[vec]
+            self._made[row] = t
+        return t
+
+    def all(self) -> list[Triple]:
+        """Every triple, in row order (made in bulk; rows made before keep their objects)."""
+        if self._all is None:
+            text = self.strings.__getitem__
+            bounds = self._source_starts.tolist()
+            flat = list(map(text, self._sources.tolist()))
+            out: list[Triple] = []
+            for start in range(0, len(self.cols), _CHUNK):  # in chunks: a million rows as ints cost ~300 MB
+                block = self.cols[start:start + _CHUNK]
+                subj, rel, obj = (list(map(text, block[:, c].tolist())) for c in (1, 2, 3))
+                until = np.where(block[:, 6] != 0, block[:, 5].astype(object), None).tolist()
+                srcs = [flat[bounds[i]:bounds[i + 1]] for i in range(start, start + len(block))]
+                # map() runs the constructor from C: a third faster than a Python loop over rows.
+                out += map(Triple, subj, rel, obj, block[:, 4].tolist(), until, srcs,
+                           self.ids[start:start + len(block)])
+            if self.vectors is not None:
+                rows = np.flatnonzero(self.cols[:, 7] >= 0).tolist()
+                for row, vec in zip(rows, self.vectors):
+                    out[row].embedding = vec
+            for row, t in self._made.items():
+                out[row] = t
+            self._all = out
+        return self._all
+
+    def current_rows(self) -> np.ndarray:
+        return np.flatnonzero(self.cols[:, 6] == 0)
+
+    def retired_ids(self) -> list[str]:
+        return [self.ids[r] for r in np.flatnonzero(self.cols[:, 6] != 0).tolist()]
+
+    def entity_rows(self, name: str, current_only: bool) -> np.ndarray:
+        """Rows of the triples touching ``name``, ordered by (valid_from, id)."""
+        index, starts, rows = self._entities(current_only)
+        k = index.get(name)
+        return rows[starts[k]:starts[k + 1]] if k is not None else rows[:0]
+
+    def entity_names(self, current_only: bool = False) -> list[str]:
+        return list(self._entities(current_only)[0])
+
+    def _entities(self, current_only: bool) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+        """(name -> k, starts, rows): entity k's rows are rows[starts[k]:starts[k + 1]]."""
+        if current_only and not self._retired:
+            current_only = False  # nothing retired: one table serves both
+        found = self._entity_rows.get(current_only)
+        if found is None:
+            cols = self.cols
+            rows = self.current_rows() if current_only else np.arange(len(cols))
+            subj, obj = cols[rows, 1], cols[rows, 3]
+            other = obj != subj  # a self-loop is listed once
+            ent = np.concatenate([subj, obj[other]])
+            rows = np.concatenate([rows, rows[other]])
+            order = np.lexsort((rows, ent))
+            ent, rows = ent[order], rows[order]
+            starts = np.flatnonzero(np.r_[True, ent[1:] != ent[:-1]]) if len(ent) else np.zeros(0, np.int64)
+            names = map(self.strings.__getitem__, ent[starts].tolist())
+            found = (dict(zip(names, range(len(starts)))), np.r_[starts, len(ent)], rows)
+            self._entity_rows[current_only] = found
+        return found
 
     def adjacency(self, current_only: bool) -> dict[str, list[str]]:
-        """Entity name -> ids of its triples in file order (by valid_from, id), built with numpy
-        sorts instead of a Python loop over a million triples."""
-        cols = self.columns
-        rows = np.arange(len(cols))
-        if current_only:
-            rows = rows[cols[:, 6] == 0]
-        subj, obj = cols[rows, 1], cols[rows, 3]
-        other = obj != subj  # a self-loop is listed once
-        ent = np.concatenate([subj, obj[other]])
-        rows = np.concatenate([rows, rows[other]])
-        order = np.lexsort((rows, ent))
-        ent, rows = ent[order], rows[order]
-        if not len(ent):
-            return {}
-        starts = np.flatnonzero(np.r_[True, ent[1:] != ent[:-1]])
-        ids = [self.triples[r].id for r in rows.tolist()]
-        bounds = starts.tolist() + [len(ids)]
-        names = map(self.strings.__getitem__, ent[starts].tolist())
-        return dict(zip(names, (ids[a:b] for a, b in zip(bounds, bounds[1:]))))
+        """Entity name -> ids of its triples in row order (by valid_from, id)."""
+        index, starts, rows = self._entities(current_only)
+        ids = list(map(self.ids.__getitem__, rows.tolist()))
+        bounds = starts.tolist()
+        return dict(zip(index, (ids[a:b] for a, b in zip(bounds, bounds[1:]))))
 
 
 def is_archive(head: bytes) -> bool:
@@ -293,7 +388,7 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
     meta = head.get("meta")
     strings = reader.json("strings.json")
     if not isinstance(meta, dict) or not isinstance(strings, list) \
-            or not all(isinstance(s, str) for s in strings):
+            or not set(map(type, strings)) <= {str}:
         raise ArchiveError("'meta' must be an object and the string table a list of strings")
     cols = reader.array("triples.npy")
     if cols.ndim != 2 or cols.shape[1] != len(_COLUMNS) or cols.dtype != np.int64:
@@ -310,20 +405,11 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
     vec_row = cols[:, 7]
     if len(vec_row) and (vec_row.min() < -1 or vec_row.max() >= len(t_vecs)):
         raise ArchiveError("triples.npy refers to vector rows the matrix lacks")
-    sources = _csr(reader, "triple_sources.npy", "triple_source_ends.npy", len(cols), n_str)
-    triples: list[Triple] = []
-    text = strings.__getitem__
-    for start in range(0, len(cols), _CHUNK):  # in chunks: a million rows as ints cost ~300 MB
-        block = cols[start:start + _CHUNK]
-        ids, subj, rel, obj = (list(map(text, block[:, c].tolist())) for c in range(4))
-        until = np.where(block[:, 6] != 0, block[:, 5].astype(object), None).tolist()
-        srcs = [list(map(text, src)) for src in sources[start:start + len(block)]]
-        # map() runs the constructor from C: a third faster than a Python loop over rows.
-        triples += map(Triple, subj, rel, obj, block[:, 4].tolist(), until, srcs, ids)
-    vector_ids = [triples[i].id for i in np.flatnonzero(vec_row >= 0).tolist()]
-    if len(vector_ids) != len(t_vecs) or (len(vector_ids) and
-                                          not np.array_equal(vec_row[vec_row >= 0], np.arange(len(t_vecs)))):
+    sources, source_ends = _csr_arrays(reader, "triple_sources.npy", "triple_source_ends.npy", len(cols), n_str)
+    if len(vec_row) and not np.array_equal(vec_row[vec_row >= 0], np.arange(len(t_vecs))) \
+            or int((vec_row >= 0).sum()) != len(t_vecs):
         raise ArchiveError("triple vector rows must follow the triple order, one row per vector")
+    table = TripleTable(strings, cols, sources, source_ends, t_vecs if len(t_vecs) else None)
     rows = reader.json("episodes.json")
     if not isinstance(rows, list):
         raise ArchiveError("episodes.json must be a list")
@@ -341,20 +427,26 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
     attachments = head.get("attachments") or {}
     if not isinstance(attachments, dict) or not all(isinstance(v, str) for v in attachments.values()):
         raise ArchiveError("'attachments' must map names to fingerprints")
-    return ArchiveContents(meta, triples, episodes, t_vecs if len(t_vecs) else None, vector_ids,
-                           {k: v for k, v in attachments.items() if f"attachments/{k}" in reader},
-                           cols, strings)
+    return ArchiveContents(meta, table, episodes,
+                           {k: v for k, v in attachments.items() if f"attachments/{k}" in reader})
 
 
 def _csr(reader: ArchiveReader, values_name: str, ends_name: str, n: int, n_str: int) -> list[list[int]]:
+    values, ends = _csr_arrays(reader, values_name, ends_name, n, n_str)
+    flat, bounds = values.tolist(), [0] + ends.tolist()
+    return [flat[bounds[i]:bounds[i + 1]] for i in range(n)]
+
+
+def _csr_arrays(reader: ArchiveReader, values_name: str, ends_name: str, n: int,
+                n_str: int) -> tuple[np.ndarray, np.ndarray]:
+    """A checked CSR pair: the values of item i are values[ends[i - 1]:ends[i]]."""
     values, ends = reader.array(values_name), reader.array(ends_name)
     if values.ndim != 1 or ends.shape != (n,) or (n and (np.any(np.diff(ends) < 0) or ends[0] < 0
                                                       or ends[-1] != len(values))):
         raise ArchiveError(f"{values_name} and {ends_name} do not agree")
     if len(values) and (values.min() < 0 or values.max() >= n_str):
         raise ArchiveError(f"{values_name} refers to strings the table lacks")
-    flat, bounds = values.tolist(), [0] + ends.tolist()
-    return [flat[bounds[i]:bounds[i + 1]] for i in range(n)]
+    return values, ends
 
 
 def buffer_writer(data: bytes | np.ndarray) -> Callable[[BinaryIO], None]:
@@ -368,5 +460,5 @@ def buffer_writer(data: bytes | np.ndarray) -> Callable[[BinaryIO], None]:
     return write
 
 
-__all__ = ["ArchiveContents", "ArchiveError", "ArchiveReader", "FORMAT", "VERSION", "buffer_writer",
-           "is_archive", "read_archive", "write_archive"]
+__all__ = ["ArchiveContents", "ArchiveError", "ArchiveReader", "FORMAT", "TripleTable", "VERSION",
+           "buffer_writer", "is_archive", "read_archive", "write_archive"]

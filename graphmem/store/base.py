@@ -75,6 +75,10 @@ class GraphStore(Protocol):
             return [], None
         return [t.id for t in with_vec], np.stack([t.embedding for t in with_vec])
 
+    def retired_triple_ids(self) -> list[str]:
+        """Ids of the triples no longer current (their vectors stay, unsearched)."""
+        return [t.id for t in self.triples(current_only=False) if not t.current]
+
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
         """Set ``valid_until=step`` on current triples; returns the ids actually retired."""
 
@@ -108,6 +112,11 @@ class GraphStore(Protocol):
     def set_meta(self, key: str, value) -> None: ...
 
     # --- attachments (blobs kept beside the graph, e.g. a saved ANN index) --------------------
+    @property
+    def keeps_attachments(self) -> bool:
+        """Whether set_attachment keeps blobs (else a caller need not make them)."""
+        return False
+
     def attachment(self, name: str) -> tuple[str, np.ndarray] | None:
         """(fingerprint, bytes) of a blob kept with the graph; None where there is none."""
         return None
@@ -122,6 +131,10 @@ class GraphStore(Protocol):
 
     def counts(self) -> dict:
         """{"triples": n_all, "current_triples": n, "entities": n, "episodes": n}."""
+
+    def count_triples(self) -> int:
+        """How many triples there are, retired ones included (``counts()["triples"]``)."""
+        return self.counts()["triples"]
 
     def flush(self) -> None:
         """Persist pending state (atomic); a no-op where writes are already durable."""

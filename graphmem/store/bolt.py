@@ -302,6 +302,11 @@ class BoltStore(GraphStore):
             "ORDER BY valid_from, id", "reading triples")
         return [_triple(r) for r in recs]
 
+    def retired_triple_ids(self) -> list[str]:
+        recs = self._read("MATCH ()-[r:REL]->() WHERE r.valid_until IS NOT NULL RETURN r.id AS id ORDER BY id",
+                          "reading retired triple ids")
+        return [r["id"] for r in recs]
+
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
         recs = self._read(
             "MATCH (s:Entity {name: $s})-[r:REL]->(o:Entity {name: $o}) "

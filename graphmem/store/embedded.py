@@ -18,26 +18,23 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import gc
 import io
-import itertools
 import json
-import operator
 import os
 import re
 import tempfile
 from operator import attrgetter
 from pathlib import Path
-from contextlib import contextmanager
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable
 
 import networkx as nx
 import numpy as np
 
 from ..filelock import FileLock
+from ..gcpause import gc_paused
 from ..jsonfile import parse_json
 from ..model import Episode, Triple
-from .archive import ArchiveError, ArchiveReader, buffer_writer, is_archive, read_archive, write_archive
+from .archive import ArchiveError, ArchiveReader, TripleTable, buffer_writer, is_archive, read_archive, write_archive
 from .base import CypherError, GraphStore, StoreError
 from .cypher_guard import write_clause
 
@@ -80,6 +77,8 @@ class EmbeddedStore(GraphStore):
         self._nx: nx.MultiDiGraph | None = None  # built for Cypher, dropped on writes
         self._mapped: tuple[list[str], np.ndarray] | None = None  # archive vectors, while unchanged
         self._reader: ArchiveReader | None = None
+        # An opened archive's triples, read from its columns until the first write (see _table_or_none).
+        self._table: TripleTable | None = None
         self._attachments: dict[str, tuple[str, Callable[[BinaryIO], None] | None]] = {}
         self._dirty = False  # changes not saved yet: close() saves them
         self._lock = None if self.path is None or readonly else FileLock(self.path, "graph file")
@@ -100,9 +99,12 @@ class EmbeddedStore(GraphStore):
 
     # --- triples -------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
-        for t in triples:
+        self._thaw()
+        triples = list(triples)
+        if triples:
             self._dirty = True
             self._sorted = self._nx = self._mapped = None
+        for t in triples:
             old = self._triples.get(t.id)
             if old is not None:
                 self._unlink(old, self._adj)
@@ -120,13 +122,14 @@ class EmbeddedStore(GraphStore):
         return t.valid_from, t.id
 
     def _link(self, t: Triple, adj: dict[str, list[str]]) -> None:
-        key = (t.valid_from, t.id)
-        for name in dict.fromkeys((t.subject, t.object)):
+        for name in (t.subject,) if t.subject == t.object else (t.subject, t.object):
             ids = adj.get(name)
             if ids is None:
                 adj[name] = [t.id]
-            elif self._order(ids[-1]) <= key:  # the usual case: facts arrive in time order
-                ids.append(t.id)
+                continue
+            last = self._triples[ids[-1]]
+            if last.valid_from < t.valid_from or last.valid_from == t.valid_from and last.id <= t.id:
+                ids.append(t.id)  # the usual case: facts arrive in time order
             else:
                 bisect.insort(ids, t.id, key=self._order)
 
@@ -142,29 +145,43 @@ class EmbeddedStore(GraphStore):
                     del adj[name]
 
     def get_triple(self, triple_id: str) -> Triple | None:
+        if self._table is not None:
+            row = self._table.row_of.get(triple_id)
+            return None if row is None else self._table.triple(row)
         return self._triples.get(triple_id)
 
     def triples(self, current_only: bool = True) -> list[Triple]:
-        if self._sorted is None:
+        if self._table is not None:
+            self._sorted = self._table.all()
+        elif self._sorted is None:
             self._sorted = sorted(self._triples.values(), key=lambda t: (t.valid_from, t.id))
         return [t for t in self._sorted if t.current] if current_only else list(self._sorted)
 
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
+        self._thaw()  # asked before writing: the fact index is built once for the writes to come
         tid = self._current.get((subject, relation, obj))
         return None if tid is None else self._triples[tid]
 
     def triples_of_entity(self, entity: str, current_only: bool = True) -> list[Triple]:
+        if self._table is not None:
+            return list(map(self._table.triple, self._table.entity_rows(entity, current_only).tolist()))
         adj = self._live if current_only else self._adj
         return [self._triples[i] for i in adj.get(entity, ())]
 
     def triple_ids_of_entities(self, entities: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
         out = {}
+        table = self._table
         for name in dict.fromkeys(entities):
+            if table is not None:
+                rows = _newest(table.entity_rows(name, current_only=True), limit)
+                out[name] = list(map(table.ids.__getitem__, rows.tolist()))
+                continue
             ids = self._live.get(name, [])
-            out[name] = (ids if limit is None else ids[-limit:])[::-1]  # newest first
+            out[name] = _newest(ids, limit)
         return out
 
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
+        self._thaw()
         done = []
         for tid in triple_ids:
             t = self._triples.get(tid)
@@ -179,7 +196,12 @@ class EmbeddedStore(GraphStore):
         return done
 
     def entities(self) -> list[str]:
-        return sorted(self._adj)
+        return sorted(self._table.entity_names() if self._table is not None else self._adj)
+
+    def retired_triple_ids(self) -> list[str]:
+        if self._table is not None:
+            return self._table.retired_ids()
+        return [t.id for t in self.triples(current_only=False) if not t.current]
 
     # --- vectors -------------------------------------------------------------------------------
     def triple_vectors(self, triples: list[Triple] | None = None) -> tuple[list[str], np.ndarray | None]:
@@ -199,10 +221,14 @@ class EmbeddedStore(GraphStore):
         write(buf)
         return fingerprint, np.frombuffer(buf.getbuffer(), dtype=np.uint8)
 
+    @property
+    def keeps_attachments(self) -> bool:
+        return self.path is not None and not is_json_path(self.path)
+
     def set_attachment(self, name: str, fingerprint: str, write: Callable[[BinaryIO], None]) -> None:
         """Keep a blob with the graph (archives only; JSON files and memory-only stores drop it,
         and are not rewritten for it): ``write(fh)`` writes it."""
-        if self.path is None or is_json_path(self.path):
+        if not self.keeps_attachments:
             return
         self._attachments[name] = (fingerprint, write)
         self._dirty = True
@@ -220,6 +246,7 @@ class EmbeddedStore(GraphStore):
 
     # --- provenance ----------------------------------------------------------------------------
     def delete_source(self, source_id: str) -> list[str]:
+        self._thaw()
         self._dirty = True
         self._nx = None
         deleted = []
@@ -259,9 +286,9 @@ class EmbeddedStore(GraphStore):
         """The graph as a networkx MultiDiGraph (built on demand, for Cypher)."""
         if self._nx is None:
             g = nx.MultiDiGraph()
-            for name in self._adj:
+            for name in self.entities():
                 g.add_node(name, name=name, __labels__={"Entity"})
-            for t in self._triples.values():
+            for t in self.triples(current_only=False):
                 g.add_edge(t.subject, t.object, key=t.id, relation=t.relation, id=t.id,
                            valid_from=t.valid_from, valid_until=t.valid_until, sources=list(t.sources),
                            __labels__={"REL"})
@@ -287,7 +314,14 @@ class EmbeddedStore(GraphStore):
         rows = len(values[0]) if values else 0
         return [{c: _plain(v[i]) for c, v in zip(columns, values)} for i in range(rows)]
 
+    def count_triples(self) -> int:
+        return len(self._table) if self._table is not None else len(self._triples)
+
     def counts(self) -> dict:
+        table = self._table
+        if table is not None:
+            return {"triples": len(table), "current_triples": len(table.current_rows()),
+                    "entities": len(table.entity_names()), "episodes": len(self._episodes)}
         return {"triples": len(self._triples), "current_triples": len(self._current),
                 "entities": len(self._adj), "episodes": len(self._episodes)}
 
@@ -396,31 +430,34 @@ class EmbeddedStore(GraphStore):
             self._index_archive(contents)
 
     def _index_archive(self, contents) -> None:
-        triples = contents.triples
-        if contents.triple_vectors is not None:
-            by_id = {t.id: t for t in triples}
-            for key, vec in zip(contents.triple_vector_ids, contents.triple_vectors):
-                by_id[key].embedding = vec
-        self._add_sorted(contents)
+        table = contents.table
         self._episodes = {e.id: e for e in contents.episodes}
         self._meta = dict(contents.meta)
         self._attachments = {name: (fp, None) for name, fp in contents.attachments.items()}
-        if contents.triple_vectors is not None:
-            self._mapped = (contents.triple_vector_ids, contents.triple_vectors)
+        if table.vectors is not None:
+            self._mapped = (table.vector_ids, table.vectors)
+        if table.in_time_order():
+            self._table = table  # read from its columns until the first write
+        else:
+            self.add_triples(table.all())
 
-    def _add_sorted(self, contents) -> None:
-        """Index an archive's triples, which come ordered by (valid_from, id) (checked here)."""
-        triples = contents.triples
-        keys = list(zip(map(attrgetter("valid_from"), triples), map(attrgetter("id"), triples)))
-        if not all(map(operator.lt, keys, itertools.islice(keys, 1, None))):  # C loops: fast
-            self.add_triples(triples)
+    def _thaw(self) -> None:
+        """Before the first write to an opened archive: index its triples as Python objects (the
+        ones handed out already stay the same objects)."""
+        table, self._table = self._table, None
+        if table is None:
             return
-        self._triples = dict(zip(map(attrgetter("id"), triples), triples))
+        with gc_paused():
+            self._index_objects(table)
+
+    def _index_objects(self, table: TripleTable) -> None:
+        triples = table.all()
+        self._triples = dict(zip(table.ids, triples))
         live = [t for t in triples if t.valid_until is None]
         self._current = dict(zip(map(attrgetter("subject", "relation", "object"), live),
                                  map(attrgetter("id"), live)))
-        self._adj = contents.adjacency(current_only=False)
-        self._live = contents.adjacency(current_only=True) if len(live) < len(triples) else \
+        self._adj = table.adjacency(current_only=False)
+        self._live = table.adjacency(current_only=True) if len(live) < len(triples) else \
             {name: list(ids) for name, ids in self._adj.items()}
         self._sorted = list(triples)
 
@@ -441,17 +478,9 @@ class EmbeddedStore(GraphStore):
         self._meta = dict(meta)
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while millions of objects are made that all stay alive: each
-    collection would walk them all again (it doubled the time to open a 100k-triple archive)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
+def _newest(ids, limit: int | None):
+    """The last ``limit`` items (all for None) of a list or array in time order, newest first."""
+    return (ids if limit is None else ids[len(ids) - min(limit, len(ids)):])[::-1]
 
 
 def _fact(t: Triple) -> tuple[str, str, str]:
