@@ -55,19 +55,39 @@ def graph_path(cache_dir: str, dataset: QADataset, extractor: str, embedder: str
 
 def build_graph(dataset: QADataset, store, extractor=None, config=None, progress=True,
                 workers: int = 4, embedder=None):
-    """Open the graph in ``store`` (a graph file path or an open store) and add whatever passages
-    it lacks, checkpointing."""
+    """The graph of ``dataset`` in ``store`` (a graph file path or an open store), with whatever
+    passages it lacked added, checkpointing.
+
+    A graph file comes back read-only, holding no writer's lock: answering with a local model takes
+    hours, and a lock held that long turned away every other evaluation of the same cached graph
+    (another split, a replay of the answers so far). So a file that already holds every passage is
+    only read, and one that had to grow is saved, closed and read again."""
     from graphmem.rag.graph import CorpusGraph
     from graphmem.store import open_store
 
-    if not hasattr(store, "episodes"):
-        store = open_store(store, create=True)
-    graph = CorpusGraph(store, embedder=embedder, extractor=extractor, config=config,
-                        extract_workers=workers)
+    def open_graph(target):
+        return CorpusGraph(target, embedder=embedder, extractor=extractor, config=config,
+                           extract_workers=workers)
+
+    if hasattr(store, "episodes"):  # an open store: grown in place, its caller closes it
+        graph = open_graph(store)
+        added = _add_passages(graph, dataset, progress)
+        return graph, added
+    if os.path.exists(store):
+        graph = open_graph(open_store(store, readonly=True))
+        if all(p.id in graph for p in dataset.passages):
+            return graph, 0
+        graph.close()
+    with open_graph(open_store(store, create=True)) as graph:
+        added = _add_passages(graph, dataset, progress)
+    return open_graph(open_store(store, readonly=True)), added
+
+
+def _add_passages(graph, dataset: QADataset, progress) -> int:
     added = graph.add(dataset.passages, progress=progress, save_every=SAVE_EVERY)
     if added:
         graph.save()
-    return graph, added
+    return added
 
 
 def _dense_cached(dataset: QADataset, cache_dir: str, embedder=None) -> tuple[DenseRetriever, bool]:
