@@ -96,8 +96,8 @@ class SentenceTransformerEmbedder:
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self.model
-        # A model truncates at max_seq_length tokens: about 4 characters each in English text.
-        max_chars = 4 * int(getattr(model, "max_seq_length", 0) or 0) or None
+        max_tokens = _max_tokens(model)
+        max_chars = 4 * max_tokens if max_tokens else None
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         with self._encode_lock:
             for batch in length_batches(texts, self.char_budget, self.batch_size, max_chars):
@@ -118,7 +118,7 @@ class SentenceTransformerEmbedder:
         if len(texts) == 0:
             return vectors, pooled
         model = self.model
-        max_tokens = int(getattr(model, "max_seq_length", 0) or 0) or None
+        max_tokens = _max_tokens(model)
         with self._encode_lock:
             for batch in length_batches(texts, self.char_budget, self.batch_size,
                                         4 * max_tokens if max_tokens else None):
@@ -134,6 +134,12 @@ class SentenceTransformerEmbedder:
                         tokens = out["token_embeddings"][: len(offs)].float().numpy()
                         pooled[i] = [_pool(tokens, offs, ranges) for ranges in spans[i]]
         return vectors, pooled
+
+
+def _max_tokens(model) -> int | None:
+    """Where the model truncates (None: unknown). Length batching counts about 4 characters a
+    token of English text."""
+    return int(getattr(model, "max_seq_length", 0) or 0) or None
 
 
 Spans = Sequence[tuple[int, int]]  # character ranges [start, end) of one item in its text

@@ -20,7 +20,7 @@ import numpy as np
 
 from .embed import Embedder, VectorIndex, default_embedder
 from .errors import ConfigError
-from .extract.base import Extractor, RawTriple
+from .extract.base import Extractor, RawTriple, well_formed
 from .extract.spans import fact_spans
 from .gcpause import gc_paused
 from .model import Episode, Subgraph, Triple, ordered_unique, stable_id, titled_text
@@ -134,7 +134,8 @@ class Memory:
 
         A graph file hands over its memory-mapped vectors and its saved ANN index: nothing is
         copied or rebuilt on open."""
-        stored = self.store.meta().get("embedder")
+        meta = self.store.meta()
+        stored = meta.get("embedder")
         if stored not in (None, self.embedder.name):
             raise ConfigError(f"this graph was built with the embedder {stored!r}, not "
                               f"{self.embedder.name!r}: their vectors do not compare; open it with "
@@ -160,17 +161,15 @@ class Memory:
                     if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim]
         if with_vec:
             self.episode_index.add([ep.id for ep in with_vec], np.stack([ep.embedding for ep in with_vec]))
-        self.fact_vectors = self._fact_vector_kind(bool(total))
-        meta = self.store.meta()
+        self.fact_vectors = self._fact_vector_kind(meta.get(FACT_VECTORS), bool(total))
         for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name),
                            (FACT_VECTORS, self.fact_vectors)):
             if meta.get(key) != value:
                 self.store.set_meta(key, value)
 
-    def _fact_vector_kind(self, has_triples: bool) -> str:
-        """The kind recorded in the graph; else TEXT for a graph written before the record, else
-        the one asked for (TEXT when the embedder cannot pool spans)."""
-        stored = self.store.meta().get(FACT_VECTORS)
+    def _fact_vector_kind(self, stored: str | None, has_triples: bool) -> str:
+        """The kind recorded in the graph (``stored``); else TEXT for a graph written before the
+        record, else the one asked for (TEXT when the embedder cannot pool spans)."""
         kind = stored or (TEXT if has_triples else self.fact_vectors)
         if kind not in (TEXT, PASSAGE_TOKENS):
             raise ConfigError(f"unknown fact vector kind {kind!r}: choose {TEXT!r} or {PASSAGE_TOKENS!r}")
@@ -338,8 +337,7 @@ class Memory:
         resolve = self.resolver.resolve
         ignored = self.profile.ignored_names
         for pos, item in enumerate(raw):
-            if len(item) != 3 or not (isinstance(item[0], str) and isinstance(item[1], str)
-                                      and isinstance(item[2], str)):
+            if not well_formed(item):
                 log.warning("dropping malformed triple %r", item)
                 self.dropped_triples += 1
                 continue

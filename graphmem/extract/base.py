@@ -8,6 +8,12 @@ from ..model import Triple
 RawTriple = tuple[str, str, str]
 
 
+def well_formed(item) -> bool:
+    """Whether an extractor's item is three strings (anything else is dropped, and counted)."""
+    return len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], str) \
+        and isinstance(item[2], str)
+
+
 @runtime_checkable
 class Extractor(Protocol):
     name: str

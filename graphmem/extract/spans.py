@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .base import RawTriple
+from .base import RawTriple, well_formed
 
 CLAUSE_CHARS = 120  # subject and object further apart than this: pool the two names only
 _BETWEEN_WORDS = r"\W+(?:(?:the|a|an)\W+)?"  # punctuation, and an article the name dropped
@@ -33,7 +33,7 @@ def fact_spans(text: str, raw: Sequence[RawTriple], offset: int = 0) -> list[lis
     found: dict[str, list[tuple[int, int]]] = {}
     out: list[list[tuple[int, int]] | None] = []
     for item in raw:
-        if len(item) != 3 or not all(isinstance(x, str) for x in item):
+        if not well_formed(item):
             out.append(None)
             continue
         subj, obj = (found.setdefault(n, mentions(lower, n)) for n in (item[0].lower(), item[2].lower()))

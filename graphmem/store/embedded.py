@@ -197,7 +197,7 @@ class EmbeddedStore(GraphStore):
     def retired_triple_ids(self) -> list[str]:
         if self._table is not None:
             return self._table.retired_ids()
-        return [t.id for t in self.triples(current_only=False) if not t.current]
+        return super().retired_triple_ids()
 
     # --- vectors -------------------------------------------------------------------------------
     def triple_vectors(self, triples: list[Triple] | None = None) -> tuple[list[str], np.ndarray | None]:
