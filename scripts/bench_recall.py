@@ -16,8 +16,10 @@ which prints one JSON line:
 - ``recall_with_query_embedding``: p50/p95 of ``recall(text)``, embedding included;
 - ``ann_recall_at_10``: overlap of the index's top 10 with the exact top 10, averaged over queries.
 
-The measuring process runs BLAS and faiss on one thread (a query uses one core), so its CPU times
-stand for a quiet machine; wall times on a shared machine are longer.
+The measuring process uses BLAS and faiss threads as the libraries choose them, as users run it
+(``--threads 1`` pins them: OpenBLAS's one-thread scan of a row-major matrix is several times slower
+on some CPUs, so pinning penalises the exact scan most). Wall times on a shared machine are longer
+than CPU times.
 
 Vectors are synthetic but shaped like text embeddings: entities belong to topics, a triple's vector
 mixes its entities' and relation's vectors, and queries fall near existing triples. (Independent
@@ -51,7 +53,7 @@ from graphmem.normalize import ResolverConfig  # noqa: E402
 
 PER_SOURCE = 10
 BATCH = 10_000  # triples made at a time (outside the timed load)
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 DIM = 384
 TOPICS = 512
 LATENT = 48
@@ -227,6 +229,14 @@ def _time(fn) -> tuple[float, float]:
     return time.perf_counter() - t0, time.process_time() - c0
 
 
+def _thread_env(threads: str) -> dict:
+    """The measuring process's environment: BLAS/OpenMP threads as the libraries choose them (what
+    users get), or pinned to a number."""
+    if threads == "default":
+        return {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    return {**os.environ, **{k: threads for k in THREAD_VARS}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000")
@@ -240,6 +250,9 @@ def main() -> None:
                     help="topics: vectors shaped like text embeddings (default); random: independent "
                          "random vectors and text queries, as the first version of this benchmark "
                          "(recall never expands: it times the seed search)")
+    ap.add_argument("--threads", default="default",
+                    help="BLAS/OpenMP threads of the measuring process: 'default' (the libraries' own "
+                         "choice, what users get) or a number, e.g. 1")
     ap.add_argument("--measure", metavar="FILE", help=argparse.SUPPRESS)  # the child process
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -254,8 +267,7 @@ def main() -> None:
             child = subprocess.run([sys.executable, __file__, "--measure", str(path), "--size", str(n),
                                     "--queries", str(args.queries), "--seed", str(args.seed),
                                     "--vectors", args.vectors],
-                                   capture_output=True, text=True, check=True,
-                                   env={**os.environ, **ONE_THREAD})  # a query runs on one core
+                                   capture_output=True, text=True, check=True, env=_thread_env(args.threads))
             row.update(json.loads(child.stdout.strip().splitlines()[-1]))
             print(json.dumps(row), flush=True)
             if str(n) in args.server_sizes.split(","):
