@@ -62,6 +62,16 @@ def test_names_match_without_the_punctuation_and_articles_they_lost():
     assert [text[s:e] for s, e in member] == ["Switzerland is a member of the European Free Trade Association"]
 
 
+def test_a_name_is_found_at_each_of_its_mentions_and_an_article_is_skipped_only_between_its_words():
+    from graphmem.extract.spans import TextWords
+
+    text = "the beatles met the beatles. an old the beatles fan; beatles the end"
+    assert TextWords(text).mentions("the beatles") == [(0, 11), (16, 27), (36, 47)]
+    assert TextWords(text).mentions("beatles end") == [(53, 68)]  # "beatles the end"
+    assert TextWords(text).mentions("old beatles") == [(32, 47)]  # "old the beatles"
+    assert TextWords(text).mentions("beatle") == [] and TextWords(text).mentions("") == []
+
+
 # --- pooled vectors ------------------------------------------------------------------------------
 def test_encode_spans_gives_encode_vectors_and_pooled_spans():
     e = default_embedder()

@@ -12,31 +12,67 @@ from typing import Sequence
 from .base import RawTriple, well_formed
 
 CLAUSE_CHARS = 120  # subject and object further apart than this: pool the two names only
-_BETWEEN_WORDS = r"\W+(?:(?:the|a|an)\W+)?"  # punctuation, and an article the name dropped
+_WORD = re.compile(r"\w+")
+_ARTICLES = frozenset({"the", "a", "an"})  # a name drops them: "member of european union"
 
 
-def mentions(text: str, name: str) -> list[tuple[int, int]]:
-    """Ranges of ``name`` in ``text`` (lowercased), as whole words, in order. Only the name's words
-    must match: names lose the text's punctuation ("193 000 people" for "193,000 people",
-    "british canadian" for "British-Canadian") and inner articles ("member of european union")."""
-    words = re.findall(r"\w+", name)
-    if not words:
-        return []
-    pattern = r"(?<!\w)" + _BETWEEN_WORDS.join(map(re.escape, words)) + r"(?!\w)"
-    return [(m.start(), m.end()) for m in re.finditer(pattern, text)]
+class TextWords:
+    """A text's words (runs of ``\\w``), to find names in it as sequences of whole words.
+
+    Only a name's words must match: names lose the text's punctuation ("193 000 people" for
+    "193,000 people", "british canadian" for "British-Canadian") and inner articles ("member of
+    european union"). Matching words, not a pattern compiled per name, keeps this cheap (a
+    passage's ~15 names each compiled cost about as much as the passage's parse)."""
+
+    def __init__(self, text: str):
+        found = list(_WORD.finditer(text))
+        self.words = [m.group() for m in found]
+        self.spans = [m.span() for m in found]
+        self.starts: dict[str, list[int]] = {}
+        for i, word in enumerate(self.words):
+            self.starts.setdefault(word, []).append(i)
+
+    def mentions(self, name: str) -> list[tuple[int, int]]:
+        """Character ranges of ``name`` in the text, in order, not overlapping (the text and the
+        name in the same case)."""
+        words = _WORD.findall(name)
+        out: list[tuple[int, int]] = []
+        after = 0
+        for first in self.starts.get(words[0], ()) if words else ():
+            last = self._last_word(first, words, 1) if first >= after else None
+            if last is not None:
+                out.append((self.spans[first][0], self.spans[last][1]))
+                after = last + 1
+        return out
+
+    def _last_word(self, at: int, words: Sequence[str], k: int) -> int | None:
+        """Index of the text word that ends a match of ``words[k:]`` following the word ``at``, or
+        None. An article between two of the name's words is skipped where that leads to a match,
+        else the next word must follow directly."""
+        if k == len(words):
+            return at
+        nxt, words_here = at + 1, self.words
+        if nxt + 1 < len(words_here) and words_here[nxt] in _ARTICLES and words_here[nxt + 1] == words[k]:
+            last = self._last_word(nxt + 1, words, k + 1)
+            if last is not None:
+                return last
+        if nxt < len(words_here) and words_here[nxt] == words[k]:
+            return self._last_word(nxt, words, k + 1)
+        return None
 
 
 def fact_spans(text: str, raw: Sequence[RawTriple], offset: int = 0) -> list[list[tuple[int, int]] | None]:
     """For each fact of ``raw``, the character ranges it is said in (shifted by ``offset``), or
     None where its subject or object is not found in ``text``."""
-    lower = text.lower()
+    words = TextWords(text.lower())
     found: dict[str, list[tuple[int, int]]] = {}
     out: list[list[tuple[int, int]] | None] = []
     for item in raw:
         if not well_formed(item):
             out.append(None)
             continue
-        subj, obj = (found.setdefault(n, mentions(lower, n)) for n in (item[0].lower(), item[2].lower()))
+        subj, obj = (found[n] if n in found else found.setdefault(n, words.mentions(n))
+                     for n in (item[0].lower(), item[2].lower()))
         if not subj or not obj:
             out.append(None)
             continue
