@@ -11,6 +11,7 @@ import math
 import os
 import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
@@ -58,14 +59,17 @@ class SentenceTransformerEmbedder:
     """sentence-transformers model; loads lazily and only from local files (no hub access).
 
     ``char_budget``: texts are encoded in batches of similar length (see ``length_batches``);
-    ``batch_size`` caps the texts per batch."""
+    ``batch_size`` caps the texts per batch. ``workers``: on CPU, length batches run this many at
+    a time, each on one torch thread (None: one per core; 1: one batch at a time on every core)."""
 
     def __init__(self, model_path: str | None = None, batch_size: int = 256, device: str = "cpu",
-                 char_budget: int = CHAR_BUDGET, name: str | None = None, dim: int = 384):
+                 char_budget: int = CHAR_BUDGET, name: str | None = None, dim: int = 384,
+                 workers: int | None = None):
         self._path = model_path
         self.batch_size = batch_size
         self.char_budget = char_budget
         self.device = device
+        self.workers = workers
         self._model = None
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()  # thread counts are process-wide
@@ -93,18 +97,14 @@ class SentenceTransformerEmbedder:
             return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        model = self.model
-        max_tokens = _max_tokens(model)
-        max_chars = 4 * max_tokens if max_tokens else None
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        with self._encode_lock:
-            for batch in length_batches(texts, self.char_budget, self.batch_size, max_chars):
-                with torch_threads(encoding_threads(len(texts))):
-                    out[batch] = model.encode([texts[i] for i in batch], batch_size=len(batch),
-                                              normalize_embeddings=True, convert_to_numpy=True,
-                                              show_progress_bar=False)
+
+        def encode_batch(model, batch: list[int]) -> None:
+            out[batch] = model.encode([texts[i] for i in batch], batch_size=len(batch),
+                                      normalize_embeddings=True, convert_to_numpy=True,
+                                      show_progress_bar=False)
+
+        self._in_batches(texts, encode_batch)
         return out
 
     def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Spans | None]]
@@ -115,25 +115,52 @@ class SentenceTransformerEmbedder:
         span costs no transformer work; None where no token overlaps (or the item is None)."""
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         pooled: list[list[np.ndarray | None]] = [[None] * len(s) for s in spans]
+
+        def encode_batch(model, batch: list[int]) -> None:
+            chunk = [texts[i] for i in batch]
+            outs = model.encode(chunk, batch_size=len(batch), normalize_embeddings=True,
+                                output_value=None, show_progress_bar=False)
+            max_tokens = _max_tokens(model)
+            offsets = model.tokenizer(chunk, truncation=max_tokens is not None, max_length=max_tokens,
+                                      return_offsets_mapping=True)["offset_mapping"]
+            for i, out, offs in zip(batch, outs, offsets):
+                vectors[i] = out["sentence_embedding"].float().numpy()
+                if any(spans[i]):
+                    tokens = out["token_embeddings"][: len(offs)].float().numpy()
+                    pooled[i] = [_pool(tokens, offs, ranges) for ranges in spans[i]]
+
+        self._in_batches(texts, encode_batch)
+        return vectors, pooled
+
+    def _in_batches(self, texts: Sequence[str], encode_batch: Callable[[object, list[int]], None]) -> None:
+        """Call ``encode_batch(model, batch)`` on each length batch of ``texts`` (see
+        ``length_batches``); each call writes its own rows.
+
+        On CPU the batches run side by side, one per worker thread, each on one torch thread (the
+        forward pass releases the GIL): torch's own threads split every operation and spin at each
+        step waiting for the slowest, which cost 2 cores a third of their time here, and more when
+        another process takes a core away. A worker that waits for a core holds up only its batch."""
         if len(texts) == 0:
-            return vectors, pooled
+            return
         model = self.model
         max_tokens = _max_tokens(model)
+        batches = length_batches(texts, self.char_budget, self.batch_size,
+                                 4 * max_tokens if max_tokens else None)
+        workers = min(len(batches), self._worker_count()) if len(texts) > SMALL_INPUT else 1
         with self._encode_lock:
-            for batch in length_batches(texts, self.char_budget, self.batch_size,
-                                        4 * max_tokens if max_tokens else None):
-                chunk = [texts[i] for i in batch]
-                with torch_threads(encoding_threads(len(texts))):
-                    outs = model.encode(chunk, batch_size=len(batch), normalize_embeddings=True,
-                                        output_value=None, show_progress_bar=False)
-                offsets = model.tokenizer(chunk, truncation=max_tokens is not None, max_length=max_tokens,
-                                          return_offsets_mapping=True)["offset_mapping"]
-                for i, out, offs in zip(batch, outs, offsets):
-                    vectors[i] = out["sentence_embedding"].float().numpy()
-                    if any(spans[i]):
-                        tokens = out["token_embeddings"][: len(offs)].float().numpy()
-                        pooled[i] = [_pool(tokens, offs, ranges) for ranges in spans[i]]
-        return vectors, pooled
+            if workers <= 1:
+                for batch in batches:
+                    with torch_threads(encoding_threads(len(texts))):
+                        encode_batch(model, batch)
+                return
+            with torch_threads(1), ThreadPoolExecutor(workers, thread_name_prefix="encode") as pool:
+                for _ in pool.map(lambda batch: encode_batch(model, batch), batches):
+                    pass
+
+    def _worker_count(self) -> int:
+        if self.device != "cpu":
+            return 1
+        return self.workers or os.cpu_count() or 1
 
 
 def _max_tokens(model) -> int | None:
@@ -169,9 +196,11 @@ _reserved_lock = threading.Lock()
 @contextmanager
 def reserved_core() -> Iterator[None]:
     """Held by work that runs beside encoding and needs a core of its own (a thread that parses
-    the next passages): while it runs, each encoding batch leaves it that core, since torch's
-    threads spin at every step waiting for the slowest of them; once it is done, encoding takes
-    every core again. Checked per length batch, so the encoder never idles a core for long."""
+    the next passages): while it runs, each encoding batch that runs on torch's threads leaves it
+    that core, since those threads spin at every step waiting for the slowest of them; once it is
+    done, encoding takes every core again. Checked per length batch, so the encoder never idles a
+    core for long. (Batches run side by side on one thread each need no core left to them: the
+    parser only delays the batch whose core it shares.)"""
     global _reserved_cores
     with _reserved_lock:
         _reserved_cores += 1

@@ -36,6 +36,20 @@ def test_batched_encoding_equals_one_text_at_a_time():
     np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.parametrize("workers", [1, 3])
+def test_batches_run_side_by_side_or_one_at_a_time_give_the_same_vectors(workers):
+    # Three workers each take length batches on one torch thread; one runs them in turn on every core.
+    small = SentenceTransformerEmbedder(char_budget=300, batch_size=3, workers=workers)
+    alone = np.stack([default_embedder().encode([t])[0] for t in TEXTS])
+    np.testing.assert_allclose(small.encode(TEXTS), alone, atol=2e-5)
+    spans = [[[(0, 5)]] if t else [] for t in TEXTS]
+    vectors, pooled = small.encode_spans(TEXTS, spans)
+    np.testing.assert_allclose(vectors, alone, atol=2e-5)
+    _, pooled_alone = default_embedder().encode_spans(TEXTS[:2], spans[:2])
+    np.testing.assert_allclose(pooled[1][0], pooled_alone[1][0], atol=2e-5)
+    assert [len(p) for p in pooled] == [len(s) for s in spans]
+
+
 def test_a_graph_remembers_its_embedder_and_refuses_another(tmp_path):
     path = tmp_path / "g.json"
     with Memory(str(path)) as m:
