@@ -144,9 +144,13 @@ class SentenceTransformerEmbedder:
             return
         model = self.model
         max_tokens = _max_tokens(model)
-        batches = length_batches(texts, self.char_budget, self.batch_size,
-                                 4 * max_tokens if max_tokens else None)
-        workers = min(len(batches), self._worker_count()) if len(texts) > SMALL_INPUT else 1
+        max_chars = 4 * max_tokens if max_tokens else None
+        workers = self._worker_count() if len(texts) > SMALL_INPUT else 1
+        batches = length_batches(texts, self.char_budget, self.batch_size, max_chars)
+        if len(batches) < workers:
+            # Too few batches to go round (a few dozen short texts fit one): one per worker.
+            batches = length_batches(texts, self.char_budget, -(-len(texts) // workers), max_chars)
+        workers = min(workers, len(batches))
         with self._encode_lock:
             if workers <= 1:
                 for batch in batches:
