@@ -101,6 +101,15 @@ def _one_blas_thread():
     return _blas.limit(limits=1, user_api="blas")
 
 
+def _first_small(items: list, size: int) -> list[list]:
+    """``items`` in batches of ``size``, but for the first, a quarter of that: nothing is encoded
+    before the first batch is parsed, and the rest are parsed while earlier ones are encoded."""
+    if not items:
+        return []
+    first = max(1, size // 4)
+    return [items[:first]] + [items[i:i + size] for i in range(first, len(items), size)]
+
+
 def _unit_range(scores: np.ndarray) -> np.ndarray:
     lo, hi = float(scores.min()), float(scores.max())
     return (scores - lo) / (hi - lo) if hi > lo else np.ones_like(scores)
@@ -168,8 +177,8 @@ class CorpusGraph:
             from tqdm import tqdm
 
             bar = tqdm(total=len(new), desc="indexing passages", unit="passage")
-        saved = 0
-        batches = [new[i:i + batch_size] for i in range(0, len(new), batch_size)]
+        saved = done = 0
+        batches = _first_small(new, batch_size)
         known = dict(passage_vectors or {})
         # Parsing (spaCy, or LLM requests) of the next batch runs while this one is encoded and
         # written, so neither waits for the other; one batch ahead bounds the memory it holds.
@@ -185,7 +194,7 @@ class CorpusGraph:
                 results = self.memory.observe_many([(p.id, p.title, p.text) for p in batch],
                                                    episode_vectors=known, raws=raws)
                 self._index([r.episode for r in results], [t for r in results for t in r.added])
-                done = n * batch_size + len(batch)
+                done += len(batch)
                 if save_every and done - saved >= save_every:
                     self.save()
                     saved = done
