@@ -8,7 +8,9 @@ best rate is the baseline. Then:
   from the same forward pass, linking, store), then saving;
 - eval-qa graph: the graph as eval-qa builds it (the same, checkpointed every SAVE_EVERY passages);
   its dense baseline then reuses the graph's passage vectors, so nothing else is embedded.
-Each prints passages/s and its ratio to the baseline's best rate, with the load average.
+Each prints passages/s and its ratio to the baseline's best rate, with the load average. Beside it:
+the bare model with its fixed batches run one per core on one torch thread each, as graphmem's
+encoder runs its length batches (ratio_vs_best_bare_per_core), so a gain owed to that alone shows.
 
     .venv/bin/python scripts/bench_build.py --data ../shared/data [--limit N] [--parts baseline,build,evalqa]
 """
@@ -21,6 +23,7 @@ import resource
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -46,6 +49,29 @@ def bare_rates(embedder, texts: list[str], batch_sizes: list[int]) -> dict[int, 
     return rates
 
 
+def bare_rates_per_core(embedder, texts: list[str], batch_sizes: list[int]) -> dict[int, float]:
+    """Passages/s of the model's own encode with its fixed batches run one per core, each on one
+    torch thread (as graphmem's encoder runs its length batches): how much of the indexing rate
+    is owed to that alone."""
+    import torch
+
+    model = embedder.model
+    rates = {}
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for b in batch_sizes:
+            chunks = [texts[i:i + b] for i in range(0, len(texts), b)]
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+                list(pool.map(lambda chunk: model.encode(chunk, batch_size=b, normalize_embeddings=True,
+                                                         show_progress_bar=False), chunks))
+            rates[b] = round(len(texts) / (time.perf_counter() - t0), 1)
+    finally:
+        torch.set_num_threads(before)
+    return rates
+
+
 def build(passages, embedder, extractor, tmp: str, name: str, save_every: int | None = None) -> dict:
     graph = CorpusGraph(EmbeddedStore(Path(tmp) / f"{name}.json", create=True), embedder=embedder,
                         extractor=extractor)
@@ -64,6 +90,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--embedder", default=None, help="default all-MiniLM-L6-v2")
     ap.add_argument("--batch-sizes", default="16,32,64,128,256", help="bare embedder batch sizes tried")
+    ap.add_argument("--per-core-batch-sizes", default="16,32",
+                    help="batch sizes of the bare embedder run one batch per core (reported beside)")
     ap.add_argument("--baseline-sample", type=int, default=400, help="passages encoded per batch size")
     ap.add_argument("--parts", default="baseline,build,evalqa")
     args = ap.parse_args()
@@ -82,7 +110,12 @@ def main() -> None:
     best = max(rates, key=rates.get)
     out["baseline"] = {"sample": len(sample), "bare_passages_per_second_by_batch_size": rates,
                        "best_batch_size": best, "best_passages_per_second": rates[best]}
+    per_core = {}
     if "baseline" in parts:
+        per_core = bare_rates_per_core(embedder, sample, [int(b) for b in args.per_core_batch_sizes.split(",")])
+        best_per_core = max(per_core, key=per_core.get)
+        out["baseline_one_batch_per_core"] = {"bare_passages_per_second_by_batch_size": per_core,
+                                              "best_passages_per_second": per_core[best_per_core]}
         t0 = time.perf_counter()
         embedder.encode(sample)
         rate = len(sample) / (time.perf_counter() - t0)
@@ -96,6 +129,9 @@ def main() -> None:
                 out["evalqa_graph" if part == "evalqa" else part] = {
                     **res, "passages_per_second": round(rate, 1),
                     "ratio_vs_best_bare": round(rate / rates[best], 2)}
+                if per_core:
+                    out["evalqa_graph" if part == "evalqa" else part]["ratio_vs_best_bare_per_core"] = \
+                        round(rate / max(per_core.values()), 2)
     out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(out, indent=2))
