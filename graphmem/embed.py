@@ -310,8 +310,10 @@ class VectorIndex:
                 self._active[row] = False
                 self._inactive += 1
 
-    def positions(self, ids: Sequence[str]) -> list[int]:
-        return [self._pos[k] for k in ids]
+    def rows(self, ids: Sequence[str]) -> np.ndarray:
+        """The row of each id, -1 for an id this index lacks (one pass in C: at a million rows
+        every lookup misses the CPU cache, and recall looks up hundreds)."""
+        return np.fromiter(map(self._pos.get, ids, itertools.repeat(-1)), dtype=np.int64, count=len(ids))
 
     def vector(self, key: str) -> np.ndarray | None:
         row = self._pos.get(key)
@@ -365,7 +367,7 @@ class VectorIndex:
         the rows it lacks or holds with an older vector."""
         ann = self.build_ann()
         active = self._active[: len(self.ids)]
-        share = max(float(active.mean()), 0.05)
+        share = max(1.0 - self._inactive / len(self.ids), 0.05)  # counted, not a scan of a million flags
         rows = self._ann_rows[ann.search(query, min(ann.ntotal, int(n / share)))]
         rows = rows[rows >= 0]
         if self._ann_extra:

@@ -106,11 +106,15 @@ def _by_entity(triples: list[Triple]) -> dict[str, list[str]]:
 def _best(ids: list[str], picked: dict, kept: dict, query_vecs: np.ndarray, index: VectorIndex,
           cfg: RecallConfig) -> list[tuple[str, float]]:
     """The ``width`` ids of one entity most similar to the queries (>= threshold), best first."""
-    cands = [i for i in ids if i not in picked and i not in kept and i in index]
-    if not cands:
+    cands = [i for i in ids if i not in picked and i not in kept] if picked or kept else ids
+    rows = index.rows(cands)
+    if len(rows) and rows.min() < 0:  # facts without a vector (none, when every fact is indexed)
+        known = rows >= 0
+        cands, rows = [c for c, k in zip(cands, known.tolist()) if k], rows[known]
+    if not len(cands):
         return []
-    rows = index.matrix[index.positions(cands)]
-    sims = (rows @ query_vecs.T).max(axis=1)
+    vectors = index.matrix[rows]
+    sims = vectors @ query_vecs[0] if len(query_vecs) == 1 else (vectors @ query_vecs.T).max(axis=1)
     best = range(len(cands))
     if len(cands) > cfg.width:  # only the best few (and ties at the edge) are sorted, in Python
         kth = np.partition(sims, len(sims) - cfg.width)[len(sims) - cfg.width]

@@ -115,3 +115,21 @@ def test_an_ann_read_in_place_copies_itself_before_growing():
     ann.add(vecs[500:])
     assert ann.ntotal == 600 and ann.search(vecs[550], 1)[0] == 550
     assert np.array_equal(saved, before)  # the bytes it was read from are untouched
+
+
+def test_rows_of_ids_with_unknown_ones_marked():
+    index = VectorIndex(32)
+    index.add(["a", "b", "c"], clustered(3))
+    assert index.rows(["c", "x", "a"]).tolist() == [2, -1, 0]
+    assert index.rows([]).tolist() == []
+
+
+def test_ann_candidates_skip_retired_rows_by_count():
+    vecs = clustered(3000)
+    ids = [f"t{i:04d}" for i in range(3000)]
+    index = VectorIndex(32, ann_threshold=1000)
+    index.add(ids, vecs)
+    index.deactivate(ids[:2900])  # almost everything retired: the ANN is asked for many more guesses
+    active = [i >= 2900 for i in range(3000)]
+    hits = [index.search(q, 5) for q in clustered(10, seed=3)]
+    assert all(h == brute(vecs, ids, active, q, 5) for h, q in zip(hits, clustered(10, seed=3)))
