@@ -204,6 +204,9 @@ class EmbeddedStore(GraphStore):
     def entities(self) -> list[str]:
         return sorted(self._table.entity_names() if self._table is not None else self._adj)
 
+    def row_view(self) -> TripleTable | None:
+        return self._table
+
     def retired_triple_ids(self) -> list[str]:
         if self._table is not None:
             return self._table.retired_ids()
