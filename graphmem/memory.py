@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .blas import one_blas_thread
 from .embed import Embedder, VectorIndex, default_embedder
 from .errors import ConfigError
 from .extract.base import Extractor, RawTriple, well_formed
@@ -409,7 +410,8 @@ class Memory:
             qv = self._encode_queries(queries)
         view = self.store.row_view()
         rows = view if view is not None and view.ids is self._loaded_ids else None
-        found = associative(qv, self.triple_index, self.store, cfg, rows)
+        with one_blas_thread():
+            found = associative(qv, self.triple_index, self.store, cfg, rows)
         triples = [t for t, _ in found]
         return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
 
