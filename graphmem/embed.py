@@ -282,6 +282,9 @@ class VectorIndex:
         self._ann_rows = np.zeros(0, dtype=np.int64)  # the row of each ANN label (-1: gone)
         self._ann_extra: list[int] = []  # rows the ANN lacks, or holds with an older vector
         self._ann_saved = False  # the ANN equals the one in the graph file
+        # The matrix transposed (dim x capacity), kept while searches scan it whole: a scan of a
+        # row-major matrix runs 3-6x slower in OpenBLAS (one thread, or two on a busy machine).
+        self._scan: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -311,6 +314,7 @@ class VectorIndex:
                 self._mat[n:n + len(ids)] = vectors
                 self._active[n:n + len(ids)] = True
             self.ids.extend(ids)
+            self._scan_write(n, vectors)
             if pos is not None:
                 self._pos = pos
             else:
@@ -332,6 +336,7 @@ class VectorIndex:
                 self._ann_extra.append(row)
             self._mat[row] = vec
             self._active[row] = True
+            self._scan_write(row, vec[None, :])
 
     def _reserve(self, rows: int) -> None:
         """Room for ``rows`` rows in a matrix this index owns and may write."""
@@ -346,6 +351,33 @@ class VectorIndex:
         active[:n] = self._active[:n]
         self._mat, self._active = mat, active
 
+    def _scan_scores(self, query: np.ndarray) -> np.ndarray:
+        """``query``'s similarity with every row, from the rows' transposed copy (dim x rows, made
+        on the first scan) up to SCAN_COPY_ROWS rows; past that, a scan is rare (the ANN serves
+        searches) and a second copy of a big matrix is not worth its memory."""
+        n = len(self.ids)
+        if n > SCAN_COPY_ROWS:
+            return self.matrix @ query
+        if self._scan is None:
+            self._scan = np.zeros((self.dim, max(n, 256)), dtype=np.float32)
+            self._scan[:, :n] = self.matrix.T
+        return query @ self._scan[:, :n]
+
+    def _scan_write(self, row: int, vectors: np.ndarray) -> None:
+        """Keep the transposed copy in step with rows written at ``row`` onwards; drop it once the
+        ANN serves searches instead of scans."""
+        if self._scan is None:
+            return
+        if len(self.ids) >= min(self.ann_threshold, SCAN_COPY_ROWS):
+            self._scan = None
+            return
+        end = row + len(vectors)
+        if end > self._scan.shape[1]:
+            grown = np.zeros((self.dim, max(end, 2 * self._scan.shape[1])), dtype=np.float32)
+            grown[:, :row] = self._scan[:, :row]
+            self._scan = grown
+        self._scan[:, row:end] = vectors.T
+
     def deactivate(self, ids: Sequence[str]) -> None:
         for key in ids:
             row = self._pos.get(key)
@@ -353,8 +385,10 @@ class VectorIndex:
                 self._active[row] = False
                 self._inactive += 1
 
-    def positions(self, ids: Sequence[str]) -> list[int]:
-        return [self._pos[k] for k in ids]
+    def rows(self, ids: Sequence[str]) -> np.ndarray:
+        """The row of each id, -1 for an id this index lacks (one pass in C: at a million rows
+        every lookup misses the CPU cache, and recall looks up hundreds)."""
+        return np.fromiter(map(self._pos.get, ids, itertools.repeat(-1)), dtype=np.int64, count=len(ids))
 
     def vector(self, key: str) -> np.ndarray | None:
         row = self._pos.get(key)
@@ -367,7 +401,7 @@ class VectorIndex:
     def active_scores(self, query: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Every active id with its similarity to ``query``, in insertion order (a full scan)."""
         n = len(self.ids)
-        sims = self.matrix @ np.asarray(query, dtype=np.float32)
+        sims = self._scan_scores(np.asarray(query, dtype=np.float32))
         active = self._active[:n]
         if active.all():
             return self.ids, sims
@@ -389,7 +423,7 @@ class VectorIndex:
             sims = self._mat[rows] @ query
         else:
             rows = None
-            sims = self.matrix @ query
+            sims = self._scan_scores(query)
             if self._inactive:
                 sims[~self._active[:n]] = -np.inf
         # partition keeps this O(n); only the k best (plus ties at the edge) are sorted.
@@ -408,7 +442,7 @@ class VectorIndex:
         the rows it lacks or holds with an older vector."""
         ann = self.build_ann()
         active = self._active[: len(self.ids)]
-        share = max(float(active.mean()), 0.05)
+        share = max(1.0 - self._inactive / len(self.ids), 0.05)  # counted, not a scan of a million flags
         rows = self._ann_rows[ann.search(query, min(ann.ntotal, int(n / share)))]
         rows = rows[rows >= 0]
         if self._ann_extra:
@@ -484,5 +518,6 @@ class VectorIndex:
 # Past this many rows a full scan costs more than ANN candidates plus an exact re-rank (measured in
 # scripts/bench_recall.py: ~2 ms a scan at 20k rows of 384 floats on 2 cores).
 ANN_THRESHOLD = 20_000
+SCAN_COPY_ROWS = 1 << 16  # full scans read a transposed copy up to this many rows (100 MB at 384 dims)
 ANN_OVERFETCH = 16        # ANN candidates per result wanted...
 ANN_MIN_CANDIDATES = 256  # ...and at least this many (recall is set by graphmem.ann.SEARCH_EFFORT)

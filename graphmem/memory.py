@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .blas import one_blas_thread
 from .embed import Embedder, VectorIndex, default_embedder
 from .errors import ConfigError
 from .extract.base import Extractor, RawTriple, well_formed
@@ -89,6 +90,7 @@ class Memory:
         # Facts seen lately, shown to an LLM extractor as naming examples (no store round trip).
         self._recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
         self.triple_index = VectorIndex(self.embedder.dim)
+        self._loaded_ids: list[str] | None = None
         self.episode_index = VectorIndex(self.embedder.dim, ann_threshold=EXACT_ONLY)
         self.fact_vectors = fact_vectors
         with gc_paused():
@@ -153,6 +155,7 @@ class Memory:
             ids, matrix = [t.id for t in triples], np.stack([t.embedding for t in triples])
         if total:
             self.triple_index.add(ids, matrix)
+            self._loaded_ids = ids  # the store's row view, while it is this list, numbers rows as the index does
             self.triple_index.deactivate(self.store.retired_triple_ids())
             ann, labels = self.store.attachment(TRIPLE_ANN), self.store.attachment(TRIPLE_ANN_IDS)
             if ann is not None and labels is not None and ann[0] == labels[0]:
@@ -405,7 +408,10 @@ class Memory:
             if not queries:
                 return Subgraph()
             qv = self._encode_queries(queries)
-        found = associative(qv, self.triple_index, self.store, cfg)
+        view = self.store.row_view()
+        rows = view if view is not None and view.ids is self._loaded_ids else None
+        with one_blas_thread():
+            found = associative(qv, self.triple_index, self.store, cfg, rows)
         triples = [t for t, _ in found]
         return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
 

@@ -22,7 +22,7 @@ import numpy as np
 from .embed import VectorIndex
 from .errors import ConfigError
 from .model import ScoredEpisode, Triple
-from .store.base import GraphStore
+from .store.base import GraphStore, RowView
 
 
 @dataclass
@@ -46,12 +46,14 @@ class RecallConfig:
 
 
 def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
-                cfg: RecallConfig) -> list[tuple[Triple, float]]:
+                cfg: RecallConfig, rows: RowView | None = None) -> list[tuple[Triple, float]]:
     """Retrieved triples with their best query similarity, in retrieval order.
 
     Store reads are batched: one for the seeds, then per level of the expansion one for the
     candidate ids and one for the triples kept, and once the first hub is met one for the queries'
-    nearest neighbours (a server answers each in one round trip).
+    nearest neighbours (a server answers each in one round trip). ``rows``: the store's row view
+    when its rows are the index's rows (a graph file as opened): candidates are then read as rows,
+    with no id looked up.
     """
     seeds: dict[str, float] = {}
     pool: list[str] = []
@@ -67,24 +69,28 @@ def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
         if t.current:
             picked[t.id] = (t, seeds[t.id])
             frontier += [t.subject, t.object]
-    near: dict[str, list[str]] | None = None  # entity -> its triples in the pool, read at the first hub
+    near: dict[str, np.ndarray] | None = None  # entity -> rows of its triples in the pool, read at the first hub
     visited: set[str] = set()
     for _ in range(cfg.depth - 1):
         level = [e for e in dict.fromkeys(frontier) if e not in visited]
         visited.update(level)
         if not level or len(picked) >= cfg.max_triples:
             break
-        ids_of = store.triple_ids_of_entities(level, limit=cfg.hub_scan)
+        if rows is not None:
+            rows_of = {e: rows.newest_rows(e, cfg.hub_scan) for e in level}
+        else:
+            rows_of = {e: index.rows(ids) for e, ids in store.triple_ids_of_entities(level, limit=cfg.hub_scan).items()}
         kept: dict[str, float] = {}
         for entity in level:
             if len(picked) + len(kept) >= cfg.max_triples:
                 break
-            cands = ids_of[entity]
+            cands = rows_of[entity]
             if len(cands) >= cfg.hub_scan:  # maybe a hub: add its triples near the queries
                 if near is None:
-                    near = _by_entity(store.get_triples(pool))
-                cands = list(dict.fromkeys(cands + near.get(entity, [])))
-            kept.update(_best(cands, picked, kept, query_vecs, index, cfg))
+                    near = {e: index.rows(ids) for e, ids in _by_entity(store.get_triples(pool)).items()}
+                if entity in near:
+                    cands = np.unique(np.concatenate([cands, near[entity]]))
+            kept.update(_best(cands[cands >= 0], picked, kept, query_vecs, index, cfg))
         frontier = []
         for t in store.get_triples(kept):
             picked[t.id] = (t, kept[t.id])
@@ -103,25 +109,26 @@ def _by_entity(triples: list[Triple]) -> dict[str, list[str]]:
     return out
 
 
-def _best(ids: list[str], picked: dict, kept: dict, query_vecs: np.ndarray, index: VectorIndex,
+def _best(rows: np.ndarray, picked: dict, kept: dict, query_vecs: np.ndarray, index: VectorIndex,
           cfg: RecallConfig) -> list[tuple[str, float]]:
-    """The ``width`` ids of one entity most similar to the queries (>= threshold), best first."""
-    cands = [i for i in ids if i not in picked and i not in kept and i in index]
-    if not cands:
+    """The ``width`` triples of one entity (index ``rows``) most similar to the queries (>=
+    threshold) that are not picked or kept yet, best first, ties by id. Only the ids of the best
+    few are looked at: a hub offers hundreds of rows."""
+    if not len(rows) or not cfg.width:
         return []
-    rows = index.matrix[index.positions(cands)]
-    sims = (rows @ query_vecs.T).max(axis=1)
-    best = range(len(cands))
-    if len(cands) > cfg.width:  # only the best few (and ties at the edge) are sorted, in Python
-        kth = np.partition(sims, len(sims) - cfg.width)[len(sims) - cfg.width]
-        best = np.flatnonzero(sims >= kth).tolist()
-    order = sorted(best, key=lambda i: (-float(sims[i]), cands[i]))
-    out = []
-    for i in order[: cfg.width]:
-        if sims[i] < cfg.threshold:
-            break
-        out.append((cands[i], float(sims[i])))
-    return out
+    vectors = index.matrix[rows]
+    sims = vectors @ query_vecs[0] if len(query_vecs) == 1 else (vectors @ query_vecs.T).max(axis=1)
+    ids = index.ids
+    out: list[tuple[str, float]] = []
+    for i in np.argsort(-sims, kind="stable").tolist():
+        score = float(sims[i])
+        if score < cfg.threshold or len(out) >= cfg.width and score < out[-1][1]:
+            break  # past the width-th best, only its ties are still wanted (the id decides)
+        tid = ids[rows[i]]
+        if tid not in picked and tid not in kept:
+            out.append((tid, score))
+    out.sort(key=lambda x: (-x[1], x[0]))
+    return out[: cfg.width]
 
 
 def rank_episodes(triples: list[Triple], store: GraphStore, cfg: RecallConfig,

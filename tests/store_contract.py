@@ -52,6 +52,26 @@ class StoreContract:
         assert len(st.triples()) == 1
         assert st.get_triple(t.id).sources == ["e1", "e2"]
 
+    def test_re_adding_keeps_the_entity_lists_right(self):
+        """A fact told again (its sources grown, in place or as a copy) stays once in its entities'
+        lists; one passed back retired leaves the current ones."""
+        st = self.make_store()
+        facts = [T("hub", "r", f"o{i}", step=i) for i in range(5)]
+        st.add_triples(facts)
+        again = st.get_triple(facts[2].id)
+        again.sources.append("e2")
+        st.add_triples([again, T("hub", "r", "o3", step=3, sources=("e1", "e3"))])
+        order = [t.id for t in facts]
+        assert [t.id for t in st.triples_of_entity("hub")] == order
+        assert st.get_triple(facts[3].id).sources == ["e1", "e3"]
+        gone = st.get_triple(facts[1].id)
+        gone.valid_until = 7
+        st.add_triples([gone])
+        assert [t.id for t in st.triples_of_entity("hub")] == order[:1] + order[2:]
+        assert [t.id for t in st.triples_of_entity("hub", current_only=False)] == order
+        assert st.find_current("hub", "r", "o1") is None
+        assert st.triple_ids_of_entities(["hub"])["hub"] == [order[4], order[3], order[2], order[0]]
+
     def test_ordering_is_by_step_then_id(self):
         st = self.make_store()
         ts = [T("x", "r", f"o{i}", step=3 - i % 3) for i in range(9)]

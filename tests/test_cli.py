@@ -99,8 +99,9 @@ def test_extract_json(capsys):
     assert code == 0 and json.loads(out) == [["knife", "in", "drawer"]]
 
 
-def test_console_script_help():
-    proc = subprocess.run([sys.executable, "-m", "graphmem.cli", "--help"], capture_output=True, text=True)
+@pytest.mark.parametrize("module", ["graphmem", "graphmem.cli"])
+def test_console_script_help(module):
+    proc = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
     for cmd in ("extract", "build", "cypher", "recall", "view"):
         assert cmd in proc.stdout

@@ -64,13 +64,14 @@ def test_episodes_ranked_by_share_of_retrieved_triples():
     assert "mixed" in ids and sub.episodes[0].score > sub.episodes[ids.index("mixed")].score
 
 
-def test_a_hub_is_expanded_from_its_newest_and_its_nearest_triples():
+def test_a_hub_is_expanded_from_its_newest_and_its_nearest_triples(tmp_path):
     import numpy as np
 
     from graphmem.normalize import ResolverConfig
 
-    mem = Memory(resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
-                 recall_config=RecallConfig(top_k=1, depth=2, width=2, threshold=-1.0))
+    settings = dict(resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
+                    recall_config=RecallConfig(top_k=1, depth=2, width=2, threshold=-1.0))
+    mem = Memory(**settings)
     dim = mem.embedder.dim
 
     def vec(sim, axis):  # cosine `sim` with the query (axis 0), orthogonal otherwise
@@ -83,10 +84,21 @@ def test_a_hub_is_expanded_from_its_newest_and_its_nearest_triples():
         mem.add_triples([(f"item {i}", "in", "kitchen")], step=i, vectors=vec(s, 2 + i))
     mem.add_triples([("kitchen", "has exit", "north")], step=20, vectors=vec(1.0, 1))
     query = vec(1.0, 1)
-    assert texts(mem.recall("q", query_vectors=query, hub_scan=100)) == \
-        ["kitchen has exit north", "item 0 in kitchen", "item 1 in kitchen"]  # all 21 scanned
-    # Only the 5 newest are scanned, but the query's 3 nearest triples are candidates too.
-    assert texts(mem.recall("q", query_vectors=query, hub_scan=5, hub_pool=3)) == \
-        ["kitchen has exit north", "item 0 in kitchen", "item 1 in kitchen"]
-    assert texts(mem.recall("q", query_vectors=query, hub_scan=5, hub_pool=1)) == \
-        ["kitchen has exit north", "item 19 in kitchen", "item 18 in kitchen"]
+
+    def check(mem):
+        assert texts(mem.recall("q", query_vectors=query, hub_scan=100)) == \
+            ["kitchen has exit north", "item 0 in kitchen", "item 1 in kitchen"]  # all 21 scanned
+        # Only the 5 newest are scanned, but the query's 3 nearest triples are candidates too.
+        assert texts(mem.recall("q", query_vectors=query, hub_scan=5, hub_pool=3)) == \
+            ["kitchen has exit north", "item 0 in kitchen", "item 1 in kitchen"]
+        assert texts(mem.recall("q", query_vectors=query, hub_scan=5, hub_pool=1)) == \
+            ["kitchen has exit north", "item 19 in kitchen", "item 18 in kitchen"]
+
+    check(mem)
+    mem.store.save(tmp_path / "hub.gmem")
+    opened = Memory(str(tmp_path / "hub.gmem"), **settings)
+    assert opened.store.row_view() is not None  # candidates are read as the file's rows
+    check(opened)
+    opened.add_triples([("cat", "in", "garden")], step=21, vectors=vec(0.0, 30))
+    assert opened.store.row_view() is None  # written: back to ids
+    check(opened)

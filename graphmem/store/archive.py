@@ -141,6 +141,10 @@ class TripleTable:
         k = index.get(name)
         return rows[starts[k]:starts[k + 1]] if k is not None else rows[:0]
 
+    def newest_rows(self, name: str, limit: int) -> np.ndarray:
+        rows = self.entity_rows(name, current_only=True)
+        return rows[len(rows) - min(limit, len(rows)):]
+
     def entity_ids(self, name: str) -> list[str]:
         """Ids of the current triples touching ``name``, in time order (kept: recall asks for the
         same entities again and again)."""

@@ -26,6 +26,15 @@ class CypherError(StoreError):
     """A Cypher query was rejected: syntax error, unsupported feature, or a write without opt-in."""
 
 
+class RowView(Protocol):
+    """Triples numbered 0..n-1 (``ids[row]``), e.g. the rows of a graph file."""
+
+    ids: list[str]
+
+    def newest_rows(self, entity: str, limit: int) -> np.ndarray:
+        """Rows of the entity's newest ``limit`` current triples (any order)."""
+
+
 @runtime_checkable
 class GraphStore(Protocol):
     readonly: bool = False  # opened for reading: nothing is written back
@@ -63,6 +72,12 @@ class GraphStore(Protocol):
             ids = [t.id for t in reversed(self.triples_of_entity(e))]
             out[e] = ids if limit is None else ids[:limit]
         return out
+
+    def row_view(self) -> "RowView | None":
+        """The store's triples as numbered rows, while it holds them that way (a graph file opened
+        and not yet written); None otherwise. Recall over a million triples uses it to skip looking
+        up hundreds of ids a query."""
+        return None
 
     def triple_vectors(self, triples: list[Triple] | None = None) -> tuple[list[str], np.ndarray | None]:
         """The ids of all triples that carry an embedding, and their vectors as one matrix (rows in

@@ -106,6 +106,9 @@ class EmbeddedStore(GraphStore):
             self._sorted = self._nx = self._mapped = None
         for t in triples:
             old = self._triples.get(t.id)
+            if old is not None and self._linked_alike(old, t):
+                self._triples[t.id] = t  # e.g. a fact told again by another source: no list moves
+                continue
             if old is not None:
                 self._unlink(old, self._adj)
                 self._unlink(old, self._live)
@@ -116,6 +119,13 @@ class EmbeddedStore(GraphStore):
             if t.current:
                 self._link(t, self._live)
                 self._current[_fact(t)] = t.id
+
+    def _linked_alike(self, old: Triple, new: Triple) -> bool:
+        """Whether ``new`` would sit in exactly the lists that hold ``old``, which is current and
+        linked as such (the usual re-add: only its sources changed). Unlinking searches an entity's
+        whole list, and a hub's holds tens of thousands of ids."""
+        return (new.current and new.valid_from == old.valid_from and new.subject == old.subject
+                and new.object == old.object and self._current.get(_fact(new)) == old.id)
 
     def _order(self, triple_id: str) -> tuple[int, str]:
         t = self._triples[triple_id]
@@ -193,6 +203,9 @@ class EmbeddedStore(GraphStore):
 
     def entities(self) -> list[str]:
         return sorted(self._table.entity_names() if self._table is not None else self._adj)
+
+    def row_view(self) -> TripleTable | None:
+        return self._table
 
     def retired_triple_ids(self) -> list[str]:
         if self._table is not None:

@@ -1,0 +1,6 @@
+"""`python -m graphmem`: the same as the `graphmem` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
