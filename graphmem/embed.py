@@ -61,11 +61,14 @@ class SentenceTransformerEmbedder:
 
     ``char_budget``: texts are encoded in batches of similar length (see ``length_batches``);
     ``batch_size`` caps the texts per batch. ``workers``: on CPU, length batches run this many at
-    a time, each on one torch thread (None: one per core; 1: one batch at a time on every core)."""
+    a time, each on one torch thread (None: one per core); 1 (default): one at a time on torch's
+    threads. Side by side wins when other processes hold cores (300 MuSiQue passages, 2 cores at
+    load 2-4: 13-17/s against 9-10/s), one at a time when they do not (load 0.8-2.4 in
+    scripts/bench_build.py: 26.5 and 23.1/s against 17.8 and 13.6/s)."""
 
     def __init__(self, model_path: str | None = None, batch_size: int = 256, device: str = "cpu",
                  char_budget: int = CHAR_BUDGET, name: str | None = None, dim: int = 384,
-                 workers: int | None = None):
+                 workers: int | None = 1):
         self._path = model_path
         self.batch_size = batch_size
         self.char_budget = char_budget
@@ -146,10 +149,10 @@ class SentenceTransformerEmbedder:
         """Call ``encode_batch(model, batch)`` on each length batch of ``texts`` (see
         ``length_batches``); each call writes its own rows.
 
-        On CPU the batches run side by side, one per worker thread, each on one torch thread (the
-        forward pass releases the GIL): torch's own threads split every operation and spin at each
-        step waiting for the slowest, which cost 2 cores a third of their time here, and more when
-        another process takes a core away. A worker that waits for a core holds up only its batch."""
+        With ``workers`` > 1 on CPU the batches run side by side, one per worker thread, each on
+        one torch thread (the forward pass releases the GIL): torch's own threads split every
+        operation and spin at each step waiting for the slowest, which costs much when another
+        process takes a core away; a worker that waits for a core holds up only its batch."""
         if len(texts) == 0:
             return
         model = self.model

@@ -168,9 +168,9 @@ class CorpusGraph:
         known = dict(passage_vectors or {})
         # Parsing (spaCy, or LLM requests) of the next batch runs while this one is encoded and
         # written, so neither waits for the other; one batch ahead bounds the memory it holds.
-        # The encoder's length batches run one per core on one torch thread each, so the parser
-        # shares a core with one of them; an encoder on torch's threads leaves it a core while it
-        # runs (``reserved_core``).
+        # While the parser runs it holds a core the encoder leaves it (``reserved_core``); parsing
+        # a batch takes less time than encoding it, so encoding gets every core for the rest. (An
+        # encoder running its batches side by side, ``workers``, shares a core with the parser.)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as ahead:
             parsing = ahead.submit(self._extract, batches[0]) if batches else None
             for n, batch in enumerate(batches):
