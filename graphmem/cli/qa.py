@@ -36,7 +36,7 @@ def _names(text: str) -> list[str]:
 def _graph_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("graph retrieval")
     g.add_argument("--damping", type=number(float, min=0, max=1, open_min=True, open_max=True),
-                   help="PageRank damping, in (0, 1) (default 0.3)")
+                   help="PageRank damping, in (0, 1) (default 0.5)")
     g.add_argument("--synonym-threshold", type=number(float, min=-1, max=1),
                    help="cosine of two entity names' character trigram sets for a synonym edge (default 0.8)")
     g.add_argument("--passage-weight", type=number(float, min=0),
