@@ -76,15 +76,13 @@ def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
         visited.update(level)
         if not level or len(picked) >= cfg.max_triples:
             break
-        if rows is not None:
-            rows_of = {e: rows.newest_rows(e, cfg.hub_scan) for e in level}
-        else:
-            rows_of = {e: index.rows(ids) for e, ids in store.triple_ids_of_entities(level, limit=cfg.hub_scan).items()}
+        ids_of = store.triple_ids_of_entities(level, limit=cfg.hub_scan) if rows is None else None
         kept: dict[str, float] = {}
         for entity in level:
             if len(picked) + len(kept) >= cfg.max_triples:
                 break
-            cands = rows_of[entity]
+            # Rows are looked up as the entities are reached: the level may fill up before its last.
+            cands = rows.newest_rows(entity, cfg.hub_scan) if ids_of is None else index.rows(ids_of[entity])
             if len(cands) >= cfg.hub_scan:  # maybe a hub: add its triples near the queries
                 if near is None:
                     near = {e: index.rows(ids) for e, ids in _by_entity(store.get_triples(pool)).items()}
