@@ -142,8 +142,7 @@ class TripleTable:
         return rows[starts[k]:starts[k + 1]] if k is not None else rows[:0]
 
     def newest_rows(self, name: str, limit: int) -> np.ndarray:
-        rows = self.entity_rows(name, current_only=True)
-        return rows[len(rows) - min(limit, len(rows)):]
+        return newest(self.entity_rows(name, current_only=True), limit)
 
     def entity_ids(self, name: str) -> list[str]:
         """Ids of the current triples touching ``name``, in time order (kept: recall asks for the
@@ -183,6 +182,11 @@ class TripleTable:
         ids = list(map(self.ids.__getitem__, rows.tolist()))
         bounds = starts.tolist()
         return dict(zip(index, (ids[a:b] for a, b in zip(bounds, bounds[1:]))))
+
+
+def newest(items, limit: int | None):
+    """The last ``limit`` items (all for None) of a list or array in time order, newest first."""
+    return (items if limit is None else items[len(items) - min(limit, len(items)):])[::-1]
 
 
 def is_archive(head: bytes) -> bool:

@@ -34,7 +34,8 @@ from ..filelock import FileLock
 from ..gcpause import gc_paused
 from ..jsonfile import parse_json
 from ..model import Episode, Triple
-from .archive import ArchiveError, ArchiveReader, TripleTable, buffer_writer, is_archive, read_archive, write_archive
+from .archive import (ArchiveError, ArchiveReader, TripleTable, buffer_writer, is_archive, newest, read_archive,
+                      write_archive)
 from .base import CypherError, GraphStore, StoreError
 from .cypher_guard import write_clause
 
@@ -183,7 +184,7 @@ class EmbeddedStore(GraphStore):
         table = self._table
         for name in dict.fromkeys(entities):
             ids = table.entity_ids(name) if table is not None else self._live.get(name, [])
-            out[name] = _newest(ids, limit)
+            out[name] = newest(ids, limit)
         return out
 
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
@@ -485,11 +486,6 @@ class EmbeddedStore(GraphStore):
         for ep in episodes:
             self.add_episode(ep)
         self._meta = dict(meta)
-
-
-def _newest(ids, limit: int | None):
-    """The last ``limit`` items (all for None) of a list or array in time order, newest first."""
-    return (ids if limit is None else ids[len(ids) - min(limit, len(ids)):])[::-1]
 
 
 def _fact(t: Triple) -> tuple[str, str, str]:
