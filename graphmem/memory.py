@@ -221,14 +221,9 @@ class Memory:
             fresh = self.embedder.encode([titled_text(items[i][1], items[i][2]) for i in todo])
             for i, v in zip(todo, fresh):
                 vectors[i] = v
-        results = []
-        pending: list[Triple] = []
-        for (source_id, title, text), raw, vec, fact_vecs in zip(items, raws, vectors, facts):
-            res = self.add_extracted(text, raw, step, source_id=source_id, title=title,
-                                     episode_vec=vec, embed_now=False, vectors=fact_vecs)
-            pending += res.added
-            results.append(res)
-        self._index_new(pending)
+        results = [self._remember(text, raw, step, source_id, title, vec, fact_vecs, embed=False)[0]
+                   for (source_id, title, text), raw, vec, fact_vecs in zip(items, raws, vectors, facts)]
+        pending = self._index_batch(results)
         # Stored once already (later passages of the batch must find them); again with vectors.
         self.store.add_triples(pending)
         return results
@@ -242,9 +237,10 @@ class Memory:
         return self.embedder.encode_spans([titled_text(title, text) for title, text in passages], spans)
 
     def bulk(self):
-        """A context for loading many facts in a row (``add_triples(..., vectors=...)`` in a loop):
-        Python's cyclic garbage collector pauses meanwhile, since everything a load makes stays
-        alive and each collection would walk it all again (a fifth of a 200k-triple load)."""
+        """A context for loading many facts in a row (``add_sources``, or ``add_triples`` with
+        ``vectors=...`` in a loop): Python's cyclic garbage collector pauses meanwhile, since
+        everything a load makes stays alive and each collection would walk it all again (a fifth of
+        a 200k-triple load)."""
         return gc_paused()
 
     def extract_many(self, texts: list[str]) -> list[list[RawTriple]]:
@@ -266,11 +262,36 @@ class Memory:
         dimension; normalised here), so bulk loads embed nothing. A fact given twice keeps the
         first row; a fact already known keeps its vector.
         """
-        raw = [(t.subject, t.relation, t.object) if isinstance(t, Triple) else tuple(t) for t in triples]
+        return self._add_direct([(source_id, step, triples, text)], vectors)[0]
+
+    def add_sources(self, sources: Iterable[tuple[str | None, int, Iterable[Sequence[str] | Triple]]],
+                    vectors: np.ndarray | None = None) -> list[ObserveResult]:
+        """Many sources' facts in one call, for bulk loads: ``sources`` are (source_id, step, facts),
+        and the result is what ``add_triples(facts, step, source_id=...)`` on each in turn gives
+        (later sources see earlier ones: confirmations, retirements). What a call costs once
+        (checking and normalising vectors, growing the vector index) is paid once for the batch.
+        ``vectors``: one row per fact of all the sources, in order.
+        """
+        return self._add_direct([(source_id, step, facts, "") for source_id, step, facts in sources], vectors)
+
+    def _add_direct(self, items: list[tuple[str | None, int, Iterable[Sequence[str] | Triple], str]],
+                    vectors: np.ndarray | None) -> list[ObserveResult]:
+        raws = [[(t.subject, t.relation, t.object) if isinstance(t, Triple) else tuple(t) for t in facts]
+                for _, _, facts, _ in items]
         if vectors is not None:
-            vectors = self._checked_vectors(vectors, len(raw))
-        source_id = source_id or stable_id("direct", step, *[x for r in raw for x in r], prefix="d")
-        return self.add_extracted(text, raw, step, source_id=source_id, vectors=vectors)
+            vectors = self._checked_vectors(vectors, sum(map(len, raws)))
+        results, kept, start = [], [], 0  # kept: the vectors' rows of the facts added
+        for (source_id, step, _, text), raw in zip(items, raws):
+            source_id = source_id or stable_id("direct", step, *[x for r in raw for x in r], prefix="d")
+            part = None if vectors is None else vectors[start:start + len(raw)]
+            result, rows = self._remember(text, raw, step, source_id, "", None, part)
+            results.append(result)
+            kept.extend(start + row for row in rows)
+            start += len(raw)
+        if vectors is not None and len(kept) < len(vectors):
+            vectors = vectors[kept]  # one gather; none in a load of new facts only
+        self._index_batch(results, vectors)
+        return results
 
     def _checked_vectors(self, vectors, n: int) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -284,16 +305,27 @@ class Memory:
 
     def add_extracted(self, text: str, raw: Iterable[RawTriple], step: int, *, source_id: str | None = None,
                       title: str = "", episode_vec: np.ndarray | None = None,
-                      embed_now: bool = True,
                       vectors: np.ndarray | Sequence[np.ndarray | None] | None = None) -> ObserveResult:
         """``vectors``: rows for the items of ``raw`` (precomputed embeddings; a None row is
         embedded here), else the graph's kind of fact vector is made here."""
-        episode_id = source_id or stable_id("ep", step, text, prefix="e")
         raw = list(raw)
-        if vectors is None and embed_now and text and self.fact_vectors == PASSAGE_TOKENS:
+        if vectors is None and text and self.fact_vectors == PASSAGE_TOKENS:
             passage_vecs, (vectors,) = self._pooled([(title, text)], [raw])
             if episode_vec is None and self.embed_episodes:
                 episode_vec = passage_vecs[0]
+        result, rows = self._remember(text, raw, step, source_id, title, episode_vec, vectors)
+        self._index_batch([result], vectors[rows] if isinstance(vectors, np.ndarray) else None)
+        return result
+
+    def _remember(self, text: str, raw: list[RawTriple], step: int, source_id: str | None, title: str,
+                  episode_vec: np.ndarray | None,
+                  vectors: np.ndarray | Sequence[np.ndarray | None] | None, embed: bool = True
+                  ) -> tuple[ObserveResult, list[int]]:
+        """Store one source's facts and its episode; the vector indexes are the caller's to update
+        (``_index_batch``), once for a batch. ``vectors``: rows for the items of ``raw``; facts
+        without one are embedded here, or with ``embed`` False when indexed (the caller then
+        stores them again). Returns the result and the row of each added fact."""
+        episode_id = source_id or stable_id("ep", step, text, prefix="e")
         facts = self._normalise(raw)
         added, confirmed, touched, rows = [], [], [], []
         for (s, r, o), row in facts.items():
@@ -306,19 +338,15 @@ class Memory:
             else:
                 added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
                 rows.append(row)
-        matrix = None
-        if isinstance(vectors, np.ndarray) and added:
-            matrix = vectors[rows]  # one gather: the index takes it whole, each triple a row of it
-            for t, vec in zip(added, matrix):
-                t.embedding = vec
-        elif vectors is not None:  # pooled per fact; a None row is embedded as text when indexed
+        if vectors is not None:
             for t, row in zip(added, rows):
                 t.embedding = vectors[row]
+        missing = [t for t in added if t.embedding is None] if embed else []
+        if missing:  # before storing: a server store writes each triple with its vector
+            self._embed(missing)
         retired = self._retire_outdated(added, step)
         self._recent.extend(confirmed + added)
         self.resolver.add_many(x for t in added for x in (t.subject, t.object))
-        if embed_now:
-            self._index_new(added, matrix)
         self.store.add_triples(added + touched)
         episode = self.store.get_episode(episode_id)
         ids = [t.id for t in confirmed + added]
@@ -332,7 +360,7 @@ class Memory:
         else:
             episode.triple_ids = ordered_unique(episode.triple_ids + ids)
         self.store.add_episode(episode)
-        return ObserveResult(episode, added, confirmed, retired)
+        return ObserveResult(episode, added, confirmed, retired), rows
 
     def _normalise(self, raw: Iterable[RawTriple]) -> dict[RawTriple, int]:
         """Resolved facts, each once, with the position of the first raw item that gave it."""
@@ -364,10 +392,22 @@ class Memory:
             # Only what the same source said: another source's fact is a claim of its own.
             sources = {s for t in added for s in t.sources}
             existing = [t for t in existing if t.sources and sources.issuperset(t.sources)]
-        doomed = self.judge.outdated(added, existing)
-        retired = self.store.retire(doomed, step)
-        self.triple_index.deactivate(retired)
-        return retired
+        return self.store.retire(self.judge.outdated(added, existing), step)
+
+    def _index_batch(self, results: list[ObserveResult], matrix: np.ndarray | None = None) -> list[Triple]:
+        """Index a batch's new facts at once (``matrix``: their vectors as rows, when they came as
+        one), then take out of the index what the batch retired: a fact retired by a later source
+        of the batch was indexed first, and one retired and then told again stays in. Returns the
+        new facts."""
+        added = [t for r in results for t in r.added]
+        self._index_new(added, matrix)
+        if any(r.retired for r in results):
+            gone: dict[str, bool] = {}  # triple id -> retired at the end of the batch
+            for r in results:
+                gone.update((t.id, False) for t in r.added)
+                gone.update((i, True) for i in r.retired)
+            self.triple_index.deactivate([i for i, retired in gone.items() if retired])
+        return added
 
     def _index_new(self, triples: list[Triple], matrix: np.ndarray | None = None) -> None:
         """``matrix``: the triples' vectors as rows, when they came as one matrix."""

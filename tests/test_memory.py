@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from graphmem.errors import ConfigError
 from graphmem.memory import Memory
 from graphmem.store.embedded import EmbeddedStore
 
@@ -140,3 +141,36 @@ def test_a_bulk_load_pauses_garbage_collection_and_restores_it():
         assert not gc.isenabled()
         memory.add_triples([("apple", "in", "fridge")], vectors=np.ones((1, memory.embedder.dim)))
     assert gc.isenabled() and memory.stats()["triples"] == 1
+
+
+def test_add_sources_does_what_add_triples_per_source_does():
+    """One call for many sources: the same facts, histories, episodes and index as a call per
+    source, with later sources confirming and retiring earlier ones of the batch."""
+    from graphmem.normalize import ResolverConfig
+
+    batch = [("s1", 1, [("key", "in", "box"), ("box", "in", "hall")]),
+             ("s2", 2, [("key", "in", "hall"), ("box", "in", "hall")]),  # retires s1's key, confirms its box
+             ("s3", 1, [("key", "in", "box")]),  # s1's retired fact again at its step: current again (and retires s2's)
+             ("s4", 3, [("apple", "is", "red"), ("apple", "is", "red")])]
+    dim = Memory(embed_episodes=False).embedder.dim
+    vectors = np.random.default_rng(1).standard_normal((7, dim)).astype(np.float32)
+    names = ResolverConfig(use_fuzzy=False, use_embeddings=False)
+    one, many = Memory(embed_episodes=False, resolver=names), Memory(embed_episodes=False, resolver=names)
+    start, each = 0, []
+    for source_id, step, facts in batch:
+        each.append(one.add_triples(facts, step, source_id=source_id, vectors=vectors[start:start + len(facts)]))
+        start += len(facts)
+    together = many.add_sources(batch, vectors=vectors)
+
+    def state(mem):
+        triples = [(t.to_dict(), mem.triple_index.vector(t.id).tolist()) for t in mem.store.triples(current_only=False)]
+        active, _ = mem.triple_index.active_scores(np.ones(dim, dtype=np.float32))
+        return triples, [e.to_dict() for e in mem.store.episodes()], sorted(active)
+
+    assert state(many) == state(one)
+    assert [(len(r.added), len(r.confirmed), len(r.retired)) for r in together] == \
+        [(len(r.added), len(r.confirmed), len(r.retired)) for r in each] == [(2, 0, 0), (1, 1, 1), (1, 0, 1), (1, 0, 0)]
+    key_in_box = together[0].added[0].id
+    assert key_in_box in state(many)[2] and many.store.get_triple(key_in_box).current
+    with pytest.raises(ConfigError, match=r"shape \(7, "):
+        many.add_sources(batch, vectors=vectors[:6])

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from graphmem.model import Triple
 from graphmem.store.base import StoreError
@@ -210,3 +212,35 @@ class TestArchiveStore(TestEmbeddedStore):
 
     def make_store(self):
         return EmbeddedStore(self.tmp / f"g{len(os.listdir(self.tmp))}.gmem")
+
+
+# Writes in any order of steps, re-adds and retirements, on a new store and on one opened from an
+# archive (whose lists were built whole): each entity's lists stay in (valid_from, id) order.
+_writes = st.lists(st.tuples(st.sampled_from(["add", "add", "add", "retire"]), st.integers(0, 4),
+                             st.integers(0, 4), st.integers(0, 3)), max_size=30)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=_writes, after=_writes)
+def test_entity_lists_stay_in_time_order_whatever_the_order_of_writes(tmp_path_factory, before, after):
+    path = tmp_path_factory.mktemp("g") / "g.gmem"
+    st_ = EmbeddedStore(path)
+    _apply(st_, before)
+    st_.close()
+    st_ = EmbeddedStore(path)  # the archive, when the first writes made one
+    _apply(st_, after)
+    every = st_.triples(current_only=False)
+    for name in st_.entities():
+        for current_only in (False, True):
+            want = [t.id for t in every if name in (t.subject, t.object) and (t.current or not current_only)]
+            assert [t.id for t in st_.triples_of_entity(name, current_only)] == want, (name, current_only)
+    st_.close()
+
+
+def _apply(store: EmbeddedStore, writes) -> None:
+    for kind, a, b, step in writes:
+        fact = Triple(f"e{a}", "r", f"e{b}", valid_from=step)
+        if kind == "add":
+            store.add_triples([fact])
+        else:
+            store.retire([fact.id], step + 1)

@@ -72,6 +72,11 @@ class EmbeddedStore(GraphStore):
         self._adj: dict[str, list[str]] = {}  # entity -> ids of its triples by (valid_from, id)
         self._live: dict[str, list[str]] = {}  # the same for current triples only
         self._current: dict[tuple[str, str, str], str] = {}  # fact -> id of its current triple
+        # Facts usually arrive in time order. No list holds a triple newer than _front, and those
+        # holding one at _front are in _at_front (by id(); None: unknown), so a fact at _front or
+        # newer goes to the end of the other lists without reading their last triple.
+        self._front = -(1 << 62)
+        self._at_front: set[int] | None = set()
         self._episodes: dict[str, Episode] = {}
         self._meta: dict = {}
         self._sorted: list[Triple] | None = []  # all triples by (valid_from, id); None: stale
@@ -133,16 +138,23 @@ class EmbeddedStore(GraphStore):
         return t.valid_from, t.id
 
     def _link(self, t: Triple, adj: dict[str, list[str]]) -> None:
+        if t.valid_from > self._front:
+            self._front, self._at_front = t.valid_from, set()
+        at_front = self._at_front if t.valid_from == self._front else None
         for name in (t.subject,) if t.subject == t.object else (t.subject, t.object):
             ids = adj.get(name)
             if ids is None:
-                adj[name] = [t.id]
-                continue
-            last = self._triples[ids[-1]]
-            if last.valid_from < t.valid_from or last.valid_from == t.valid_from and last.id <= t.id:
-                ids.append(t.id)  # the usual case: facts arrive in time order
+                adj[name] = ids = [t.id]
+            elif at_front is not None and id(ids) not in at_front:
+                ids.append(t.id)  # the usual case (time order), at a million triples a cache miss less
             else:
-                bisect.insort(ids, t.id, key=self._order)
+                last = self._triples[ids[-1]]
+                if last.valid_from < t.valid_from or last.valid_from == t.valid_from and last.id <= t.id:
+                    ids.append(t.id)
+                else:
+                    bisect.insort(ids, t.id, key=self._order)
+            if at_front is not None:
+                at_front.add(id(ids))
 
     @staticmethod
     def _unlink(t: Triple, adj: dict[str, list[str]]) -> None:
@@ -469,6 +481,7 @@ class EmbeddedStore(GraphStore):
         self._adj = table.adjacency(current_only=False)
         self._live = table.adjacency(current_only=True) if len(live) < len(triples) else \
             {name: list(ids) for name, ids in self._adj.items()}
+        self._front, self._at_front = max((t.valid_from for t in triples), default=self._front), None
         self._sorted = list(triples)
 
     def load_dict(self, doc: dict) -> None:
