@@ -121,10 +121,11 @@ class EmbeddedStore(GraphStore):
                 if self._current.get(_fact(old)) == old.id:
                     del self._current[_fact(old)]
             self._triples[t.id] = t
-            self._link(t, self._adj)
             if t.current:
-                self._link(t, self._live)
+                self._link(t, self._adj, self._live)
                 self._current[_fact(t)] = t.id
+            else:
+                self._link(t, self._adj)
 
     def _linked_alike(self, old: Triple, new: Triple) -> bool:
         """Whether ``new`` would sit in exactly the lists that hold ``old``, which is current and
@@ -137,24 +138,27 @@ class EmbeddedStore(GraphStore):
         t = self._triples[triple_id]
         return t.valid_from, t.id
 
-    def _link(self, t: Triple, adj: dict[str, list[str]]) -> None:
+    def _link(self, t: Triple, *adjs: dict[str, list[str]]) -> None:
+        """Add ``t`` to its entities' lists in each of ``adjs``."""
         if t.valid_from > self._front:
             self._front, self._at_front = t.valid_from, set()
         at_front = self._at_front if t.valid_from == self._front else None
-        for name in (t.subject,) if t.subject == t.object else (t.subject, t.object):
-            ids = adj.get(name)
-            if ids is None:
-                adj[name] = ids = [t.id]
-            elif at_front is not None and id(ids) not in at_front:
-                ids.append(t.id)  # the usual case (time order), at a million triples a cache miss less
-            else:
-                last = self._triples[ids[-1]]
-                if last.valid_from < t.valid_from or last.valid_from == t.valid_from and last.id <= t.id:
-                    ids.append(t.id)
+        names = (t.subject,) if t.subject == t.object else (t.subject, t.object)
+        for adj in adjs:
+            for name in names:
+                ids = adj.get(name)
+                if ids is None:
+                    adj[name] = ids = [t.id]
+                elif at_front is not None and id(ids) not in at_front:
+                    ids.append(t.id)  # the usual case (time order), at a million triples a cache miss less
                 else:
-                    bisect.insort(ids, t.id, key=self._order)
-            if at_front is not None:
-                at_front.add(id(ids))
+                    last = self._triples[ids[-1]]
+                    if last.valid_from < t.valid_from or last.valid_from == t.valid_from and last.id <= t.id:
+                        ids.append(t.id)
+                    else:
+                        bisect.insort(ids, t.id, key=self._order)
+                if at_front is not None:
+                    at_front.add(id(ids))
 
     @staticmethod
     def _unlink(t: Triple, adj: dict[str, list[str]]) -> None:
