@@ -57,11 +57,8 @@ class Triple:
 
     def __post_init__(self) -> None:
         if not self.id:
-            # The same fact made true again later is a new triple with its own history. This is
-            # stable_id(subject, relation, object, valid_from, prefix="t") written out: a million
-            # are made in a bulk load.
-            text = f"{self.subject}\x1f{self.relation}\x1f{self.object}\x1f{self.valid_from}"
-            self.id = "t" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+            # The same fact made true again later is a new triple with its own history.
+            self.id = stable_id(self.subject, self.relation, self.object, self.valid_from, prefix="t")
 
     @property
     def key(self) -> str:
