@@ -18,6 +18,8 @@ from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from .reserved import zeros_with_room
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -346,11 +348,10 @@ class VectorIndex:
         cap = self._mat.shape[0]
         if rows <= cap and self._mat.flags.writeable:
             return
-        cap = max(rows, cap * 2 if cap < (1 << 20) else cap + cap // 4, 256)
-        mat = np.zeros((cap, self.dim), dtype=np.float32)
+        mat = zeros_with_room(max(rows, cap * 2 if cap < (1 << 20) else cap + cap // 4, 256), self.dim)
         n = len(self.ids)
         mat[:n] = self._mat[:n]
-        active = np.zeros(cap, dtype=bool)
+        active = np.zeros(len(mat), dtype=bool)
         active[:n] = self._active[:n]
         self._mat, self._active = mat, active
 
@@ -392,6 +393,17 @@ class VectorIndex:
         """The row of each id, -1 for an id this index lacks (one pass in C: at a million rows
         every lookup misses the CPU cache, and recall looks up hundreds)."""
         return np.fromiter(map(self._pos.get, ids, itertools.repeat(-1)), dtype=np.int64, count=len(ids))
+
+    def views(self, ids: Sequence[str]) -> list[np.ndarray]:
+        """This index's vector of each id, as views of its rows (not copies), for callers to keep
+        instead of vectors of their own. A view stays valid when the index later moves its rows (it
+        keeps the old matrix alive, which a big index avoids: ``graphmem.reserved``)."""
+        rows = self.rows(ids)
+        if len(rows) and rows.min() < 0:
+            raise KeyError(f"not in this index: {ids[int(np.argmin(rows))]!r}")
+        if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and (np.diff(rows) == 1).all():
+            return list(self._mat[rows[0]:rows[-1] + 1])  # one call for a batch of fresh rows
+        return [self._mat[r] for r in rows.tolist()]
 
     def vector(self, key: str) -> np.ndarray | None:
         row = self._pos.get(key)

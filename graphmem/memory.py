@@ -418,7 +418,12 @@ class Memory:
             if todo:
                 self._embed(todo)
             matrix = np.stack([t.embedding for t in triples])
-        self.triple_index.add([t.id for t in triples], matrix)
+        ids = [t.id for t in triples]
+        self.triple_index.add(ids, matrix)
+        # The index's rows become the triples' vectors (a graph file saves the same numbers), so
+        # the batch's own matrix can go: a million facts' vectors are 1.5 GB.
+        for t, vec in zip(triples, self.triple_index.views(ids)):
+            t.embedding = vec
 
     def forget(self, source_id: str) -> list[str]:
         """Delete an episode/passage and every triple only it supported."""

@@ -174,3 +174,16 @@ def test_add_sources_does_what_add_triples_per_source_does():
     assert key_in_box in state(many)[2] and many.store.get_triple(key_in_box).current
     with pytest.raises(ConfigError, match=r"shape \(7, "):
         many.add_sources(batch, vectors=vectors[:6])
+
+
+def test_a_bulk_load_keeps_one_copy_of_each_vector():
+    """The triples' vectors are the index's rows: the batch's normalised matrix is not kept."""
+    mem = Memory(embed_episodes=False)
+    vectors = np.random.default_rng(2).standard_normal((3, mem.embedder.dim)).astype(np.float32) * 5
+    mem.add_sources([("s1", 1, [("a", "in", "b"), ("c", "in", "d")]), ("s2", 2, [("e", "on", "f")])], vectors=vectors)
+    triples = mem.store.triples(current_only=False)
+    assert len(triples) == 3
+    for t in triples:
+        assert np.shares_memory(t.embedding, mem.triple_index.matrix)
+        assert np.allclose(np.linalg.norm(t.embedding), 1.0)
+    assert np.allclose(mem.store.get_triple(triples[0].id).embedding, mem.triple_index.vector(triples[0].id))

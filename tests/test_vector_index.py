@@ -158,3 +158,33 @@ def test_scans_between_writes_see_every_write():
         mat = np.stack([current[k] for k in known])
         for q in queries:
             assert same(index.search(q, 7), brute(mat, known, [True] * len(known), q, 7))
+
+
+def test_views_are_the_index_rows_and_survive_growth():
+    index = VectorIndex(32)
+    vecs = clustered(300)
+    ids = [f"t{i}" for i in range(300)]
+    index.add(ids, vecs)
+    views = index.views(ids[10:20])  # contiguous rows: one slice
+    scattered = index.views(["t5", "t299", "t0"])
+    assert all(np.shares_memory(v, index.matrix) for v in views + scattered)
+    assert np.array_equal(np.stack(views), vecs[10:20]) and np.array_equal(scattered[1], vecs[299])
+    index.add([f"n{i}" for i in range(5000)], clustered(5000, seed=2))  # grows past its capacity
+    assert np.array_equal(np.stack(views), vecs[10:20])  # the old matrix lives on for the views
+    with pytest.raises(KeyError, match="nope"):
+        index.views(["t1", "nope"])
+
+
+def test_a_big_matrix_grows_in_reserved_room_without_moving():
+    from graphmem.reserved import SMALL_BYTES, zeros_with_room
+
+    rows = SMALL_BYTES // (384 * 4) + 1
+    room = zeros_with_room(rows, 384)
+    assert room.shape[0] >= rows and room.flags.writeable and not room[-1].any()
+    index = VectorIndex(384)
+    first = clustered(rows, dim=384)
+    index.add([f"t{i}" for i in range(rows)], first)
+    view = index.views(["t0"])[0]
+    index.add([f"n{i}" for i in range(1000)], clustered(1000, dim=384, seed=2))
+    assert np.shares_memory(view, index.matrix)  # no copy: the row did not move
+    assert np.array_equal(index.vector("t7"), first[7])
