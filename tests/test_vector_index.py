@@ -188,3 +188,17 @@ def test_a_big_matrix_grows_in_reserved_room_without_moving():
     index.add([f"n{i}" for i in range(1000)], clustered(1000, dim=384, seed=2))
     assert np.shares_memory(view, index.matrix)  # no copy: the row did not move
     assert np.array_equal(index.vector("t7"), first[7])
+
+
+def test_a_refused_reservation_falls_back_to_a_plain_matrix(monkeypatch):
+    import mmap
+
+    from graphmem import reserved
+
+    def refuse(*args, **kwargs):
+        raise OSError(12, "Cannot allocate memory")  # strict overcommit, or a low address-space limit
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    rows = reserved.SMALL_BYTES // (384 * 4) + 1
+    room = reserved.zeros_with_room(rows, 384)
+    assert room.shape == (rows, 384) and room.flags.owndata and not room.any()
