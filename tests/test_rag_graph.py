@@ -145,6 +145,22 @@ def test_bridge_bonus_lifts_the_passage_a_top_passage_names(extractor):
     assert _ids(bridged.retrieve(question, 2)) == ["p-lighthouse", "p-varrow"]
 
 
+def test_a_title_named_in_a_fact_bridges_too(extractor):
+    # 'Varrow' is the object of one of p-gull's facts, so it is linked as a fact mention, not a
+    # text mention; it is still a title that the passage names.
+    corpus = CORPUS + [P("p-varrow", "Varrow, Northshire", "A quiet harbour town with a long pier."),
+                       P("p-gull", "Gull Rock", "Gull Rock lighthouse keepers were born in Varrow.")]
+    plain = CorpusGraph(extractor=extractor, config=GraphRAGConfig(bridge_weight=0.0))
+    plain.add(corpus)
+    bridged = CorpusGraph(extractor=extractor)
+    bridged.add(corpus)
+    question = "Where were the lighthouse keepers born?"
+    assert bridged.mentions.kinds["p-gull"].get("varrow") == "fact"
+    assert "p-varrow" not in _ids(plain.retrieve(question, 4))
+    assert _ids(bridged.retrieve(question, 3))[0] == "p-gull"
+    assert "p-varrow" in _ids(bridged.retrieve(question, 3))
+
+
 def test_research_switches_are_validated():
     for bad in ({"bridge_weight": -1}, {"lexical_weight": -0.1}, {"passage_share": 1.0}, {"prior_power": 0}):
         with pytest.raises(ValueError):

@@ -31,7 +31,7 @@ from ..profiles import DOCUMENTS
 from ..store.base import GraphStore
 from .base import PassageLike, top_k
 from .dense import DenseRetriever
-from .mentions import TEXT, TITLE, MentionIndex, find_names, match_tokens
+from .mentions import TITLE, MentionIndex, find_names, match_tokens
 from .ppr import Walk, personalized_pagerank, transition_matrix
 from .synonyms import TrigramIndex
 
@@ -347,14 +347,16 @@ class CorpusGraph:
     def _bridge(self, passages: list[str], scores: np.ndarray, pos: dict[str, int],
                 offset: int) -> np.ndarray:
         """Add to each passage a bonus for every top passage that names its title in its text:
-        the second hop of a question is usually about an entity the first hop's passage names."""
+        the second hop of a question is usually about an entity the first hop's passage names.
+        A title the passage names is linked as a text mention, or as a fact mention when it is
+        also an entity of one of the passage's facts: both count."""
         cfg = self.config
         scores = scores / scores.max() if scores.max() > 0 else scores
         out = scores.copy()
         top = top_k(passages, scores, cfg.bridge_top)
         for i in (pos[pid] - offset for pid, _ in top):
             for name, kind in self.mentions.kinds[passages[i]].items():
-                if kind != TEXT:
+                if kind == TITLE:
                     continue
                 for other in self.mentions.passages_of.get(name, ()):
                     if self.mentions.kinds[other].get(name) == TITLE and other != passages[i]:
