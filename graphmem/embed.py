@@ -12,12 +12,13 @@ import math
 import os
 import threading
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from .futures import pending, resolved
 from .reserved import zeros_with_room
 
 
@@ -121,14 +122,22 @@ class SentenceTransformerEmbedder:
         self._in_batches(texts, encode_batch)
         return out
 
-    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Spans | None]]
+    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Spans | None]] | Future
                      ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """``encode(texts)``, plus for each text one vector per item of ``spans[i]``: the mean of the
         text's contextual token embeddings over the tokens that overlap the item's character ranges,
         normalised (late chunking). The text's tokens come out of the one forward pass anyway, so a
-        span costs no transformer work; None where no token overlaps (or the item is None)."""
+        span costs no transformer work; None where no token overlaps (or the item is None).
+
+        ``spans`` may be a Future (the texts are still being parsed): encoding starts at once, and
+        the token embeddings of batches encoded before it is done are kept until it is."""
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        pooled: list[list[np.ndarray | None]] = [[None] * len(s) for s in spans]
+        tokens: dict[int, tuple[np.ndarray, Sequence[tuple[int, int]]]] = {}  # waiting for spans
+        pooled: dict[int, list[np.ndarray | None]] = {}
+
+        def pool(i: int, rows: np.ndarray, offsets, ranges: Sequence[Spans | None]) -> None:
+            if any(ranges):
+                pooled[i] = [_pool(rows, offsets, r) for r in ranges]
 
         def encode_batch(model, batch: list[int]) -> None:
             chunk = [texts[i] for i in batch]
@@ -138,14 +147,20 @@ class SentenceTransformerEmbedder:
             with self._offsets_lock:
                 offsets = self._offsets_tokenizer(chunk, truncation=max_tokens is not None, max_length=max_tokens,
                                                   return_offsets_mapping=True)["offset_mapping"]
+            known = None if pending(spans) else resolved(spans)
             for i, out, offs in zip(batch, outs, offsets):
                 vectors[i] = out["sentence_embedding"].float().numpy()
-                if any(spans[i]):
-                    tokens = out["token_embeddings"][: len(offs)].float().numpy()
-                    pooled[i] = [_pool(tokens, offs, ranges) for ranges in spans[i]]
+                rows = out["token_embeddings"][: len(offs)].float().numpy()
+                if known is None:
+                    tokens[i] = (rows, offs)
+                else:
+                    pool(i, rows, offs, known[i])
 
         self._in_batches(texts, encode_batch)
-        return vectors, pooled
+        known = resolved(spans)
+        for i, (rows, offs) in sorted(tokens.items()):
+            pool(i, rows, offs, known[i])
+        return vectors, [pooled.get(i) or [None] * len(known[i]) for i in range(len(texts))]
 
     def _in_batches(self, texts: Sequence[str], encode_batch: Callable[[object, list[int]], None]) -> None:
         """Call ``encode_batch(model, batch)`` on each length batch of ``texts`` (see

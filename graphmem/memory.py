@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
@@ -23,6 +23,7 @@ from .embed import Embedder, VectorIndex, default_embedder
 from .errors import ConfigError
 from .extract.base import Extractor, RawTriple, well_formed
 from .extract.spans import fact_spans
+from .futures import resolved, then
 from .gcpause import gc_paused
 from .model import Episode, Subgraph, Triple, ordered_unique, stable_id, titled_text
 from .normalize import EntityResolver, ResolverConfig, canonical_relation
@@ -196,12 +197,12 @@ class Memory:
 
     def observe_many(self, items: Iterable[tuple[str, str, str]], step: int = 0,
                      episode_vectors: dict[str, np.ndarray] | None = None,
-                     raws: Sequence[Sequence[RawTriple]] | None = None) -> list[ObserveResult]:
+                     raws: Sequence[Sequence[RawTriple]] | Future | None = None) -> list[ObserveResult]:
         """Passages as (source_id, title, text): extraction and embedding are batched across them.
 
         ``episode_vectors``: passage embeddings already computed with this embedder, by source id.
-        ``raws``: the items' triples already extracted (``extract_many``), e.g. by a thread that
-        parses the next batch while this one is encoded.
+        ``raws``: the items' triples already extracted (``extract_many``), or a Future of them (a
+        thread still parsing the items: their passages are encoded meanwhile).
         """
         items = list(items)
         if raws is None:
@@ -211,7 +212,7 @@ class Memory:
         facts: list[list[np.ndarray | None] | None] = [None] * len(items)
         if self.fact_vectors == PASSAGE_TOKENS:
             todo = [i for i, (_, _, text) in enumerate(items) if text]
-            fresh, pooled = self._pooled([items[i][1:] for i in todo], [raws[i] for i in todo])
+            fresh, pooled = self._pooled([items[i][1:] for i in todo], raws, todo)
             for i, v, f in zip(todo, fresh, pooled):
                 facts[i] = f
                 if self.embed_episodes and vectors[i] is None:
@@ -221,6 +222,7 @@ class Memory:
             fresh = self.embedder.encode([titled_text(items[i][1], items[i][2]) for i in todo])
             for i, v in zip(todo, fresh):
                 vectors[i] = v
+        raws = resolved(raws)
         results = [self._remember(text, raw, step, source_id, title, vec, fact_vecs, embed=False)[0]
                    for (source_id, title, text), raw, vec, fact_vecs in zip(items, raws, vectors, facts)]
         pending = self._index_batch(results)
@@ -228,12 +230,16 @@ class Memory:
         self.store.add_triples(pending)
         return results
 
-    def _pooled(self, passages: Sequence[tuple[str, str]], raws: Sequence[Sequence[RawTriple]]
-                ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+    def _pooled(self, passages: Sequence[tuple[str, str]], raws: Sequence[Sequence[RawTriple]] | Future,
+                rows: Sequence[int]) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """(title, text) passages' vectors, and a vector per extracted fact pooled from the tokens
-        of the passage's forward pass (None for a fact whose names are not found in its text)."""
-        spans = [fact_spans(text, raw, len(title) + 1 if title else 0)
-                 for (title, text), raw in zip(passages, raws)]
+        of the passage's forward pass (None for a fact whose names are not found in its text).
+        ``raws[rows[i]]`` are passage i's facts; a Future of them is waited for only to pool."""
+        def spans_of(found: Sequence[Sequence[RawTriple]]) -> list:
+            return [fact_spans(text, found[row], len(title) + 1 if title else 0)
+                    for (title, text), row in zip(passages, rows)]
+
+        spans = then(raws, spans_of) if isinstance(raws, Future) else spans_of(raws)
         return self.embedder.encode_spans([titled_text(title, text) for title, text in passages], spans)
 
     def bulk(self):

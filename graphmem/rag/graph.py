@@ -90,17 +90,8 @@ class Retrieval:
 
 # Passages per parse/encode batch. Larger batches encode in better length batches and hand over
 # between the parser and the encoder less often: 1,890 MuSiQue passages built at 0.55x / 0.68x /
-# 0.74x / 0.72x the bare embedder's rate with 64 / 256 / 512 / 1024 (scripts/bench_build.py).
+# 0.74x / 0.72x the bare embedder's rate with 64 / 256 / 512 / 1024 (README, "Speed").
 BATCH_PASSAGES = 512
-
-
-def _first_small(items: list, size: int) -> list[list]:
-    """``items`` in batches of ``size``, but for the first, a quarter of that: nothing is encoded
-    before the first batch is parsed, and the rest are parsed while earlier ones are encoded."""
-    if not items:
-        return []
-    first = max(1, size // 4)
-    return [items[:first]] + [items[i:i + size] for i in range(first, len(items), size)]
 
 
 def _unit_range(scores: np.ndarray) -> np.ndarray:
@@ -171,17 +162,19 @@ class CorpusGraph:
 
             bar = tqdm(total=len(new), desc="indexing passages", unit="passage")
         saved = done = 0
-        batches = _first_small(new, batch_size)
+        batches = [new[i:i + batch_size] for i in range(0, len(new), batch_size)]
         known = dict(passage_vectors or {})
-        # Parsing (spaCy, or LLM requests) of the next batch runs while this one is encoded and
-        # written, so neither waits for the other; one batch ahead bounds the memory it holds.
-        # While the parser runs it holds a core the encoder leaves it (``reserved_core``); parsing
-        # a batch takes less time than encoding it, so encoding gets every core for the rest. (An
-        # encoder running its batches side by side, ``workers``, shares a core with the parser.)
+        # Parsing (spaCy, or LLM requests) runs in a thread while passages are encoded, so neither
+        # waits for the other: a batch is encoded while it is parsed (its facts are pooled from
+        # its tokens once the parse is done), and the next batch is parsed as soon as this one is.
+        # Queuing one batch ahead bounds the memory it holds. While the parser runs it holds a
+        # core the encoder leaves it (``reserved_core``); parsing a batch takes less time than
+        # encoding it, so encoding gets every core for the rest. (An encoder running its batches
+        # side by side, ``workers``, shares a core with the parser.)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as ahead:
             parsing = ahead.submit(self._extract, batches[0]) if batches else None
             for n, batch in enumerate(batches):
-                raws = parsing.result()
+                raws = parsing
                 if n + 1 < len(batches):
                     parsing = ahead.submit(self._extract, batches[n + 1])
                 results = self.memory.observe_many([(p.id, p.title, p.text) for p in batch],
