@@ -5,6 +5,7 @@ from environments.qa.datasets import Passage as P
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.rag import DenseRetriever
 from graphmem.rag.graph import CorpusGraph, GraphRAGConfig
+from graphmem.rag.mentions import proper_names
 
 
 CORPUS = [
@@ -165,3 +166,29 @@ def test_research_switches_are_validated():
     for bad in ({"bridge_weight": -1}, {"lexical_weight": -0.1}, {"passage_share": 1.0}, {"prior_power": 0}):
         with pytest.raises(ValueError):
             GraphRAGConfig(**bad)
+
+
+def test_proper_names_are_names_written_on_their_own():
+    text = ("Dodge City Regional Airport is in Ford County, Kansas. Population grew in 1883 near the "
+            "airport. He studied at Trinity College of Music with President Obama.")
+    names = ["ford county", "kansas", "population", "1883", "airport", "trinity college of music", "obama"]
+    # 'Population' starts a sentence, 'Airport' ends a longer name, 'Obama' follows a title word
+    assert proper_names(names, text) == ["ford county", "kansas", "trinity college of music"]
+
+
+@pytest.mark.parametrize("named_first", [True, False])
+def test_a_proper_name_in_a_fact_links_the_texts_that_name_it(extractor, named_first):
+    # No passage is about Zimbabwe; the river's fact names it, the falls' text only mentions it.
+    river = P("p-bubye", "Bubye River",
+              "The Bubye River is a tributary of the Limpopo River in Beitbridge District, Zimbabwe.")
+    falls = P("p-falls", "Victoria Falls", "Victoria Falls is a waterfall. Tourists from Zimbabwe visit it often.")
+    g = CorpusGraph(extractor=extractor)
+    for p in ([falls, river] if named_first else [river, falls]):
+        g.add([p])  # one at a time: an earlier passage is found when a later one makes the name
+    assert g.mentions.kinds["p-bubye"]["zimbabwe"] == "fact"
+    assert g.mentions.kinds["p-falls"]["zimbabwe"] == "text"
+    unlinked = CorpusGraph(extractor=extractor, config=GraphRAGConfig(link_names=False))
+    unlinked.add([falls, river])
+    assert "zimbabwe" not in unlinked.mentions.kinds["p-falls"]
+    g.remove(["p-bubye"])  # nothing names Zimbabwe in a fact any more: the text mention goes too
+    assert "zimbabwe" not in g.mentions.kinds["p-falls"] and "zimbabwe" not in g.mentions.passages_of

@@ -54,6 +54,7 @@ class GraphRAGConfig:
     title_entities: bool = True      # a passage's title is an entity it mentions
     link_titles: bool = True         # ... and so is any other passage's title named in its text
     title_aliases: bool = True       # 'West Chicago, Illinois' is also named 'West Chicago'
+    link_names: bool = True          # proper names among facts' entities link the texts naming them
     name_match: bool = True          # entities whose name occurs in the question are seeds too
     bridge_weight: float = 0.2       # bonus of a passage whose title a top passage names ...
     bridge_top: int = 3              # ... among the best this many after PageRank
@@ -123,7 +124,8 @@ class CorpusGraph:
         self.dense = DenseRetriever(self.embedder, index=self.memory.episode_index)
         self.facts = self.memory.triple_index
         self.names = TrigramIndex()
-        self.mentions = MentionIndex(self.config.link_titles, title_aliases=self.config.title_aliases)
+        self.mentions = MentionIndex(self.config.link_titles, title_aliases=self.config.title_aliases,
+                                     link_names=self.config.link_names)
         self._edges: dict[str, tuple[str, str]] = {}   # current triple id -> (subject, object)
         self._names: dict[str, str] | None = None      # match tokens -> entity, for questions
         self._synonyms: dict[tuple[str, str], float] = {}

@@ -3,9 +3,12 @@
 A passage mentions its title's entity, the subjects and objects of its triples, and every other
 passage's title that occurs in its text. The last kind links a passage to the passage about an
 entity it names, which is how multi-hop questions chain (the bridge entity of hop 1 is usually the
-title of hop 2). Text mentions are found by whole-token matching, in both directions when passages
-arrive: new passages are scanned for known titles, and earlier passages that contain a new title
-are found through a token -> passages posting list, so nothing is rescanned in bulk.
+title of hop 2). A proper name among a passage's fact entities ('Zimbabwe', 'Ford County') is
+linked the same way wherever a text names it, so passages that name the same place or person meet
+at its entity even when no passage is about it. Text mentions are found by whole-token matching, in
+both directions when passages arrive: new passages are scanned for known names, and earlier
+passages that contain a new name are found through a token -> passages posting list, so nothing is
+rescanned in bulk.
 """
 from __future__ import annotations
 
@@ -48,6 +51,52 @@ def title_names(title: str) -> list[str]:
     return [n for n in names if n]
 
 
+# Words a proper name may keep in lower case ('Trinity College of Music', 'Leonardo da Vinci').
+NAME_PARTICLES = {"of", "the", "and", "for", "on", "at", "in", "to", "a", "an", "de", "da", "del",
+                  "di", "du", "la", "le", "van", "von", "der"}
+
+
+def proper_names(names: Sequence[str], text: str) -> list[str]:
+    """The fact entity ``names`` that ``text`` writes as names of their own: capitalised ('Ford
+    County'; particles such as 'of' may stay lower case) where a sentence does not start, and not
+    inside a longer name ('Airport' of 'Regional Airport'); at least 4 characters, no digits
+    (dates and figures are not names)."""
+    return [name for name in names
+            if len(name) >= 4 and not any(ch.isdigit() for ch in name) and _written_as_name(name, text)]
+
+
+def _written_as_name(name: str, text: str) -> bool:
+    words = name.split()
+    phrase = " ".join(w if i and w in NAME_PARTICLES else w[:1].upper() + w[1:] for i, w in enumerate(words))
+    start = text.find(phrase)
+    while start != -1:
+        if _stands_alone(text, start, start + len(phrase)):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is whole words, not at a sentence's start, and no capitalised word
+    comes right before or after it."""
+    if start > 0 and text[start - 1].isalnum() or end < len(text) and text[end].isalnum():
+        return False
+    j = start - 1
+    while j >= 0 and text[j].isspace():
+        j -= 1
+    if j < 0 or text[j] in ".!?:;\"'(\n":
+        return False
+    if j < start - 1 and text[j].isalpha():  # the word before: a capitalised one continues the name
+        while j > 0 and text[j - 1].isalpha():
+            j -= 1
+        if text[j].isupper():
+            return False
+    k = end
+    while k < len(text) and text[k] == " ":
+        k += 1
+    return not (k > end and k < len(text) and text[k].isupper())
+
+
 def find_names(tokens: Sequence[str], names: dict[str, str], max_len: int) -> list[str]:
     """Names (keys of ``names``: token strings) occurring in ``tokens``, in text order."""
     found = []
@@ -60,14 +109,17 @@ def find_names(tokens: Sequence[str], names: dict[str, str], max_len: int) -> li
 
 
 class MentionIndex:
-    def __init__(self, link_titles: bool = True, min_title_chars: int = 3, title_aliases: bool = True):
+    def __init__(self, link_titles: bool = True, min_title_chars: int = 3, title_aliases: bool = True,
+                 link_names: bool = True):
         self.link_titles = link_titles
         self.title_aliases = title_aliases
+        self.link_names = link_names and link_titles
         self.min_title_chars = min_title_chars
         self.kinds: dict[str, dict[str, str]] = {}     # passage -> {entity: how it is mentioned}
         self.passages_of: dict[str, set[str]] = {}     # entity -> passages mentioning it
-        self._title_of: dict[str, list[str]] = {}      # passage -> its title entities
-        self._title_count: dict[str, int] = {}         # title entity -> live passages with it
+        self._named_by: dict[str, list[str]] = {}      # passage -> names it makes linkable
+        self._name_count: dict[str, int] = {}          # linkable name -> live passages giving it
+        self._by_key: dict[str, str] = {}              # match tokens -> linkable name
         self._tokens: dict[str, list[str]] = {}        # passage -> match tokens of its text
         self._postings: dict[str, set[str]] = {}       # token -> passages whose text has it
 
@@ -93,44 +145,42 @@ class MentionIndex:
     def add(self, entries: Iterable[tuple[str, str, Sequence[str], str]]) -> list[str]:
         """Register passages as (id, title, fact entity names, text); returns new entity names."""
         new: list[str] = []
-        batch, new_titles = [], []
+        batch, new_names = [], []
         for pid, title, fact_names, text in entries:
             self.kinds[pid] = {}
-            names = title_names(title) if self.title_aliases else [title_entity(title)] if title else []
-            if names:
-                self._title_of[pid] = names
-            for name in names:
-                self._title_count[name] = self._title_count.get(name, 0) + 1
-                if self._title_count[name] == 1:
-                    new_titles.append(name)
+            titles = title_names(title) if self.title_aliases else [title_entity(title)] if title else []
+            for name in titles:
                 self._link(pid, name, TITLE, new)
             for fact_name in fact_names:
                 self._link(pid, fact_name, FACT, new)
+            linkable = titles + (proper_names(fact_names, text) if self.link_names else [])
+            if linkable:
+                self._named_by[pid] = linkable
+            for name in linkable:
+                self._name_count[name] = self._name_count.get(name, 0) + 1
+                if self._name_count[name] == 1 and len(name) >= self.min_title_chars:
+                    key = " ".join(match_tokens(name))
+                    if key and self._by_key.setdefault(key, name) == name:
+                        new_names.append(name)
             tokens = match_tokens(text) if self.link_titles else []
             self._tokens[pid] = tokens
             for tok in set(tokens):
                 self._postings.setdefault(tok, set()).add(pid)
             batch.append(pid)
         if self.link_titles:
-            self._link_text_mentions(batch, new_titles, new)
+            self._link_text_mentions(batch, new_names, new)
         return new
 
-    def _titles(self) -> dict[str, str]:
-        return {t: t for t, n in self._title_count.items() if n > 0 and len(t) >= self.min_title_chars}
-
-    def _link_text_mentions(self, batch: list[str], new_titles: list[str], new: list[str]) -> None:
-        titles = self._titles()
+    def _link_text_mentions(self, batch: list[str], new_names: list[str], new: list[str]) -> None:
         for pid in batch:
-            for name in find_names(self._tokens[pid], titles, MAX_TITLE_TOKENS):
+            for name in find_names(self._tokens[pid], self._by_key, MAX_TITLE_TOKENS):
                 self._link(pid, name, TEXT, new)
         in_batch = set(batch)
-        for name in new_titles:
-            if name not in titles:
-                continue
-            toks = name.split()
+        for name in new_names:
+            toks = match_tokens(name)
             holders = set.intersection(*(self._postings.get(t, set()) for t in toks)) - in_batch
             for pid in sorted(holders):
-                if name in find_names(self._tokens[pid], {name: name}, len(toks)):
+                if name in find_names(self._tokens[pid], {" ".join(toks): name}, len(toks)):
                     self._link(pid, name, TEXT, new)
 
     def remove(self, pid: str) -> list[str]:
@@ -140,16 +190,20 @@ class MentionIndex:
         touched = set(self.kinds.pop(pid))
         for name in touched:
             self.passages_of[name].discard(pid)
-        for title in self._title_of.pop(pid, ()):
-            self._title_count[title] -= 1
-            if self._title_count[title] == 0:
-                del self._title_count[title]
-                # Nothing is about this title any more: text mentions of it stop linking.
-                for other in sorted(self.passages_of.get(title, ())):
-                    if self.kinds[other].get(title) == TEXT:
-                        del self.kinds[other][title]
-                        self.passages_of[title].discard(other)
-                touched.add(title)
+        for name in self._named_by.pop(pid, ()):
+            self._name_count[name] -= 1
+            if self._name_count[name] == 0:
+                del self._name_count[name]
+                key = " ".join(match_tokens(name))
+                if self._by_key.get(key) == name:
+                    del self._by_key[key]
+                # No passage is about this name or names it in a fact any more: text mentions of
+                # it stop linking.
+                for other in sorted(self.passages_of.get(name, ())):
+                    if self.kinds[other].get(name) == TEXT:
+                        del self.kinds[other][name]
+                        self.passages_of[name].discard(other)
+                touched.add(name)
         for tok in set(self._tokens.pop(pid, ())):
             self._postings[tok].discard(pid)
         orphans = sorted(n for n in touched if n in self.passages_of and not self.passages_of[n])
