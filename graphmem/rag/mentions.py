@@ -145,7 +145,7 @@ class MentionIndex:
     def add(self, entries: Iterable[tuple[str, str, Sequence[str], str]]) -> list[str]:
         """Register passages as (id, title, fact entity names, text); returns new entity names."""
         new: list[str] = []
-        batch, new_names = [], []
+        batch, new_keys = [], []  # match tokens of names that became linkable
         for pid, title, fact_names, text in entries:
             self.kinds[pid] = {}
             titles = title_names(title) if self.title_aliases else [title_entity(title)] if title else []
@@ -161,26 +161,26 @@ class MentionIndex:
                 if self._name_count[name] == 1 and len(name) >= self.min_title_chars:
                     key = " ".join(match_tokens(name))
                     if key and self._by_key.setdefault(key, name) == name:
-                        new_names.append(name)
+                        new_keys.append(key)
             tokens = match_tokens(text) if self.link_titles else []
             self._tokens[pid] = tokens
             for tok in set(tokens):
                 self._postings.setdefault(tok, set()).add(pid)
             batch.append(pid)
         if self.link_titles:
-            self._link_text_mentions(batch, new_names, new)
+            self._link_text_mentions(batch, new_keys, new)
         return new
 
-    def _link_text_mentions(self, batch: list[str], new_names: list[str], new: list[str]) -> None:
+    def _link_text_mentions(self, batch: list[str], new_keys: list[str], new: list[str]) -> None:
         for pid in batch:
             for name in find_names(self._tokens[pid], self._by_key, MAX_TITLE_TOKENS):
                 self._link(pid, name, TEXT, new)
         in_batch = set(batch)
-        for name in new_names:
-            toks = match_tokens(name)
+        for key in new_keys:
+            name, toks = self._by_key[key], key.split()
             holders = set.intersection(*(self._postings.get(t, set()) for t in toks)) - in_batch
             for pid in sorted(holders):
-                if name in find_names(self._tokens[pid], {" ".join(toks): name}, len(toks)):
+                if name in find_names(self._tokens[pid], {key: name}, len(toks)):
                     self._link(pid, name, TEXT, new)
 
     def remove(self, pid: str) -> list[str]:
