@@ -207,6 +207,7 @@ def test_long_passages_are_parsed_in_pieces(monkeypatch):
     ["eval-qa", "--data", "d", "--damping", "5"],
     ["eval-qa", "--data", "d", "--synonym-threshold", "7"],
     ["ask", "--graph", "g", "q", "--damping", "1"],
+    ["ask", "--graph", "g", "q", "--name-bridge-weight", "-0.1"],
     ["build", "c", "--out", "g", "--batch-size", "0"],
     ["build", "c", "--out", "g", "--batch-size", "-1"],
     ["build", "c", "--out", "g", "--limit", "0"],

@@ -163,7 +163,7 @@ def test_a_title_named_in_a_fact_bridges_too(extractor):
 
 
 def test_research_switches_are_validated():
-    for bad in ({"bridge_weight": -1}, {"lexical_weight": -0.1}, {"passage_share": 1.0}, {"prior_power": 0}):
+    for bad in ({"bridge_weight": -1}, {"name_bridge_weight": -0.1}, {"lexical_weight": -0.1}, {"passage_share": 1.0}, {"prior_power": 0}):
         with pytest.raises(ValueError):
             GraphRAGConfig(**bad)
 
@@ -192,3 +192,25 @@ def test_a_proper_name_in_a_fact_links_the_texts_that_name_it(extractor, named_f
     assert "zimbabwe" not in unlinked.mentions.kinds["p-falls"]
     g.remove(["p-bubye"])  # nothing names Zimbabwe in a fact any more: the text mention goes too
     assert "zimbabwe" not in g.mentions.kinds["p-falls"] and "zimbabwe" not in g.mentions.passages_of
+
+
+def test_a_proper_name_no_passage_is_about_bridges_to_the_passages_naming_it(extractor):
+    # The village's fact names Quillmark; no passage is about Quillmark, and the treaty's passage
+    # names it only in passing, so the question's second hop shares a name with its first.
+    corpus = CORPUS + [
+        P("p-village", "Orrinby", "Orrinby is a village in the far north of Quillmark."),
+        P("p-treaty", "Harbour League", "The Harbour League admitted Quillmark as its seventh member in 1974."),
+        P("p-league-b", "Inland League", "The Inland League admitted its seventh member in 1981."),
+        P("p-league-c", "River League", "The River League admitted its seventh member in 1969."),
+    ]
+    question = "When was the country of the village of Orrinby admitted as a member?"
+    plain = CorpusGraph(extractor=extractor, config=GraphRAGConfig(name_bridge_weight=0.0))
+    plain.add(corpus)
+    bridged = CorpusGraph(extractor=extractor)
+    bridged.add(corpus)
+    assert bridged.mentions.is_proper_name("quillmark")
+    assert not any(kind == "title" for kind in (bridged.mentions.kinds[p].get("quillmark") for p in
+                                               bridged.mentions.passages_of["quillmark"]))
+    assert _ids(plain.retrieve(question, 2))[0] == "p-village"
+    assert _ids(plain.retrieve(question, 2))[1] != "p-treaty"
+    assert _ids(bridged.retrieve(question, 2)) == ["p-village", "p-treaty"]

@@ -46,6 +46,9 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
                    help="weight of BM25 similarity in the passage prior (default 0.15; 0: dense only)")
     g.add_argument("--bridge-weight", type=number(float, min=0),
                    help="bonus of a passage whose title one of the top 3 passages names (default 0.2; 0: off)")
+    g.add_argument("--name-bridge-weight", type=number(float, min=0),
+                   help="bonus shared by the passages that name a proper name one of the top 3 passages "
+                        "names, when no passage is about it (default 0.15; 0: off)")
 
 
 def _graph_config(args):
@@ -53,7 +56,8 @@ def _graph_config(args):
     from graphmem.rag.graph import GraphRAGConfig
 
     given = {k: getattr(args, k) for k in ("damping", "synonym_threshold", "passage_weight",
-                                           "fact_top_k", "lexical_weight", "bridge_weight")
+                                           "fact_top_k", "lexical_weight", "bridge_weight",
+                                           "name_bridge_weight")
              if getattr(args, k) is not None}
     return GraphRAGConfig(**given) if given else None
 

@@ -58,6 +58,8 @@ class GraphRAGConfig:
     name_match: bool = True          # entities whose name occurs in the question are seeds too
     bridge_weight: float = 0.2       # bonus of a passage whose title a top passage names ...
     bridge_top: int = 3              # ... among the best this many after PageRank
+    name_bridge_weight: float = 0.15  # bonus shared by the passages naming a proper name that a
+    name_bridge_max: int = 10         # top passage names and no passage is about (if <= this many)
     # Tried on the dev half and left off (worse there): hub entities' edges weighted down, a
     # sharper or truncated dense prior, a fixed share of the seed mass on passages.
     edge_idf: bool = False           # an edge to an entity in many passages (a hub) weighs less
@@ -73,9 +75,9 @@ class GraphRAGConfig:
         if not -1.0 <= self.synonym_threshold <= 1.0:
             raise ConfigError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
         if min(self.fact_top_k, self.passage_weight, self.lexical_weight, self.bridge_weight,
-               self.bridge_top, self.prior_top) < 0:
-            raise ConfigError("fact_top_k, passage_weight, lexical_weight, bridge_weight, bridge_top "
-                              "and prior_top must not be negative")
+               self.bridge_top, self.name_bridge_weight, self.name_bridge_max, self.prior_top) < 0:
+            raise ConfigError("fact_top_k, passage_weight, lexical_weight, bridge_weight, bridge_top, "
+                              "name_bridge_weight, name_bridge_max and prior_top must not be negative")
         if not 0.0 <= self.passage_share < 1.0 or self.prior_power <= 0:
             raise ConfigError("passage_share must be in [0, 1) and prior_power positive")
 
@@ -340,7 +342,7 @@ class CorpusGraph:
             p[n_entities:] = cfg.passage_weight * prior
         r = personalized_pagerank(walk, p, cfg.damping, cfg.ppr_tol, cfg.ppr_max_iter)
         scores = r[n_entities:]
-        if cfg.bridge_weight > 0:
+        if cfg.bridge_weight > 0 or cfg.name_bridge_weight > 0:
             scores = self._bridge(nodes[n_entities:], scores, pos, n_entities)
         ranked = top_k(nodes[n_entities:], scores, k)
         return Retrieval(ranked, facts, seeds)
@@ -350,18 +352,27 @@ class CorpusGraph:
         """Add to each passage a bonus for every top passage that names its title in its text:
         the second hop of a question is usually about an entity the first hop's passage names.
         A title the passage names is linked as a text mention, or as a fact mention when it is
-        also an entity of one of the passage's facts: both count."""
-        cfg = self.config
+        also an entity of one of the passage's facts: both count. When no passage is about a
+        proper name that a top passage names ('Guyana' of a village's passage), the passages
+        that also name it share a smaller bonus: the second hop then names the bridge entity
+        instead of being about it."""
+        cfg, mentions = self.config, self.mentions
         scores = scores / scores.max() if scores.max() > 0 else scores
         out = scores.copy()
-        top = top_k(passages, scores, cfg.bridge_top)
-        for i in (pos[pid] - offset for pid, _ in top):
-            for name, kind in self.mentions.kinds[passages[i]].items():
+        for pid, score in top_k(passages, scores, cfg.bridge_top):
+            for name, kind in mentions.kinds[pid].items():
                 if kind == TITLE:
                     continue
-                for other in self.mentions.passages_of.get(name, ()):
-                    if self.mentions.kinds[other].get(name) == TITLE and other != passages[i]:
-                        out[pos[other] - offset] += cfg.bridge_weight * scores[i]
+                holders = mentions.passages_of.get(name, ())
+                about = [o for o in holders if mentions.kinds[o].get(name) == TITLE]
+                for other in about:
+                    out[pos[other] - offset] += cfg.bridge_weight * score
+                others = len(holders) - 1
+                if (not about and cfg.name_bridge_weight > 0 and 0 < others <= cfg.name_bridge_max
+                        and mentions.is_proper_name(name)):
+                    for other in holders:
+                        if other != pid:
+                            out[pos[other] - offset] += cfg.name_bridge_weight * score / others
         return out
 
     def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:

@@ -132,6 +132,11 @@ class MentionIndex:
     def names(self, pid: str) -> list[str]:
         return list(self.kinds.get(pid, ()))
 
+    def is_proper_name(self, name: str) -> bool:
+        """Whether ``name`` is linked wherever a text names it (a title, or a proper name of a
+        live passage's fact)."""
+        return name in self._name_count
+
     def _link(self, pid: str, name: str, kind: str, new: list[str]) -> None:
         if name in self.kinds[pid]:
             return
