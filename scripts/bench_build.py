@@ -60,8 +60,11 @@ def bare_rates_per_core(embedder, texts: list[str], batch_sizes: list[int]) -> d
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        # Longest first, as the model's own encode orders a call's texts: chunks cut from the
+        # corpus order would pad every chunk to its longest passage.
+        ordered = sorted(texts, key=len, reverse=True)
         for b in batch_sizes:
-            chunks = [texts[i:i + b] for i in range(0, len(texts), b)]
+            chunks = [ordered[i:i + b] for i in range(0, len(ordered), b)]
             t0 = time.perf_counter()
             with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
                 list(pool.map(lambda chunk: model.encode(chunk, batch_size=b, normalize_embeddings=True,

@@ -353,7 +353,7 @@ class CorpusGraph:
         the second hop of a question is usually about an entity the first hop's passage names.
         A title the passage names is linked as a text mention, or as a fact mention when it is
         also an entity of one of the passage's facts: both count. When no passage is about a
-        proper name that a top passage names ('Guyana' of a village's passage), the passages
+        proper name that a top passage names ('Djibouti' of a village's passage), the passages
         that also name it share a smaller bonus: the second hop then names the bridge entity
         instead of being about it."""
         cfg, mentions = self.config, self.mentions
