@@ -64,14 +64,15 @@ class SentenceTransformerEmbedder:
 
     ``char_budget``: texts are encoded in batches of similar length (see ``length_batches``);
     ``batch_size`` caps the texts per batch. ``workers``: on CPU, length batches run this many at
-    a time, each on one torch thread (None: one per core); 1 (default): one at a time on torch's
-    threads. Side by side wins when other processes hold cores (300 MuSiQue passages, 2 cores at
-    load 2-4: 13-17/s against 9-10/s), one at a time when they do not (load 0.8-2.4 in
-    scripts/bench_build.py: 26.5 and 23.1/s against 17.8 and 13.6/s)."""
+    a time, each on one torch thread (None, the default: one per core); 1: one at a time on torch's
+    threads. Side by side wins by much when other processes hold cores (300 MuSiQue passages, 2
+    cores at load 2-4: 13-17/s against 9-10/s) and by a little when they do not (quiet 2 cores,
+    alternating runs: all 1,890 MuSiQue passages in 28.0-29.1 s against 30.0-30.4 s; builds of
+    them won 4 of 5 pairs), since a torch thread never waits for another one at each step."""
 
     def __init__(self, model_path: str | None = None, batch_size: int = 256, device: str = "cpu",
                  char_budget: int = CHAR_BUDGET, name: str | None = None, dim: int = 384,
-                 workers: int | None = 1):
+                 workers: int | None = None):
         self._path = model_path
         self.batch_size = batch_size
         self.char_budget = char_budget
