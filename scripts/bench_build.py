@@ -2,8 +2,9 @@
 build` does and as `eval-qa` builds its graph, against the bare embedder at its best batch size.
 
 The baseline is measured in the same run: the sentence-transformers model alone encodes a sample
-of the passages (title + text, as the graph embeds them; every n-th passage) at each batch size in --batch-sizes, then all the passages at the best of them: that rate,
-on the same passages as the builds, is the baseline. Then:
+of the passages (title + text, as the graph embeds them; every n-th passage) at each batch size
+in --batch-sizes, then all the passages at the best of them: that rate, on the same passages as
+the builds, is the baseline. Then:
 - build: CorpusGraph.add over the corpus (parsing, passage embeddings with the facts' vectors pooled
   from the same forward pass, linking, store), then saving;
 - eval-qa graph: the graph as eval-qa builds it (the same, checkpointed every SAVE_EVERY passages);
@@ -112,9 +113,8 @@ def main() -> None:
     embedder = embedder_named(args.embedder)
     embedder.encode(["warm up"])
     texts = [titled_text(p.title, p.text) for p in passages]
-    # The sample only picks the batch size; the baseline is the rate on the builds' own passages,
-    # measured once the sample's runs have warmed the model up (the first run after loading it
-    # was the slowest, and it was batch 16's, the usual best).
+    # The sample only picks the batch size; the baseline is the rate on the builds' own passages
+    # (a sample's rate strayed from the corpus's: 64.9/s in one run, 67-71/s on all passages).
     sample = texts[:: max(1, len(texts) // args.baseline_sample)][: args.baseline_sample]
     out: dict = {"passages": len(passages), "embedder": embedder.name, "cpus": os.cpu_count(),
                  "load_average_before": [round(x, 2) for x in os.getloadavg()]}
