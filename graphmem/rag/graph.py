@@ -171,10 +171,10 @@ class CorpusGraph:
         # Parsing (spaCy, or LLM requests) runs in a thread while passages are encoded, so neither
         # waits for the other: a batch is encoded while it is parsed (its facts are pooled from
         # its tokens once the parse is done), and the next batch is parsed as soon as this one is.
-        # Queuing one batch ahead bounds the memory it holds. While the parser runs it holds a
-        # core the encoder leaves it (``reserved_core``); parsing a batch takes less time than
-        # encoding it, so encoding gets every core for the rest. (An encoder running its batches
-        # side by side, ``workers``, shares a core with the parser.)
+        # Queuing one batch ahead bounds the memory it holds. The encoder's length batches run
+        # one per core (``workers``), so the parser shares a core with one of them; an encoder on
+        # torch's threads instead leaves the parser a core while it runs (``reserved_core``), and
+        # takes every core again once the parse is done.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as ahead:
             parsing = ahead.submit(self._extract, batches[0]) if batches else None
             for n, batch in enumerate(batches):
