@@ -31,7 +31,7 @@ from ..profiles import DOCUMENTS
 from ..store.base import GraphStore
 from .base import PassageLike, top_k
 from .dense import DenseRetriever
-from .mentions import TITLE, MentionIndex, find_names, match_tokens
+from .mentions import TITLE, MentionIndex, find_names, match_tokens, name_key
 from .ppr import Walk, personalized_pagerank, transition_matrix
 from .synonyms import TrigramIndex
 
@@ -288,7 +288,7 @@ class CorpusGraph:
         if self._names is None:
             self._names = {}
             for name in sorted(self.mentions.passages_of):
-                key = " ".join(match_tokens(name))
+                key = name_key(name)
                 if len(key) > 2:
                     self._names.setdefault(key, name)
         hits = find_names(match_tokens(question), self._names, 8)

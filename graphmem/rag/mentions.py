@@ -34,9 +34,15 @@ def match_tokens(text: str) -> list[str]:
     return out
 
 
+def name_key(name: str) -> str:
+    """The match tokens of ``name``, joined: how names are looked up in token streams (one
+    function, so registering and retracting a name always agree on its key)."""
+    return " ".join(match_tokens(name))
+
+
 def title_entity(title: str) -> str:
     """'Lilu (mythology)' -> 'lilu': the disambiguating parenthesis is not how texts name it."""
-    return " ".join(match_tokens(_PAREN.sub("", title)))
+    return name_key(_PAREN.sub("", title))
 
 
 def title_names(title: str) -> list[str]:
@@ -164,7 +170,7 @@ class MentionIndex:
             for name in linkable:
                 self._name_count[name] = self._name_count.get(name, 0) + 1
                 if self._name_count[name] == 1 and len(name) >= self.min_title_chars:
-                    key = " ".join(match_tokens(name))
+                    key = name_key(name)
                     if key and self._by_key.setdefault(key, name) == name:
                         new_keys.append(key)
             tokens = match_tokens(text) if self.link_titles else []
@@ -199,7 +205,7 @@ class MentionIndex:
             self._name_count[name] -= 1
             if self._name_count[name] == 0:
                 del self._name_count[name]
-                key = " ".join(match_tokens(name))
+                key = name_key(name)
                 if self._by_key.get(key) == name:
                     del self._by_key[key]
                 # No passage is about this name or names it in a fact any more: text mentions of
