@@ -39,5 +39,5 @@ if ! compgen -G "$wheels/llama_cpp_python-*.whl" >/dev/null; then
   pip wheel -q --no-cache-dir --no-deps -w "$wheels" "$llama"
 fi
 pip install -q "$wheels"/llama_cpp_python-*.whl
-pip install -q -e ".[local,test]"
+pip install -q -e ".[games,local,test]"
 echo "$want" > "$stamp"

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from agents.qa.answer import Answerer, build_messages
+from graphmem.rag.answer import Answerer, build_messages
 from graphmem.llm.base import LLMRequestError
 
 

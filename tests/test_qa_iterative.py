@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from agents.qa.answer import Answerer
+from graphmem.rag.answer import Answerer
 from agents.qa.harness import build_retrievers, evaluate, format_report
-from agents.qa.iterative import iter_retgen
+from graphmem.rag.iterative import iter_retgen
 from environments.qa import Passage, QADataset, Question
 
 PASSAGES = [Passage("p-k", "Zorblat Kirvani", "Zorblat Kirvani was born in Quenthaven."),

@@ -22,7 +22,7 @@ from graphmem.embed import DEFAULT_EMBEDDER
 from graphmem.memory import PASSAGE_TOKENS
 from graphmem.rag import BM25Retriever, DenseRetriever, HybridRetriever, PassageRetriever
 
-from .iterative import iter_retgen
+from graphmem.rag.iterative import iter_retgen
 
 log = logging.getLogger(__name__)
 

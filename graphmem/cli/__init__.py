@@ -1,5 +1,9 @@
 """The `graphmem` command. Each command group lives in its own module with ``register(subparsers)``;
-handlers only parse arguments, call library code (imported lazily) and print."""
+handlers only parse arguments, call library code (imported lazily) and print.
+
+The engine's own commands are listed here. Other packages add theirs through the entry-point group
+``graphmem.commands`` (each entry a ``register(subparsers)`` function): the game and evaluation
+commands come that way, so the library never imports the agents or environments built on it."""
 from __future__ import annotations
 
 import argparse
@@ -7,15 +11,17 @@ import importlib
 import logging
 import os
 import sys
+from importlib.metadata import entry_points
 
 from graphmem.errors import GraphmemError
 
 from .common import add_llm_options
 from .crash import report_crash
 
-# Command groups, in the order they appear in --help.
-COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.corpus", "graphmem.cli.store", "graphmem.cli.games", "graphmem.cli.qa",
-                   "graphmem.cli.play", "graphmem.cli.serve"]
+# The engine's command groups, in the order they appear in --help; plugin commands follow them.
+COMMAND_MODULES = ["graphmem.cli.core", "graphmem.cli.corpus", "graphmem.cli.store", "graphmem.cli.qa",
+                   "graphmem.cli.serve"]
+PLUGIN_GROUP = "graphmem.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +37,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _register_plugins(sub)
     return parser
+
+
+def _register_plugins(sub) -> None:
+    """Add the commands of every installed plugin, sorted by entry name so --help never depends on
+    install order. A plugin that fails to load is skipped with a warning: the engine's commands must
+    keep working when an optional package is broken."""
+    for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        try:
+            register = entry.load()
+        except Exception as exc:  # noqa: BLE001 - any failure of someone else's package
+            print(f"graphmem: warning: commands of plugin {entry.name!r} ({entry.value}) could not be "
+                  f"loaded and are left out: {exc}", file=sys.stderr)
+            continue
+        register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

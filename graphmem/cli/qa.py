@@ -1,39 +1,14 @@
-"""Multi-hop QA commands: ``eval-qa`` (Recall@k, EM/F1 per retriever) and ``ask`` (one question)."""
+"""``ask``: one question answered from a corpus graph. The graph-retrieval options live here too:
+``eval-qa`` (a plugin command) takes the same ones."""
 from __future__ import annotations
 
 import argparse
-import os
 
-from .common import (NON_NEGATIVE, POSITIVE, UserError, add_extractor_options, add_graph_options,
-                     add_llm_options, add_server_options, number, open_extractor, open_graph_store, open_llm,
-                     open_store_arg, print_json)
-from .progress import add_quiet_option, showing
-
-DEFAULT_CACHE = os.path.join(".graphmem-cache", "qa")
+from .common import (NON_NEGATIVE, POSITIVE, UserError, add_graph_options, add_llm_options, number, open_graph_store,
+                     open_llm)
 
 
-def _ks(text: str) -> list[int]:
-    try:
-        ks = sorted({int(k) for k in text.split(",") if k.strip()})
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--k takes a comma list of integers, not {text!r}") from None
-    if not ks or ks[0] < 1:
-        raise argparse.ArgumentTypeError("--k values must be positive integers")
-    return ks
-
-
-def _names(text: str) -> list[str]:
-    from agents.qa.harness import RETRIEVERS
-
-    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    unknown = [n for n in names if n not in RETRIEVERS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown retriever(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(RETRIEVERS)}")
-    return names
-
-
-def _graph_options(p: argparse.ArgumentParser) -> None:
+def add_graph_retrieval_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("graph retrieval")
     g.add_argument("--damping", type=number(float, min=0, max=1, open_min=True, open_max=True),
                    help="PageRank damping, in (0, 1) (default 0.5)")
@@ -51,7 +26,7 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
                         "names, when no passage is about it (default 0.15; 0: off)")
 
 
-def _graph_config(args):
+def graph_config(args):
     """A config from the flags that were given, else None (the defaults)."""
     from graphmem.rag.graph import GraphRAGConfig
 
@@ -62,55 +37,19 @@ def _graph_config(args):
     return GraphRAGConfig(**given) if given else None
 
 
-def _eval_qa(args) -> int:
-    from agents.qa.answer import Answerer
-    from agents.qa.harness import build_retrievers, evaluate, format_report, graph_path
-    from environments.qa import load_dataset
-    from environments.qa.split import select_split
-
-    from graphmem.embedders import embedder_named
-    from graphmem.profiles import DOCUMENTS
-
-    if args.iterations > 1 and not args.answer:
-        raise UserError("--iterations needs --answer: later rounds search with the drafted answer")
-    dataset = select_split(load_dataset(args.data, limit=args.limit), args.split)
-    graph_store = open_store_arg(args, args.store or args.graph, create=True) \
-        if args.store or args.graph else None
-    embedder = embedder_named(args.embedder) if args.embedder else None
-    built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
-                             open_extractor(args, DOCUMENTS), _graph_config(args), progress=showing(args),
-                             workers=args.workers, graph_store=graph_store, embedder=embedder)
-    answerer = Answerer(open_llm(args), top_k=args.answer_k) if args.answer else None
-    report = evaluate(dataset, built, args.k, answerer, progress=args.answer and showing(args),
-                      iterations=args.iterations, split=args.split)
-    if args.json:
-        if not args.per_question:
-            for r in report["retrievers"].values():
-                r.pop("per_question")
-        print_json(report)
-        return 0
-    print(format_report(report, args.k))
-    if graph_store is None and ("graph" in built.retrievers or "bfs" in built.retrievers):
-        print(f"graph file: {graph_path(args.cache_dir, dataset, args.extractor, embedder.name if embedder else None)} "
-              f"(use with: graphmem ask --graph FILE \"question\")")
-    if answerer is not None and answerer.failures:
-        print(f"answering failed {answerer.failures} times (counted as empty answers)")
-    return 0
-
-
 def _ask(args) -> int:
     from graphmem.rag.graph import CorpusGraph
 
     # Any graph file or server works: one built by eval-qa, or by 'graphmem build'.
-    graph = CorpusGraph(open_graph_store(args, readonly=True), config=_graph_config(args))
+    graph = CorpusGraph(open_graph_store(args, readonly=True), config=graph_config(args))
     if not len(graph):
         raise UserError("the graph has no passages: build it with 'graphmem eval-qa' or 'graphmem build'")
     if args.no_answer:
         found = graph.query(args.question, args.k)
         print("answer: (not asked: --no-answer)")
     else:
-        from agents.qa.answer import Answerer
-        from agents.qa.iterative import iter_retgen
+        from graphmem.rag.answer import Answerer
+        from graphmem.rag.iterative import iter_retgen
 
         answerer = Answerer(open_llm(args), top_k=args.k)
         last: list = []
@@ -137,44 +76,6 @@ def _ask(args) -> int:
 
 
 def register(subparsers) -> None:
-    from environments.qa.split import SPLITS
-
-    from graphmem.embedders import EMBEDDERS
-
-    p = subparsers.add_parser(
-        "eval-qa", help="passage Recall@k (and EM/F1 with --answer) of retrievers on a QA dataset",
-        description="DIR holds questions.json and corpus.json (MuSiQue, HotpotQA or 2Wiki style). "
-                    "Indices are built once and cached under --cache-dir.")
-    p.add_argument("--data", required=True, metavar="DIR")
-    p.add_argument("--retriever", type=_names, default=["graph"],
-                   help="graph, dense, bm25 or bfs; a comma list compares them in one run")
-    p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")
-    add_extractor_options(p)
-    g = p.add_argument_group("graph to evaluate (default: one built and cached under --cache-dir)")
-    g.add_argument("--graph", metavar="FILE", help="a graph file (e.g. from 'graphmem build'); passages "
-                                                 "of the dataset it lacks are added to it")
-    g.add_argument("--store", metavar="URI", help="a graph on a server (bolt://HOST:PORT) instead")
-    add_server_options(p)
-    p.add_argument("--workers", type=POSITIVE, default=4,
-                   help="extraction requests in flight at once with --extractor llm (default 4)")
-    p.add_argument("--limit", type=POSITIVE, help="first N questions only (the corpus stays whole)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    add_quiet_option(p)
-    p.add_argument("--per-question", action="store_true", help="with --json: rankings per question")
-    p.add_argument("--answer", action="store_true", help="also answer with the LLM: EM and F1")
-    p.add_argument("--answer-k", type=POSITIVE, default=5, help="passages shown to the LLM (default 5)")
-    p.add_argument("--iterations", type=POSITIVE, default=1,
-                   help="with --answer: Iter-RetGen rounds; round n>1 retrieves with the question plus "
-                        "round n-1's answer (default 1); prints every round's scores")
-    p.add_argument("--split", choices=SPLITS, default="all",
-                   help="questions to evaluate: dev (tune here), test (report here) or all (default); "
-                        "fixed by a hash of the question id, 50/50")
-    p.add_argument("--embedder", choices=list(EMBEDDERS),
-                   help="embedder of the graph and the dense passages (default all-MiniLM-L6-v2)")
-    p.add_argument("--cache-dir", default=DEFAULT_CACHE, help=f"default {DEFAULT_CACHE}")
-    _graph_options(p)
-    p.set_defaults(handler=_eval_qa)
-
     a = subparsers.add_parser("ask", help="answer a question from a corpus graph, with its passages")
     a.add_argument("question")
     add_graph_options(a)
@@ -184,5 +85,5 @@ def register(subparsers) -> None:
                    help="Iter-RetGen: retrieve again with the question plus the draft answer, N rounds "
                         "in all (default 1)")
     add_llm_options(a, suppress=True)
-    _graph_options(a)
+    add_graph_retrieval_options(a)
     a.set_defaults(handler=_ask)

@@ -85,6 +85,6 @@ def _open_service(args):
 
 
 def _answerer(args):
-    from agents.qa.answer import Answerer
+    from graphmem.rag.answer import Answerer
 
     return Answerer(open_llm(args)).answer

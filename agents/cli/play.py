@@ -5,9 +5,11 @@ import argparse
 from contextlib import nullcontext
 from pathlib import Path
 
-from .common import (NON_NEGATIVE, POSITIVE, UserError, number, add_extractor_options, check_output_dir,
-                     check_output_file, open_llm, print_json)
-from .progress import RunWatcher, add_quiet_option, progress_bar, write_line
+from graphmem.cli.common import (NON_NEGATIVE, POSITIVE, UserError, number, add_extractor_options, check_output_dir,
+                                 check_output_file, open_llm, print_json)
+from graphmem.cli.progress import RunWatcher, add_quiet_option, progress_bar, write_line
+
+from . import require_games
 
 AGENT_HELP = "ariadne, full-history, summary, rag or walkthrough"
 
@@ -71,6 +73,7 @@ def _check_agents(agents: list[str]) -> list[str]:
 
 
 def cmd_play(args) -> None:
+    require_games("play")
     from agents.evaluate import play
     from graphmem.filelock import FileLock
 
@@ -114,6 +117,7 @@ def _write_view(agent, path: str, game: str) -> None:
 
 
 def cmd_eval_agents(args) -> None:
+    require_games("eval-agents")
     from agents.evaluate import eval_agents, markdown_table
     from environments.textworld import split_games
 

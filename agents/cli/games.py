@@ -1,7 +1,9 @@
 """Text-game commands: eval-memory (replay a walkthrough into a memory and score it)."""
 from __future__ import annotations
 
-from .common import NON_NEGATIVE, add_extractor_options, open_llm, print_json
+from graphmem.cli.common import NON_NEGATIVE, add_extractor_options, open_llm, print_json
+
+from . import require_games
 
 
 def register(sub) -> None:
@@ -24,6 +26,7 @@ def register(sub) -> None:
 
 
 def cmd_eval_memory(args) -> None:
+    require_games("eval-memory")
     from agents.eval_memory import evaluate_memory
     from environments.textworld import resolve_game
 

@@ -1,0 +1,108 @@
+"""``eval-qa``: Recall@k (and EM/F1) of retrievers on a multi-hop QA dataset, a plugin command of
+``graphmem``."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from graphmem.cli.common import (NON_NEGATIVE, POSITIVE, UserError, add_extractor_options, add_server_options,
+                                 open_extractor, open_llm, open_store_arg, print_json)
+from graphmem.cli.progress import add_quiet_option, showing
+from graphmem.cli.qa import add_graph_retrieval_options, graph_config
+
+DEFAULT_CACHE = os.path.join(".graphmem-cache", "qa")
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = sorted({int(k) for k in text.split(",") if k.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--k takes a comma list of integers, not {text!r}") from None
+    if not ks or ks[0] < 1:
+        raise argparse.ArgumentTypeError("--k values must be positive integers")
+    return ks
+
+
+def _names(text: str) -> list[str]:
+    from agents.qa.harness import RETRIEVERS
+
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in RETRIEVERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown retriever(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(RETRIEVERS)}")
+    return names
+
+
+def _eval_qa(args) -> int:
+    from agents.qa.harness import build_retrievers, evaluate, format_report, graph_path
+    from environments.qa import load_dataset
+    from environments.qa.split import select_split
+    from graphmem.embedders import embedder_named
+    from graphmem.profiles import DOCUMENTS
+    from graphmem.rag.answer import Answerer
+
+    if args.iterations > 1 and not args.answer:
+        raise UserError("--iterations needs --answer: later rounds search with the drafted answer")
+    dataset = select_split(load_dataset(args.data, limit=args.limit), args.split)
+    graph_store = open_store_arg(args, args.store or args.graph, create=True) \
+        if args.store or args.graph else None
+    embedder = embedder_named(args.embedder) if args.embedder else None
+    built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
+                             open_extractor(args, DOCUMENTS), graph_config(args), progress=showing(args),
+                             workers=args.workers, graph_store=graph_store, embedder=embedder)
+    answerer = Answerer(open_llm(args), top_k=args.answer_k) if args.answer else None
+    report = evaluate(dataset, built, args.k, answerer, progress=args.answer and showing(args),
+                      iterations=args.iterations, split=args.split)
+    if args.json:
+        if not args.per_question:
+            for r in report["retrievers"].values():
+                r.pop("per_question")
+        print_json(report)
+        return 0
+    print(format_report(report, args.k))
+    if graph_store is None and ("graph" in built.retrievers or "bfs" in built.retrievers):
+        print(f"graph file: {graph_path(args.cache_dir, dataset, args.extractor, embedder.name if embedder else None)} "
+              f"(use with: graphmem ask --graph FILE \"question\")")
+    if answerer is not None and answerer.failures:
+        print(f"answering failed {answerer.failures} times (counted as empty answers)")
+    return 0
+
+
+def register(subparsers) -> None:
+    from environments.qa.split import SPLITS
+    from graphmem.embedders import EMBEDDERS
+
+    p = subparsers.add_parser(
+        "eval-qa", help="passage Recall@k (and EM/F1 with --answer) of retrievers on a QA dataset",
+        description="DIR holds questions.json and corpus.json (MuSiQue, HotpotQA or 2Wiki style). "
+                    "Indices are built once and cached under --cache-dir.")
+    p.add_argument("--data", required=True, metavar="DIR")
+    p.add_argument("--retriever", type=_names, default=["graph"],
+                   help="graph, dense, bm25 or bfs; a comma list compares them in one run")
+    p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")
+    add_extractor_options(p)
+    g = p.add_argument_group("graph to evaluate (default: one built and cached under --cache-dir)")
+    g.add_argument("--graph", metavar="FILE", help="a graph file (e.g. from 'graphmem build'); passages "
+                                                 "of the dataset it lacks are added to it")
+    g.add_argument("--store", metavar="URI", help="a graph on a server (bolt://HOST:PORT) instead")
+    add_server_options(p)
+    p.add_argument("--workers", type=POSITIVE, default=4,
+                   help="extraction requests in flight at once with --extractor llm (default 4)")
+    p.add_argument("--limit", type=POSITIVE, help="first N questions only (the corpus stays whole)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_quiet_option(p)
+    p.add_argument("--per-question", action="store_true", help="with --json: rankings per question")
+    p.add_argument("--answer", action="store_true", help="also answer with the LLM: EM and F1")
+    p.add_argument("--answer-k", type=POSITIVE, default=5, help="passages shown to the LLM (default 5)")
+    p.add_argument("--iterations", type=POSITIVE, default=1,
+                   help="with --answer: Iter-RetGen rounds; round n>1 retrieves with the question plus "
+                        "round n-1's answer (default 1); prints every round's scores")
+    p.add_argument("--split", choices=SPLITS, default="all",
+                   help="questions to evaluate: dev (tune here), test (report here) or all (default); "
+                        "fixed by a hash of the question id, 50/50")
+    p.add_argument("--embedder", choices=list(EMBEDDERS),
+                   help="embedder of the graph and the dense passages (default all-MiniLM-L6-v2)")
+    p.add_argument("--cache-dir", default=DEFAULT_CACHE, help=f"default {DEFAULT_CACHE}")
+    add_graph_retrieval_options(p)
+    p.set_defaults(handler=_eval_qa)
