@@ -79,7 +79,7 @@ def register(subparsers) -> None:
                     "Indices are built once and cached under --cache-dir.")
     p.add_argument("--data", required=True, metavar="DIR")
     p.add_argument("--retriever", type=_names, default=["graph"],
-                   help="graph, dense, bm25 or bfs; a comma list compares them in one run")
+                   help="graph, dense, bm25, hybrid or bfs; a comma list compares them in one run")
     p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")
     add_extractor_options(p)
     g = p.add_argument_group("graph to evaluate (default: one built and cached under --cache-dir)")

@@ -45,8 +45,8 @@ class GraphRAGConfig:
     # fact_top_k and passage_weight were tuned for Recall@2/@5 on the 100-question MuSiQue and
     # HotpotQA samples with the offline extractor (HippoRAG 2 uses 0.5 / 5 / 0.05 with LLM-extracted,
     # LLM-filtered facts; noisier offline facts call for fewer of them and a stronger dense prior);
-    # the rest on the dev half only (README: the ablation), where damping 0.5 beat 0.3 once title
-    # bridges and pooled fact vectors were in.
+    # the rest on the dev half only (docs/qa.md: how the settings were chosen), where damping 0.5
+    # beat 0.3 once title bridges and pooled fact vectors were in.
     damping: float = 0.5             # probability of following an edge
     fact_top_k: int = 3              # facts linked to the question
     passage_weight: float = 0.5      # weight of the passage prior (dense, plus BM25) among the seeds
@@ -93,7 +93,8 @@ class Retrieval:
 
 # Passages per parse/encode batch. Larger batches encode in better length batches and hand over
 # between the parser and the encoder less often: 1,890 MuSiQue passages built at 0.55x / 0.68x /
-# 0.74x / 0.72x the bare embedder's rate with 64 / 256 / 512 / 1024 (README, "Speed").
+# 0.74x / 0.72x the bare embedder's rate with 64 / 256 / 512 / 1024 (docs/benchmarks.md: indexing
+# speed).
 BATCH_PASSAGES = 512
 
 
