@@ -37,6 +37,7 @@ from tenacity import (
 from ..model import Episode, Triple, ordered_unique
 from .base import CypherError, GraphStore, StoreError
 from .cypher_guard import reject_writes
+from .transfer import write_graph_file
 from .values import plain
 
 log = logging.getLogger(__name__)
@@ -468,6 +469,9 @@ class BoltStore(GraphStore):
 
     def flush(self) -> None:
         """Every call already committed its own transaction."""
+
+    def save(self, path: str | os.PathLike) -> None:
+        write_graph_file(self, path)
 
     def close(self) -> None:
         self._driver.close()
