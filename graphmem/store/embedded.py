@@ -6,7 +6,7 @@ Entities are names; each triple is an edge between two of them with ``relation``
 MultiDiGraph is built only when Cypher asks for one (``embedded_cypher``).
 
 The file is JSON or a binary archive, saved atomically (``graph_file``). An opened archive's triples
-are answered from its columns (``archive.TripleTable``) until the first write. A writer holds an advisory
+are answered from its columns (``triple_table``) until the first write. A writer holds an advisory
 lock on the file from opening to ``close()`` (which saves pending changes), so a second process
 writing the same file fails at once instead of overwriting the first one's work.
 """
@@ -25,11 +25,12 @@ import numpy as np
 from ..filelock import FileLock
 from ..gcpause import gc_paused
 from ..model import Episode, Triple
-from .archive import ArchiveReader, TripleTable, buffer_writer, newest
+from .archive import ArchiveReader, buffer_writer
 from .base import GraphStore, StoreError
 from .embedded_cypher import networkx_graph, run_cypher
 from .graph_file import holds_archive, is_json_path, open_archive, save_graph
 from .json_graph import read_json_graph, to_document
+from .triple_table import TripleTable, newest
 
 
 class EmbeddedStore(GraphStore):
