@@ -4,14 +4,17 @@ A store holds triples (edges between entity nodes, with validity and sources), e
 embeddings that came with them. It knows nothing about extraction or retrieval scoring: those live
 in ``Memory``. Every backend runs the same contract suite (``tests/store_contract.py``).
 
-Backends subclass ``GraphStore``: the batch reads, ``save(path)`` and the context manager have
-default implementations here (one call per item); a server backend overrides the batch reads to make
-one round trip where the defaults would make many.
+Backends subclass ``GraphStore``, an abstract base class, so one that lacks part of the contract
+fails when it is made rather than when that part is first called. The batch reads and the context
+manager have default implementations here (one call per item), which a server backend overrides to
+make one round trip where the defaults would make many; the attachment methods default to keeping
+none. ``RowView`` stays a Protocol: the archive's ``TripleTable`` fits it without subclassing.
 """
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Callable, Iterable, Protocol, runtime_checkable
+from abc import ABC, abstractmethod
+from typing import BinaryIO, Callable, Iterable, Protocol
 
 import numpy as np
 from ..errors import GraphmemError
@@ -35,26 +38,30 @@ class RowView(Protocol):
         """Rows of the entity's newest ``limit`` current triples (any order)."""
 
 
-@runtime_checkable
-class GraphStore(Protocol):
+class GraphStore(ABC):
     readonly: bool = False  # opened for reading: nothing is written back
 
     # --- triples -------------------------------------------------------------------------------
+    @abstractmethod
     def add_triples(self, triples: Iterable[Triple]) -> None:
         """Insert or replace triples by id (sources and validity are taken as given)."""
 
+    @abstractmethod
     def get_triple(self, triple_id: str) -> Triple | None: ...
 
     def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
         """The triples with these ids, each once, in the order asked; unknown ids are skipped."""
         return [t for t in map(self.get_triple, dict.fromkeys(triple_ids)) if t is not None]
 
+    @abstractmethod
     def triples(self, current_only: bool = True) -> list[Triple]:
         """All triples, ordered by (valid_from, id)."""
 
+    @abstractmethod
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
         """The current triple for this fact, if any."""
 
+    @abstractmethod
     def triples_of_entity(self, entity: str, current_only: bool = True) -> list[Triple]:
         """Triples with ``entity`` as subject or object, ordered by (valid_from, id)."""
 
@@ -94,13 +101,16 @@ class GraphStore(Protocol):
         """Ids of the triples no longer current (their vectors stay, unsearched)."""
         return [t.id for t in self.triples(current_only=False) if not t.current]
 
+    @abstractmethod
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
         """Set ``valid_until=step`` on current triples; returns the ids actually retired."""
 
+    @abstractmethod
     def entities(self) -> list[str]:
         """Names of entities that appear in at least one triple, sorted."""
 
     # --- episodes ------------------------------------------------------------------------------
+    @abstractmethod
     def add_episode(self, episode: Episode) -> None: ...
 
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
@@ -108,22 +118,27 @@ class GraphStore(Protocol):
         for episode in episodes:
             self.add_episode(episode)
 
+    @abstractmethod
     def get_episode(self, episode_id: str) -> Episode | None: ...
 
     def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
         """The episodes with these ids, each once, in the order asked; unknown ids are skipped."""
         return [e for e in map(self.get_episode, dict.fromkeys(episode_ids)) if e is not None]
 
+    @abstractmethod
     def episodes(self) -> list[Episode]:
         """All episodes ordered by (step, id)."""
 
     # --- provenance ----------------------------------------------------------------------------
+    @abstractmethod
     def delete_source(self, source_id: str) -> list[str]:
         """Remove an episode/passage and everything only it supported; returns deleted triple ids."""
 
     # --- metadata (small JSON-able values: embedder name, step counters, config) ---------------
+    @abstractmethod
     def meta(self) -> dict: ...
 
+    @abstractmethod
     def set_meta(self, key: str, value) -> None: ...
 
     # --- attachments (blobs kept beside the graph, e.g. a saved ANN index) --------------------
@@ -141,9 +156,11 @@ class GraphStore(Protocol):
         drops it, and is then rebuilt from the graph on open."""
 
     # --- queries and lifecycle -----------------------------------------------------------------
+    @abstractmethod
     def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:
         """Run Cypher; read-only unless ``write``. Raises CypherError with a clear message."""
 
+    @abstractmethod
     def counts(self) -> dict:
         """{"triples": n_all, "current_triples": n, "entities": n, "episodes": n}."""
 
@@ -151,20 +168,18 @@ class GraphStore(Protocol):
         """How many triples there are, retired ones included (``counts()["triples"]``)."""
         return self.counts()["triples"]
 
+    @abstractmethod
     def flush(self) -> None:
         """Persist pending state (atomic); a no-op where writes are already durable."""
 
+    @abstractmethod
     def close(self) -> None:
         """Persist what is pending (as ``flush``) and release the store's resources."""
 
+    @abstractmethod
     def save(self, path: str | os.PathLike) -> None:
-        """Write a copy of the whole graph to a graph file at ``path`` (atomic)."""
-        from .embedded import EmbeddedStore
-        from .transfer import copy_store
-
-        copy = EmbeddedStore()
-        copy_store(self, copy)
-        copy.save(path)
+        """Write a copy of the whole graph to a graph file at ``path`` (atomic); a server store
+        does it with ``transfer.write_graph_file``."""
 
     def __enter__(self):
         return self

@@ -1,11 +1,8 @@
 """GraphStore over Bolt: Neo4j 5, ArcadeDB, Memgraph or any server that speaks Cypher over Bolt.
 
-Layout: entities are ``(:Entity {name})`` nodes, each triple is one ``[:REL]`` relationship between
-them carrying ``id, relation, valid_from, valid_until, sources, embedding``; episodes are
-``(:Episode {id, step, text, title, triple_ids, embedding})`` nodes.
-
 Only portable Cypher is used (no APOC, no ``db.index.*``, no vector indexes), values always travel
 as parameters, and every public write is one transaction, so a failed call leaves nothing behind.
+The graph's layout on the server is in ``bolt_layout``, what driver errors mean in ``bolt_errors``.
 """
 from __future__ import annotations
 
@@ -14,18 +11,8 @@ import logging
 import os
 from typing import Any, Callable, Iterable, TypeVar
 
-import numpy as np
 from neo4j import READ_ACCESS, WRITE_ACCESS, GraphDatabase
-from neo4j.exceptions import (
-    AuthError,
-    ClientError,
-    CypherSyntaxError,
-    DriverError,
-    IncompleteCommit,
-    Neo4jError,
-    ServiceUnavailable,
-    SessionExpired,
-)
+from neo4j.exceptions import DriverError
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -36,7 +23,10 @@ from tenacity import (
 
 from ..model import Episode, Triple, ordered_unique
 from .base import CypherError, GraphStore, StoreError
+from .bolt_errors import retryable, translate
+from .bolt_layout import EPISODE_RETURN, SCHEMA, TRIPLE_RETURN, episode_of, episode_row, triple_of, triple_row
 from .cypher_guard import reject_writes
+from .transfer import write_graph_file
 from .values import plain
 
 log = logging.getLogger(__name__)
@@ -45,75 +35,6 @@ T = TypeVar("T")
 # Rows per UNWIND statement: large enough to amortise round trips, small enough for any server's
 # parameter limits. All chunks of one call still share one transaction.
 CHUNK = 2000
-
-# Schema wanted per feature, in each server's dialect (Neo4j 5 / ArcadeDB first, then Memgraph);
-# the first statement a server accepts wins and a feature nobody accepts is simply done without.
-_SCHEMA = {
-    "entity_name_unique": (
-        "CREATE CONSTRAINT graphmem_entity_name IF NOT EXISTS FOR (n:Entity) REQUIRE n.name IS UNIQUE",
-        "CREATE CONSTRAINT ON (n:Entity) ASSERT n.name IS UNIQUE",
-    ),
-    "episode_id_unique": (
-        "CREATE CONSTRAINT graphmem_episode_id IF NOT EXISTS FOR (n:Episode) REQUIRE n.id IS UNIQUE",
-        "CREATE CONSTRAINT ON (n:Episode) ASSERT n.id IS UNIQUE",
-    ),
-    "rel_id_index": (
-        "CREATE INDEX graphmem_rel_id IF NOT EXISTS FOR ()-[r:REL]-() ON (r.id)",
-        "CREATE EDGE INDEX ON :REL(id)",
-    ),
-}
-
-# startNode/endNode rather than pattern variables, so any query that binds r can share it.
-_TRIPLE_RETURN = (
-    "RETURN startNode(r).name AS subject, r.relation AS relation, endNode(r).name AS object, "
-    "r.id AS id, "
-    "r.valid_from AS valid_from, r.valid_until AS valid_until, r.sources AS sources, "
-    "r.embedding AS embedding"
-)
-_EPISODE_RETURN = (
-    "RETURN e.id AS id, e.step AS step, e.text AS text, e.title AS title, "
-    "e.triple_ids AS triple_ids, e.embedding AS embedding"
-)
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, (DriverError, Neo4jError)) and exc.is_retryable()
-
-
-def _vector(values: Any) -> np.ndarray | None:
-    return None if values is None else np.asarray(values, dtype=np.float32)
-
-
-def _as_list(embedding: np.ndarray | None) -> list[float] | None:
-    # float32 -> Python float is exact, and servers keep floats as doubles, so it comes back equal.
-    return None if embedding is None else np.asarray(embedding, dtype=np.float32).ravel().tolist()
-
-
-def _triple_row(t: Triple) -> dict:
-    return {
-        "s": t.subject, "o": t.object, "id": t.id, "relation": t.relation,
-        "valid_from": int(t.valid_from),
-        "valid_until": None if t.valid_until is None else int(t.valid_until),
-        "sources": list(t.sources), "embedding": _as_list(t.embedding),
-    }
-
-
-def _triple(rec: dict) -> Triple:
-    t = Triple(
-        subject=rec["subject"], relation=rec["relation"], object=rec["object"],
-        valid_from=int(rec["valid_from"]),
-        valid_until=None if rec["valid_until"] is None else int(rec["valid_until"]),
-        sources=list(rec["sources"] or []), id=rec["id"],
-    )
-    t.embedding = _vector(rec["embedding"])
-    return t
-
-
-def _episode(rec: dict) -> Episode:
-    return Episode(
-        id=rec["id"], step=int(rec["step"]), text=rec["text"] or "", title=rec["title"] or "",
-        triple_ids=list(rec["triple_ids"] or []), embedding=_vector(rec["embedding"]),
-    )
 
 
 def _chunks(rows: list, size: int = CHUNK) -> Iterable[list]:
@@ -165,36 +86,9 @@ class BoltStore(GraphStore):
         db = f", database {self.database!r}" if self.database else ""
         return f"{self.uri} (user {self.user!r}{db})"
 
-    def _translate(self, e: Exception, doing: str) -> StoreError:
-        """One place that turns driver errors into messages that say what to check."""
-        if isinstance(e, StoreError):
-            return e
-        if isinstance(e, AuthError):
-            return StoreError(f"Authentication failed at {self._where} while {doing}: check the "
-                              f"user and password (--user/--password or NEO4J_USER/NEO4J_PASSWORD).")
-        if isinstance(e, CypherSyntaxError):
-            return CypherError(f"Cypher syntax error: {e.message}")
-        if isinstance(e, IncompleteCommit):
-            return StoreError(f"The connection to {self._where} broke during the commit while "
-                              f"{doing}, so the server may or may not have saved it: check that "
-                              f"the server is running, then run the same operation again (graph "
-                              f"writes replace by id, so repeating them is safe).")
-        if isinstance(e, (ServiceUnavailable, SessionExpired)) or _retryable(e):
-            return StoreError(f"The graph server at {self._where} did not answer while {doing} "
-                              f"(gave up after {self._attempts} attempts): {e}. Check that the "
-                              f"server is running and that the URI host and port are right "
-                              f"(--store or NEO4J_URI). Nothing from this operation was saved.")
-        if isinstance(e, ClientError) and "Database" in (e.code or "") and "NotFound" in (e.code or ""):
-            return StoreError(f"Database not found at {self._where}: create it on the server or "
-                              f"pass another --database / NEO4J_DATABASE.")
-        if isinstance(e, Neo4jError):
-            return CypherError(f"The server rejected a query while {doing}: {e.message} "
-                               f"[{e.code}]")
-        return StoreError(f"Bolt error at {self._where} while {doing}: {e}")
-
     def _retrying(self, fn: Callable[[], T], doing: str = "connecting") -> T:
         retrying = Retrying(
-            retry=retry_if_exception(_retryable),
+            retry=retry_if_exception(retryable),
             stop=stop_after_attempt(self._attempts) | stop_after_delay(self._max_retry_s),
             wait=wait_exponential(multiplier=0.2, max=2.0),
             reraise=True,
@@ -202,7 +96,7 @@ class BoltStore(GraphStore):
         try:
             return retrying(fn)
         except Exception as e:  # noqa: BLE001 - every failure leaves as a StoreError
-            raise self._translate(e, doing) from e
+            raise translate(e, self._where, self._attempts, doing) from e
 
     def _tx(self, work: Callable[[Any], T], *, write: bool, doing: str) -> T:
         """Run ``work(tx)`` in one explicit transaction, retried as a whole on transient errors.
@@ -237,7 +131,7 @@ class BoltStore(GraphStore):
     def _ensure_schema(self) -> dict[str, bool]:
         """Create the indexes/constraints the server accepts; remember which features it has."""
         features = {}
-        for feature, statements in _SCHEMA.items():
+        for feature, statements in SCHEMA.items():
             features[feature] = False
             for statement in statements:
                 try:
@@ -252,7 +146,7 @@ class BoltStore(GraphStore):
 
     # --- triples -------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
-        rows = list({t.id: _triple_row(t) for t in triples}.values())
+        rows = list({t.id: triple_row(t) for t in triples}.values())
         if not rows:
             return
         names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
@@ -285,22 +179,22 @@ class BoltStore(GraphStore):
 
     def get_triple(self, triple_id: str) -> Triple | None:
         # Unlabelled endpoints: with labels ArcadeDB scans nodes instead of using the id index.
-        recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.id = $id {_TRIPLE_RETURN}",
+        recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.id = $id {TRIPLE_RETURN}",
                           "reading a triple", id=triple_id)
-        return _triple(recs[0]) if recs else None
+        return triple_of(recs[0]) if recs else None
 
     def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
         # IN, not UNWIND + equality: ArcadeDB answers the latter with a scan of every relationship
         # per id (1.1 s an id at 100k triples, measured) and the former from its id index.
-        return self._by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {_TRIPLE_RETURN}",
-                            triple_ids, _triple, "reading triples")
+        return self._by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {TRIPLE_RETURN}",
+                            triple_ids, triple_of, "reading triples")
 
     def triples(self, current_only: bool = True) -> list[Triple]:
         where = "WHERE r.valid_until IS NULL " if current_only else ""
         recs = self._read(
-            f"MATCH (s:Entity)-[r:REL]->(o:Entity) {where}{_TRIPLE_RETURN} "
+            f"MATCH (s:Entity)-[r:REL]->(o:Entity) {where}{TRIPLE_RETURN} "
             "ORDER BY valid_from, id", "reading triples")
-        return [_triple(r) for r in recs]
+        return [triple_of(r) for r in recs]
 
     def retired_triple_ids(self) -> list[str]:
         recs = self._read("MATCH ()-[r:REL]->() WHERE r.valid_until IS NOT NULL RETURN r.id AS id ORDER BY id",
@@ -310,10 +204,10 @@ class BoltStore(GraphStore):
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
         recs = self._read(
             "MATCH (s:Entity {name: $s})-[r:REL]->(o:Entity {name: $o}) "
-            f"WHERE r.relation = $relation AND r.valid_until IS NULL {_TRIPLE_RETURN} "
+            f"WHERE r.relation = $relation AND r.valid_until IS NULL {TRIPLE_RETURN} "
             "ORDER BY valid_from DESC, id LIMIT 1",
             "finding a current triple", s=subject, o=obj, relation=relation)
-        return _triple(recs[0]) if recs else None
+        return triple_of(recs[0]) if recs else None
 
     def triples_of_entity(self, entity: str, current_only: bool = True) -> list[Triple]:
         return self.triples_of_entities([entity], current_only)
@@ -326,10 +220,10 @@ class BoltStore(GraphStore):
         # the far end, or a second directed branch, make ArcadeDB scan instead of walk.
         recs = self._read(
             f"UNWIND $names AS name MATCH (n:Entity {{name: name}})-[r:REL]-() {where}"
-            f"WITH DISTINCT r {_TRIPLE_RETURN}",
+            f"WITH DISTINCT r {TRIPLE_RETURN}",
             "reading an entity's triples", names=names)
         unique = {r["id"]: r for r in recs}
-        return sorted((_triple(r) for r in unique.values()), key=lambda t: (t.valid_from, t.id))
+        return sorted((triple_of(r) for r in unique.values()), key=lambda t: (t.valid_from, t.id))
 
     def triple_ids_of_entities(self, entities: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
         """Ids only (no vectors travel), for all names in one round trip; ranked and cut here."""
@@ -374,11 +268,7 @@ class BoltStore(GraphStore):
 
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
         """Insert or replace many episodes in one transaction."""
-        rows = [
-            {"id": e.id, "step": int(e.step), "text": e.text, "title": e.title,
-             "triple_ids": list(e.triple_ids), "embedding": _as_list(e.embedding)}
-            for e in episodes
-        ]
+        rows = [episode_row(e) for e in episodes]
 
         def work(tx) -> None:
             for chunk in _chunks(rows):
@@ -393,18 +283,18 @@ class BoltStore(GraphStore):
             self._tx(work, write=True, doing=f"writing {len(rows)} episodes")
 
     def get_episode(self, episode_id: str) -> Episode | None:
-        recs = self._read(f"MATCH (e:Episode {{id: $id}}) {_EPISODE_RETURN}", "reading an episode",
+        recs = self._read(f"MATCH (e:Episode {{id: $id}}) {EPISODE_RETURN}", "reading an episode",
                           id=episode_id)
-        return _episode(recs[0]) if recs else None
+        return episode_of(recs[0]) if recs else None
 
     def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
-        return self._by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {_EPISODE_RETURN}",
-                            episode_ids, _episode, "reading episodes")
+        return self._by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {EPISODE_RETURN}",
+                            episode_ids, episode_of, "reading episodes")
 
     def episodes(self) -> list[Episode]:
-        recs = self._read(f"MATCH (e:Episode) {_EPISODE_RETURN} ORDER BY step, id",
+        recs = self._read(f"MATCH (e:Episode) {EPISODE_RETURN} ORDER BY step, id",
                           "reading episodes")
-        return [_episode(r) for r in recs]
+        return [episode_of(r) for r in recs]
 
     # --- provenance ----------------------------------------------------------------------------
     def delete_source(self, source_id: str) -> list[str]:
@@ -468,6 +358,9 @@ class BoltStore(GraphStore):
 
     def flush(self) -> None:
         """Every call already committed its own transaction."""
+
+    def save(self, path: str | os.PathLike) -> None:
+        write_graph_file(self, path)
 
     def close(self) -> None:
         self._driver.close()

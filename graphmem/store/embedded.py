@@ -3,26 +3,18 @@
 Entities are names; each triple is an edge between two of them with ``relation``, ``id``,
 ``valid_from``, ``valid_until`` and ``sources``. The store keeps per-entity adjacency lists ordered by
 (valid_from, id), so a hub's newest facts are read without touching the rest; a networkx
-MultiDiGraph is built only when Cypher asks for one.
+MultiDiGraph is built only when Cypher asks for one (``embedded_cypher``).
 
-Two file formats, chosen by the file name: ``*.json`` is one JSON document (vectors base64 inside,
-parsed whole on open: fine for small graphs); any other name is the binary graph archive
-(``graphmem.store.archive``), whose vectors are memory-mapped on open. Both are read whatever the
-name. Saving is atomic: write a temp file in the same folder, fsync, rename, fsync the folder, so a
-crash leaves either the old file or the new one, never a torn one. A writer holds an advisory lock
-on the file from opening to ``close()`` (which saves pending changes), so a second process writing
-the same file fails at once instead of overwriting the first one's work.
+The file is JSON or a binary archive, saved atomically (``graph_file``). An opened archive's triples
+are answered from its columns (``triple_table``) until the first write. A writer holds an advisory
+lock on the file from opening to ``close()`` (which saves pending changes), so a second process
+writing the same file fails at once instead of overwriting the first one's work.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import io
-import json
 import os
-import re
-import tempfile
 from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
@@ -32,28 +24,13 @@ import numpy as np
 
 from ..filelock import FileLock
 from ..gcpause import gc_paused
-from ..jsonfile import parse_json
 from ..model import Episode, Triple
-from .archive import (ArchiveError, ArchiveReader, TripleTable, buffer_writer, is_archive, newest, read_archive,
-                      write_archive)
-from .base import CypherError, GraphStore, StoreError
-from .cypher_guard import write_clause
-
-FORMAT = "graphmem-graph"
-VERSION = 1
-
-
-def _encode_matrix(vectors: list[np.ndarray]) -> str:
-    return base64.b64encode(np.stack(vectors).astype("<f4").tobytes()).decode("ascii")
-
-
-def _decode_matrix(data: str, dim: int) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(data, validate=True), dtype="<f4").reshape(-1, dim).astype(np.float32)
-
-
-def is_json_path(path: str | os.PathLike) -> bool:
-    """Graph files named ``*.json`` are written as JSON; any other name as a binary archive."""
-    return Path(path).suffix.lower() == ".json"
+from .archive import ArchiveReader, buffer_writer
+from .base import GraphStore, StoreError
+from .embedded_cypher import networkx_graph, run_cypher
+from .graph_file import holds_archive, is_json_path, open_archive, save_graph
+from .json_graph import read_json_graph, to_document
+from .triple_table import TripleTable, newest
 
 
 class EmbeddedStore(GraphStore):
@@ -311,34 +288,11 @@ class EmbeddedStore(GraphStore):
     def graph(self) -> nx.MultiDiGraph:
         """The graph as a networkx MultiDiGraph (built on demand, for Cypher)."""
         if self._nx is None:
-            g = nx.MultiDiGraph()
-            for name in self.entities():
-                g.add_node(name, name=name, __labels__={"Entity"})
-            for t in self.triples(current_only=False):
-                g.add_edge(t.subject, t.object, key=t.id, relation=t.relation, id=t.id,
-                           valid_from=t.valid_from, valid_until=t.valid_until, sources=list(t.sources),
-                           __labels__={"REL"})
-            self._nx = g
+            self._nx = networkx_graph(self.entities(), self.triples(current_only=False))
         return self._nx
 
     def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:
-        if write or write_clause(query):
-            raise CypherError(
-                "the embedded store answers read-only Cypher (MATCH ... WHERE ... RETURN); "
-                "to change the graph use the Python API or a Bolt store with --write")
-        if params:
-            raise CypherError("the embedded store does not take query parameters; inline the values")
-        from grandcypher import GrandCypher
-
-        try:
-            result = GrandCypher(self.graph).run(_upper_aggregates(_double_quoted(query)))
-        except Exception as exc:  # grand-cypher raises lark and plain errors alike
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CypherError(f"cannot run this Cypher on the embedded store: {first}") from exc
-        columns = [str(c) for c in result]
-        values = list(result.values())
-        rows = len(values[0]) if values else 0
-        return [{c: _plain(v[i]) for c, v in zip(columns, values)} for i in range(rows)]
+        return run_cypher(query, params, write, lambda: self.graph)
 
     def count_triples(self) -> int:
         return len(self._table) if self._table is not None else len(self._triples)
@@ -373,36 +327,16 @@ class EmbeddedStore(GraphStore):
                 self._lock.release()
 
     def to_dict(self) -> dict:
-        doc = {"format": FORMAT, "version": VERSION, "meta": self._meta,
-               "triples": [t.to_dict() for t in self.triples(current_only=False)],
-               "episodes": [e.to_dict() for e in self.episodes()], "vectors": {}}
-        for kind, items in (("triples", self.triples(current_only=False)), ("episodes", self.episodes())):
-            with_vec = [x for x in items if x.embedding is not None]
-            if with_vec:
-                doc["vectors"][kind] = {"dim": int(with_vec[0].embedding.shape[0]),
-                                        "ids": [x.id for x in with_vec],
-                                        "data": _encode_matrix([x.embedding for x in with_vec])}
-        return doc
+        """The graph as the document a ``*.json`` graph file holds."""
+        return to_document(self._meta, self.triples(current_only=False), self.episodes())
 
     def save(self, path: str | os.PathLike) -> None:
         """Atomic: the file at ``path`` is either the old graph or the complete new one.
 
         ``*.json`` gets the JSON format, any other name the binary archive."""
         path = Path(path)
-        if is_json_path(path):
-            def write(fh: BinaryIO) -> None:
-                text = io.TextIOWrapper(fh, encoding="utf-8")
-                json.dump(self.to_dict(), text, ensure_ascii=False, separators=(",", ":"))
-                text.flush()
-                text.detach()
-        else:
-            def write(fh: BinaryIO) -> None:
-                try:
-                    write_archive(fh, self._meta, self.triples(current_only=False), self.episodes(),
-                                  self._attachment_writers())
-                except ValueError as exc:
-                    raise StoreError(f"cannot save {path}: {exc}") from None
-        atomic_write(path, write)
+        save_graph(path, self._meta, self.triples(current_only=False), self.episodes(),
+                   self._attachment_writers())
         if path == self.path and not is_json_path(path):
             self._reopen_reader()
 
@@ -420,52 +354,24 @@ class EmbeddedStore(GraphStore):
         self._attachments = {name: (fp, None) for name, (fp, _) in self._attachments.items()}
 
     def _load(self, path: Path) -> None:
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(4)
-        except OSError as exc:
-            raise StoreError(f"cannot read graph file {path}: {exc.strerror}") from None
-        if is_archive(head):
-            self._load_archive(path)
+        if not holds_archive(path):
+            graph = read_json_graph(path)
+            self.add_triples(graph.triples)
+            self.add_episodes(graph.episodes)
+            self._meta = graph.meta
             return
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise StoreError(f"cannot read graph file {path}: {exc.strerror}") from None
-        doc = parse_json(data, StoreError, f"graph file {path}")
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise StoreError(f"{path} is not a graphmem graph file (expected format {FORMAT!r})")
-        version = doc.get("version")
-        if type(version) is not int or version < 1:
-            raise StoreError(f"{path}: unknown graph format version {version!r} (this graphmem reads "
-                             f"version {VERSION})")
-        if version > VERSION:
-            raise StoreError(f"{path} was written by a newer graphmem (format version {version}; this "
-                             f"one reads version {VERSION}): upgrade graphmem")
-        try:
-            self.load_dict(doc)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise StoreError(f"{path} is not a valid graphmem graph file: {exc}") from None
-
-    def _load_archive(self, path: Path) -> None:
         with gc_paused():
-            try:
-                contents, self._reader = read_archive(path)
-            except ArchiveError as exc:
-                raise StoreError(f"{path} is not a valid graphmem graph archive: {exc}") from None
-            self._index_archive(contents)
-
-    def _index_archive(self, contents) -> None:
-        table = contents.table
-        self._episodes = {e.id: e for e in contents.episodes}
-        self._meta = dict(contents.meta)
-        self._attachments = {name: (fp, None) for name, fp in contents.attachments.items()}
-        if table.vectors is not None:
-            self._mapped = (table.vector_ids, table.vectors)
-        if table.in_time_order():
-            self._table = table  # read from its columns until the first write
-        else:
-            self.add_triples(table.all())
+            contents, self._reader = open_archive(path)
+            table = contents.table
+            self._episodes = {e.id: e for e in contents.episodes}
+            self._meta = dict(contents.meta)
+            self._attachments = {name: (fp, None) for name, fp in contents.attachments.items()}
+            if table.vectors is not None:
+                self._mapped = (table.vector_ids, table.vectors)
+            if table.in_time_order():
+                self._table = table  # read from its columns until the first write
+            else:
+                self.add_triples(table.all())
 
     def _thaw(self) -> None:
         """Before the first write to an opened archive: index its triples as Python objects (the
@@ -488,111 +394,6 @@ class EmbeddedStore(GraphStore):
         self._front, self._at_front = max((t.valid_from for t in triples), default=self._front), None
         self._sorted = list(triples)
 
-    def load_dict(self, doc: dict) -> None:
-        """Read a graph document; ValueError, TypeError or KeyError name what is malformed."""
-        triples = [Triple.from_dict(d) for d in _list(doc, "triples")]
-        episodes = [Episode.from_dict(d) for d in _list(doc, "episodes")]
-        vectors = doc.get("vectors") or {}
-        meta = doc.get("meta") or {}
-        if not isinstance(vectors, dict) or not isinstance(meta, dict):
-            raise ValueError("'vectors' and 'meta' must be objects")
-        for kind, items in (("triples", triples), ("episodes", episodes)):
-            if vectors.get(kind):
-                _attach_vectors(kind, vectors[kind], items)
-        self.add_triples(triples)
-        for ep in episodes:
-            self.add_episode(ep)
-        self._meta = dict(meta)
-
 
 def _fact(t: Triple) -> tuple[str, str, str]:
     return t.subject, t.relation, t.object
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """``write(fh)`` into a temp file beside ``path``, fsync, rename over ``path``, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; keep what a plain write would give
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-def _list(doc: dict, key: str) -> list:
-    value = doc.get(key) or []
-    if not isinstance(value, list):
-        raise ValueError(f"{key!r} must be a list")
-    return value
-
-
-def _attach_vectors(kind: str, block, items: list) -> None:
-    """Set the embedding of each item from a vectors block, which must be whole and consistent."""
-    if not isinstance(block, dict) or type(block.get("dim")) is not int or block["dim"] < 1 \
-            or not isinstance(block.get("ids"), list) or not isinstance(block.get("data"), str):
-        raise ValueError(f"vectors.{kind} needs a positive integer 'dim', a list 'ids' and base64 'data'")
-    try:
-        matrix = _decode_matrix(block["data"], block["dim"])
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"vectors.{kind}: bad vector data ({exc})") from None
-    if len(matrix) != len(block["ids"]):
-        raise ValueError(f"vectors.{kind}: {len(block['ids'])} ids but {len(matrix)} vectors")
-    by_id = {x.id: x for x in items}
-    for key, vec in zip(block["ids"], matrix):
-        if isinstance(key, str) and key in by_id:
-            by_id[key].embedding = vec
-
-
-_SINGLE_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|(\"(?:[^\"\\]|\\.)*\")")
-
-
-def _double_quoted(query: str) -> str:
-    """grand-cypher only parses "double-quoted" strings; Cypher users write 'single' ones too."""
-    def swap(m: re.Match) -> str:
-        if m.group(2) is not None:
-            return m.group(2)
-        return '"' + m.group(1).replace("\\'", "'").replace('"', '\\"') + '"'
-
-    return _SINGLE_QUOTED.sub(swap, query)
-
-
-# Quoted text first (kept as it is), else an aggregate call in any case.
-_AGGREGATE = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|`[^`]*`)|\b(count|sum|avg|min|max)(\s*\()", re.IGNORECASE)
-
-
-def _upper_aggregates(query: str) -> str:
-    """grand-cypher knows COUNT(...) but not count(...); Cypher function names ignore case."""
-    return _AGGREGATE.sub(lambda m: m.group(1) or m.group(2).upper() + m.group(3), query)
-
-
-def _file_mode(path: Path) -> int:
-    """The existing file's mode, else 0666 less the umask."""
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _plain(value):
-    """grand-cypher returns dicts/sets/tokens; make them JSON-friendly and deterministic."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items() if str(k) != "__labels__"}
-    if isinstance(value, (set, frozenset)):
-        return sorted(_plain(v) for v in value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

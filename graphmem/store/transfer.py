@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..filelock import FileLock
 from .base import GraphStore, StoreError
+from .embedded import EmbeddedStore
 
 BATCH = 5000
 
@@ -28,10 +29,17 @@ def copy_store(source: GraphStore, target: GraphStore, batch: int = BATCH) -> di
     return target.counts()
 
 
+def write_graph_file(source: GraphStore, path: str | os.PathLike) -> dict:
+    """Write the whole graph in ``source`` to a graph file at ``path`` and return its counts: copied
+    into an in-memory file store, which saves it atomically (``GraphStore.save`` for servers)."""
+    copy = EmbeddedStore()
+    counts = copy_store(source, copy)
+    copy.save(path)
+    return counts
+
+
 def export_graph(path: str | os.PathLike, target: GraphStore, *, merge: bool = False) -> dict:
     """Copy the graph file at ``path`` into ``target`` (closed afterwards); returns its counts."""
-    from .embedded import EmbeddedStore
-
     try:
         source = EmbeddedStore(path, create=False, readonly=True)
         existing = target.counts()
@@ -50,16 +58,11 @@ def import_graph(source: GraphStore, path: str | os.PathLike, *, force: bool = F
     The copy is built in memory and saved atomically at the end, so a failure part-way leaves
     no file (or the old one) behind, never a partial graph; the file is locked meanwhile.
     """
-    from .embedded import EmbeddedStore
-
     path = Path(path)
     try:
         with FileLock(path, "graph file"):
             if path.exists() and not force:
                 raise StoreError(f"{path} exists: pass --force to replace it")
-            copy = EmbeddedStore()
-            counts = copy_store(source, copy)
-            copy.save(path)
-            return counts
+            return write_graph_file(source, path)
     finally:
         source.close()

@@ -1,0 +1,88 @@
+"""How a graph is laid out on a Bolt server, and the conversion of triples and episodes to and from
+the rows that carry them.
+
+Entities are ``(:Entity {name})`` nodes, each triple is one ``[:REL]`` relationship between them
+carrying ``id, relation, valid_from, valid_until, sources, embedding``; episodes are
+``(:Episode {id, step, text, title, triple_ids, embedding})`` nodes; metadata are
+``(:GraphmemMeta {key, value})`` nodes with the value as JSON text.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..model import Episode, Triple
+
+# Schema wanted per feature, in each server's dialect (Neo4j 5 / ArcadeDB first, then Memgraph);
+# the first statement a server accepts wins and a feature nobody accepts is simply done without.
+SCHEMA = {
+    "entity_name_unique": (
+        "CREATE CONSTRAINT graphmem_entity_name IF NOT EXISTS FOR (n:Entity) REQUIRE n.name IS UNIQUE",
+        "CREATE CONSTRAINT ON (n:Entity) ASSERT n.name IS UNIQUE",
+    ),
+    "episode_id_unique": (
+        "CREATE CONSTRAINT graphmem_episode_id IF NOT EXISTS FOR (n:Episode) REQUIRE n.id IS UNIQUE",
+        "CREATE CONSTRAINT ON (n:Episode) ASSERT n.id IS UNIQUE",
+    ),
+    "rel_id_index": (
+        "CREATE INDEX graphmem_rel_id IF NOT EXISTS FOR ()-[r:REL]-() ON (r.id)",
+        "CREATE EDGE INDEX ON :REL(id)",
+    ),
+}
+
+# startNode/endNode rather than pattern variables, so any query that binds r can share it.
+TRIPLE_RETURN = (
+    "RETURN startNode(r).name AS subject, r.relation AS relation, endNode(r).name AS object, "
+    "r.id AS id, "
+    "r.valid_from AS valid_from, r.valid_until AS valid_until, r.sources AS sources, "
+    "r.embedding AS embedding"
+)
+EPISODE_RETURN = (
+    "RETURN e.id AS id, e.step AS step, e.text AS text, e.title AS title, "
+    "e.triple_ids AS triple_ids, e.embedding AS embedding"
+)
+
+
+def _vector(values: Any) -> np.ndarray | None:
+    return None if values is None else np.asarray(values, dtype=np.float32)
+
+
+def _as_list(embedding: np.ndarray | None) -> list[float] | None:
+    # float32 -> Python float is exact, and servers keep floats as doubles, so it comes back equal.
+    return None if embedding is None else np.asarray(embedding, dtype=np.float32).ravel().tolist()
+
+
+def triple_row(t: Triple) -> dict:
+    """The parameters that write ``t`` (``s``/``o``: its endpoints' names)."""
+    return {
+        "s": t.subject, "o": t.object, "id": t.id, "relation": t.relation,
+        "valid_from": int(t.valid_from),
+        "valid_until": None if t.valid_until is None else int(t.valid_until),
+        "sources": list(t.sources), "embedding": _as_list(t.embedding),
+    }
+
+
+def episode_row(e: Episode) -> dict:
+    return {"id": e.id, "step": int(e.step), "text": e.text, "title": e.title,
+            "triple_ids": list(e.triple_ids), "embedding": _as_list(e.embedding)}
+
+
+def triple_of(rec: dict) -> Triple:
+    """The triple in a record read with ``TRIPLE_RETURN``."""
+    t = Triple(
+        subject=rec["subject"], relation=rec["relation"], object=rec["object"],
+        valid_from=int(rec["valid_from"]),
+        valid_until=None if rec["valid_until"] is None else int(rec["valid_until"]),
+        sources=list(rec["sources"] or []), id=rec["id"],
+    )
+    t.embedding = _vector(rec["embedding"])
+    return t
+
+
+def episode_of(rec: dict) -> Episode:
+    """The episode in a record read with ``EPISODE_RETURN``."""
+    return Episode(
+        id=rec["id"], step=int(rec["step"]), text=rec["text"] or "", title=rec["title"] or "",
+        triple_ids=list(rec["triple_ids"] or []), embedding=_vector(rec["embedding"]),
+    )
