@@ -22,7 +22,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
@@ -30,6 +29,7 @@ from typing import BinaryIO, Callable, Iterable
 import networkx as nx
 import numpy as np
 
+from ..atomicfile import atomic_write
 from ..filelock import FileLock
 from ..gcpause import gc_paused
 from ..jsonfile import parse_json
@@ -509,26 +509,6 @@ def _fact(t: Triple) -> tuple[str, str, str]:
     return t.subject, t.relation, t.object
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """``write(fh)`` into a temp file beside ``path``, fsync, rename over ``path``, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; keep what a plain write would give
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
 def _list(doc: dict, key: str) -> list:
     value = doc.get(key) or []
     if not isinstance(value, list):
@@ -573,16 +553,6 @@ _AGGREGATE = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|`[^`]*`)|\b(count|sum|avg|min|ma
 def _upper_aggregates(query: str) -> str:
     """grand-cypher knows COUNT(...) but not count(...); Cypher function names ignore case."""
     return _AGGREGATE.sub(lambda m: m.group(1) or m.group(2).upper() + m.group(3), query)
-
-
-def _file_mode(path: Path) -> int:
-    """The existing file's mode, else 0666 less the umask."""
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def _plain(value):
