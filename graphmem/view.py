@@ -5,13 +5,24 @@ The page gets the whole graph as JSON: every fact (current and retired, with its
 the episodes that stated them, and what each entity is. A game memory is drawn as rooms holding
 their contents, with a timeline over steps; a large graph (a corpus) starts empty and grows from a
 searched entity, click by click, instead of drawing thousands of facts at once.
+
+Names and passages come from the graph and the title from a file name, so nothing in them may
+become markup: the template's placeholders are filled in one pass (a title holding ``__DATA__`` is
+not filled again), text is HTML-escaped, and the JSON in the ``<script>`` has every ``<``, ``>`` and
+``&`` escaped, so no ``</script>``, ``<!--`` or ``<script`` can end the script or change how the
+browser parses it. The page itself builds its elements with ``textContent``, never from markup.
 """
 from __future__ import annotations
 
 import html
 import json
+import os
+import re
 from importlib import resources
+from pathlib import Path
 
+from .atomicfile import atomic_write
+from .errors import GraphmemError
 from .model import Triple
 from .normalize import canonical_entity
 from .profiles import DOCUMENTS, EXIT, INVENTORY, TEXT_GAME, connection_direction, is_location
@@ -20,6 +31,15 @@ from .store.base import GraphStore
 
 NEIGHBOURHOOD_ABOVE = 250  # entities: above this the page starts from a search, not the whole graph
 EPISODE_CHARS = 2000       # episode text kept per episode (passages can be long)
+_PLACEHOLDER = re.compile(r"__(TITLE|SUMMARY|DATA)__")
+# Escaped inside the JSON's strings (the only place JSON has them): "<" can start "</script>",
+# "<!--" or "<script", which change how the browser parses a script element; U+2028 and U+2029
+# end a line in older JavaScript.
+_SCRIPT_SAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
+
+
+class ViewError(GraphmemError, OSError):
+    """The page could not be written (a full disk...); the previous page, if any, is unchanged."""
 
 
 def view_data(store: GraphStore, max_facts: int | None = None) -> dict:
@@ -95,8 +115,17 @@ def render_html(store: GraphStore, title: str = "graphmem graph", max_edges: int
     summary = (f"{counts['current_triples']} current facts, {counts['triples'] - counts['current_triples']}"
                f" retired, {counts['entities']} entities, {counts['episodes']} episodes"
                + (f"; the {data['truncated']} oldest retired facts are left out" if data["truncated"] else ""))
-    # "</" inside a <script> would end it early: escape it in the JSON.
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    values = {"TITLE": html.escape(title), "SUMMARY": html.escape(summary),
+              "DATA": json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_SAFE)}
     page = resources.files(__package__).joinpath("view.html").read_text(encoding="utf-8")
-    return (page.replace("__TITLE__", html.escape(title)).replace("__SUMMARY__", html.escape(summary))
-            .replace("__DATA__", payload))
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], page)
+
+
+def write_page(path: str | os.PathLike, page: str) -> None:
+    """Write the page atomically: a full disk or a crash leaves the previous page whole."""
+    data = page.encode("utf-8")
+    try:
+        atomic_write(Path(path), lambda fh: fh.write(data))
+    except OSError as exc:
+        raise ViewError(f"cannot write {path}: {exc.strerror or exc}; the previous page, if any, is "
+                        f"unchanged") from None

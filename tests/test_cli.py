@@ -65,6 +65,7 @@ def test_cypher_json_rows(graph, capsys):
 
 
 @pytest.mark.parametrize("query,needle", [("CREATE (n {name: 'x'})", "read-only"),
+                                          ("MATCH (n) // x\rDETACH DELETE n", "read-only"),
                                           ("MATCH (a RETURN a", "cannot run")])
 def test_cypher_errors_exit_2(graph, capsys, query, needle):
     code, out, err = run(capsys, "cypher", "--graph", str(graph), query)

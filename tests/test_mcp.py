@@ -57,6 +57,7 @@ def test_stdio_session_observes_recalls_and_persists(tmp_path):
             out["bad_triple"] = await client.call_tool("add_triples", {"triples": [["fridge", "is"]]})
             out["bad_step"] = await client.call_tool("observe", {"text": "You wait.", "step": -1})
             out["write_cypher"] = await client.call_tool("cypher", {"query": "MATCH (n) DETACH DELETE n"})
+            out["hidden_write"] = await client.call_tool("cypher", {"query": "MATCH (n) //\rDETACH DELETE n"})
             out["rows"] = _data(await client.call_tool("cypher", {
                 "query": "MATCH (a)-[r]->(b) WHERE r.valid_until IS NULL AND a.name = 'knife' "
                          "RETURN b.name AS place"}))
@@ -81,6 +82,7 @@ def test_stdio_session_observes_recalls_and_persists(tmp_path):
     assert out["bad_triple"].is_error and "[subject, relation, object]" in _data(out["bad_triple"])
     assert out["bad_step"].is_error and "step" in _data(out["bad_step"])
     assert out["write_cypher"].is_error and "read-only" in _data(out["write_cypher"]).lower()
+    assert out["hidden_write"].is_error and "read-only" in _data(out["hidden_write"]).lower()
     assert out["rows"] == {"rows": [{"place": "inventory"}]}
     assert out["ask"].is_error and "corpus graph" in _data(out["ask"])
     assert out["stats"]["kind"] == "memory" and out["stats"]["episodes"] == 3

@@ -1,6 +1,7 @@
 """`graphmem view` opened in a real headless browser (Debian's chromium, driven by Playwright):
 a game memory and a corpus graph built for real, their pages checked for what they draw, a search,
-the facts of a clicked entity, the timeline, and that nothing is fetched from the network."""
+the facts of a clicked entity, the timeline, and that nothing is fetched from the network; and a
+graph whose names, passages and file name are markup, shown as text with no script run."""
 from __future__ import annotations
 
 import shutil
@@ -37,12 +38,14 @@ def browser():
 
 
 def open_page(browser, path):
-    """The page at ``path``, refusing every request that leaves the file (the view must be offline)."""
+    """The page at ``path``, refusing every request that leaves the file (the view must be offline);
+    ``errors`` collects script errors and dialogs (an alert is a script the page should not run)."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     requests, errors = [], []
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
                else (requests.append(route.request.url), route.abort()))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     page.goto(path.as_uri())
     page.wait_for_function("window.graphmemView !== undefined")
     return page, requests, errors
@@ -115,4 +118,25 @@ def test_corpus_graph_grows_from_a_search(browser, tmp_path, monkeypatch):
     assert "polonium" in drawn(page)
     assert "Marie Curie was born in Warsaw" in page.inner_html("#info")  # the passage that stated it
     page.screenshot(path=str(tmp_path / "corpus.png"))
+    assert requests == [] and errors == []
+
+
+def test_markup_in_names_passages_and_the_file_name_is_shown_as_text(browser, tmp_path):
+    from test_view import HOSTILE_NAMES, HOSTILE_TEXT, hostile_graph
+
+    graph = tmp_path / "x__DATA__y<img src=x onerror=alert(1)>__TITLE__.json"
+    hostile_graph(graph).close()
+    out = tmp_path / "hostile.html"
+    assert main(["view", "--graph", str(graph), "--out", str(out)]) == 0
+
+    page, requests, errors = open_page(browser, out)
+    assert page.title() == f"graphmem: {graph}" and page.inner_text("#side h2") == f"graphmem: {graph}"
+    assert sorted(drawn(page)) == sorted(HOSTILE_NAMES)  # the page is drawn, not blanked
+    assert f"{len(HOSTILE_NAMES)} entities" in page.inner_text("#status")
+    page.fill("#q", "onerror")
+    assert page.locator("#hits li").first.text_content().startswith(HOSTILE_NAMES[0])
+    page.press("#q", "Enter")
+    assert page.text_content("#info h3") == HOSTILE_NAMES[0]
+    assert page.eval_on_selector_all("#info pre", "ps => ps.map(p => p.textContent)") == [HOSTILE_TEXT] * 2
+    assert page.locator("img").count() == 0 and page.evaluate("document.scripts.length") == 1
     assert requests == [] and errors == []

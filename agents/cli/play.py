@@ -105,15 +105,14 @@ def cmd_play(args) -> None:
 
 
 def _write_view(agent, path: str, game: str) -> None:
-    from graphmem.view import render_html
+    from graphmem.view import render_html, write_page
 
     memory = getattr(agent, "memory", None)
     if memory is None:  # a complete run found in --log is not played again: no memory to draw
         write_line(f"graphmem play: warning: the run in the log was already complete; no memory, so "
                    f"{path} was not written")
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(render_html(memory.store, title=f"graphmem: {agent.name} on {game}"), encoding="utf-8")
+    write_page(path, render_html(memory.store, title=f"graphmem: {agent.name} on {game}"))
 
 
 def cmd_eval_agents(args) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from graphmem.profiles import PROFILES
 
@@ -114,7 +113,7 @@ def cmd_recall(args) -> None:
 
 
 def cmd_view(args) -> None:
-    from graphmem.view import render_html
+    from graphmem.view import render_html, write_page
 
     check_output_file(args.out, "--out")
     store = open_graph_store(args, readonly=True)
@@ -123,6 +122,5 @@ def cmd_view(args) -> None:
         page = render_html(store, title=title, max_edges=args.max_edges)
     finally:
         store.close()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(page, encoding="utf-8")
+    write_page(args.out, page)
     print(f"wrote {args.out}")

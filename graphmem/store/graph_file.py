@@ -9,10 +9,10 @@ rename, fsync the folder, so a crash leaves either the old file or the new one, 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
+from ..atomicfile import atomic_write
 from ..model import Episode, Triple
 from .archive import ArchiveContents, ArchiveError, ArchiveReader, is_archive, read_archive, write_archive
 from .base import StoreError
@@ -55,34 +55,3 @@ def save_graph(path: Path, meta: dict, triples: list[Triple], episodes: list[Epi
             except ValueError as exc:
                 raise StoreError(f"cannot save {path}: {exc}") from None
     atomic_write(path, write)
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """``write(fh)`` into a temp file beside ``path``, fsync, rename over ``path``, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; keep what a plain write would give
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _file_mode(path: Path) -> int:
-    """The existing file's mode, else 0666 less the umask."""
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
