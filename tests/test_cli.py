@@ -72,6 +72,24 @@ def test_cypher_errors_exit_2(graph, capsys, query, needle):
     assert code == 2 and needle in err and out == ""
 
 
+@pytest.mark.parametrize("query", ["MATCH (a) RETURN a.name LIMIT -1", "MATCH (a) RETURN a.name SKIP -2"])
+def test_cypher_negative_bounds_are_refused_not_sliced(graph, capsys, query):
+    code, out, err = run(capsys, "cypher", "--graph", str(graph), query)
+    assert code == 2 and "non-negative" in err and out == ""
+
+
+def test_cypher_a_string_naming_a_negative_limit_is_still_read(graph, capsys):
+    code, out, _ = run(capsys, "cypher", "--graph", str(graph), "--json",
+                       "MATCH (a) WHERE a.name = 'limit -1' RETURN a.name")
+    assert code == 0 and json.loads(out) == []
+
+
+@pytest.mark.parametrize("command", [["cypher", "MATCH (a) RETURN a"], ["serve-mcp"]])
+def test_write_on_a_graph_file_is_refused_at_start(graph, capsys, command):
+    code, out, err = run(capsys, command[0], "--graph", str(graph), "--write", *command[1:])
+    assert code == 2 and "--write needs a graph server" in err and out == ""
+
+
 def test_cypher_missing_graph(tmp_path, capsys):
     code, _, err = run(capsys, "cypher", "--graph", str(tmp_path / "nope.json"), "MATCH (a) RETURN a")
     assert code == 2 and "build one first" in err
@@ -98,6 +116,22 @@ def test_view_is_self_contained(graph, tmp_path, capsys):
 def test_extract_json(capsys):
     code, out, _ = run(capsys, "extract", "--json", "There is a knife in the drawer.")
     assert code == 0 and json.loads(out) == [["knife", "in", "drawer"]]
+
+
+def test_extract_text_that_is_not_utf8(capsys):
+    # What a shell passes for $'caf\xe9 is open': the byte 0xe9 arrives as a lone surrogate.
+    code, out, _ = run(capsys, "extract", "--json", "caf\udce9 is open")
+    assert code == 0 and json.loads(out) == [["caf", "is", "open"]]
+
+
+def test_a_crash_report_is_written_whatever_argv_holds(monkeypatch, tmp_path):
+    from graphmem.cli.crash import report_crash
+
+    monkeypatch.setenv("GRAPHMEM_CRASH_DIR", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["graphmem", "extract", "caf\udce9"])
+    assert report_crash("extract", RuntimeError("boom")) == 1
+    (report,) = tmp_path.iterdir()
+    assert "caf\\udce9" in report.read_text(encoding="utf-8") and "boom" in report.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("module", ["graphmem", "graphmem.cli"])

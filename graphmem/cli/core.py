@@ -5,8 +5,8 @@ import sys
 
 from graphmem.profiles import PROFILES
 
-from .common import (NON_NEGATIVE, POSITIVE, add_extractor_options, add_graph_options, check_output_file,
-                     open_extractor, open_graph_store, print_json)
+from .common import (NON_NEGATIVE, POSITIVE, add_extractor_options, add_graph_options, argv_text, check_output_file,
+                     check_write_cypher, open_extractor, open_graph_store, print_json)
 
 PROFILE_NAMES = tuple(PROFILES)
 
@@ -14,7 +14,7 @@ PROFILE_NAMES = tuple(PROFILES)
 def register(sub) -> None:
     p = sub.add_parser("extract", help="print the triples extracted from a text",
                        description="Extract (subject, relation, object) triples from TEXT ('-' reads stdin).")
-    p.add_argument("text", metavar="TEXT")
+    p.add_argument("text", metavar="TEXT", type=argv_text)
     add_extractor_options(p)
     p.add_argument("--profile", choices=PROFILE_NAMES, default="text-game",
                    help="what the text is, for the llm extractor's prompt: a text-game observation "
@@ -28,14 +28,14 @@ def register(sub) -> None:
                        description="Nodes have a 'name' property; relationships a 'relation' property plus "
                                    "'id', 'valid_from', 'valid_until' and 'sources'.")
     add_graph_options(p)
-    p.add_argument("query", metavar="QUERY")
+    p.add_argument("query", metavar="QUERY", type=argv_text)
     p.add_argument("--json", action="store_true", help="print a JSON list of row objects")
     p.add_argument("--write", action="store_true", help="allow write queries (graph servers only)")
     p.set_defaults(handler=cmd_cypher)
 
     p = sub.add_parser("recall", help="retrieve the triples and episodes associated with queries")
     add_graph_options(p)
-    p.add_argument("queries", metavar="QUERY", nargs="+")
+    p.add_argument("queries", metavar="QUERY", nargs="+", type=argv_text)
     p.add_argument("--depth", type=NON_NEGATIVE, help="breadth-first expansion depth (default 2)")
     p.add_argument("--width", type=POSITIVE, help="triples kept per expanded entity (default 6)")
     p.add_argument("--top-k", type=POSITIVE, help="seed triples per query (default 6)")
@@ -80,6 +80,7 @@ def _stdin_text() -> str:
 
 
 def cmd_cypher(args) -> int:
+    check_write_cypher(args)
     store = open_graph_store(args, readonly=not args.write)
     try:
         rows = store.cypher(args.query, write=args.write)

@@ -30,7 +30,8 @@ def _write_trace(command: str, trace: str) -> str:
         os.makedirs(crash_dir(), exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         fd, path = tempfile.mkstemp(prefix=f"graphmem-{command}-{stamp}-", suffix=".txt", dir=crash_dir())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        # Undecodable bytes in argv arrive as lone surrogates: the report must still be written.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(f"graphmem {' '.join(sys.argv[1:])}\n\n{trace}")
         return path
     except OSError as exc:

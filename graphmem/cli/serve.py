@@ -8,7 +8,8 @@ import sys
 
 from graphmem.profiles import PROFILES
 
-from .common import UserError, add_extractor_options, add_graph_options, open_extractor, open_llm, open_store_arg, graph_spec
+from .common import (UserError, add_extractor_options, add_graph_options, check_write_cypher, graph_spec, open_extractor,
+                     open_llm, open_store_arg)
 
 
 def _loopback(text: str) -> tuple[str, int]:
@@ -55,6 +56,7 @@ def cmd_serve_mcp(args) -> None:
         raise UserError("serve-mcp needs the MCP SDK: pip install 'graphmem[mcp]'") from None
     if args.write and args.read_only:
         raise UserError("--write lets cypher write, --read-only refuses writes: choose one")
+    check_write_cypher(args)
     # On stdio, stdout carries the protocol: whatever loading prints goes to stderr instead.
     with contextlib.redirect_stdout(sys.stderr):
         service = _open_service(args)

@@ -179,6 +179,12 @@ def write_clause(query: str) -> str | None:
     return found
 
 
+def code_of(query: str) -> str:
+    """``query`` with strings, quoted names and comments blanked, for other checks of its code; for a
+    query ``write_clause`` accepted (one that every server splits the same way)."""
+    return _code(query)
+
+
 def reject_writes(query: str) -> None:
     clause = write_clause(query)
     if clause is not None:

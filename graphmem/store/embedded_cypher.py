@@ -14,7 +14,7 @@ import numpy as np
 
 from ..model import Triple
 from .base import CypherError
-from .cypher_guard import write_clause
+from .cypher_guard import code_of, write_clause
 
 
 def networkx_graph(entities: Iterable[str], triples: Iterable[Triple]) -> nx.MultiDiGraph:
@@ -32,10 +32,14 @@ def run_cypher(query: str, params: dict | None, write: bool,
                graph: Callable[[], nx.MultiDiGraph]) -> list[dict]:
     """The rows ``query`` answers over ``graph()`` (asked for only once the query is accepted: it
     is built on demand); CypherError for a write, parameters, or what grand-cypher cannot run."""
-    if write or write_clause(query):
+    # ``write`` allows writes, it does not make a read one: reads are served either way.
+    if write_clause(query):
         raise CypherError(
             "the embedded store answers read-only Cypher (MATCH ... WHERE ... RETURN); "
             "to change the graph use the Python API or a Bolt store with --write")
+    negative = _NEGATIVE_BOUND.search(code_of(query))
+    if negative:
+        raise CypherError(f"{negative.group(1).upper()} takes a non-negative integer, not a negative one")
     if params:
         raise CypherError("the embedded store does not take query parameters; inline the values")
     from grandcypher import GrandCypher
@@ -51,6 +55,8 @@ def run_cypher(query: str, params: dict | None, write: bool,
     return [{c: _plain(v[i]) for c, v in zip(columns, values)} for i in range(rows)]
 
 
+# LIMIT -1 would slice rows from the end in Python instead of failing as Cypher does.
+_NEGATIVE_BOUND = re.compile(r"\b(LIMIT|SKIP)\s+-", re.IGNORECASE)
 _SINGLE_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|(\"(?:[^\"\\]|\\.)*\")")
 
 
