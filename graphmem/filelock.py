@@ -34,7 +34,8 @@ class FileLock:
     """Exclusive lock on ``path`` for this process; ``acquire`` raises LockedError when another holds it."""
 
     def __init__(self, path: str | os.PathLike, what: str = "file"):
-        self.path, self.what = Path(path), what
+        # Through a symlink the lock is the file's own: another writer using its real name must see it.
+        self.path, self.what = Path(path).resolve(), what
         self._key: str | None = None
 
     def acquire(self) -> "FileLock":

@@ -91,6 +91,22 @@ def held(tmp_path):
         proc.wait()
 
 
+def test_a_graph_file_through_a_symlink_is_locked_and_saved_as_itself(tmp_path, capsys, held):
+    real, link = tmp_path / "g.json", tmp_path / "link.json"
+    assert run(capsys, "build", str(SAMPLE), "--out", str(real))[0] == 0
+    link.symlink_to(real)
+    proc = held(real)
+    code, _, err = run(capsys, "add", "--graph", str(link), str(SAMPLE))
+    assert code == 2 and f"pid {proc.pid}" in err
+    proc.kill()
+    proc.wait()
+    corpus = tmp_path / "more.json"
+    corpus.write_text(json.dumps([{"title": "Oslo", "text": "Oslo is the capital of Norway."}]))
+    code, out, _ = run(capsys, "add", "--graph", str(link), str(corpus))
+    assert code == 0 and json.loads(out)["added"] == 1
+    assert link.is_symlink() and "Oslo" in real.read_text()
+
+
 def test_a_second_build_into_the_same_file_fails_clearly(tmp_path, capsys, held):
     out = tmp_path / "g.json"
     proc = held(out)

@@ -43,7 +43,8 @@ class EmbeddedStore(GraphStore):
 
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
                  readonly: bool = False, replace: bool = False):
-        self.path = Path(path) if path is not None else None
+        # A symlink names the file it points to: saves replace that file (not the link) under its lock.
+        self.path = Path(path).resolve() if path is not None else None
         self.readonly = readonly
         self._triples: dict[str, Triple] = {}
         self._adj: dict[str, list[str]] = {}  # entity -> ids of its triples by (valid_from, id)
