@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from environments.qa.datasets import Passage as P
+from graphmem.corpus import Passage as P
 from graphmem import embed
 from graphmem.embed import default_embedder, encoding_threads, reserved_core
 from graphmem.errors import ConfigError

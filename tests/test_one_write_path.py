@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -31,6 +32,12 @@ QUESTIONS = [
     {"_id": "q2", "question": "Which fishing port has a mayor born there?",
      "answer": "Ardenford", "supporting_facts": [["Ardenford", 0]], "context": []},
 ]
+
+
+def _sentence_lists(corpus) -> dict:
+    """``corpus`` as HotpotQA ships one: title -> sentences, each after the first with a leading space."""
+    return {p["title"]: [s if i == 0 else " " + s for i, s in enumerate(re.split(r"(?<=\.) ", p["text"]))]
+            for p in corpus}
 
 
 def _json(capsys, argv):
@@ -143,12 +150,12 @@ def test_add_and_forget_on_a_graph_server(tmp_path, capsys, arcadedb_server):  #
 
 
 # --- every command reads the same graph --------------------------------------------------------
-@pytest.fixture()
-def qa_dir(tmp_path):
+@pytest.fixture(params=["list", "dict of sentences"])
+def qa_dir(tmp_path, request):
     d = tmp_path / "qa"
     d.mkdir()
     (d / "questions.json").write_text(json.dumps(QUESTIONS))
-    (d / "corpus.json").write_text(json.dumps(CORPUS))
+    (d / "corpus.json").write_text(json.dumps(CORPUS if request.param == "list" else _sentence_lists(CORPUS)))
     return d
 
 
@@ -184,3 +191,29 @@ def test_llm_options_after_the_command(argv):
     for args in (after, before):
         assert (args.llm, args.llm_timeout, args.llm_cache) == ("openai:m", 5.0, "replay")
     assert parser.parse_args(argv).llm is None
+
+
+# --- graphs built before sentences were joined as eval-qa joins them -------------------------------
+def test_a_graph_with_former_passage_ids_is_refused_with_how_to_rebuild(tmp_path, capsys):
+    sentences = _sentence_lists(CORPUS)
+    qa = tmp_path / "qa"
+    qa.mkdir()
+    (qa / "questions.json").write_text(json.dumps(QUESTIONS))
+    corpus = qa / "corpus.json"
+    corpus.write_text(json.dumps(sentences))
+    # what 'build' made of this corpus before: each passage's sentences joined as they came
+    former = tmp_path / "former.json"
+    former.write_text(json.dumps([{"title": t, "text": " ".join(s)} for t, s in sentences.items()]))
+    graph = tmp_path / "g.json"
+    _json(capsys, ["build", str(former), "--out", str(graph)])
+    before = graph.read_bytes()
+    rebuild = f"graphmem build {corpus} --out {graph} --force"
+    for argv in (["add", "--graph", str(graph), str(corpus)],
+                 ["build", str(corpus), "--out", str(graph), "--append"],
+                 ["eval-qa", "--data", str(qa), "--graph", str(graph)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert rebuild in err and len(err.strip().splitlines()) == 1, err
+        assert graph.read_bytes() == before
+    assert _json(capsys, ["build", str(corpus), "--out", str(graph), "--force"])["added"] == len(CORPUS)
+    assert _json(capsys, ["add", "--graph", str(graph), str(corpus)])["added"] == 0

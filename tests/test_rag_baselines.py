@@ -1,6 +1,6 @@
 import numpy as np
 
-from environments.qa.datasets import Passage as P
+from graphmem.corpus import Passage as P
 from graphmem.model import passage_text
 from graphmem.rag import (BM25Retriever, DenseRetriever, HybridRetriever, reciprocal_rank_fusion, tokenize,
                           top_k)

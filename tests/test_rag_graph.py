@@ -1,7 +1,7 @@
 """Corpus graph on a tiny corpus, with the real spaCy extractor and the real embedder."""
 import pytest
 
-from environments.qa.datasets import Passage as P
+from graphmem.corpus import Passage as P
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.rag import DenseRetriever
 from graphmem.rag.graph import CorpusGraph, GraphRAGConfig

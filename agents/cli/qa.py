@@ -45,8 +45,7 @@ def _eval_qa(args) -> int:
     if args.iterations > 1 and not args.answer:
         raise UserError("--iterations needs --answer: later rounds search with the drafted answer")
     dataset = select_split(load_dataset(args.data, limit=args.limit), args.split)
-    graph_store = open_store_arg(args, args.store or args.graph, create=True) \
-        if args.store or args.graph else None
+    graph_store = _given_graph(args)
     embedder = embedder_named(args.embedder) if args.embedder else None
     built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
                              open_extractor(args, DOCUMENTS), graph_config(args), progress=showing(args),
@@ -67,6 +66,22 @@ def _eval_qa(args) -> int:
     if answerer is not None and answerer.failures:
         print(f"answering failed {answerer.failures} times (counted as empty answers)")
     return 0
+
+
+def _given_graph(args):
+    """The store of --graph / --store, or None; refused if it holds this corpus under former ids
+    (the dataset's passages would be added to it a second time)."""
+    from graphmem.corpus import refuse_former_ids
+
+    if not (args.store or args.graph):
+        return None
+    store = open_store_arg(args, args.store or args.graph, create=True)
+    try:
+        refuse_former_ids(os.path.join(args.data, "corpus.json"), store, args.graph)
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def register(subparsers) -> None:

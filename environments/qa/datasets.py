@@ -4,7 +4,8 @@ A dataset folder holds ``questions.json`` and ``corpus.json``. Supported shapes:
 - questions: MuSiQue (``paragraphs`` with ``is_supporting``, ``answer_aliases``), HotpotQA and
   2WikiMultihopQA (``supporting_facts`` = [title, sentence index] pairs, ``context`` = [title,
   sentences] pairs);
-- corpus: a list of ``{"title", "text"}`` or a dict ``title -> sentences``.
+- corpus: any shape ``graphmem build`` reads (a list of ``{"title", "text"}``, a dict ``title ->
+  sentences``, ...), read by graphmem's one corpus reader, so ``build`` gives the same passage ids.
 
 Passage ids are stable hashes of (title, text): MuSiQue repeats titles with different texts, so the
 title alone is not an identity. Gold passages are resolved against the corpus by title where the
@@ -17,27 +18,16 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from graphmem.corpus import CorpusError, Passage, join_sentences, load_corpus
 from graphmem.errors import GraphmemError
-from graphmem.model import passage_id
 from graphmem.jsonfile import read_json
+from graphmem.model import passage_id
 
 log = logging.getLogger(__name__)
 
 
 class DatasetError(GraphmemError, ValueError):
     """A QA data folder that cannot be read; the message names the file and what is wrong."""
-
-
-def join_sentences(sentences: list[str]) -> str:
-    """HotpotQA sentences carry their leading space, 2Wiki's do not: normalise both to one space."""
-    return " ".join(s.strip() for s in sentences if s.strip())
-
-
-@dataclass(frozen=True)
-class Passage:
-    id: str
-    title: str
-    text: str
 
 
 @dataclass
@@ -68,31 +58,22 @@ class QADataset:
         return self._by_id.get(pid)
 
 
-def _read_json(path: str):
+def _require(path: str) -> None:
     if not os.path.exists(path):
         raise DatasetError(f"{path} not found: a QA data folder holds questions.json and corpus.json")
+
+
+def _read_json(path: str):
+    _require(path)
     return read_json(path, DatasetError)
 
 
-def _load_corpus(raw) -> list[Passage]:
-    if isinstance(raw, dict):
-        items = [(title, join_sentences(_sentences(sents, f"corpus.json entry {title!r}")))
-                 for title, sents in raw.items()]
-    elif isinstance(raw, list):
-        items = []
-        for i, p in enumerate(raw):
-            if not isinstance(p, dict) or not isinstance(p.get("text"), str):
-                raise DatasetError(f"corpus.json entry {i} has no 'text' string: {str(p)[:80]}")
-            items.append((str(p.get("title", "")), p["text"]))
-    else:
-        raise DatasetError("corpus.json must be a list of {title, text} or a dict title -> sentences")
-    passages, seen = [], set()
-    for title, text in items:
-        pid = passage_id(title, text)
-        if pid not in seen:  # identical duplicates would make recall ambiguous
-            seen.add(pid)
-            passages.append(Passage(pid, title, text))
-    return passages
+def _load_corpus(path: str) -> list[Passage]:
+    _require(path)
+    try:
+        return load_corpus(path)
+    except CorpusError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 class _GoldResolver:
@@ -174,7 +155,7 @@ def _question(i: int, q: object, gold: _GoldResolver, folder: str) -> Question:
 def load_dataset(folder: str, limit: int | None = None) -> QADataset:
     """Questions (first ``limit``) and the whole corpus of a dataset folder."""
     raw_q = _read_json(os.path.join(folder, "questions.json"))
-    passages = _load_corpus(_read_json(os.path.join(folder, "corpus.json")))
+    passages = _load_corpus(os.path.join(folder, "corpus.json"))
     if not isinstance(raw_q, list):
         raise DatasetError(f"{folder}/questions.json must be a list of questions")
     gold = _GoldResolver(passages)

@@ -72,8 +72,10 @@ def _passages(args):
     return passages[: args.limit] if args.limit else passages
 
 
-def _write(args, store, passages, embed_passages: bool = True) -> dict:
-    """Add ``passages`` to the corpus graph in ``store`` (closed afterwards); a summary for JSON."""
+def _write(args, store, passages, graph_file: str | None, embed_passages: bool = True) -> dict:
+    """Add ``passages`` (of ``args.corpus``) to the corpus graph in ``store`` (closed afterwards),
+    which is ``graph_file`` or on a server; a summary for JSON."""
+    from graphmem.corpus import refuse_former_ids
     from graphmem.embedders import embedder_named
     from graphmem.profiles import DOCUMENTS
     from graphmem.rag.graph import BATCH_PASSAGES, CorpusGraph
@@ -87,6 +89,8 @@ def _write(args, store, passages, embed_passages: bool = True) -> dict:
         raise
     with graph:
         before = len(graph)
+        if before:
+            refuse_former_ids(args.corpus, store, graph_file)
         start = time.perf_counter()
         with progress_bar(args, total=len(passages), unit="passage", desc="adding passages") as bar:
             bar.update(sum(p.id in graph for p in passages))  # already in the graph: skipped
@@ -116,7 +120,7 @@ def cmd_build(args) -> None:
     _check_build_target(args)
     passages = _passages(args)
     store = _open_build_target(args)
-    summary = _write(args, store, passages, embed_passages=not args.no_passage_embeddings)
+    summary = _write(args, store, passages, args.out, embed_passages=not args.no_passage_embeddings)
     # "passages" and "seconds" are a stable interface: the corpus size and the whole build's time.
     print_json({"passages": len(passages), **summary, "graph": args.out or args.store})
 
@@ -124,7 +128,7 @@ def cmd_build(args) -> None:
 def cmd_add(args) -> None:
     passages = _passages(args)
     store = open_graph_store(args)  # a graph file must exist: adding never starts a graph silently
-    print_json({**_write(args, store, passages), "graph": args.graph or args.store})
+    print_json({**_write(args, store, passages, args.graph), "graph": args.graph or args.store})
 
 
 def _check_build_target(args) -> None:
