@@ -90,6 +90,18 @@ def test_write_on_a_graph_file_is_refused_at_start(graph, capsys, command):
     assert code == 2 and "--write needs a graph server" in err and out == ""
 
 
+def test_serve_mcp_on_a_busy_port_is_one_line_before_the_graph_opens(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run(capsys, "serve-mcp", "--graph", str(tmp_path / "g.json"), "--http", f"127.0.0.1:{port}")
+    assert code == 2 and "cannot listen on 127.0.0.1" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "g.json").exists()
+
+
 def test_cypher_missing_graph(tmp_path, capsys):
     code, _, err = run(capsys, "cypher", "--graph", str(tmp_path / "nope.json"), "MATCH (a) RETURN a")
     assert code == 2 and "build one first" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ipaddress
+import socket
 import sys
 
 from graphmem.profiles import PROFILES
@@ -57,6 +58,8 @@ def cmd_serve_mcp(args) -> None:
     if args.write and args.read_only:
         raise UserError("--write lets cypher write, --read-only refuses writes: choose one")
     check_write_cypher(args)
+    if args.http:
+        _check_port_free(*args.http)
     # On stdio, stdout carries the protocol: whatever loading prints goes to stderr instead.
     with contextlib.redirect_stdout(sys.stderr):
         service = _open_service(args)
@@ -69,6 +72,19 @@ def cmd_serve_mcp(args) -> None:
             server.run()
     finally:
         service.close()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Bind the port once before the graph is opened: a busy port is one clear line, not the HTTP
+    server's log after a model has loaded. (Another process may still take it in between.)"""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the HTTP server binds it
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}): is another server using "
+                            f"it? Choose another port with --http HOST:PORT") from None
 
 
 def _open_service(args):
