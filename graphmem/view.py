@@ -22,7 +22,6 @@ from importlib import resources
 from pathlib import Path
 
 from .atomicfile import atomic_write
-from .errors import GraphmemError
 from .model import Triple
 from .normalize import canonical_entity
 from .profiles import DOCUMENTS, EXIT, INVENTORY, TEXT_GAME, connection_direction, is_location
@@ -36,10 +35,6 @@ _PLACEHOLDER = re.compile(r"__(TITLE|SUMMARY|DATA)__")
 # "<!--" or "<script", which change how the browser parses a script element; U+2028 and U+2029
 # end a line in older JavaScript.
 _SCRIPT_SAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
-
-
-class ViewError(GraphmemError, OSError):
-    """The page could not be written (a full disk...); the previous page, if any, is unchanged."""
 
 
 def view_data(store: GraphStore, max_facts: int | None = None) -> dict:
@@ -124,8 +119,4 @@ def render_html(store: GraphStore, title: str = "graphmem graph", max_edges: int
 def write_page(path: str | os.PathLike, page: str) -> None:
     """Write the page atomically: a full disk or a crash leaves the previous page whole."""
     data = page.encode("utf-8")
-    try:
-        atomic_write(Path(path), lambda fh: fh.write(data))
-    except OSError as exc:
-        raise ViewError(f"cannot write {path}: {exc.strerror or exc}; the previous page, if any, is "
-                        f"unchanged") from None
+    atomic_write(Path(path), lambda fh: fh.write(data))

@@ -2,6 +2,7 @@
 a bug in a short message plus a trace file (exit 1), never a bare traceback or a silent loss."""
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -105,6 +106,26 @@ def test_a_graph_file_through_a_symlink_is_locked_and_saved_as_itself(tmp_path, 
     code, out, _ = run(capsys, "add", "--graph", str(link), str(corpus))
     assert code == 0 and json.loads(out)["added"] == 1
     assert link.is_symlink() and "Oslo" in real.read_text()
+
+
+def test_a_full_disk_is_one_line_and_the_graph_stays_whole(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import graphmem.atomicfile
+
+    out = tmp_path / "g.json"
+    assert run(capsys, "build", str(SAMPLE), "--out", str(out))[0] == 0
+    before = out.read_bytes()
+    corpus = tmp_path / "more.json"
+    corpus.write_text(json.dumps([{"title": "Oslo", "text": "Oslo is the capital of Norway."}]))
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(graphmem.atomicfile.os, "fsync", full)
+    code, _, err = run(capsys, "add", "--graph", str(out), str(corpus))
+    assert code == 2 and "No space left on device" in err and "is unchanged" in err and "bug" not in err
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_a_second_build_into_the_same_file_fails_clearly(tmp_path, capsys, held):
