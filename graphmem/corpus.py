@@ -12,6 +12,7 @@ passages (the same id) are read once.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
@@ -48,9 +49,19 @@ def load_corpus(path: str | Path) -> list[Passage]:
     recall would be ambiguous with two copies."""
     passages: dict[str, Passage] = {}
     for e in _entries(Path(path)):
-        pid = passage_id(e.title, e.text)
-        passages.setdefault(pid, Passage(pid, e.title, e.text))
+        title, text = valid_unicode(e.title), valid_unicode(e.text)
+        pid = passage_id(title, text)
+        passages.setdefault(pid, Passage(pid, title, text))
     return list(passages.values())
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with each lone surrogate (a JSON "\\ud800", a file name's undecodable byte) made
+    U+FFFD: no hash, model or file format takes them, and one should not stop a build."""
+    return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
 
 
 def former_ids(path: str | Path) -> set[str]:

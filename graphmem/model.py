@@ -12,9 +12,16 @@ from typing import Iterable
 import numpy as np
 
 
+_SEPARATOR_ESCAPES = str.maketrans({"\x1e": "\x1e\x1e", "\x1f": "\x1e\x1f"})
+
+
 def stable_id(*parts: object, prefix: str = "") -> str:
-    """A short, process-independent id: sha1 of the parts joined by a separator."""
+    """A short, process-independent id: sha1 of the parts joined by U+001F. A part's own U+001F (and
+    the escape U+001E) is escaped first, so ("a\x1fb", "c") and ("a", "b\x1fc") differ; parts without
+    them keep the ids they always had."""
     text = "\x1f".join(map(str, parts))
+    if text.count("\x1f") != len(parts) - 1 or "\x1e" in text:  # rare: escape only then (bulk loads)
+        text = "\x1f".join(str(part).translate(_SEPARATOR_ESCAPES) for part in parts)
     return prefix + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 

@@ -1,6 +1,8 @@
 """The one corpus reader: every shape gives `build` (load_corpus) and eval-qa (load_dataset) the same
 passages, ids and order; HotpotQA's sentences with their leading spaces are joined by one space."""
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +64,17 @@ def test_former_ids_are_those_of_sentences_joined_as_they_came(tmp_path):
     assert former_ids(path) == {passage_id("Alpha", " ".join(ALPHA))}
     path.write_text(json.dumps([{"title": "Alpha", "text": " Alpha. "}]))
     assert former_ids(path) == set()
+
+
+def test_lone_surrogates_and_undecodable_file_names_become_replacement_characters(tmp_path):
+    from graphmem.cli import main
+
+    doc = tmp_path / "c.json"
+    doc.write_text('[{"title": "Ka\\ud800", "text": "A lone \\udfff surrogate in Kassel."}]')
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (Path(os.fsdecode(bytes(folder))) / os.fsdecode(b"caf\xe9.txt")).write_text("The cafe is open.")
+    assert [(p.title, p.text) for p in load_corpus(doc)] == [("Ka\ufffd", "A lone \ufffd surrogate in Kassel.")]
+    assert [p.title for p in load_corpus(folder)] == ["caf\ufffd"]
+    for corpus in (doc, folder):
+        assert main(["build", str(corpus), "--out", str(tmp_path / f"{corpus.name}.gmem")]) == 0
