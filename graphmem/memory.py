@@ -19,7 +19,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .blas import one_blas_thread
-from .embed import Embedder, VectorIndex, default_embedder
+from .embed import Embedder, default_embedder
+from .vector_index import VectorIndex
 from .errors import ConfigError
 from .extract.base import Extractor, RawTriple, well_formed
 from .extract.spans import fact_spans
