@@ -6,7 +6,8 @@ from concurrent.futures import Future
 import numpy as np
 import pytest
 
-from graphmem.embed import SentenceTransformerEmbedder, default_embedder, length_batches
+from graphmem.batching import length_batches
+from graphmem.embed import SentenceTransformerEmbedder, default_embedder
 from graphmem.embedders import ModelUnavailable, embedder_named, unpack_verified
 from graphmem.errors import ConfigError
 from graphmem.memory import Memory

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from environments.qa.datasets import Passage as P
-from graphmem import embed
-from graphmem.embed import default_embedder, encoding_threads, reserved_core
+from graphmem import batching
+from graphmem.batching import encoding_threads, reserved_core
+from graphmem.embed import default_embedder
 from graphmem.errors import ConfigError
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.extract.spans import fact_spans
@@ -162,5 +163,5 @@ def test_encoding_leaves_a_reserved_core_to_the_parser(monkeypatch):
         assert encoding_threads(100) == 3
         with reserved_core():
             assert encoding_threads(100) == 2
-    assert encoding_threads(100) is None and embed._reserved_cores == 0
+    assert encoding_threads(100) is None and batching._reserved_cores == 0
     assert encoding_threads(3) == 1  # a query: one thread

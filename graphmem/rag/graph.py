@@ -23,7 +23,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..blas import one_blas_thread
-from ..embed import Embedder, reserved_core
+from ..batching import reserved_core
+from ..embed import Embedder
 from ..errors import ConfigError
 from ..memory import PASSAGE_TOKENS, Memory
 from ..model import Episode, Triple
