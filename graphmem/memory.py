@@ -20,12 +20,12 @@ import numpy as np
 
 from .blas import one_blas_thread
 from .embed import Embedder, default_embedder
-from .vector_index import VectorIndex
 from .errors import ConfigError
 from .extract.base import Extractor, RawTriple, well_formed
 from .extract.spans import fact_spans
 from .futures import resolved, then
 from .gcpause import gc_paused
+from .indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT, GraphIndexes, embed_facts
 from .model import Episode, Subgraph, Triple, ordered_unique, stable_id, titled_text
 from .normalize import EntityResolver, ResolverConfig, canonical_relation
 from .profiles import TEXT_GAME, DomainProfile, profile_named
@@ -37,14 +37,6 @@ log = logging.getLogger(__name__)
 CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
 QUERY_CACHE_SIZE = 1024
 PROFILE = "profile"  # store meta key: the domain profile a graph was written with
-TRIPLE_ANN = "triple-ann"  # graph file attachments: the triple index's ANN, saved to open fast,
-TRIPLE_ANN_IDS = "triple-ann-ids"  # and the triple id of each of its labels
-EXACT_ONLY = 1 << 62  # an ann_threshold never reached: episodes are few, scanned exactly
-# How a graph's fact vectors are made (store meta key FACT_VECTORS; graphs without it: TEXT):
-# TEXT embeds each fact's own text; PASSAGE_TOKENS pools a passage's facts from the token
-# embeddings of the passage's one forward pass (where the fact's names are found in it, else TEXT).
-FACT_VECTORS = "fact-vectors"
-TEXT, PASSAGE_TOKENS = "text", "passage-tokens"
 
 
 @dataclass
@@ -91,12 +83,14 @@ class Memory:
         self._query_cache: dict[str, np.ndarray] = {}
         # Facts seen lately, shown to an LLM extractor as naming examples (no store round trip).
         self._recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
-        self.triple_index = VectorIndex(self.embedder.dim)
-        self._loaded_ids: list[str] | None = None
-        self.episode_index = VectorIndex(self.embedder.dim, ann_threshold=EXACT_ONLY)
-        self.fact_vectors = fact_vectors
-        with gc_paused():
-            self._load_indexes()
+        self.indexes = GraphIndexes(self.store, self.embedder, fact_vectors)
+        self.triple_index, self.episode_index = self.indexes.triples, self.indexes.episodes
+        self.fact_vectors = self.indexes.fact_vectors
+        meta = self.store.meta()
+        for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name),
+                           (FACT_VECTORS, self.fact_vectors)):
+            if meta.get(key) != value:
+                self.store.set_meta(key, value)
 
     # --- set-up --------------------------------------------------------------------------------
     def _choose_profile(self, profile: DomainProfile | str | None) -> DomainProfile:
@@ -132,63 +126,6 @@ class Memory:
 
             self._extractor = OfflineExtractor()
         return self._extractor
-
-    def _load_indexes(self) -> None:
-        """Rebuild the vector indexes and resolver from the store; embed only what lacks vectors.
-
-        A graph file hands over its memory-mapped vectors and its saved ANN index: nothing is
-        copied or rebuilt on open."""
-        meta = self.store.meta()
-        stored = meta.get("embedder")
-        if stored not in (None, self.embedder.name):
-            raise ConfigError(f"this graph was built with the embedder {stored!r}, not "
-                              f"{self.embedder.name!r}: their vectors do not compare; open it with "
-                              f"that embedder (--embedder {stored})")
-        try:
-            ids, matrix = self.store.triple_vectors()
-        except ValueError:  # vectors of several dimensions (another embedder's): re-embed below
-            ids, matrix = [], None
-        total = self.store.count_triples()
-        if total and (matrix is None or len(ids) != total or matrix.shape[1] != self.embedder.dim):
-            triples = self.store.triples(current_only=False)
-            missing = [t for t in triples if t.embedding is None or t.embedding.shape[0] != self.embedder.dim]
-            self._embed(missing)
-            self.store.add_triples(missing)
-            ids, matrix = [t.id for t in triples], np.stack([t.embedding for t in triples])
-        if total:
-            self.triple_index.add(ids, matrix)
-            self._loaded_ids = ids  # the store's row view, while it is this list, numbers rows as the index does
-            self.triple_index.deactivate(self.store.retired_triple_ids())
-            ann, labels = self.store.attachment(TRIPLE_ANN), self.store.attachment(TRIPLE_ANN_IDS)
-            if ann is not None and labels is not None and ann[0] == labels[0]:
-                self.triple_index.load_ann(ann[0], ann[1], labels[1])
-        with_vec = [ep for ep in self.store.episodes()
-                    if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim]
-        if with_vec:
-            self.episode_index.add([ep.id for ep in with_vec], np.stack([ep.embedding for ep in with_vec]))
-        self.fact_vectors = self._fact_vector_kind(meta.get(FACT_VECTORS), bool(total))
-        for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name),
-                           (FACT_VECTORS, self.fact_vectors)):
-            if meta.get(key) != value:
-                self.store.set_meta(key, value)
-
-    def _fact_vector_kind(self, stored: str | None, has_triples: bool) -> str:
-        """The kind recorded in the graph (``stored``); else TEXT for a graph written before the
-        record, else the one asked for (TEXT when the embedder cannot pool spans)."""
-        kind = stored or (TEXT if has_triples else self.fact_vectors)
-        if kind not in (TEXT, PASSAGE_TOKENS):
-            raise ConfigError(f"unknown fact vector kind {kind!r}: choose {TEXT!r} or {PASSAGE_TOKENS!r}")
-        if kind == PASSAGE_TOKENS and not hasattr(self.embedder, "encode_spans"):
-            if stored:
-                raise ConfigError(f"this graph's fact vectors are pooled from passage tokens, which "
-                                  f"the embedder {self.embedder.name!r} cannot do")
-            return TEXT
-        return kind
-
-    def _embed(self, items: Sequence[Triple]) -> None:
-        vecs = self.embedder.encode([t.text for t in items])
-        for t, v in zip(items, vecs):
-            t.embedding = v
 
     # --- writing -------------------------------------------------------------------------------
     def observe(self, text: str, step: int, source_id: str | None = None, title: str = "") -> ObserveResult:
@@ -226,7 +163,7 @@ class Memory:
         raws = resolved(raws)
         results = [self._remember(text, raw, step, source_id, title, vec, fact_vecs, embed=False)[0]
                    for (source_id, title, text), raw, vec, fact_vecs in zip(items, raws, vectors, facts)]
-        pending = self._index_batch(results)
+        pending = self.indexes.add_batch(results)
         # Stored once already (later passages of the batch must find them); again with vectors.
         self.store.add_triples(pending)
         return results
@@ -297,7 +234,7 @@ class Memory:
             start += len(raw)
         if vectors is not None and len(kept) < len(vectors):
             vectors = vectors[kept]  # one gather; none in a load of new facts only
-        self._index_batch(results, vectors)
+        self.indexes.add_batch(results, vectors)
         return results
 
     def _checked_vectors(self, vectors, n: int) -> np.ndarray:
@@ -321,7 +258,7 @@ class Memory:
             if episode_vec is None and self.embed_episodes:
                 episode_vec = passage_vecs[0]
         result, rows = self._remember(text, raw, step, source_id, title, episode_vec, vectors)
-        self._index_batch([result], vectors[rows] if isinstance(vectors, np.ndarray) else None)
+        self.indexes.add_batch([result], vectors[rows] if isinstance(vectors, np.ndarray) else None)
         return result
 
     def _remember(self, text: str, raw: list[RawTriple], step: int, source_id: str | None, title: str,
@@ -350,7 +287,7 @@ class Memory:
                 t.embedding = vectors[row]
         missing = [t for t in added if t.embedding is None] if embed else []
         if missing:  # before storing: a server store writes each triple with its vector
-            self._embed(missing)
+            embed_facts(self.embedder, missing)
         retired = self._retire_outdated(added, step)
         self._recent.extend(confirmed + added)
         self.resolver.add_many(x for t in added for x in (t.subject, t.object))
@@ -363,7 +300,7 @@ class Memory:
                 episode_vec = self.embedder.encode([titled_text(title, text)])[0]
             if episode_vec is not None:
                 episode.embedding = episode_vec
-                self.episode_index.add([episode_id], episode.embedding[None, :])
+                self.indexes.add_episode(episode_id, episode.embedding)
         else:
             episode.triple_ids = ordered_unique(episode.triple_ids + ids)
         self.store.add_episode(episode)
@@ -401,42 +338,10 @@ class Memory:
             existing = [t for t in existing if t.sources and sources.issuperset(t.sources)]
         return self.store.retire(self.judge.outdated(added, existing), step)
 
-    def _index_batch(self, results: list[ObserveResult], matrix: np.ndarray | None = None) -> list[Triple]:
-        """Index a batch's new facts at once (``matrix``: their vectors as rows, when they came as
-        one), then take out of the index what the batch retired: a fact retired by a later source
-        of the batch was indexed first, and one retired and then told again stays in. Returns the
-        new facts."""
-        added = [t for r in results for t in r.added]
-        self._index_new(added, matrix)
-        if any(r.retired for r in results):
-            gone: dict[str, bool] = {}  # triple id -> retired at the end of the batch
-            for r in results:
-                gone.update((t.id, False) for t in r.added)
-                gone.update((i, True) for i in r.retired)
-            self.triple_index.deactivate([i for i, retired in gone.items() if retired])
-        return added
-
-    def _index_new(self, triples: list[Triple], matrix: np.ndarray | None = None) -> None:
-        """``matrix``: the triples' vectors as rows, when they came as one matrix."""
-        if not triples:
-            return
-        if matrix is None:
-            todo = [t for t in triples if t.embedding is None]
-            if todo:
-                self._embed(todo)
-            matrix = np.stack([t.embedding for t in triples])
-        ids = [t.id for t in triples]
-        self.triple_index.add(ids, matrix)
-        # The index's rows become the triples' vectors (a graph file saves the same numbers), so
-        # the batch's own matrix can go: a million facts' vectors are 1.5 GB.
-        for t, vec in zip(triples, self.triple_index.views(ids)):
-            t.embedding = vec
-
     def forget(self, source_id: str) -> list[str]:
         """Delete an episode/passage and every triple only it supported."""
         deleted = self.store.delete_source(source_id)
-        self.triple_index.deactivate(deleted)
-        self.episode_index.deactivate([source_id])
+        self.indexes.forget(source_id, deleted)
         return deleted
 
     # --- reading -------------------------------------------------------------------------------
@@ -460,10 +365,8 @@ class Memory:
             if not queries:
                 return Subgraph()
             qv = self._encode_queries(queries)
-        view = self.store.row_view()
-        rows = view if view is not None and view.ids is self._loaded_ids else None
         with one_blas_thread():
-            found = associative(qv, self.triple_index, self.store, cfg, rows)
+            found = associative(qv, self.triple_index, self.store, cfg, self.indexes.row_view())
         triples = [t for t, _ in found]
         return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
 
@@ -489,27 +392,14 @@ class Memory:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def save(self) -> None:
-        self._keep_ann()
+        self.indexes.keep_ann()
         self.store.flush()
 
     def close(self) -> None:
         try:
-            self._keep_ann()
+            self.indexes.keep_ann()
         finally:
             self.store.close()
-
-    def _keep_ann(self) -> None:
-        """Hand a changed ANN index to a store that saves it with the graph (graph archives)."""
-        if self.store.readonly or not self.store.keeps_attachments:
-            return
-        state = self.triple_index.ann_state(
-            order=lambda: [t.id for t in self.store.triples(current_only=False)])
-        if state is not None:
-            from .store.archive import buffer_writer
-
-            fingerprint, ann, labels = state
-            self.store.set_attachment(TRIPLE_ANN, fingerprint, buffer_writer(ann))
-            self.store.set_attachment(TRIPLE_ANN_IDS, fingerprint, buffer_writer(labels))
 
     def __enter__(self) -> "Memory":
         return self

@@ -15,7 +15,8 @@ from graphmem.embed import default_embedder
 from graphmem.errors import ConfigError
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.extract.spans import fact_spans
-from graphmem.memory import FACT_VECTORS, PASSAGE_TOKENS, TEXT, Memory
+from graphmem.indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT
+from graphmem.memory import Memory
 from graphmem.model import titled_text
 from graphmem.profiles import DOCUMENTS
 from graphmem.rag.graph import CorpusGraph, GraphRAGConfig

@@ -5,7 +5,7 @@ Passages are written through ``Memory`` with the documents profile, the engine's
 store triples whose ``sources`` are the passage ids, so forgetting a passage removes exactly what only
 it supported. The memory's vector indexes are the graph's fact and passage indexes (one set of
 vectors per graph; a passage's fact vectors are pooled from the token embeddings of the passage's
-own forward pass, ``memory.PASSAGE_TOKENS``). On top of them this module keeps only derived indices,
+own forward pass, ``indexes.PASSAGE_TOKENS``). On top of them this module keeps only derived indices,
 all rebuilt from the store on load, on any store: passage -> entity mentions, synonym edges between
 entities whose names share most of their character trigrams, and the PageRank matrix.
 
@@ -26,7 +26,8 @@ from ..blas import one_blas_thread
 from ..batching import reserved_core
 from ..embed import Embedder
 from ..errors import ConfigError
-from ..memory import PASSAGE_TOKENS, Memory
+from ..indexes import PASSAGE_TOKENS
+from ..memory import Memory
 from ..model import Episode, Triple
 from ..profiles import DOCUMENTS
 from ..store.base import GraphStore
