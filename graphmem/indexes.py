@@ -19,7 +19,7 @@ from .store.base import GraphStore, RowView
 from .vector_index import VectorIndex
 
 if TYPE_CHECKING:
-    from .memory import ObserveResult
+    from .writer import ObserveResult
 
 TRIPLE_ANN = "triple-ann"  # graph file attachments: the triple index's ANN, saved to open fast,
 TRIPLE_ANN_IDS = "triple-ann-ids"  # and the triple id of each of its labels

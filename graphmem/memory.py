@@ -9,11 +9,9 @@ most of them.
 """
 from __future__ import annotations
 
-import logging
 import os
-from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -21,30 +19,21 @@ import numpy as np
 from .blas import one_blas_thread
 from .embed import Embedder, default_embedder
 from .errors import ConfigError
-from .extract.base import Extractor, RawTriple, well_formed
+from .extract.base import Extractor, RawTriple
 from .extract.spans import fact_spans
 from .futures import resolved, then
 from .gcpause import gc_paused
-from .indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT, GraphIndexes, embed_facts
-from .model import Episode, Subgraph, Triple, ordered_unique, stable_id, titled_text
-from .normalize import EntityResolver, ResolverConfig, canonical_relation
+from .indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT, GraphIndexes
+from .model import Subgraph, Triple, stable_id, titled_text
+from .normalize import EntityResolver, ResolverConfig
 from .profiles import TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore
 from .update import OutdatedJudge, RuleJudge
+from .writer import ObserveResult, Source, WriteListener, Writer, checked_vectors
 
-log = logging.getLogger(__name__)
-CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
 QUERY_CACHE_SIZE = 1024
 PROFILE = "profile"  # store meta key: the domain profile a graph was written with
-
-
-@dataclass
-class ObserveResult:
-    episode: Episode
-    added: list[Triple] = field(default_factory=list)
-    confirmed: list[Triple] = field(default_factory=list)
-    retired: list[str] = field(default_factory=list)
 
 
 class Memory:
@@ -76,13 +65,7 @@ class Memory:
         self.recall_config = recall_config or RecallConfig()
         self.embed_episodes = embed_episodes
         self.extract_workers = extract_workers
-        self.dropped_triples = 0  # extracted triples refused: malformed, empty or vague names
-        cfg = resolver or self.profile.resolver
-        self._resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
-        self._resolver_loaded = False
         self._query_cache: dict[str, np.ndarray] = {}
-        # Facts seen lately, shown to an LLM extractor as naming examples (no store round trip).
-        self._recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
         self.indexes = GraphIndexes(self.store, self.embedder, fact_vectors)
         self.triple_index, self.episode_index = self.indexes.triples, self.indexes.episodes
         self.fact_vectors = self.indexes.fact_vectors
@@ -91,6 +74,8 @@ class Memory:
                            (FACT_VECTORS, self.fact_vectors)):
             if meta.get(key) != value:
                 self.store.set_meta(key, value)
+        self.writer = Writer(self.store, self.indexes, self.profile, self.judge, resolver or self.profile.resolver,
+                             embed_episodes)
 
     # --- set-up --------------------------------------------------------------------------------
     def _choose_profile(self, profile: DomainProfile | str | None) -> DomainProfile:
@@ -113,11 +98,16 @@ class Memory:
 
     @property
     def resolver(self) -> EntityResolver:
-        """Knows the graph's entities from the first time a name is resolved (reading needs none)."""
-        if not self._resolver_loaded:
-            self._resolver_loaded = True
-            self._resolver.add_many(self.store.entities())
-        return self._resolver
+        return self.writer.resolver
+
+    @property
+    def dropped_triples(self) -> int:
+        """Extracted triples refused so far: malformed, empty or vague names."""
+        return self.writer.dropped_triples
+
+    def subscribe(self, listener: WriteListener) -> None:
+        """Tell ``listener`` of every write and forget from now on (indices derived from the graph)."""
+        self.writer.listeners.append(listener)
 
     @property
     def extractor(self) -> Extractor:
@@ -130,8 +120,13 @@ class Memory:
     # --- writing -------------------------------------------------------------------------------
     def observe(self, text: str, step: int, source_id: str | None = None, title: str = "") -> ObserveResult:
         """Extract triples from ``text`` (an observation or passage) and remember them."""
-        raw = self.extractor.extract(text, context=[t for t in self._recent if t.current])
-        return self.add_extracted(text, raw, step, source_id=source_id, title=title)
+        raw = list(self.extractor.extract(text, context=[t for t in self.writer.recent if t.current]))
+        vectors = episode_vector = None
+        if text and self.fact_vectors == PASSAGE_TOKENS:
+            passage_vecs, (vectors,) = self._pooled([(title, text)], [raw], [0])
+            if self.embed_episodes:
+                episode_vector = passage_vecs[0]
+        return self.writer.write([Source(source_id, step, raw, text, title, episode_vector, vectors)])[0]
 
     def observe_many(self, items: Iterable[tuple[str, str, str]], step: int = 0,
                      episode_vectors: dict[str, np.ndarray] | None = None,
@@ -161,12 +156,9 @@ class Memory:
             for i, v in zip(todo, fresh):
                 vectors[i] = v
         raws = resolved(raws)
-        results = [self._remember(text, raw, step, source_id, title, vec, fact_vecs, embed=False)[0]
-                   for (source_id, title, text), raw, vec, fact_vecs in zip(items, raws, vectors, facts)]
-        pending = self.indexes.add_batch(results)
-        # Stored once already (later passages of the batch must find them); again with vectors.
-        self.store.add_triples(pending)
-        return results
+        return self.writer.write([Source(source_id, step, list(raw), text, title, vec, fact_vecs)
+                                  for (source_id, title, text), raw, vec, fact_vecs in zip(items, raws, vectors, facts)],
+                                 embed_later=True)
 
     def _pooled(self, passages: Sequence[tuple[str, str]], raws: Sequence[Sequence[RawTriple]] | Future,
                 rows: Sequence[int]) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
@@ -223,126 +215,15 @@ class Memory:
         raws = [[(t.subject, t.relation, t.object) if isinstance(t, Triple) else tuple(t) for t in facts]
                 for _, _, facts, _ in items]
         if vectors is not None:
-            vectors = self._checked_vectors(vectors, sum(map(len, raws)))
-        results, kept, start = [], [], 0  # kept: the vectors' rows of the facts added
-        for (source_id, step, _, text), raw in zip(items, raws):
-            source_id = source_id or stable_id("direct", step, *[x for r in raw for x in r], prefix="d")
-            part = None if vectors is None else vectors[start:start + len(raw)]
-            result, rows = self._remember(text, raw, step, source_id, "", None, part)
-            results.append(result)
-            kept.extend(start + row for row in rows)
-            start += len(raw)
-        if vectors is not None and len(kept) < len(vectors):
-            vectors = vectors[kept]  # one gather; none in a load of new facts only
-        self.indexes.add_batch(results, vectors)
-        return results
+            vectors = checked_vectors(vectors, sum(map(len, raws)), self.embedder)
+        return self.writer.write([Source(source_id or stable_id("direct", step, *[x for r in raw for x in r], prefix="d"),
+                                         step, raw, text) for (source_id, step, _, text), raw in zip(items, raws)],
+                                 vectors)
 
-    def _checked_vectors(self, vectors, n: int) -> np.ndarray:
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.shape != (n, self.embedder.dim):
-            raise ConfigError(f"vectors must have shape ({n}, {self.embedder.dim}) (one row per triple, "
-                              f"{self.embedder.name}'s dimension), got {vectors.shape}")
-        squares = np.einsum("ij,ij->i", vectors, vectors)
-        if n and not 0 < squares.min() <= squares.max() < np.inf:  # NaN fails both comparisons
-            raise ConfigError("vectors must be finite and non-zero")
-        return vectors / np.sqrt(squares)[:, None]
-
-    def add_extracted(self, text: str, raw: Iterable[RawTriple], step: int, *, source_id: str | None = None,
-                      title: str = "", episode_vec: np.ndarray | None = None,
-                      vectors: np.ndarray | Sequence[np.ndarray | None] | None = None) -> ObserveResult:
-        """``vectors``: rows for the items of ``raw`` (precomputed embeddings; a None row is
-        embedded here), else the graph's kind of fact vector is made here."""
-        raw = list(raw)
-        if vectors is None and text and self.fact_vectors == PASSAGE_TOKENS:
-            passage_vecs, (vectors,) = self._pooled([(title, text)], [raw])
-            if episode_vec is None and self.embed_episodes:
-                episode_vec = passage_vecs[0]
-        result, rows = self._remember(text, raw, step, source_id, title, episode_vec, vectors)
-        self.indexes.add_batch([result], vectors[rows] if isinstance(vectors, np.ndarray) else None)
-        return result
-
-    def _remember(self, text: str, raw: list[RawTriple], step: int, source_id: str | None, title: str,
-                  episode_vec: np.ndarray | None,
-                  vectors: np.ndarray | Sequence[np.ndarray | None] | None, embed: bool = True
-                  ) -> tuple[ObserveResult, list[int]]:
-        """Store one source's facts and its episode; the vector indexes are the caller's to update
-        (``_index_batch``), once for a batch. ``vectors``: rows for the items of ``raw``; facts
-        without one are embedded here, or with ``embed`` False when indexed (the caller then
-        stores them again). Returns the result and the row of each added fact."""
-        episode_id = source_id or stable_id("ep", step, text, prefix="e")
-        facts = self._normalise(raw)
-        added, confirmed, touched, rows = [], [], [], []
-        for (s, r, o), row in facts.items():
-            old = self.store.find_current(s, r, o)
-            if old is not None:
-                if episode_id not in old.sources:
-                    old.sources.append(episode_id)
-                    touched.append(old)
-                confirmed.append(old)
-            else:
-                added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
-                rows.append(row)
-        if vectors is not None:
-            for t, row in zip(added, rows):
-                t.embedding = vectors[row]
-        missing = [t for t in added if t.embedding is None] if embed else []
-        if missing:  # before storing: a server store writes each triple with its vector
-            embed_facts(self.embedder, missing)
-        retired = self._retire_outdated(added, step)
-        self._recent.extend(confirmed + added)
-        self.resolver.add_many(x for t in added for x in (t.subject, t.object))
-        self.store.add_triples(added + touched)
-        episode = self.store.get_episode(episode_id)
-        ids = [t.id for t in confirmed + added]
-        if episode is None:
-            episode = Episode(episode_id, step, text, ids, title=title)
-            if episode_vec is None and self.embed_episodes and text:
-                episode_vec = self.embedder.encode([titled_text(title, text)])[0]
-            if episode_vec is not None:
-                episode.embedding = episode_vec
-                self.indexes.add_episode(episode_id, episode.embedding)
-        else:
-            episode.triple_ids = ordered_unique(episode.triple_ids + ids)
-        self.store.add_episode(episode)
-        return ObserveResult(episode, added, confirmed, retired), rows
-
-    def _normalise(self, raw: Iterable[RawTriple]) -> dict[RawTriple, int]:
-        """Resolved facts, each once, with the position of the first raw item that gave it."""
-        out: dict[RawTriple, int] = {}
-        resolve = self.resolver.resolve
-        ignored = self.profile.ignored_names
-        for pos, item in enumerate(raw):
-            if not well_formed(item):
-                log.warning("dropping malformed triple %r", item)
-                self.dropped_triples += 1
-                continue
-            s, r, o = resolve(item[0]), canonical_relation(item[1]), resolve(item[2])
-            if s and r and o and s != o and s not in ignored and o not in ignored:
-                out.setdefault((s, r, o), pos)
-            else:
-                self.dropped_triples += 1
-        return out
-
-    def _retire_outdated(self, added: list[Triple], step: int) -> list[str]:
-        if not added:
-            return []
-        at_stake = getattr(self.judge, "at_stake", None)  # a judge that says whose facts it may retire
-        entities = at_stake(added) if at_stake is not None else \
-            ordered_unique(x for t in added for x in (t.subject, t.object))
-        if not entities:
-            return []
-        existing = self.store.triples_of_entities(entities)
-        if not self.profile.retire_across_sources:
-            # Only what the same source said: another source's fact is a claim of its own.
-            sources = {s for t in added for s in t.sources}
-            existing = [t for t in existing if t.sources and sources.issuperset(t.sources)]
-        return self.store.retire(self.judge.outdated(added, existing), step)
-
-    def forget(self, source_id: str) -> list[str]:
-        """Delete an episode/passage and every triple only it supported."""
-        deleted = self.store.delete_source(source_id)
-        self.indexes.forget(source_id, deleted)
-        return deleted
+    def forget(self, source_ids: str | Sequence[str]) -> list[str]:
+        """Delete episodes/passages and every triple only they supported; returns the deleted
+        triple ids."""
+        return self.writer.forget([source_ids] if isinstance(source_ids, str) else list(source_ids))
 
     # --- reading -------------------------------------------------------------------------------
     def recall(self, queries: str | Sequence[str], query_vectors: np.ndarray | None = None,
