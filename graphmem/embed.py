@@ -8,13 +8,12 @@ from __future__ import annotations
 import copy
 import os
 import threading
-from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from .batching import CHAR_BUDGET, in_length_batches
-from .futures import pending, resolved
 
 
 @runtime_checkable
@@ -93,22 +92,11 @@ class SentenceTransformerEmbedder:
         self._in_batches(texts, encode_batch)
         return out
 
-    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Spans | None]] | Future
-                     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
-        """``encode(texts)``, plus for each text one vector per item of ``spans[i]``: the mean of the
-        text's contextual token embeddings over the tokens that overlap the item's character ranges,
-        normalised (late chunking). The text's tokens come out of the one forward pass anyway, so a
-        span costs no transformer work; None where no token overlaps (or the item is None).
-
-        ``spans`` may be a Future (the texts are still being parsed): encoding starts at once, and
-        the token embeddings of batches encoded before it is done are kept until it is."""
-        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        tokens: dict[int, tuple[np.ndarray, Sequence[tuple[int, int]]]] = {}  # waiting for spans
-        pooled: dict[int, list[np.ndarray | None]] = {}
-
-        def pool(i: int, rows: np.ndarray, offsets, ranges: Sequence[Spans | None]) -> None:
-            if any(ranges):
-                pooled[i] = [_pool(rows, offsets, r) for r in ranges]
+    def encode_tokens(self, texts: Sequence[str]) -> TokenEmbeddings:
+        """``encode(texts)`` with each text's contextual token embeddings kept, to pool spans of the
+        text from later (``TokenEmbeddings.pool``): they come out of the one forward pass anyway,
+        so a span costs no transformer work."""
+        out = TokenEmbeddings(np.zeros((len(texts), self.dim), dtype=np.float32), [None] * len(texts))
 
         def encode_batch(model, batch: list[int]) -> None:
             chunk = [texts[i] for i in batch]
@@ -118,20 +106,12 @@ class SentenceTransformerEmbedder:
             with self._offsets_lock:
                 offsets = self._offsets_tokenizer(chunk, truncation=max_tokens is not None, max_length=max_tokens,
                                                   return_offsets_mapping=True)["offset_mapping"]
-            known = None if pending(spans) else resolved(spans)
-            for i, out, offs in zip(batch, outs, offsets):
-                vectors[i] = out["sentence_embedding"].float().numpy()
-                rows = out["token_embeddings"][: len(offs)].float().numpy()
-                if known is None:
-                    tokens[i] = (rows, offs)
-                else:
-                    pool(i, rows, offs, known[i])
+            for i, encoded, offs in zip(batch, outs, offsets):
+                out.vectors[i] = encoded["sentence_embedding"].float().numpy()
+                out.tokens[i] = (encoded["token_embeddings"][: len(offs)].float().numpy(), offs)
 
         self._in_batches(texts, encode_batch)
-        known = resolved(spans)
-        for i, (rows, offs) in sorted(tokens.items()):
-            pool(i, rows, offs, known[i])
-        return vectors, [pooled.get(i) or [None] * len(known[i]) for i in range(len(texts))]
+        return out
 
     def _in_batches(self, texts: Sequence[str], encode_batch: Callable[[object, list[int]], None]) -> None:
         """Call ``encode_batch(model, batch)`` on each length batch of ``texts``, side by side on
@@ -161,6 +141,24 @@ def _max_tokens(model) -> int | None:
 Spans = Sequence[tuple[int, int]]  # character ranges [start, end) of one item in its text
 
 
+@dataclass
+class TokenEmbeddings:
+    """Texts' vectors (``vectors``, as ``encode`` gives them) and each text's token embeddings with
+    the character range of each token (``tokens``)."""
+
+    vectors: np.ndarray
+    tokens: list[tuple[np.ndarray, Sequence[tuple[int, int]]] | None]
+
+    def pool(self, i: int, spans: Sequence[Spans | None]) -> list[np.ndarray | None]:
+        """One vector per item of ``spans``: the mean of text ``i``'s token embeddings over the
+        tokens that overlap the item's character ranges, normalised (late chunking); None where no
+        token overlaps (or the item is None)."""
+        if not any(spans):
+            return [None] * len(spans)
+        rows, offsets = self.tokens[i]
+        return [_pool(rows, offsets, ranges) for ranges in spans]
+
+
 def _pool(tokens: np.ndarray, offsets: Sequence[tuple[int, int]], ranges: Spans | None) -> np.ndarray | None:
     """Normalised mean of the token rows whose character offsets overlap any of ``ranges``
     (special tokens have empty offsets and never overlap)."""
@@ -172,7 +170,6 @@ def _pool(tokens: np.ndarray, offsets: Sequence[tuple[int, int]], ranges: Spans 
     v = tokens[rows].mean(axis=0)
     norm = float(np.linalg.norm(v))
     return (v / norm).astype(np.float32) if norm > 0 else None
-
 
 
 _default: SentenceTransformerEmbedder | None = None

@@ -42,7 +42,7 @@ class GraphIndexes:
     Opening embeds only what lacks vectors; a graph file hands over its memory-mapped vectors and
     its saved ANN index, so nothing is copied or rebuilt. ``fact_vectors``: the kind asked for a
     new graph; a graph keeps the kind it was written with (PASSAGE_TOKENS needs an embedder with
-    ``encode_spans``), which ``self.fact_vectors`` then holds."""
+    ``encode_tokens``), which ``self.fact_vectors`` then holds."""
 
     def __init__(self, store: GraphStore, embedder: Embedder, fact_vectors: str = TEXT):
         self.store = store
@@ -91,7 +91,7 @@ class GraphIndexes:
         kind = stored or (TEXT if has_triples else asked)
         if kind not in (TEXT, PASSAGE_TOKENS):
             raise ConfigError(f"unknown fact vector kind {kind!r}: choose {TEXT!r} or {PASSAGE_TOKENS!r}")
-        if kind == PASSAGE_TOKENS and not hasattr(self.embedder, "encode_spans"):
+        if kind == PASSAGE_TOKENS and not hasattr(self.embedder, "encode_tokens"):
             if stored:
                 raise ConfigError(f"this graph's fact vectors are pooled from passage tokens, which "
                                   f"the embedder {self.embedder.name!r} cannot do")

@@ -10,9 +10,8 @@ most of them.
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -20,11 +19,10 @@ from .blas import one_blas_thread
 from .embed import Embedder, default_embedder
 from .errors import ConfigError
 from .extract.base import Extractor, RawTriple
-from .extract.spans import fact_spans
-from .futures import resolved, then
 from .gcpause import gc_paused
 from .indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT, GraphIndexes
-from .model import Subgraph, Triple, stable_id, titled_text
+from .ingest import BATCH_PASSAGES, EXTRACT_WORKERS, EncodedPassages, Passage, encode_passages, extract_all, pipeline
+from .model import Subgraph, Triple, stable_id
 from .normalize import EntityResolver, ResolverConfig
 from .profiles import TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
@@ -44,7 +42,7 @@ class Memory:
     its facts were retired by the other profile's rules.
     ``extract_workers``: texts extracted at once by an extractor that waits on requests (an LLM).
     ``fact_vectors``: TEXT or PASSAGE_TOKENS, for a new graph; a graph keeps the kind it was
-    written with (PASSAGE_TOKENS needs an embedder with ``encode_spans``).
+    written with (PASSAGE_TOKENS needs an embedder with ``encode_tokens``).
     """
 
     def __init__(self, store: GraphStore | str | os.PathLike | None = None, *,
@@ -52,7 +50,7 @@ class Memory:
                  embedder: Embedder | None = None, extractor: Extractor | None = None,
                  judge: OutdatedJudge | None = None, resolver: ResolverConfig | None = None,
                  recall_config: RecallConfig | None = None, embed_episodes: bool = True,
-                 extract_workers: int = 1, fact_vectors: str = TEXT):
+                 extract_workers: int = EXTRACT_WORKERS, fact_vectors: str = TEXT):
         if store is None or isinstance(store, (str, os.PathLike)):
             from .store import open_store
 
@@ -123,54 +121,39 @@ class Memory:
         raw = list(self.extractor.extract(text, context=[t for t in self.writer.recent if t.current]))
         vectors = episode_vector = None
         if text and self.fact_vectors == PASSAGE_TOKENS:
-            passage_vecs, (vectors,) = self._pooled([(title, text)], [raw], [0])
-            if self.embed_episodes:
-                episode_vector = passage_vecs[0]
+            passage = (source_id, title, text)
+            encoded = encode_passages(self.embedder, [passage], {}, True, self.embed_episodes)
+            (vectors,), (episode_vector,) = encoded.fact_vectors([passage], [raw]), encoded.episode_vectors
         return self.writer.write([Source(source_id, step, raw, text, title, episode_vector, vectors)])[0]
 
-    def observe_many(self, items: Iterable[tuple[str, str, str]], step: int = 0,
-                     episode_vectors: dict[str, np.ndarray] | None = None,
-                     raws: Sequence[Sequence[RawTriple]] | Future | None = None) -> list[ObserveResult]:
-        """Passages as (source_id, title, text): extraction and embedding are batched across them.
+    def observe_many(self, passages: Iterable[tuple[str, str, str]], step: int = 0,
+                     episode_vectors: Mapping[str, np.ndarray] | None = None, batch_size: int = BATCH_PASSAGES,
+                     on_batch: Callable[[int], None] | None = None) -> list[ObserveResult]:
+        """Passages as (source_id, title, text), in batches of ``batch_size``: a batch is parsed on a
+        thread while it is encoded (``ingest.pipeline``), and written once both are done.
 
         ``episode_vectors``: passage embeddings already computed with this embedder, by source id.
-        ``raws``: the items' triples already extracted (``extract_many``), or a Future of them (a
-        thread still parsing the items: their passages are encoded meanwhile).
+        ``on_batch(n)``: called after each batch with the number of passages written so far.
         """
-        items = list(items)
-        if raws is None:
-            raws = self.extract_many([text for _, _, text in items])
+        passages = list(passages)
         known = episode_vectors or {}
-        vectors: list[np.ndarray | None] = [known.get(sid) for sid, _, _ in items]
-        facts: list[list[np.ndarray | None] | None] = [None] * len(items)
-        if self.fact_vectors == PASSAGE_TOKENS:
-            todo = [i for i, (_, _, text) in enumerate(items) if text]
-            fresh, pooled = self._pooled([items[i][1:] for i in todo], raws, todo)
-            for i, v, f in zip(todo, fresh, pooled):
-                facts[i] = f
-                if self.embed_episodes and vectors[i] is None:
-                    vectors[i] = v
-        elif self.embed_episodes:
-            todo = [i for i, v in enumerate(vectors) if v is None and items[i][2]]
-            fresh = self.embedder.encode([titled_text(items[i][1], items[i][2]) for i in todo])
-            for i, v in zip(todo, fresh):
-                vectors[i] = v
-        raws = resolved(raws)
-        return self.writer.write([Source(source_id, step, list(raw), text, title, vec, fact_vecs)
-                                  for (source_id, title, text), raw, vec, fact_vecs in zip(items, raws, vectors, facts)],
-                                 embed_later=True)
+        results: list[ObserveResult] = []
 
-    def _pooled(self, passages: Sequence[tuple[str, str]], raws: Sequence[Sequence[RawTriple]] | Future,
-                rows: Sequence[int]) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
-        """(title, text) passages' vectors, and a vector per extracted fact pooled from the tokens
-        of the passage's forward pass (None for a fact whose names are not found in its text).
-        ``raws[rows[i]]`` are passage i's facts; a Future of them is waited for only to pool."""
-        def spans_of(found: Sequence[Sequence[RawTriple]]) -> list:
-            return [fact_spans(text, found[row], len(title) + 1 if title else 0)
-                    for (title, text), row in zip(passages, rows)]
+        def write(batch: list[Passage], raws: list[list[RawTriple]], encoded: EncodedPassages) -> None:
+            facts = encoded.fact_vectors(batch, raws)
+            results.extend(self.writer.write(
+                [Source(sid, step, list(raw), text, title, vec, rows)
+                 for (sid, title, text), raw, vec, rows in zip(batch, raws, encoded.episode_vectors, facts)],
+                embed_later=True))
+            if on_batch is not None:
+                on_batch(len(results))
 
-        spans = then(raws, spans_of) if isinstance(raws, Future) else spans_of(raws)
-        return self.embedder.encode_spans([titled_text(title, text) for title, text in passages], spans)
+        pipeline([passages[i:i + batch_size] for i in range(0, len(passages), batch_size)],
+                 parse=lambda batch: extract_all(self.extractor, [text for _, _, text in batch], self.extract_workers),
+                 encode=lambda batch: encode_passages(self.embedder, batch, known, self.fact_vectors == PASSAGE_TOKENS,
+                                                      self.embed_episodes),
+                 write=write)
+        return results
 
     def bulk(self):
         """A context for loading many facts in a row (``add_sources``, or ``add_triples`` with
@@ -178,16 +161,6 @@ class Memory:
         everything a load makes stays alive and each collection would walk it all again (a fifth of
         a 200k-triple load)."""
         return gc_paused()
-
-    def extract_many(self, texts: list[str]) -> list[list[RawTriple]]:
-        many = getattr(self.extractor, "extract_many", None)
-        if many is not None:
-            return list(many(texts))
-        if self.extract_workers <= 1 or len(texts) <= 1:
-            return [self.extractor.extract(t) for t in texts]
-        # Per-text extractors (LLM requests) wait on I/O: run a bounded number at once, in order.
-        with ThreadPoolExecutor(max_workers=self.extract_workers) as pool:
-            return list(pool.map(self.extractor.extract, texts))
 
     def add_triples(self, triples: Iterable[Sequence[str] | Triple], step: int = 0,
                     source_id: str | None = None, text: str = "",

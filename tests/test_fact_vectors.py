@@ -4,6 +4,7 @@ sentence-transformers)."""
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -75,13 +76,14 @@ def test_a_name_is_found_at_each_of_its_mentions_and_an_article_is_skipped_only_
 
 
 # --- pooled vectors ------------------------------------------------------------------------------
-def test_encode_spans_gives_encode_vectors_and_pooled_spans():
+def test_encode_tokens_gives_encode_vectors_and_pools_spans():
     e = default_embedder()
     texts = [TEXT_A, "Quenthaven is a fishing port."]
-    vectors, pooled = e.encode_spans(texts, [[[(0, len(TEXT_A))], [(30, 68)], None, [(5000, 5010)]], []])
+    tokens = e.encode_tokens(texts)
+    vectors = tokens.vectors
     np.testing.assert_allclose(vectors, e.encode(texts), atol=1e-5)
-    whole, clause, nothing, beyond = pooled[0]
-    assert pooled[1] == [] and nothing is None and beyond is None
+    whole, clause, nothing, beyond = tokens.pool(0, [[(0, len(TEXT_A))], [(30, 68)], None, [(5000, 5010)]])
+    assert tokens.pool(1, []) == [] and tokens.pool(1, [None]) == [None] and nothing is None and beyond is None
     assert np.linalg.norm(clause) == pytest.approx(1.0, abs=1e-5)
     # The mean over every token is the sentence embedding but for the two special tokens.
     assert _cos(whole, vectors[0]) > 0.97
@@ -97,8 +99,7 @@ def test_corpus_graph_pools_its_facts_and_records_it(tmp_path, extractor):
         born = next(t for t in g.store.triples() if t.relation == "born in")
         title, text = CORPUS[0].title, CORPUS[0].text
         offset = len(title) + 1
-        _, (pooled,) = g.embedder.encode_spans([titled_text(title, text)],
-                                               [fact_spans(text, [born.as_list()], offset)])
+        pooled = g.embedder.encode_tokens([titled_text(title, text)]).pool(0, fact_spans(text, [born.as_list()], offset))
         np.testing.assert_allclose(g.facts.vector(born.id), pooled[0], atol=1e-5)
         assert _cos(born.embedding, g.embedder.encode([born.text])[0]) < 0.9999  # not the text's vector
         assert g.store.meta()[FACT_VECTORS] == PASSAGE_TOKENS
@@ -166,3 +167,28 @@ def test_encoding_leaves_a_reserved_core_to_the_parser(monkeypatch):
             assert encoding_threads(100) == 2
     assert encoding_threads(100) is None and batching._reserved_cores == 0
     assert encoding_threads(3) == 1  # a query: one thread
+
+
+def test_passages_are_parsed_beside_their_encoding_and_a_failed_parse_stops_at_its_batch(extractor):
+    class CrashesOnQuenthaven:
+        """The real extractor, one text at a time, failing on one passage; notes where it runs."""
+
+        name = "crashes"
+        threads: set = set()
+        cores_left: list = []
+
+        def extract(self, text, context=()):
+            self.threads.add(threading.current_thread().name)
+            self.cores_left.append(batching._reserved_cores)
+            if text.startswith("Quenthaven"):
+                raise RuntimeError("parser crashed")
+            return extractor.extract(text)
+
+    memory = Memory(profile=DOCUMENTS, extractor=CrashesOnQuenthaven(), extract_workers=1)
+    done = []
+    with pytest.raises(RuntimeError, match="parser crashed"):
+        memory.observe_many([(p.id, p.title, p.text) for p in CORPUS], batch_size=1, on_batch=done.append)
+    assert done == [1] and [e.id for e in memory.store.episodes()] == ["p-kirvani"]
+    assert ("zorblat kirvani", "born in", "quenthaven") in [tuple(t.as_list()) for t in memory.current()]
+    assert all(name.startswith("extract") for name in CrashesOnQuenthaven.threads)
+    assert CrashesOnQuenthaven.cores_left == [1, 1]  # each parse held a core of its own

@@ -75,8 +75,9 @@ def _passages(args):
 def _write(args, store, passages, embed_passages: bool = True) -> dict:
     """Add ``passages`` to the corpus graph in ``store`` (closed afterwards); a summary for JSON."""
     from graphmem.embedders import embedder_named
+    from graphmem.ingest import BATCH_PASSAGES
     from graphmem.profiles import DOCUMENTS
-    from graphmem.rag.graph import BATCH_PASSAGES, CorpusGraph
+    from graphmem.rag.graph import CorpusGraph
 
     try:
         embedder = embedder_named(args.embedder) if getattr(args, "embedder", None) else None

@@ -16,21 +16,21 @@ and ranks passages by their PageRank mass.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..blas import one_blas_thread
-from ..batching import reserved_core
 from ..embed import Embedder
 from ..errors import ConfigError
 from ..indexes import PASSAGE_TOKENS
+from ..ingest import BATCH_PASSAGES, EXTRACT_WORKERS
 from ..memory import Memory
 from ..model import Episode, Triple
 from ..profiles import DOCUMENTS
 from ..store.base import GraphStore
+from ..writer import ObserveResult
 from .base import PassageLike, top_k
 from .dense import DenseRetriever
 from .mentions import TITLE, MentionIndex, find_names, match_tokens, name_key
@@ -93,12 +93,6 @@ class Retrieval:
     seeds: dict[str, float] = field(default_factory=dict)
 
 
-# Passages per parse/encode batch. Larger batches encode in better length batches and hand over
-# between the parser and the encoder less often: 1,890 MuSiQue passages built at 0.55x / 0.68x /
-# 0.74x / 0.72x the bare embedder's rate with 64 / 256 / 512 / 1024 (README, "Speed").
-BATCH_PASSAGES = 512
-
-
 def _unit_range(scores: np.ndarray) -> np.ndarray:
     lo, hi = float(scores.min()), float(scores.max())
     return (scores - lo) / (hi - lo) if hi > lo else np.ones_like(scores)
@@ -113,7 +107,7 @@ class CorpusGraph:
     name = "graph"
 
     def __init__(self, store: GraphStore | None = None, embedder: Embedder | None = None,
-                 extractor=None, config: GraphRAGConfig | None = None, extract_workers: int = 4,
+                 extractor=None, config: GraphRAGConfig | None = None, extract_workers: int = EXTRACT_WORKERS,
                  embed_passages: bool = True):
         if store is None:
             from ..store.embedded import EmbeddedStore
@@ -137,6 +131,7 @@ class CorpusGraph:
         self._bm25 = None               # lexical passage index, only with lexical_weight > 0
         self._rows = None               # (dense index ids, their node rows) for the prior
         self._load_from_store()
+        self.memory.subscribe(self)
 
     # --- building ------------------------------------------------------------------------------
     @property
@@ -167,33 +162,21 @@ class CorpusGraph:
             from tqdm import tqdm
 
             bar = tqdm(total=len(new), desc="indexing passages", unit="passage")
-        saved = done = 0
-        batches = [new[i:i + batch_size] for i in range(0, len(new), batch_size)]
-        known = dict(passage_vectors or {})
-        # Parsing (spaCy, or LLM requests) runs in a thread while passages are encoded, so neither
-        # waits for the other: a batch is encoded while it is parsed (its facts are pooled from
-        # its tokens once the parse is done), and the next batch is parsed as soon as this one is.
-        # Queuing one batch ahead bounds the memory it holds. The encoder's length batches run
-        # one per core (``workers``), so the parser shares a core with one of them; an encoder on
-        # torch's threads instead leaves the parser a core while it runs (``reserved_core``), and
-        # takes every core again once the parse is done.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as ahead:
-            parsing = ahead.submit(self._extract, batches[0]) if batches else None
-            for n, batch in enumerate(batches):
-                raws = parsing
-                if n + 1 < len(batches):
-                    parsing = ahead.submit(self._extract, batches[n + 1])
-                results = self.memory.observe_many([(p.id, p.title, p.text) for p in batch],
-                                                   episode_vectors=known, raws=raws)
-                self._index([r.episode for r in results], [t for r in results for t in r.added])
-                done += len(batch)
-                if save_every and done - saved >= save_every:
-                    self.save()
-                    saved = done
-                if bar is not None:
-                    bar.update(len(batch))
-                if on_batch is not None:
-                    on_batch(done)
+        saved = shown = 0
+
+        def after_batch(done: int) -> None:
+            nonlocal saved, shown
+            if save_every and done - saved >= save_every:
+                self.save()
+                saved = done
+            if bar is not None:
+                bar.update(done - shown)
+            shown = done
+            if on_batch is not None:
+                on_batch(done)
+
+        self.memory.observe_many([(p.id, p.title, p.text) for p in new], episode_vectors=passage_vectors,
+                                 batch_size=batch_size, on_batch=after_batch)
         if bar is not None:
             bar.close()
         if self.memory.dropped_triples:
@@ -201,25 +184,24 @@ class CorpusGraph:
                      self.memory.dropped_triples)
         return len(new)
 
-    def _extract(self, passages: Sequence[PassageLike]) -> list:
-        with reserved_core():
-            return self.memory.extract_many([p.text for p in passages])
-
     def remove(self, passage_ids: Sequence[str]) -> list[str]:
         """Forget passages and what only they supported; returns the deleted triple ids."""
-        deleted: list[str] = []
+        return sorted(self.memory.forget([pid for pid in dict.fromkeys(passage_ids) if pid in self.mentions]))
+
+    # --- kept current by the memory's writes ---------------------------------------------------
+    def written(self, results: Sequence[ObserveResult]) -> None:
+        self._index([r.episode for r in results], [t for r in results for t in r.added])
+
+    def forgotten(self, source_ids: Sequence[str], deleted: Sequence[str]) -> None:
         orphans: list[str] = []
-        for pid in dict.fromkeys(passage_ids):
-            if pid not in self.mentions:
-                continue
-            deleted += self.memory.forget(pid)
-            orphans += self.mentions.remove(pid)
+        for pid in source_ids:
+            if pid in self.mentions:
+                orphans += self.mentions.remove(pid)
         for tid in deleted:
             self._edges.pop(tid, None)
         gone = {n for n in orphans if n not in self.mentions.passages_of}
         self._synonyms = {k: v for k, v in self._synonyms.items() if not gone.intersection(k)}
         self._matrix = self._names = self._bm25 = self._rows = None
-        return sorted(deleted)
 
     # --- indices around the store ----------------------------------------------------------------
     def _load_from_store(self) -> None:
@@ -422,7 +404,7 @@ class CorpusGraph:
     @classmethod
     def load(cls, path, embedder: Embedder | None = None, extractor=None,
              config: GraphRAGConfig | None = None, create: bool = False,
-             extract_workers: int = 4) -> "CorpusGraph":
+             extract_workers: int = EXTRACT_WORKERS) -> "CorpusGraph":
         """Open a saved corpus graph (``create``: start an empty one if the file is missing).
 
         Retrieval settings are not part of the file: everything derived from them (mentions,
