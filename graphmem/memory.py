@@ -1,11 +1,15 @@
-"""``Memory``: the facade an agent or a corpus builder uses, and the one write path of the engine.
+"""``Memory``: the facade every user of a graph opens, whatever its domain profile.
 
 observe(text, step) extracts triples, resolves their names onto known entities, retires what they
 make outdated, embeds what is new (once, batched) and links everything to an episode. Every writer
-(agents, ``graphmem build``/``add``, the QA harness) goes this way: extractor -> resolver -> judge ->
-store, with the rules of a domain profile (``graphmem.profiles``: a text game, or documents).
-recall(queries) returns a Subgraph of associatively retrieved triples and the episodes that hold
-most of them.
+(agents, ``graphmem build``/``add``, the QA harness, the MCP server) goes this way: extractor ->
+resolver -> judge -> store, with the rules of a domain profile (``graphmem.profiles``: a text game,
+or documents). recall(queries) returns a Subgraph of associatively retrieved triples and the
+episodes that hold most of them; forget(source_ids) deletes episodes and what only they supported.
+
+The work is done beside it: ``writer`` stores facts (the one write path, which tells listeners such
+as a corpus graph's derived indices of every write), ``indexes`` keeps the vector indexes, and
+``ingest`` runs extraction beside encoding.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from .indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT, GraphIndexes
 from .ingest import BATCH_PASSAGES, EXTRACT_WORKERS, EncodedPassages, Passage, encode_passages, extract_all, pipeline
 from .model import Subgraph, Triple, stable_id
 from .normalize import EntityResolver, ResolverConfig
-from .profiles import TEXT_GAME, DomainProfile, profile_named
+from .profiles import DOCUMENTS, TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore
 from .update import OutdatedJudge, RuleJudge
@@ -41,8 +45,9 @@ class Memory:
     written with, else the text-game profile. Opening a graph with another profile is refused:
     its facts were retired by the other profile's rules.
     ``extract_workers``: texts extracted at once by an extractor that waits on requests (an LLM).
-    ``fact_vectors``: TEXT or PASSAGE_TOKENS, for a new graph; a graph keeps the kind it was
-    written with (PASSAGE_TOKENS needs an embedder with ``encode_tokens``).
+    ``fact_vectors``: TEXT or PASSAGE_TOKENS, for a new graph (default: PASSAGE_TOKENS for
+    documents, TEXT for games); a graph keeps the kind it was written with (PASSAGE_TOKENS needs an
+    embedder with ``encode_tokens``).
     """
 
     def __init__(self, store: GraphStore | str | os.PathLike | None = None, *,
@@ -50,7 +55,7 @@ class Memory:
                  embedder: Embedder | None = None, extractor: Extractor | None = None,
                  judge: OutdatedJudge | None = None, resolver: ResolverConfig | None = None,
                  recall_config: RecallConfig | None = None, embed_episodes: bool = True,
-                 extract_workers: int = EXTRACT_WORKERS, fact_vectors: str = TEXT):
+                 extract_workers: int = EXTRACT_WORKERS, fact_vectors: str | None = None):
         if store is None or isinstance(store, (str, os.PathLike)):
             from .store import open_store
 
@@ -64,7 +69,8 @@ class Memory:
         self.embed_episodes = embed_episodes
         self.extract_workers = extract_workers
         self._query_cache: dict[str, np.ndarray] = {}
-        self.indexes = GraphIndexes(self.store, self.embedder, fact_vectors)
+        # A passage's facts are pooled from its tokens; a game's observations are short.
+        self.indexes = GraphIndexes(self.store, self.embedder, fact_vectors or (PASSAGE_TOKENS if self.documents else TEXT))
         self.triple_index, self.episode_index = self.indexes.triples, self.indexes.episodes
         self.fact_vectors = self.indexes.fact_vectors
         meta = self.store.meta()
@@ -93,6 +99,12 @@ class Memory:
 
         stored = self.store.meta().get("embedder")
         return embedder_named(stored) if stored in EMBEDDERS else default_embedder()
+
+    @property
+    def documents(self) -> bool:
+        """Whether the graph holds documents' passages (the documents profile): a ``CorpusGraph``
+        answers questions over them."""
+        return self.profile.name == DOCUMENTS.name
 
     @property
     def resolver(self) -> EntityResolver:

@@ -108,10 +108,10 @@ def test_corpus_graph_pools_its_facts_and_records_it(tmp_path, extractor):
 
 def test_a_graph_written_before_the_record_keeps_embedding_fact_texts(tmp_path, extractor):
     path = tmp_path / "old.json"
-    memory = Memory(EmbeddedStore(path, create=True), profile=DOCUMENTS, extractor=extractor)
+    memory = Memory(EmbeddedStore(path, create=True), profile=DOCUMENTS, extractor=extractor, fact_vectors=TEXT)
     memory.observe_many([("p-kirvani", CORPUS[0].title, CORPUS[0].text)])
     store = memory.store
-    assert store.meta()[FACT_VECTORS] == TEXT  # a plain Memory embeds fact texts
+    assert store.meta()[FACT_VECTORS] == TEXT
     store.set_meta(FACT_VECTORS, None)  # as written before the kind was recorded
     memory.close()
     with CorpusGraph(EmbeddedStore(path), extractor=extractor) as g:
@@ -154,7 +154,7 @@ def test_graph_links_names_that_share_their_trigrams(extractor, threshold, linke
     g = CorpusGraph(extractor=extractor, config=GraphRAGConfig(synonym_threshold=threshold))
     g.add([P("p1", "Jan Philip Solovej", "Jan Philip Solovej is a mathematician."),
            P("p2", "Journal", "The editor is Jan Solovej.")])
-    assert (("jan philip solovej", "jan solovej") in g._synonyms) == linked
+    assert (("jan philip solovej", "jan solovej") in g.index.synonyms) == linked
 
 
 # --- scheduling ------------------------------------------------------------------------------------

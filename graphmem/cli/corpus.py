@@ -154,20 +154,17 @@ def _open_build_target(args):
 
 
 def cmd_forget(args) -> None:
-    from graphmem.memory import PROFILE, Memory
-    from graphmem.profiles import DOCUMENTS
-    from graphmem.rag.graph import CorpusGraph
+    from graphmem.memory import Memory
 
     store = open_graph_store(args)
     try:
         ids = _source_ids(store, args.sources)
-        documents = store.meta().get(PROFILE) == DOCUMENTS.name
-        owner = CorpusGraph(store) if documents else Memory(store)
+        memory = Memory(store)
     except BaseException:
         store.close()
         raise
-    with owner:
-        deleted = owner.remove(ids) if documents else [t for i in ids for t in owner.forget(i)]
+    with memory:
+        deleted = memory.forget(ids)
         counts = store.counts()
     print_json({"forgotten": ids, "triples_deleted": len(deleted), "triples": counts["triples"],
                 "entities": counts["entities"], "episodes": counts["episodes"],
