@@ -34,9 +34,7 @@ class VectorIndex:
         self._ann_rows = np.zeros(0, dtype=np.int64)  # the row of each ANN label (-1: gone)
         self._ann_extra: list[int] = []  # rows the ANN lacks, or holds with an older vector
         self._ann_saved = False  # the ANN equals the one in the graph file
-        # The matrix transposed (dim x capacity), kept while searches scan it whole: a scan of a
-        # row-major matrix runs 3-6x slower in OpenBLAS (one thread, or two on a busy machine).
-        self._scan: np.ndarray | None = None
+        self._scan = TransposedCopy(dim)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -102,32 +100,9 @@ class VectorIndex:
         active[:n] = self._active[:n]
         self._mat, self._active = mat, active
 
-    def _scan_scores(self, query: np.ndarray) -> np.ndarray:
-        """``query``'s similarity with every row, from the rows' transposed copy (dim x rows, made
-        on the first scan) up to SCAN_COPY_ROWS rows; past that, a scan is rare (the ANN serves
-        searches) and a second copy of a big matrix is not worth its memory."""
-        n = len(self.ids)
-        if n > SCAN_COPY_ROWS:
-            return self.matrix @ query
-        if self._scan is None:
-            self._scan = np.zeros((self.dim, max(n, 256)), dtype=np.float32)
-            self._scan[:, :n] = self.matrix.T
-        return query @ self._scan[:, :n]
-
     def _scan_write(self, row: int, vectors: np.ndarray) -> None:
-        """Keep the transposed copy in step with rows written at ``row`` onwards; drop it once the
-        ANN serves searches instead of scans."""
-        if self._scan is None:
-            return
-        if len(self.ids) >= min(self.ann_threshold, SCAN_COPY_ROWS):
-            self._scan = None
-            return
-        end = row + len(vectors)
-        if end > self._scan.shape[1]:
-            grown = np.zeros((self.dim, max(end, 2 * self._scan.shape[1])), dtype=np.float32)
-            grown[:, :row] = self._scan[:, :row]
-            self._scan = grown
-        self._scan[:, row:end] = vectors.T
+        """Full scans stop once the ANN serves searches, or past the copy's size limit."""
+        self._scan.write(row, vectors, len(self.ids), min(self.ann_threshold, SCAN_COPY_ROWS))
 
     def deactivate(self, ids: Sequence[str]) -> None:
         for key in ids:
@@ -163,7 +138,7 @@ class VectorIndex:
     def active_scores(self, query: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Every active id with its similarity to ``query``, in insertion order (a full scan)."""
         n = len(self.ids)
-        sims = self._scan_scores(np.asarray(query, dtype=np.float32))
+        sims = self._scan.scores(self.matrix, np.asarray(query, dtype=np.float32))
         active = self._active[:n]
         if active.all():
             return self.ids, sims
@@ -185,7 +160,7 @@ class VectorIndex:
             sims = self._mat[rows] @ query
         else:
             rows = None
-            sims = self._scan_scores(query)
+            sims = self._scan.scores(self.matrix, query)
             if self._inactive:
                 sims[~self._active[:n]] = -np.inf
         # partition keeps this O(n); only the k best (plus ties at the edge) are sorted.
@@ -275,6 +250,42 @@ class VectorIndex:
         self._ann, self._ann_rows = ann, rows
         self._ann_extra, self._ann_saved = np.flatnonzero(~covered).tolist(), True
         return True
+
+
+class TransposedCopy:
+    """An index's rows transposed (dim x capacity), kept while searches scan them whole: a scan of
+    a row-major matrix runs 3-6x slower in OpenBLAS (one thread, or two on a busy machine). Made on
+    the first scan, up to SCAN_COPY_ROWS rows; past that, a scan is rare (the ANN serves searches)
+    and a second copy of a big matrix is not worth its memory."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+        self._copy: np.ndarray | None = None
+
+    def scores(self, matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """``query``'s similarity with every row of ``matrix`` (the index's rows)."""
+        n = len(matrix)
+        if n > SCAN_COPY_ROWS:
+            return matrix @ query
+        if self._copy is None:
+            self._copy = np.zeros((self.dim, max(n, 256)), dtype=np.float32)
+            self._copy[:, :n] = matrix.T
+        return query @ self._copy[:, :n]
+
+    def write(self, row: int, vectors: np.ndarray, n_rows: int, limit: int) -> None:
+        """Keep the copy in step with rows written at ``row`` onwards (the index now holds ``n_rows``);
+        drop it once it holds ``limit`` rows, where searches stop scanning."""
+        if self._copy is None:
+            return
+        if n_rows >= limit:
+            self._copy = None
+            return
+        end = row + len(vectors)
+        if end > self._copy.shape[1]:
+            grown = np.zeros((self.dim, max(end, 2 * self._copy.shape[1])), dtype=np.float32)
+            grown[:, :row] = self._copy[:, :row]
+            self._copy = grown
+        self._copy[:, row:end] = vectors.T
 
 
 # Past this many rows a full scan costs more than ANN candidates plus an exact re-rank (measured in
