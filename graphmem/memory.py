@@ -1,57 +1,41 @@
-"""``Memory``: the facade an agent or a corpus builder uses, and the one write path of the engine.
+"""``Memory``: the facade every user of a graph opens, whatever its domain profile.
 
 observe(text, step) extracts triples, resolves their names onto known entities, retires what they
 make outdated, embeds what is new (once, batched) and links everything to an episode. Every writer
-(agents, ``graphmem build``/``add``, the QA harness) goes this way: extractor -> resolver -> judge ->
-store, with the rules of a domain profile (``graphmem.profiles``: a text game, or documents).
-recall(queries) returns a Subgraph of associatively retrieved triples and the episodes that hold
-most of them.
+(agents, ``graphmem build``/``add``, the QA harness, the MCP server) goes this way: extractor ->
+resolver -> judge -> store, with the rules of a domain profile (``graphmem.profiles``: a text game,
+or documents). recall(queries) returns a Subgraph of associatively retrieved triples and the
+episodes that hold most of them; forget(source_ids) deletes episodes and what only they supported.
+
+The work is done beside it: ``writer`` stores facts (the one write path, which tells listeners such
+as a corpus graph's derived indices of every write), ``indexes`` keeps the vector indexes, and
+``ingest`` runs extraction beside encoding.
 """
 from __future__ import annotations
 
-import logging
 import os
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
+from dataclasses import replace
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .blas import one_blas_thread
-from .embed import Embedder, VectorIndex, default_embedder
+from .embed import Embedder, default_embedder
 from .errors import ConfigError
-from .extract.base import Extractor, RawTriple, well_formed
-from .extract.spans import fact_spans
-from .futures import resolved, then
+from .extract.base import Extractor, RawTriple
 from .gcpause import gc_paused
-from .model import Episode, Subgraph, Triple, ordered_unique, stable_id, titled_text
-from .normalize import EntityResolver, ResolverConfig, canonical_relation
-from .profiles import TEXT_GAME, DomainProfile, profile_named
+from .indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT, GraphIndexes
+from .ingest import BATCH_PASSAGES, EXTRACT_WORKERS, EncodedPassages, Passage, encode_passages, extract_all, pipeline
+from .model import Subgraph, Triple, stable_id
+from .normalize import EntityResolver, ResolverConfig
+from .profiles import DOCUMENTS, TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore
 from .update import OutdatedJudge, RuleJudge
+from .writer import ObserveResult, Source, WriteListener, Writer, checked_vectors
 
-log = logging.getLogger(__name__)
-CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
 QUERY_CACHE_SIZE = 1024
 PROFILE = "profile"  # store meta key: the domain profile a graph was written with
-TRIPLE_ANN = "triple-ann"  # graph file attachments: the triple index's ANN, saved to open fast,
-TRIPLE_ANN_IDS = "triple-ann-ids"  # and the triple id of each of its labels
-EXACT_ONLY = 1 << 62  # an ann_threshold never reached: episodes are few, scanned exactly
-# How a graph's fact vectors are made (store meta key FACT_VECTORS; graphs without it: TEXT):
-# TEXT embeds each fact's own text; PASSAGE_TOKENS pools a passage's facts from the token
-# embeddings of the passage's one forward pass (where the fact's names are found in it, else TEXT).
-FACT_VECTORS = "fact-vectors"
-TEXT, PASSAGE_TOKENS = "text", "passage-tokens"
-
-
-@dataclass
-class ObserveResult:
-    episode: Episode
-    added: list[Triple] = field(default_factory=list)
-    confirmed: list[Triple] = field(default_factory=list)
-    retired: list[str] = field(default_factory=list)
 
 
 class Memory:
@@ -61,8 +45,9 @@ class Memory:
     written with, else the text-game profile. Opening a graph with another profile is refused:
     its facts were retired by the other profile's rules.
     ``extract_workers``: texts extracted at once by an extractor that waits on requests (an LLM).
-    ``fact_vectors``: TEXT or PASSAGE_TOKENS, for a new graph; a graph keeps the kind it was
-    written with (PASSAGE_TOKENS needs an embedder with ``encode_spans``).
+    ``fact_vectors``: TEXT or PASSAGE_TOKENS, for a new graph (default: PASSAGE_TOKENS for
+    documents, TEXT for games); a graph keeps the kind it was written with (PASSAGE_TOKENS needs an
+    embedder with ``encode_tokens``).
     """
 
     def __init__(self, store: GraphStore | str | os.PathLike | None = None, *,
@@ -70,7 +55,7 @@ class Memory:
                  embedder: Embedder | None = None, extractor: Extractor | None = None,
                  judge: OutdatedJudge | None = None, resolver: ResolverConfig | None = None,
                  recall_config: RecallConfig | None = None, embed_episodes: bool = True,
-                 extract_workers: int = 1, fact_vectors: str = TEXT):
+                 extract_workers: int = EXTRACT_WORKERS, fact_vectors: str | None = None):
         if store is None or isinstance(store, (str, os.PathLike)):
             from .store import open_store
 
@@ -83,19 +68,18 @@ class Memory:
         self.recall_config = recall_config or RecallConfig()
         self.embed_episodes = embed_episodes
         self.extract_workers = extract_workers
-        self.dropped_triples = 0  # extracted triples refused: malformed, empty or vague names
-        cfg = resolver or self.profile.resolver
-        self._resolver = EntityResolver(cfg, encode=self.embedder.encode if cfg.use_embeddings else None)
-        self._resolver_loaded = False
         self._query_cache: dict[str, np.ndarray] = {}
-        # Facts seen lately, shown to an LLM extractor as naming examples (no store round trip).
-        self._recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
-        self.triple_index = VectorIndex(self.embedder.dim)
-        self._loaded_ids: list[str] | None = None
-        self.episode_index = VectorIndex(self.embedder.dim, ann_threshold=EXACT_ONLY)
-        self.fact_vectors = fact_vectors
-        with gc_paused():
-            self._load_indexes()
+        # A passage's facts are pooled from its tokens; a game's observations are short.
+        self.indexes = GraphIndexes(self.store, self.embedder, fact_vectors or (PASSAGE_TOKENS if self.documents else TEXT))
+        self.triple_index, self.episode_index = self.indexes.triples, self.indexes.episodes
+        self.fact_vectors = self.indexes.fact_vectors
+        meta = self.store.meta()
+        for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name),
+                           (FACT_VECTORS, self.fact_vectors)):
+            if meta.get(key) != value:
+                self.store.set_meta(key, value)
+        self.writer = Writer(self.store, self.indexes, self.profile, self.judge, resolver or self.profile.resolver,
+                             embed_episodes)
 
     # --- set-up --------------------------------------------------------------------------------
     def _choose_profile(self, profile: DomainProfile | str | None) -> DomainProfile:
@@ -117,12 +101,23 @@ class Memory:
         return embedder_named(stored) if stored in EMBEDDERS else default_embedder()
 
     @property
+    def documents(self) -> bool:
+        """Whether the graph holds documents' passages (the documents profile): a ``CorpusGraph``
+        answers questions over them."""
+        return self.profile.name == DOCUMENTS.name
+
+    @property
     def resolver(self) -> EntityResolver:
-        """Knows the graph's entities from the first time a name is resolved (reading needs none)."""
-        if not self._resolver_loaded:
-            self._resolver_loaded = True
-            self._resolver.add_many(self.store.entities())
-        return self._resolver
+        return self.writer.resolver
+
+    @property
+    def dropped_triples(self) -> int:
+        """Extracted triples refused so far: malformed, empty or vague names."""
+        return self.writer.dropped_triples
+
+    def subscribe(self, listener: WriteListener) -> None:
+        """Tell ``listener`` of every write and forget from now on (indices derived from the graph)."""
+        self.writer.listeners.append(listener)
 
     @property
     def extractor(self) -> Extractor:
@@ -132,115 +127,45 @@ class Memory:
             self._extractor = OfflineExtractor()
         return self._extractor
 
-    def _load_indexes(self) -> None:
-        """Rebuild the vector indexes and resolver from the store; embed only what lacks vectors.
-
-        A graph file hands over its memory-mapped vectors and its saved ANN index: nothing is
-        copied or rebuilt on open."""
-        meta = self.store.meta()
-        stored = meta.get("embedder")
-        if stored not in (None, self.embedder.name):
-            raise ConfigError(f"this graph was built with the embedder {stored!r}, not "
-                              f"{self.embedder.name!r}: their vectors do not compare; open it with "
-                              f"that embedder (--embedder {stored})")
-        try:
-            ids, matrix = self.store.triple_vectors()
-        except ValueError:  # vectors of several dimensions (another embedder's): re-embed below
-            ids, matrix = [], None
-        total = self.store.count_triples()
-        if total and (matrix is None or len(ids) != total or matrix.shape[1] != self.embedder.dim):
-            triples = self.store.triples(current_only=False)
-            missing = [t for t in triples if t.embedding is None or t.embedding.shape[0] != self.embedder.dim]
-            self._embed(missing)
-            self.store.add_triples(missing)
-            ids, matrix = [t.id for t in triples], np.stack([t.embedding for t in triples])
-        if total:
-            self.triple_index.add(ids, matrix)
-            self._loaded_ids = ids  # the store's row view, while it is this list, numbers rows as the index does
-            self.triple_index.deactivate(self.store.retired_triple_ids())
-            ann, labels = self.store.attachment(TRIPLE_ANN), self.store.attachment(TRIPLE_ANN_IDS)
-            if ann is not None and labels is not None and ann[0] == labels[0]:
-                self.triple_index.load_ann(ann[0], ann[1], labels[1])
-        with_vec = [ep for ep in self.store.episodes()
-                    if ep.embedding is not None and ep.embedding.shape[0] == self.embedder.dim]
-        if with_vec:
-            self.episode_index.add([ep.id for ep in with_vec], np.stack([ep.embedding for ep in with_vec]))
-        self.fact_vectors = self._fact_vector_kind(meta.get(FACT_VECTORS), bool(total))
-        for key, value in (("embedder", self.embedder.name), (PROFILE, self.profile.name),
-                           (FACT_VECTORS, self.fact_vectors)):
-            if meta.get(key) != value:
-                self.store.set_meta(key, value)
-
-    def _fact_vector_kind(self, stored: str | None, has_triples: bool) -> str:
-        """The kind recorded in the graph (``stored``); else TEXT for a graph written before the
-        record, else the one asked for (TEXT when the embedder cannot pool spans)."""
-        kind = stored or (TEXT if has_triples else self.fact_vectors)
-        if kind not in (TEXT, PASSAGE_TOKENS):
-            raise ConfigError(f"unknown fact vector kind {kind!r}: choose {TEXT!r} or {PASSAGE_TOKENS!r}")
-        if kind == PASSAGE_TOKENS and not hasattr(self.embedder, "encode_spans"):
-            if stored:
-                raise ConfigError(f"this graph's fact vectors are pooled from passage tokens, which "
-                                  f"the embedder {self.embedder.name!r} cannot do")
-            return TEXT
-        return kind
-
-    def _embed(self, items: Sequence[Triple]) -> None:
-        vecs = self.embedder.encode([t.text for t in items])
-        for t, v in zip(items, vecs):
-            t.embedding = v
-
     # --- writing -------------------------------------------------------------------------------
     def observe(self, text: str, step: int, source_id: str | None = None, title: str = "") -> ObserveResult:
         """Extract triples from ``text`` (an observation or passage) and remember them."""
-        raw = self.extractor.extract(text, context=[t for t in self._recent if t.current])
-        return self.add_extracted(text, raw, step, source_id=source_id, title=title)
+        raw = list(self.extractor.extract(text, context=[t for t in self.writer.recent if t.current]))
+        vectors = episode_vector = None
+        if text and self.fact_vectors == PASSAGE_TOKENS:
+            passage = (source_id, title, text)
+            encoded = encode_passages(self.embedder, [passage], {}, True, self.embed_episodes)
+            (vectors,), (episode_vector,) = encoded.fact_vectors([passage], [raw]), encoded.episode_vectors
+        return self.writer.write([Source(source_id, step, raw, text, title, episode_vector, vectors)])[0]
 
-    def observe_many(self, items: Iterable[tuple[str, str, str]], step: int = 0,
-                     episode_vectors: dict[str, np.ndarray] | None = None,
-                     raws: Sequence[Sequence[RawTriple]] | Future | None = None) -> list[ObserveResult]:
-        """Passages as (source_id, title, text): extraction and embedding are batched across them.
+    def observe_many(self, passages: Iterable[tuple[str, str, str]], step: int = 0,
+                     episode_vectors: Mapping[str, np.ndarray] | None = None, batch_size: int = BATCH_PASSAGES,
+                     on_batch: Callable[[int], None] | None = None) -> list[ObserveResult]:
+        """Passages as (source_id, title, text), in batches of ``batch_size``: a batch is parsed on a
+        thread while it is encoded (``ingest.pipeline``), and written once both are done.
 
         ``episode_vectors``: passage embeddings already computed with this embedder, by source id.
-        ``raws``: the items' triples already extracted (``extract_many``), or a Future of them (a
-        thread still parsing the items: their passages are encoded meanwhile).
+        ``on_batch(n)``: called after each batch with the number of passages written so far.
         """
-        items = list(items)
-        if raws is None:
-            raws = self.extract_many([text for _, _, text in items])
+        passages = list(passages)
         known = episode_vectors or {}
-        vectors: list[np.ndarray | None] = [known.get(sid) for sid, _, _ in items]
-        facts: list[list[np.ndarray | None] | None] = [None] * len(items)
-        if self.fact_vectors == PASSAGE_TOKENS:
-            todo = [i for i, (_, _, text) in enumerate(items) if text]
-            fresh, pooled = self._pooled([items[i][1:] for i in todo], raws, todo)
-            for i, v, f in zip(todo, fresh, pooled):
-                facts[i] = f
-                if self.embed_episodes and vectors[i] is None:
-                    vectors[i] = v
-        elif self.embed_episodes:
-            todo = [i for i, v in enumerate(vectors) if v is None and items[i][2]]
-            fresh = self.embedder.encode([titled_text(items[i][1], items[i][2]) for i in todo])
-            for i, v in zip(todo, fresh):
-                vectors[i] = v
-        raws = resolved(raws)
-        results = [self._remember(text, raw, step, source_id, title, vec, fact_vecs, embed=False)[0]
-                   for (source_id, title, text), raw, vec, fact_vecs in zip(items, raws, vectors, facts)]
-        pending = self._index_batch(results)
-        # Stored once already (later passages of the batch must find them); again with vectors.
-        self.store.add_triples(pending)
+        results: list[ObserveResult] = []
+
+        def write(batch: list[Passage], raws: list[list[RawTriple]], encoded: EncodedPassages) -> None:
+            facts = encoded.fact_vectors(batch, raws)
+            results.extend(self.writer.write(
+                [Source(sid, step, list(raw), text, title, vec, rows)
+                 for (sid, title, text), raw, vec, rows in zip(batch, raws, encoded.episode_vectors, facts)],
+                embed_later=True))
+            if on_batch is not None:
+                on_batch(len(results))
+
+        pipeline([passages[i:i + batch_size] for i in range(0, len(passages), batch_size)],
+                 parse=lambda batch: extract_all(self.extractor, [text for _, _, text in batch], self.extract_workers),
+                 encode=lambda batch: encode_passages(self.embedder, batch, known, self.fact_vectors == PASSAGE_TOKENS,
+                                                      self.embed_episodes),
+                 write=write)
         return results
-
-    def _pooled(self, passages: Sequence[tuple[str, str]], raws: Sequence[Sequence[RawTriple]] | Future,
-                rows: Sequence[int]) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
-        """(title, text) passages' vectors, and a vector per extracted fact pooled from the tokens
-        of the passage's forward pass (None for a fact whose names are not found in its text).
-        ``raws[rows[i]]`` are passage i's facts; a Future of them is waited for only to pool."""
-        def spans_of(found: Sequence[Sequence[RawTriple]]) -> list:
-            return [fact_spans(text, found[row], len(title) + 1 if title else 0)
-                    for (title, text), row in zip(passages, rows)]
-
-        spans = then(raws, spans_of) if isinstance(raws, Future) else spans_of(raws)
-        return self.embedder.encode_spans([titled_text(title, text) for title, text in passages], spans)
 
     def bulk(self):
         """A context for loading many facts in a row (``add_sources``, or ``add_triples`` with
@@ -248,16 +173,6 @@ class Memory:
         everything a load makes stays alive and each collection would walk it all again (a fifth of
         a 200k-triple load)."""
         return gc_paused()
-
-    def extract_many(self, texts: list[str]) -> list[list[RawTriple]]:
-        many = getattr(self.extractor, "extract_many", None)
-        if many is not None:
-            return list(many(texts))
-        if self.extract_workers <= 1 or len(texts) <= 1:
-            return [self.extractor.extract(t) for t in texts]
-        # Per-text extractors (LLM requests) wait on I/O: run a bounded number at once, in order.
-        with ThreadPoolExecutor(max_workers=self.extract_workers) as pool:
-            return list(pool.map(self.extractor.extract, texts))
 
     def add_triples(self, triples: Iterable[Sequence[str] | Triple], step: int = 0,
                     source_id: str | None = None, text: str = "",
@@ -285,158 +200,15 @@ class Memory:
         raws = [[(t.subject, t.relation, t.object) if isinstance(t, Triple) else tuple(t) for t in facts]
                 for _, _, facts, _ in items]
         if vectors is not None:
-            vectors = self._checked_vectors(vectors, sum(map(len, raws)))
-        results, kept, start = [], [], 0  # kept: the vectors' rows of the facts added
-        for (source_id, step, _, text), raw in zip(items, raws):
-            source_id = source_id or stable_id("direct", step, *[x for r in raw for x in r], prefix="d")
-            part = None if vectors is None else vectors[start:start + len(raw)]
-            result, rows = self._remember(text, raw, step, source_id, "", None, part)
-            results.append(result)
-            kept.extend(start + row for row in rows)
-            start += len(raw)
-        if vectors is not None and len(kept) < len(vectors):
-            vectors = vectors[kept]  # one gather; none in a load of new facts only
-        self._index_batch(results, vectors)
-        return results
+            vectors = checked_vectors(vectors, sum(map(len, raws)), self.embedder)
+        return self.writer.write([Source(source_id or stable_id("direct", step, *[x for r in raw for x in r], prefix="d"),
+                                         step, raw, text) for (source_id, step, _, text), raw in zip(items, raws)],
+                                 vectors)
 
-    def _checked_vectors(self, vectors, n: int) -> np.ndarray:
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.shape != (n, self.embedder.dim):
-            raise ConfigError(f"vectors must have shape ({n}, {self.embedder.dim}) (one row per triple, "
-                              f"{self.embedder.name}'s dimension), got {vectors.shape}")
-        squares = np.einsum("ij,ij->i", vectors, vectors)
-        if n and not 0 < squares.min() <= squares.max() < np.inf:  # NaN fails both comparisons
-            raise ConfigError("vectors must be finite and non-zero")
-        return vectors / np.sqrt(squares)[:, None]
-
-    def add_extracted(self, text: str, raw: Iterable[RawTriple], step: int, *, source_id: str | None = None,
-                      title: str = "", episode_vec: np.ndarray | None = None,
-                      vectors: np.ndarray | Sequence[np.ndarray | None] | None = None) -> ObserveResult:
-        """``vectors``: rows for the items of ``raw`` (precomputed embeddings; a None row is
-        embedded here), else the graph's kind of fact vector is made here."""
-        raw = list(raw)
-        if vectors is None and text and self.fact_vectors == PASSAGE_TOKENS:
-            passage_vecs, (vectors,) = self._pooled([(title, text)], [raw])
-            if episode_vec is None and self.embed_episodes:
-                episode_vec = passage_vecs[0]
-        result, rows = self._remember(text, raw, step, source_id, title, episode_vec, vectors)
-        self._index_batch([result], vectors[rows] if isinstance(vectors, np.ndarray) else None)
-        return result
-
-    def _remember(self, text: str, raw: list[RawTriple], step: int, source_id: str | None, title: str,
-                  episode_vec: np.ndarray | None,
-                  vectors: np.ndarray | Sequence[np.ndarray | None] | None, embed: bool = True
-                  ) -> tuple[ObserveResult, list[int]]:
-        """Store one source's facts and its episode; the vector indexes are the caller's to update
-        (``_index_batch``), once for a batch. ``vectors``: rows for the items of ``raw``; facts
-        without one are embedded here, or with ``embed`` False when indexed (the caller then
-        stores them again). Returns the result and the row of each added fact."""
-        episode_id = source_id or stable_id("ep", step, text, prefix="e")
-        facts = self._normalise(raw)
-        added, confirmed, touched, rows = [], [], [], []
-        for (s, r, o), row in facts.items():
-            old = self.store.find_current(s, r, o)
-            if old is not None:
-                if episode_id not in old.sources:
-                    old.sources.append(episode_id)
-                    touched.append(old)
-                confirmed.append(old)
-            else:
-                added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
-                rows.append(row)
-        if vectors is not None:
-            for t, row in zip(added, rows):
-                t.embedding = vectors[row]
-        missing = [t for t in added if t.embedding is None] if embed else []
-        if missing:  # before storing: a server store writes each triple with its vector
-            self._embed(missing)
-        retired = self._retire_outdated(added, step)
-        self._recent.extend(confirmed + added)
-        self.resolver.add_many(x for t in added for x in (t.subject, t.object))
-        self.store.add_triples(added + touched)
-        episode = self.store.get_episode(episode_id)
-        ids = [t.id for t in confirmed + added]
-        if episode is None:
-            episode = Episode(episode_id, step, text, ids, title=title)
-            if episode_vec is None and self.embed_episodes and text:
-                episode_vec = self.embedder.encode([titled_text(title, text)])[0]
-            if episode_vec is not None:
-                episode.embedding = episode_vec
-                self.episode_index.add([episode_id], episode.embedding[None, :])
-        else:
-            episode.triple_ids = ordered_unique(episode.triple_ids + ids)
-        self.store.add_episode(episode)
-        return ObserveResult(episode, added, confirmed, retired), rows
-
-    def _normalise(self, raw: Iterable[RawTriple]) -> dict[RawTriple, int]:
-        """Resolved facts, each once, with the position of the first raw item that gave it."""
-        out: dict[RawTriple, int] = {}
-        resolve = self.resolver.resolve
-        ignored = self.profile.ignored_names
-        for pos, item in enumerate(raw):
-            if not well_formed(item):
-                log.warning("dropping malformed triple %r", item)
-                self.dropped_triples += 1
-                continue
-            s, r, o = resolve(item[0]), canonical_relation(item[1]), resolve(item[2])
-            if s and r and o and s != o and s not in ignored and o not in ignored:
-                out.setdefault((s, r, o), pos)
-            else:
-                self.dropped_triples += 1
-        return out
-
-    def _retire_outdated(self, added: list[Triple], step: int) -> list[str]:
-        if not added:
-            return []
-        at_stake = getattr(self.judge, "at_stake", None)  # a judge that says whose facts it may retire
-        entities = at_stake(added) if at_stake is not None else \
-            ordered_unique(x for t in added for x in (t.subject, t.object))
-        if not entities:
-            return []
-        existing = self.store.triples_of_entities(entities)
-        if not self.profile.retire_across_sources:
-            # Only what the same source said: another source's fact is a claim of its own.
-            sources = {s for t in added for s in t.sources}
-            existing = [t for t in existing if t.sources and sources.issuperset(t.sources)]
-        return self.store.retire(self.judge.outdated(added, existing), step)
-
-    def _index_batch(self, results: list[ObserveResult], matrix: np.ndarray | None = None) -> list[Triple]:
-        """Index a batch's new facts at once (``matrix``: their vectors as rows, when they came as
-        one), then take out of the index what the batch retired: a fact retired by a later source
-        of the batch was indexed first, and one retired and then told again stays in. Returns the
-        new facts."""
-        added = [t for r in results for t in r.added]
-        self._index_new(added, matrix)
-        if any(r.retired for r in results):
-            gone: dict[str, bool] = {}  # triple id -> retired at the end of the batch
-            for r in results:
-                gone.update((t.id, False) for t in r.added)
-                gone.update((i, True) for i in r.retired)
-            self.triple_index.deactivate([i for i, retired in gone.items() if retired])
-        return added
-
-    def _index_new(self, triples: list[Triple], matrix: np.ndarray | None = None) -> None:
-        """``matrix``: the triples' vectors as rows, when they came as one matrix."""
-        if not triples:
-            return
-        if matrix is None:
-            todo = [t for t in triples if t.embedding is None]
-            if todo:
-                self._embed(todo)
-            matrix = np.stack([t.embedding for t in triples])
-        ids = [t.id for t in triples]
-        self.triple_index.add(ids, matrix)
-        # The index's rows become the triples' vectors (a graph file saves the same numbers), so
-        # the batch's own matrix can go: a million facts' vectors are 1.5 GB.
-        for t, vec in zip(triples, self.triple_index.views(ids)):
-            t.embedding = vec
-
-    def forget(self, source_id: str) -> list[str]:
-        """Delete an episode/passage and every triple only it supported."""
-        deleted = self.store.delete_source(source_id)
-        self.triple_index.deactivate(deleted)
-        self.episode_index.deactivate([source_id])
-        return deleted
+    def forget(self, source_ids: str | Sequence[str]) -> list[str]:
+        """Delete episodes/passages and every triple only they supported; returns the deleted
+        triple ids."""
+        return self.writer.forget([source_ids] if isinstance(source_ids, str) else list(source_ids))
 
     # --- reading -------------------------------------------------------------------------------
     def recall(self, queries: str | Sequence[str], query_vectors: np.ndarray | None = None,
@@ -459,10 +231,8 @@ class Memory:
             if not queries:
                 return Subgraph()
             qv = self._encode_queries(queries)
-        view = self.store.row_view()
-        rows = view if view is not None and view.ids is self._loaded_ids else None
         with one_blas_thread():
-            found = associative(qv, self.triple_index, self.store, cfg, rows)
+            found = associative(qv, self.triple_index, self.store, cfg, self.indexes.row_view())
         triples = [t for t, _ in found]
         return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
 
@@ -488,27 +258,14 @@ class Memory:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def save(self) -> None:
-        self._keep_ann()
+        self.indexes.keep_ann()
         self.store.flush()
 
     def close(self) -> None:
         try:
-            self._keep_ann()
+            self.indexes.keep_ann()
         finally:
             self.store.close()
-
-    def _keep_ann(self) -> None:
-        """Hand a changed ANN index to a store that saves it with the graph (graph archives)."""
-        if self.store.readonly or not self.store.keeps_attachments:
-            return
-        state = self.triple_index.ann_state(
-            order=lambda: [t.id for t in self.store.triples(current_only=False)])
-        if state is not None:
-            from .store.archive import buffer_writer
-
-            fingerprint, ann, labels = state
-            self.store.set_attachment(TRIPLE_ANN, fingerprint, buffer_writer(ann))
-            self.store.set_attachment(TRIPLE_ANN_IDS, fingerprint, buffer_writer(labels))
 
     def __enter__(self) -> "Memory":
         return self

@@ -1,9 +1,10 @@
 """One graph served to many callers (the MCP server's tools): a game memory or a corpus graph behind
 one lock, inputs checked with clear errors, every write saved at once.
 
-A graph written with the documents profile is opened as a ``CorpusGraph`` (it answers ``ask`` and
-keeps its passage indices current); any other graph as a game ``Memory``. Callers get plain JSON-able
-dicts; a bad input raises ``ServiceError`` with a message that says what to send instead.
+Every graph is opened as a ``Memory``, which every write goes through; a graph of documents also gets
+a ``CorpusGraph`` over it, which answers ``ask`` and keeps its passage indices current from the
+memory's writes. Callers get plain JSON-able dicts; a bad input raises ``ServiceError`` with a
+message that says what to send instead.
 """
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ import threading
 from typing import Callable, Sequence
 
 from .errors import GraphmemError
-from .memory import PROFILE, Memory
-from .profiles import DOCUMENTS
+from .memory import Memory
 from .store.base import GraphStore
 
 MAX_RECALL_DEPTH = 10
@@ -39,9 +39,8 @@ class GraphService:
         self.write_cypher = write_cypher and not read_only
         self._answer = answer
         self._lock = threading.Lock()
-        documents = (store.meta().get(PROFILE) or profile) == DOCUMENTS.name
-        self.corpus = CorpusGraph(store, extractor=extractor) if documents else None
-        self.memory = self.corpus.memory if documents else Memory(store, profile=profile, extractor=extractor)
+        self.memory = Memory(store, profile=profile, extractor=extractor)
+        self.corpus = CorpusGraph(self.memory) if self.memory.documents else None
         self.store = self.memory.store
         self._next_step = max((e.step for e in self.store.episodes()), default=-1) + 1
 
@@ -89,8 +88,7 @@ class GraphService:
             if self.store.get_episode(source_id) is None:
                 raise ServiceError(f"no episode or passage with id {source_id!r} (observe and recall "
                                    f"return episode ids)")
-            deleted = self.corpus.remove([source_id]) if self.corpus is not None \
-                else self.memory.forget(source_id)
+            deleted = self.memory.forget(source_id)
             self._save()
             return {"forgotten": source_id, "triples_deleted": len(deleted), **self.store.counts()}
 

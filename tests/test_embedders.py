@@ -1,12 +1,12 @@
 """Embedders: length batching (same vectors as one text at a time), the embedder a graph is built
 with (stored, checked on open) and verified model folders unpacked from split packages."""
 import zipfile
-from concurrent.futures import Future
 
 import numpy as np
 import pytest
 
-from graphmem.embed import SentenceTransformerEmbedder, default_embedder, length_batches
+from graphmem.batching import length_batches
+from graphmem.embed import SentenceTransformerEmbedder, default_embedder
 from graphmem.embedders import ModelUnavailable, embedder_named, unpack_verified
 from graphmem.errors import ConfigError
 from graphmem.memory import Memory
@@ -44,49 +44,12 @@ def test_batches_run_side_by_side_or_one_at_a_time_give_the_same_vectors(workers
     alone = np.stack([default_embedder().encode([t])[0] for t in TEXTS])
     np.testing.assert_allclose(small.encode(TEXTS), alone, atol=2e-5)
     spans = [[[(0, 5)]] if t else [] for t in TEXTS]
-    vectors, pooled = small.encode_spans(TEXTS, spans)
-    np.testing.assert_allclose(vectors, alone, atol=2e-5)
-    _, pooled_alone = default_embedder().encode_spans(TEXTS[:2], spans[:2])
-    np.testing.assert_allclose(pooled[1][0], pooled_alone[1][0], atol=2e-5)
+    tokens = small.encode_tokens(TEXTS)
+    np.testing.assert_allclose(tokens.vectors, alone, atol=2e-5)
+    pooled = [tokens.pool(i, s) for i, s in enumerate(spans)]
+    pooled_alone = default_embedder().encode_tokens(TEXTS[:2]).pool(1, spans[1])
+    np.testing.assert_allclose(pooled[1][0], pooled_alone[0], atol=2e-5)
     assert [len(p) for p in pooled] == [len(s) for s in spans]
-
-
-class DoneAfterFirstLook(Future):
-    """Spans still being parsed when the first length batch is encoded, ready for the rest."""
-
-    def __init__(self, value):
-        super().__init__()
-        self.value = value
-
-    def done(self):
-        if super().done():
-            return True
-        self.set_result(self.value)
-        return False
-
-
-def test_spans_still_being_parsed_pool_the_same_once_they_arrive():
-    small = SentenceTransformerEmbedder(char_budget=300, batch_size=3)
-    spans = [[[(0, 5)], None] if t else [] for t in TEXTS]
-    vectors, pooled = small.encode_spans(TEXTS, spans)
-    early = DoneAfterFirstLook(spans)
-    vectors_early, pooled_early = small.encode_spans(TEXTS, early)
-    assert early.done()
-    np.testing.assert_array_equal(vectors_early, vectors)
-    assert [[v is None for v in p] for p in pooled_early] == [[v is None for v in p] for p in pooled]
-    for mine, theirs in zip(pooled_early, pooled):
-        for a, b in zip(mine, theirs):
-            if a is not None:
-                np.testing.assert_array_equal(a, b)
-    # the first (longest) batch waited for its spans: its texts' facts are pooled too
-    assert pooled_early[TEXTS.index("x" * 3000)][0] is not None
-
-
-def test_a_failed_parse_fails_the_encoding_that_waits_for_it():
-    failed = Future()
-    failed.set_exception(RuntimeError("parser crashed"))
-    with pytest.raises(RuntimeError, match="parser crashed"):
-        default_embedder().encode_spans(TEXTS[:2], failed)
 
 
 def test_workers_share_the_tokenizer_without_reconfiguring_it():
@@ -95,7 +58,7 @@ def test_workers_share_the_tokenizer_without_reconfiguring_it():
     e = SentenceTransformerEmbedder(char_budget=300, batch_size=3, workers=2)
     shared = e.model.tokenizer._tokenizer
     settled = (shared.truncation, shared.padding)
-    e.encode_spans(TEXTS, [[[(0, 5)]] for _ in TEXTS])
+    e.encode_tokens(TEXTS)
     e.encode(TEXTS)
     assert (shared.truncation, shared.padding) == settled and settled[1] is not None
 

@@ -4,17 +4,20 @@ sentence-transformers)."""
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
 
+from graphmem import batching
+from graphmem.batching import encoding_threads, reserved_core
 from graphmem.corpus import Passage as P
-from graphmem import embed
-from graphmem.embed import default_embedder, encoding_threads, reserved_core
+from graphmem.embed import default_embedder
 from graphmem.errors import ConfigError
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.extract.spans import fact_spans
-from graphmem.memory import FACT_VECTORS, PASSAGE_TOKENS, TEXT, Memory
+from graphmem.indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT
+from graphmem.memory import Memory
 from graphmem.model import titled_text
 from graphmem.profiles import DOCUMENTS
 from graphmem.rag.graph import CorpusGraph, GraphRAGConfig
@@ -73,13 +76,14 @@ def test_a_name_is_found_at_each_of_its_mentions_and_an_article_is_skipped_only_
 
 
 # --- pooled vectors ------------------------------------------------------------------------------
-def test_encode_spans_gives_encode_vectors_and_pooled_spans():
+def test_encode_tokens_gives_encode_vectors_and_pools_spans():
     e = default_embedder()
     texts = [TEXT_A, "Quenthaven is a fishing port."]
-    vectors, pooled = e.encode_spans(texts, [[[(0, len(TEXT_A))], [(30, 68)], None, [(5000, 5010)]], []])
+    tokens = e.encode_tokens(texts)
+    vectors = tokens.vectors
     np.testing.assert_allclose(vectors, e.encode(texts), atol=1e-5)
-    whole, clause, nothing, beyond = pooled[0]
-    assert pooled[1] == [] and nothing is None and beyond is None
+    whole, clause, nothing, beyond = tokens.pool(0, [[(0, len(TEXT_A))], [(30, 68)], None, [(5000, 5010)]])
+    assert tokens.pool(1, []) == [] and tokens.pool(1, [None]) == [None] and nothing is None and beyond is None
     assert np.linalg.norm(clause) == pytest.approx(1.0, abs=1e-5)
     # The mean over every token is the sentence embedding but for the two special tokens.
     assert _cos(whole, vectors[0]) > 0.97
@@ -95,8 +99,7 @@ def test_corpus_graph_pools_its_facts_and_records_it(tmp_path, extractor):
         born = next(t for t in g.store.triples() if t.relation == "born in")
         title, text = CORPUS[0].title, CORPUS[0].text
         offset = len(title) + 1
-        _, (pooled,) = g.embedder.encode_spans([titled_text(title, text)],
-                                               [fact_spans(text, [born.as_list()], offset)])
+        pooled = g.embedder.encode_tokens([titled_text(title, text)]).pool(0, fact_spans(text, [born.as_list()], offset))
         np.testing.assert_allclose(g.facts.vector(born.id), pooled[0], atol=1e-5)
         assert _cos(born.embedding, g.embedder.encode([born.text])[0]) < 0.9999  # not the text's vector
         assert g.store.meta()[FACT_VECTORS] == PASSAGE_TOKENS
@@ -105,10 +108,10 @@ def test_corpus_graph_pools_its_facts_and_records_it(tmp_path, extractor):
 
 def test_a_graph_written_before_the_record_keeps_embedding_fact_texts(tmp_path, extractor):
     path = tmp_path / "old.json"
-    memory = Memory(EmbeddedStore(path, create=True), profile=DOCUMENTS, extractor=extractor)
+    memory = Memory(EmbeddedStore(path, create=True), profile=DOCUMENTS, extractor=extractor, fact_vectors=TEXT)
     memory.observe_many([("p-kirvani", CORPUS[0].title, CORPUS[0].text)])
     store = memory.store
-    assert store.meta()[FACT_VECTORS] == TEXT  # a plain Memory embeds fact texts
+    assert store.meta()[FACT_VECTORS] == TEXT
     store.set_meta(FACT_VECTORS, None)  # as written before the kind was recorded
     memory.close()
     with CorpusGraph(EmbeddedStore(path), extractor=extractor) as g:
@@ -151,7 +154,7 @@ def test_graph_links_names_that_share_their_trigrams(extractor, threshold, linke
     g = CorpusGraph(extractor=extractor, config=GraphRAGConfig(synonym_threshold=threshold))
     g.add([P("p1", "Jan Philip Solovej", "Jan Philip Solovej is a mathematician."),
            P("p2", "Journal", "The editor is Jan Solovej.")])
-    assert (("jan philip solovej", "jan solovej") in g._synonyms) == linked
+    assert (("jan philip solovej", "jan solovej") in g.index.synonyms) == linked
 
 
 # --- scheduling ------------------------------------------------------------------------------------
@@ -162,5 +165,30 @@ def test_encoding_leaves_a_reserved_core_to_the_parser(monkeypatch):
         assert encoding_threads(100) == 3
         with reserved_core():
             assert encoding_threads(100) == 2
-    assert encoding_threads(100) is None and embed._reserved_cores == 0
+    assert encoding_threads(100) is None and batching._reserved_cores == 0
     assert encoding_threads(3) == 1  # a query: one thread
+
+
+def test_passages_are_parsed_beside_their_encoding_and_a_failed_parse_stops_at_its_batch(extractor):
+    class CrashesOnQuenthaven:
+        """The real extractor, one text at a time, failing on one passage; notes where it runs."""
+
+        name = "crashes"
+        threads: set = set()
+        cores_left: list = []
+
+        def extract(self, text, context=()):
+            self.threads.add(threading.current_thread().name)
+            self.cores_left.append(batching._reserved_cores)
+            if text.startswith("Quenthaven"):
+                raise RuntimeError("parser crashed")
+            return extractor.extract(text)
+
+    memory = Memory(profile=DOCUMENTS, extractor=CrashesOnQuenthaven(), extract_workers=1)
+    done = []
+    with pytest.raises(RuntimeError, match="parser crashed"):
+        memory.observe_many([(p.id, p.title, p.text) for p in CORPUS], batch_size=1, on_batch=done.append)
+    assert done == [1] and [e.id for e in memory.store.episodes()] == ["p-kirvani"]
+    assert ("zorblat kirvani", "born in", "quenthaven") in [tuple(t.as_list()) for t in memory.current()]
+    assert all(name.startswith("extract") for name in CrashesOnQuenthaven.threads)
+    assert CrashesOnQuenthaven.cores_left == [1, 1]  # each parse held a core of its own

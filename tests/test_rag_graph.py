@@ -87,6 +87,24 @@ def test_delete_passage_removes_only_what_it_alone_supported(extractor):
     assert "ilsa moravec" in g.entities() and _ids(g.retrieve("Who is the mayor of Quenthaven?", 1)) == ["p-quent"]
 
 
+def test_a_corpus_graph_follows_whatever_writes_through_its_memory(graph, extractor):
+    from graphmem.errors import ConfigError
+    from graphmem.memory import Memory
+
+    memory = Memory(profile="documents", extractor=extractor)
+    g = CorpusGraph(memory)
+    memory.observe_many([(p.id, p.title, p.text) for p in CORPUS[:3]])
+    memory.observe(CORPUS[3].text, step=0, source_id=CORPUS[3].id, title=CORPUS[3].title)
+    memory.observe_many([(p.id, p.title, p.text) for p in CORPUS[4:]])
+    assert len(g) == len(CORPUS) and g.stats()["entities"] == graph.stats()["entities"]
+    assert set(_ids(g.retrieve(QUESTION, 2))) == set(_ids(graph.retrieve(QUESTION, 2)))
+    memory.forget("p-quent")  # the memory's verb: the corpus graph's indices follow
+    assert "p-quent" not in g and "ilsa moravec" not in g.entities()
+    assert "p-quent" not in _ids(g.retrieve(QUESTION, 10))
+    with pytest.raises(ConfigError, match="text-game"):
+        CorpusGraph(Memory(extractor=extractor))
+
+
 def test_associative_mode_ranks_passages_of_recalled_triples(graph):
     from graphmem.rag.associative import AssociativeRetriever
 

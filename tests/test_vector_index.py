@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from graphmem.embed import VectorIndex
+from graphmem.vector_index import VectorIndex
 
 
 def clustered(n, dim=32, clusters=40, seed=0):

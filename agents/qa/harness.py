@@ -19,7 +19,7 @@ import numpy as np
 
 from environments.qa import QADataset, exact_match, f1_score, mean_recall_at_k
 from graphmem.embed import DEFAULT_EMBEDDER
-from graphmem.memory import PASSAGE_TOKENS
+from graphmem.indexes import PASSAGE_TOKENS
 from graphmem.rag import BM25Retriever, DenseRetriever, HybridRetriever, PassageRetriever
 
 from graphmem.rag.iterative import iter_retgen

@@ -77,8 +77,9 @@ def _write(args, store, passages, graph_file: str | None, embed_passages: bool =
     which is ``graph_file`` or on a server; a summary for JSON."""
     from graphmem.corpus import refuse_former_ids
     from graphmem.embedders import embedder_named
+    from graphmem.ingest import BATCH_PASSAGES
     from graphmem.profiles import DOCUMENTS
-    from graphmem.rag.graph import BATCH_PASSAGES, CorpusGraph
+    from graphmem.rag.graph import CorpusGraph
 
     try:
         embedder = embedder_named(args.embedder) if getattr(args, "embedder", None) else None
@@ -157,20 +158,17 @@ def _open_build_target(args):
 
 
 def cmd_forget(args) -> None:
-    from graphmem.memory import PROFILE, Memory
-    from graphmem.profiles import DOCUMENTS
-    from graphmem.rag.graph import CorpusGraph
+    from graphmem.memory import Memory
 
     store = open_graph_store(args)
     try:
         ids = _source_ids(store, args.sources)
-        documents = store.meta().get(PROFILE) == DOCUMENTS.name
-        owner = CorpusGraph(store) if documents else Memory(store)
+        memory = Memory(store)
     except BaseException:
         store.close()
         raise
-    with owner:
-        deleted = owner.remove(ids) if documents else [t for i in ids for t in owner.forget(i)]
+    with memory:
+        deleted = memory.forget(ids)
         counts = store.counts()
     print_json({"forgotten": ids, "triples_deleted": len(deleted), "triples": counts["triples"],
                 "entities": counts["entities"], "episodes": counts["episodes"],

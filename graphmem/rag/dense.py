@@ -5,7 +5,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..embed import Embedder, VectorIndex, default_embedder
+from ..embed import Embedder, default_embedder
+from ..vector_index import VectorIndex
 from .base import PassageLike, passage_text, top_k
 
 

@@ -5,9 +5,10 @@ Passages are written through ``Memory`` with the documents profile, the engine's
 store triples whose ``sources`` are the passage ids, so forgetting a passage removes exactly what only
 it supported. The memory's vector indexes are the graph's fact and passage indexes (one set of
 vectors per graph; a passage's fact vectors are pooled from the token embeddings of the passage's
-own forward pass, ``memory.PASSAGE_TOKENS``). On top of them this module keeps only derived indices,
-all rebuilt from the store on load, on any store: passage -> entity mentions, synonym edges between
-entities whose names share most of their character trigrams, and the PageRank matrix.
+own forward pass, ``indexes.PASSAGE_TOKENS``). On top of them a corpus graph keeps only derived
+indices (``corpus_index.CorpusIndex``), rebuilt from the store on load and kept current by the
+memory's write events, whoever writes: passage -> entity mentions, synonym edges between entities
+whose names share most of their character trigrams, and the PageRank matrix.
 
 Retrieval links the question to facts (and to entity names it contains), seeds PageRank on their
 entities, adds the dense passage similarity as a small seed on every passage (as HippoRAG 2 does),
@@ -16,24 +17,24 @@ and ranks passages by their PageRank mass.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..blas import one_blas_thread
-from ..embed import Embedder, reserved_core
+from ..embed import Embedder
 from ..errors import ConfigError
-from ..memory import PASSAGE_TOKENS, Memory
+from ..ingest import BATCH_PASSAGES, EXTRACT_WORKERS
+from ..memory import Memory
 from ..model import Episode, Triple
 from ..profiles import DOCUMENTS
 from ..store.base import GraphStore
 from .base import PassageLike, top_k
+from .corpus_index import CorpusIndex
 from .dense import DenseRetriever
-from .mentions import TITLE, MentionIndex, find_names, match_tokens, name_key
-from .ppr import Walk, personalized_pagerank, transition_matrix
-from .synonyms import TrigramIndex
+from .mentions import TITLE
+from .ppr import personalized_pagerank
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +92,6 @@ class Retrieval:
     seeds: dict[str, float] = field(default_factory=dict)
 
 
-# Passages per parse/encode batch. Larger batches encode in better length batches and hand over
-# between the parser and the encoder less often: 1,890 MuSiQue passages built at 0.55x / 0.68x /
-# 0.74x / 0.72x the bare embedder's rate with 64 / 256 / 512 / 1024 (docs/benchmarks.md: indexing
-# speed).
-BATCH_PASSAGES = 512
-
-
 def _unit_range(scores: np.ndarray) -> np.ndarray:
     lo, hi = float(scores.min()), float(scores.max())
     return (scores - lo) / (hi - lo) if hi > lo else np.ones_like(scores)
@@ -106,38 +100,37 @@ def _unit_range(scores: np.ndarray) -> np.ndarray:
 class CorpusGraph:
     """A passage retriever backed by a knowledge graph; add and remove passages incrementally.
 
-    ``embed_passages`` False skips whole-passage embeddings (faster builds, no dense passage prior).
+    ``store``: the graph's store (None: one in memory only), or a ``Memory`` already open on it with
+    the documents profile, whose embedder, extractor and settings then hold. ``embed_passages``
+    False skips whole-passage embeddings (faster builds, no dense passage prior).
     """
 
     name = "graph"
 
-    def __init__(self, store: GraphStore | None = None, embedder: Embedder | None = None,
-                 extractor=None, config: GraphRAGConfig | None = None, extract_workers: int = 4,
+    def __init__(self, store: GraphStore | Memory | None = None, embedder: Embedder | None = None,
+                 extractor=None, config: GraphRAGConfig | None = None, extract_workers: int = EXTRACT_WORKERS,
                  embed_passages: bool = True):
-        if store is None:
-            from ..store.embedded import EmbeddedStore
+        if isinstance(store, Memory):
+            self.memory = store
+            if not store.documents:
+                raise ConfigError(f"a corpus graph holds documents: this graph was written with the "
+                                  f"{store.profile.name!r} profile")
+        else:
+            if store is None:
+                from ..store.embedded import EmbeddedStore
 
-            store = EmbeddedStore()
-        self.memory = Memory(store, profile=DOCUMENTS, embedder=embedder, extractor=extractor,
-                             embed_episodes=embed_passages, extract_workers=extract_workers,
-                             fact_vectors=PASSAGE_TOKENS)
+                store = EmbeddedStore()
+            self.memory = Memory(store, profile=DOCUMENTS, embedder=embedder, extractor=extractor,
+                                 embed_episodes=embed_passages, extract_workers=extract_workers)
         self.store = self.memory.store
         self.embedder = self.memory.embedder
         self.config = config or GraphRAGConfig()
         self.dense = DenseRetriever(self.embedder, index=self.memory.episode_index)
         self.facts = self.memory.triple_index
-        self.names = TrigramIndex()
-        self.mentions = MentionIndex(self.config.link_titles, title_aliases=self.config.title_aliases,
-                                     link_names=self.config.link_names)
-        self._edges: dict[str, tuple[str, str]] = {}   # current triple id -> (subject, object)
-        self._names: dict[str, str] | None = None      # match tokens -> entity, for questions
-        self._synonyms: dict[tuple[str, str], float] = {}
-        self._matrix = None
-        self._bm25 = None               # lexical passage index, only with lexical_weight > 0
-        self._rows = None               # (dense index ids, their node rows) for the prior
-        self._load_from_store()
+        self.index = CorpusIndex(self.store, self.config)
+        self.mentions = self.index.mentions
+        self.memory.subscribe(self.index)
 
-    # --- building ------------------------------------------------------------------------------
     @property
     def extractor(self):
         return self.memory.extractor
@@ -148,6 +141,7 @@ class CorpusGraph:
     def __contains__(self, passage_id: str) -> bool:
         return passage_id in self.mentions
 
+    # --- writing (through the memory, whose write events keep the derived indices current) -------
     def add(self, passages: Sequence[PassageLike], progress: bool = False,
             on_batch: Callable[[int], None] | None = None, batch_size: int = BATCH_PASSAGES,
             passage_vectors: Mapping[str, np.ndarray] | None = None,
@@ -166,33 +160,21 @@ class CorpusGraph:
             from tqdm import tqdm
 
             bar = tqdm(total=len(new), desc="indexing passages", unit="passage")
-        saved = done = 0
-        batches = [new[i:i + batch_size] for i in range(0, len(new), batch_size)]
-        known = dict(passage_vectors or {})
-        # Parsing (spaCy, or LLM requests) runs in a thread while passages are encoded, so neither
-        # waits for the other: a batch is encoded while it is parsed (its facts are pooled from
-        # its tokens once the parse is done), and the next batch is parsed as soon as this one is.
-        # Queuing one batch ahead bounds the memory it holds. The encoder's length batches run
-        # one per core (``workers``), so the parser shares a core with one of them; an encoder on
-        # torch's threads instead leaves the parser a core while it runs (``reserved_core``), and
-        # takes every core again once the parse is done.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as ahead:
-            parsing = ahead.submit(self._extract, batches[0]) if batches else None
-            for n, batch in enumerate(batches):
-                raws = parsing
-                if n + 1 < len(batches):
-                    parsing = ahead.submit(self._extract, batches[n + 1])
-                results = self.memory.observe_many([(p.id, p.title, p.text) for p in batch],
-                                                   episode_vectors=known, raws=raws)
-                self._index([r.episode for r in results], [t for r in results for t in r.added])
-                done += len(batch)
-                if save_every and done - saved >= save_every:
-                    self.save()
-                    saved = done
-                if bar is not None:
-                    bar.update(len(batch))
-                if on_batch is not None:
-                    on_batch(done)
+        saved = shown = 0
+
+        def after_batch(done: int) -> None:
+            nonlocal saved, shown
+            if save_every and done - saved >= save_every:
+                self.save()
+                saved = done
+            if bar is not None:
+                bar.update(done - shown)
+            shown = done
+            if on_batch is not None:
+                on_batch(done)
+
+        self.memory.observe_many([(p.id, p.title, p.text) for p in new], episode_vectors=passage_vectors,
+                                 batch_size=batch_size, on_batch=after_batch)
         if bar is not None:
             bar.close()
         if self.memory.dropped_triples:
@@ -200,106 +182,11 @@ class CorpusGraph:
                      self.memory.dropped_triples)
         return len(new)
 
-    def _extract(self, passages: Sequence[PassageLike]) -> list:
-        with reserved_core():
-            return self.memory.extract_many([p.text for p in passages])
-
     def remove(self, passage_ids: Sequence[str]) -> list[str]:
         """Forget passages and what only they supported; returns the deleted triple ids."""
-        deleted: list[str] = []
-        orphans: list[str] = []
-        for pid in dict.fromkeys(passage_ids):
-            if pid not in self.mentions:
-                continue
-            deleted += self.memory.forget(pid)
-            orphans += self.mentions.remove(pid)
-        for tid in deleted:
-            self._edges.pop(tid, None)
-        gone = {n for n in orphans if n not in self.mentions.passages_of}
-        self._synonyms = {k: v for k, v in self._synonyms.items() if not gone.intersection(k)}
-        self._matrix = self._names = self._bm25 = self._rows = None
-        return sorted(deleted)
-
-    # --- indices around the store ----------------------------------------------------------------
-    def _load_from_store(self) -> None:
-        self._index(self.store.episodes(), self.store.triples())
-
-    def _index(self, episodes: Sequence[Episode], triples: Sequence[Triple]) -> None:
-        """Derived indices for episodes just written (or loaded) and the triples new with them."""
-        self._edges.update((t.id, (t.subject, t.object)) for t in triples if t.current)
-        title = self.config.title_entities
-        new_entities = self.mentions.add(
-            (ep.id, ep.title if title else "", self._fact_names(ep), ep.text) for ep in episodes)
-        if new_entities:
-            self.names.add(new_entities)
-            self._link_synonyms(new_entities)
-        self._matrix = self._names = self._bm25 = self._rows = None
-
-    def _fact_names(self, ep: Episode) -> list[str]:
-        edges = self._edges
-        names = [n for tid in ep.triple_ids if tid in edges for n in edges[tid]]
-        return [n for n in dict.fromkeys(names) if n]
-
-    def _link_synonyms(self, names: Sequence[str]) -> None:
-        """Synonym edges from each new entity to its closest known ones above the threshold."""
-        cfg = self.config
-        for start in range(0, len(names), 512):
-            chunk = names[start:start + 512]
-            sims = self.names.similarities(chunk)
-            for name, lo, hi in zip(chunk, sims.indptr[:-1], sims.indptr[1:]):
-                row, cols = sims.data[lo:hi], sims.indices[lo:hi]
-                close = row >= cfg.synonym_threshold
-                candidates = [self.names.names[c] for c in cols[close]]
-                for other, sim in top_k(candidates, row[close], cfg.synonym_top_k + 1):
-                    if other != name and other in self.mentions.passages_of:
-                        self._synonyms[tuple(sorted((name, other)))] = sim
+        return sorted(self.memory.forget([pid for pid in dict.fromkeys(passage_ids) if pid in self.mentions]))
 
     # --- retrieval -----------------------------------------------------------------------------
-    def _graph(self):
-        """Node order, node index and the prepared walk; rebuilt only after the graph changed."""
-        if self._matrix is None:
-            entities = sorted(self.mentions.passages_of)
-            passages = sorted(self.mentions.kinds)
-            nodes = entities + passages
-            pos = {n: i for i, n in enumerate(nodes)}
-            rows, cols, w = [], [], []
-            weight = self._entity_weights()
-            for subject, obj in self._edges.values():
-                if subject in pos and obj in pos:
-                    rows.append(pos[subject]); cols.append(pos[obj])
-                    w.append(min(weight.get(subject, 1.0), weight.get(obj, 1.0)))
-            for pid, kinds in self.mentions.kinds.items():
-                for name in kinds:
-                    rows.append(pos[pid]); cols.append(pos[name]); w.append(weight.get(name, 1.0))
-            for (a, b), sim in self._synonyms.items():
-                rows.append(pos[a]); cols.append(pos[b]); w.append(sim)
-            self._matrix = (nodes, pos, len(entities),
-                            Walk(transition_matrix(len(nodes), rows, cols, w)))
-        return self._matrix
-
-    def _entity_weights(self) -> dict[str, float]:
-        """With ``edge_idf``: 1 / log2(1 + passages mentioning the entity), so a hub ("journal", a
-        year) linked to hundreds of passages passes little PageRank between unrelated passages."""
-        if not self.config.edge_idf:
-            return {}
-        return {name: 1.0 / np.log2(1.0 + len(pids)) for name, pids in self.mentions.passages_of.items()}
-
-    def _name_matches(self, question: str) -> list[str]:
-        """Known entity names that occur as whole words in the question (longest names win)."""
-        if self._names is None:
-            self._names = {}
-            for name in sorted(self.mentions.passages_of):
-                key = name_key(name)
-                if len(key) > 2:
-                    self._names.setdefault(key, name)
-        hits = find_names(match_tokens(question), self._names, 8)
-        hits.sort(key=lambda n: (-len(n), n))
-        kept: list[str] = []
-        for n in hits:
-            if not any(f" {n} " in f" {k} " for k in kept):
-                kept.append(n)
-        return kept
-
     def query(self, question: str, k: int) -> Retrieval:
         with one_blas_thread():
             return self._query(question, k)
@@ -320,20 +207,21 @@ class CorpusGraph:
                     # Specific entities (few passages) say more about where the answer is.
                     seeds[name] = seeds.get(name, 0.0) + score / len(self.mentions.passages_of[name])
         if cfg.name_match:
-            for name in self._name_matches(question):
+            for name in self.index.name_matches(question):
                 seeds[name] = seeds.get(name, 0.0) + 1.0 / len(self.mentions.passages_of[name])
         if not seeds:
             return Retrieval(top_k(passage_ids, dense_scores, k), facts, seeds)
-        nodes, pos, n_entities, walk = self._graph()
+        nodes, pos, n_entities, walk = self.index.walk()
         p = np.zeros(len(nodes))
         for name, weight in seeds.items():
             p[pos[name]] = weight
         # The passage prior, in node order (passages follow the entities, sorted by id).
         prior = np.zeros(len(nodes) - n_entities)
-        rows = self._prior_rows(pos, passage_ids) - n_entities
+        rows = self.index.passage_rows(passage_ids) - n_entities
         prior[rows] = _unit_range(dense_scores) ** cfg.prior_power
         if cfg.lexical_weight > 0:
-            prior += cfg.lexical_weight * self._lexical_scores(question)
+            lexical = self.index.lexical_scores(question)
+            prior += cfg.lexical_weight * (_unit_range(lexical) if len(lexical) else lexical)
         if 0 < cfg.prior_top < len(prior):
             prior[np.argsort(-prior, kind="stable")[cfg.prior_top:]] = 0.0
         if cfg.passage_share > 0:
@@ -379,24 +267,6 @@ class CorpusGraph:
     def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
         return self.query(question, k).passages
 
-    def _prior_rows(self, pos: dict[str, int], passage_ids: list[str]) -> np.ndarray:
-        """Node rows of the dense index's passages, in its order (kept until the graph changes)."""
-        cached = self._rows
-        if cached is None or cached[0] is not passage_ids or len(cached[1]) != len(passage_ids):
-            cached = self._rows = (passage_ids, np.array([pos[pid] for pid in passage_ids], dtype=np.int64))
-        return cached[1]
-
-    def _lexical_scores(self, question: str) -> np.ndarray:
-        """BM25 scores of every passage in id order, scaled to [0, 1]; the index is built on first
-        use after the graph changed."""
-        if self._bm25 is None:
-            from .bm25 import BM25Retriever
-
-            self._bm25 = BM25Retriever()
-            self._bm25.add(self.store.get_episodes(sorted(self.mentions.kinds)))
-        _, scores = self._bm25.scores(question)
-        return _unit_range(scores) if len(scores) else scores
-
     def passage(self, passage_id: str) -> Episode | None:
         return self.store.get_episode(passage_id)
 
@@ -421,7 +291,7 @@ class CorpusGraph:
     @classmethod
     def load(cls, path, embedder: Embedder | None = None, extractor=None,
              config: GraphRAGConfig | None = None, create: bool = False,
-             extract_workers: int = 4) -> "CorpusGraph":
+             extract_workers: int = EXTRACT_WORKERS) -> "CorpusGraph":
         """Open a saved corpus graph (``create``: start an empty one if the file is missing).
 
         Retrieval settings are not part of the file: everything derived from them (mentions,
@@ -436,5 +306,5 @@ class CorpusGraph:
 
     def stats(self) -> dict:
         return {"passages": len(self.mentions), "entities": len(self.mentions.passages_of),
-                "triples": len(self._edges), "synonym_edges": len(self._synonyms),
+                "triples": len(self.index.edges), "synonym_edges": len(self.index.synonyms),
                 "dropped_triples": self.memory.dropped_triples}

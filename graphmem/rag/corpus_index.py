@@ -1,0 +1,156 @@
+"""What a corpus graph derives from its store, kept current by the memory's write events: passage
+-> entity mentions, the facts' edges between entities, and synonym edges between entities whose
+names share most of their character trigrams; and what retrieval builds from those on first use
+after a change (the PageRank walk, the names questions are matched against, the BM25 index).
+
+Nothing here is saved: it is rebuilt from the store on open, on any store, so one graph can be
+queried with any retrieval settings.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from ..model import Episode, Triple
+from ..store.base import GraphStore
+from ..writer import ObserveResult
+from .base import top_k
+from .mentions import MentionIndex, find_names, match_tokens, name_key
+from .ppr import Walk, transition_matrix
+from .synonyms import TrigramIndex
+
+if TYPE_CHECKING:
+    from .graph import GraphRAGConfig
+
+SYNONYM_CHUNK = 512  # new names compared with the known ones at a time
+
+
+class CorpusIndex:
+    """The derived indices of the corpus graph in ``store``; a ``WriteListener`` of its memory."""
+
+    def __init__(self, store: GraphStore, config: GraphRAGConfig):
+        self.store = store
+        self.config = config
+        self.names = TrigramIndex()
+        self.mentions = MentionIndex(config.link_titles, title_aliases=config.title_aliases,
+                                     link_names=config.link_names)
+        self.edges: dict[str, tuple[str, str]] = {}  # current triple id -> (subject, object)
+        self.synonyms: dict[tuple[str, str], float] = {}
+        self._changed()
+        self._index(store.episodes(), store.triples())
+
+    def _changed(self) -> None:
+        """Drop what is built on first use from the indices."""
+        self._walk = None        # (nodes, node index, number of entities, the prepared walk)
+        self._name_keys = None   # match tokens -> entity, for questions
+        self._bm25 = None        # lexical passage index, only with lexical_weight > 0
+        self._rows = None        # (dense index ids, their node rows) for the passage prior
+
+    # --- the memory's write events ---------------------------------------------------------------
+    def written(self, results: Sequence[ObserveResult]) -> None:
+        self._index([r.episode for r in results], [t for r in results for t in r.added])
+
+    def forgotten(self, source_ids: Sequence[str], deleted: Sequence[str]) -> None:
+        orphans: list[str] = []
+        for pid in source_ids:
+            if pid in self.mentions:
+                orphans += self.mentions.remove(pid)
+        for tid in deleted:
+            self.edges.pop(tid, None)
+        gone = {n for n in orphans if n not in self.mentions.passages_of}
+        self.synonyms = {k: v for k, v in self.synonyms.items() if not gone.intersection(k)}
+        self._changed()
+
+    def _index(self, episodes: Sequence[Episode], triples: Sequence[Triple]) -> None:
+        """Derived indices for episodes just written (or loaded) and the triples new with them."""
+        self.edges.update((t.id, (t.subject, t.object)) for t in triples if t.current)
+        title = self.config.title_entities
+        new_entities = self.mentions.add(
+            (ep.id, ep.title if title else "", self._fact_names(ep), ep.text) for ep in episodes)
+        if new_entities:
+            self.names.add(new_entities)
+            self._link_synonyms(new_entities)
+        self._changed()
+
+    def _fact_names(self, ep: Episode) -> list[str]:
+        edges = self.edges
+        names = [n for tid in ep.triple_ids if tid in edges for n in edges[tid]]
+        return [n for n in dict.fromkeys(names) if n]
+
+    def _link_synonyms(self, names: Sequence[str]) -> None:
+        """Synonym edges from each new entity to its closest known ones above the threshold."""
+        cfg = self.config
+        for start in range(0, len(names), SYNONYM_CHUNK):
+            chunk = names[start:start + SYNONYM_CHUNK]
+            sims = self.names.similarities(chunk)
+            for name, lo, hi in zip(chunk, sims.indptr[:-1], sims.indptr[1:]):
+                row, cols = sims.data[lo:hi], sims.indices[lo:hi]
+                close = row >= cfg.synonym_threshold
+                candidates = [self.names.names[c] for c in cols[close]]
+                for other, sim in top_k(candidates, row[close], cfg.synonym_top_k + 1):
+                    if other != name and other in self.mentions.passages_of:
+                        self.synonyms[tuple(sorted((name, other)))] = sim
+
+    # --- built on first use after a change -------------------------------------------------------
+    def walk(self) -> tuple[list[str], dict[str, int], int, Walk]:
+        """Node order (entities, then passages, each sorted), node index, the number of entities
+        and the prepared walk."""
+        if self._walk is None:
+            entities = sorted(self.mentions.passages_of)
+            passages = sorted(self.mentions.kinds)
+            nodes = entities + passages
+            pos = {n: i for i, n in enumerate(nodes)}
+            rows, cols, w = [], [], []
+            weight = self._entity_weights()
+            for subject, obj in self.edges.values():
+                if subject in pos and obj in pos:
+                    rows.append(pos[subject]); cols.append(pos[obj])
+                    w.append(min(weight.get(subject, 1.0), weight.get(obj, 1.0)))
+            for pid, kinds in self.mentions.kinds.items():
+                for name in kinds:
+                    rows.append(pos[pid]); cols.append(pos[name]); w.append(weight.get(name, 1.0))
+            for (a, b), sim in self.synonyms.items():
+                rows.append(pos[a]); cols.append(pos[b]); w.append(sim)
+            self._walk = (nodes, pos, len(entities), Walk(transition_matrix(len(nodes), rows, cols, w)))
+        return self._walk
+
+    def _entity_weights(self) -> dict[str, float]:
+        """With ``edge_idf``: 1 / log2(1 + passages mentioning the entity), so a hub ("journal", a
+        year) linked to hundreds of passages passes little PageRank between unrelated passages."""
+        if not self.config.edge_idf:
+            return {}
+        return {name: 1.0 / np.log2(1.0 + len(pids)) for name, pids in self.mentions.passages_of.items()}
+
+    def name_matches(self, question: str) -> list[str]:
+        """Known entity names that occur as whole words in the question (longest names win)."""
+        if self._name_keys is None:
+            self._name_keys = {}
+            for name in sorted(self.mentions.passages_of):
+                key = name_key(name)
+                if len(key) > 2:
+                    self._name_keys.setdefault(key, name)
+        hits = find_names(match_tokens(question), self._name_keys, 8)
+        hits.sort(key=lambda n: (-len(n), n))
+        kept: list[str] = []
+        for n in hits:
+            if not any(f" {n} " in f" {k} " for k in kept):
+                kept.append(n)
+        return kept
+
+    def passage_rows(self, passage_ids: list[str]) -> np.ndarray:
+        """Walk node rows of the dense index's passages, in its order."""
+        cached = self._rows
+        if cached is None or cached[0] is not passage_ids or len(cached[1]) != len(passage_ids):
+            pos = self.walk()[1]
+            cached = self._rows = (passage_ids, np.array([pos[pid] for pid in passage_ids], dtype=np.int64))
+        return cached[1]
+
+    def lexical_scores(self, question: str) -> np.ndarray:
+        """BM25 scores of every passage, in id order."""
+        if self._bm25 is None:
+            from .bm25 import BM25Retriever
+
+            self._bm25 = BM25Retriever()
+            self._bm25.add(self.store.get_episodes(sorted(self.mentions.kinds)))
+        return self._bm25.scores(question)[1]

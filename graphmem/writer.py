@@ -1,0 +1,213 @@
+"""The one write path of the engine: sources' facts -> resolver -> judge of outdated facts -> store,
+with the vector indexes kept in step and every write told to whoever keeps indices derived from it.
+
+Whatever a fact came from (an observation, a passage, a bulk load), ``Writer.write`` stores it the
+same way; ``Memory`` only turns texts into facts and vectors before handing them here.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol, Sequence
+
+import numpy as np
+
+from .embed import Embedder
+from .errors import ConfigError
+from .extract.base import RawTriple, well_formed
+from .indexes import GraphIndexes, embed_facts
+from .model import Episode, Triple, ordered_unique, stable_id, titled_text
+from .normalize import EntityResolver, ResolverConfig, canonical_relation
+from .profiles import DomainProfile
+from .store.base import GraphStore
+from .update import OutdatedJudge
+
+log = logging.getLogger(__name__)
+CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
+
+FactVectors = np.ndarray | Sequence[np.ndarray | None]  # one row per fact; a None row is embedded
+
+
+@dataclass
+class ObserveResult:
+    episode: Episode
+    added: list[Triple] = field(default_factory=list)
+    confirmed: list[Triple] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Source:
+    """One source's facts to write: an observation, a passage, or facts given directly.
+
+    ``source_id``: the episode's id (None: one made from the step and text). ``episode_vector``:
+    the episode's embedding, when computed already. ``vectors``: one row per item of ``facts``."""
+
+    source_id: str | None
+    step: int
+    facts: list[RawTriple]
+    text: str = ""
+    title: str = ""
+    episode_vector: np.ndarray | None = None
+    vectors: FactVectors | None = None
+
+
+class WriteListener(Protocol):
+    """Keeps indices derived from the graph (a corpus graph's mentions and PageRank matrix)."""
+
+    def written(self, results: Sequence[ObserveResult]) -> None: ...
+
+    def forgotten(self, source_ids: Sequence[str], deleted: Sequence[str]) -> None: ...
+
+
+def checked_vectors(vectors, n: int, embedder: Embedder) -> np.ndarray:
+    """Caller-given fact vectors, one row per fact, normalised; a clear error for any other shape."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.shape != (n, embedder.dim):
+        raise ConfigError(f"vectors must have shape ({n}, {embedder.dim}) (one row per triple, "
+                          f"{embedder.name}'s dimension), got {vectors.shape}")
+    squares = np.einsum("ij,ij->i", vectors, vectors)
+    if n and not 0 < squares.min() <= squares.max() < np.inf:  # NaN fails both comparisons
+        raise ConfigError("vectors must be finite and non-zero")
+    return vectors / np.sqrt(squares)[:, None]
+
+
+class Writer:
+    """Writes sources' facts under a domain profile's rules: names resolved onto known entities,
+    each fact stored once (a fact told again gains a source), outdated facts retired, episodes
+    linked to their facts. ``embed_episodes``: an episode without a vector gets its text's."""
+
+    def __init__(self, store: GraphStore, indexes: GraphIndexes, profile: DomainProfile, judge: OutdatedJudge,
+                 resolver: ResolverConfig, embed_episodes: bool = True):
+        self.store = store
+        self.indexes = indexes
+        self.embedder = indexes.embedder
+        self.profile = profile
+        self.judge = judge
+        self.embed_episodes = embed_episodes
+        self.dropped_triples = 0  # extracted triples refused: malformed, empty or vague names
+        self._resolver = EntityResolver(resolver, encode=self.embedder.encode if resolver.use_embeddings else None)
+        self._resolver_loaded = False
+        # Facts written lately, shown to an LLM extractor as naming examples (no store round trip).
+        self.recent: deque[Triple] = deque(maxlen=CONTEXT_TRIPLES)
+        self.listeners: list[WriteListener] = []
+
+    @property
+    def resolver(self) -> EntityResolver:
+        """Knows the graph's entities from the first time a name is resolved (reading needs none)."""
+        if not self._resolver_loaded:
+            self._resolver_loaded = True
+            self._resolver.add_many(self.store.entities())
+        return self._resolver
+
+    def write(self, sources: Sequence[Source], matrix: np.ndarray | None = None, *,
+              embed_later: bool = False) -> list[ObserveResult]:
+        """Write the sources in order (a later one confirms or retires an earlier one's facts) and
+        index their new facts at once.
+
+        ``matrix``: the facts' vectors, one row per fact of all the sources in order (checked;
+        the sources' own ``vectors`` are then ignored). Facts still without a vector are embedded
+        per source before being stored; with ``embed_later``, all together once the batch is
+        written, and stored again with them (later sources of the batch must find them stored)."""
+        results, kept, start = [], [], 0  # kept: the matrix's rows of the facts added
+        for source in sources:
+            n = len(source.facts)
+            vectors = source.vectors if matrix is None else matrix[start:start + n]
+            result, rows = self._remember(source, vectors, embed=not embed_later)
+            results.append(result)
+            kept.extend(start + row for row in rows)
+            start += n
+        if matrix is not None and len(kept) < len(matrix):
+            matrix = matrix[kept]  # one gather; none in a load of new facts only
+        added = self.indexes.add_batch(results, matrix)
+        if embed_later:
+            self.store.add_triples(added)
+        for listener in self.listeners:
+            listener.written(results)
+        return results
+
+    def forget(self, source_ids: Sequence[str]) -> list[str]:
+        """Delete episodes and every triple only they supported; returns the deleted triple ids."""
+        deleted: list[str] = []
+        for source_id in source_ids:
+            gone = self.store.delete_source(source_id)
+            self.indexes.forget(source_id, gone)
+            deleted += gone
+        for listener in self.listeners:
+            listener.forgotten(source_ids, deleted)
+        return deleted
+
+    def _remember(self, source: Source, vectors: FactVectors | None, embed: bool) -> tuple[ObserveResult, list[int]]:
+        """Store one source's facts and its episode (the caller indexes the new facts). Facts
+        without a vector are embedded here unless ``embed`` is False. Returns the result and the
+        row of each added fact in ``source.facts``."""
+        step, text, title = source.step, source.text, source.title
+        episode_id = source.source_id or stable_id("ep", step, text, prefix="e")
+        added, confirmed, touched, rows = [], [], [], []
+        for (s, r, o), row in self._normalise(source.facts).items():
+            old = self.store.find_current(s, r, o)
+            if old is not None:
+                if episode_id not in old.sources:
+                    old.sources.append(episode_id)
+                    touched.append(old)
+                confirmed.append(old)
+            else:
+                added.append(Triple(s, r, o, valid_from=step, sources=[episode_id]))
+                rows.append(row)
+        if vectors is not None:
+            for t, row in zip(added, rows):
+                t.embedding = vectors[row]
+        missing = [t for t in added if t.embedding is None] if embed else []
+        if missing:  # before storing: a server store writes each triple with its vector
+            embed_facts(self.embedder, missing)
+        retired = self._retire_outdated(added, step)
+        self.recent.extend(confirmed + added)
+        self.resolver.add_many(x for t in added for x in (t.subject, t.object))
+        self.store.add_triples(added + touched)
+        episode = self.store.get_episode(episode_id)
+        ids = [t.id for t in confirmed + added]
+        if episode is None:
+            episode = Episode(episode_id, step, text, ids, title=title)
+            vector = source.episode_vector
+            if vector is None and self.embed_episodes and text:
+                vector = self.embedder.encode([titled_text(title, text)])[0]
+            if vector is not None:
+                episode.embedding = vector
+                self.indexes.add_episode(episode_id, episode.embedding)
+        else:
+            episode.triple_ids = ordered_unique(episode.triple_ids + ids)
+        self.store.add_episode(episode)
+        return ObserveResult(episode, added, confirmed, retired), rows
+
+    def _normalise(self, raw: Iterable[RawTriple]) -> dict[RawTriple, int]:
+        """Resolved facts, each once, with the position of the first raw item that gave it."""
+        out: dict[RawTriple, int] = {}
+        resolve = self.resolver.resolve
+        ignored = self.profile.ignored_names
+        for pos, item in enumerate(raw):
+            if not well_formed(item):
+                log.warning("dropping malformed triple %r", item)
+                self.dropped_triples += 1
+                continue
+            s, r, o = resolve(item[0]), canonical_relation(item[1]), resolve(item[2])
+            if s and r and o and s != o and s not in ignored and o not in ignored:
+                out.setdefault((s, r, o), pos)
+            else:
+                self.dropped_triples += 1
+        return out
+
+    def _retire_outdated(self, added: list[Triple], step: int) -> list[str]:
+        if not added:
+            return []
+        at_stake = getattr(self.judge, "at_stake", None)  # a judge that says whose facts it may retire
+        entities = at_stake(added) if at_stake is not None else \
+            ordered_unique(x for t in added for x in (t.subject, t.object))
+        if not entities:
+            return []
+        existing = self.store.triples_of_entities(entities)
+        if not self.profile.retire_across_sources:
+            # Only what the same source said: another source's fact is a claim of its own.
+            sources = {s for t in added for s in t.sources}
+            existing = [t for t in existing if t.sources and sources.issuperset(t.sources)]
+        return self.store.retire(self.judge.outdated(added, existing), step)
