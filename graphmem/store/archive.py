@@ -14,19 +14,31 @@ Layout (every entry STORED, so each one is a plain byte range of the file):
 
 Entries are written in a fixed order with a fixed timestamp, so equal graphs give equal files. Read
 back, the triples stay columns (``triple_table.TripleTable``).
+
+Every entry is checked against the CRC-32 the ZIP directory holds before its bytes are believed:
+entries read whole (the tables) as they are read, on open; entries read in place (vectors,
+attachments) once, on first use (``ArchiveReader.verify``), so opening stays a matter of mapping
+pages, and before anything copies them into another file, so a save never gives damaged bytes fresh
+CRCs. Vector matrices must also be finite: no writer stores NaN, and one NaN row would silently rank
+nothing.
 """
 from __future__ import annotations
 
+import io
 import json
+import os
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
+from functools import partial
 from typing import BinaryIO, Callable
 
 import numpy as np
 
 from ..errors import GraphmemError
 from ..model import Episode, Triple
+from .base import StoreError
 from .triple_table import TripleTable
 
 FORMAT = "graphmem-archive"
@@ -38,10 +50,18 @@ _DATE = (1980, 1, 1, 0, 0, 0)
 _COLUMNS = ("id", "subject", "relation", "object", "valid_from", "valid_until", "has_until", "vector")
 _MAX_JSON = 1 << 31  # a table entry past 2 GiB is corrupt (strings alone never get there)
 _NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+_VERIFY_CHUNK = 1 << 24  # bytes read at a time to verify an entry: memory stays flat at any size
+_REPAIR = "restore the file from a copy, or rebuild the graph with graphmem build"
 
 
 class ArchiveError(GraphmemError, ValueError):
     """The file is not a well-formed graph archive (the message says what is wrong)."""
+
+
+class ArchiveDamaged(ArchiveError, StoreError):
+    """An entry's bytes are not the ones written (its CRC-32 differs), or hold vectors no writer
+    stores (NaN, infinity). The message names the file and the entry and says how to recover; a
+    StoreError too, as every other failure to read a graph file."""
 
 
 @dataclass
@@ -50,6 +70,24 @@ class ArchiveContents:
     table: TripleTable             # the triples, ordered as written: by (valid_from, id)
     episodes: list[Episode]        # ordered as written: by (step, id)
     attachments: dict[str, str] = field(default_factory=dict)  # name -> fingerprint
+    episode_vectors: InPlaceArray | None = None  # the matrix the episodes' vectors are rows of
+
+
+class InPlaceArray:
+    """An entry's array memory-mapped on open, handed out (by calling this) only once its entry
+    passed ``ArchiveReader.verify``: checked on first use, not on open, and never again."""
+
+    __slots__ = ("_array", "_verify")
+
+    def __init__(self, array: np.ndarray, verify: Callable[[], None]):
+        self._array = array
+        self._verify: Callable[[], None] | None = verify
+
+    def __call__(self) -> np.ndarray:
+        if self._verify is not None:
+            self._verify()  # ArchiveDamaged if the entry is damaged: then asked again next time
+            self._verify = None
+        return self._array
 
 
 def is_archive(head: bytes) -> bool:
@@ -135,7 +173,12 @@ class _Vectors:
                     if x.embedding.shape != (self.dim,):
                         raise ValueError(f"{self.kind} {x.id} has a vector of shape {x.embedding.shape}, "
                                          f"the others ({self.dim},): one graph holds vectors of one embedder")
-                out.write(np.stack([x.embedding for x in part]).astype("<f4").tobytes())
+                block = np.stack([x.embedding for x in part]).astype("<f4")
+                bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
+                if len(bad):  # readers refuse such a file: refuse to write it
+                    raise ValueError(f"{self.kind} {part[bad[0]].id} has a vector holding NaN or "
+                                     f"infinite values")
+                out.write(block.tobytes())
 
 
 def _vector_rows(items: list, kind: str) -> _Vectors:
@@ -170,7 +213,10 @@ def _open_aligned(zf: zipfile.ZipFile, name: str):
 
 # --- reading -----------------------------------------------------------------------------------
 class ArchiveReader:
-    """Random access to the entries of a graph archive; arrays can be memory-mapped."""
+    """Random access to the entries of a graph archive; arrays can be memory-mapped.
+
+    Reads go through the file descriptor opened here, so a save that replaces the file meanwhile
+    (atomic rename) never mixes the new file's bytes into this one's entries."""
 
     def __init__(self, path):
         self.path = path
@@ -183,6 +229,8 @@ class ArchiveReader:
             if info.compress_type != zipfile.ZIP_STORED:
                 raise ArchiveError(f"entry {info.filename} is compressed: graph archives store "
                                    f"entries uncompressed (was the file re-zipped?)")
+        self._verified: set[str] = set()
+        self._float_data: dict[str, tuple[int, np.dtype]] = {}  # mapped float matrices: data offset, type
 
     def close(self) -> None:
         self._zip.close()
@@ -194,50 +242,118 @@ class ArchiveReader:
         info = self._info(name)
         if info.file_size > _MAX_JSON:
             raise ArchiveError(f"entry {name} is implausibly large ({info.file_size} bytes)")
+        data = self._checked_bytes(name)
         try:
-            return json.loads(self._zip.read(name).decode("utf-8"))
-        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
-            raise ArchiveError(f"entry {name} is damaged ({exc})") from None
+            return json.loads(data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ArchiveError(f"entry {name} is not valid JSON ({exc})") from None
 
     def array(self, name: str, mmap: bool = False) -> np.ndarray:
-        """The .npy entry ``name``; ``mmap``: a read-only view of the file instead of a copy."""
+        """The .npy entry ``name``; ``mmap``: a read-only view of the file instead of a copy, whose
+        bytes are verified on first use (``verify``), not here."""
         start, size = self.span(name)
-        with open(self.path, "rb") as fh:
+        if not mmap:
+            data = self._checked_bytes(name)
+            shape, dtype, head = self._npy_header(name, io.BytesIO(data), size)
+            arr = np.frombuffer(data, dtype=dtype, offset=head, count=int(np.prod(shape))).reshape(shape)
+            arr.flags.writeable = False  # as the mapped ones: the archive's tables are never edited in place
+            return arr
+        with open(self._fd(), "rb", closefd=False) as fh:
             fh.seek(start)
-            try:
-                version = np.lib.format.read_magic(fh)
-                header = _NPY_HEADERS.get(version)
-                if header is None:
-                    raise ValueError(f"unknown .npy version {version}")
-                shape, fortran, dtype = header(fh)
-            except ValueError as exc:
-                raise ArchiveError(f"entry {name} is not a numpy array ({exc})") from None
-            offset = fh.tell()
-            nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-            if fortran or dtype.hasobject or offset - start + nbytes != size:
-                raise ArchiveError(f"entry {name} has a malformed array header")
-            if mmap and nbytes:
-                # A plain ndarray over the map: slicing a np.memmap costs more per row.
-                return np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape).view(np.ndarray)
-            data = np.frombuffer(fh.read(nbytes), dtype=dtype).reshape(shape)
-            return data.copy() if mmap else data
+            shape, dtype, head = self._npy_header(name, fh, size)
+        if dtype.kind == "f":
+            self._float_data[name] = (start + head, dtype)
+        if head == size:
+            return np.zeros(shape, dtype=dtype)
+        # A plain ndarray over the map: slicing a np.memmap costs more per row.
+        return np.memmap(self._zip.fp, dtype=dtype, mode="r", offset=start + head, shape=shape).view(np.ndarray)
 
     def blob(self, name: str) -> np.ndarray:
-        """The raw bytes of entry ``name`` as a read-only uint8 memory map."""
+        """The raw bytes of entry ``name`` as a read-only uint8 memory map (verified first)."""
+        self.verify(name)
         start, size = self.span(name)
-        return np.memmap(self.path, dtype=np.uint8, mode="r", offset=start, shape=(size,)).view(np.ndarray) \
+        return np.memmap(self._zip.fp, dtype=np.uint8, mode="r", offset=start, shape=(size,)).view(np.ndarray) \
             if size else np.zeros(0, dtype=np.uint8)
+
+    def verify(self, name: str) -> None:
+        """Check entry ``name`` once: its bytes against the directory's CRC-32 and, for a float
+        matrix, its values finite. Read in chunks through the file (not the map), so a 1.5 GB
+        matrix neither sits in memory nor in this process's resident pages. ArchiveDamaged if not."""
+        if name in self._verified:
+            return
+        start, size = self.span(name)
+        end = start + size
+        data_at, dtype = self._float_data.get(name, (end, None))
+        crc, finite = 0, True
+        buf = memoryview(bytearray(min(size, _VERIFY_CHUNK)))
+        # Chunks never straddle the start of a matrix's data, so each chunk of it is whole values.
+        cuts = sorted({start, data_at, end, *range(start, data_at, _VERIFY_CHUNK),
+                       *range(data_at, end, _VERIFY_CHUNK)})
+        for a, b in zip(cuts, cuts[1:]):
+            part = self._pread(a, buf[:b - a])
+            crc = zlib.crc32(part, crc)
+            if a >= data_at and finite:
+                finite = bool(np.isfinite(np.frombuffer(part, dtype=dtype)).all())
+        if crc != self._infos[name].CRC:
+            raise self._damaged(name, "its CRC-32 does not match its bytes")
+        if not finite:
+            raise self._damaged(name, "it holds NaN or infinite vectors, which no writer stores")
+        self._verified.add(name)
 
     def span(self, name: str) -> tuple[int, int]:
         """(offset of the data in the file, its size) of a STORED entry."""
         info = self._info(name)
-        with open(self.path, "rb") as fh:
-            fh.seek(info.header_offset)
-            local = fh.read(30)
+        local = bytes(self._pread(info.header_offset, memoryview(bytearray(30)), exact=False))
         if len(local) != 30 or not local.startswith(ZIP_MAGIC):
-            raise ArchiveError(f"entry {name} has no valid local header")
+            raise self._damaged(name, "it has no valid local header")
         name_len, extra_len = struct.unpack("<HH", local[26:30])
         return info.header_offset + 30 + name_len + extra_len, info.file_size
+
+    def _checked_bytes(self, name: str) -> bytearray:
+        """The bytes of an entry read whole, checked against its CRC-32."""
+        start, size = self.span(name)
+        data = bytearray(size)
+        self._pread(start, memoryview(data))
+        if zlib.crc32(data) != self._infos[name].CRC:
+            raise self._damaged(name, "its CRC-32 does not match its bytes")
+        self._verified.add(name)
+        return data
+
+    def _npy_header(self, name: str, fh: BinaryIO, size: int) -> tuple[tuple, np.dtype, int]:
+        """(shape, dtype, header length) of the .npy entry ``name``, ``fh`` at its start."""
+        at = fh.tell()
+        try:
+            version = np.lib.format.read_magic(fh)
+            header = _NPY_HEADERS.get(version)
+            if header is None:
+                raise ValueError(f"unknown .npy version {version}")
+            shape, fortran, dtype = header(fh)
+        except ValueError as exc:
+            self.verify(name)  # a damaged entry is reported as damaged
+            raise ArchiveError(f"entry {name} is not a numpy array ({exc})") from None
+        head = fh.tell() - at
+        if fortran or dtype.hasobject or head + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != size:
+            self.verify(name)
+            raise ArchiveError(f"entry {name} has a malformed array header")
+        return shape, dtype, head
+
+    def _pread(self, offset: int, buf: memoryview, exact: bool = True) -> memoryview:
+        """Fill ``buf`` from ``offset`` of the file; the part read (all of it when ``exact``)."""
+        done = 0
+        while done < len(buf):
+            n = os.preadv(self._fd(), [buf[done:]], offset + done)
+            if n == 0:
+                if exact:
+                    raise ArchiveError(f"{self.path} ends inside its entries (was it cut short?)")
+                break
+            done += n
+        return buf[:done]
+
+    def _fd(self) -> int:
+        return self._zip.fp.fileno()
+
+    def _damaged(self, name: str, why: str) -> ArchiveDamaged:
+        return ArchiveDamaged(f"{self.path}: entry {name} is damaged ({why}): {_REPAIR}")
 
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = self._infos.get(name)
@@ -290,7 +406,8 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
     if len(vec_row) and not np.array_equal(vec_row[vec_row >= 0], np.arange(len(t_vecs))) \
             or int((vec_row >= 0).sum()) != len(t_vecs):
         raise ArchiveError("triple vector rows must follow the triple order, one row per vector")
-    table = TripleTable(strings, cols, sources, source_ends, t_vecs if len(t_vecs) else None)
+    t_in_place = InPlaceArray(t_vecs, partial(reader.verify, "triple_vectors.npy")) if len(t_vecs) else None
+    table = TripleTable(strings, cols, sources, source_ends, t_in_place)
     rows = reader.json("episodes.json")
     if not isinstance(rows, list):
         raise ArchiveError("episodes.json must be a list")
@@ -309,7 +426,8 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
     if not isinstance(attachments, dict) or not all(isinstance(v, str) for v in attachments.values()):
         raise ArchiveError("'attachments' must map names to fingerprints")
     return ArchiveContents(meta, table, episodes,
-                           {k: v for k, v in attachments.items() if f"attachments/{k}" in reader})
+                           {k: v for k, v in attachments.items() if f"attachments/{k}" in reader},
+                           InPlaceArray(e_vecs, partial(reader.verify, "episode_vectors.npy")))
 
 
 def _csr(reader: ArchiveReader, values_name: str, ends_name: str, n: int, n_str: int) -> list[list[int]]:
@@ -341,5 +459,5 @@ def buffer_writer(data: bytes | np.ndarray) -> Callable[[BinaryIO], None]:
     return write
 
 
-__all__ = ["ArchiveContents", "ArchiveError", "ArchiveReader", "FORMAT", "TripleTable", "VERSION",
-           "buffer_writer", "is_archive", "read_archive", "write_archive"]
+__all__ = ["ArchiveContents", "ArchiveDamaged", "ArchiveError", "ArchiveReader", "FORMAT", "InPlaceArray",
+           "TripleTable", "VERSION", "buffer_writer", "is_archive", "read_archive", "write_archive"]

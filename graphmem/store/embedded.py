@@ -25,7 +25,7 @@ import numpy as np
 from ..filelock import FileLock
 from ..gcpause import gc_paused
 from ..model import Episode, Triple
-from .archive import ArchiveReader, buffer_writer
+from .archive import ArchiveReader, InPlaceArray, buffer_writer
 from .base import GraphStore, StoreError
 from .embedded_cypher import networkx_graph, run_cypher
 from .graph_file import holds_archive, is_json_path, open_archive, save_graph
@@ -59,7 +59,10 @@ class EmbeddedStore(GraphStore):
         self._meta: dict = {}
         self._sorted: list[Triple] | None = []  # all triples by (valid_from, id); None: stale
         self._nx: nx.MultiDiGraph | None = None  # built for Cypher, dropped on writes
-        self._mapped: tuple[list[str], np.ndarray] | None = None  # archive vectors, while unchanged
+        # An opened archive's vectors, read in place: its triples' (ids, matrix), while unchanged, and
+        # its episodes'; each matrix is checked on its first use (archive.InPlaceArray).
+        self._mapped: tuple[list[str], InPlaceArray] | None = None
+        self._episode_vectors: InPlaceArray | None = None
         self._reader: ArchiveReader | None = None
         # An opened archive's triples, read from its columns until the first write (see _table_or_none).
         self._table: TripleTable | None = None
@@ -210,7 +213,8 @@ class EmbeddedStore(GraphStore):
     # --- vectors -------------------------------------------------------------------------------
     def triple_vectors(self, triples: list[Triple] | None = None) -> tuple[list[str], np.ndarray | None]:
         if self._mapped is not None:  # as loaded: the memory-mapped matrix itself, no copy
-            return self._mapped
+            ids, matrix = self._mapped
+            return ids, matrix()
         return super().triple_vectors(triples)
 
     def attachment(self, name: str) -> tuple[str, np.ndarray] | None:
@@ -243,10 +247,19 @@ class EmbeddedStore(GraphStore):
         self._dirty = True
 
     def get_episode(self, episode_id: str) -> Episode | None:
+        self._episode_vectors_verified()
         return self._episodes.get(episode_id)
 
     def episodes(self) -> list[Episode]:
+        self._episode_vectors_verified()
         return sorted(self._episodes.values(), key=lambda e: (e.step, e.id))
+
+    def _episode_vectors_verified(self) -> None:
+        """Before an opened archive's episodes (and their vectors, read in place) are first handed
+        out, to be used or saved: their entry is checked (see ``archive.ArchiveReader.verify``)."""
+        if self._episode_vectors is not None:
+            self._episode_vectors()
+            self._episode_vectors = None
 
     # --- provenance ----------------------------------------------------------------------------
     def delete_source(self, source_id: str) -> list[str]:
@@ -367,6 +380,7 @@ class EmbeddedStore(GraphStore):
             self._episodes = {e.id: e for e in contents.episodes}
             self._meta = dict(contents.meta)
             self._attachments = {name: (fp, None) for name, fp in contents.attachments.items()}
+            self._episode_vectors = contents.episode_vectors
             if table.vectors is not None:
                 self._mapped = (table.vector_ids, table.vectors)
             if table.in_time_order():
@@ -376,12 +390,14 @@ class EmbeddedStore(GraphStore):
 
     def _thaw(self) -> None:
         """Before the first write to an opened archive: index its triples as Python objects (the
-        ones handed out already stay the same objects)."""
-        table, self._table = self._table, None
+        ones handed out already stay the same objects). The table is dropped only once that worked:
+        a damaged file found now (its vectors are first read here) leaves the store as it was."""
+        table = self._table
         if table is None:
             return
         with gc_paused():
             self._index_objects(table)
+        self._table = None
 
     def _index_objects(self, table: TripleTable) -> None:
         triples = table.all()

@@ -14,7 +14,8 @@ from typing import BinaryIO
 
 from ..atomicfile import atomic_write
 from ..model import Episode, Triple
-from .archive import ArchiveContents, ArchiveError, ArchiveReader, is_archive, read_archive, write_archive
+from .archive import (ArchiveContents, ArchiveDamaged, ArchiveError, ArchiveReader, is_archive, read_archive,
+                      write_archive)
 from .base import StoreError
 from .json_graph import to_document, write_document
 
@@ -37,6 +38,8 @@ def open_archive(path: Path) -> tuple[ArchiveContents, ArchiveReader]:
     """The graph in the archive at ``path`` and its open reader; StoreError when it is damaged."""
     try:
         return read_archive(path)
+    except ArchiveDamaged:
+        raise  # a StoreError already, naming the file, the entry and what to do
     except ArchiveError as exc:
         raise StoreError(f"{path} is not a valid graphmem graph archive: {exc}") from None
 

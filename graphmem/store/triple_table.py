@@ -3,6 +3,8 @@ from until its first write, and the row view recall scans. The columns are ``arc
 order: id, subject, relation, object, valid_from, valid_until, has_until, vector row."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ..model import Triple
@@ -20,10 +22,12 @@ class TripleTable:
     """
 
     def __init__(self, strings: list[str], cols: np.ndarray, sources: np.ndarray,
-                 source_ends: np.ndarray, vectors: np.ndarray | None):
+                 source_ends: np.ndarray, vectors: Callable[[], np.ndarray] | None):
         self.strings = strings
         self.cols = cols
-        self.vectors = vectors  # float32 rows of the triples that have one (memory-mapped)
+        # Gives the float32 rows of the triples that have one, memory-mapped; the archive checks them
+        # on the first call (``archive.InPlaceArray``), so only when a vector is first asked for.
+        self.vectors = vectors
         self._sources = sources
         self._source_starts = np.r_[0, source_ends].astype(np.int64)
         self.ids: list[str] = list(map(strings.__getitem__, cols[:, 0].tolist()))
@@ -60,7 +64,7 @@ class TripleTable:
             t = Triple(text[subj], text[rel], text[obj], valid_from, until if has_until else None,
                        [text[i] for i in self._sources[a:b].tolist()], text[key])
             if vec >= 0:
-                t.embedding = self.vectors[vec]
+                t.embedding = self.vectors()[vec]
             self._made[row] = t
         return t
 
@@ -81,7 +85,7 @@ class TripleTable:
                            self.ids[start:start + len(block)])
             if self.vectors is not None:
                 rows = np.flatnonzero(self.cols[:, 7] >= 0).tolist()
-                for row, vec in zip(rows, self.vectors):
+                for row, vec in zip(rows, self.vectors()):
                     out[row].embedding = vec
             for row, t in self._made.items():
                 out[row] = t
