@@ -27,6 +27,7 @@ from ..gcpause import gc_paused
 from ..model import Episode, Triple
 from .archive import ArchiveReader, buffer_writer
 from .base import GraphStore, StoreError
+from .cypher_limits import CypherLimits
 from .embedded_cypher import networkx_graph, run_cypher
 from .graph_file import holds_archive, is_json_path, open_archive, save_graph
 from .json_graph import read_json_graph, to_document
@@ -292,8 +293,9 @@ class EmbeddedStore(GraphStore):
             self._nx = networkx_graph(self.entities(), self.triples(current_only=False))
         return self._nx
 
-    def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:
-        return run_cypher(query, params, write, lambda: self.graph)
+    def cypher(self, query: str, params: dict | None = None, write: bool = False,
+               limits: CypherLimits | None = None) -> list[dict]:
+        return run_cypher(query, params, write, lambda: self.graph, limits)
 
     def count_triples(self) -> int:
         return len(self._table) if self._table is not None else len(self._triples)
