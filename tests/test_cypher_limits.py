@@ -17,6 +17,7 @@ import pytest
 from graphmem.cli import main
 from graphmem.errors import ConfigError
 from graphmem.model import Triple
+from graphmem.service import GraphService
 from graphmem.store import CypherError, CypherLimits, EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,3 +105,34 @@ def test_limits_refuse_values_that_bound_nothing():
         CypherLimits(timeout=-1)
     with pytest.raises(ConfigError, match="max_rows"):
         CypherLimits(max_rows="10")
+
+
+def test_a_long_query_keeps_no_other_caller_waiting():
+    # 200 entities: eight million rows for the cartesian product, seconds before a bound stops it.
+    store = EmbeddedStore()
+    store.add_triples([Triple(f"a{i}", "near", f"b{i}", valid_from=i) for i in range(100)])
+    service = GraphService(store, cypher_limits=CypherLimits(timeout=10))
+    service.recall("a1")  # loads the embedder first: its memory is no query's
+    outcome = {}
+
+    def long_query():
+        try:
+            outcome["rows"] = service.cypher(CARTESIAN)
+        except CypherError as exc:
+            outcome["error"] = str(exc)
+
+    caller = threading.Thread(target=long_query)
+    caller.start()
+    deadline = time.monotonic() + HANG_S
+    while not cypher_threads() and caller.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cypher_threads(), "the long query never started"
+    recalled = service.recall("where is b7?")  # served while the query runs, not after it
+    assert caller.is_alive(), "the recall waited for the long query"
+    assert ("a7", "near", "b7") in {(t["subject"], t["relation"], t["object"]) for t in recalled["triples"]}
+    caller.join(HANG_S)
+    assert not caller.is_alive()
+    assert "limit" in outcome.get("error", "") or outcome.get("rows") == [{"COUNT(a)": 200 ** 3}]
+    # The graph the query read was a snapshot: a write afterwards is seen by the next query.
+    service.add_triples([["a1", "near", "c1"]])
+    assert service.cypher("MATCH (a)-[r]->(b) WHERE b.name = 'c1' RETURN a.name") == [{"a.name": "a1"}]

@@ -165,6 +165,13 @@ class GraphStore(ABC):
         """Run Cypher; read-only unless ``write``. Raises CypherError with a clear message, also
         for a query past ``limits`` (time, rows, memory; None: the defaults of ``CypherLimits``)."""
 
+    def cypher_reader(self) -> "Callable[..., list[dict]]":
+        """``read(query, params=None, limits=None)``: read-only Cypher over the graph as it is now,
+        which may run while this store changes, so a caller can hold its lock only while asking for
+        the reader and not through a long query. A server store answers each query in its own
+        transaction, so its reader is its own ``cypher``."""
+        return lambda query, params=None, limits=None: self.cypher(query, params, False, limits)
+
     @abstractmethod
     def counts(self) -> dict:
         """{"triples": n_all, "current_triples": n, "entities": n, "episodes": n}."""

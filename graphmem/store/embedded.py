@@ -297,6 +297,11 @@ class EmbeddedStore(GraphStore):
                limits: CypherLimits | None = None) -> list[dict]:
         return run_cypher(query, params, write, lambda: self.graph, limits)
 
+    def cypher_reader(self) -> Callable[..., list[dict]]:
+        # Writes replace the networkx graph rather than change it, so the one built now stays as it is.
+        graph = self.graph
+        return lambda query, params=None, limits=None: run_cypher(query, params, False, lambda: graph, limits)
+
     def count_triples(self) -> int:
         return len(self._table) if self._table is not None else len(self._triples)
 
