@@ -359,7 +359,7 @@ class BoltStore(GraphStore):
             return run_bounded(lambda: self._tx(work, write=write, doing="running a Cypher query",
                                                 timeout=limits.timeout or None), limits, stoppable=False)
         except CypherError:
-            given_up.set()
+            given_up.set()  # a worker still waiting on the server must not commit what failed here
             raise
 
     def counts(self) -> dict:
