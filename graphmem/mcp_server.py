@@ -75,7 +75,8 @@ def make_server(service: GraphService, name: str = "graphmem"):
     @tool
     def cypher(query: str) -> dict:
         """Run a Cypher query (read-only unless the server was started with --write); 'rows' holds
-        one object per row."""
+        one object per row. Queries are bounded in time, rows and memory: one past a bound fails
+        with a message naming it (add WHERE or LIMIT)."""
         return {"rows": service.cypher(query)}
 
     @tool

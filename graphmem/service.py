@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 from .errors import GraphmemError
 from .memory import Memory
 from .store.base import GraphStore
+from .store.cypher_limits import CypherLimits
 
 MAX_RECALL_DEPTH = 10
 MAX_ASK_K = 50
@@ -28,15 +29,17 @@ class GraphService:
     ``read_only``: refuse every write. ``write_cypher``: let ``cypher`` run write queries.
     ``answer``: ``answer(question, passages) -> str`` for ``ask`` (None: ``ask`` only retrieves).
     ``profile``: the profile of a graph that has none yet (a new file); a graph keeps its own.
+    ``cypher_limits``: the time, row and memory bounds on each ``cypher`` query (None: the defaults).
     """
 
     def __init__(self, store: GraphStore, *, read_only: bool = False, write_cypher: bool = False,
                  answer: Callable[[str, list], str] | None = None, profile: str | None = None,
-                 extractor=None):
+                 extractor=None, cypher_limits: CypherLimits | None = None):
         from .rag.graph import CorpusGraph
 
         self.read_only = read_only
         self.write_cypher = write_cypher and not read_only
+        self.cypher_limits = cypher_limits or CypherLimits()
         self._answer = answer
         self._lock = threading.Lock()
         self.memory = Memory(store, profile=profile, extractor=extractor)
@@ -131,13 +134,18 @@ class GraphService:
         return {"entity": name, "facts": [t.to_dict() for t in facts]}
 
     def cypher(self, query: str) -> list[dict]:
-        """A Cypher query; read-only unless the service allows write queries."""
+        """A Cypher query within the service's ``cypher_limits``; read-only unless the service allows
+        write queries. A read holds the lock only while taking the graph as it is, so one long query
+        keeps no other caller waiting; writes go one at a time."""
         query = _text(query, "query")
-        with self._lock:
-            rows = self.store.cypher(query, write=self.write_cypher)
-            if self.write_cypher:
+        if self.write_cypher:
+            with self._lock:
+                rows = self.store.cypher(query, write=True, limits=self.cypher_limits)
                 self.store.flush()
-        return rows
+            return rows
+        with self._lock:
+            read = self.store.cypher_reader()
+        return read(query, limits=self.cypher_limits)
 
     def ask(self, question: str, k: int = 5) -> dict:
         """The passages and facts a corpus graph retrieves for a question (and an answer when the

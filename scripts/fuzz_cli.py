@@ -128,6 +128,7 @@ def prepare() -> dict:
     r = cli(["build", str(SAMPLE), "--out", str(made["graph"])])
     assert r.code == 0, r.err
     made["small"] = write("small.json", graph_doc())
+    made["wide"] = write("wide.json", graph_doc(1000))  # a cartesian product asks for a billion rows
     made["qa"] = path("qa")
     write("qa/corpus.json", [{"title": "A", "text": "Alpha is in Paris."}, {"title": "B", "text": "Beta."}])
     write("qa/questions.json", [{"id": "1", "question": "Where is Alpha?", "answer": "Paris",
@@ -242,6 +243,13 @@ def listed(made: dict, llm_url: str) -> list[Probe]:
     add(Probe("cypher", "count(r) lower case", ["cypher", "--graph", small, "--json",
                                                 "MATCH (a)-[r]->(b) RETURN count(r)"], "ok",
               check=lambda r: None if r.code != 0 or json.loads(r.out) == [{"COUNT(r)": 3}] else "wrong"))
+
+    # Cypher bounds: a cartesian product stops at its time or memory limit, too many rows are refused
+    wide, cartesian = str(made["wide"]), "MATCH (a) MATCH (b) MATCH (c) RETURN count(a)"
+    for bound in (["--timeout", "2", "--max-memory", "0"], ["--max-memory", "50"], ["--max-rows", "5"]):
+        query = "MATCH (a) RETURN a.name" if bound[0] == "--max-rows" else cartesian
+        add(Probe("cypher", f"bounded by {bound[0]}", ["cypher", "--graph", wide, *bound, query], "error", timeout=60,
+                  check=lambda r, option=bound[0]: "wrong" if r.code == 2 and option not in r.err else None))
 
     # a stalled or garbled LLM server: bounded by --llm-timeout, never a traceback
     llm = ["--llm", "openai:m", "--llm-timeout", "3", "--no-cache", "extract", "--extractor", "llm"]

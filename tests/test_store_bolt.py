@@ -1,6 +1,8 @@
 """The GraphStore contract, the round trip and the failure modes against a real ArcadeDB server."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from graphmem.store.bolt import BoltStore
@@ -181,3 +183,28 @@ def test_server_killed_mid_write_reports_nothing_saved(tmp_path, monkeypatch):
         st.close()
     finally:
         revived.stop()
+
+
+def test_cypher_bounds_on_a_server_that_ignores_transaction_timeouts(bolt_store_factory):  # noqa: F811
+    """ArcadeDB runs a query past the transaction's timeout: the caller still stops waiting at the
+    limit, and a write it was told had failed is rolled back, not committed later."""
+    import threading
+
+    from graphmem.store import CypherLimits
+
+    st = bolt_store_factory()
+    st.add_triples([Triple(f"e{i}", "near", f"e{(i + 1) % 1000}", valid_from=i) for i in range(1000)])
+    with pytest.raises(CypherError, match="more than 5 rows"):
+        st.cypher("MATCH (a:Entity) RETURN a.name", limits=CypherLimits(max_rows=5))
+    assert len(st.cypher("MATCH (a:Entity) RETURN a.name LIMIT 5", limits=CypherLimits(max_rows=5))) == 5
+    marker = "WITH count(*) AS n CREATE (:Marker {n: n})"
+    st.cypher(f"MATCH (a:Entity) WHERE a.name = 'e1' {marker}", write=True, limits=CypherLimits(timeout=60))
+    # A million string comparisons: seconds on the server, then a node with n = 0 written.
+    slow = f"MATCH (a:Entity) MATCH (b:Entity) WHERE a.name + b.name = 'none' {marker}"
+    with pytest.raises(CypherError, match="ran past its 0.5 s limit"):
+        st.cypher(slow, write=True, limits=CypherLimits(timeout=0.5))
+    deadline = time.monotonic() + 120
+    while any(t.name == "graphmem-cypher" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the server finishes the query; the worker left waiting for it then ends
+    assert not any(t.name == "graphmem-cypher" for t in threading.enumerate())
+    assert st.cypher("MATCH (m:Marker) RETURN m.n AS n") == [{"n": 1}]

@@ -99,6 +99,27 @@ def check_write_cypher(args) -> None:
                         "read-only Cypher; change it with build, add or forget, or leave out --write")
 
 
+def add_cypher_limit_options(p: argparse.ArgumentParser) -> None:
+    """--timeout, --max-rows and --max-memory: the bounds on each Cypher query. Left out, an option
+    is None and ``CypherLimits`` keeps its default; 0 turns that bound off."""
+    g = p.add_argument_group("bounds on each Cypher query (0 turns one off)")
+    g.add_argument("--timeout", metavar="SECONDS", type=number(float, min=0),
+                   help="stop a query that runs longer (default 30)")
+    g.add_argument("--max-rows", metavar="N", type=NON_NEGATIVE,
+                   help="refuse a query that answers more rows, rather than cut them off (default 10000)")
+    g.add_argument("--max-memory", metavar="MB", type=NON_NEGATIVE,
+                   help="stop a query on a graph file that grows this process's memory by more "
+                        "(default 1024)")
+
+
+def cypher_limits(args):
+    """The CypherLimits asked for by the options of ``add_cypher_limit_options``."""
+    from graphmem.store.cypher_limits import CypherLimits
+
+    given = {"timeout": args.timeout, "max_rows": args.max_rows, "max_memory": args.max_memory}
+    return CypherLimits(**{name: value for name, value in given.items() if value is not None})
+
+
 def add_server_options(p: argparse.ArgumentParser) -> None:
     """Credentials for a graph server; each defaults to its NEO4J_* environment variable."""
     g = p.add_argument_group("graph server (bolt:// or neo4j:// URIs)")

@@ -5,8 +5,9 @@ import sys
 
 from graphmem.profiles import PROFILES
 
-from .common import (NON_NEGATIVE, POSITIVE, add_extractor_options, add_graph_options, argv_text, check_output_file,
-                     check_write_cypher, open_extractor, open_graph_store, print_json)
+from .common import (NON_NEGATIVE, POSITIVE, add_cypher_limit_options, add_extractor_options, add_graph_options, argv_text,
+                     check_output_file, check_write_cypher, cypher_limits, open_extractor, open_graph_store,
+                     print_json)
 
 PROFILE_NAMES = tuple(PROFILES)
 
@@ -31,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("query", metavar="QUERY", type=argv_text)
     p.add_argument("--json", action="store_true", help="print a JSON list of row objects")
     p.add_argument("--write", action="store_true", help="allow write queries (graph servers only)")
+    add_cypher_limit_options(p)
     p.set_defaults(handler=cmd_cypher)
 
     p = sub.add_parser("recall", help="retrieve the triples and episodes associated with queries")
@@ -83,7 +85,7 @@ def cmd_cypher(args) -> int:
     check_write_cypher(args)
     store = open_graph_store(args, readonly=not args.write)
     try:
-        rows = store.cypher(args.query, write=args.write)
+        rows = store.cypher(args.query, write=args.write, limits=cypher_limits(args))
     finally:
         store.close()
     if args.json:

@@ -9,8 +9,8 @@ import sys
 
 from graphmem.profiles import PROFILES
 
-from .common import (UserError, add_extractor_options, add_graph_options, check_write_cypher, graph_spec, open_extractor,
-                     open_llm, open_store_arg)
+from .common import (UserError, add_cypher_limit_options, add_extractor_options, add_graph_options, check_write_cypher,
+                     cypher_limits, graph_spec, open_extractor, open_llm, open_store_arg)
 
 
 def _loopback(text: str) -> tuple[str, int]:
@@ -46,6 +46,7 @@ def register(sub) -> None:
                    help="the profile of a new graph: text-game (a game memory, the default) or documents "
                         "(a corpus graph that answers ask); an existing graph keeps its own")
     add_extractor_options(p)
+    add_cypher_limit_options(p)
     p.set_defaults(handler=cmd_serve_mcp)
 
 
@@ -96,7 +97,8 @@ def _open_service(args):
         profile = profile_named(args.profile or store.meta().get("profile") or "text-game")
         answer = _answerer(args) if args.answer else None
         return GraphService(store, read_only=args.read_only, write_cypher=args.write, answer=answer,
-                            profile=args.profile, extractor=open_extractor(args, profile))
+                            profile=args.profile, extractor=open_extractor(args, profile),
+                            cypher_limits=cypher_limits(args))
     except BaseException:
         store.close()
         raise

@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 
 from .base import CypherError, GraphStore, StoreError
+from .cypher_limits import CypherLimits
 from .embedded import EmbeddedStore
 
-__all__ = ["CypherError", "EmbeddedStore", "GraphStore", "StoreError", "is_bolt_uri", "open_store"]
+__all__ = ["CypherError", "CypherLimits", "EmbeddedStore", "GraphStore", "StoreError", "is_bolt_uri", "open_store"]
 
 BOLT_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from typing import BinaryIO, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Protocol
 
 import numpy as np
 from ..errors import GraphmemError
 from ..model import Episode, Triple
+
+if TYPE_CHECKING:
+    from .cypher_limits import CypherLimits
 
 
 class StoreError(GraphmemError, RuntimeError):
@@ -157,8 +160,17 @@ class GraphStore(ABC):
 
     # --- queries and lifecycle -----------------------------------------------------------------
     @abstractmethod
-    def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:
-        """Run Cypher; read-only unless ``write``. Raises CypherError with a clear message."""
+    def cypher(self, query: str, params: dict | None = None, write: bool = False,
+               limits: "CypherLimits | None" = None) -> list[dict]:
+        """Run Cypher; read-only unless ``write``. Raises CypherError with a clear message, also
+        for a query past ``limits`` (time, rows, memory; None: the defaults of ``CypherLimits``)."""
+
+    def cypher_reader(self) -> "Callable[..., list[dict]]":
+        """``read(query, params=None, limits=None)``: read-only Cypher over the graph as it is now,
+        which may run while this store changes, so a caller can hold its lock only while asking for
+        the reader and not through a long query. A server store answers each query in its own
+        transaction, so its reader is its own ``cypher``."""
+        return lambda query, params=None, limits=None: self.cypher(query, params, False, limits)
 
     @abstractmethod
     def counts(self) -> dict:

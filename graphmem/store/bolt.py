@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from typing import Any, Callable, Iterable, TypeVar
 
 from neo4j import READ_ACCESS, WRITE_ACCESS, GraphDatabase
@@ -26,6 +27,7 @@ from .base import CypherError, GraphStore, StoreError
 from .bolt_errors import retryable, translate
 from .bolt_layout import EPISODE_RETURN, SCHEMA, TRIPLE_RETURN, episode_of, episode_row, triple_of, triple_row
 from .cypher_guard import reject_writes
+from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .transfer import write_graph_file
 from .values import plain
 
@@ -98,8 +100,9 @@ class BoltStore(GraphStore):
         except Exception as e:  # noqa: BLE001 - every failure leaves as a StoreError
             raise translate(e, self._where, self._attempts, doing) from e
 
-    def _tx(self, work: Callable[[Any], T], *, write: bool, doing: str) -> T:
-        """Run ``work(tx)`` in one explicit transaction, retried as a whole on transient errors.
+    def _tx(self, work: Callable[[Any], T], *, write: bool, doing: str, timeout: float | None = None) -> T:
+        """Run ``work(tx)`` in one explicit transaction, retried as a whole on transient errors;
+        ``timeout``: seconds the server may give it (a server may ignore it).
 
         Every write here is idempotent (replace by id), so replaying a transaction whose commit
         outcome was unknown cannot duplicate anything.
@@ -109,7 +112,7 @@ class BoltStore(GraphStore):
 
         def attempt() -> T:
             with self._driver.session(database=self.database, default_access_mode=mode) as session:
-                with session.begin_transaction() as tx:
+                with session.begin_transaction(timeout=timeout) as tx:
                     result = work(tx)
                     tx.commit()
                     return result
@@ -336,15 +339,28 @@ class BoltStore(GraphStore):
                  write=True, doing=f"writing metadata {key!r}")
 
     # --- queries and lifecycle -----------------------------------------------------------------
-    def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:
+    def cypher(self, query: str, params: dict | None = None, write: bool = False,
+               limits: CypherLimits | None = None) -> list[dict]:
+        limits = limits or DEFAULT_LIMITS
         if not write:
             reject_writes(query)
+        given_up = threading.Event()
 
         def work(tx) -> list[dict]:
-            result = tx.run(query, params or {})
-            return [{k: plain(v) for k, v in rec.items()} for rec in result]
+            rows = []
+            for rec in tx.run(query, params or {}):  # records stream in: stop at one past the limit
+                rows.append({k: plain(v) for k, v in rec.items()})
+                limits.check_rows(len(rows))
+            if given_up.is_set():  # the caller was told it failed: roll back rather than commit
+                raise limits.timed_out()
+            return rows
 
-        return self._tx(work, write=write, doing="running a Cypher query")
+        try:
+            return run_bounded(lambda: self._tx(work, write=write, doing="running a Cypher query",
+                                                timeout=limits.timeout or None), limits, stoppable=False)
+        except CypherError:
+            given_up.set()  # a worker still waiting on the server must not commit what failed here
+            raise
 
     def counts(self) -> dict:
         rels = self._read(

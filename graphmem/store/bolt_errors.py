@@ -30,6 +30,9 @@ def translate(e: Exception, where: str, attempts: int, doing: str) -> StoreError
                           f"user and password (--user/--password or NEO4J_USER/NEO4J_PASSWORD).")
     if isinstance(e, CypherSyntaxError):
         return CypherError(f"Cypher syntax error: {e.message}")
+    if isinstance(e, Neo4jError) and "TimedOut" in (e.code or ""):
+        return CypherError(f"the server stopped the query at its time limit ({e.message}); narrow it "
+                           f"(WHERE, LIMIT) or raise --timeout")
     if isinstance(e, IncompleteCommit):
         return StoreError(f"The connection to {where} broke during the commit while "
                           f"{doing}, so the server may or may not have saved it: check that "

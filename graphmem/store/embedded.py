@@ -27,6 +27,7 @@ from ..gcpause import gc_paused
 from ..model import Episode, Triple
 from .archive import ArchiveReader, InPlaceArray, buffer_writer
 from .base import GraphStore, StoreError
+from .cypher_limits import CypherLimits
 from .embedded_cypher import networkx_graph, run_cypher
 from .graph_file import holds_archive, is_json_path, open_archive, save_graph
 from .json_graph import read_json_graph, to_document
@@ -305,8 +306,14 @@ class EmbeddedStore(GraphStore):
             self._nx = networkx_graph(self.entities(), self.triples(current_only=False))
         return self._nx
 
-    def cypher(self, query: str, params: dict | None = None, write: bool = False) -> list[dict]:
-        return run_cypher(query, params, write, lambda: self.graph)
+    def cypher(self, query: str, params: dict | None = None, write: bool = False,
+               limits: CypherLimits | None = None) -> list[dict]:
+        return run_cypher(query, params, write, lambda: self.graph, limits)
+
+    def cypher_reader(self) -> Callable[..., list[dict]]:
+        # Writes replace the networkx graph rather than change it, so the one built now stays as it is.
+        graph = self.graph
+        return lambda query, params=None, limits=None: run_cypher(query, params, False, lambda: graph, limits)
 
     def count_triples(self) -> int:
         return len(self._table) if self._table is not None else len(self._triples)

@@ -15,6 +15,7 @@ import numpy as np
 from ..model import Triple
 from .base import CypherError
 from .cypher_guard import code_of, write_clause
+from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 
 
 def networkx_graph(entities: Iterable[str], triples: Iterable[Triple]) -> nx.MultiDiGraph:
@@ -28,10 +29,11 @@ def networkx_graph(entities: Iterable[str], triples: Iterable[Triple]) -> nx.Mul
     return g
 
 
-def run_cypher(query: str, params: dict | None, write: bool,
-               graph: Callable[[], nx.MultiDiGraph]) -> list[dict]:
+def run_cypher(query: str, params: dict | None, write: bool, graph: Callable[[], nx.MultiDiGraph],
+               limits: CypherLimits | None = None) -> list[dict]:
     """The rows ``query`` answers over ``graph()`` (asked for only once the query is accepted: it
-    is built on demand); CypherError for a write, parameters, or what grand-cypher cannot run."""
+    is built on demand, outside the bounds, which are the query's own); CypherError for a write,
+    parameters, what grand-cypher cannot run, or a query past ``limits`` (None: the defaults)."""
     # ``write`` allows writes, it does not make a read one: reads are served either way.
     if write_clause(query):
         raise CypherError(
@@ -42,16 +44,25 @@ def run_cypher(query: str, params: dict | None, write: bool,
         raise CypherError(f"{negative.group(1).upper()} takes a non-negative integer, not a negative one")
     if params:
         raise CypherError("the embedded store does not take query parameters; inline the values")
+    # Imported here, not in the worker: an import that a time limit broke off would stay broken.
     from grandcypher import GrandCypher
 
+    limits = limits or DEFAULT_LIMITS
+    text = _upper_aggregates(_double_quoted(query))
+    g = graph()
+    return run_bounded(lambda: _rows(GrandCypher, g, text, limits), limits)
+
+
+def _rows(engine: type, graph: nx.MultiDiGraph, query: str, limits: CypherLimits) -> list[dict]:
     try:
-        result = GrandCypher(graph()).run(_upper_aggregates(_double_quoted(query)))
+        result = engine(graph).run(query)
     except Exception as exc:  # grand-cypher raises lark and plain errors alike
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CypherError(f"cannot run this Cypher on the embedded store: {first}") from exc
     columns = [str(c) for c in result]
     values = list(result.values())
     rows = len(values[0]) if values else 0
+    limits.check_rows(rows)
     return [{c: _plain(v[i]) for c, v in zip(columns, values)} for i in range(rows)]
 
 
