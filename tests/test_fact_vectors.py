@@ -31,7 +31,7 @@ CORPUS = [P("p-kirvani", "Zorblat Kirvani", TEXT_A),
 
 @pytest.fixture(scope="module")
 def extractor():
-    return OfflineExtractor()
+    return OfflineExtractor(profile=DOCUMENTS)
 
 
 def _cos(a, b) -> float:

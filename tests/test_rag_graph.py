@@ -3,6 +3,7 @@ import pytest
 
 from graphmem.corpus import Passage as P
 from graphmem.extract.offline import OfflineExtractor
+from graphmem.profiles import DOCUMENTS
 from graphmem.rag import DenseRetriever
 from graphmem.rag.graph import CorpusGraph, GraphRAGConfig
 from graphmem.rag.mentions import proper_names
@@ -24,7 +25,7 @@ GOLD = {"p-kirvani", "p-quent"}
 
 @pytest.fixture(scope="module")
 def extractor():
-    return OfflineExtractor()
+    return OfflineExtractor(profile=DOCUMENTS)
 
 
 @pytest.fixture(scope="module")
