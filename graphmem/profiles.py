@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from .errors import ConfigError
@@ -240,6 +240,9 @@ DOCUMENTS = DomainProfile(
     name="documents",
     location_is_single=False,  # "Ulm is in Germany" and "Ulm is in Baden-Württemberg" both hold
     retire_across_sources=False,
+    # Only the game's flavour nouns are the game's own; its state and action words read documents
+    # too (documents without them are unmeasured on the QA sets). A lone direction is no thing.
+    vocabulary=replace(GAME_VOCABULARY, not_things=VAGUE_NOUNS | frozenset(DIRECTIONS)),
     resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
     prompts=Prompts(_DOC_EXTRACT, _DOC_EXAMPLES, "Passage", _DOC_JUDGE),
 )

@@ -167,6 +167,19 @@ def test_offline_vocabulary_is_the_game_profile():
     assert all(TEXT_GAME.state_group(s) for s in words.prepared_states)  # each excludes its rivals
 
 
+def test_documents_are_read_without_the_games_stop_list():
+    # "wall", "day" and "score" are flavour text in a game and end names in documents.
+    from graphmem.profiles import DOCUMENTS
+
+    text = ("The Berlin Wall divided Berlin from 1961 to 1989. Independence Day was directed by "
+            "Roland Emmerich.")
+    game = set(OfflineExtractor().extract(text))
+    documents = set(OfflineExtractor(profile=DOCUMENTS).extract(text))
+    assert ("berlin wall", "divide", "berlin") in documents - game
+    assert ("independence day", "directed by", "roland emmerich") in documents - game
+    assert game == set()
+
+
 RULED = ("I ain't gonna say it, y'all. She gave him hers; they did it themselves, didn't they? "
          "There were nothin' but crumbs, and that is why we'd rather go. Those who can, do.\n\n"
          "  You've entered a kitchen. Let's see: this is the fridge, an oven and a table. "
