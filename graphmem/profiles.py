@@ -3,7 +3,7 @@
 A profile is passed to ``Memory``, to the extractors and to the judges of outdated facts. It holds
 the vocabulary (relation spellings, directions, states), which relations are single-valued, which
 states exclude each other, what retires what, which names never become entities, how names are
-resolved, and how prompts describe the text.
+resolved, the words the offline extractor reads the text by, and how prompts describe the text.
 
 - ``TEXT_GAME``: one world in one state at a time. A newer observation retires what it contradicts
   (a thing is in one place; a door is open or closed), whichever observation stated the old fact.
@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Mapping
 
 from .errors import ConfigError
 from .normalize import ResolverConfig
@@ -71,6 +72,67 @@ PRONOUNS = frozenset("it he she they them him her his its their this that these 
 
 
 @dataclass(frozen=True)
+class Vocabulary:
+    """The words the offline extractor reads a domain's text by (graphmem/extract/): data, so that
+    each profile reads its own kind of text. A game's flavour nouns ("room", "wall", "score") are
+    never things in a game, and they end names in documents ("Berlin Wall", "Independence Day")."""
+
+    not_things: frozenset[str]         # nouns that never name a thing, nor end a thing's name
+    state_words: Mapping[str, str]     # a word -> the state it gives a thing: "shut" -> "closed"
+    prepared_states: frozenset[str]    # states too where they lead a name: "raw white tuna"
+    perceive: frozenset[str]           # verbs whose objects are things present: "you see a key"
+    take: frozenset[str]               # the player's actions: "you take X" puts X in the inventory,
+    drop: frozenset[str]               # "you drop X" in the room, "you put X on Y" on Y
+    put: frozenset[str]
+    opening: Mapping[str, str]         # "you unlock X" -> X is closed
+    used_up: Mapping[str, str]         # "you eat X" -> X is eaten (a gone state: X is nowhere)
+    preparing: Mapping[str, str]       # "you slice X" -> X is sliced
+    room_places: frozenset[str]        # "on the floor", "in the corner": in the room itself
+    exit_words: frozenset[str]         # a direction after these is a way out: "going west"
+    needs_headers: frozenset[str]      # a written list under "Ingredients:" names what it needs,
+    step_headers: frozenset[str]       # one under "Directions:" the steps to do
+
+
+# Nouns that say nothing in any text: pronoun-like words, measures, and the nouns of idioms
+# ("took place", "at the time", "in fact", "caught the attention of", "in other words").
+VAGUE_NOUNS = frozenset({
+    "you", "i", "it", "that", "this", "thing", "things", "one", "something", "anything", "nothing",
+    "everything", "someone", "somebody", "everybody", "lot", "kind", "sort", "type", "bit", "way",
+    "fun", "deal", "idea", "time", "moment", "fact", "eye", "eyes", "glance", "look", "breath",
+    "attention", "sense", "surprise", "interest", "point", "place", "stuff", "hell", "heck", "fancy",
+    "joy", "excitement", "direction", "hand", "hands", "word", "words"})
+
+GAME_VOCABULARY = Vocabulary(
+    # TextWorld's flavour text ("You bend down to tie your shoe") and the room's own parts: names
+    # in documents ("Berlin Wall", "Independence Day", "Puget Sound").
+    not_things=VAGUE_NOUNS | frozenset(DIRECTIONS) | frozenset({
+        "text adventure", "adventure", "textworld", "shoe", "smell", "exit", "exits", "entranceway",
+        "doorway", "doors", "head", "feet", "foot", "room", "floor", "ground", "corner", "wall",
+        "score", "sign", "signs", "dust", "day", "noise", "sound", "copy"}),
+    state_words={"open": "open", "opened": "open", "closed": "closed", "shut": "closed",
+                 "locked": "locked", "unlocked": "closed"},
+    prepared_states=PREPARED_STATES,
+    perceive=frozenset({"see", "make", "notice", "spot", "find", "discover", "recognize", "observe",
+                        "glimpse", "be", "look", "scan", "catch", "figure", "follow", "trip", "stumble",
+                        "reckon", "lie", "stand", "sit", "rest", "hang"}),
+    take=frozenset({"take", "pick", "grab", "get"}),
+    drop=frozenset({"drop", "discard"}),
+    put=frozenset({"put", "place", "insert", "set", "add"}),
+    opening={"open": "open", "close": "closed", "unlock": "closed", "lock": "locked"},
+    used_up={"eat": "eaten", "drink": "drunk", "consume": "consumed", "destroy": "destroyed"},
+    preparing={"slice": "sliced", "dice": "diced", "chop": "chopped", "roast": "roasted",
+               "fry": "fried", "grill": "grilled", "cook": "cooked"},
+    room_places=frozenset({"floor", "ground", "corner", "room", "middle", "center", "centre", "wall",
+                           "here"}),
+    exit_words=frozenset({"exit", "entranceway", "path", "passage", "doorway", "way", "going", "go",
+                          "leading", "leads", "head", "heading"}),
+    needs_headers=frozenset({"ingredients", "ingredient", "items", "you need", "requirements",
+                             "materials"}),
+    step_headers=frozenset({"directions", "instructions", "steps", "method", "preparation", "to do"}),
+)
+
+
+@dataclass(frozen=True)
 class Prompts:
     """How LLM prompts describe the text: the extractor's instructions and worked examples, the
     label of the text in a request, and the outdated-fact judge's instructions."""
@@ -92,6 +154,7 @@ class DomainProfile:
     # False: only a fact stated by the same source can be retired (documents).
     retire_across_sources: bool = True
     ignored_names: frozenset[str] = PRONOUNS
+    vocabulary: Vocabulary = GAME_VOCABULARY  # the words the offline extractor reads the text by
     resolver: ResolverConfig = field(default_factory=ResolverConfig)
     prompts: Prompts | None = None
 
@@ -177,6 +240,9 @@ DOCUMENTS = DomainProfile(
     name="documents",
     location_is_single=False,  # "Ulm is in Germany" and "Ulm is in Baden-Württemberg" both hold
     retire_across_sources=False,
+    # Only the game's flavour nouns are the game's own; its state and action words read documents
+    # too (documents without them are unmeasured on the QA sets). A lone direction is no thing.
+    vocabulary=replace(GAME_VOCABULARY, not_things=VAGUE_NOUNS | frozenset(DIRECTIONS)),
     resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
     prompts=Prompts(_DOC_EXTRACT, _DOC_EXAMPLES, "Passage", _DOC_JUDGE),
 )

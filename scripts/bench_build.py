@@ -35,6 +35,7 @@ from graphmem.corpus import load_corpus  # noqa: E402
 from graphmem.embedders import embedder_named  # noqa: E402
 from graphmem.extract.offline import OfflineExtractor  # noqa: E402
 from graphmem.model import titled_text  # noqa: E402
+from graphmem.profiles import DOCUMENTS  # noqa: E402
 from graphmem.rag.graph import CorpusGraph  # noqa: E402
 from graphmem.store.embedded import EmbeddedStore  # noqa: E402
 
@@ -80,7 +81,7 @@ def bare_rates_per_core(embedder, texts: list[str], batch_sizes: list[int]) -> d
 def fresh_extractor() -> OfflineExtractor:
     """A parser loaded for one part: spaCy's vocabulary grows with the words it meets, so a parser
     that had read these passages before would parse them faster than a build of new ones does."""
-    extractor = OfflineExtractor()
+    extractor = OfflineExtractor(profile=DOCUMENTS)
     extractor.extract("Warm up the parser.")
     return extractor
 

@@ -87,12 +87,29 @@ def test_ask_iterates_with_the_draft_answer(data_dir, tmp_path, capsys, monkeypa
     assert [r["messages"][-1]["content"].endswith(QUESTION["question"]) for r in srv.requests] == [True, True]
 
 
+def test_preset_and_flags_make_the_retrieval_settings():
+    from graphmem.cli import build_parser
+    from graphmem.cli.qa import graph_config
+
+    def config(*flags):
+        return graph_config(build_parser().parse_args(["ask", "--graph", "g", "q", *flags]))
+
+    assert config() is None  # the graph's defaults
+    assert config("--preset", "default") == config("--damping", "0.5")
+    tuned = config("--preset", "hipporag2", "--fact-top-k", "2")
+    assert (tuned.fact_top_k, tuned.passage_weight, tuned.bridge_weight) == (2, 0.05, 0.0)
+    assert config("--bridge-weight", "0").name_bridge_weight == 0.15
+
+
 def test_bad_arguments_are_clear_errors(data_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         _run(["eval-qa", "--data", str(data_dir), "--k", "two"])
     with pytest.raises(SystemExit):
         _run(["eval-qa", "--data", str(data_dir), "--retriever", "graph,magic"])
     assert "unknown retriever(s) magic" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _run(["ask", "--graph", "g", "--preset", "fastest", "who?"])
+    assert "invalid choice: 'fastest'" in capsys.readouterr().err
     assert _run(["eval-qa", "--data", str(tmp_path / "none"), "--retriever", "bm25"]) == 2
     assert "questions.json" in capsys.readouterr().err
     assert _run(["ask", "--graph", str(tmp_path / "missing.json"), "--no-answer", "who?"]) == 2

@@ -112,7 +112,7 @@ def test_nothing_rather_than_junk(extract):
 
 
 def test_recipe_lists_become_facts():
-    from graphmem.extract.offline import OfflineExtractor, participle
+    from graphmem.extract.lists import participle
 
     text = ('You open the copy of "Cooking: A Modern Approach (3rd Ed.)" and start reading:\n\nRecipe #1\n'
             "---------\nGather all following ingredients and follow the directions to prepare this tasty "
@@ -158,11 +158,26 @@ def test_forms_leave_unclear_sentences_to_the_parser(extract):
 
 
 def test_offline_vocabulary_is_the_game_profile():
-    from graphmem.extract import offline
-    from graphmem.profiles import GONE_STATES, OPENNESS
+    from graphmem.profiles import OPENNESS, TEXT_GAME
 
-    assert set(offline.USED_UP.values()) <= GONE_STATES
-    assert set(offline.STATES.values()) <= set(OPENNESS)
+    words = TEXT_GAME.vocabulary
+    assert set(words.used_up.values()) <= TEXT_GAME.gone_states
+    assert set(words.state_words.values()) | set(words.opening.values()) <= set(OPENNESS)
+    assert set(words.preparing.values()) <= words.prepared_states
+    assert all(TEXT_GAME.state_group(s) for s in words.prepared_states)  # each excludes its rivals
+
+
+def test_documents_are_read_without_the_games_stop_list():
+    # "wall", "day" and "score" are flavour text in a game and end names in documents.
+    from graphmem.profiles import DOCUMENTS
+
+    text = ("The Berlin Wall divided Berlin from 1961 to 1989. Independence Day was directed by "
+            "Roland Emmerich.")
+    game = set(OfflineExtractor().extract(text))
+    documents = set(OfflineExtractor(profile=DOCUMENTS).extract(text))
+    assert ("berlin wall", "divide", "berlin") in documents - game
+    assert ("independence day", "directed by", "roland emmerich") in documents - game
+    assert game == set()
 
 
 RULED = ("I ain't gonna say it, y'all. She gave him hers; they did it themselves, didn't they? "

@@ -20,7 +20,8 @@ from graphmem.indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT
 from graphmem.memory import Memory
 from graphmem.model import titled_text
 from graphmem.profiles import DOCUMENTS
-from graphmem.rag.graph import CorpusGraph, GraphRAGConfig
+from graphmem.rag.config import GraphRAGConfig
+from graphmem.rag.graph import CorpusGraph
 from graphmem.rag.synonyms import TrigramIndex
 from graphmem.store.embedded import EmbeddedStore
 
@@ -31,7 +32,7 @@ CORPUS = [P("p-kirvani", "Zorblat Kirvani", TEXT_A),
 
 @pytest.fixture(scope="module")
 def extractor():
-    return OfflineExtractor()
+    return OfflineExtractor(profile=DOCUMENTS)
 
 
 def _cos(a, b) -> float:

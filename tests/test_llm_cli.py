@@ -6,7 +6,7 @@ import pytest
 from chat_server import ChatServer
 from graphmem.cli import main
 
-TEXT = "You are in a kitchen. A closed fridge is here."
+OBSERVATION = "You are in a kitchen. A closed fridge is here."
 REPLY = json.dumps({"triples": [["fridge", "in", "kitchen"], ["fridge", "is", "closed"]]})
 
 
@@ -26,7 +26,7 @@ def run(capsys, *argv):
 
 def test_llm_extract_json_reports_tokens_and_cache(server, capsys):
     server.reply(REPLY, prompt_tokens=321, completion_tokens=25)
-    argv = ["--llm", "openai:m", "extract", "--extractor", "llm", "--json", TEXT]
+    argv = ["--llm", "openai:m", "extract", "--extractor", "llm", "--json", OBSERVATION]
     code, out, _ = run(capsys, *argv)
     first = json.loads(out)
     assert code == 0 and first == {
@@ -38,14 +38,14 @@ def test_llm_extract_json_reports_tokens_and_cache(server, capsys):
 
 def test_llm_extract_plain_prints_the_json_triples(server, capsys):
     server.reply(REPLY)
-    code, out, _ = run(capsys, "--llm", "openai:m", "--no-cache", "extract", "--extractor", "llm", TEXT)
+    code, out, _ = run(capsys, "--llm", "openai:m", "--no-cache", "extract", "--extractor", "llm", OBSERVATION)
     assert code == 0 and json.loads(out) == [["fridge", "in", "kitchen"], ["fridge", "is", "closed"]]
 
 
 def test_replay_miss_and_bad_spec_are_clear_errors(server, capsys):
-    code, _, err = run(capsys, "--llm", "openai:m", "--replay", "extract", "--extractor", "llm", TEXT)
+    code, _, err = run(capsys, "--llm", "openai:m", "--replay", "extract", "--extractor", "llm", OBSERVATION)
     assert code == 2 and "replay mode: no recorded reply" in err and server.requests == []
-    code, _, err = run(capsys, "--llm", "gpt", "extract", "--extractor", "llm", TEXT)
+    code, _, err = run(capsys, "--llm", "gpt", "extract", "--extractor", "llm", OBSERVATION)
     assert code == 2 and "unknown LLM spec 'gpt'" in err
 
 

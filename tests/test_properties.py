@@ -171,10 +171,10 @@ def test_completion_round_trip(content, prompt, completion):
 @FAST
 @given(st.text(max_size=80))
 def test_reply_json_parses_or_is_a_reply_error(text):
-    from graphmem.llm.jsonout import parse_json
+    from graphmem.llm.jsonout import json_in_reply
 
     try:
-        parse_json(text)
+        json_in_reply(text)
     except GraphmemError:
         pass
 
@@ -183,9 +183,9 @@ def test_reply_json_parses_or_is_a_reply_error(text):
 @given(st.dictionaries(st.text(max_size=6), scalars, max_size=4) | st.lists(scalars, max_size=4),
        st.sampled_from(["{}", "Sure! {} Hope this helps.", "```json\n{}\n```", "{}\n"]))
 def test_reply_json_round_trip(value, frame):
-    from graphmem.llm.jsonout import parse_json
+    from graphmem.llm.jsonout import json_in_reply
 
-    assert parse_json(frame.replace("{}", json.dumps(value))) == value
+    assert json_in_reply(frame.replace("{}", json.dumps(value))) == value
 
 
 # --- generator specs and game lists --------------------------------------------------------------
@@ -254,11 +254,11 @@ def test_guard_ignores_writes_inside_strings_names_and_comments(write_, quote):
 @pytest.mark.parametrize("bad", ["[" * 20_000 + "]" * 20_000, '{"a":' * 20_000 + "1" + "}" * 20_000])
 def test_deep_nesting_is_refused_everywhere(bad):
     from graphmem.corpus import load_corpus
-    from graphmem.llm.jsonout import parse_json
+    from graphmem.llm.jsonout import json_in_reply
     from graphmem.llm.openai_backend import parse_completion
     from graphmem.store.embedded import EmbeddedStore
 
     for read in (load_corpus, lambda p: EmbeddedStore(p), lambda p: parse_completion(p.read_bytes()),
-                 lambda p: parse_json(p.read_text())):
+                 lambda p: json_in_reply(p.read_text())):
         with pytest.raises(GraphmemError):
             read(write(bad.encode()))

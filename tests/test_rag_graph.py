@@ -3,8 +3,10 @@ import pytest
 
 from graphmem.corpus import Passage as P
 from graphmem.extract.offline import OfflineExtractor
+from graphmem.profiles import DOCUMENTS
 from graphmem.rag import DenseRetriever
-from graphmem.rag.graph import CorpusGraph, GraphRAGConfig
+from graphmem.rag.config import PRESETS, GraphRAGConfig
+from graphmem.rag.graph import CorpusGraph
 from graphmem.rag.mentions import proper_names
 
 
@@ -24,7 +26,7 @@ GOLD = {"p-kirvani", "p-quent"}
 
 @pytest.fixture(scope="module")
 def extractor():
-    return OfflineExtractor()
+    return OfflineExtractor(profile=DOCUMENTS)
 
 
 @pytest.fixture(scope="module")
@@ -181,9 +183,35 @@ def test_a_title_named_in_a_fact_bridges_too(extractor):
 
 
 def test_research_switches_are_validated():
-    for bad in ({"bridge_weight": -1}, {"name_bridge_weight": -0.1}, {"lexical_weight": -0.1}, {"passage_share": 1.0}, {"prior_power": 0}):
+    for bad in ({"bridge_weight": -1}, {"name_bridge_weight": -0.1}, {"lexical_weight": -0.1},
+                {"bridge_top": -1}, {"name_bridge_max": -1}):
         with pytest.raises(ValueError):
             GraphRAGConfig(**bad)
+
+
+def test_every_setting_has_a_help_line_and_presets_name_real_settings():
+    from dataclasses import fields
+
+    assert all(GraphRAGConfig.help(f.name) for f in fields(GraphRAGConfig))
+    assert GraphRAGConfig.preset("default") == GraphRAGConfig()
+    for name, (what, changes) in PRESETS.items():
+        config = GraphRAGConfig.preset(name)
+        assert what and all(getattr(config, k) == v for k, v in changes.items())
+    with pytest.raises(ValueError, match="unknown retrieval preset 'fastest'; choose from default"):
+        GraphRAGConfig.preset("fastest")
+
+
+def test_hipporag2_preset_links_passages_to_their_facts_entities_only(extractor, graph):
+    from graphmem.rag.mentions import FACT, TITLE
+
+    def kinds(g):
+        return {kind for named in g.mentions.kinds.values() for kind in named.values()}
+
+    g = CorpusGraph(extractor=extractor, config=GraphRAGConfig.preset("hipporag2"))
+    g.add(CORPUS)
+    assert kinds(g) == {FACT} and TITLE in kinds(graph)  # the defaults link titles too
+    r = g.query(QUESTION, 2)
+    assert len(r.passages) == 2 and r.facts
 
 
 def test_proper_names_are_names_written_on_their_own():

@@ -8,33 +8,41 @@ from .common import (NON_NEGATIVE, POSITIVE, UserError, add_graph_options, add_l
                      open_graph_store, open_llm)
 
 
+# The retrieval settings given flags, with the values each takes (the help is the setting's own).
+_GRAPH_FLAGS = {
+    "damping": number(float, min=0, max=1, open_min=True, open_max=True),
+    "synonym_threshold": number(float, min=-1, max=1),
+    "passage_weight": number(float, min=0),
+    "fact_top_k": NON_NEGATIVE,
+    "lexical_weight": number(float, min=0),
+    "bridge_weight": number(float, min=0),
+    "name_bridge_weight": number(float, min=0),
+}
+
+
 def add_graph_retrieval_options(p: argparse.ArgumentParser) -> None:
+    from graphmem.rag.config import PRESETS, GraphRAGConfig
+
     g = p.add_argument_group("graph retrieval")
-    g.add_argument("--damping", type=number(float, min=0, max=1, open_min=True, open_max=True),
-                   help="PageRank damping, in (0, 1) (default 0.5)")
-    g.add_argument("--synonym-threshold", type=number(float, min=-1, max=1),
-                   help="cosine of two entity names' character trigram sets for a synonym edge (default 0.8)")
-    g.add_argument("--passage-weight", type=number(float, min=0),
-                   help="weight of dense passage similarity in the PageRank seeds (default 0.5)")
-    g.add_argument("--fact-top-k", type=NON_NEGATIVE, help="facts linked to the question (default 3)")
-    g.add_argument("--lexical-weight", type=number(float, min=0),
-                   help="weight of BM25 similarity in the passage prior (default 0.15; 0: dense only)")
-    g.add_argument("--bridge-weight", type=number(float, min=0),
-                   help="bonus of a passage whose title one of the top 3 passages names (default 0.2; 0: off)")
-    g.add_argument("--name-bridge-weight", type=number(float, min=0),
-                   help="bonus shared by the passages that name a proper name one of the top 3 passages "
-                        "names, when no passage is about it (default 0.15; 0: off)")
+    g.add_argument("--preset", choices=list(PRESETS),
+                   help="named settings, which the flags below change one by one: "
+                        + "; ".join(f"{name}: {what}" for name, (what, _) in PRESETS.items()))
+    defaults = GraphRAGConfig()
+    for name, kind in _GRAPH_FLAGS.items():
+        g.add_argument(f"--{name.replace('_', '-')}", type=kind,
+                       help=f"{GraphRAGConfig.help(name)} (default {getattr(defaults, name)})")
 
 
 def graph_config(args):
-    """A config from the flags that were given, else None (the defaults)."""
-    from graphmem.rag.graph import GraphRAGConfig
+    """The --preset's config with the flags that were given, else None (the defaults)."""
+    from dataclasses import replace
 
-    given = {k: getattr(args, k) for k in ("damping", "synonym_threshold", "passage_weight",
-                                           "fact_top_k", "lexical_weight", "bridge_weight",
-                                           "name_bridge_weight")
-             if getattr(args, k) is not None}
-    return GraphRAGConfig(**given) if given else None
+    from graphmem.rag.config import GraphRAGConfig
+
+    given = {k: getattr(args, k) for k in _GRAPH_FLAGS if getattr(args, k) is not None}
+    if args.preset is None and not given:
+        return None
+    return replace(GraphRAGConfig.preset(args.preset or "default"), **given)
 
 
 def _ask(args) -> int:

@@ -12,11 +12,12 @@ __all__ = ["EXTRACTORS", "Extractor", "RawTriple", "make_extractor"]
 
 def make_extractor(name: str, llm=None, profile: DomainProfile = TEXT_GAME) -> Extractor:
     """The extractor called ``name``. ``llm`` (a ChatModel) is the llm extractor's model, by default
-    the one ``graphmem.llm.make_llm`` picks from the environment; ``profile`` words its prompt."""
+    the one ``graphmem.llm.make_llm`` picks from the environment; ``profile``: the kind of text (the
+    offline extractor reads by its vocabulary, the llm extractor's prompt describes it)."""
     if name == "offline":
         from .offline import OfflineExtractor
 
-        return OfflineExtractor()
+        return OfflineExtractor(profile=profile)
     if name == "llm":
         from ..llm import make_llm
         from .llm import LLMExtractor

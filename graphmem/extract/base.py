@@ -6,6 +6,8 @@ from typing import Protocol, Sequence, runtime_checkable
 from ..model import Triple
 
 RawTriple = tuple[str, str, str]
+# A subject or object of more words is a clause, not a name (the LLM prompts ask for as many at most).
+MAX_NAME_WORDS = 7
 
 
 def well_formed(item) -> bool:

@@ -15,7 +15,7 @@ from ..llm.base import ChatModel
 from ..llm.structured import JSONAsker
 from ..model import Triple
 from ..profiles import EXIT, TEXT_GAME, DomainProfile
-from .base import RawTriple
+from .base import MAX_NAME_WORDS, RawTriple
 
 log = logging.getLogger("graphmem.extract")
 
@@ -53,7 +53,7 @@ class LLMExtractor:
     name = "llm"
 
     def __init__(self, llm: ChatModel, *, profile: DomainProfile = TEXT_GAME, max_context: int = 15,
-                 max_words: int = 7, max_tokens: int = 384) -> None:
+                 max_words: int = MAX_NAME_WORDS, max_tokens: int = 384) -> None:
         self.llm = llm
         self.prompts = profile.prompts
         self.max_context = max_context

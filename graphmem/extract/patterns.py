@@ -11,18 +11,13 @@ from __future__ import annotations
 import re
 
 from ..normalize import canonical_entity
-from ..profiles import DIRECTIONS, EXIT, PREPARED_STATES, connection
-from .base import RawTriple
+from ..profiles import DIRECTIONS, EXIT, Vocabulary, connection
+from .base import MAX_NAME_WORDS, RawTriple
 
-OPENNESS_WORDS = {"open": "open", "opened": "open", "closed": "closed", "shut": "closed",
-                  "locked": "locked", "unlocked": "closed"}
 # Words that would make a matched phrase more than a name: "the shelf next to the door".
 NOT_IN_NAMES = {"and", "or", "but", "to", "by", "with", "near", "next", "beside", "behind", "under",
                 "above", "below", "from", "into", "onto", "that", "which", "who", "where", "when",
                 "while", "is", "are", "was", "were", "it", "you", "there", "here", "not", "no"}
-# Places that stand for the room itself: "on the floor", "in the corner".
-ROOM_PLACES = {"floor", "ground", "corner", "room", "middle", "center", "centre", "wall", "here"}
-MAX_WORDS = 7
 
 _DIR = "|".join(sorted(DIRECTIONS, key=len, reverse=True))
 _NAME = r"(?:an?|the|some)\s+[\w'-]+(?:\s+[\w'-]+){0,6}?"
@@ -51,35 +46,36 @@ EXIT_LIST = re.compile(
 SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
-def _thing(phrase: str) -> tuple[str | None, list[str]]:
+def _thing(phrase: str, vocabulary: Vocabulary) -> tuple[str | None, list[str]]:
     """(name, states its leading adjectives give) for a noun phrase, None if it is not a plain name."""
     words = canonical_entity(phrase).split()
-    if not words or len(words) > MAX_WORDS or NOT_IN_NAMES & set(words):
+    if not words or len(words) > MAX_NAME_WORDS or NOT_IN_NAMES & set(words):
         return None, []
     states = []
-    while len(words) > 1 and (words[0] in OPENNESS_WORDS or words[0] in PREPARED_STATES):
-        states.append(OPENNESS_WORDS.get(words[0], words[0]))
+    state_words = vocabulary.state_words
+    while len(words) > 1 and (words[0] in state_words or words[0] in vocabulary.prepared_states):
+        states.append(state_words.get(words[0], words[0]))
         words = words[1:]
     return " ".join(words), states
 
 
-def _place(phrase: str, room: str | None) -> str | None:
-    name, _ = _thing(phrase)
-    if name in ROOM_PLACES:
+def _place(phrase: str, room: str | None, vocabulary: Vocabulary) -> str | None:
+    name, _ = _thing(phrase, vocabulary)
+    if name in vocabulary.room_places:
         return room  # "on the floor": in the room the observation is about, when it names one
     return name
 
 
-def _things(listed: str) -> list[tuple[str | None, list[str]]]:
-    return [_thing(part) for part in re.split(r"\s*(?:,|\band\b)\s*", listed) if part.strip()]
+def _things(listed: str, vocabulary: Vocabulary) -> list[tuple[str | None, list[str]]]:
+    return [_thing(part, vocabulary) for part in re.split(r"\s*(?:,|\band\b)\s*", listed) if part.strip()]
 
 
-def _facts(sentence: str, room: str | None) -> list[RawTriple] | None:
+def _facts(sentence: str, room: str | None, vocabulary: Vocabulary) -> list[RawTriple] | None:
     """The sentence's facts when it has one of the forms, else None (the parser reads it)."""
     for form in (THING_PLACE, PLACE_THINGS):
         m = form.match(sentence)
         if m:
-            things, place = _things(m["things"]), _place(m["place"], room)
+            things, place = _things(m["things"], vocabulary), _place(m["place"], room, vocabulary)
             if place is None or not things or any(name is None for name, _ in things):
                 return None
             rel = "on" if m["prep"].lower() in {"on", "upon"} else "in"
@@ -91,7 +87,7 @@ def _facts(sentence: str, room: str | None) -> list[RawTriple] | None:
     for form in (ROOM_DIRECTION, DIRECTION_ROOM):
         m = form.match(sentence)
         if m:
-            (b, _), (a, _) = _thing(m["b"]), _thing(m["a"])
+            (b, _), (a, _) = _thing(m["b"], vocabulary), _thing(m["a"], vocabulary)
             return [(b, connection(m["dir"].lower()), a)] if a and b and a != b else None
     m = EXIT_LIST.match(sentence)
     if m and room:
@@ -99,13 +95,14 @@ def _facts(sentence: str, room: str | None) -> list[RawTriple] | None:
     return None
 
 
-def split_forms(text: str, room: str | None) -> tuple[str, list[RawTriple]]:
-    """(text without the sentences matched here, their facts); ``room`` is the observation's room."""
+def split_forms(text: str, room: str | None, vocabulary: Vocabulary) -> tuple[str, list[RawTriple]]:
+    """(text without the sentences matched here, their facts); ``room`` is the observation's room,
+    ``vocabulary`` the profile's words for states and for places that stand for the room."""
     found: list[RawTriple] = []
     kept: list[str] = []
     last = 0
     for m in SENTENCE.finditer(text):
-        facts = _facts(m.group(), room)
+        facts = _facts(m.group(), room, vocabulary)
         if facts is None:
             continue
         found.extend(facts)

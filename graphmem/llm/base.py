@@ -15,7 +15,7 @@ from typing import Sequence
 
 from ..errors import GraphmemError
 from .cache import CACHE_MODES, CachedReply, ResponseCache, cache_key
-from .jsonout import JSONReplyError, parse_json, validate
+from .jsonout import JSONReplyError, json_in_reply, validate
 from .usage import Accounting, Usage
 
 log = logging.getLogger("graphmem.llm")
@@ -176,7 +176,7 @@ class ChatModel(ABC):
         if schema is None:
             return result
         try:
-            data = parse_json(result.text)
+            data = json_in_reply(result.text)
             validate(data, schema)
         except JSONReplyError as exc:
             reason = str(exc)

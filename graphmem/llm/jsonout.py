@@ -27,7 +27,7 @@ class JSONReplyError(GraphmemError, ValueError):
     """The reply holds no JSON value, or one that breaks the schema."""
 
 
-def parse_json(text: str) -> object:
+def json_in_reply(text: str) -> object:
     """The first JSON object or array in ``text`` (code fences and surrounding prose are ignored)."""
     fenced = _FENCE.search(text)
     body = (fenced.group(1) if fenced else text).strip()

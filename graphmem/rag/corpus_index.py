@@ -21,7 +21,7 @@ from .ppr import Walk, transition_matrix
 from .synonyms import TrigramIndex
 
 if TYPE_CHECKING:
-    from .graph import GraphRAGConfig
+    from .config import GraphRAGConfig
 
 SYNONYM_CHUNK = 512  # new names compared with the known ones at a time
 
@@ -102,25 +102,16 @@ class CorpusIndex:
             nodes = entities + passages
             pos = {n: i for i, n in enumerate(nodes)}
             rows, cols, w = [], [], []
-            weight = self._entity_weights()
             for subject, obj in self.edges.values():
                 if subject in pos and obj in pos:
-                    rows.append(pos[subject]); cols.append(pos[obj])
-                    w.append(min(weight.get(subject, 1.0), weight.get(obj, 1.0)))
+                    rows.append(pos[subject]); cols.append(pos[obj]); w.append(1.0)
             for pid, kinds in self.mentions.kinds.items():
                 for name in kinds:
-                    rows.append(pos[pid]); cols.append(pos[name]); w.append(weight.get(name, 1.0))
+                    rows.append(pos[pid]); cols.append(pos[name]); w.append(1.0)
             for (a, b), sim in self.synonyms.items():
                 rows.append(pos[a]); cols.append(pos[b]); w.append(sim)
             self._walk = (nodes, pos, len(entities), Walk(transition_matrix(len(nodes), rows, cols, w)))
         return self._walk
-
-    def _entity_weights(self) -> dict[str, float]:
-        """With ``edge_idf``: 1 / log2(1 + passages mentioning the entity), so a hub ("journal", a
-        year) linked to hundreds of passages passes little PageRank between unrelated passages."""
-        if not self.config.edge_idf:
-            return {}
-        return {name: 1.0 / np.log2(1.0 + len(pids)) for name, pids in self.mentions.passages_of.items()}
 
     def name_matches(self, question: str) -> list[str]:
         """Known entity names that occur as whole words in the question (longest names win)."""

@@ -31,56 +31,13 @@ from ..model import Episode, Triple
 from ..profiles import DOCUMENTS
 from ..store.base import GraphStore
 from .base import PassageLike, top_k
+from .config import GraphRAGConfig
 from .corpus_index import CorpusIndex
 from .dense import DenseRetriever
 from .mentions import TITLE
 from .ppr import personalized_pagerank
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class GraphRAGConfig:
-    synonym_threshold: float = 0.8   # cosine of two entity names' trigram sets for a synonym edge
-    synonym_top_k: int = 20          # at most this many synonym edges per new entity
-    # fact_top_k and passage_weight were tuned for Recall@2/@5 on the 100-question MuSiQue and
-    # HotpotQA samples with the offline extractor (HippoRAG 2 uses 0.5 / 5 / 0.05 with LLM-extracted,
-    # LLM-filtered facts; noisier offline facts call for fewer of them and a stronger dense prior);
-    # the rest on the dev half only (docs/qa.md: how the settings were chosen), where damping 0.5
-    # beat 0.3 once title bridges and pooled fact vectors were in.
-    damping: float = 0.5             # probability of following an edge
-    fact_top_k: int = 3              # facts linked to the question
-    passage_weight: float = 0.5      # weight of the passage prior (dense, plus BM25) among the seeds
-    lexical_weight: float = 0.15     # weight of normalised BM25 scores in the passage prior
-    title_entities: bool = True      # a passage's title is an entity it mentions
-    link_titles: bool = True         # ... and so is any other passage's title named in its text
-    title_aliases: bool = True       # 'West Chicago, Illinois' is also named 'West Chicago'
-    link_names: bool = True          # proper names among facts' entities link the texts naming them
-    name_match: bool = True          # entities whose name occurs in the question are seeds too
-    bridge_weight: float = 0.2       # bonus of a passage whose title a top passage names ...
-    bridge_top: int = 3              # ... among the best this many after PageRank
-    name_bridge_weight: float = 0.15  # bonus shared by the passages naming a proper name that a
-    name_bridge_max: int = 10         # top passage names and no passage is about (if <= this many)
-    # Tried on the dev half and left off (worse there): hub entities' edges weighted down, a
-    # sharper or truncated dense prior, a fixed share of the seed mass on passages.
-    edge_idf: bool = False           # an edge to an entity in many passages (a hub) weighs less
-    prior_power: float = 1.0         # passage prior: normalised similarity ** this
-    prior_top: int = 0               # > 0: only the best this many passages get a prior seed
-    passage_share: float = 0.0       # > 0: passage seeds sum to this, entity seeds to the rest
-    ppr_tol: float = 1e-8
-    ppr_max_iter: int = 100
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.damping < 1.0:
-            raise ConfigError(f"damping must be in (0, 1), got {self.damping}")
-        if not -1.0 <= self.synonym_threshold <= 1.0:
-            raise ConfigError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
-        if min(self.fact_top_k, self.passage_weight, self.lexical_weight, self.bridge_weight,
-               self.bridge_top, self.name_bridge_weight, self.name_bridge_max, self.prior_top) < 0:
-            raise ConfigError("fact_top_k, passage_weight, lexical_weight, bridge_weight, bridge_top, "
-                              "name_bridge_weight, name_bridge_max and prior_top must not be negative")
-        if not 0.0 <= self.passage_share < 1.0 or self.prior_power <= 0:
-            raise ConfigError("passage_share must be in [0, 1) and prior_power positive")
 
 
 @dataclass
@@ -218,17 +175,11 @@ class CorpusGraph:
         # The passage prior, in node order (passages follow the entities, sorted by id).
         prior = np.zeros(len(nodes) - n_entities)
         rows = self.index.passage_rows(passage_ids) - n_entities
-        prior[rows] = _unit_range(dense_scores) ** cfg.prior_power
+        prior[rows] = _unit_range(dense_scores)
         if cfg.lexical_weight > 0:
             lexical = self.index.lexical_scores(question)
             prior += cfg.lexical_weight * (_unit_range(lexical) if len(lexical) else lexical)
-        if 0 < cfg.prior_top < len(prior):
-            prior[np.argsort(-prior, kind="stable")[cfg.prior_top:]] = 0.0
-        if cfg.passage_share > 0:
-            p *= (1.0 - cfg.passage_share) / p.sum()
-            p[n_entities:] = cfg.passage_share * prior / prior.sum() if prior.sum() > 0 else 0.0
-        else:
-            p[n_entities:] = cfg.passage_weight * prior
+        p[n_entities:] = cfg.passage_weight * prior
         r = personalized_pagerank(walk, p, cfg.damping, cfg.ppr_tol, cfg.ppr_max_iter)
         scores = r[n_entities:]
         if cfg.bridge_weight > 0 or cfg.name_bridge_weight > 0:

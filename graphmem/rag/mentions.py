@@ -19,7 +19,8 @@ from ..normalize import canonical_entity
 
 _PAREN = re.compile(r"\s*\([^)]*\)\s*$")
 MAX_TITLE_TOKENS = 8
-TITLE, FACT, TEXT = "title", "fact", "text"
+# How a passage mentions an entity: as its title, in one of its facts, or by name in its text.
+TITLE, FACT, NAMED_IN_TEXT = "title", "fact", "text"
 
 
 def match_tokens(text: str) -> list[str]:
@@ -185,14 +186,14 @@ class MentionIndex:
     def _link_text_mentions(self, batch: list[str], new_keys: list[str], new: list[str]) -> None:
         for pid in batch:
             for name in find_names(self._tokens[pid], self._by_key, MAX_TITLE_TOKENS):
-                self._link(pid, name, TEXT, new)
+                self._link(pid, name, NAMED_IN_TEXT, new)
         in_batch = set(batch)
         for key in new_keys:
             name, toks = self._by_key[key], key.split()
             holders = set.intersection(*(self._postings.get(t, set()) for t in toks)) - in_batch
             for pid in sorted(holders):
                 if name in find_names(self._tokens[pid], {key: name}, len(toks)):
-                    self._link(pid, name, TEXT, new)
+                    self._link(pid, name, NAMED_IN_TEXT, new)
 
     def remove(self, pid: str) -> list[str]:
         """Forget a passage; returns the entities no passage mentions any more (sorted)."""
@@ -211,7 +212,7 @@ class MentionIndex:
                 # No passage is about this name or names it in a fact any more: text mentions of
                 # it stop linking.
                 for other in sorted(self.passages_of.get(name, ())):
-                    if self.kinds[other].get(name) == TEXT:
+                    if self.kinds[other].get(name) == NAMED_IN_TEXT:
                         del self.kinds[other][name]
                         self.passages_of[name].discard(other)
                 touched.add(name)
