@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 
 from environments.textworld import StepResult, Task
-from graphmem.embed import Embedder, default_embedder
+from graphmem.embedders.sentence_transformer import Embedder, default_embedder
 from graphmem.llm import ChatModel
 from graphmem.llm.structured import JSONAsker
-from graphmem.vector_index import VectorIndex
+from graphmem.vectors.vector_index import VectorIndex
 
 from .base import OBSERVATION_CHARS, RecentSteps, goal_block, options_of, shorten
 from .choice import Candidate, Chooser, messages

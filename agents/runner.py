@@ -19,7 +19,7 @@ from typing import Callable
 
 from environments.textworld import StepResult, TextWorldEnv
 from graphmem.errors import GraphmemError
-from graphmem.filelock import FileLock
+from graphmem.util.filelock import FileLock
 from graphmem.llm import Accounting, Usage
 
 from .base import Agent

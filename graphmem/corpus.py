@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator, NamedTuple
 
 from .errors import GraphmemError
-from .jsonfile import read_json
+from .util.jsonfile import read_json
 from .model import passage_id
 
 

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .embed import Embedder
+from .embedders.sentence_transformer import Embedder
 from .errors import ConfigError
-from .gcpause import gc_paused
+from .util.gcpause import gc_paused
 from .model import Triple
 from .store.base import GraphStore, RowView
-from .vector_index import VectorIndex
+from .vectors.vector_index import VectorIndex
 
 if TYPE_CHECKING:
     from .writer import ObserveResult

@@ -12,8 +12,8 @@ from typing import Callable, Mapping, Sequence, TypeVar
 
 import numpy as np
 
-from .batching import reserved_core
-from .embed import Embedder, TokenEmbeddings
+from .embedders.batching import reserved_core
+from .embedders.sentence_transformer import Embedder, TokenEmbeddings
 from .extract.base import Extractor, RawTriple
 from .extract.spans import fact_spans
 from .model import titled_text

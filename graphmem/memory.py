@@ -19,11 +19,11 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .blas import one_blas_thread
-from .embed import Embedder, default_embedder
+from .vectors.blas import one_blas_thread
+from .embedders.sentence_transformer import Embedder, default_embedder
 from .errors import ConfigError
 from .extract.base import Extractor, RawTriple
-from .gcpause import gc_paused
+from .util.gcpause import gc_paused
 from .indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT, GraphIndexes
 from .ingest import BATCH_PASSAGES, EXTRACT_WORKERS, EncodedPassages, Passage, encode_passages, extract_all, pipeline
 from .model import Subgraph, Triple, stable_id

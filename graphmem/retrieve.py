@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .vector_index import VectorIndex
+from .vectors.vector_index import VectorIndex
 from .errors import ConfigError
 from .model import ScoredEpisode, Triple
 from .store.base import GraphStore, RowView

@@ -21,7 +21,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from .atomicfile import atomic_write
+from .util.atomicfile import atomic_write
 from .model import Triple
 from .normalize import canonical_entity
 from .profiles import DOCUMENTS, EXIT, INVENTORY, TEXT_GAME, connection_direction, is_location

@@ -13,7 +13,7 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
-from .embed import Embedder
+from .embedders.sentence_transformer import Embedder
 from .errors import ConfigError
 from .extract.base import RawTriple, well_formed
 from .indexes import GraphIndexes, embed_facts

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from agents.qa.harness import graph_path  # noqa: E402
 from environments.qa import load_dataset  # noqa: E402
-from graphmem.embed import default_embedder  # noqa: E402
+from graphmem.embedders.sentence_transformer import default_embedder  # noqa: E402
 from graphmem.rag.graph import CorpusGraph  # noqa: E402
 from graphmem.store.embedded import EmbeddedStore  # noqa: E402
 

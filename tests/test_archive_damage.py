@@ -175,7 +175,7 @@ def test_nan_vectors_are_refused_on_load_and_never_written(built, tmp_path, caps
 
 
 def test_a_damaged_ann_index_is_the_same_clear_error(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("graphmem.vector_index.ANN_THRESHOLD", 300)
+    monkeypatch.setattr("graphmem.vectors.vector_index.ANN_THRESHOLD", 300)
     path = tmp_path / "m.gmem"
     with Memory(str(path)) as memory:
         for i in range(0, 400, 10):

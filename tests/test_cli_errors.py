@@ -63,7 +63,7 @@ def test_user_errors_are_one_line_exit_2(tmp_path, capsys):
 HOLDER = """
 import sys, time
 sys.path.insert(0, {root!r})
-from graphmem.filelock import FileLock
+from graphmem.util.filelock import FileLock
 lock = FileLock({path!r}).acquire()
 open({ready!r}, "w").close()
 time.sleep(120)
@@ -111,7 +111,7 @@ def test_a_graph_file_through_a_symlink_is_locked_and_saved_as_itself(tmp_path, 
 def test_a_full_disk_is_one_line_and_the_graph_stays_whole(tmp_path, capsys, monkeypatch):
     import errno
 
-    import graphmem.atomicfile
+    import graphmem.util.atomicfile
 
     out = tmp_path / "g.json"
     assert run(capsys, "build", str(SAMPLE), "--out", str(out))[0] == 0
@@ -122,7 +122,7 @@ def test_a_full_disk_is_one_line_and_the_graph_stays_whole(tmp_path, capsys, mon
     def full(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(graphmem.atomicfile.os, "fsync", full)
+    monkeypatch.setattr(graphmem.util.atomicfile.os, "fsync", full)
     code, _, err = run(capsys, "add", "--graph", str(out), str(corpus))
     assert code == 2 and "No space left on device" in err and "is unchanged" in err and "bug" not in err
     assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

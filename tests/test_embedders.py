@@ -5,12 +5,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from graphmem.batching import length_batches
-from graphmem.embed import SentenceTransformerEmbedder, default_embedder
+from graphmem.embedders.batching import length_batches
+from graphmem.embedders.sentence_transformer import SentenceTransformerEmbedder, default_embedder
 from graphmem.embedders import ModelUnavailable, embedder_named, unpack_verified
 from graphmem.errors import ConfigError
 from graphmem.memory import Memory
-from graphmem.verified import sha256_file
+from graphmem.util.verified import sha256_file
 
 TEXTS = ["a cat", "The Kestrel Lighthouse stands on a cliff near Varrow. " * 6, "",
          "Zorblat Kirvani was born in Quenthaven.", "x" * 3000, "Ilsa Moravec is the mayor."] * 3

@@ -9,10 +9,10 @@ import threading
 import numpy as np
 import pytest
 
-from graphmem import batching
-from graphmem.batching import encoding_threads, reserved_core
+from graphmem.embedders import batching
+from graphmem.embedders.batching import encoding_threads, reserved_core
 from graphmem.corpus import Passage as P
-from graphmem.embed import default_embedder
+from graphmem.embedders.sentence_transformer import default_embedder
 from graphmem.errors import ConfigError
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.extract.spans import fact_spans

@@ -145,12 +145,12 @@ def test_import_migrates_a_json_graph_to_an_archive(tmp_path):
 
 
 def test_memory_keeps_its_ann_index_in_the_archive(tmp_path, monkeypatch):
-    from graphmem import ann
-    from graphmem.vector_index import VectorIndex
+    from graphmem.vectors import ann
+    from graphmem.vectors.vector_index import VectorIndex
 
     rng = np.random.default_rng(1)
     path = tmp_path / "m.gmem"
-    monkeypatch.setattr("graphmem.vector_index.ANN_THRESHOLD", 300)
+    monkeypatch.setattr("graphmem.vectors.vector_index.ANN_THRESHOLD", 300)
     memory = Memory(str(path))
     dim = memory.embedder.dim
     vecs = rng.standard_normal((400, dim)).astype(np.float32)
@@ -174,7 +174,7 @@ def test_memory_keeps_its_ann_index_in_the_archive(tmp_path, monkeypatch):
 
 
 def test_an_ann_built_at_save_follows_the_file_order(tmp_path, monkeypatch):
-    monkeypatch.setattr("graphmem.vector_index.ANN_THRESHOLD", 300)
+    monkeypatch.setattr("graphmem.vectors.vector_index.ANN_THRESHOLD", 300)
     path = tmp_path / "m.gmem"
     with Memory(str(path)) as memory:
         vecs = np.random.default_rng(2).standard_normal((400, memory.embedder.dim)).astype(np.float32)

@@ -1,4 +1,4 @@
-from graphmem.embed import default_embedder
+from graphmem.embedders.sentence_transformer import default_embedder
 from graphmem.normalize import EntityResolver, ResolverConfig, canonical_entity, canonical_relation, singular
 
 

@@ -156,7 +156,7 @@ time.sleep(60)
 
 
 def test_a_second_writer_fails_clearly_while_readers_go_on(tmp_path):
-    from graphmem.filelock import LockedError
+    from graphmem.util.filelock import LockedError
 
     path, ready = tmp_path / "g.json", tmp_path / "ready"
     EmbeddedStore(path).close()

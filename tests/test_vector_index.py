@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from graphmem.vector_index import VectorIndex
+from graphmem.vectors.vector_index import VectorIndex
 
 
 def clustered(n, dim=32, clusters=40, seed=0):
@@ -112,7 +112,7 @@ def test_retired_rows_made_current_again_are_searched_again():
 
 
 def test_an_ann_read_in_place_copies_itself_before_growing():
-    from graphmem.ann import ANNIndex
+    from graphmem.vectors.ann import ANNIndex
 
     vecs = clustered(600)
     saved = np.array(ANNIndex.build(vecs[:500]).to_bytes())
@@ -176,7 +176,7 @@ def test_views_are_the_index_rows_and_survive_growth():
 
 
 def test_a_big_matrix_grows_in_reserved_room_without_moving():
-    from graphmem.reserved import SMALL_BYTES, zeros_with_room
+    from graphmem.vectors.reserved import SMALL_BYTES, zeros_with_room
 
     rows = SMALL_BYTES // (384 * 4) + 1
     room = zeros_with_room(rows, 384)
@@ -193,7 +193,7 @@ def test_a_big_matrix_grows_in_reserved_room_without_moving():
 def test_a_refused_reservation_falls_back_to_a_plain_matrix(monkeypatch):
     import mmap
 
-    from graphmem import reserved
+    from graphmem.vectors import reserved
 
     def refuse(*args, **kwargs):
         raise OSError(12, "Cannot allocate memory")  # strict overcommit, or a low address-space limit

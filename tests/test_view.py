@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from graphmem.atomicfile import FileWriteError
+from graphmem.util.atomicfile import FileWriteError
 from graphmem.cli import main
 from graphmem.model import Episode, Triple
 from graphmem.store.embedded import EmbeddedStore

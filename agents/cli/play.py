@@ -75,7 +75,7 @@ def _check_agents(agents: list[str]) -> list[str]:
 def cmd_play(args) -> None:
     require_games("play")
     from agents.evaluate import play
-    from graphmem.filelock import FileLock
+    from graphmem.util.filelock import FileLock
 
     if args.resume and not args.log:
         raise UserError("--resume needs --log FILE.jsonl (the log of the run to continue)")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from graphmem.corpus import CorpusError, Passage, join_sentences, load_corpus
 from graphmem.errors import GraphmemError
-from graphmem.jsonfile import read_json
+from graphmem.util.jsonfile import read_json
 from graphmem.model import passage_id
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graphmem.errors import GraphmemError
-from graphmem.jsonfile import read_json
+from graphmem.util.jsonfile import read_json
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..verified import is_verified, mark_verified
-from ..verified import sha256_file as _sha256
+from ..util.verified import is_verified, mark_verified
+from ..util.verified import sha256_file as _sha256
 from .base import LLMConfigError
 from .cache import default_cache_dir
 

@@ -5,8 +5,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..embed import Embedder, default_embedder
-from ..vector_index import VectorIndex
+from ..embedders.sentence_transformer import Embedder, default_embedder
+from ..vectors.vector_index import VectorIndex
 from .base import PassageLike, passage_text, top_k
 
 

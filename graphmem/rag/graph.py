@@ -22,8 +22,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..blas import one_blas_thread
-from ..embed import Embedder
+from ..vectors.blas import one_blas_thread
+from ..embedders.sentence_transformer import Embedder
 from ..errors import ConfigError
 from ..ingest import BATCH_PASSAGES, EXTRACT_WORKERS
 from ..memory import Memory

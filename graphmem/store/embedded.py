@@ -22,8 +22,8 @@ from typing import BinaryIO, Callable, Iterable
 import networkx as nx
 import numpy as np
 
-from ..filelock import FileLock
-from ..gcpause import gc_paused
+from ..util.filelock import FileLock
+from ..util.gcpause import gc_paused
 from ..model import Episode, Triple
 from .archive import ArchiveReader, InPlaceArray, buffer_writer
 from .base import GraphStore, StoreError

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from ..atomicfile import atomic_write
+from ..util.atomicfile import atomic_write
 from ..model import Episode, Triple
 from .archive import (ArchiveContents, ArchiveDamaged, ArchiveError, ArchiveReader, is_archive, read_archive,
                       write_archive)

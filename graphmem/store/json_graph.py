@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..jsonfile import parse_json
+from ..util.jsonfile import parse_json
 from ..model import Episode, Triple
 from .base import StoreError
 

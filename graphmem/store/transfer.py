@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..filelock import FileLock
+from ..util.filelock import FileLock
 from .base import GraphStore, StoreError
 from .embedded import EmbeddedStore
 

@@ -15,7 +15,7 @@ import os
 import threading
 from pathlib import Path
 
-from .errors import GraphmemError
+from ..errors import GraphmemError
 
 _held: dict[str, list[int]] = {}  # lock file -> [descriptor, holders in this process]
 _guard = threading.Lock()

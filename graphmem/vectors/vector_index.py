@@ -14,7 +14,7 @@ from .reserved import zeros_with_room
 
 class VectorIndex:
     """Cosine search over a growing matrix: exact while small, approximate candidates re-ranked
-    exactly once it holds ``ann_threshold`` rows or more (``graphmem.ann``). Adding is amortised
+    exactly once it holds ``ann_threshold`` rows or more (``graphmem.vectors.ann``). Adding is amortised
     O(1) per row; a matrix handed to an empty index (e.g. memory-mapped from a graph file) is used
     as it is until something is added.
 
@@ -30,7 +30,7 @@ class VectorIndex:
         self._mat = np.zeros((256, dim), dtype=np.float32)
         self._active = np.zeros(256, dtype=bool)
         self._inactive = 0  # rows deactivated: while none are, searches skip the mask
-        self._ann = None  # graphmem.ann.ANNIndex, built when first needed
+        self._ann = None  # graphmem.vectors.ann.ANNIndex, built when first needed
         self._ann_rows = np.zeros(0, dtype=np.int64)  # the row of each ANN label (-1: gone)
         self._ann_extra: list[int] = []  # rows the ANN lacks, or holds with an older vector
         self._ann_saved = False  # the ANN equals the one in the graph file
@@ -119,7 +119,7 @@ class VectorIndex:
     def views(self, ids: Sequence[str]) -> list[np.ndarray]:
         """This index's vector of each id, as views of its rows (not copies), for callers to keep
         instead of vectors of their own. A view stays valid when the index later moves its rows (it
-        keeps the old matrix alive, which a big index avoids: ``graphmem.reserved``)."""
+        keeps the old matrix alive, which a big index avoids: ``graphmem.vectors.reserved``)."""
         rows = self.rows(ids)
         if len(rows) and rows.min() < 0:
             raise KeyError(f"not in this index: {ids[int(np.argmin(rows))]!r}")
@@ -293,4 +293,4 @@ class TransposedCopy:
 ANN_THRESHOLD = 20_000
 SCAN_COPY_ROWS = 1 << 16  # full scans read a transposed copy up to this many rows (100 MB at 384 dims)
 ANN_OVERFETCH = 16        # ANN candidates per result wanted...
-ANN_MIN_CANDIDATES = 256  # ...and at least this many (recall is set by graphmem.ann.SEARCH_EFFORT)
+ANN_MIN_CANDIDATES = 256  # ...and at least this many (recall is set by graphmem.vectors.ann.SEARCH_EFFORT)

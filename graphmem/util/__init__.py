@@ -1,0 +1,1 @@
+"""Small helpers with no domain: atomic files, locks, JSON reading, checked downloads."""

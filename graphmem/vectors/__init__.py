@@ -1,0 +1,1 @@
+"""Vectors: the append-only index, approximate search, growing matrices."""
