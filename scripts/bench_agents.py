@@ -16,11 +16,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.evaluate import eval_agents, markdown_table, summarize  # noqa: E402
-from agents.runner import RunLog  # noqa: E402
-from graphmem.llm import make_llm  # noqa: E402
+from agents.evaluate import eval_agents, markdown_table, summarize
+from agents.runner import RunLog
+from graphmem.llm import make_llm
 
 SHARED = ["cook_1_1_cut", "cook_1_1_full", "cook_1_9", "cook_3_6_1", "cook", "hunt", "clean"]
 # Like the four shared cooking levels: 1 ingredient/1 room with a cut; with a cut and cooking;

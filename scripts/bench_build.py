@@ -22,22 +22,19 @@ import argparse
 import json
 import os
 import resource
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.qa.harness import SAVE_EVERY  # noqa: E402
-from graphmem.corpus import load_corpus  # noqa: E402
-from graphmem.embedders import embedder_named  # noqa: E402
-from graphmem.extract.offline import OfflineExtractor  # noqa: E402
-from graphmem.model import titled_text  # noqa: E402
-from graphmem.profiles import DOCUMENTS  # noqa: E402
-from graphmem.rag.graph import CorpusGraph  # noqa: E402
-from graphmem.store.embedded import EmbeddedStore  # noqa: E402
+from agents.qa.harness import SAVE_EVERY
+from graphmem.corpus import load_corpus
+from graphmem.embedders import embedder_named
+from graphmem.extract.offline import OfflineExtractor
+from graphmem.model import titled_text
+from graphmem.profiles import DOCUMENTS
+from graphmem.rag.graph import CorpusGraph
+from graphmem.store.embedded import EmbeddedStore
 
 
 def bare_rates(embedder, texts: list[str], batch_sizes: list[int]) -> dict[int, float]:

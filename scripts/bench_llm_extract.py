@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from graphmem.extract.llm import LLMExtractor  # noqa: E402
-from graphmem.llm import make_llm  # noqa: E402
-from graphmem.model import Triple  # noqa: E402
+from graphmem.extract.llm import LLMExtractor
+from graphmem.llm import make_llm
+from graphmem.model import Triple
 
 OBSERVATIONS = [
     "-= Kitchen =-\nYou are in a kitchen. You see a closed fridge and an oven. On the counter is a "

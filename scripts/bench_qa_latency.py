@@ -14,13 +14,11 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from agents.qa.harness import graph_path  # noqa: E402
-from environments.qa import load_dataset  # noqa: E402
-from graphmem.embedders.sentence_transformer import default_embedder  # noqa: E402
-from graphmem.rag.graph import CorpusGraph  # noqa: E402
-from graphmem.store.embedded import EmbeddedStore  # noqa: E402
+from agents.qa.harness import graph_path
+from environments.qa import load_dataset
+from graphmem.embedders.sentence_transformer import default_embedder
+from graphmem.rag.graph import CorpusGraph
+from graphmem.store.embedded import EmbeddedStore
 
 
 class Precomputed:

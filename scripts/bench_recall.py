@@ -48,10 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from graphmem.memory import Memory  # noqa: E402
-from graphmem.normalize import ResolverConfig  # noqa: E402
+from graphmem.memory import Memory
+from graphmem.normalize import ResolverConfig
 
 PER_SOURCE = 10
 BATCH = 10_000  # triples made at a time (outside the timed load), then loaded in one call
@@ -201,11 +199,9 @@ def measure(path: Path, n: int, queries: int, seed: int, random: bool = False) -
 def measure_server(path: Path, n: int, queries: int, seed: int, random: bool = False) -> dict:
     """The graph moved to an ArcadeDB server started here (``export_graph``, what ``graphmem
     export`` runs), opened with ``Memory`` over Bolt and recalled with the same kind of queries."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from bolt_server import PASSWORD, USER, ArcadeServer
-
     from graphmem.store.bolt import BoltStore
     from graphmem.store.transfer import export_graph
+    from graphmem.testing.arcadedb import PASSWORD, USER, ArcadeServer
 
     server = ArcadeServer(Path(tempfile.mkdtemp(prefix="graphmem-bench-")))
     server.start()

@@ -17,15 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from environments.qa import load_dataset
+from graphmem.memory import Memory
+from graphmem.rag.graph import CorpusGraph
+from graphmem.store.base import GraphStore
+from graphmem.store.bolt import BoltStore
+from graphmem.store.transfer import copy_store
 
-from environments.qa import load_dataset  # noqa: E402
-from graphmem.memory import Memory  # noqa: E402
-from graphmem.rag.graph import CorpusGraph  # noqa: E402
-from graphmem.store.base import GraphStore  # noqa: E402
-from graphmem.store.bolt import BoltStore  # noqa: E402
-from graphmem.store.transfer import copy_store  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class PerItemBoltStore(BoltStore):
@@ -63,14 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--passages", type=int, default=300)
     ap.add_argument("--questions", type=int, default=50)
     args = ap.parse_args(argv)
-    from bolt_server import PASSWORD, USER, start_server
+    from graphmem.testing.arcadedb import PASSWORD, USER, ArcadeServer
 
     dataset = load_dataset(Path(args.data) / "multihop" / "musique")
     questions = [q.question for q in dataset.questions[: args.questions]]
     with tempfile.TemporaryDirectory() as tmp:
         graph = CorpusGraph()
         graph.add(dataset.passages[: args.passages])
-        server = start_server(Path(tmp) / "arcadedb")
+        server = ArcadeServer(Path(tmp) / "arcadedb")
+        server.start()
         try:
             database = server.fresh_database("recall")
             batched = BoltStore(server.uri, USER, PASSWORD, database)

@@ -16,11 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from graphmem.model import Triple  # noqa: E402
-from graphmem.store.embedded import EmbeddedStore  # noqa: E402
+from graphmem.model import Triple
+from graphmem.store.embedded import EmbeddedStore
 
 
 def synthetic_triples(n: int, seed: int) -> list[Triple]:
@@ -93,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     triples = synthetic_triples(args.triples, args.seed)
     server = None
     if args.uri is None:
-        from bolt_server import PASSWORD, USER, ArcadeServer
+        from graphmem.testing.arcadedb import PASSWORD, USER, ArcadeServer
 
         server = ArcadeServer(Path(tempfile.mkdtemp(prefix="graphmem-bench-")))
         server.start()

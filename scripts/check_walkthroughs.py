@@ -8,10 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.walkthrough import replay_walkthrough  # noqa: E402
-from environments.textworld import TextWorldEnv, load_tasks  # noqa: E402
+from agents.walkthrough import replay_walkthrough
+from environments.textworld import TextWorldEnv, load_tasks
 
 
 def main(argv: list[str] | None = None) -> int:

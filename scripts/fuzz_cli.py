@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 SAMPLE = ROOT / "examples" / "sample_corpus.json"
 OUTCOMES = ("clear error", "ok", "traceback", "wrong", "loss", "hang")
 
@@ -63,7 +62,7 @@ def cli(argv: list[str], *, stdin: bytes = b"", timeout: float = 180.0, env: dic
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "graphmem.cli", *argv], cwd=WORK, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+                            env={**os.environ, **(env or {})})
     try:
         out, err = proc.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -175,7 +174,7 @@ def listed(made: dict, llm_url: str) -> list[Probe]:
               setup=lambda: subprocess.run([sys.executable, "-c", "from graphmem import Memory\n"
                                             f"with Memory({str(mem)!r}) as m:\n"
                                             "    m.add_triples([('a', 'is', 'b')], step=0)"],
-                                           env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True),
+                                           check=True),
               check=lambda r: "loss" if r.code != 0 or json.loads(r.out or "[]") != [{"a.name": "a"}] else None))
 
     # out-of-range numbers and wrong results
@@ -431,7 +430,7 @@ def killed_build() -> tuple[Probe, Result, str]:
     before = out.read_bytes()
     probe = Probe("loss", "build killed mid-way (--force)", [])
     proc = subprocess.Popen([sys.executable, "-m", "graphmem.cli", "build", str(SAMPLE), "--out", str(out), "--force"],
-                            cwd=WORK, env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.DEVNULL,
+                            cwd=WORK, stderr=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL)
     time.sleep(3)
     proc.kill()
@@ -453,7 +452,7 @@ def main() -> int:
     started = time.monotonic()
     made = prepare()
     results: list[tuple[Probe, Result, str]] = [*concurrent_builds(), killed_build()]
-    from chat_server import ChatServer
+    from graphmem.testing.chat_server import ChatServer
 
     with ChatServer(choose=fault_for) as llm:
         probes = listed(made, llm.base_url) + generated(args.generated, args.seed, made, llm.base_url)

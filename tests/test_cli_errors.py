@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_server import ChatServer
+from graphmem.testing.chat_server import ChatServer
 from graphmem.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -69,8 +69,9 @@ def test_eval_qa_splits_and_compares_the_graph_with_the_best_baseline(data_dir, 
     assert "--iterations needs --answer" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ask_iterates_with_the_draft_answer(data_dir, tmp_path, capsys, monkeypatch):
-    from chat_server import ChatServer
+    from graphmem.testing.chat_server import ChatServer
 
     graph = str(tmp_path / "g.json")
     assert _run(["build", str(data_dir / "corpus.json"), "--out", graph]) == 0

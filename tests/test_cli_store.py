@@ -1,9 +1,10 @@
 """End to end through `graphmem` commands against a real ArcadeDB server: export, cypher, import."""
 from __future__ import annotations
 
-from bolt_server import PASSWORD, USER, arcadedb_server, free_port  # noqa: F401 - fixture
+from bolt_server import arcadedb_server  # noqa: F401 - fixture
 from graphmem.cli import main
 from graphmem.store.embedded import EmbeddedStore
+from graphmem.testing.arcadedb import PASSWORD, USER, free_port
 from test_store_bolt import sample_graph
 
 

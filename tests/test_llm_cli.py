@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from chat_server import ChatServer
+from graphmem.testing.chat_server import ChatServer
 from graphmem.cli import main
 
 OBSERVATION = "You are in a kitchen. A closed fridge is here."

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chat_server import ChatServer
+from graphmem.testing.chat_server import ChatServer
 from graphmem.extract.base import Extractor
 from graphmem.extract.llm import LLMExtractor
 from graphmem.llm.judge import LLMJudge

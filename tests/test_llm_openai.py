@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from chat_server import ChatServer
+from graphmem.testing.chat_server import ChatServer
 from graphmem.llm import BadReply, LLMConfigError, LLMRequestError, ReplayMiss, ResponseCache, Usage, make_llm
 from graphmem.llm.openai_backend import OpenAIChat
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -13,9 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from bolt_server import PASSWORD, USER, arcadedb_server  # noqa: F401 - fixture
-from chat_server import ChatServer
+from bolt_server import arcadedb_server  # noqa: F401 - fixture
 
+from graphmem.testing.arcadedb import PASSWORD, USER, free_port, port_open
+from graphmem.testing.chat_server import ChatServer
+
+pytestmark = pytest.mark.slow  # servers in their own processes, real models
 pytest.importorskip("mcp")
 from mcp import Client, StdioServerParameters  # noqa: E402
 
@@ -94,20 +96,13 @@ def test_stdio_session_observes_recalls_and_persists(tmp_path):
     assert store.counts()["episodes"] == 3
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}: {log.read_text()}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if port_open(port):
+            return
         time.sleep(0.2)
     raise AssertionError(f"server did not listen on port {port} within {timeout} s")
 
@@ -116,7 +111,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float 
 def http_server(tmp_path):
     """A corpus-graph server on streamable HTTP that answers ask() with a model on a scripted
     OpenAI-compatible server; yields (url, graph path, chat server); stopped by its pid."""
-    graph, port, log = tmp_path / "corpus.json", _free_port(), tmp_path / "server.log"
+    graph, port, log = tmp_path / "corpus.json", free_port(), tmp_path / "server.log"
     with log.open("w") as err, ChatServer(choose=lambda body: ("reply", (json.dumps({"answer": "Warsaw"}),), {})) as chat:
         env = {**os.environ, **ENV, "OPENAI_BASE_URL": chat.base_url, "OPENAI_API_KEY": "test",
                "GRAPHMEM_CACHE_DIR": str(tmp_path / "llm-cache")}

@@ -8,13 +8,14 @@ import re
 
 import pytest
 
-from bolt_server import PASSWORD, USER, arcadedb_server  # noqa: F401 - fixture
+from bolt_server import arcadedb_server  # noqa: F401 - fixture
 from graphmem.cli import build_parser, main
 from graphmem.errors import ConfigError
 from graphmem.memory import Memory
 from graphmem.profiles import DOCUMENTS, TEXT_GAME
 from graphmem.store import open_store
 from graphmem.store.embedded import EmbeddedStore
+from graphmem.testing.arcadedb import PASSWORD, USER
 
 ULM = [{"title": "Ulm", "text": "Ulm is in Germany."},
        {"title": "Ulm (city)", "text": "Ulm is in Baden-Württemberg."}]

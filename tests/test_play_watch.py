@@ -3,9 +3,8 @@
 import json
 import re
 
-from chat_server import ChatServer
-
 from graphmem.cli import main
+from graphmem.testing.chat_server import ChatServer
 
 BAR = re.compile(r"\d+/\d+ \[[0-9:]+<[0-9:?]+, +[0-9.?]+(?:s/)?(step|run|passage)")  # count, ETA, rate
 

@@ -161,7 +161,7 @@ def test_completion_bodies_parse_or_are_malformed(body):
 @FAST
 @given(st.text(max_size=80), st.integers(0, 2000), st.integers(0, 2000))
 def test_completion_round_trip(content, prompt, completion):
-    from chat_server import completion as body
+    from graphmem.testing.chat_server import completion as body
     from graphmem.llm.openai_backend import parse_completion
 
     done = parse_completion(json.dumps(body(content, prompt, completion)))

@@ -7,8 +7,10 @@ import pytest
 
 from graphmem.store.bolt import BoltStore
 from store_contract import StoreContract
-from bolt_server import PASSWORD, USER, arcadedb_server  # noqa: F401 - fixture
+from bolt_server import arcadedb_server  # noqa: F401 - fixture
+from graphmem.testing.arcadedb import PASSWORD, USER
 
+pytestmark = pytest.mark.slow  # a real ArcadeDB server
 
 class TestBoltStore(StoreContract):
     @pytest.fixture(autouse=True)
@@ -40,7 +42,8 @@ class TestBoltStore(StoreContract):
 # --- beyond the contract ---------------------------------------------------------------------------
 import numpy as np  # noqa: E402
 
-from bolt_server import ArcadeServer, bolt_store_factory, free_port, start_server  # noqa: E402,F401
+from bolt_server import bolt_store_factory, start_server  # noqa: E402,F401
+from graphmem.testing.arcadedb import ArcadeServer, free_port  # noqa: E402
 from graphmem.model import Episode, Triple  # noqa: E402
 from graphmem.store import open_store  # noqa: E402
 from graphmem.store import bolt as bolt_module  # noqa: E402

@@ -1,6 +1,6 @@
 """Run an ArcadeDB server with the Bolt plugin in this process until stdin closes or it is killed.
 
-Usage: python tests/arcadedb_launcher.py ROOT_DIR PASSWORD HTTP_PORT BOLT_PORT HTTPS_PORT
+Usage: python arcadedb_launcher.py ROOT_DIR PASSWORD HTTP_PORT BOLT_PORT HTTPS_PORT
 
 Prints one line ``READY`` once the server has started. It runs in
 its own process so that a stuck JVM can be killed by pid without taking the test process along.
