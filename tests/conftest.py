@@ -13,6 +13,7 @@ def tw_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def cooking_game(tw_cache):
+    """Making it takes 10-20 s on 2 cores: the tests that use it are slow (see below)."""
     from environments.textworld import generate_game
     return generate_game("tw-cooking:recipe=1,take=1,go=1,cut", seed=1, cache_dir=tw_cache)
 
@@ -48,3 +49,12 @@ def tiny_world(tmp_path_factory):
     maker.inventory.add(maker.new(type="k", name="key"))
     folder = tmp_path_factory.mktemp("tiny_world")
     return Path(maker.compile(str(folder / "tiny.z8")))
+
+
+SLOW_FIXTURES = {"cooking_game"}  # the generated games that cost more than a few seconds to make
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

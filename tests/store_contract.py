@@ -160,10 +160,11 @@ class StoreContract:
         assert st2.counts() == st.counts()
 
     def test_memory_context_persists_on_exit(self):
+        from fakes import HashingEmbedder
         from graphmem.memory import Memory
 
         st = self.make_store()
-        with Memory(st) as memory:  # no save(): leaving the block must persist
+        with Memory(st, embedder=HashingEmbedder()) as memory:  # no save(): leaving the block must persist
             memory.add_triples([("rusty key", "in", "wooden box")], step=1)
         again = self.open_again(st)
         assert [t.as_list() for t in again.triples()] == [["rusty key", "in", "wooden box"]]

@@ -2,6 +2,8 @@
 effect-aware loop control, vetoes, one call a step at most, and wins from the graph's sub-goals."""
 import json
 
+import pytest
+
 from agents.ariadne import Ariadne
 from agents.effects import EffectTracker
 from agents.runner import run_episode
@@ -22,6 +24,7 @@ def steps_of(log):
     return [json.loads(line) for line in log.read_text().splitlines()][1:-1]
 
 
+@pytest.mark.slow
 def test_ariadne_walks_through_a_door_and_never_repeats_a_useless_action(tiny_world, tmp_path):
     llm = ScriptedChat(script_for(["look", "open wooden door", "go north", "go to kitchen", "look",
                                    "go to pantry"]))
@@ -56,6 +59,7 @@ def test_effect_tracker_blocks_until_the_memory_changes():
     assert "> open box: learned: apple in box" in effects.render()
 
 
+@pytest.mark.slow
 def test_cooking_game_is_won_from_the_recipe_in_memory(cooking_game, tmp_path):
     """Every structured reply is invalid: the priors from the graph's checklist alone must win
     (the recipe read off the cookbook, the knife fetched, the meal prepared and eaten)."""
@@ -70,6 +74,7 @@ def test_cooking_game_is_won_from_the_recipe_in_memory(cooking_game, tmp_path):
     assert any(a.startswith(("slice ", "dice ", "chop ")) for a in actions)
 
 
+@pytest.mark.slow
 def test_llm_extractor_makes_two_calls_a_step_without_retries(tiny_world):
     def script(messages, schema):
         if "triples" in schema["properties"]:

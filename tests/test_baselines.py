@@ -65,6 +65,7 @@ def test_summary_agent_bad_reply_keeps_the_old_summary(tiny_world):
     assert "Summary so far: (empty)" in user_prompts(llm)[-1]
 
 
+@pytest.mark.slow
 def test_rag_agent_retrieves_older_steps_only(tiny_world):
     llm = scripted()
     agent = RAGAgent(llm, top_k=2)

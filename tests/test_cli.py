@@ -1,4 +1,5 @@
-"""The graphmem command end to end (in process for speed, plus one real subprocess)."""
+"""The graphmem command end to end (in process for speed, plus one real subprocess): building and
+recalling with the real models (slow); reading commands on a graph written with the hashing embedder."""
 import json
 import re
 import subprocess
@@ -7,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from fakes import HashingEmbedder
 from graphmem.cli import main
+from graphmem.memory import Memory
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample_corpus.json"
 
@@ -20,12 +23,24 @@ def run(capsys, *argv):
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
+    """The sample corpus built with the real models."""
     path = tmp_path_factory.mktemp("g") / "sample.json"
     assert main(["build", str(SAMPLE), "--out", str(path)]) == 0
     return path
 
 
-def test_build_summary(graph, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def facts_graph(tmp_path_factory):
+    """A graph file of a few facts, for the commands that only read it."""
+    path = tmp_path_factory.mktemp("f") / "facts.json"
+    with Memory(str(path), embedder=HashingEmbedder()) as memory:
+        memory.add_triples([("marie curie", "born in", "warsaw"), ("warsaw", "capital of", "poland")], step=0,
+                           source_id="Marie Curie", text="Marie Curie was born in Warsaw.")
+    return path
+
+
+@pytest.mark.slow
+def test_build_summary(tmp_path, capsys):
     code, out, _ = run(capsys, "build", str(SAMPLE), "--out", str(tmp_path / "x.json"))
     summary = json.loads(out)
     assert code == 0
@@ -33,6 +48,7 @@ def test_build_summary(graph, tmp_path, capsys):
     assert summary["seconds"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["dict", "strings", "folder"])
 def test_build_accepts_corpus_shapes(shape, tmp_path, capsys):
     if shape == "dict":
@@ -58,8 +74,8 @@ def test_build_bad_corpus(tmp_path, capsys):
     assert code == 2 and "no corpus" in err
 
 
-def test_cypher_json_rows(graph, capsys):
-    code, out, _ = run(capsys, "cypher", "--graph", str(graph), "--json",
+def test_cypher_json_rows(facts_graph, capsys):
+    code, out, _ = run(capsys, "cypher", "--graph", str(facts_graph), "--json",
                        "MATCH (a)-[r]->(b) WHERE a.name = 'marie curie' AND r.relation = 'born in' RETURN b.name")
     assert code == 0 and json.loads(out) == [{"b.name": "warsaw"}]
 
@@ -67,8 +83,8 @@ def test_cypher_json_rows(graph, capsys):
 @pytest.mark.parametrize("query,needle", [("CREATE (n {name: 'x'})", "read-only"),
                                           ("MATCH (n) // x\rDETACH DELETE n", "read-only"),
                                           ("MATCH (a RETURN a", "cannot run")])
-def test_cypher_errors_exit_2(graph, capsys, query, needle):
-    code, out, err = run(capsys, "cypher", "--graph", str(graph), query)
+def test_cypher_errors_exit_2(facts_graph, capsys, query, needle):
+    code, out, err = run(capsys, "cypher", "--graph", str(facts_graph), query)
     assert code == 2 and needle in err and out == ""
 
 
@@ -107,6 +123,7 @@ def test_cypher_missing_graph(tmp_path, capsys):
     assert code == 2 and "build one first" in err
 
 
+@pytest.mark.slow
 def test_recall_json(graph, capsys):
     code, out, _ = run(capsys, "recall", "--graph", str(graph), "--json", "--depth", "1",
                        "Where was Marie Curie born?")
@@ -116,15 +133,16 @@ def test_recall_json(graph, capsys):
     assert any("born in Warsaw" in e["text"] for e in data["episodes"])
 
 
-def test_view_is_self_contained(graph, tmp_path, capsys):
+def test_view_is_self_contained(facts_graph, tmp_path, capsys):
     out_file = tmp_path / "g.html"
-    code, _, _ = run(capsys, "view", "--graph", str(graph), "--out", str(out_file))
+    code, _, _ = run(capsys, "view", "--graph", str(facts_graph), "--out", str(out_file))
     page = out_file.read_text()
     assert code == 0 and "marie curie" in page
     assert not re.search(r"(src|href)=[\"']?https?:", page)  # nothing fetched from the network
     assert "fetch(" not in page and "import " not in page
 
 
+@pytest.mark.slow
 def test_extract_json(capsys):
     code, out, _ = run(capsys, "extract", "--json", "There is a knife in the drawer.")
     assert code == 0 and json.loads(out) == [["knife", "in", "drawer"]]

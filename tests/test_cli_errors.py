@@ -92,6 +92,7 @@ def held(tmp_path):
         proc.wait()
 
 
+@pytest.mark.slow
 def test_a_graph_file_through_a_symlink_is_locked_and_saved_as_itself(tmp_path, capsys, held):
     real, link = tmp_path / "g.json", tmp_path / "link.json"
     assert run(capsys, "build", str(SAMPLE), "--out", str(real))[0] == 0
@@ -108,6 +109,7 @@ def test_a_graph_file_through_a_symlink_is_locked_and_saved_as_itself(tmp_path, 
     assert link.is_symlink() and "Oslo" in real.read_text()
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_the_graph_stays_whole(tmp_path, capsys, monkeypatch):
     import errno
 
@@ -128,6 +130,7 @@ def test_a_full_disk_is_one_line_and_the_graph_stays_whole(tmp_path, capsys, mon
     assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
+@pytest.mark.slow
 def test_a_second_build_into_the_same_file_fails_clearly(tmp_path, capsys, held):
     out = tmp_path / "g.json"
     proc = held(out)
@@ -140,6 +143,7 @@ def test_a_second_build_into_the_same_file_fails_clearly(tmp_path, capsys, held)
     assert code == 0 and not (tmp_path / ".g.json.lock").exists()
 
 
+@pytest.mark.slow
 def test_build_into_an_existing_graph_needs_append_or_force(tmp_path, capsys):
     out = tmp_path / "g.json"
     one = tmp_path / "one.json"
@@ -183,6 +187,7 @@ def test_a_second_play_on_a_log_in_use_fails_clearly(cooking_game, tmp_path, cap
 
 # --- hang -------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # waits out LLM deadlines
 def test_llm_timeout_bounds_each_call(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GRAPHMEM_CACHE_DIR", str(tmp_path / "cache"))
     with ChatServer() as server:
@@ -220,6 +225,7 @@ def test_bad_corpora_are_clear_errors(tmp_path, capsys, content, needle):
     assert code == 2 and needle in err and not (tmp_path / "g.json").exists()
 
 
+@pytest.mark.slow
 def test_bom_corpus_and_non_utf8_stdin_are_read(tmp_path, capsys, monkeypatch):
     src = tmp_path / "c.json"
     src.write_bytes(b"\xef\xbb\xbf" + json.dumps(["The knife is on the table."]).encode())
@@ -230,6 +236,7 @@ def test_bom_corpus_and_non_utf8_stdin_are_read(tmp_path, capsys, monkeypatch):
     assert code == 0 and "not UTF-8" in err and [t[1:] for t in json.loads(out)] == [["is", "open"]]
 
 
+@pytest.mark.slow
 def test_long_passages_are_parsed_in_pieces(monkeypatch):
     from graphmem.extract import offline
 
@@ -295,6 +302,7 @@ def test_eval_memory_without_a_walkthrough_is_a_clear_error(tiny_world, capsys):
     assert code == 2 and "no walkthrough" in err
 
 
+@pytest.mark.slow
 def test_unwritable_outputs_fail_before_the_work(tmp_path, capsys, cooking_game):
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -328,6 +336,7 @@ def test_split_games_keeps_commas_inside_generator_specs(tmp_path):
     assert split_games("cook_1,cook_2") == ["cook_1", "cook_2"]
 
 
+@pytest.mark.slow  # plays the cooking game
 def test_eval_agents_plays_the_spec_it_was_given(tw_cache, tmp_path, capsys, monkeypatch):
     from environments.textworld import parse_spec
 

@@ -29,6 +29,7 @@ def data_dir(tmp_path_factory):
     return d
 
 
+@pytest.mark.slow
 def test_eval_qa_compares_retrievers_in_one_run(data_dir, tmp_path, capsys):
     cache = tmp_path / "cache"
     assert _run(["eval-qa", "--data", str(data_dir), "--retriever", "graph,dense,bm25",
@@ -49,6 +50,7 @@ def test_eval_qa_compares_retrievers_in_one_run(data_dir, tmp_path, capsys):
     assert "Quenthaven" in out and "zorblat kirvani born in quenthaven" in out
 
 
+@pytest.mark.slow
 def test_eval_qa_splits_and_compares_the_graph_with_the_best_baseline(data_dir, tmp_path, capsys):
     cache = str(tmp_path / "cache")
     assert _run(["eval-qa", "--data", str(data_dir), "--retriever", "graph,dense,bm25,hybrid",

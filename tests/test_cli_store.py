@@ -1,6 +1,8 @@
 """End to end through `graphmem` commands against a real ArcadeDB server: export, cypher, import."""
 from __future__ import annotations
 
+import pytest
+
 from bolt_server import arcadedb_server  # noqa: F401 - fixture
 from graphmem.cli import main
 from graphmem.store.embedded import EmbeddedStore
@@ -8,6 +10,7 @@ from graphmem.testing.arcadedb import PASSWORD, USER, free_port
 from test_store_bolt import sample_graph
 
 
+@pytest.mark.slow
 def test_export_cypher_import_round_trip(tmp_path, arcadedb_server, capsys):  # noqa: F811
     sample_graph(tmp_path / "a.json")
     server = ["--user", USER, "--password", PASSWORD, "--database", arcadedb_server.fresh_database()]
@@ -42,6 +45,7 @@ def test_unreachable_server_is_a_clear_cli_error(tmp_path, capsys):
     assert not (tmp_path / "b.json").exists()
 
 
+@pytest.mark.slow
 def test_build_and_recall_on_the_server_match_the_file(tmp_path, arcadedb_server, capsys):  # noqa: F811
     from pathlib import Path
 

@@ -28,6 +28,7 @@ def test_length_batches_cover_every_text_once_within_the_budget():
     assert all(lasts[n + 1] <= firsts[n] for n in range(len(batches) - 1))
 
 
+@pytest.mark.slow
 def test_batched_encoding_equals_one_text_at_a_time():
     small = SentenceTransformerEmbedder(char_budget=300, batch_size=3)
     together = small.encode(TEXTS)
@@ -37,6 +38,7 @@ def test_batched_encoding_equals_one_text_at_a_time():
     np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 3])
 def test_batches_run_side_by_side_or_one_at_a_time_give_the_same_vectors(workers):
     # Three workers each take length batches on one torch thread; one runs them in turn on every core.
@@ -52,6 +54,7 @@ def test_batches_run_side_by_side_or_one_at_a_time_give_the_same_vectors(workers
     assert [len(p) for p in pooled] == [len(s) for s in spans]
 
 
+@pytest.mark.slow
 def test_workers_share_the_tokenizer_without_reconfiguring_it():
     # A fast tokenizer's padding and truncation are state that must not change while another
     # worker tokenizes ("Already borrowed"): they are settled once, and offsets use a copy.
@@ -63,6 +66,7 @@ def test_workers_share_the_tokenizer_without_reconfiguring_it():
     assert (shared.truncation, shared.padding) == settled and settled[1] is not None
 
 
+@pytest.mark.slow
 def test_a_graph_remembers_its_embedder_and_refuses_another(tmp_path):
     path = tmp_path / "g.json"
     with Memory(str(path)) as m:

@@ -37,6 +37,7 @@ def cooking_eval(cooking_game):
     return json.loads(out.getvalue())
 
 
+@pytest.mark.slow
 def test_json_shape(cooking_eval):
     r = cooking_eval
     assert set(r) >= {"precision", "recall", "f1", "steps", "per_step"}
@@ -48,6 +49,7 @@ def test_json_shape(cooking_eval):
     assert all(0.0 <= s[k] <= 1.0 for s in r["per_step"] for k in ("precision", "recall", "f1"))
 
 
+@pytest.mark.slow
 def test_cooking_memory_is_mostly_right(cooking_eval):
     # Measured 0.90 (the prepared meal consumes ingredients, which no rule can see); a floor, not a target.
     assert cooking_eval["f1"] >= 0.8
@@ -55,6 +57,7 @@ def test_cooking_memory_is_mostly_right(cooking_eval):
     assert cooking_eval["per_step"][-1]["truth"] >= 10
 
 
+@pytest.mark.slow
 def test_hunter_human_table(hunter_game, capsys):
     assert main(["eval-memory", "--game", str(hunter_game)]) == 0
     out = capsys.readouterr().out

@@ -4,6 +4,8 @@ import pytest
 
 from graphmem.extract.offline import OfflineExtractor
 
+pytestmark = pytest.mark.slow  # the real spaCy model
+
 
 @pytest.fixture(scope="module")
 def extract():

@@ -77,6 +77,7 @@ def test_a_name_is_found_at_each_of_its_mentions_and_an_article_is_skipped_only_
 
 
 # --- pooled vectors ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_encode_tokens_gives_encode_vectors_and_pools_spans():
     e = default_embedder()
     texts = [TEXT_A, "Quenthaven is a fishing port."]
@@ -92,6 +93,7 @@ def test_encode_tokens_gives_encode_vectors_and_pools_spans():
     assert _cos(clause, e.encode(["Zorblat Kirvani was born in Quenthaven"])[0]) > 0.7
 
 
+@pytest.mark.slow
 def test_corpus_graph_pools_its_facts_and_records_it(tmp_path, extractor):
     path = tmp_path / "g.json"
     with CorpusGraph(EmbeddedStore(path, create=True), extractor=extractor) as g:
@@ -107,6 +109,7 @@ def test_corpus_graph_pools_its_facts_and_records_it(tmp_path, extractor):
         assert g.retrieve("Where was Zorblat Kirvani born?", 1)[0][0] == "p-kirvani"
 
 
+@pytest.mark.slow
 def test_a_graph_written_before_the_record_keeps_embedding_fact_texts(tmp_path, extractor):
     path = tmp_path / "old.json"
     memory = Memory(EmbeddedStore(path, create=True), profile=DOCUMENTS, extractor=extractor, fact_vectors=TEXT)
@@ -150,6 +153,7 @@ def test_trigram_similarity_of_names():
     assert sims[0, 4] == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threshold, linked", [(0.7, True), (0.9, False)])
 def test_graph_links_names_that_share_their_trigrams(extractor, threshold, linked):
     g = CorpusGraph(extractor=extractor, config=GraphRAGConfig(synonym_threshold=threshold))

@@ -144,6 +144,7 @@ def test_import_migrates_a_json_graph_to_an_archive(tmp_path):
     assert not (tmp_path / "x.gmem").exists()
 
 
+@pytest.mark.slow
 def test_memory_keeps_its_ann_index_in_the_archive(tmp_path, monkeypatch):
     from graphmem.vectors import ann
     from graphmem.vectors.vector_index import VectorIndex
@@ -173,6 +174,7 @@ def test_memory_keeps_its_ann_index_in_the_archive(tmp_path, monkeypatch):
     assert "attachments/triple-ann" in ArchiveReader(path)
 
 
+@pytest.mark.slow
 def test_an_ann_built_at_save_follows_the_file_order(tmp_path, monkeypatch):
     monkeypatch.setattr("graphmem.vectors.vector_index.ANN_THRESHOLD", 300)
     path = tmp_path / "m.gmem"

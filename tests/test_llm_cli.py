@@ -49,6 +49,7 @@ def test_replay_miss_and_bad_spec_are_clear_errors(server, capsys):
     assert code == 2 and "unknown LLM spec 'gpt'" in err
 
 
+@pytest.mark.slow
 def test_play_with_an_openai_compatible_server(cooking_game, monkeypatch, tmp_path, capsys):
     """Ariadne through the real openai client: every choice is a JSON reply whose schema enumerates
     the candidates (the server answers the last one, so the graph's priors must still lead)."""

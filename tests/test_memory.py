@@ -1,9 +1,11 @@
-"""Memory end to end on the real spaCy extractor and the real embedding model."""
+"""Memory: what observing and adding facts does to the graph, on a scripted extractor and the hashing
+embedder; and end to end on the real spaCy extractor and the real embedding model (slow)."""
 import numpy as np
 import pytest
 
+from fakes import HashingEmbedder, ScriptedExtractor
 from graphmem.errors import ConfigError
-from graphmem.memory import Memory
+from graphmem.memory import PASSAGE_TOKENS, Memory
 from graphmem.store.embedded import EmbeddedStore
 
 ROOM_A = """-= Room A =-
@@ -14,18 +16,35 @@ You notice a Golden locker.
 There is an exit to the west.
 
 There is a Key 1 on the floor."""
+# What the real extractor reads in these texts (test_observe_extracts_links_and_updates checks it).
+SCRIPT = {
+    "You notice a Golden locker.": [("Golden locker", "in", "Room A")],
+    "There is an exit to the west.": [("Room A", "has exit", "west")],
+    "There is a Key 1 on the floor.": [("Key 1", "in", "Room A")],
+    "You pick up the Key 1 from the ground.": [("Key 1", "in", "inventory")],
+    "A red apple is on the wooden table.": [("red apple", "on", "wooden table")],
+    "The red apple is on the wooden table.": [("red apple", "on", "wooden table")],
+    "There is a knife in the drawer.": [("knife", "in", "drawer")],
+    "The fridge is closed.": [("fridge", "is", "closed")],
+}
+
+
+def scripted(store=None, **settings) -> Memory:
+    return Memory(store, embedder=HashingEmbedder(), extractor=ScriptedExtractor(SCRIPT), **settings)
 
 
 @pytest.fixture()
 def memory():
-    return Memory()
+    return scripted()
 
 
 def facts(mem):
     return sorted(tuple(t.as_list()) for t in mem.current())
 
 
-def test_observe_extracts_links_and_updates(memory):
+@pytest.mark.slow
+def test_observe_extracts_links_and_updates():
+    memory = Memory()
     r0 = memory.observe(ROOM_A, step=0)
     assert ("key 1", "in", "room a") in facts(memory)
     assert ("room a", "has exit", "west") in facts(memory)
@@ -55,21 +74,20 @@ def test_reobserving_a_fact_adds_a_source_not_a_triple(memory):
     assert len(ts) == 1 and ts[0].sources == ["a", "b"] and ts[0].valid_from == 0
 
 
-def test_embeddings_computed_once_and_persisted(tmp_path, monkeypatch):
+def test_embeddings_computed_once_and_persisted(tmp_path):
     path = tmp_path / "mem.json"
-    mem = Memory(EmbeddedStore(path))
+    mem = scripted(EmbeddedStore(path))
     mem.observe(ROOM_A, step=0)
     mem.save()
-    calls = []
-    real = mem.embedder.encode
-    monkeypatch.setattr(mem.embedder, "encode", lambda texts: calls.append(list(texts)) or real(texts))
+    calls = mem.embedder.calls
+    calls.clear()
     again = Memory(EmbeddedStore(path, create=False), embedder=mem.embedder)
     assert calls == []  # nothing re-embedded on load
     assert facts(again) == facts(mem)
-    sub = again.recall("where is the key?")
-    assert calls == [["where is the key?"]]  # one query embedding, never the graph
+    sub = again.recall("where is key 1?")
+    assert calls == [["where is key 1?"]]  # one query embedding, never the graph
     assert sub.triples and sub.triples[0].as_list() == ["key 1", "in", "room a"]
-    again.recall("where is the key?")
+    again.recall("where is key 1?")
     assert len(calls) == 1  # a repeated query is not embedded again
 
 
@@ -88,7 +106,10 @@ def test_malformed_triples_are_dropped_not_fatal(memory):
     assert [t.as_list() for t in res.added] == [["a", "likes", "b"]]
 
 
-def test_empty_and_huge_observations(memory):
+@pytest.mark.slow
+def test_empty_and_huge_observations():
+    """The real parser reads a text far over its length limit in pieces."""
+    memory = Memory()
     assert memory.observe("", step=0).added == []
     huge = "There is a knife in the drawer. " * 3000
     res = memory.observe(huge, step=1)
@@ -106,7 +127,7 @@ def test_bulk_add_with_precomputed_vectors(monkeypatch):
     from graphmem.errors import ConfigError
     from graphmem.normalize import ResolverConfig
 
-    mem = Memory(resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False))
+    mem = scripted(resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False))
     dim = mem.embedder.dim
     rng = np.random.default_rng(0)
     vecs = rng.standard_normal((3, dim)).astype(np.float32) * 5
@@ -136,7 +157,7 @@ def test_bulk_add_with_precomputed_vectors(monkeypatch):
 def test_a_bulk_load_pauses_garbage_collection_and_restores_it():
     import gc
 
-    memory = Memory(embed_episodes=False)
+    memory = scripted(embed_episodes=False)
     with memory.bulk():
         assert not gc.isenabled()
         memory.add_triples([("apple", "in", "fridge")], vectors=np.ones((1, memory.embedder.dim)))
@@ -152,10 +173,10 @@ def test_add_sources_does_what_add_triples_per_source_does():
              ("s2", 2, [("key", "in", "hall"), ("box", "in", "hall")]),  # retires s1's key, confirms its box
              ("s3", 1, [("key", "in", "box")]),  # s1's retired fact again at its step: current again (and retires s2's)
              ("s4", 3, [("apple", "is", "red"), ("apple", "is", "red")])]
-    dim = Memory(embed_episodes=False).embedder.dim
-    vectors = np.random.default_rng(1).standard_normal((7, dim)).astype(np.float32)
     names = ResolverConfig(use_fuzzy=False, use_embeddings=False)
-    one, many = Memory(embed_episodes=False, resolver=names), Memory(embed_episodes=False, resolver=names)
+    one, many = scripted(embed_episodes=False, resolver=names), scripted(embed_episodes=False, resolver=names)
+    dim = one.embedder.dim
+    vectors = np.random.default_rng(1).standard_normal((7, dim)).astype(np.float32)
     start, each = 0, []
     for source_id, step, facts in batch:
         each.append(one.add_triples(facts, step, source_id=source_id, vectors=vectors[start:start + len(facts)]))
@@ -178,7 +199,7 @@ def test_add_sources_does_what_add_triples_per_source_does():
 
 def test_a_bulk_load_keeps_one_copy_of_each_vector():
     """The triples' vectors are the index's rows: the batch's normalised matrix is not kept."""
-    mem = Memory(embed_episodes=False)
+    mem = scripted(embed_episodes=False)
     vectors = np.random.default_rng(2).standard_normal((3, mem.embedder.dim)).astype(np.float32) * 5
     mem.add_sources([("s1", 1, [("a", "in", "b"), ("c", "in", "d")]), ("s2", 2, [("e", "on", "f")])], vectors=vectors)
     triples = mem.store.triples(current_only=False)
@@ -187,3 +208,30 @@ def test_a_bulk_load_keeps_one_copy_of_each_vector():
         assert np.shares_memory(t.embedding, mem.triple_index.matrix)
         assert np.allclose(np.linalg.norm(t.embedding), 1.0)
     assert np.allclose(mem.store.get_triple(triples[0].id).embedding, mem.triple_index.vector(triples[0].id))
+
+
+def test_observe_links_the_episode_and_retires_what_a_new_fact_replaces(memory):
+    r0 = memory.observe(ROOM_A, step=0, source_id="look")
+    assert facts(memory) == [("golden locker", "in", "room a"), ("key 1", "in", "room a"),
+                             ("room a", "has exit", "west")]
+    assert r0.episode.id == "look" and set(r0.episode.triple_ids) == {t.id for t in r0.added}
+    r1 = memory.observe("You pick up the Key 1 from the ground.", step=1)
+    assert [t.as_list() for t in r1.added] == [["key 1", "in", "inventory"]]
+    history = memory.history("the Key 1")
+    assert [(t.object, t.valid_from, t.valid_until) for t in history] == [("room a", 0, 1), ("inventory", 1, None)]
+    assert r1.retired == [history[0].id]
+    assert memory.store.get_episode("look").triple_ids == r0.episode.triple_ids  # the past is kept
+    # The extractor is shown the facts seen lately (current ones) as naming examples.
+    assert ("key 1", "in", "room a") in [tuple(t.as_list()) for t in memory.extractor.contexts[-1]]
+
+
+def test_observe_on_a_graph_of_pooled_fact_vectors_pools_them_from_the_passage():
+    """A fact's vector is pooled from the words of the passage that state it (here the hashing
+    embedder's span vector: the fact's stretch of the passage), not embedded from its own text."""
+    mem = scripted(fact_vectors=PASSAGE_TOKENS)
+    text = "There is a knife in the drawer."
+    r = mem.observe(text, step=0)
+    (knife,) = r.added
+    _, (pooled,) = mem.embedder.encode_spans([text], [[[(11, 30)]]])  # "knife in the drawer"
+    assert np.allclose(mem.triple_index.vector(knife.id), pooled[0], atol=1e-6)
+    assert not np.allclose(mem.triple_index.vector(knife.id), mem.embedder.encode([knife.text])[0], atol=1e-3)

@@ -1,7 +1,8 @@
-"""Ariadne's map: paths over spatial triples in a real Memory (up/down included), unexplored exits."""
+"""Ariadne's map: paths over spatial triples in a Memory (up/down included), unexplored exits."""
 import pytest
 
 from agents.navigation import RoomMap
+from fakes import HashingEmbedder
 from graphmem import Memory
 from graphmem.spatial import move_triples
 
@@ -12,7 +13,7 @@ MOVES = [("kitchen", "go west", "-= Hallway =-"), ("hallway", "climb up", "-= At
 
 @pytest.fixture(scope="module")
 def memory():
-    mem = Memory()
+    mem = Memory(embedder=HashingEmbedder())
     for step, (room, command, heading) in enumerate(MOVES, 1):
         mem.add_triples(move_triples(room, command, heading), step=step)
     mem.add_triples([("kitchen", "has exit", "west"), ("kitchen", "has exit", "north"),

@@ -1,3 +1,5 @@
+import pytest
+
 from graphmem.embedders.sentence_transformer import default_embedder
 from graphmem.normalize import EntityResolver, ResolverConfig, canonical_entity, canonical_relation, singular
 
@@ -22,6 +24,7 @@ def test_resolution_exact_plural_fuzzy_and_numbers():
     assert r.resolve("blue locker") == "blue locker"  # a different thing
 
 
+@pytest.mark.slow
 def test_resolution_by_embedding_neighbour():
     emb = default_embedder()
     r = EntityResolver(ResolverConfig(use_fuzzy=False, embedding_threshold=0.8), encode=emb.encode)

@@ -55,6 +55,7 @@ def _graph_content(store) -> dict:
 
 
 # --- profiles ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_both_ulm_facts_stay_current_in_a_document_graph(tmp_path, capsys):
     corpus = tmp_path / "ulm.json"
     corpus.write_text(json.dumps(ULM))
@@ -66,6 +67,7 @@ def test_both_ulm_facts_stay_current_in_a_document_graph(tmp_path, capsys):
     assert all(r["r.valid_until"] is None and len(r["r.sources"]) == 1 for r in rows)
 
 
+@pytest.mark.slow
 def test_in_a_game_memory_a_moved_thing_is_in_one_place():
     memory = Memory()
     memory.observe("-= Kitchen =-\nThe rusty key is on the table.", step=0)
@@ -76,6 +78,7 @@ def test_in_a_game_memory_a_moved_thing_is_in_one_place():
     assert [(t.object, t.valid_until) for t in history] == [("table", 1), ("wooden box", None)]
 
 
+@pytest.mark.slow
 def test_documents_retire_only_what_the_same_source_said():
     profile = dataclasses.replace(DOCUMENTS, single_valued=frozenset({"population"}))
     memory = Memory(profile=profile)
@@ -87,6 +90,7 @@ def test_documents_retire_only_what_the_same_source_said():
     assert current == {"125000": ["p-a"], "126000": ["p-b"]}
 
 
+@pytest.mark.slow
 def test_a_graph_refuses_another_profile(tmp_path):
     path = tmp_path / "docs.json"
     with Memory(str(path), profile=DOCUMENTS) as memory:
@@ -104,6 +108,7 @@ def _corpus_files(tmp_path):
     return base, extra
 
 
+@pytest.mark.slow
 def test_add_then_forget_gives_the_graph_built_without_the_passage(tmp_path, capsys):
     base, extra = _corpus_files(tmp_path)
     plain, grown = tmp_path / "plain.json", tmp_path / "grown.json"
@@ -124,6 +129,7 @@ def test_add_then_forget_gives_the_graph_built_without_the_passage(tmp_path, cap
     assert capsys.readouterr().out == first
 
 
+@pytest.mark.slow
 def test_forget_names_what_it_cannot_find_and_changes_nothing(tmp_path, capsys):
     base, _ = _corpus_files(tmp_path)
     graph = tmp_path / "g.json"
@@ -136,6 +142,7 @@ def test_forget_names_what_it_cannot_find_and_changes_nothing(tmp_path, capsys):
     assert "no graph file" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_add_and_forget_on_a_graph_server(tmp_path, capsys, arcadedb_server):  # noqa: F811
     base, extra = _corpus_files(tmp_path)
     plain = tmp_path / "plain.json"
@@ -166,6 +173,7 @@ def _rankings(capsys, argv) -> dict:
     return {name: [row["retrieved"] for row in r["per_question"]] for name, r in report["retrievers"].items()}
 
 
+@pytest.mark.slow
 def test_a_built_graph_answers_eval_qa_like_the_graph_eval_qa_builds(qa_dir, tmp_path, capsys,
                                                                       arcadedb_server):  # noqa: F811
     own = _rankings(capsys, ["--data", str(qa_dir), "--cache-dir", str(tmp_path / "cache")])

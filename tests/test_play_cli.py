@@ -24,7 +24,7 @@ def read_log(path):
     return [json.loads(line) for line in Path(path).read_text().splitlines()]
 
 
-@pytest.mark.parametrize("game", ["cooking_game", "hunter_game"])
+@pytest.mark.parametrize("game", [pytest.param("cooking_game", marks=pytest.mark.slow), "hunter_game"])
 def test_walkthrough_agent_reaches_the_max_score(game, request, tmp_path, capsys):
     log = tmp_path / "run.jsonl"
     code, out, _ = run(capsys, "play", "--game", str(request.getfixturevalue(game)), "--agent", "walkthrough",
@@ -107,6 +107,7 @@ play({game!r}, "ariadne", ScriptedChat(script, cache_path={cache!r}), max_steps=
 """
 
 
+@pytest.mark.slow
 def test_resume_after_kill_rebuilds_the_agent_from_the_cache(tiny_world, tmp_path):
     from agent_script import choose
     from agents.evaluate import play

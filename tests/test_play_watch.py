@@ -3,6 +3,8 @@
 import json
 import re
 
+import pytest
+
 from graphmem.cli import main
 from graphmem.testing.chat_server import ChatServer
 
@@ -15,6 +17,7 @@ def run(capsys, *argv):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_play_prints_steps_and_writes_the_view_of_its_memory(cooking_game, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("GRAPHMEM_CACHE_DIR", str(tmp_path / "cache"))
     view = tmp_path / "views" / "memory.html"
@@ -70,6 +73,7 @@ def test_on_record_sees_every_record_as_the_log_does(cooking_game, tmp_path):
     assert seen == logged and seen[-1]["type"] == "final" and final["steps"] == len(seen) - 2
 
 
+@pytest.mark.slow
 def test_build_shows_a_passage_bar_unless_quiet(tmp_path, capsys):
     corpus = tmp_path / "corpus.json"
     corpus.write_text(json.dumps(["Ulm is a city in Germany.", "Warsaw is the capital of Poland."]))

@@ -1,4 +1,6 @@
 """eval-qa's cached corpus graph: evaluating it holds no writer's lock (real extractor and embedder)."""
+import pytest
+
 from agents.qa.harness import build_graph, build_retrievers
 from environments.qa import Passage, QADataset, Question
 from graphmem.store import open_store
@@ -8,6 +10,8 @@ PASSAGES = [Passage("p-k", "Zorblat Kirvani", "Zorblat Kirvani was born in Quent
 LATER = Passage("p-b", "Brindlecombe", "Tomas Hale is the mayor of Brindlecombe.")
 QUESTION = Question("q1", "Who is the mayor of the town where Zorblat Kirvani was born?", "Ilsa Moravec",
                     gold_ids=["p-k", "p-q"])
+
+pytestmark = pytest.mark.slow  # real models
 
 
 def test_a_graph_being_evaluated_lets_other_runs_read_and_grow_its_file(tmp_path):

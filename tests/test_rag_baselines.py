@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from graphmem.corpus import Passage as P
 from graphmem.model import passage_text
@@ -32,6 +33,7 @@ def test_bm25_ranks_lexical_match_first_and_supports_remove():
     assert len(r) == 3
 
 
+@pytest.mark.slow
 def test_dense_ranks_paraphrase_first_and_is_incremental():
     r = DenseRetriever()
     r.add(CORPUS[:2])
@@ -48,6 +50,7 @@ def test_reciprocal_rank_fusion_rewards_agreement():
     assert fused["c"] == 1 / 63 and fused["d"] == 1 / 63
 
 
+@pytest.mark.slow
 def test_hybrid_finds_what_either_retriever_finds():
     r = HybridRetriever()
     r.add(CORPUS)

@@ -1,6 +1,8 @@
-"""Corpus graph on a tiny corpus, with the real spaCy extractor and the real embedder."""
+"""Corpus graph on a tiny corpus, with the real spaCy extractor and the real embedder (slow); how it
+grows and shrinks, on a scripted extractor and the hashing embedder."""
 import pytest
 
+from fakes import HashingEmbedder, ScriptedExtractor
 from graphmem.corpus import Passage as P
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.profiles import DOCUMENTS
@@ -22,6 +24,22 @@ CORPUS = [
 ]
 QUESTION = "Who is the mayor of the town where Zorblat Kirvani was born?"
 GOLD = {"p-kirvani", "p-quent"}
+# The facts the real extractor reads in the corpus (as test_retrieval_explains_itself... checks some).
+SCRIPT = {
+    "Zorblat Kirvani is a painter.": [("Zorblat Kirvani", "is", "painter")],
+    "Zorblat Kirvani was born in Quenthaven.": [("Zorblat Kirvani", "born in", "Quenthaven")],
+    "Quenthaven is a fishing port on the northern coast.": [("Quenthaven", "is", "fishing port")],
+    "Ilsa Moravec is the mayor of Quenthaven.": [("Ilsa Moravec", "is", "mayor of Quenthaven")],
+    "Tomas Hale is the mayor of Brindlecombe, the town where he was born.": [
+        ("Tomas Hale", "is", "mayor of Brindlecombe"), ("Tomas Hale", "born in", "Brindlecombe")],
+    "Lena Voss is the mayor of Ardenford.": [("Lena Voss", "is", "mayor of Ardenford")],
+    "Lena Voss was born in Ardenford.": [("Lena Voss", "born in", "Ardenford")],
+    "The Kestrel Lighthouse stands on a cliff near Varrow.": [("Kestrel Lighthouse", "on", "cliff")],
+}
+
+
+def scripted(**settings) -> CorpusGraph:
+    return CorpusGraph(extractor=ScriptedExtractor(SCRIPT), embedder=HashingEmbedder(), **settings)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +63,7 @@ def _same_ranking(a, b):
     assert [s for _, s in a] == pytest.approx([s for _, s in b])
 
 
+@pytest.mark.slow
 def test_graph_finds_second_hop_that_dense_misses(extractor):
     dense = DenseRetriever()
     dense.add(CORPUS)
@@ -57,23 +76,26 @@ def test_graph_finds_second_hop_that_dense_misses(extractor):
     assert set(_ids(walk.retrieve(QUESTION, 2))) == GOLD
 
 
+@pytest.mark.slow
 def test_retrieval_explains_itself_with_linked_facts(graph):
     r = graph.query(QUESTION, 2)
     assert ("zorblat kirvani", "born in", "quenthaven") in [tuple(t.as_list()) for t, _ in r.facts]
     assert "quenthaven" in r.seeds and "zorblat kirvani" in r.seeds
 
 
-def test_incremental_add_equals_one_shot_build(graph, extractor):
-    g = CorpusGraph(extractor=extractor)
+def test_incremental_add_equals_one_shot_build():
+    whole = scripted()
+    whole.add(CORPUS)
+    g = scripted()
     assert g.add(CORPUS[:3]) == 3
     assert g.add(CORPUS) == 3  # the first three are already there: skipped, not rebuilt
-    assert g.stats() == graph.stats()
-    _same_ranking(g.retrieve(QUESTION, 6), graph.retrieve(QUESTION, 6))
+    assert g.stats() == whole.stats()
+    _same_ranking(g.retrieve(QUESTION, 6), whole.retrieve(QUESTION, 6))
 
 
-def test_delete_passage_removes_only_what_it_alone_supported(extractor):
+def test_delete_passage_removes_only_what_it_alone_supported():
     shared = P("p-kirvani-2", "Kirvani family", "Zorblat Kirvani was born in Quenthaven.")
-    g = CorpusGraph(extractor=extractor)
+    g = scripted()
     g.add(CORPUS + [shared])
     born = next(t for t in g.store.triples() if t.as_list() == ["zorblat kirvani", "born in", "quenthaven"])
     assert born.sources == ["p-kirvani", "p-kirvani-2"]
@@ -107,6 +129,7 @@ def test_a_corpus_graph_follows_whatever_writes_through_its_memory(graph, extrac
         CorpusGraph(Memory(extractor=extractor))
 
 
+@pytest.mark.slow
 def test_associative_mode_ranks_passages_of_recalled_triples(graph):
     from graphmem.rag.associative import AssociativeRetriever
 
@@ -116,6 +139,7 @@ def test_associative_mode_ranks_passages_of_recalled_triples(graph):
     assert all(pid in graph for pid in _ids(hits))
 
 
+@pytest.mark.slow
 def test_save_and_load_give_the_same_ranking(graph, tmp_path):
     path = tmp_path / "corpus.json"
     graph.save(path)
@@ -143,6 +167,7 @@ class PerTextExtractor:
         return self.inner.extract(text)
 
 
+@pytest.mark.slow
 def test_per_text_extractors_run_concurrently_in_order(graph, extractor):
     g = CorpusGraph(extractor=PerTextExtractor(extractor), extract_workers=3)
     done = []
@@ -152,6 +177,7 @@ def test_per_text_extractors_run_concurrently_in_order(graph, extractor):
     assert [e.triple_ids for e in g.store.episodes()] == [e.triple_ids for e in graph.store.episodes()]
 
 
+@pytest.mark.slow
 def test_bridge_bonus_lifts_the_passage_a_top_passage_names(extractor):
     corpus = CORPUS + [P("p-varrow", "Varrow, Northshire", "A quiet harbour town with a long pier.")]
     plain = CorpusGraph(extractor=extractor, config=GraphRAGConfig(bridge_weight=0.0))
@@ -166,6 +192,7 @@ def test_bridge_bonus_lifts_the_passage_a_top_passage_names(extractor):
     assert _ids(bridged.retrieve(question, 2)) == ["p-lighthouse", "p-varrow"]
 
 
+@pytest.mark.slow
 def test_a_title_named_in_a_fact_bridges_too(extractor):
     # 'Varrow' is the object of one of p-gull's facts, so it is linked as a fact mention, not a
     # text mention; it is still a title that the passage names.
@@ -222,6 +249,7 @@ def test_proper_names_are_names_written_on_their_own():
     assert proper_names(names, text) == ["ford county", "kansas", "trinity college of music"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("named_first", [True, False])
 def test_a_proper_name_in_a_fact_links_the_texts_that_name_it(extractor, named_first):
     # No passage is about Zimbabwe; the river's fact names it, the falls' text only mentions it.
@@ -240,6 +268,7 @@ def test_a_proper_name_in_a_fact_links_the_texts_that_name_it(extractor, named_f
     assert "zimbabwe" not in g.mentions.kinds["p-falls"] and "zimbabwe" not in g.mentions.passages_of
 
 
+@pytest.mark.slow
 def test_a_proper_name_no_passage_is_about_bridges_to_the_passages_naming_it(extractor):
     # The village's fact names Quillmark; no passage is about Quillmark, and the treaty's passage
     # names it only in passing, so the question's second hop shares a name with its first.

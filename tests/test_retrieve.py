@@ -1,14 +1,21 @@
-"""Associative retrieval: seeds by similarity, breadth-first expansion by depth and width, episodes."""
+"""Associative retrieval: seeds by similarity, breadth-first expansion by depth and width, episodes.
+
+The hashing embedder stands in for the model: a triple is similar to a query when they share words."""
 import pytest
 
+from fakes import HashingEmbedder
 from graphmem.memory import Memory
 from graphmem.retrieve import RecallConfig
+
+
+def memory(**settings) -> Memory:
+    return Memory(embedder=HashingEmbedder(), **settings)
 
 
 @pytest.fixture(scope="module")
 def chain():
     # A chain of facts: only the first one is similar to the query; the rest are reachable by hops.
-    mem = Memory(recall_config=RecallConfig(top_k=1, threshold=-1.0))
+    mem = memory(recall_config=RecallConfig(top_k=1, threshold=-1.0))
     mem.add_triples([("golden key", "in", "cyan locker")], step=0, source_id="e0", text="e0")
     mem.add_triples([("cyan locker", "in", "room f")], step=1, source_id="e1", text="e1")
     mem.add_triples([("room f", "is east of", "room e")], step=2, source_id="e2", text="e2")
@@ -29,7 +36,7 @@ def test_depth_controls_hops(chain):
 
 
 def test_width_limits_expansion():
-    mem = Memory(recall_config=RecallConfig(top_k=1, threshold=-1.0))
+    mem = memory(recall_config=RecallConfig(top_k=1, threshold=-1.0))
     mem.add_triples([("kitchen", "has exit", "north")], step=0)
     mem.add_triples([(f"item {i}", "in", "kitchen") for i in range(10)], step=1)
     sub = mem.recall("kitchen exit north", depth=2, width=3)
@@ -46,14 +53,14 @@ def test_order_is_deterministic(chain):
 
 
 def test_retired_facts_are_not_recalled():
-    mem = Memory(recall_config=RecallConfig(threshold=-1.0))
+    mem = memory(recall_config=RecallConfig(threshold=-1.0))
     mem.add_triples([("apple", "on", "table")], step=0)
     mem.add_triples([("apple", "in", "inventory")], step=1)
     assert texts(mem.recall("apple")) == ["apple in inventory"]
 
 
 def test_episodes_ranked_by_share_of_retrieved_triples():
-    mem = Memory(recall_config=RecallConfig(top_k=3, depth=1, threshold=0.3))
+    mem = memory(recall_config=RecallConfig(top_k=3, depth=1, threshold=0.3))
     mem.add_triples([("knife", "on", "table"), ("fork", "on", "table")], step=0, source_id="both", text="b")
     mem.add_triples([("knife", "on", "table"), ("sofa", "in", "living room"), ("tv", "in", "living room"),
                      ("lamp", "in", "living room")], step=1, source_id="mixed", text="m")
@@ -70,7 +77,8 @@ def test_a_hub_is_expanded_from_its_newest_and_its_nearest_triples(tmp_path):
     from graphmem.normalize import ResolverConfig
 
     settings = dict(resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
-                    recall_config=RecallConfig(top_k=1, depth=2, width=2, threshold=-1.0))
+                    recall_config=RecallConfig(top_k=1, depth=2, width=2, threshold=-1.0),
+                    embedder=HashingEmbedder())
     mem = Memory(**settings)
     dim = mem.embedder.dim
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fakes import HashingEmbedder, ScriptedExtractor
 from graphmem.model import Triple
 from graphmem.store.base import StoreError
 from graphmem.store.embedded import EmbeddedStore
@@ -130,7 +131,7 @@ def test_close_saves_pending_changes(tmp_path):
     from graphmem.memory import Memory
 
     path = tmp_path / "m.json"
-    with Memory(str(path)) as m:
+    with Memory(str(path), embedder=HashingEmbedder()) as m:
         m.add_triples([("a", "is", "b")], step=0)
     assert [t.as_list() for t in EmbeddedStore(path, readonly=True).triples()] == [["a", "is", "b"]]
     st = EmbeddedStore(path)
@@ -199,10 +200,12 @@ def test_memory_on_a_path_persists_on_exit(tmp_path):
     from graphmem.memory import Memory
 
     path = tmp_path / "m.json"
-    with Memory(str(path)) as memory:
-        memory.observe("-= Kitchen =-\nA rusty key lies on the wooden table.", step=0)
+    key = "A rusty key lies on the wooden table."
+    embedder, extractor = HashingEmbedder(), ScriptedExtractor({key: [("rusty key", "on", "wooden table")]})
+    with Memory(str(path), embedder=embedder, extractor=extractor) as memory:
+        memory.observe(f"-= Kitchen =-\n{key}", step=0)
         memory.add_triples([("apple", "in", "fridge")], step=1)
-    with Memory(str(path)) as memory:
+    with Memory(str(path), embedder=embedder) as memory:
         assert ["apple", "in", "fridge"] in [t.as_list() for t in memory.current()]
         assert memory.stats()["episodes"] == 2
 

@@ -10,7 +10,7 @@ from environments.textworld import (GameError, TextWorldEnv, clean_observation, 
                                     load_tasks, parse_spec, resolve_game, task_for_game_file)
 
 
-@pytest.mark.parametrize("game", ["cooking_game", "hunter_game"])
+@pytest.mark.parametrize("game", [pytest.param("cooking_game", marks=pytest.mark.slow), "hunter_game"])
 def test_walkthrough_reaches_max_score(game, request):
     with TextWorldEnv(request.getfixturevalue(game)) as env:
         trace = replay_walkthrough(env)
@@ -63,6 +63,7 @@ def test_step_result_fields_and_determinism(hunter_game):
     assert first.normalized == 0.0
 
 
+@pytest.mark.slow  # makes two more games
 def test_generation_is_deterministic_given_seed(tmp_path, hunter_game):
     again = generate_game("tw-treasure_hunter:level=5", seed=1, cache_dir=tmp_path)
     other = generate_game("tw-treasure_hunter:level=5", seed=2, cache_dir=tmp_path)

@@ -12,7 +12,8 @@ from graphmem.cli import main
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh installs it)")
+pytestmark = [pytest.mark.slow,  # a real browser, real models
+              pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh installs it)")]
 
 OBSERVATIONS = [
     "-= Kitchen =-\nYou are in a kitchen. You see a closed fridge. There is a knife on the table. "
