@@ -13,7 +13,6 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from graphmem.extract.base import RawTriple
-from graphmem.futures import resolved
 from graphmem.model import Triple
 
 WORD = re.compile(r"\w+")
@@ -24,8 +23,8 @@ class HashingEmbedder:
     """Bag-of-words vectors, each word hashed to signed units on ``AXES_PER_WORD`` of ``dim`` axes:
     texts that share words are similar, texts that share none are near orthogonal (two words meet
     on all their axes, and so look alike, about never: single-word names are compared this way by
-    the entity resolver). Has ``graphmem.embed.Embedder``'s interface, plus
-    ``encode_spans`` as ``SentenceTransformerEmbedder`` has it (a span's vector: the words of the
+    the entity resolver). Has ``graphmem.embedders.sentence_transformer.Embedder``'s interface, plus
+    ``encode_tokens`` as ``SentenceTransformerEmbedder`` has it (a span's vector: the words of the
     text it covers)."""
 
     AXES_PER_WORD = 4
@@ -42,19 +41,10 @@ class HashingEmbedder:
             out[i] = self._vector(WORD.findall(text.lower()))
         return out
 
-    def encode_spans(self, texts: Sequence[str], spans) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
-        """``encode(texts)`` and one vector per item of ``spans[i]`` (character ranges in text i,
-        or None): the words the ranges cover; None where they cover no word. ``spans`` may be a
-        Future, as the real embedder allows."""
-        vectors = self.encode(texts)
-        pooled = []
-        for text, items in zip(texts, resolved(spans)):
-            row = []
-            for ranges in items:
-                words = [w for start, end in ranges or () for w in WORD.findall(text[start:end].lower())]
-                row.append(self._vector(words) if words else None)
-            pooled.append(row)
-        return vectors, pooled
+    def encode_tokens(self, texts: Sequence[str]) -> "HashedTokens":
+        """``encode(texts)``, with spans of each text pooled later as the real embedder's
+        ``TokenEmbeddings`` pools them (here: the words the spans cover)."""
+        return HashedTokens(self, list(texts), self.encode(texts))
 
     def _vector(self, words: Sequence[str]) -> np.ndarray:
         v = np.zeros(self.dim, dtype=np.float32)
@@ -67,6 +57,21 @@ class HashingEmbedder:
         if norm == 0:  # no words, or words that cancel out: any fixed unit vector will do
             v[0], norm = 1.0, 1.0
         return v / norm
+
+
+class HashedTokens:
+    """``HashingEmbedder.encode_tokens``'s result: ``vectors``, and ``pool(i, spans)`` giving one
+    vector per item of ``spans`` (character ranges in text i, or None), None where no word is covered."""
+
+    def __init__(self, embedder: HashingEmbedder, texts: list[str], vectors: np.ndarray):
+        self.embedder, self.texts, self.vectors = embedder, texts, vectors
+
+    def pool(self, i: int, spans) -> list[np.ndarray | None]:
+        out = []
+        for ranges in spans:
+            words = [w for start, end in ranges or () for w in WORD.findall(self.texts[i][start:end].lower())]
+            out.append(self.embedder._vector(words) if words else None)
+        return out
 
 
 class ScriptedExtractor:

@@ -232,6 +232,6 @@ def test_observe_on_a_graph_of_pooled_fact_vectors_pools_them_from_the_passage()
     text = "There is a knife in the drawer."
     r = mem.observe(text, step=0)
     (knife,) = r.added
-    _, (pooled,) = mem.embedder.encode_spans([text], [[[(11, 30)]]])  # "knife in the drawer"
-    assert np.allclose(mem.triple_index.vector(knife.id), pooled[0], atol=1e-6)
+    (pooled,) = mem.embedder.encode_tokens([text]).pool(0, [[(11, 30)]])  # "knife in the drawer"
+    assert np.allclose(mem.triple_index.vector(knife.id), pooled, atol=1e-6)
     assert not np.allclose(mem.triple_index.vector(knife.id), mem.embedder.encode([knife.text])[0], atol=1e-3)
