@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from environments.textworld import StepResult, Task
+from graphmem_environments.textworld import StepResult, Task
 from graphmem import Memory
 from graphmem.errors import ConfigError
 from graphmem.extract import EXTRACTORS, make_extractor
@@ -33,7 +33,7 @@ from .families import VETO, family_for
 from .subgoals import generic_prior, lock_checklist, lock_places
 from .world import WorldView
 
-log = logging.getLogger("agents.ariadne")
+log = logging.getLogger("graphmem_agents.ariadne")
 
 DOOR_WORDS = ("door", "gate", "hatch", "portal", "gateway")
 MAP_RELATIONS = ("has exit",)  # move records and exits: the map shows them already

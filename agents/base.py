@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-from environments.textworld import StepResult, Task
+from graphmem_environments.textworld import StepResult, Task
 
 log = logging.getLogger("agents")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from environments.textworld import StepResult, Task
+from graphmem_environments.textworld import StepResult, Task
 from graphmem.embedders.sentence_transformer import Embedder, default_embedder
 from graphmem.llm import ChatModel
 from graphmem.llm.structured import JSONAsker
@@ -19,7 +19,7 @@ from graphmem.vectors.vector_index import VectorIndex
 from .base import OBSERVATION_CHARS, RecentSteps, goal_block, options_of, shorten
 from .choice import Candidate, Chooser, messages
 
-log = logging.getLogger("agents.baselines")
+log = logging.getLogger("graphmem_agents.baselines")
 
 
 class PromptAgent:

@@ -25,7 +25,7 @@ from typing import Sequence
 from graphmem.llm import ChatModel
 from graphmem.llm.structured import JSONAsker
 
-log = logging.getLogger("agents.choice")
+log = logging.getLogger("graphmem_agents.choice")
 
 SYSTEM = ("You play a text adventure game. You get the goal, what you know and the current "
           "observation; reply with the single best next command, exactly as listed.")

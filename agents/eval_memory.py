@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from environments.textworld import ObservedFilter, Task, TextWorldEnv, ground_truth_triples, score_triples
+from graphmem_environments.textworld import ObservedFilter, Task, TextWorldEnv, ground_truth_triples, score_triples
 from graphmem.extract import make_extractor
 from graphmem.profiles import EXIT, OPENNESS, connection_direction
 from graphmem.spatial import move_triples, room_of, with_room

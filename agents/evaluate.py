@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from environments.textworld import TextWorldEnv, looks_like_spec, resolve_game
+from graphmem_environments.textworld import TextWorldEnv, looks_like_spec, resolve_game
 from graphmem.llm import ChatModel
 
 from .factory import AGENTS, LLM_AGENTS, make_agent

@@ -1,7 +1,7 @@
 """Agents by name, as the CLI and eval-agents pick them."""
 from __future__ import annotations
 
-from environments.textworld import TextWorldEnv
+from graphmem_environments.textworld import TextWorldEnv
 from graphmem.errors import ConfigError
 from graphmem.llm import ChatModel
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from environments.textworld import StepResult, TextWorldEnv
+from graphmem_environments.textworld import StepResult, TextWorldEnv
 from graphmem.errors import GraphmemError
 from graphmem.util.filelock import FileLock
 from graphmem.llm import Accounting, Usage
 
 from .base import Agent
 
-log = logging.getLogger("agents.runner")
+log = logging.getLogger("graphmem_agents.runner")
 
 SUMMED = ("llm_calls", "prompt_tokens", "completion_tokens", "cached", "seconds")
 
@@ -65,7 +65,7 @@ class RunLog:
                 rec = json.loads(line)
             except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
                 if i != len(lines) - 1:
-                    raise RunLogError(f"{path}: line {i + 1} is not JSON (only a torn last line is tolerated)")
+                    raise RunLogError(f"{path}: line {i + 1} is not JSON (only a torn last line is tolerated)") from None
                 out.torn_lines += 1
                 out.good_bytes = start
                 log.warning("%s: dropping a torn last line", path)

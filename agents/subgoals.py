@@ -22,7 +22,9 @@ def locks(view: WorldView) -> list[tuple[str, str]]:
     keys = [k for k in view.carried() if k.split()[-1] == "key" and len(k.split()) > 1]
     for thing in view.location:
         if thing not in pairs and thing not in keys:
-            pairs.update({thing: k for k in keys if k.split()[0] == thing.split()[0]})
+            named_alike = [k for k in keys if k.split()[0] == thing.split()[0]]
+            if named_alike:
+                pairs[thing] = named_alike[-1]
     return [(c, k) for c, k in sorted(pairs.items()) if not view.is_(c, "open")]
 
 

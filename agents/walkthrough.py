@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from environments.textworld import GameError, StepResult, Task, TextWorldEnv
+from graphmem_environments.textworld import GameError, StepResult, Task, TextWorldEnv
 
 
 class WalkthroughAgent:

@@ -16,8 +16,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from agents.evaluate import eval_agents, markdown_table, summarize
-from agents.runner import RunLog
+from graphmem_agents.evaluate import eval_agents, markdown_table, summarize
+from graphmem_agents.runner import RunLog
 from graphmem.llm import make_llm
 
 SHARED = ["cook_1_1_cut", "cook_1_1_full", "cook_1_9", "cook_3_6_1", "cook", "hunt", "clean"]

@@ -27,7 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from agents.qa.harness import SAVE_EVERY
+from graphmem_agents.qa.harness import SAVE_EVERY
 from graphmem.corpus import load_corpus
 from graphmem.embedders import embedder_named
 from graphmem.extract.offline import OfflineExtractor

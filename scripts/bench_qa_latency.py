@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from agents.qa.harness import graph_path
-from environments.qa import load_dataset
+from graphmem_agents.qa.harness import graph_path
+from graphmem_environments.qa import load_dataset
 from graphmem.embedders.sentence_transformer import default_embedder
 from graphmem.rag.graph import CorpusGraph
 from graphmem.store.embedded import EmbeddedStore

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from environments.qa import load_dataset
+from graphmem_environments.qa import load_dataset
 from graphmem.memory import Memory
 from graphmem.rag.graph import CorpusGraph
 from graphmem.store.base import GraphStore

@@ -8,8 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from agents.walkthrough import replay_walkthrough
-from environments.textworld import TextWorldEnv, load_tasks
+from graphmem_agents.walkthrough import replay_walkthrough
+from graphmem_environments.textworld import TextWorldEnv, load_tasks
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,7 +133,7 @@ def prepare() -> dict:
     write("qa/questions.json", [{"id": "1", "question": "Where is Alpha?", "answer": "Paris",
                                  "paragraphs": [{"title": "A", "paragraph_text": "Alpha is in Paris.",
                                                  "is_supporting": True}]}])
-    from environments.textworld import generate_game
+    from graphmem_environments.textworld import generate_game
 
     made["game"] = generate_game("tw-cooking:recipe=1,take=1,go=1,cut", seed=1, cache_dir=TW_CACHE)
     from textworld import GameMaker

@@ -14,13 +14,13 @@ def tw_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def cooking_game(tw_cache):
     """Making it takes 10-20 s on 2 cores: the tests that use it are slow (see below)."""
-    from environments.textworld import generate_game
+    from graphmem_environments.textworld import generate_game
     return generate_game("tw-cooking:recipe=1,take=1,go=1,cut", seed=1, cache_dir=tw_cache)
 
 
 @pytest.fixture(scope="session")
 def hunter_game(tw_cache):
-    from environments.textworld import generate_game
+    from graphmem_environments.textworld import generate_game
     return generate_game("tw-treasure_hunter:level=5", seed=1, cache_dir=tw_cache)
 
 

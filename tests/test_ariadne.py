@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from agents.ariadne import Ariadne
-from agents.effects import EffectTracker
-from agents.runner import run_episode
-from environments.textworld import TextWorldEnv
+from graphmem_agents.ariadne import Ariadne
+from graphmem_agents.effects import EffectTracker
+from graphmem_agents.runner import run_episode
+from graphmem_environments.textworld import TextWorldEnv
 from scripted_llm import ScriptedChat
 
 

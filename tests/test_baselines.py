@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from agents.baselines import FullHistoryAgent, RAGAgent, SummaryAgent
-from agents.runner import run_episode
-from environments.textworld import TextWorldEnv
+from graphmem_agents.baselines import FullHistoryAgent, RAGAgent, SummaryAgent
+from graphmem_agents.runner import run_episode
+from graphmem_environments.textworld import TextWorldEnv
 from scripted_llm import ScriptedChat
 
 ACTIONS = ["open wooden door", "go north", "examine box", "go south", "examine table"]
@@ -79,7 +79,7 @@ def test_rag_agent_retrieves_older_steps_only(tiny_world):
 
 
 def test_actions_repeated_without_effect_are_recognised():
-    from agents.base import RecentSteps
+    from graphmem_agents.base import RecentSteps
 
     recent = RecentSteps(4)
     for action, obs in [("prepare meal", "Something still needs to be cut."), ("look", "A kitchen."),

@@ -1,7 +1,7 @@
 """The one chooser every LLM agent uses: scoring, structured choice, priors, fallbacks, caching."""
 import json
 
-from agents.choice import Candidate, Chooser
+from graphmem_agents.choice import Candidate, Chooser
 from graphmem.llm import Scores
 from scripted_llm import ScriptedChat
 
@@ -62,7 +62,7 @@ def test_structured_choice_without_scoring_and_a_counted_fallback():
 
 
 def test_sampling_is_seeded_and_eval_agents_reruns_differ():
-    from agents.evaluate import RERUN_TEMPERATURE, run_temperature
+    from graphmem_agents.evaluate import RERUN_TEMPERATURE, run_temperature
 
     table = {"a": -1.0, "b": -1.1, "c": -1.2}
 

@@ -323,7 +323,7 @@ def test_unwritable_outputs_fail_before_the_work(tmp_path, capsys, cooking_game)
 # --- wrong results -------------------------------------------------------------------------------
 
 def test_split_games_keeps_commas_inside_generator_specs(tmp_path):
-    from environments.textworld import split_games
+    from graphmem_environments.textworld import split_games
 
     tasks = tmp_path / "tasks.json"
     tasks.write_text(json.dumps({"cook": {"game": "cook.z8"}}))
@@ -338,7 +338,7 @@ def test_split_games_keeps_commas_inside_generator_specs(tmp_path):
 
 @pytest.mark.slow  # plays the cooking game
 def test_eval_agents_plays_the_spec_it_was_given(tw_cache, tmp_path, capsys, monkeypatch):
-    from environments.textworld import parse_spec
+    from graphmem_environments.textworld import parse_spec
 
     monkeypatch.setenv("GRAPHMEM_TW_CACHE", str(tw_cache))  # the conftest's cooking game, generated once
     spec = "tw-cooking:recipe=1,take=1,go=1,cut"

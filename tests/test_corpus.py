@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from environments.qa import load_dataset
+from graphmem_environments.qa import load_dataset
 from graphmem.corpus import former_ids, load_corpus
 from graphmem.model import passage_id
 

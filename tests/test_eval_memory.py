@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from agents.eval_memory import in_vocabulary, make_extractor
+from graphmem_agents.eval_memory import in_vocabulary, make_extractor
 from graphmem.cli import main
 
 

@@ -1,7 +1,7 @@
 """Family modules: priors and checklists from what the memory holds (never the game's own state)."""
-from agents.families import VETO, family_for
-from agents.families.cleaning import CleaningFamily
-from agents.world import WorldView
+from graphmem_agents.families import VETO, family_for
+from graphmem_agents.families.cleaning import CleaningFamily
+from graphmem_agents.world import WorldView
 from graphmem.llm import Scores
 from scripted_llm import ScriptedChat
 

@@ -1,7 +1,7 @@
 """Ariadne's map: paths over spatial triples in a Memory (up/down included), unexplored exits."""
 import pytest
 
-from agents.navigation import RoomMap
+from graphmem_agents.navigation import RoomMap
 from fakes import HashingEmbedder
 from graphmem import Memory
 from graphmem.spatial import move_triples

@@ -94,7 +94,7 @@ import sys, time, json
 sys.path[:0] = [{root!r}, {tests!r}]
 from scripted_llm import ScriptedChat
 from agent_script import choose
-from agents.evaluate import play
+from graphmem_agents.evaluate import play
 calls = 0
 def script(messages, schema):
     global calls
@@ -110,7 +110,7 @@ play({game!r}, "ariadne", ScriptedChat(script, cache_path={cache!r}), max_steps=
 @pytest.mark.slow
 def test_resume_after_kill_rebuilds_the_agent_from_the_cache(tiny_world, tmp_path):
     from agent_script import choose
-    from agents.evaluate import play
+    from graphmem_agents.evaluate import play
     from scripted_llm import ScriptedChat
 
     log, marker, cache = tmp_path / "run.jsonl", tmp_path / "stalled", tmp_path / "cache.sqlite"

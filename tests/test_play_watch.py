@@ -65,7 +65,7 @@ def test_progress_bars_show_with_verbose_and_never_with_quiet(cooking_game, tmp_
 
 
 def test_on_record_sees_every_record_as_the_log_does(cooking_game, tmp_path):
-    from agents.evaluate import play
+    from graphmem_agents.evaluate import play
 
     seen = []
     final = play(str(cooking_game), "walkthrough", log_path=tmp_path / "run.jsonl", on_record=seen.append)

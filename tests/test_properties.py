@@ -75,7 +75,7 @@ question = near({"id": st.text(max_size=5) | st.integers(), "question": st.text(
 @given(st.lists(question | json_values, max_size=4) | json_values,
        st.lists(near({"title": st.text(max_size=5), "text": st.text(max_size=10)}), max_size=3) | json_values)
 def test_questions_loader_accepts_or_refuses_cleanly(questions, corpus):
-    from environments.qa import load_dataset
+    from graphmem_environments.qa import load_dataset
 
     folder = write(questions).parent
     (folder / "questions.json").write_text(json.dumps(questions))
@@ -198,7 +198,7 @@ spec_words = st.sampled_from(["recipe=1", "take=2", "go=6", "cut", "cook", "leve
 @given(st.sampled_from(["tw-cooking", "tw-treasure_hunter", "custom", "tw-coin_collector", "tw-nope", ""]),
        st.lists(spec_words | st.text(max_size=6), max_size=4))
 def test_generator_specs_parse_and_round_trip_or_are_game_errors(kind, options):
-    from environments.textworld import parse_spec
+    from graphmem_environments.textworld import parse_spec
 
     try:
         spec = parse_spec(f"{kind}:{','.join(options)}")
@@ -212,7 +212,7 @@ def test_generator_specs_parse_and_round_trip_or_are_game_errors(kind, options):
                                  "custom:world_size=2,nb_objects=3", "games/a.z8", "b.z8"]), min_size=1, max_size=4),
        st.sampled_from([",", ";"]))
 def test_game_lists_split_back_into_their_games(games, sep):
-    from environments.textworld import split_games
+    from graphmem_environments.textworld import split_games
 
     assert split_games(sep.join(games)) == games
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from environments.qa import DatasetError, load_dataset, passage_id
+from graphmem_environments.qa import DatasetError, load_dataset, passage_id
 
 
 def _write(tmp_path, questions, corpus):

@@ -1,8 +1,8 @@
 """eval-qa's cached corpus graph: evaluating it holds no writer's lock (real extractor and embedder)."""
 import pytest
 
-from agents.qa.harness import build_graph, build_retrievers
-from environments.qa import Passage, QADataset, Question
+from graphmem_agents.qa.harness import build_graph, build_retrievers
+from graphmem_environments.qa import Passage, QADataset, Question
 from graphmem.store import open_store
 
 PASSAGES = [Passage("p-k", "Zorblat Kirvani", "Zorblat Kirvani was born in Quenthaven."),

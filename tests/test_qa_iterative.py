@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import pytest
 
 from graphmem.rag.answer import Answerer
-from agents.qa.harness import build_retrievers, evaluate, format_report
+from graphmem_agents.qa.harness import build_retrievers, evaluate, format_report
 from graphmem.rag.iterative import iter_retgen
-from environments.qa import Passage, QADataset, Question
+from graphmem_environments.qa import Passage, QADataset, Question
 
 PASSAGES = [Passage("p-k", "Zorblat Kirvani", "Zorblat Kirvani was born in Quenthaven."),
             Passage("p-q", "Quenthaven", "Ilsa Moravec is the mayor of Quenthaven."),

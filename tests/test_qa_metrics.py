@@ -1,6 +1,6 @@
 import pytest
 
-from environments.qa import exact_match, f1_score, mean_recall_at_k, normalize_answer, recall_at_k
+from graphmem_environments.qa import exact_match, f1_score, mean_recall_at_k, normalize_answer, recall_at_k
 
 
 def test_normalize_answer_drops_case_punctuation_articles():

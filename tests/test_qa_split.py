@@ -3,8 +3,8 @@ import hashlib
 
 import pytest
 
-from environments.qa import QADataset, Question
-from environments.qa.split import DEV_PERCENT, select_split, split_of
+from graphmem_environments.qa import QADataset, Question
+from graphmem_environments.qa.split import DEV_PERCENT, select_split, split_of
 
 
 def test_split_is_a_pure_function_of_the_id():

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from agents.walkthrough import WalkthroughAgent, replay_walkthrough
-from environments.textworld import (GameError, TextWorldEnv, clean_observation, generate_game,
+from graphmem_agents.walkthrough import WalkthroughAgent, replay_walkthrough
+from graphmem_environments.textworld import (GameError, TextWorldEnv, clean_observation, generate_game,
                                     load_tasks, parse_spec, resolve_game, task_for_game_file)
 
 
@@ -99,7 +99,7 @@ def test_walkthrough_agent_stops_when_commands_run_out():
     agent = WalkthroughAgent(["look"])
     with pytest.raises(ValueError, match="walkthrough"):
         WalkthroughAgent([])
-    from environments.textworld import StepResult
+    from graphmem_environments.textworld import StepResult
     state = StepResult("", "", (), 0, 1, False, False, False, False, 0)
     assert agent.act(state) == "look"
     assert agent.act(state) is None

@@ -1,7 +1,7 @@
 """Ground-truth triples, the observed-so-far restriction and the cleaning scorer on a tiny world."""
 from __future__ import annotations
 
-from environments.textworld import (CleaningScorer, ObservedFilter, PlaceRule, Task,
+from graphmem_environments.textworld import (CleaningScorer, ObservedFilter, PlaceRule, Task,
                                     TextWorldEnv, entity_name, ground_truth_triples)
 
 START = [
@@ -121,7 +121,7 @@ def test_observed_filter_matches_whole_names_and_needs_stated_states():
 
 
 def test_score_triples():
-    from environments.textworld import score_triples
+    from graphmem_environments.textworld import score_triples
     truth = [("key 1", "in", "room a"), ("room a", "has exit", "west")]
     scores = score_triples([("Key 1", "in", "the Room A"), ("key 1", "on", "table")], truth)
     assert (scores.true_positives, scores.predicted, scores.truth) == (1, 2, 2)

@@ -27,8 +27,8 @@ def register(sub) -> None:
 
 def cmd_eval_memory(args) -> None:
     require_games("eval-memory")
-    from agents.eval_memory import evaluate_memory
-    from environments.textworld import resolve_game
+    from graphmem_agents.eval_memory import evaluate_memory
+    from graphmem_environments.textworld import resolve_game
 
     task = resolve_game(args.game, tasks=args.tasks, seed=args.seed)
     llm = open_llm(args) if args.extractor == "llm" else None

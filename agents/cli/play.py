@@ -64,7 +64,7 @@ def _llm_if_needed(args, agents) -> object:
 
 
 def _check_agents(agents: list[str]) -> list[str]:
-    from agents.factory import AGENTS
+    from graphmem_agents.factory import AGENTS
 
     unknown = [a for a in agents if a not in AGENTS]
     if unknown or not agents:
@@ -74,7 +74,7 @@ def _check_agents(agents: list[str]) -> list[str]:
 
 def cmd_play(args) -> None:
     require_games("play")
-    from agents.evaluate import play
+    from graphmem_agents.evaluate import play
     from graphmem.util.filelock import FileLock
 
     if args.resume and not args.log:
@@ -117,8 +117,8 @@ def _write_view(agent, path: str, game: str) -> None:
 
 def cmd_eval_agents(args) -> None:
     require_games("eval-agents")
-    from agents.evaluate import eval_agents, markdown_table
-    from environments.textworld import split_games
+    from graphmem_agents.evaluate import eval_agents, markdown_table
+    from graphmem_environments.textworld import split_games
 
     games = [g for text in args.games for g in split_games(text, tasks=args.tasks)]
     if not games:

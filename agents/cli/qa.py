@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from graphmem.cli.common import (NON_NEGATIVE, POSITIVE, UserError, add_extractor_options, add_server_options,
+from graphmem.cli.common import (POSITIVE, UserError, add_extractor_options, add_server_options,
                                  open_extractor, open_llm, open_store_arg, print_json)
 from graphmem.cli.progress import add_quiet_option, showing
 from graphmem.cli.qa import add_graph_retrieval_options, graph_config
@@ -24,7 +24,7 @@ def _ks(text: str) -> list[int]:
 
 
 def _names(text: str) -> list[str]:
-    from agents.qa.harness import RETRIEVERS
+    from graphmem_agents.qa.harness import RETRIEVERS
 
     names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in RETRIEVERS]
@@ -35,9 +35,9 @@ def _names(text: str) -> list[str]:
 
 
 def _eval_qa(args) -> int:
-    from agents.qa.harness import build_retrievers, evaluate, format_report, graph_path
-    from environments.qa import load_dataset
-    from environments.qa.split import select_split
+    from graphmem_agents.qa.harness import build_retrievers, evaluate, format_report, graph_path
+    from graphmem_environments.qa import load_dataset
+    from graphmem_environments.qa.split import select_split
     from graphmem.embedders import embedder_named
     from graphmem.profiles import DOCUMENTS
     from graphmem.rag.answer import Answerer
@@ -85,7 +85,7 @@ def _given_graph(args):
 
 
 def register(subparsers) -> None:
-    from environments.qa.split import SPLITS
+    from graphmem_environments.qa.split import SPLITS
     from graphmem.embedders import EMBEDDERS
 
     p = subparsers.add_parser(

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from environments.qa import QADataset, exact_match, f1_score, mean_recall_at_k
+from graphmem_environments.qa import QADataset, exact_match, f1_score, mean_recall_at_k
 from graphmem.embedders.sentence_transformer import DEFAULT_EMBEDDER
 from graphmem.indexes import PASSAGE_TOKENS
 from graphmem.rag import BM25Retriever, DenseRetriever, HybridRetriever, PassageRetriever

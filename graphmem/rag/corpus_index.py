@@ -101,15 +101,12 @@ class CorpusIndex:
             passages = sorted(self.mentions.kinds)
             nodes = entities + passages
             pos = {n: i for i, n in enumerate(nodes)}
-            rows, cols, w = [], [], []
-            for subject, obj in self.edges.values():
-                if subject in pos and obj in pos:
-                    rows.append(pos[subject]); cols.append(pos[obj]); w.append(1.0)
-            for pid, kinds in self.mentions.kinds.items():
-                for name in kinds:
-                    rows.append(pos[pid]); cols.append(pos[name]); w.append(1.0)
-            for (a, b), sim in self.synonyms.items():
-                rows.append(pos[a]); cols.append(pos[b]); w.append(sim)
+            links = [(pos[s], pos[o], 1.0) for s, o in self.edges.values() if s in pos and o in pos]
+            links += [(pos[pid], pos[name], 1.0) for pid, kinds in self.mentions.kinds.items() for name in kinds]
+            links += [(pos[a], pos[b], sim) for (a, b), sim in self.synonyms.items()]
+            rows = [r for r, _, _ in links]
+            cols = [c for _, c, _ in links]
+            w = [weight for _, _, weight in links]
             self._walk = (nodes, pos, len(entities), Walk(transition_matrix(len(nodes), rows, cols, w)))
         return self._walk
 

@@ -154,7 +154,8 @@ class GraphStore(ABC):
         """(fingerprint, bytes) of a blob kept with the graph; None where there is none."""
         return None
 
-    def set_attachment(self, name: str, fingerprint: str, write: Callable[[BinaryIO], None]) -> None:
+    def set_attachment(  # noqa: B027 - an optional hook: the default keeps nothing
+            self, name: str, fingerprint: str, write: Callable[[BinaryIO], None]) -> None:
         """Keep a blob with the graph (``write(fh)`` writes it); a store that cannot keep blobs
         drops it, and is then rebuilt from the graph on open."""
 
