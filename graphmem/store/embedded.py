@@ -28,6 +28,7 @@ from .attachments import Attachments
 from .base import GraphStore, StoreError
 from .cypher_limits import CypherLimits
 from .embedded_cypher import networkx_graph, run_cypher
+from .embedded_episodes import EmbeddedEpisodes
 from .embedded_triples import EmbeddedTriples
 from .graph_file import holds_archive, is_json_path, open_archive, save_graph
 from .json_graph import read_json_graph, to_document
@@ -48,13 +49,12 @@ class EmbeddedStore(GraphStore):
         self.path = Path(path).resolve() if path is not None else None
         self.readonly = readonly
         self._triples = EmbeddedTriples()
-        self._episodes: dict[str, Episode] = {}
+        self._episodes = EmbeddedEpisodes()
         self._meta: dict = {}
         self._nx: nx.MultiDiGraph | None = None  # built for Cypher, dropped on writes
-        # An opened archive's vectors, read in place: its triples' (ids, matrix), while unchanged, and
-        # its episodes'; each matrix is checked on its first use (archive.InPlaceArray).
+        # An opened archive's triples' vectors, read in place: (ids, matrix), while unchanged; the
+        # matrix is checked on its first use (archive.InPlaceArray).
         self._mapped: tuple[list[str], InPlaceArray] | None = None
-        self._episode_vectors: InPlaceArray | None = None
         self._attachments = Attachments()
         self._dirty = False  # changes not saved yet: close() saves them
         self._lock = None if self.path is None or readonly else FileLock(self.path, "graph file")
@@ -138,23 +138,14 @@ class EmbeddedStore(GraphStore):
 
     # --- episodes ------------------------------------------------------------------------------
     def add_episode(self, episode: Episode) -> None:
-        self._episodes[episode.id] = episode
+        self._episodes.add(episode)
         self._dirty = True
 
     def get_episode(self, episode_id: str) -> Episode | None:
-        self._episode_vectors_verified()
         return self._episodes.get(episode_id)
 
     def episodes(self) -> list[Episode]:
-        self._episode_vectors_verified()
-        return sorted(self._episodes.values(), key=lambda e: (e.step, e.id))
-
-    def _episode_vectors_verified(self) -> None:
-        """Before an opened archive's episodes (and their vectors, read in place) are first handed
-        out, to be used or saved: their entry is checked (see ``archive.ArchiveReader.verify``)."""
-        if self._episode_vectors is not None:
-            self._episode_vectors()
-            self._episode_vectors = None
+        return self._episodes.ordered()
 
     # --- provenance ----------------------------------------------------------------------------
     def delete_source(self, source_id: str) -> list[str]:
@@ -163,11 +154,7 @@ class EmbeddedStore(GraphStore):
         self._nx = None
         if deleted:
             self._mapped = None
-        self._episodes.pop(source_id, None)
-        gone = set(deleted)
-        for ep in self._episodes.values():
-            if gone.intersection(ep.triple_ids):
-                ep.triple_ids = [i for i in ep.triple_ids if i not in gone]
+        self._episodes.delete_source(source_id, deleted)
         return deleted
 
     # --- metadata ------------------------------------------------------------------------------
@@ -248,9 +235,8 @@ class EmbeddedStore(GraphStore):
             contents, reader = open_archive(path)
             self._attachments.open(reader, contents.attachments)
             table = contents.table
-            self._episodes = {e.id: e for e in contents.episodes}
+            self._episodes.load(contents.episodes, contents.episode_vectors)
             self._meta = dict(contents.meta)
-            self._episode_vectors = contents.episode_vectors
             if table.vectors is not None:
                 self._mapped = (table.vector_ids, table.vectors)
             if table.in_time_order():
