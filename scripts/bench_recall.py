@@ -215,7 +215,7 @@ def measure_server(path: Path, n: int, queries: int, seed: int, random: bool = F
         open_s = time.perf_counter() - t0
         qvecs = Synthetic(n, seed, random).queries(queries, seed, memory.embedder)
         timed = [_time(lambda q=q: memory.recall("q", query_vectors=q[None, :])) for q in qvecs]
-        agent = memory.store._driver.get_server_info().agent
+        agent = memory.store.server_agent
         memory.close()
     finally:
         server.stop()

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             bat_med, bat_p95, bat_ans = latency_ms(two_hop_batched, bolt, seeds)
             assert emb_ans == bolt_ans == bat_ans, "backends disagree on 2-hop neighbourhoods"
             sizes = [len(a) for a in emb_ans]
-            server_agent = bolt._driver.get_server_info().agent
+            server_agent = bolt.server_agent
             bolt.close()
 
         n = len(triples)

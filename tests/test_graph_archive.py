@@ -226,15 +226,15 @@ def test_an_opened_archive_answers_reads_from_its_columns_like_a_graph_read_whol
     graph(tmp_path / "g.json").close()
     lazy, whole = EmbeddedStore(tmp_path / "g.gmem"), EmbeddedStore(tmp_path / "g.json")
     first = lazy.get_triple(whole.triples()[0].id)
-    assert lazy._table is not None and len(lazy._table._made) == 1  # one row made, on demand
+    assert lazy.row_view() is not None and len(lazy.row_view()._made) == 1  # one row made, on demand
     assert reads(lazy) == reads(whole)
-    assert lazy._table is not None  # reads never index the whole graph as objects
+    assert lazy.row_view() is not None  # reads never index the whole graph as objects
     # The first write indexes the triples as objects; the ones handed out stay the same objects.
     for st in (lazy, whole):
         st.retire([st.triples()[0].id], 30)
         st.add_triples([Triple("thing 1", "rel 9", "place 9", valid_from=31, sources=["e9"])])
         st.delete_source("e2")
-    assert lazy._table is None and lazy.get_triple(first.id) is first
+    assert lazy.row_view() is None and lazy.get_triple(first.id) is first
     assert reads(lazy) == reads(whole)
     lazy.close()
     whole.close()
@@ -248,7 +248,7 @@ def test_opening_a_memory_makes_no_triple_objects(tmp_path):
                       vectors=np.eye(2, m.embedder.dim, dtype=np.float32))
         m.add_triples([("apple", "on", "table")], step=1, vectors=np.eye(1, m.embedder.dim, 2, dtype=np.float32))
     with Memory(EmbeddedStore(tmp_path / "m.gmem", readonly=True)) as m:
-        assert m.store._table is not None and not m.store._table._made
+        assert m.store.row_view() is not None and not m.store.row_view()._made
         assert m.triple_index.n_active == 2  # the retired fact's vector is kept, not searched
         found = m.recall("apple", query_vectors=np.eye(1, m.embedder.dim, 2, dtype=np.float32))
         assert [t.as_list() for t in found.triples][0] == ["apple", "on", "table"]

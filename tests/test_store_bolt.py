@@ -46,7 +46,7 @@ from bolt_server import bolt_store_factory, start_server  # noqa: E402,F401
 from graphmem.testing.arcadedb import ArcadeServer, free_port  # noqa: E402
 from graphmem.model import Episode, Triple  # noqa: E402
 from graphmem.store import open_store  # noqa: E402
-from graphmem.store import bolt as bolt_module  # noqa: E402
+from graphmem.store import bolt_writes  # noqa: E402
 from graphmem.store.base import CypherError, StoreError  # noqa: E402
 from graphmem.store.embedded import EmbeddedStore  # noqa: E402
 from graphmem.store.transfer import export_graph, import_graph  # noqa: E402
@@ -157,15 +157,15 @@ def test_server_killed_mid_write_reports_nothing_saved(tmp_path, monkeypatch):
         saved = Triple("apple", "on", "table")
         st.add_triples([saved])
         batch = [Triple(f"thing {i}", "in", "box") for i in range(500)]
-        real_chunks = bolt_module._chunks
+        real_chunks = bolt_writes._chunks
 
-        def die_after_first_chunk(rows, size=bolt_module.CHUNK):
+        def die_after_first_chunk(rows, size=bolt_writes.CHUNK):
             chunks = real_chunks(rows, 100)
             yield next(chunks)
             server.kill()  # the transaction has started writing this batch
             yield from chunks
 
-        monkeypatch.setattr(bolt_module, "_chunks", die_after_first_chunk)
+        monkeypatch.setattr(bolt_writes, "_chunks", die_after_first_chunk)
         with pytest.raises(StoreError, match="server is running") as err:
             st.add_triples(batch)
         assert "Nothing from this operation was saved" in str(err.value)

@@ -2,46 +2,28 @@
 
 Only portable Cypher is used (no APOC, no ``db.index.*``, no vector indexes), values always travel
 as parameters, and every public write is one transaction, so a failed call leaves nothing behind.
-The graph's layout on the server is in ``bolt_layout``, what driver errors mean in ``bolt_errors``.
+The graph's layout on the server is in ``bolt_layout``, the write transactions in ``bolt_writes``,
+the connection (transactions, retries) in ``bolt_connection``, what driver errors mean in
+``bolt_errors``.
 """
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 from typing import Any, Callable, Iterable, TypeVar
 
-from neo4j import READ_ACCESS, WRITE_ACCESS, GraphDatabase
-from neo4j.exceptions import DriverError
-from tenacity import (
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential,
-)
-
 from ..model import Episode, Triple, ordered_unique
-from .base import CypherError, GraphStore, StoreError
-from .bolt_errors import retryable, translate
+from . import bolt_writes
+from .base import CypherError, GraphStore
+from .bolt_connection import BoltConnection
 from .bolt_layout import EPISODE_RETURN, SCHEMA, TRIPLE_RETURN, episode_of, episode_row, triple_of, triple_row
 from .cypher_guard import reject_writes
 from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .transfer import write_graph_file
 from .values import plain
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# Rows per UNWIND statement: large enough to amortise round trips, small enough for any server's
-# parameter limits. All chunks of one call still share one transaction.
-CHUNK = 2000
-
-
-def _chunks(rows: list, size: int = CHUNK) -> Iterable[list]:
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
 
 
 class BoltStore(GraphStore):
@@ -58,127 +40,42 @@ class BoltStore(GraphStore):
         max_retry_s: float = 10.0,
         connect_timeout_s: float = 5.0,
     ) -> None:
-        self.uri = uri or os.environ.get("NEO4J_URI") or "bolt://127.0.0.1:7687"
-        self.user = user or os.environ.get("NEO4J_USER") or "neo4j"
-        password = password if password is not None else os.environ.get("NEO4J_PASSWORD", "")
-        self.database = database or os.environ.get("NEO4J_DATABASE") or None
-        self._attempts = attempts
-        self._max_retry_s = max_retry_s
-        self.transactions = 0  # round trips to the server (retries not counted), for measuring
+        self._bolt = BoltConnection(uri, user, password, database, attempts=attempts,
+                                    max_retry_s=max_retry_s, connect_timeout_s=connect_timeout_s)
+        self.uri, self.user, self.database = self._bolt.uri, self._bolt.user, self._bolt.database
         try:
-            self._driver = GraphDatabase.driver(
-                self.uri, auth=(self.user, password),
-                connection_timeout=connect_timeout_s,
-                connection_acquisition_timeout=connect_timeout_s,
-                max_transaction_retry_time=0,  # retries are ours (bounded, below)
-            )
-        except (ValueError, DriverError) as e:
-            raise StoreError(f"Invalid Bolt URI {self.uri!r}: {e}. Use bolt://HOST:PORT or "
-                             f"neo4j://HOST:PORT (NEO4J_URI).") from e
-        try:
-            self._retrying(self._driver.verify_connectivity)
-            self.features = self._ensure_schema()
+            self.features = self._bolt.apply_schema(SCHEMA)
         except BaseException:
-            self._driver.close()
+            self._bolt.close()
             raise
 
-    # --- plumbing ------------------------------------------------------------------------------
     @property
-    def _where(self) -> str:
-        db = f", database {self.database!r}" if self.database else ""
-        return f"{self.uri} (user {self.user!r}{db})"
+    def transactions(self) -> int:
+        """Round trips to the server (retries not counted), for measuring; may be reset."""
+        return self._bolt.transactions
 
-    def _retrying(self, fn: Callable[[], T], doing: str = "connecting") -> T:
-        retrying = Retrying(
-            retry=retry_if_exception(retryable),
-            stop=stop_after_attempt(self._attempts) | stop_after_delay(self._max_retry_s),
-            wait=wait_exponential(multiplier=0.2, max=2.0),
-            reraise=True,
-        )
-        try:
-            return retrying(fn)
-        except Exception as e:  # noqa: BLE001 - every failure leaves as a StoreError
-            raise translate(e, self._where, self._attempts, doing) from e
+    @transactions.setter
+    def transactions(self, value: int) -> None:
+        self._bolt.transactions = value
 
+    @property
+    def server_agent(self) -> str:
+        """The server's name and version, as it tells them (e.g. for a benchmark's report)."""
+        return self._bolt.driver.get_server_info().agent
+
+    # Every query below goes through these two, to the connection.
     def _tx(self, work: Callable[[Any], T], *, write: bool, doing: str, timeout: float | None = None) -> T:
-        """Run ``work(tx)`` in one explicit transaction, retried as a whole on transient errors;
-        ``timeout``: seconds the server may give it (a server may ignore it).
-
-        Every write here is idempotent (replace by id), so replaying a transaction whose commit
-        outcome was unknown cannot duplicate anything.
-        """
-        mode = WRITE_ACCESS if write else READ_ACCESS
-        self.transactions += 1
-
-        def attempt() -> T:
-            with self._driver.session(database=self.database, default_access_mode=mode) as session:
-                with session.begin_transaction(timeout=timeout) as tx:
-                    result = work(tx)
-                    tx.commit()
-                    return result
-
-        return self._retrying(attempt, doing)
+        return self._bolt.transaction(work, write=write, doing=doing, timeout=timeout)
 
     def _read(self, query: str, doing: str, **params: Any) -> list[dict]:
-        return self._tx(lambda tx: [r.data() for r in tx.run(query, params)], write=False,
-                        doing=doing)
-
-    def _by_ids(self, query: str, ids: Iterable[str], convert: Callable[[dict], T], doing: str) -> list[T]:
-        """Records for many ids in one round trip, each once, in the order asked (unknown skipped)."""
-        ids = ordered_unique(ids)
-        if not ids:
-            return []
-        found = {r["id"]: convert(r) for r in self._read(query, doing, ids=ids)}
-        return [found[i] for i in ids if i in found]
-
-    def _ensure_schema(self) -> dict[str, bool]:
-        """Create the indexes/constraints the server accepts; remember which features it has."""
-        features = {}
-        for feature, statements in SCHEMA.items():
-            features[feature] = False
-            for statement in statements:
-                try:
-                    self._tx(lambda tx: tx.run(statement).consume(), write=True,
-                             doing="creating indexes")
-                except CypherError as e:
-                    log.info("server refused %r: %s", statement, e)
-                    continue
-                features[feature] = True
-                break
-        return features
+        return self._bolt.read(query, doing, **params)
 
     # --- triples -------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
         rows = list({t.id: triple_row(t) for t in triples}.values())
-        if not rows:
-            return
-        names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
-
-        def work(tx) -> None:
-            # Measured on ArcadeDB: MERGE costs ~10x a lookup plus CREATE, and SET after CREATE
-            # ~5x inline properties; Neo4j is indifferent. Hence find, create what is missing,
-            # and create relationships with their properties inline.
-            for chunk in _chunks(names):
-                found = {rec["name"] for rec in tx.run(
-                    "MATCH (n:Entity) WHERE n.name IN $names RETURN n.name AS name", names=chunk)}
-                missing = [n for n in chunk if n not in found]
-                if missing:
-                    tx.run("UNWIND $names AS name CREATE (:Entity {name: name})",
-                           names=missing).consume()
-            for chunk in _chunks(rows):
-                # Replace by id: drop any old copy (its endpoints may differ), then create.
-                tx.run("MATCH ()-[r:REL]->() WHERE r.id IN $ids DELETE r",
-                       ids=[r["id"] for r in chunk]).consume()
-                tx.run(
-                    "UNWIND $rows AS row "
-                    "MATCH (s:Entity {name: row.s}), (o:Entity {name: row.o}) "
-                    "CREATE (s)-[:REL {id: row.id, relation: row.relation, "
-                    "valid_from: row.valid_from, valid_until: row.valid_until, "
-                    "sources: row.sources, embedding: row.embedding}]->(o)",
-                    rows=chunk,
-                ).consume()
-
-        self._tx(work, write=True, doing=f"writing {len(rows)} triples")
+        if rows:
+            self._tx(lambda tx: bolt_writes.write_triples(tx, rows), write=True,
+                     doing=f"writing {len(rows)} triples")
 
     def get_triple(self, triple_id: str) -> Triple | None:
         # Unlabelled endpoints: with labels ArcadeDB scans nodes instead of using the id index.
@@ -189,8 +86,8 @@ class BoltStore(GraphStore):
     def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
         # IN, not UNWIND + equality: ArcadeDB answers the latter with a scan of every relationship
         # per id (1.1 s an id at 100k triples, measured) and the former from its id index.
-        return self._by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {TRIPLE_RETURN}",
-                            triple_ids, triple_of, "reading triples")
+        return self._bolt.read_by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {TRIPLE_RETURN}",
+                                      triple_ids, triple_of, "reading triples")
 
     def triples(self, current_only: bool = True) -> list[Triple]:
         where = "WHERE r.valid_until IS NULL " if current_only else ""
@@ -250,14 +147,8 @@ class BoltStore(GraphStore):
         ids = ordered_unique(triple_ids)
         if not ids:
             return []
-
-        def work(tx) -> set[str]:
-            result = tx.run(
-                "MATCH ()-[r:REL]->() WHERE r.id IN $ids AND r.valid_until IS NULL "
-                "SET r.valid_until = $step RETURN r.id AS id", ids=ids, step=int(step))
-            return {rec["id"] for rec in result}
-
-        retired = self._tx(work, write=True, doing=f"retiring {len(ids)} triples")
+        retired = self._tx(lambda tx: bolt_writes.retire_triples(tx, ids, step), write=True,
+                           doing=f"retiring {len(ids)} triples")
         return [i for i in ids if i in retired]
 
     def entities(self) -> list[str]:
@@ -272,18 +163,9 @@ class BoltStore(GraphStore):
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
         """Insert or replace many episodes in one transaction."""
         rows = [episode_row(e) for e in episodes]
-
-        def work(tx) -> None:
-            for chunk in _chunks(rows):
-                tx.run(
-                    "UNWIND $rows AS row MERGE (e:Episode {id: row.id}) "
-                    "SET e.step = row.step, e.text = row.text, e.title = row.title, "
-                    "e.triple_ids = row.triple_ids, e.embedding = row.embedding",
-                    rows=chunk,
-                ).consume()
-
         if rows:
-            self._tx(work, write=True, doing=f"writing {len(rows)} episodes")
+            self._tx(lambda tx: bolt_writes.write_episodes(tx, rows), write=True,
+                     doing=f"writing {len(rows)} episodes")
 
     def get_episode(self, episode_id: str) -> Episode | None:
         recs = self._read(f"MATCH (e:Episode {{id: $id}}) {EPISODE_RETURN}", "reading an episode",
@@ -291,8 +173,8 @@ class BoltStore(GraphStore):
         return episode_of(recs[0]) if recs else None
 
     def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
-        return self._by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {EPISODE_RETURN}",
-                            episode_ids, episode_of, "reading episodes")
+        return self._bolt.read_by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {EPISODE_RETURN}",
+                                      episode_ids, episode_of, "reading episodes")
 
     def episodes(self) -> list[Episode]:
         recs = self._read(f"MATCH (e:Episode) {EPISODE_RETURN} ORDER BY step, id",
@@ -301,29 +183,8 @@ class BoltStore(GraphStore):
 
     # --- provenance ----------------------------------------------------------------------------
     def delete_source(self, source_id: str) -> list[str]:
-        def work(tx) -> list[str]:
-            tx.run("MATCH (e:Episode {id: $id}) DETACH DELETE e", id=source_id).consume()
-            touched = tx.run(
-                "MATCH (s:Entity)-[r:REL]->(o:Entity) WHERE $id IN r.sources "
-                "RETURN r.id AS id, r.sources AS sources, s.name AS s, o.name AS o",
-                id=source_id).data()
-            doomed = sorted(r["id"] for r in touched if set(r["sources"]) == {source_id})
-            kept = [{"id": r["id"], "sources": [x for x in r["sources"] if x != source_id]}
-                    for r in touched if r["id"] not in doomed]
-            tx.run("MATCH ()-[r:REL]->() WHERE r.id IN $ids DELETE r", ids=doomed).consume()
-            for row in kept:  # few rows; UNWIND + MATCH by id is a full scan per row on ArcadeDB
-                tx.run("MATCH ()-[r:REL]->() WHERE r.id = $id SET r.sources = $sources",
-                       **row).consume()
-            tx.run("MATCH (e:Episode) WHERE any(x IN e.triple_ids WHERE x IN $ids) "
-                   "SET e.triple_ids = [x IN e.triple_ids WHERE NOT x IN $ids]", ids=doomed).consume()
-            # Entities exist only through triples: drop the ones left without any.
-            names = sorted({r["s"] for r in touched} | {r["o"] for r in touched})
-            tx.run("UNWIND $names AS name MATCH (n:Entity {name: name}) "
-                   "OPTIONAL MATCH (n)-[r:REL]-() WITH n, count(r) AS degree WHERE degree = 0 "
-                   "DELETE n", names=names).consume()
-            return doomed
-
-        return self._tx(work, write=True, doing=f"deleting source {source_id!r}")
+        return self._tx(lambda tx: bolt_writes.delete_source(tx, source_id), write=True,
+                        doing=f"deleting source {source_id!r}")
 
     # --- metadata ------------------------------------------------------------------------------
     def meta(self) -> dict:
@@ -379,7 +240,7 @@ class BoltStore(GraphStore):
         write_graph_file(self, path)
 
     def close(self) -> None:
-        self._driver.close()
+        self._bolt.close()
 
     def __repr__(self) -> str:
-        return f"BoltStore({self._where})"
+        return f"BoltStore({self._bolt.where})"

@@ -1,21 +1,19 @@
 """The embedded default store: triples, episodes and vectors in process, persisted to one file.
 
 Entities are names; each triple is an edge between two of them with ``relation``, ``id``,
-``valid_from``, ``valid_until`` and ``sources``. The store keeps per-entity adjacency lists ordered by
-(valid_from, id), so a hub's newest facts are read without touching the rest; a networkx
-MultiDiGraph is built only when Cypher asks for one (``embedded_cypher``).
+``valid_from``, ``valid_until`` and ``sources``. Per-entity lists ordered by (valid_from, id) let a
+hub's newest facts be read without touching the rest (``triple_index``); a networkx MultiDiGraph is
+built only when Cypher asks for one (``embedded_cypher``).
 
 The file is JSON or a binary archive, saved atomically (``graph_file``). An opened archive's triples
-are answered from its columns (``triple_table``) until the first write. A writer holds an advisory
+are answered from its columns until the first write (``embedded_triples``). A writer holds an advisory
 lock on the file from opening to ``close()`` (which saves pending changes), so a second process
-writing the same file fails at once instead of overwriting the first one's work.
+writing the same file fails at once instead of overwriting the first one's work. Blobs saved beside
+the graph are kept by ``Attachments``.
 """
 from __future__ import annotations
 
-import bisect
-import io
 import os
-from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
@@ -25,10 +23,13 @@ import numpy as np
 from ..util.filelock import FileLock
 from ..util.gcpause import gc_paused
 from ..model import Episode, Triple
-from .archive import ArchiveReader, InPlaceArray, buffer_writer
+from .archive import InPlaceArray
+from .attachments import Attachments
 from .base import GraphStore, StoreError
 from .cypher_limits import CypherLimits
 from .embedded_cypher import networkx_graph, run_cypher
+from .embedded_episodes import EmbeddedEpisodes
+from .embedded_triples import EmbeddedTriples
 from .graph_file import holds_archive, is_json_path, open_archive, save_graph
 from .json_graph import read_json_graph, to_document
 from .triple_table import TripleTable, newest
@@ -47,27 +48,14 @@ class EmbeddedStore(GraphStore):
         # A symlink names the file it points to: saves replace that file (not the link) under its lock.
         self.path = Path(path).resolve() if path is not None else None
         self.readonly = readonly
-        self._triples: dict[str, Triple] = {}
-        self._adj: dict[str, list[str]] = {}  # entity -> ids of its triples by (valid_from, id)
-        self._live: dict[str, list[str]] = {}  # the same for current triples only
-        self._current: dict[tuple[str, str, str], str] = {}  # fact -> id of its current triple
-        # Facts usually arrive in time order. No list holds a triple newer than _front, and those
-        # holding one at _front are in _at_front (by id(); None: unknown), so a fact at _front or
-        # newer goes to the end of the other lists without reading their last triple.
-        self._front = -(1 << 62)
-        self._at_front: set[int] | None = set()
-        self._episodes: dict[str, Episode] = {}
+        self._triples = EmbeddedTriples()
+        self._episodes = EmbeddedEpisodes()
         self._meta: dict = {}
-        self._sorted: list[Triple] | None = []  # all triples by (valid_from, id); None: stale
         self._nx: nx.MultiDiGraph | None = None  # built for Cypher, dropped on writes
-        # An opened archive's vectors, read in place: its triples' (ids, matrix), while unchanged, and
-        # its episodes'; each matrix is checked on its first use (archive.InPlaceArray).
+        # An opened archive's triples' vectors, read in place: (ids, matrix), while unchanged; the
+        # matrix is checked on its first use (archive.InPlaceArray).
         self._mapped: tuple[list[str], InPlaceArray] | None = None
-        self._episode_vectors: InPlaceArray | None = None
-        self._reader: ArchiveReader | None = None
-        # An opened archive's triples, read from its columns until the first write (see _table_or_none).
-        self._table: TripleTable | None = None
-        self._attachments: dict[str, tuple[str, Callable[[BinaryIO], None] | None]] = {}
+        self._attachments = Attachments()
         self._dirty = False  # changes not saved yet: close() saves them
         self._lock = None if self.path is None or readonly else FileLock(self.path, "graph file")
         if self.path is not None and self.path.is_dir():
@@ -87,129 +75,43 @@ class EmbeddedStore(GraphStore):
 
     # --- triples -------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
-        self._thaw()
         triples = list(triples)
+        self._triples.add(triples)  # first: a damaged file found as it thaws leaves the store as it was
         if triples:
             self._dirty = True
-            self._sorted = self._nx = self._mapped = None
-        for t in triples:
-            old = self._triples.get(t.id)
-            if old is not None and self._linked_alike(old, t):
-                self._triples[t.id] = t  # e.g. a fact told again by another source: no list moves
-                continue
-            if old is not None:
-                self._unlink(old, self._adj)
-                self._unlink(old, self._live)
-                if self._current.get(_fact(old)) == old.id:
-                    del self._current[_fact(old)]
-            self._triples[t.id] = t
-            if t.current:
-                self._link(t, self._adj, self._live)
-                self._current[_fact(t)] = t.id
-            else:
-                self._link(t, self._adj)
-
-    def _linked_alike(self, old: Triple, new: Triple) -> bool:
-        """Whether ``new`` would sit in exactly the lists that hold ``old``, which is current and
-        linked as such (the usual re-add: only its sources changed). Unlinking searches an entity's
-        whole list, and a hub's holds tens of thousands of ids."""
-        return (new.current and new.valid_from == old.valid_from and new.subject == old.subject
-                and new.object == old.object and self._current.get(_fact(new)) == old.id)
-
-    def _order(self, triple_id: str) -> tuple[int, str]:
-        t = self._triples[triple_id]
-        return t.valid_from, t.id
-
-    def _link(self, t: Triple, *adjs: dict[str, list[str]]) -> None:
-        """Add ``t`` to its entities' lists in each of ``adjs``."""
-        if t.valid_from > self._front:
-            self._front, self._at_front = t.valid_from, set()
-        at_front = self._at_front if t.valid_from == self._front else None
-        names = (t.subject,) if t.subject == t.object else (t.subject, t.object)
-        for adj in adjs:
-            for name in names:
-                ids = adj.get(name)
-                if ids is None:
-                    adj[name] = ids = [t.id]
-                elif at_front is not None and id(ids) not in at_front:
-                    ids.append(t.id)  # the usual case (time order), at a million triples a cache miss less
-                else:
-                    last = self._triples[ids[-1]]
-                    if last.valid_from < t.valid_from or last.valid_from == t.valid_from and last.id <= t.id:
-                        ids.append(t.id)
-                    else:
-                        bisect.insort(ids, t.id, key=self._order)
-                if at_front is not None:
-                    at_front.add(id(ids))
-
-    @staticmethod
-    def _unlink(t: Triple, adj: dict[str, list[str]]) -> None:
-        """Drop ``t`` from the lists of its entities, where it is (a caller may have retired the
-        object it passes back in place)."""
-        for name in dict.fromkeys((t.subject, t.object)):
-            ids = adj.get(name)
-            if ids is not None and t.id in ids:
-                ids.remove(t.id)
-                if not ids:
-                    del adj[name]
+            self._nx = self._mapped = None
 
     def get_triple(self, triple_id: str) -> Triple | None:
-        if self._table is not None:
-            row = self._table.row_of.get(triple_id)
-            return None if row is None else self._table.triple(row)
         return self._triples.get(triple_id)
 
     def triples(self, current_only: bool = True) -> list[Triple]:
-        if self._table is not None:
-            self._sorted = self._table.all()
-        elif self._sorted is None:
-            self._sorted = sorted(self._triples.values(), key=lambda t: (t.valid_from, t.id))
-        return [t for t in self._sorted if t.current] if current_only else list(self._sorted)
+        ordered = self._triples.ordered()
+        return [t for t in ordered if t.current] if current_only else list(ordered)
 
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
-        self._thaw()  # asked before writing: the fact index is built once for the writes to come
-        tid = self._current.get((subject, relation, obj))
-        return None if tid is None else self._triples[tid]
+        return self._triples.find_current(subject, relation, obj)
 
     def triples_of_entity(self, entity: str, current_only: bool = True) -> list[Triple]:
-        if self._table is not None:
-            return list(map(self._table.triple, self._table.entity_rows(entity, current_only).tolist()))
-        adj = self._live if current_only else self._adj
-        return [self._triples[i] for i in adj.get(entity, ())]
+        return self._triples.of_entity(entity, current_only)
 
     def triple_ids_of_entities(self, entities: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
-        out = {}
-        table = self._table
-        for name in dict.fromkeys(entities):
-            ids = table.entity_ids(name) if table is not None else self._live.get(name, [])
-            out[name] = newest(ids, limit)
-        return out
+        return {name: newest(self._triples.current_ids(name), limit) for name in dict.fromkeys(entities)}
 
     def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
-        self._thaw()
-        done = []
-        for tid in triple_ids:
-            t = self._triples.get(tid)
-            if t is None or not t.current:
-                continue
-            t.valid_until = step
+        done = self._triples.retire(triple_ids, step)
+        if done:
             self._dirty = True
             self._nx = None
-            self._unlink(t, self._live)
-            self._current.pop(_fact(t), None)
-            done.append(tid)
         return done
 
     def entities(self) -> list[str]:
-        return sorted(self._table.entity_names() if self._table is not None else self._adj)
+        return sorted(self._triples.entity_names())
 
     def row_view(self) -> TripleTable | None:
-        return self._table
+        return self._triples.table
 
     def retired_triple_ids(self) -> list[str]:
-        if self._table is not None:
-            return self._table.retired_ids()
-        return super().retired_triple_ids()
+        return self._triples.retired_ids()
 
     # --- vectors -------------------------------------------------------------------------------
     def triple_vectors(self, triples: list[Triple] | None = None) -> tuple[list[str], np.ndarray | None]:
@@ -220,15 +122,7 @@ class EmbeddedStore(GraphStore):
 
     def attachment(self, name: str) -> tuple[str, np.ndarray] | None:
         """(fingerprint, bytes) of a blob saved with the graph (e.g. an ANN index), if any."""
-        entry = self._attachments.get(name)
-        if entry is None:
-            return None
-        fingerprint, write = entry
-        if write is None:  # still in the file
-            return fingerprint, self._reader.blob(f"attachments/{name}")
-        buf = io.BytesIO()
-        write(buf)
-        return fingerprint, np.frombuffer(buf.getbuffer(), dtype=np.uint8)
+        return self._attachments.get(name)
 
     @property
     def keeps_attachments(self) -> bool:
@@ -239,55 +133,29 @@ class EmbeddedStore(GraphStore):
         and are not rewritten for it): ``write(fh)`` writes it."""
         if not self.keeps_attachments:
             return
-        self._attachments[name] = (fingerprint, write)
+        self._attachments.put(name, fingerprint, write)
         self._dirty = True
 
     # --- episodes ------------------------------------------------------------------------------
     def add_episode(self, episode: Episode) -> None:
-        self._episodes[episode.id] = episode
+        self._episodes.add(episode)
         self._dirty = True
 
     def get_episode(self, episode_id: str) -> Episode | None:
-        self._episode_vectors_verified()
         return self._episodes.get(episode_id)
 
     def episodes(self) -> list[Episode]:
-        self._episode_vectors_verified()
-        return sorted(self._episodes.values(), key=lambda e: (e.step, e.id))
-
-    def _episode_vectors_verified(self) -> None:
-        """Before an opened archive's episodes (and their vectors, read in place) are first handed
-        out, to be used or saved: their entry is checked (see ``archive.ArchiveReader.verify``)."""
-        if self._episode_vectors is not None:
-            self._episode_vectors()
-            self._episode_vectors = None
+        return self._episodes.ordered()
 
     # --- provenance ----------------------------------------------------------------------------
     def delete_source(self, source_id: str) -> list[str]:
-        self._thaw()
+        deleted = self._triples.delete_source(source_id)
         self._dirty = True
         self._nx = None
-        deleted = []
-        for t in list(self._triples.values()):
-            if source_id not in t.sources:
-                continue
-            t.sources = [s for s in t.sources if s != source_id]
-            if t.sources:
-                continue
-            del self._triples[t.id]
-            self._unlink(t, self._adj)
-            self._unlink(t, self._live)
-            if self._current.get(_fact(t)) == t.id:
-                del self._current[_fact(t)]
-            deleted.append(t.id)
         if deleted:
-            self._sorted = self._mapped = None
-        self._episodes.pop(source_id, None)
-        gone = set(deleted)
-        for ep in self._episodes.values():
-            if gone.intersection(ep.triple_ids):
-                ep.triple_ids = [i for i in ep.triple_ids if i not in gone]
-        return sorted(deleted)
+            self._mapped = None
+        self._episodes.delete_source(source_id, deleted)
+        return deleted
 
     # --- metadata ------------------------------------------------------------------------------
     def meta(self) -> dict:
@@ -316,15 +184,12 @@ class EmbeddedStore(GraphStore):
         return lambda query, params=None, limits=None: run_cypher(query, params, False, lambda: graph, limits)
 
     def count_triples(self) -> int:
-        return len(self._table) if self._table is not None else len(self._triples)
+        return len(self._triples)
 
     def counts(self) -> dict:
-        table = self._table
-        if table is not None:
-            return {"triples": len(table), "current_triples": len(table.current_rows()),
-                    "entities": len(table.entity_names()), "episodes": len(self._episodes)}
-        return {"triples": len(self._triples), "current_triples": len(self._current),
-                "entities": len(self._adj), "episodes": len(self._episodes)}
+        triples = self._triples
+        return {"triples": len(triples), "current_triples": triples.count_current(),
+                "entities": len(triples.entity_names()), "episodes": len(self._episodes)}
 
     # --- persistence ---------------------------------------------------------------------------
     def flush(self) -> None:
@@ -341,9 +206,7 @@ class EmbeddedStore(GraphStore):
             if self._dirty and self.path is not None and not self.readonly:
                 self.flush()
         finally:
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
+            self._attachments.close()
             if self._lock is not None:
                 self._lock.release()
 
@@ -357,22 +220,9 @@ class EmbeddedStore(GraphStore):
         ``*.json`` gets the JSON format, any other name the binary archive."""
         path = Path(path)
         save_graph(path, self._meta, self.triples(current_only=False), self.episodes(),
-                   self._attachment_writers())
+                   self._attachments.writers())
         if path == self.path and not is_json_path(path):
-            self._reopen_reader()
-
-    def _attachment_writers(self) -> dict:
-        out = {}
-        for name, (fingerprint, write) in self._attachments.items():
-            out[name] = (fingerprint, write or buffer_writer(self._reader.blob(f"attachments/{name}")))
-        return out
-
-    def _reopen_reader(self) -> None:
-        """After saving over our own archive: attachments are read from the new file from now on."""
-        if self._reader is not None:
-            self._reader.close()
-        self._reader = ArchiveReader(self.path)
-        self._attachments = {name: (fp, None) for name, (fp, _) in self._attachments.items()}
+            self._attachments.reopen(self.path)  # its blobs are read from the new file from now on
 
     def _load(self, path: Path) -> None:
         if not holds_archive(path):
@@ -382,42 +232,14 @@ class EmbeddedStore(GraphStore):
             self._meta = graph.meta
             return
         with gc_paused():
-            contents, self._reader = open_archive(path)
+            contents, reader = open_archive(path)
+            self._attachments.open(reader, contents.attachments)
             table = contents.table
-            self._episodes = {e.id: e for e in contents.episodes}
+            self._episodes.load(contents.episodes, contents.episode_vectors)
             self._meta = dict(contents.meta)
-            self._attachments = {name: (fp, None) for name, fp in contents.attachments.items()}
-            self._episode_vectors = contents.episode_vectors
             if table.vectors is not None:
                 self._mapped = (table.vector_ids, table.vectors)
             if table.in_time_order():
-                self._table = table  # read from its columns until the first write
+                self._triples.table = table  # read from its columns until the first write
             else:
                 self.add_triples(table.all())
-
-    def _thaw(self) -> None:
-        """Before the first write to an opened archive: index its triples as Python objects (the
-        ones handed out already stay the same objects). The table is dropped only once that worked:
-        a damaged file found now (its vectors are first read here) leaves the store as it was."""
-        table = self._table
-        if table is None:
-            return
-        with gc_paused():
-            self._index_objects(table)
-        self._table = None
-
-    def _index_objects(self, table: TripleTable) -> None:
-        triples = table.all()
-        self._triples = dict(zip(table.ids, triples))
-        live = [t for t in triples if t.valid_until is None]
-        self._current = dict(zip(map(attrgetter("subject", "relation", "object"), live),
-                                 map(attrgetter("id"), live)))
-        self._adj = table.adjacency(current_only=False)
-        self._live = table.adjacency(current_only=True) if len(live) < len(triples) else \
-            {name: list(ids) for name, ids in self._adj.items()}
-        self._front, self._at_front = max((t.valid_from for t in triples), default=self._front), None
-        self._sorted = list(triples)
-
-
-def _fact(t: Triple) -> tuple[str, str, str]:
-    return t.subject, t.relation, t.object
