@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..gcpause import gc_paused
+from ..util.gcpause import gc_paused
 from ..model import Triple
 from .triple_index import TripleIndex
 from .triple_table import TripleTable
