@@ -37,17 +37,12 @@ from typing import BinaryIO, Callable
 import numpy as np
 
 from ..errors import GraphmemError
-from ..model import Episode, Triple
+from ..model import Episode
+from .archive_format import COLUMNS, FORMAT, VERSION, ZIP_MAGIC
+from .archive_writer import buffer_writer, write_archive
 from .base import StoreError
 from .triple_table import TripleTable
 
-FORMAT = "graphmem-archive"
-VERSION = 1
-ZIP_MAGIC = b"PK\x03\x04"
-_ALIGN = 64
-_PAD_FIELD = 0x6770  # an extra-field id no ZIP tool assigns: padding that aligns the data after it
-_DATE = (1980, 1, 1, 0, 0, 0)
-_COLUMNS = ("id", "subject", "relation", "object", "valid_from", "valid_until", "has_until", "vector")
 _MAX_JSON = 1 << 31  # a table entry past 2 GiB is corrupt (strings alone never get there)
 _NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 _VERIFY_CHUNK = 1 << 24  # bytes read at a time to verify an entry: memory stays flat at any size
@@ -92,123 +87,6 @@ class InPlaceArray:
 
 def is_archive(head: bytes) -> bool:
     return head.startswith(ZIP_MAGIC)
-
-
-# --- writing -----------------------------------------------------------------------------------
-class _Strings:
-    def __init__(self):
-        self.table: list[str] = []
-        self._index: dict[str, int] = {}
-
-    def __call__(self, s: str) -> int:
-        i = self._index.get(s)
-        if i is None:
-            i = self._index[s] = len(self.table)
-            self.table.append(s)
-        return i
-
-
-def write_archive(fh: BinaryIO, meta: dict, triples: list[Triple], episodes: list[Episode],
-                  attachments: dict[str, tuple[str, Callable[[BinaryIO], None]]] | None = None) -> None:
-    """Write the graph to the seekable binary file ``fh``.
-
-    ``attachments``: name -> (fingerprint, function writing the blob to a file object).
-    """
-    attachments = attachments or {}
-    strings = _Strings()
-    t_vecs = _vector_rows(triples, "triple")
-    e_vecs = _vector_rows(episodes, "episode")
-    cols = np.zeros((len(triples), len(_COLUMNS)), dtype=np.int64)
-    sources: list[int] = []
-    source_ends = np.zeros(len(triples), dtype=np.int64)
-    for i, t in enumerate(triples):
-        until = t.valid_until
-        cols[i] = (strings(t.id), strings(t.subject), strings(t.relation), strings(t.object),
-                   t.valid_from, 0 if until is None else until, until is not None, t_vecs.row[i])
-        sources += [strings(s) for s in t.sources]
-        source_ends[i] = len(sources)
-    ep_rows, ep_triples = [], []
-    ep_ends = np.zeros(len(episodes), dtype=np.int64)
-    for i, e in enumerate(episodes):
-        ep_rows.append([e.id, e.step, e.title, e.text, int(e_vecs.row[i])])
-        ep_triples += [strings(x) for x in e.triple_ids]
-        ep_ends[i] = len(ep_triples)
-    head = {"format": FORMAT, "version": VERSION, "triples": len(triples), "episodes": len(episodes),
-            "meta": meta, "dims": {"triples": t_vecs.dim, "episodes": e_vecs.dim},
-            "attachments": {name: fp for name, (fp, _) in sorted(attachments.items())}}
-    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        _put_json(zf, "graphmem.json", head)
-        _put_json(zf, "strings.json", strings.table)
-        _put_array(zf, "triples.npy", cols)
-        _put_array(zf, "triple_sources.npy", np.asarray(sources, dtype=np.int64))
-        _put_array(zf, "triple_source_ends.npy", source_ends)
-        _put_json(zf, "episodes.json", ep_rows)
-        _put_array(zf, "episode_triples.npy", np.asarray(ep_triples, dtype=np.int64))
-        _put_array(zf, "episode_triple_ends.npy", ep_ends)
-        t_vecs.write(zf, "triple_vectors.npy")
-        e_vecs.write(zf, "episode_vectors.npy")
-        for name, (_, write) in sorted(attachments.items()):
-            with _open_aligned(zf, f"attachments/{name}") as out:
-                write(out)
-
-
-@dataclass
-class _Vectors:
-    """Which items carry a vector (``row``: each item's row in the matrix, or -1) and how to
-    write that matrix without holding a copy of it (a million rows are 1.5 GB)."""
-
-    items: list
-    kind: str
-    with_vec: list[int]
-    row: np.ndarray
-    dim: int
-
-    def write(self, zf: zipfile.ZipFile, name: str, chunk: int = 65536) -> None:
-        with _open_aligned(zf, name) as out:
-            np.lib.format.write_array_header_1_0(
-                out, {"descr": "<f4", "fortran_order": False, "shape": (len(self.with_vec), self.dim)})
-            for start in range(0, len(self.with_vec), chunk):
-                part = [self.items[i] for i in self.with_vec[start:start + chunk]]
-                for x in part:
-                    if x.embedding.shape != (self.dim,):
-                        raise ValueError(f"{self.kind} {x.id} has a vector of shape {x.embedding.shape}, "
-                                         f"the others ({self.dim},): one graph holds vectors of one embedder")
-                block = np.stack([x.embedding for x in part]).astype("<f4")
-                bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
-                if len(bad):  # readers refuse such a file: refuse to write it
-                    raise ValueError(f"{self.kind} {part[bad[0]].id} has a vector holding NaN or "
-                                     f"infinite values")
-                out.write(block.tobytes())
-
-
-def _vector_rows(items: list, kind: str) -> _Vectors:
-    row = np.full(len(items), -1, dtype=np.int64)
-    with_vec = [i for i, x in enumerate(items) if x.embedding is not None]
-    row[with_vec] = np.arange(len(with_vec))
-    dim = int(items[with_vec[0]].embedding.shape[0]) if with_vec else 0
-    return _Vectors(items, kind, with_vec, row, dim)
-
-
-def _put_json(zf: zipfile.ZipFile, name: str, obj) -> None:
-    with _open_aligned(zf, name) as out:
-        out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-
-
-def _put_array(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
-    with _open_aligned(zf, name) as out:
-        # numpy pads the .npy header to a multiple of 64 bytes, so the data stays aligned too.
-        np.lib.format.write_array(out, np.ascontiguousarray(arr), allow_pickle=False)
-
-
-def _open_aligned(zf: zipfile.ZipFile, name: str):
-    """An entry whose data starts on a 64-byte boundary of the file (padding in its extra field)."""
-    info = zipfile.ZipInfo(name, date_time=_DATE)
-    info.compress_type = zipfile.ZIP_STORED
-    # Local header: 30 bytes, the name, our padding field, then zipfile's 20-byte zip64 field.
-    start = zf.fp.tell() + 30 + len(name.encode("utf-8")) + 4 + 20
-    pad = -start % _ALIGN
-    info.extra = struct.pack("<HH", _PAD_FIELD, pad) + b"\0" * pad
-    return zf.open(info, "w", force_zip64=True)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -388,8 +266,8 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
             or not set(map(type, strings)) <= {str}:
         raise ArchiveError("'meta' must be an object and the string table a list of strings")
     cols = reader.array("triples.npy")
-    if cols.ndim != 2 or cols.shape[1] != len(_COLUMNS) or cols.dtype != np.int64:
-        raise ArchiveError(f"triples.npy must be an int64 table of {len(_COLUMNS)} columns")
+    if cols.ndim != 2 or cols.shape[1] != len(COLUMNS) or cols.dtype != np.int64:
+        raise ArchiveError(f"triples.npy must be an int64 table of {len(COLUMNS)} columns")
     t_vecs = reader.array("triple_vectors.npy", mmap=True)
     e_vecs = reader.array("episode_vectors.npy", mmap=True)
     for arr, what in ((t_vecs, "triple"), (e_vecs, "episode")):
@@ -446,17 +324,6 @@ def _csr_arrays(reader: ArchiveReader, values_name: str, ends_name: str, n: int,
     if len(values) and (values.min() < 0 or values.max() >= n_str):
         raise ArchiveError(f"{values_name} refers to strings the table lacks")
     return values, ends
-
-
-def buffer_writer(data: bytes | np.ndarray) -> Callable[[BinaryIO], None]:
-    """A blob writer for ``write_archive``'s attachments from bytes in memory."""
-    view = memoryview(np.ascontiguousarray(data)).cast("B") if isinstance(data, np.ndarray) else data
-
-    def write(out: BinaryIO) -> None:
-        for i in range(0, len(view), 1 << 24):
-            out.write(view[i:i + (1 << 24)])
-
-    return write
 
 
 __all__ = ["ArchiveContents", "ArchiveDamaged", "ArchiveError", "ArchiveReader", "FORMAT", "InPlaceArray",
