@@ -25,6 +25,8 @@ VECTORS = ["triple_vectors.npy", "episode_vectors.npy"]  # read in place, checke
 QUESTION = "Where was Marie Curie born?"
 COUNT = "MATCH (a)-[r]->(b) RETURN count(r) AS n"
 
+pytestmark = pytest.mark.slow  # every test builds a graph with the real models
+
 
 def run(capsys, *argv):
     code = main([str(a) for a in argv])

@@ -31,6 +31,7 @@ def user_prompts(llm):
     return [m[1]["content"] for m, _ in llm.requests]
 
 
+@pytest.mark.slow
 def test_full_history_shows_every_step(tiny_world):
     llm = scripted()
     final = play(tiny_world, FullHistoryAgent(llm), llm)

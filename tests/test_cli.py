@@ -88,18 +88,21 @@ def test_cypher_errors_exit_2(facts_graph, capsys, query, needle):
     assert code == 2 and needle in err and out == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("query", ["MATCH (a) RETURN a.name LIMIT -1", "MATCH (a) RETURN a.name SKIP -2"])
 def test_cypher_negative_bounds_are_refused_not_sliced(graph, capsys, query):
     code, out, err = run(capsys, "cypher", "--graph", str(graph), query)
     assert code == 2 and "non-negative" in err and out == ""
 
 
+@pytest.mark.slow
 def test_cypher_a_string_naming_a_negative_limit_is_still_read(graph, capsys):
     code, out, _ = run(capsys, "cypher", "--graph", str(graph), "--json",
                        "MATCH (a) WHERE a.name = 'limit -1' RETURN a.name")
     assert code == 0 and json.loads(out) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["cypher", "MATCH (a) RETURN a"], ["serve-mcp"]])
 def test_write_on_a_graph_file_is_refused_at_start(graph, capsys, command):
     code, out, err = run(capsys, command[0], "--graph", str(graph), "--write", *command[1:])
@@ -148,6 +151,7 @@ def test_extract_json(capsys):
     assert code == 0 and json.loads(out) == [["knife", "in", "drawer"]]
 
 
+@pytest.mark.slow
 def test_extract_text_that_is_not_utf8(capsys):
     # What a shell passes for $'caf\xe9 is open': the byte 0xe9 arrives as a lone surrogate.
     code, out, _ = run(capsys, "extract", "--json", "caf\udce9 is open")

@@ -66,6 +66,7 @@ def test_former_ids_are_those_of_sentences_joined_as_they_came(tmp_path):
     assert former_ids(path) == set()
 
 
+@pytest.mark.slow
 def test_lone_surrogates_and_undecodable_file_names_become_replacement_characters(tmp_path):
     from graphmem.cli import main
 

@@ -49,6 +49,7 @@ def cypher_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "graphmem-cypher"]
 
 
+@pytest.mark.slow
 def test_a_cartesian_query_stops_at_its_time_limit(big_graph):
     # The real command in its own process, with the memory guard off: only the clock can stop it.
     proc = subprocess.run([sys.executable, "-m", "graphmem.cli", "cypher", "--graph", str(big_graph),
@@ -107,6 +108,7 @@ def test_limits_refuse_values_that_bound_nothing():
         CypherLimits(max_rows="10")
 
 
+@pytest.mark.slow
 def test_a_long_query_keeps_no_other_caller_waiting():
     # 200 entities: eight million rows for the cartesian product, seconds before a bound stops it.
     store = EmbeddedStore()

@@ -189,6 +189,7 @@ def _cheap(argv: tuple[str, ...]) -> bool:
     return argv[0] != "ask" or "--no-answer" in argv
 
 
+@pytest.mark.slow
 def test_cheap_commands_run(tmp_path, monkeypatch, capsys):
     """The cheap commands of every page, in page order, in one folder holding a 3-passage
     examples/sample_corpus.json: each must exit 0, and the README's first session must say what

@@ -203,6 +203,7 @@ def test_llm_options_after_the_command(argv):
 
 
 # --- graphs built before sentences were joined as eval-qa joins them -------------------------------
+@pytest.mark.slow
 def test_a_graph_with_former_passage_ids_is_refused_with_how_to_rebuild(tmp_path, capsys):
     sentences = _sentence_lists(CORPUS)
     qa = tmp_path / "qa"
