@@ -42,6 +42,7 @@ def test_full_history_shows_every_step(tiny_world):
     assert last.startswith("Goal: ") and "Start: -= Kitchen =-" in last and "Recent steps" not in last
 
 
+@pytest.mark.slow
 def test_full_history_cuts_the_oldest_steps_beyond_its_budget(tiny_world):
     llm = scripted()
     play(tiny_world, FullHistoryAgent(llm, max_chars=200), llm)
@@ -49,6 +50,7 @@ def test_full_history_cuts_the_oldest_steps_beyond_its_budget(tiny_world):
     assert "> go south: " in last and "> open wooden door: " not in last  # the newest always stays
 
 
+@pytest.mark.slow  # plays a generated game (tw-make)
 def test_summary_agent_rewrites_its_summary_each_step(tiny_world):
     llm = scripted()
     final = play(tiny_world, SummaryAgent(llm), llm)
@@ -59,6 +61,7 @@ def test_summary_agent_rewrites_its_summary_each_step(tiny_world):
     assert "Updated summary: The wooden door leads north to a pantry." in prompts[1]
 
 
+@pytest.mark.slow  # plays a generated game (tw-make)
 def test_summary_agent_bad_reply_keeps_the_old_summary(tiny_world):
     llm = scripted(summary_reply="not json")
     final = play(tiny_world, SummaryAgent(llm), llm, steps=2)

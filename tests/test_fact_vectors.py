@@ -174,6 +174,7 @@ def test_encoding_leaves_a_reserved_core_to_the_parser(monkeypatch):
     assert encoding_threads(3) == 1  # a query: one thread
 
 
+@pytest.mark.slow
 def test_passages_are_parsed_beside_their_encoding_and_a_failed_parse_stops_at_its_batch(extractor):
     class CrashesOnQuenthaven:
         """The real extractor, one text at a time, failing on one passage; notes where it runs."""
