@@ -4,12 +4,14 @@ import json
 
 import pytest
 
+from graphmem.errors import ConfigError
 from graphmem.testing.chat_server import ChatServer
 from graphmem.extract.base import Extractor
 from graphmem.extract.llm import LLMExtractor
 from graphmem.llm.judge import LLMJudge
 from graphmem.llm.openai_backend import OpenAIChat
 from graphmem.model import Triple
+from graphmem.profiles import DomainProfile
 
 OBS = "-= Kitchen =-\nYou are in a kitchen. A closed fridge is here. There is an exit to the east."
 
@@ -109,3 +111,11 @@ def test_judge_skips_the_model_when_nothing_to_compare(server):
     judge = LLMJudge(llm(server))
     assert judge.outdated([], existing()) == [] and judge.outdated(existing(), []) == []
     assert server.requests == []
+
+
+@pytest.mark.parametrize("make", [LLMExtractor, LLMJudge])
+def test_a_profile_without_prompts_is_refused_up_front(server, make):
+    # Without the check, the first request would fail deep inside on a None profile.prompts.
+    bare = DomainProfile(name="bare")
+    with pytest.raises(ConfigError, match="'bare' profile has no LLM prompts"):
+        make(llm(server), profile=bare)

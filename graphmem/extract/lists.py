@@ -42,15 +42,15 @@ def split_lists(text: str, words: Vocabulary) -> tuple[str, list[RawTriple]]:
     parser never reads the list as one run-on sentence. Text without a list is returned unchanged.
     """
     lines = text.splitlines()
-    headers = [i for i, line in enumerate(lines) if LIST_HEADER.match(line)
-               and LIST_HEADER.match(line).group(1).strip().lower() in words.needs_headers | words.step_headers]
+    matches = ((i, LIST_HEADER.match(line)) for i, line in enumerate(lines))
+    kinds = {i: m.group(1).strip().lower() for i, m in matches if m}  # each list's kind, by its header's line
+    headers = {i: kind for i, kind in kinds.items() if kind in words.needs_headers | words.step_headers}
     if not headers:
         return text, []
     doc = "recipe" if re.search(r"\brecipe\b", text, re.I) else "instructions"
     out: list[RawTriple] = []
     drop: set[int] = set()
-    for h in headers:
-        kind = LIST_HEADER.match(lines[h]).group(1).strip().lower()
+    for h, kind in headers.items():
         drop.add(h)
         step = 0
         for i in range(h + 1, len(lines)):

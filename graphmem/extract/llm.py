@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..errors import ConfigError
 from ..llm.base import ChatModel
 from ..llm.structured import JSONAsker
 from ..model import Triple
@@ -55,6 +56,8 @@ class LLMExtractor:
     def __init__(self, llm: ChatModel, *, profile: DomainProfile = TEXT_GAME, max_context: int = 15,
                  max_words: int = MAX_NAME_WORDS, max_tokens: int = 384) -> None:
         self.llm = llm
+        if profile.prompts is None:
+            raise ConfigError(f"the {profile.name!r} profile has no LLM prompts: the LLM extractor needs them")
         self.prompts = profile.prompts
         self.max_context = max_context
         self.max_words = max_words

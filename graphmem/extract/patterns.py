@@ -76,11 +76,12 @@ def _facts(sentence: str, room: str | None, vocabulary: Vocabulary) -> list[RawT
         m = form.match(sentence)
         if m:
             things, place = _things(m["things"], vocabulary), _place(m["place"], room, vocabulary)
-            if place is None or not things or any(name is None for name, _ in things):
+            named = [(name, states) for name, states in things if name is not None]
+            if place is None or not named or len(named) < len(things):
                 return None
             rel = "on" if m["prep"].lower() in {"on", "upon"} else "in"
-            out = []
-            for name, states in things:
+            out: list[RawTriple] = []
+            for name, states in named:
                 out.append((name, rel, place))
                 out.extend((name, "is", s) for s in states)
             return out

@@ -135,7 +135,7 @@ class SceneReader(Reader):
         first = next((t for t in sent if not t.is_space), None)
         rel = {"on": "on", "upon": "on", "in": "in", "inside": "in"}.get(first.lower_ if first else "")
         you = next((t for t in sent if t.lower_ == "you" and t.dep_ == "nsubj"), None)
-        if rel is None or you is None or you.head.lemma_.lower() not in self.words.perceive:
+        if rel is None or first is None or you is None or you.head.lemma_.lower() not in self.words.perceive:
             return False
         place = canonical_entity(self.doc[first.i + 1:you.i].text)
         if not place or place.rsplit(" ", 1)[-1] in self.words.not_things:
@@ -159,13 +159,13 @@ class SceneReader(Reader):
         # "The fridge contains a key[, so there's that]": the holding verb may hang below the root.
         holder = next((v for v in (root, *root.children)
                        if v.lemma_.lower() in {"contain", "hold", "carry"} or v.i == root.i and verb == "have"), None)
-        holder_subj = holder is not None and next((c for c in holder.children if c.dep_ == "nsubj"), None)
-        if holder_subj and holder_subj.lower_ != "you":
+        holder_subj = None if holder is None else next((c for c in holder.children if c.dep_ == "nsubj"), None)
+        if holder is not None and holder_subj and holder_subj.lower_ != "you":
             box, _ = self.name(holder_subj)
-            rel = "on" if holder.lemma_.lower() == "carry" else "in"
+            held = "on" if holder.lemma_.lower() == "carry" else "in"
             for c in (c for c in holder.children if c.dep_ == "dobj"):
                 for name, states in self.things(c):
-                    self.add(name, rel, box)
+                    self.add(name, held, box)
                     for s in states:
                         self.add(name, "is", s)
             return box is not None

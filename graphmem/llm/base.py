@@ -152,6 +152,7 @@ class ChatModel(ABC):
                                 time.perf_counter() - started)
             return self._checked(result, schema, None)
         if self.cache_mode == "replay":
+            assert self.cache is not None  # __init__ refuses replay without a cache
             raise ReplayMiss(
                 f"replay mode: no recorded reply from {self.name} for this request (cache "
                 f"{self.cache.path}, key {key[:12]}). Record it by running once without replay, or "
@@ -209,6 +210,7 @@ class ChatModel(ABC):
             data = json.loads(hit.text)
             return Scores(data["logprobs"], data["tokens"], hit.prompt_tokens, cached=True)
         if self.cache_mode == "replay":
+            assert self.cache is not None  # __init__ refuses replay without a cache
             raise ReplayMiss(f"replay mode: no recorded scores from {self.name} for this request "
                              f"(cache {self.cache.path}, key {key[:12]})")
         scores = self._score(messages, options)

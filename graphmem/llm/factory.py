@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from .base import ChatModel, LLMConfigError
 from .cache import ResponseCache
@@ -44,7 +45,7 @@ def make_llm(
     if timeout is not None:
         backend_kwargs["timeout"] = timeout
     cache = None if cache_mode == "off" else ResponseCache(cache_path)
-    common = dict(cache=cache, cache_mode=cache_mode, accounting=accounting)
+    common: dict[str, Any] = dict(cache=cache, cache_mode=cache_mode, accounting=accounting)
     if kind == "local":
         from .local import LocalChat
 

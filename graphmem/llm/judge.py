@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Sequence
+from typing import Any, Sequence
 
+from ..errors import ConfigError
 from ..model import Triple
 from ..normalize import canonical_entity, canonical_relation
 from ..profiles import TEXT_GAME, DomainProfile
@@ -34,7 +35,10 @@ EXAMPLE_REPLY = {"outdated": [1, 2]}
 
 class LLMJudge:
     def __init__(self, llm: ChatModel, *, profile: DomainProfile = TEXT_GAME, max_tokens: int = 64) -> None:
+        if profile.prompts is None:
+            raise ConfigError(f"the {profile.name!r} profile has no LLM prompts: the LLM judge needs them")
         self.profile = profile
+        self.prompts = profile.prompts
         self.asker = JSONAsker(llm, OUTDATED_SCHEMA, task="judge", max_tokens=max_tokens)
         self.vetoed = 0  # retirements the model proposed and the code refused
 
@@ -47,7 +51,7 @@ class LLMJudge:
         if not new or not existing:
             return []
 
-        def in_range(data: object) -> None:
+        def in_range(data: Any) -> None:
             bad = [i for i in data["outdated"] if not 1 <= i <= len(existing)]
             if bad:
                 raise JSONReplyError(f"numbers {bad} are not between 1 and {len(existing)}")
@@ -74,7 +78,7 @@ class LLMJudge:
 
     def messages(self, new: Sequence[Triple], existing: Sequence[Triple]) -> list[dict]:
         return [
-            {"role": "system", "content": self.profile.prompts.judge_system},
+            {"role": "system", "content": self.prompts.judge_system},
             {"role": "user", "content": _user(EXAMPLE_NEW, EXAMPLE_OLD)},
             {"role": "assistant", "content": json.dumps(EXAMPLE_REPLY)},
             {"role": "user", "content": _user([(t.subject, t.relation, t.object) for t in new],

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class LocalChat(ChatModel):
         self.n_ctx = n_ctx
         self.n_threads = n_threads or int(os.environ.get("GRAPHMEM_LLM_THREADS") or os.cpu_count() or 1)
         self.prompt_cache_bytes = prompt_cache_bytes
-        self._llm = None
+        self._llm: Any = None  # llama_cpp.Llama, loaded on first use; its private state is used below
         self._lock = threading.Lock()  # a llama context serves one request at a time
 
     def _cache_model(self) -> str:
@@ -142,7 +143,8 @@ class LocalChat(ChatModel):
             self._formatter = Jinja2ChatFormatter(
                 template=template, eos_token=vocab.token_get_text(llm.token_eos()),
                 bos_token=vocab.token_get_text(llm.token_bos()), add_generation_prompt=True)
-        formatted = self._formatter(messages=messages)
+        # Our messages are plain dicts with the keys of llama_cpp's message TypedDicts.
+        formatted = self._formatter(messages=messages)  # type: ignore[arg-type]
         return llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
 
     def _eval_prompt(self, prompt: list[int]) -> np.ndarray:

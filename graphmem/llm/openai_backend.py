@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+from typing import Any
 
 import openai
 from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_before_delay, wait_exponential,
@@ -55,7 +56,7 @@ def parse_completion(body: str | bytes) -> Completion:
     content = message.get("content") if isinstance(message, dict) else None
     if not isinstance(message, dict) or not isinstance(content, (str, type(None))):
         raise MalformedReply(f"the reply's first choice has no message text: {_clip(body)!r}")
-    usage = doc.get("usage") if isinstance(doc.get("usage"), dict) else {}
+    usage = found if isinstance(found := doc.get("usage"), dict) else {}
     finish = choice.get("finish_reason")
     return Completion(text=content or "", prompt_tokens=_count(usage.get("prompt_tokens")),
                       completion_tokens=_count(usage.get("completion_tokens")),
@@ -75,6 +76,7 @@ def _clip(text: str | bytes, limit: int = 160) -> str:
 
 class OpenAIChat(ChatModel):
     backend = "openai"
+    timeout: float  # always a deadline here (the base class allows none)
 
     def __init__(
         self,
@@ -113,7 +115,7 @@ class OpenAIChat(ChatModel):
             wait=wait_exponential(multiplier=wait_initial, max=wait_max) + wait_random(0, wait_initial),
             retry=retry_if_exception(is_transient),
             before_sleep=lambda state: log.warning(
-                "LLM request failed (%s); attempt %d of %d", _describe(state.outcome.exception()),
+                "LLM request failed (%s); attempt %d of %d", _describe(state.outcome.exception() if state.outcome else None),
                 state.attempt_number, max_attempts),
             reraise=True,
         )
@@ -121,7 +123,7 @@ class OpenAIChat(ChatModel):
 
     def _complete(self, messages: list[Message], *, schema: dict | None, temperature: float,
                   max_tokens: int, seed: int) -> Completion:
-        params = dict(model=self.model, temperature=temperature, max_tokens=max_tokens, seed=seed)
+        params: dict[str, Any] = dict(model=self.model, temperature=temperature, max_tokens=max_tokens, seed=seed)
         if schema is None:
             return self._send(messages, **params)
         for i, mode in enumerate(self.modes):
@@ -148,7 +150,9 @@ class OpenAIChat(ChatModel):
             nonlocal attempts
             attempts += 1
             left = max(0.05, min(self.attempt_timeout, deadline - time.monotonic()))
-            raw = self._client.chat.completions.with_raw_response.create(messages=messages, timeout=left, **params)
+            # Our messages are plain dicts with the keys of openai's message TypedDicts.
+            raw = self._client.chat.completions.with_raw_response.create(
+                messages=messages, timeout=left, **params)  # type: ignore[arg-type]
             return parse_completion(raw.http_response.content)
 
         try:
@@ -160,7 +164,8 @@ class OpenAIChat(ChatModel):
         except (openai.APIConnectionError, MalformedReply) as exc:
             raise LLMRequestError(self._explain(exc, attempts)) from exc
 
-    def _explain(self, exc: Exception, attempts: int) -> str:
+    def _explain(self, exc: openai.APIStatusError | openai.APIConnectionError | MalformedReply,
+                 attempts: int) -> str:
         """A message that says what failed and what to check."""
         where = f"{self.base_url} (model {self.model!r})"
         tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from .base import BadReply, ChatModel, ChatResult, Message
 from .jsonout import JSONReplyError
@@ -25,7 +25,7 @@ class ReplyStats:
 
 @dataclass
 class Answer:
-    data: object | None  # None when every attempt was bad
+    data: Any  # the reply's JSON, valid for the schema; None when every attempt was bad
     results: list[ChatResult] = field(default_factory=list)
 
     @property
@@ -48,7 +48,7 @@ class JSONAsker:
         self.stats = ReplyStats()
 
     def ask(self, messages: Sequence[Message],
-            check: Callable[[object], None] | None = None) -> Answer:
+            check: Callable[[Any], None] | None = None) -> Answer:
         """``check`` may raise JSONReplyError for replies that fit the schema but make no sense."""
         self.stats.requests += 1
         messages = list(messages)
