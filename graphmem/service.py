@@ -9,12 +9,15 @@ message that says what to send instead.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .errors import GraphmemError
 from .memory import Memory
 from .store.base import GraphStore
 from .store.cypher_limits import CypherLimits
+
+if TYPE_CHECKING:
+    from .rag.graph import CorpusGraph
 
 MAX_RECALL_DEPTH = 10
 MAX_ASK_K = 50
@@ -54,19 +57,19 @@ class GraphService:
         step = _step(step)
         with self._writing():
             if self.corpus is not None:
-                return self._add_passage(text, title)
+                return self._add_passage(self.corpus, text, title)
             step = self._take_step(step)
             result = self.memory.observe(text, step)
             self.memory.save()
             return _written(result, step)
 
-    def _add_passage(self, text: str, title: str) -> dict:
+    def _add_passage(self, corpus: CorpusGraph, text: str, title: str) -> dict:
         from .corpus import Passage
         from .model import passage_id
 
         pid = passage_id(title, text)
-        added = self.corpus.add([Passage(pid, title, text)])
-        self.corpus.save()
+        added = corpus.add([Passage(pid, title, text)])
+        corpus.save()
         episode = self.store.get_episode(pid)
         return {"passage": pid, "title": title, "added": bool(added),
                 "facts": [t.to_dict() for t in self.store.get_triples(episode.triple_ids)] if episode else []}
@@ -118,7 +121,7 @@ class GraphService:
         queries = [_text(q, "each query") for q in queries]
         if not queries:
             raise ServiceError("give at least one query")
-        overrides = {k: v for k, v in (("depth", _bounded(depth, "depth", 0, MAX_RECALL_DEPTH)),
+        overrides: dict[str, Any] = {k: v for k, v in (("depth", _bounded(depth, "depth", 0, MAX_RECALL_DEPTH)),
                                        ("width", _bounded(width, "width", 1)),
                                        ("top_k", _bounded(top_k, "top_k", 1))) if v is not None}
         with self._lock:
@@ -151,15 +154,17 @@ class GraphService:
         """The passages and facts a corpus graph retrieves for a question (and an answer when the
         service has a model to answer with)."""
         question = _text(question, "question")
-        k = _bounded(k, "k", 1, MAX_ASK_K)
+        k = _bounded_int(k, "k", 1, MAX_ASK_K)
         if self.corpus is None:
             raise ServiceError("ask needs a corpus graph (made by 'graphmem build'); a game memory "
                                "answers recall(queries)")
         with self._lock:
             found = self.corpus.query(question, k)
-            passages = [self.corpus.passage(pid) for pid, _ in found.passages]
-        out = {"passages": [{"id": p.id, "title": p.title, "score": round(s, 6), "text": p.text}
-                            for (_, s), p in zip(found.passages, passages)],
+            # A passage deleted from a shared server store since the ranking is left out.
+            scored = [(p, s) for pid, s in found.passages if (p := self.corpus.passage(pid)) is not None]
+        passages = [p for p, _ in scored]
+        out: dict[str, Any] = {
+               "passages": [{"id": p.id, "title": p.title, "score": round(s, 6), "text": p.text} for p, s in scored],
                "facts": [{**t.to_dict(), "score": round(s, 6)} for t, s in found.facts]}
         if self._answer is not None:
             out["answer"] = self._answer(question, passages)
@@ -204,8 +209,11 @@ def _step(step) -> int | None:
 
 
 def _bounded(value, what: str, lo: int, hi: int | None = None) -> int | None:
-    if value is None:
-        return None
+    """An optional integer setting: None stays None (the default applies)."""
+    return None if value is None else _bounded_int(value, what, lo, hi)
+
+
+def _bounded_int(value, what: str, lo: int, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
         raise ServiceError(f"{what} must be an integer in [{lo}, {hi if hi is not None else 'any'}], "
                            f"not {value!r}")

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from graphmem.errors import GraphmemError
 
@@ -153,7 +154,7 @@ def open_graph_store(args, create: bool = False, readonly: bool = False):
 def add_llm_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
     """--llm, --llm-timeout and --no-cache/--replay; ``suppress``: for a copy of the options after a
     command, where an absent option keeps the global value."""
-    keep = {"default": argparse.SUPPRESS} if suppress else {}
+    keep: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
     g = parser.add_argument_group("LLM (for commands that use one)")
     g.add_argument("--llm", metavar="SPEC", **keep,
                    help="local (the default when no endpoint is configured), local:PATH.gguf, or "

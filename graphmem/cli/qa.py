@@ -72,10 +72,10 @@ def _ask(args) -> int:
         for n, r in enumerate(rounds[:-1], 1):
             print(f"draft {n}: {r.answer or '(none)'}")
         print(f"answer: {rounds[-1].answer or '(none)'}")
-    passages = [graph.passage(pid) for pid, _ in found.passages]
     print("passages:")
-    for (pid, score), p in zip(found.passages, passages):
-        print(f"  [{score:.4f}] {p.title} ({pid}): {p.text[:160].strip()}")
+    for pid, score in found.passages:
+        if (p := graph.passage(pid)) is not None:  # None: deleted from a shared server store meanwhile
+            print(f"  [{score:.4f}] {p.title} ({pid}): {p.text[:160].strip()}")
     if found.facts:
         print("linked facts:")
         for t, score in found.facts:

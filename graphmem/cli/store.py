@@ -41,7 +41,7 @@ def _server(args, uri):
 
 
 def _is_file(spec: str | None) -> bool:
-    return bool(spec) and "://" not in spec
+    return bool(spec and "://" not in spec)
 
 
 def _file(path: str):

@@ -10,11 +10,17 @@ from ..model import passage_text  # noqa: F401 - retrievers import it from here
 
 @runtime_checkable
 class PassageLike(Protocol):
-    """Anything with an id, a title and a text (e.g. a dataset's passage record)."""
+    """Anything with an id, a title and a text (e.g. a dataset's passage record): read only, so
+    named tuples and frozen records qualify."""
 
-    id: str
-    title: str
-    text: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 @runtime_checkable
@@ -30,7 +36,7 @@ class PassageRetriever(Protocol):
         """Top-k (passage_id, score), best first; ties broken by passage id."""
 
 
-def top_k(ids: Sequence[str], scores: np.ndarray, k: int) -> list[tuple[str, float]]:
+def top_k(ids: Sequence[str], scores: np.ndarray | Sequence[float], k: int) -> list[tuple[str, float]]:
     """Best k by score, ties by id, so rankings never depend on insertion or hash order."""
     if k <= 0 or len(ids) == 0:
         return []

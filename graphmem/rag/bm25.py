@@ -60,6 +60,7 @@ class BM25Retriever:
         """Every passage id (sorted) with its BM25 score for ``question``."""
         if self._weights is None:
             self._fit()
+        assert self._weights is not None  # _fit sets it
         counts: dict[int, int] = {}
         for tok in tokenize(question):  # a repeated query word counts again, as in rank-bm25
             row = self._terms.get(tok)

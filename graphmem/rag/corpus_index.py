@@ -21,6 +21,7 @@ from .ppr import Walk, transition_matrix
 from .synonyms import TrigramIndex
 
 if TYPE_CHECKING:
+    from .bm25 import BM25Retriever
     from .config import GraphRAGConfig
 
 SYNONYM_CHUNK = 512  # new names compared with the known ones at a time
@@ -42,10 +43,12 @@ class CorpusIndex:
 
     def _changed(self) -> None:
         """Drop what is built on first use from the indices."""
-        self._walk = None        # (nodes, node index, number of entities, the prepared walk)
-        self._name_keys = None   # match tokens -> entity, for questions
-        self._bm25 = None        # lexical passage index, only with lexical_weight > 0
-        self._rows = None        # (dense index ids, their node rows) for the passage prior
+        self._walk: tuple[list[str], dict[str, int], int, Walk] | None = None  # (nodes, node index,
+        # number of entities, the prepared walk)
+        self._name_keys: dict[str, str] | None = None  # match tokens -> entity, for questions
+        self._bm25: BM25Retriever | None = None  # lexical passage index, only with lexical_weight > 0
+        self._rows: tuple[list[str], np.ndarray] | None = None  # (dense index ids, their node rows)
+        # for the passage prior
 
     # --- the memory's write events ---------------------------------------------------------------
     def written(self, results: Sequence[ObserveResult]) -> None:
@@ -90,7 +93,7 @@ class CorpusIndex:
                 candidates = [self.names.names[c] for c in cols[close]]
                 for other, sim in top_k(candidates, row[close], cfg.synonym_top_k + 1):
                     if other != name and other in self.mentions.passages_of:
-                        self.synonyms[tuple(sorted((name, other)))] = sim
+                        self.synonyms[min(name, other), max(name, other)] = sim
 
     # --- built on first use after a change -------------------------------------------------------
     def walk(self) -> tuple[list[str], dict[str, int], int, Walk]:
