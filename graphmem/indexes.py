@@ -14,7 +14,7 @@ import numpy as np
 from .embedders.sentence_transformer import Embedder
 from .errors import ConfigError
 from .util.gcpause import gc_paused
-from .model import Triple
+from .model import Triple, vector_matrix
 from .store.base import GraphStore, RowView
 from .vectors.vector_index import VectorIndex
 
@@ -72,8 +72,9 @@ class GraphIndexes:
             missing = [t for t in triples if t.embedding is None or t.embedding.shape[0] != dim]
             embed_facts(self.embedder, missing)
             self.store.add_triples(missing)
-            ids, matrix = [t.id for t in triples], np.stack([t.embedding for t in triples])
+            ids, matrix = [t.id for t in triples], vector_matrix(triples)
         if total:
+            assert matrix is not None  # the store's, or made above
             self.triples.add(ids, matrix)
             self._loaded_ids = ids  # the store's row view, while it is this list, numbers rows as the index does
             self.triples.deactivate(self.store.retired_triple_ids())
@@ -82,7 +83,7 @@ class GraphIndexes:
                 self.triples.load_ann(ann[0], ann[1], labels[1])
         with_vec = [ep for ep in self.store.episodes() if ep.embedding is not None and ep.embedding.shape[0] == dim]
         if with_vec:
-            self.episodes.add([ep.id for ep in with_vec], np.stack([ep.embedding for ep in with_vec]))
+            self.episodes.add([ep.id for ep in with_vec], vector_matrix(with_vec))
         return bool(total)
 
     def _fact_vector_kind(self, stored: str | None, has_triples: bool, asked: str) -> str:
@@ -122,7 +123,7 @@ class GraphIndexes:
             todo = [t for t in triples if t.embedding is None]
             if todo:
                 embed_facts(self.embedder, todo)
-            matrix = np.stack([t.embedding for t in triples])
+            matrix = vector_matrix(triples)
         ids = [t.id for t in triples]
         self.triples.add(ids, matrix)
         # The index's rows become the triples' vectors (a graph file saves the same numbers), so

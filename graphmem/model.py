@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -217,3 +217,21 @@ def _clip(d: dict) -> str:
 def ordered_unique(items: Iterable[str]) -> list[str]:
     """Deduplicate, keeping first occurrence order (never set order)."""
     return list(dict.fromkeys(items))
+
+
+def with_vectors(items: Iterable[Triple | Episode]) -> tuple[list[str], list[np.ndarray]]:
+    """The ids of the items that carry a vector, and those vectors, in the items' order."""
+    ids: list[str] = []
+    vectors: list[np.ndarray] = []
+    for x in items:
+        if x.embedding is not None:
+            ids.append(x.id)
+            vectors.append(x.embedding)
+    return ids, vectors
+
+
+def vector_matrix(items: Sequence[Triple | Episode]) -> np.ndarray:
+    """The items' vectors as the rows of one matrix; every item carries one (callers embed first)."""
+    _, vectors = with_vectors(items)
+    assert len(vectors) == len(items), "an item without a vector"
+    return np.stack(vectors)

@@ -82,7 +82,11 @@ def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
             if len(picked) + len(kept) >= cfg.max_triples:
                 break
             # Rows are looked up as the entities are reached: the level may fill up before its last.
-            cands = rows.newest_rows(entity, cfg.hub_scan) if ids_of is None else index.rows(ids_of[entity])
+            if ids_of is not None:
+                cands = index.rows(ids_of[entity])
+            else:
+                assert rows is not None  # ids_of is looked up when the store has no row view
+                cands = rows.newest_rows(entity, cfg.hub_scan)
             if len(cands) >= cfg.hub_scan:  # maybe a hub: add its triples near the queries
                 if near is None:
                     near = {e: index.rows(ids) for e, ids in _by_entity(store.get_triples(pool)).items()}

@@ -86,7 +86,7 @@ def _flags(t: Triple, game: bool) -> int:
 
 def _game_kinds(facts: list[Triple], episodes) -> dict[str, str]:
     """Rooms (headed observations, exits, connections), the inventory; everything else is a thing."""
-    rooms = {room_of(e.text) for e in episodes} - {None}
+    rooms = {room for e in episodes if (room := room_of(e.text)) is not None}
     for t in facts:
         if t.relation == EXIT:
             rooms.add(t.subject)

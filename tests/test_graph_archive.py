@@ -252,3 +252,15 @@ def test_opening_a_memory_makes_no_triple_objects(tmp_path):
         assert m.triple_index.n_active == 2  # the retired fact's vector is kept, not searched
         found = m.recall("apple", query_vectors=np.eye(1, m.embedder.dim, 2, dtype=np.float32))
         assert [t.as_list() for t in found.triples][0] == ["apple", "on", "table"]
+
+
+def test_an_attachment_asked_for_after_close_is_a_clear_error(tmp_path):
+    path = tmp_path / "m.gmem"
+    st = EmbeddedStore(path)
+    st.set_attachment("blob", "fp1", lambda out: out.write(b"abc"))
+    st.close()
+    again = EmbeddedStore(path)
+    assert bytes(again.attachment("blob")[1]) == b"abc"
+    again.close()
+    with pytest.raises(StoreError, match="attachment 'blob': the store's file is closed"):
+        again.attachment("blob")

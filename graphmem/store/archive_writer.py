@@ -124,6 +124,7 @@ def _open_aligned(zf: zipfile.ZipFile, name: str):
     info = zipfile.ZipInfo(name, date_time=DATE)
     info.compress_type = zipfile.ZIP_STORED
     # Local header: 30 bytes, the name, our padding field, then zipfile's 20-byte zip64 field.
+    assert zf.fp is not None  # an open archive being written
     start = zf.fp.tell() + 30 + len(name.encode("utf-8")) + 4 + 20
     pad = -start % ALIGN
     info.extra = struct.pack("<HH", PAD_FIELD, pad) + b"\0" * pad
@@ -133,7 +134,8 @@ def _open_aligned(zf: zipfile.ZipFile, name: str):
 
 def buffer_writer(data: bytes | np.ndarray) -> Callable[[BinaryIO], None]:
     """A blob writer for ``write_archive``'s attachments from bytes in memory."""
-    view = memoryview(np.ascontiguousarray(data)).cast("B") if isinstance(data, np.ndarray) else data
+    # numpy's stubs lack the buffer protocol that every ndarray has.
+    view = memoryview(np.ascontiguousarray(data)).cast("B") if isinstance(data, np.ndarray) else data  # type: ignore[arg-type]
 
     def write(out: BinaryIO) -> None:
         for i in range(0, len(view), 1 << 24):

@@ -12,6 +12,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 
 from .archive import ArchiveReader, buffer_writer
+from .base import StoreError
 
 Write = Callable[[BinaryIO], None]
 
@@ -36,7 +37,7 @@ class Attachments:
             return None
         fingerprint, write = entry
         if write is None:
-            return fingerprint, self._reader.blob(f"attachments/{name}")
+            return fingerprint, self._stored(name)
         buf = io.BytesIO()
         write(buf)
         return fingerprint, np.frombuffer(buf.getbuffer(), dtype=np.uint8)
@@ -48,8 +49,14 @@ class Attachments:
         """name -> (fingerprint, write) for every blob: what a save writes into the new file."""
         out = {}
         for name, (fingerprint, write) in self._entries.items():
-            out[name] = (fingerprint, write or buffer_writer(self._reader.blob(f"attachments/{name}")))
+            out[name] = (fingerprint, write or buffer_writer(self._stored(name)))
         return out
+
+    def _stored(self, name: str) -> np.ndarray:
+        """The blob ``name`` as the opened file holds it."""
+        if self._reader is None:  # closed: the blobs still in the file are out of reach
+            raise StoreError(f"attachment {name!r}: the store's file is closed")
+        return self._reader.blob(f"attachments/{name}")
 
     def reopen(self, path: Path) -> None:
         """After saving over our own archive: every blob is read from the new file from now on."""

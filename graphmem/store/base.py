@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Protocol
 
 import numpy as np
 from ..errors import GraphmemError
-from ..model import Episode, Triple
+from ..model import Episode, Triple, with_vectors
 
 if TYPE_CHECKING:
     from .cypher_limits import CypherLimits
@@ -95,10 +95,10 @@ class GraphStore(ABC):
         list, when the caller has read it already (a server is not asked twice)."""
         if triples is None:
             triples = self.triples(current_only=False)
-        with_vec = [t for t in triples if t.embedding is not None]
-        if not with_vec:
+        ids, vectors = with_vectors(triples)
+        if not ids:
             return [], None
-        return [t.id for t in with_vec], np.stack([t.embedding for t in with_vec])
+        return ids, np.stack(vectors)
 
     def retired_triple_ids(self) -> list[str]:
         """Ids of the triples no longer current (their vectors stay, unsearched)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from neo4j import READ_ACCESS, WRITE_ACCESS, GraphDatabase
 from neo4j.exceptions import DriverError
@@ -106,7 +106,7 @@ class BoltConnection:
         found = {r["id"]: convert(r) for r in self.read(query, doing, ids=ids)}
         return [found[i] for i in ids if i in found]
 
-    def apply_schema(self, schema: dict[str, tuple[str, ...]]) -> dict[str, bool]:
+    def apply_schema(self, schema: Mapping[str, tuple[str, ...]]) -> dict[str, bool]:
         """Per feature, run the first of its statements the server accepts; returns which
         features the server has (a feature no statement gives is done without)."""
         features = {}

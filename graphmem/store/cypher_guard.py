@@ -75,6 +75,7 @@ def _code(query: str) -> str:
     parts, split_line = [], None  # split_line: the terminator that ended a comment early on this line
     for token in _TOKEN.finditer(query):
         kind, text = token.lastgroup, token.group()
+        assert kind is not None  # every alternative of _TOKEN is a named group
         if split_line and kind in ("string", "name", "block", "raw", "open"):
             raise _Unreadable(f"a quote or /* after a // comment's U+{ord(split_line):04X}, where "
                               f"servers disagree on whether the comment ended")

@@ -117,6 +117,7 @@ def _stop(worker: threading.Thread, outcome: list) -> None:
     goes on; after STOP_GRACE_S (a worker inside one long C call) it is left to end by itself, with
     the exception still pending."""
     give_up = time.monotonic() + STOP_GRACE_S
+    assert worker.ident is not None  # started by the caller
     while not outcome and worker.is_alive() and time.monotonic() < give_up:
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
                                                    ctypes.py_object(QueryStopped))

@@ -23,7 +23,6 @@ import numpy as np
 from ..util.filelock import FileLock
 from ..util.gcpause import gc_paused
 from ..model import Episode, Triple
-from .archive import InPlaceArray
 from .attachments import Attachments
 from .base import GraphStore, StoreError
 from .cypher_limits import CypherLimits
@@ -54,7 +53,7 @@ class EmbeddedStore(GraphStore):
         self._nx: nx.MultiDiGraph | None = None  # built for Cypher, dropped on writes
         # An opened archive's triples' vectors, read in place: (ids, matrix), while unchanged; the
         # matrix is checked on its first use (archive.InPlaceArray).
-        self._mapped: tuple[list[str], InPlaceArray] | None = None
+        self._mapped: tuple[list[str], Callable[[], np.ndarray]] | None = None
         self._attachments = Attachments()
         self._dirty = False  # changes not saved yet: close() saves them
         self._lock = None if self.path is None or readonly else FileLock(self.path, "graph file")

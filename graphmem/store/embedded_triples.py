@@ -3,7 +3,7 @@ until the first write, and from then on, like every other graph's, from Python o
 (``TripleIndex``). Opening a million-triple graph to read it makes no triple objects."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Collection, Iterable
 
 from ..util.gcpause import gc_paused
 from ..model import Triple
@@ -66,7 +66,7 @@ class EmbeddedTriples:
         """Ids of the current triples touching ``entity``, by (valid_from, id)."""
         return self.table.entity_ids(entity) if self.table is not None else self._index.current_ids(entity)
 
-    def entity_names(self) -> Iterable[str]:
+    def entity_names(self) -> Collection[str]:
         return self.table.entity_names() if self.table is not None else self._index.entity_names()
 
     def retired_ids(self) -> list[str]:

@@ -9,12 +9,12 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from ..util.jsonfile import parse_json
-from ..model import Episode, Triple
+from ..model import Episode, Triple, with_vectors
 from .base import StoreError
 
 FORMAT = "graphmem-graph"
@@ -29,15 +29,13 @@ class JsonGraph:
 
 
 def to_document(meta: dict, triples: list[Triple], episodes: list[Episode]) -> dict:
-    doc = {"format": FORMAT, "version": VERSION, "meta": meta,
+    doc: dict[str, Any] = {"format": FORMAT, "version": VERSION, "meta": meta,
            "triples": [t.to_dict() for t in triples],
            "episodes": [e.to_dict() for e in episodes], "vectors": {}}
     for kind, items in (("triples", triples), ("episodes", episodes)):
-        with_vec = [x for x in items if x.embedding is not None]
-        if with_vec:
-            doc["vectors"][kind] = {"dim": int(with_vec[0].embedding.shape[0]),
-                                    "ids": [x.id for x in with_vec],
-                                    "data": _encode_matrix([x.embedding for x in with_vec])}
+        ids, vectors = with_vectors(items)
+        if ids:
+            doc["vectors"][kind] = {"dim": int(vectors[0].shape[0]), "ids": ids, "data": _encode_matrix(vectors)}
     return doc
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 from operator import attrgetter
-from typing import Iterable
+from typing import Collection, Iterable
 
 from ..model import Triple
 from .triple_table import TripleTable
@@ -170,7 +170,7 @@ class TripleIndex:
         """Ids of the current triples touching ``entity``, by (valid_from, id): the list kept."""
         return self._live.get(entity, [])
 
-    def entity_names(self) -> Iterable[str]:
+    def entity_names(self) -> Collection[str]:
         return self._adj.keys()
 
     def __len__(self) -> int:

@@ -64,6 +64,7 @@ class TripleTable:
             t = Triple(text[subj], text[rel], text[obj], valid_from, until if has_until else None,
                        [text[i] for i in self._sources[a:b].tolist()], text[key])
             if vec >= 0:
+                assert self.vectors is not None  # a row has a vector only in a table with vectors
                 t.embedding = self.vectors()[vec]
             self._made[row] = t
         return t
@@ -78,7 +79,8 @@ class TripleTable:
             for start in range(0, len(self.cols), _CHUNK):  # in chunks: a million rows as ints cost ~300 MB
                 block = self.cols[start:start + _CHUNK]
                 subj, rel, obj = (list(map(text, block[:, c].tolist())) for c in (1, 2, 3))
-                until = np.where(block[:, 6] != 0, block[:, 5].astype(object), None).tolist()
+                # numpy's stubs refuse None as a branch of where; numpy takes it as an object scalar.
+                until = np.where(block[:, 6] != 0, block[:, 5].astype(object), None).tolist()  # type: ignore[call-overload]
                 srcs = [flat[bounds[i]:bounds[i + 1]] for i in range(start, start + len(block))]
                 # map() runs the constructor from C: a third faster than a Python loop over rows.
                 out += map(Triple, subj, rel, obj, block[:, 4].tolist(), until, srcs,

@@ -15,7 +15,7 @@ class FileWriteError(GraphmemError, OSError):
     """The system refused a write (a full disk, a quota, no permission); the file is as it was."""
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """``write(fh)`` into a temp file beside ``path``, fsync, rename over ``path``, fsync the folder.
     A refused write is a FileWriteError saying the file is unchanged: it is, so it is no bug."""
     try:
@@ -30,7 +30,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
         raise error from exc
 
 
-def _write_beside(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def _write_beside(path: Path, write: Callable[[BinaryIO], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

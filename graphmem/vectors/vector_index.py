@@ -5,11 +5,14 @@ import itertools
 import json
 import math
 import zlib
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from .reserved import zeros_with_room
+
+if TYPE_CHECKING:
+    from .ann import ANNIndex
 
 
 class VectorIndex:
@@ -30,7 +33,7 @@ class VectorIndex:
         self._mat = np.zeros((256, dim), dtype=np.float32)
         self._active = np.zeros(256, dtype=bool)
         self._inactive = 0  # rows deactivated: while none are, searches skip the mask
-        self._ann = None  # graphmem.vectors.ann.ANNIndex, built when first needed
+        self._ann: ANNIndex | None = None  # built when first needed
         self._ann_rows = np.zeros(0, dtype=np.int64)  # the row of each ANN label (-1: gone)
         self._ann_extra: list[int] = []  # rows the ANN lacks, or holds with an older vector
         self._ann_saved = False  # the ANN equals the one in the graph file
