@@ -13,7 +13,7 @@ from typing import Callable, Mapping, Sequence, TypeVar
 import numpy as np
 
 from .embedders.batching import reserved_core
-from .embedders.sentence_transformer import Embedder, TokenEmbeddings
+from .embedders.sentence_transformer import Embedder, TokenEmbedder, TokenEmbeddings
 from .extract.base import Extractor, RawTriple
 from .extract.spans import fact_spans
 from .model import titled_text
@@ -57,8 +57,10 @@ def pipeline(batches: Sequence[B], parse: Callable[[B], P], encode: Callable[[B]
         with reserved_core():
             return parse(batch)
 
+    if not batches:
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as ahead:
-        parsing = ahead.submit(parse_beside, batches[0]) if batches else None
+        parsing = ahead.submit(parse_beside, batches[0])
         for n, batch in enumerate(batches):
             parsed = parsing
             if n + 1 < len(batches):
@@ -83,6 +85,7 @@ class EncodedPassages:
         names are not found in the text); None for a passage whose facts embed their own text."""
         out: list[list[np.ndarray | None] | None] = [None] * len(passages)
         for k, i in enumerate(self.pooled):
+            assert self.tokens is not None  # set whenever passages are pooled
             _, title, text = passages[i]
             out[i] = self.tokens.pool(k, fact_spans(text, raws[i], len(title) + 1 if title else 0))
         return out
@@ -94,6 +97,7 @@ def encode_passages(embedder: Embedder, passages: Sequence[Passage], known: Mapp
     ``pool_facts`` every passage with text goes through the model (its facts need its tokens)."""
     vectors: list[np.ndarray | None] = [known.get(sid) for sid, _, _ in passages]
     if pool_facts:
+        assert isinstance(embedder, TokenEmbedder)  # Indexes chooses pooled fact vectors only for one
         todo = [i for i, (_, _, text) in enumerate(passages) if text]
         tokens = embedder.encode_tokens([titled_text(title, text) for _, title, text in (passages[i] for i in todo)])
         if embed_episodes:

@@ -133,7 +133,7 @@ class Memory:
         raw = list(self.extractor.extract(text, context=[t for t in self.writer.recent if t.current]))
         vectors = episode_vector = None
         if text and self.fact_vectors == PASSAGE_TOKENS:
-            passage = (source_id, title, text)
+            passage = (source_id or "", title, text)  # the id keys known vectors only: there are none
             encoded = encode_passages(self.embedder, [passage], {}, True, self.embed_episodes)
             (vectors,), (episode_vector,) = encoded.fact_vectors([passage], [raw]), encoded.episode_vectors
         return self.writer.write([Source(source_id, step, raw, text, title, episode_vector, vectors)])[0]

@@ -46,7 +46,7 @@ class Source:
 
     source_id: str | None
     step: int
-    facts: list[RawTriple]
+    facts: Sequence[Sequence[str]]  # RawTriples; an item that is not three strings is dropped, and counted
     text: str = ""
     title: str = ""
     episode_vector: np.ndarray | None = None
@@ -110,7 +110,9 @@ class Writer:
         the sources' own ``vectors`` are then ignored). Facts still without a vector are embedded
         per source before being stored; with ``embed_later``, all together once the batch is
         written, and stored again with them (later sources of the batch must find them stored)."""
-        results, kept, start = [], [], 0  # kept: the matrix's rows of the facts added
+        results: list[ObserveResult] = []
+        kept: list[int] = []  # the matrix's rows of the facts added
+        start = 0
         for source in sources:
             n = len(source.facts)
             vectors = source.vectors if matrix is None else matrix[start:start + n]
@@ -180,7 +182,7 @@ class Writer:
         self.store.add_episode(episode)
         return ObserveResult(episode, added, confirmed, retired), rows
 
-    def _normalise(self, raw: Iterable[RawTriple]) -> dict[RawTriple, int]:
+    def _normalise(self, raw: Iterable[Sequence[str]]) -> dict[RawTriple, int]:
         """Resolved facts, each once, with the position of the first raw item that gave it."""
         out: dict[RawTriple, int] = {}
         resolve = self.resolver.resolve

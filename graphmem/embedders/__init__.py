@@ -46,7 +46,7 @@ def mpnet_part_paths() -> list[Path]:
         part = [f for f in dist.files or () if f.name.endswith(f".zip.{i:03d}")]
         if not part:
             raise ModelUnavailable(f"package {package} holds no .zip.{i:03d} part: reinstall it")
-        paths.append(Path(dist.locate_file(part[0])))
+        paths.append(Path(str(dist.locate_file(part[0]))))
     return paths
 
 
@@ -103,5 +103,6 @@ def embedder_named(name: str | None) -> SentenceTransformerEmbedder:
         return default_embedder()
     if name not in _loaded:
         find, dim = EMBEDDERS[name]
+        assert find is not None  # only the default embedder, returned above, has no folder to find
         _loaded[name] = SentenceTransformerEmbedder(str(find()), name=name, dim=dim)
     return _loaded[name]

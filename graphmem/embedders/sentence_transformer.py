@@ -9,7 +9,7 @@ import copy
 import os
 import threading
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -23,6 +23,13 @@ class Embedder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dim) float32, rows L2-normalised."""
+
+
+@runtime_checkable
+class TokenEmbedder(Embedder, Protocol):
+    """An embedder that also keeps each text's token embeddings, for fact vectors pooled from them."""
+
+    def encode_tokens(self, texts: Sequence[str]) -> TokenEmbeddings: ...
 
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
@@ -50,7 +57,7 @@ class SentenceTransformerEmbedder:
         self._model = None
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()  # thread counts are process-wide
-        self._offsets_tokenizer = None
+        self._offsets_tokenizer: Any = None  # a transformers tokenizer, copied from the loaded model
         self._offsets_lock = threading.Lock()
         self.name = name or (os.path.basename(model_path) if model_path else DEFAULT_EMBEDDER)
         self.dim = dim  # known before loading: indexes are sized before the first encode
@@ -155,7 +162,9 @@ class TokenEmbeddings:
         token overlaps (or the item is None)."""
         if not any(spans):
             return [None] * len(spans)
-        rows, offsets = self.tokens[i]
+        entry = self.tokens[i]
+        assert entry is not None  # encode_tokens fills in every text's
+        rows, offsets = entry
         return [_pool(rows, offsets, ranges) for ranges in spans]
 
 
