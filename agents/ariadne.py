@@ -23,6 +23,7 @@ from graphmem_environments.textworld import StepResult, Task
 from graphmem import Memory
 from graphmem.errors import ConfigError
 from graphmem.extract import EXTRACTORS, make_extractor
+from graphmem.extract.llm import LLMExtractor
 from graphmem.llm import ChatModel
 from graphmem.spatial import move_triples, room_of, with_room
 
@@ -59,7 +60,7 @@ class Ariadne:
 
     def _new_memory(self) -> Memory:
         extractor = make_extractor(self.extractor, self.llm)
-        if self.extractor == "llm":
+        if isinstance(extractor, LLMExtractor):
             extractor.asker.retries = 0  # a corrective retry would be a third call in the step
         return Memory(extractor=extractor)
 
@@ -201,10 +202,12 @@ class Ariadne:
     def _start(self, choice: str, result: StepResult, view: WorldView, candidates: list[Candidate]) -> str:
         """A command to play now: the choice itself, or the first move of a walk it starts."""
         if choice == "explore":
+            assert self.room is not None  # exploring and going to a room are offered in a known room only
             self.counts["explores"] += 1
             self.path = view.rooms.nearest_unexplored(self.room) or []
         elif choice.startswith("go to ") and choice not in result.admissible_commands:
-            self.path = view.rooms.path(self.room, choice[len("go to "):]) or []
+            assert self.room is not None
+            self.path = list(view.rooms.path(self.room, choice[len("go to "):]) or [])
         else:
             return choice
         action = self._walk(result)

@@ -41,7 +41,7 @@ class RoomMap:
     def neighbours(self, room: str) -> list[tuple[str, str]]:
         """(direction, room) pairs leaving ``room``, in DIRECTIONS order."""
         out = self.exits.get(room, {})
-        return [(d, out[d]) for d in DIRECTIONS if out.get(d)]
+        return [(d, to) for d in DIRECTIONS if (to := out.get(d))]
 
     def path(self, start: str, goal: str) -> list[tuple[str, str]] | None:
         """Shortest list of (direction, room reached) from ``start`` to ``goal``; [] if already there,
@@ -70,11 +70,11 @@ class RoomMap:
         """Moves to the nearest exit whose destination is unknown, that exit included (its room
         unknown: None); None when every known exit is explored or none is reachable."""
         open_ends = self.unexplored()
-        best = None
+        best: list[tuple[str, str | None]] | None = None
         for room, dirs in open_ends.items():
             path = self.path(start, room)
             if path is not None and (best is None or len(path) < len(best)):
-                best = path + [(dirs[0], None)]
+                best = [*path, (dirs[0], None)]
         return best
 
     def reachable(self, start: str) -> list[str]:

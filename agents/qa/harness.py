@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -142,18 +142,20 @@ def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
                 bm25.retrieve("warm up", 1)  # builds the index now, so query latency is honest
                 baselines[name] = (bm25, False)
             else:
-                (dense, cached), (bm25, _) = baseline("dense"), baseline("bm25")
-                baselines[name] = (HybridRetriever(dense, bm25), cached)
+                (dense, cached), (lexical, _) = baseline("dense"), baseline("bm25")
+                baselines[name] = (HybridRetriever(dense, lexical), cached)
         return baselines[name]
 
     for name in names:
         t0 = time.perf_counter()
         if name == "graph":
+            assert graph is not None  # built above for "graph" and "bfs"
             built.retrievers[name] = graph
             continue
         if name == "bfs":
             from graphmem.rag.associative import AssociativeRetriever
 
+            assert graph is not None
             built.retrievers[name] = AssociativeRetriever(graph)
         else:
             built.retrievers[name], built.cached[name] = baseline(name)
@@ -168,14 +170,14 @@ def evaluate(dataset: QADataset, built: Built, ks: Sequence[int], answerer=None,
     ``iterations`` > 1 (with an answerer): Iter-RetGen; the top-level numbers are the last round's,
     ``rounds`` holds every round's (round n = what ``--iterations n`` gives)."""
     depth = max(max(ks), getattr(answerer, "top_k", 0))
-    report = {"dataset": dataset.name, "split": split, "questions": len(dataset.questions),
-              "passages": len(dataset.passages), "missing_gold": dataset.missing_gold,
-              "retrievers": {}}
+    report: dict[str, Any] = {"dataset": dataset.name, "split": split, "questions": len(dataset.questions),
+                              "passages": len(dataset.passages), "missing_gold": dataset.missing_gold,
+                              "retrievers": {}}
     rounds_run = iterations if answerer is not None else 1
     for name, retriever in built.retrievers.items():
-        runs = [[] for _ in range(rounds_run)]
-        ems = [[] for _ in range(rounds_run)]
-        f1s = [[] for _ in range(rounds_run)]
+        runs: list[list[tuple[Sequence[str], Sequence[str]]]] = [[] for _ in range(rounds_run)]
+        ems: list[list[float]] = [[] for _ in range(rounds_run)]
+        f1s: list[list[float]] = [[] for _ in range(rounds_run)]
         latencies, rows = [], []
         questions = dataset.questions
         if progress:

@@ -70,7 +70,7 @@ class TextWorldEnv:
         self._moves = 0
         walkthrough = state.get("extra.walkthrough")
         self.game_walkthrough = tuple(walkthrough) if walkthrough else None
-        if self.task.is_cleaning:
+        if self.task.clean_place is not None:  # a cleaning task
             self._scorer = CleaningScorer(self.task.clean_place, state["facts"])
         self._last = self._result(state)
         return self._last

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .base import PassageLike, top_k
+from .base import PassageLike, PassageRetriever, top_k
 from .bm25 import BM25Retriever
 from .dense import DenseRetriever
 
@@ -25,7 +25,7 @@ class HybridRetriever:
 
     name = "hybrid"
 
-    def __init__(self, dense: DenseRetriever | None = None, bm25: BM25Retriever | None = None,
+    def __init__(self, dense: PassageRetriever | None = None, bm25: PassageRetriever | None = None,
                  rrf_k: int = 60, depth: int = 100):
         self.dense = dense if dense is not None else DenseRetriever()
         self.bm25 = bm25 if bm25 is not None else BM25Retriever()
