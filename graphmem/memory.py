@@ -124,7 +124,7 @@ class Memory:
         if self._extractor is None:
             from .extract.offline import OfflineExtractor
 
-            self._extractor = OfflineExtractor()
+            self._extractor = OfflineExtractor(profile=self.profile)  # documents read without game words
         return self._extractor
 
     # --- writing -------------------------------------------------------------------------------
