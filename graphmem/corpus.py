@@ -59,8 +59,9 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def valid_unicode(text: str) -> str:
-    """``text`` with each lone surrogate (a JSON "\\ud800", a file name's undecodable byte) made
-    U+FFFD: no hash, model or file format takes them, and one should not stop a build."""
+    """``text`` with each lone surrogate (a JSON "\\ud800", a file name's or a command-line
+    argument's undecodable byte) made U+FFFD: no hash, model or file format takes them, and one
+    should not stop a build."""
     return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
 
 

@@ -86,12 +86,6 @@ def add_graph_options(p: argparse.ArgumentParser, required: bool = True) -> None
     p.set_defaults(graph_required=required)
 
 
-def argv_text(value: str) -> str:
-    """A text argument as valid Unicode: bytes that are not UTF-8 reach Python as lone surrogates,
-    which no model, hash or JSON file accepts; each becomes U+FFFD instead."""
-    return os.fsencode(value).decode("utf-8", errors="replace")
-
-
 def check_write_cypher(args) -> None:
     """Cypher writes need a graph server: refuse ``--write`` on a graph file before anything opens,
     rather than accept it and then refuse every query."""

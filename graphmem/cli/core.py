@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import sys
 
+from graphmem.corpus import valid_unicode
 from graphmem.profiles import PROFILES
 
-from .common import (NON_NEGATIVE, POSITIVE, add_cypher_limit_options, add_extractor_options, add_graph_options, argv_text,
+from .common import (NON_NEGATIVE, POSITIVE, add_cypher_limit_options, add_extractor_options, add_graph_options,
                      check_output_file, check_write_cypher, cypher_limits, open_extractor, open_graph_store,
                      print_json)
 
@@ -15,7 +16,7 @@ PROFILE_NAMES = tuple(PROFILES)
 def register(sub) -> None:
     p = sub.add_parser("extract", help="print the triples extracted from a text",
                        description="Extract (subject, relation, object) triples from TEXT ('-' reads stdin).")
-    p.add_argument("text", metavar="TEXT", type=argv_text)
+    p.add_argument("text", metavar="TEXT", type=valid_unicode)
     add_extractor_options(p)
     p.add_argument("--profile", choices=PROFILE_NAMES, default="text-game",
                    help="what the text is, for the llm extractor's prompt: a text-game observation "
@@ -29,7 +30,7 @@ def register(sub) -> None:
                        description="Nodes have a 'name' property; relationships a 'relation' property plus "
                                    "'id', 'valid_from', 'valid_until' and 'sources'.")
     add_graph_options(p)
-    p.add_argument("query", metavar="QUERY", type=argv_text)
+    p.add_argument("query", metavar="QUERY", type=valid_unicode)
     p.add_argument("--json", action="store_true", help="print a JSON list of row objects")
     p.add_argument("--write", action="store_true", help="allow write queries (graph servers only)")
     add_cypher_limit_options(p)
@@ -37,7 +38,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("recall", help="retrieve the triples and episodes associated with queries")
     add_graph_options(p)
-    p.add_argument("queries", metavar="QUERY", nargs="+", type=argv_text)
+    p.add_argument("queries", metavar="QUERY", nargs="+", type=valid_unicode)
     p.add_argument("--depth", type=NON_NEGATIVE, help="breadth-first expansion depth (default 2)")
     p.add_argument("--width", type=POSITIVE, help="triples kept per expanded entity (default 6)")
     p.add_argument("--top-k", type=POSITIVE, help="seed triples per query (default 6)")

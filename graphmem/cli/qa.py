@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (NON_NEGATIVE, POSITIVE, UserError, add_graph_options, add_llm_options, argv_text, number,
+from graphmem.corpus import valid_unicode
+
+from .common import (NON_NEGATIVE, POSITIVE, UserError, add_graph_options, add_llm_options, number,
                      open_graph_store, open_llm)
 
 
@@ -85,7 +87,7 @@ def _ask(args) -> int:
 
 def register(subparsers) -> None:
     a = subparsers.add_parser("ask", help="answer a question from a corpus graph, with its passages")
-    a.add_argument("question", type=argv_text)
+    a.add_argument("question", type=valid_unicode)
     add_graph_options(a)
     a.add_argument("--k", type=POSITIVE, default=5, help="passages retrieved (default 5)")
     a.add_argument("--no-answer", action="store_true", help="only show the retrieved passages")
