@@ -12,17 +12,20 @@ from .normalize import canonical_entity
 from .profiles import OPPOSITE, connection
 
 HEADING = re.compile(r"^\s*-=\s*(.+?)\s*=-\s*$", re.M)
+# Games without headings say where the player is in a sentence: "You are in the kitchen."
+PLACE_SENTENCE = re.compile(r"^\s*you\s+are\s+(?:now\s+)?in\s+(?:the|a|an)\s+([\w' -]{1,40}?)\s*\.", re.I | re.M)
 ABBREVIATIONS = {"n": "north", "s": "south", "e": "east", "w": "west", "u": "up", "d": "down",
                  "ne": "northeast", "nw": "northwest", "se": "southeast", "sw": "southwest"}
 _MOVE = re.compile(r"^\s*(?:(?:go|walk|run|move|head|climb)\s+(?:to\s+(?:the\s+)?)?)?([a-z]+)\s*$")
 
 
 def room_of(observation: str) -> str | None:
-    """The room named by the observation's heading (``-= Room B =-``), canonical; None if none.
+    """The room named by the observation's heading (``-= Room B =-``), else by a sentence opening a
+    line ("You are in the kitchen."), canonical; None if none.
 
     With several headings (a long observation), the last one is where the player is now.
     """
-    rooms = HEADING.findall(observation or "")
+    rooms = HEADING.findall(observation or "") or PLACE_SENTENCE.findall(observation or "")
     return canonical_entity(rooms[-1]) or None if rooms else None
 
 

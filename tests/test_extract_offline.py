@@ -46,6 +46,14 @@ GAME = [
     ("You unlock the White locker.", {("white locker", "is", "closed")}, set()),
     ("You open the White locker, revealing a Key 2 and a Note 2.",
      {("white locker", "is", "open"), ("key 2", "in", "white locker"), ("note 2", "in", "white locker")}, set()),
+    # TextWorldExpress's scene phrasing: parts of the room, "that has ... on it", "to the West".
+    ("-= bathroom =-\nIn one part of the room you see a dressing table that has 72 squashes on it. There is also "
+     "a sink, that has nothing on it. You also see a bath tub that has 14 cabbages, and 34 peas on it. In another "
+     "part of the room you see a trash can that is closed. To the West you see the shower.",
+     {("dressing table", "in", "bathroom"), ("72 squashes", "on", "dressing table"), ("sink", "in", "bathroom"),
+      ("14 cabbages", "on", "bath tub"), ("34 peas", "on", "bath tub"), ("trash can", "is", "closed"),
+      ("bathroom", "has exit", "west")},
+     {("nothing", "on", "sink"), ("shower", "in", "bathroom")}),
     ("-= Room J =-\nYou can see a locked normal looking Cyan locker.",
      {("cyan locker", "in", "room j"), ("cyan locker", "is", "locked")},
      {("normal looking cyan locker", "in", "room j")}),

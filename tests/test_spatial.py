@@ -10,6 +10,12 @@ def test_room_of_reads_the_last_heading():
     assert room_of(ROOM_B) == "room b"
     assert room_of("-= Kitchen =-\nYou fall asleep.\n\n-= The Dining Room =-\nYou wake up.") == "dining room"
     assert room_of("You take the Key 2 from the White locker.") is None
+
+
+def test_room_of_reads_a_room_sentence_without_a_heading():
+    assert room_of("Your task is to find the coin.\n\nYou are in the kitchen. You see a stove.") == "kitchen"
+    assert room_of("-= Attic =-\nYou are in a kitchen.") == "attic"  # a heading wins
+    assert room_of("You are in trouble now.") is None
     assert room_of("") is None
 
 

@@ -42,6 +42,17 @@ EXIT_LIST = re.compile(
     rf"^\s*(?:obvious\s+)?exits?\s*(?::|\bare\b|\bis\b)\s*(?P<dirs>(?:{_DIR})(?:\s*(?:,|\band\b|\bor\b)\s*(?:{_DIR}))*){_END}",
     re.I)
 
+# "In one part of the room you see a fridge that is closed." / "There is also an oven." / "You also
+# see a counter that has a knife, and a banana on it." / "... a box, that is empty."
+SEEN = re.compile(
+    rf"^\s*(?P<part>(?:in|on)\s+(?:one|another|the\s+other)\s+part\s+of\s+the\s+room,?\s+)?"
+    rf"(?:you\s+(?P<also>also\s+)?(?:can\s+)?see|there\s+(?:is|are)\s+(?P<also2>also))\s+(?P<thing>{_NAME})"
+    rf"(?:\s*,?\s+(?:that|which)\s+(?P<rest>.+?))?{_END}", re.I)
+HOLDS = re.compile(r"^(?:has|holds|contains)\s+(?P<things>.+?)(?:\s+(?P<prep>on|in)\s+it)?$", re.I)
+IS_STATE = re.compile(r"^is\s+(?P<state>\w+)$", re.I)
+# "To the West you see the corridor." / "To the north is a closed door."
+EXIT_SEEN = re.compile(rf"^\s*to\s+the\s+(?P<dir>{_DIR}),?\s+(?:you\s+(?:can\s+)?see|is|lies)\s+\S.*?{_END}", re.I)
+
 # Sentences as the patterns see them: ended by a full stop, "!" or "?", or by a line break.
 SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
@@ -90,9 +101,40 @@ def _facts(sentence: str, room: str | None, vocabulary: Vocabulary) -> list[RawT
         if m:
             (b, _), (a, _) = _thing(m["b"], vocabulary), _thing(m["a"], vocabulary)
             return [(b, connection(m["dir"].lower()), a)] if a and b and a != b else None
+    # A plain "You see a locked normal looking locker." is left to the parser, which knows names.
+    if room and (m := SEEN.match(sentence)) and (m["part"] or m["also"] or m["also2"] or m["rest"]):
+        return _seen(m["thing"], m["rest"], room, vocabulary)
+    m = EXIT_SEEN.match(sentence)
+    if m and room:
+        return [(room, EXIT, m["dir"].lower())]
     m = EXIT_LIST.match(sentence)
     if m and room:
         return [(room, EXIT, d.lower()) for d in re.findall(_DIR, m["dirs"], re.I)]
+    return None
+
+
+def _seen(thing: str, rest: str | None, room: str, vocabulary: Vocabulary) -> list[RawTriple] | None:
+    """Facts of a thing seen in ``room``, with what its "that ..." clause says it holds or is."""
+    name, states = _thing(thing, vocabulary)
+    if name is None:
+        return None
+    out: list[RawTriple] = [(name, "in", room), *((name, "is", s) for s in states)]
+    if not rest:
+        return out
+    if (m := IS_STATE.match(rest)) is not None:
+        state = vocabulary.state_words.get(m["state"].lower())
+        return out + [(name, "is", state)] if state else out
+    if (m := HOLDS.match(rest)) is not None:
+        if m["things"].lower() in {"nothing", "nothing at all"}:
+            return out
+        held = _things(m["things"], vocabulary)
+        if any(n is None for n, _ in held):
+            return None
+        rel = "on" if (m["prep"] or "").lower() == "on" else "in"
+        for item, item_states in held:
+            out.append((item, rel, name))
+            out.extend((item, "is", s) for s in item_states)
+        return out
     return None
 
 
