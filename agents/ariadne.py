@@ -27,36 +27,51 @@ from graphmem.extract.llm import LLMExtractor
 from graphmem.llm import ChatModel
 from graphmem.spatial import move_triples, room_of, with_room
 
-from .base import options_of, shorten
+from .base import shorten
+from .candidates import DOOR_WORDS, from_memory, move_verb
 from .choice import Candidate, Chooser
-from .effects import EffectTracker
+from .cycles import CycleGuard, state_key
+from .effects import EffectTracker, refused
 from .families import VETO, family_for
+from .goal import GoalReader
+from .instructions import Plan, carries_out, read_goal_plan, read_plan
 from .subgoals import generic_prior, lock_checklist, lock_places
 from .world import WorldView
 
 log = logging.getLogger("graphmem_agents.ariadne")
 
-DOOR_WORDS = ("door", "gate", "hatch", "portal", "gateway")
 MAP_RELATIONS = ("has exit",)  # move records and exits: the map shows them already
 GO_TO_PRIOR, EXPLORE_PRIOR, OTHER_ROOM_PRIOR = 2.5, 1.0, -0.5
 OBSERVATION_CHARS = 400  # the state lines above it already say what the room holds
 USELESS_PENALTY = 2.0  # an action that changed nothing last time ranks below untried ones
+NEXT_STEP_PRIOR = 6.0  # the next step of an ordered plan the game gave: played without a call
+CHECKLIST_PRIOR = 3.0  # a step of a checklist the game gave (a recipe's directions)
+REREAD_PRIOR = 3.0     # reading again what gave a plan now done (the next instruction may be there)
 
 
 class Ariadne:
     name = "ariadne"
 
     def __init__(self, llm: ChatModel, *, extractor: str = "offline", max_facts: int = 6,
-                 shortlist: int = 8, temperature: float = 0.0, seed: int = 0) -> None:
+                 shortlist: int = 8, temperature: float = 0.0, seed: int = 0, remember: bool = True,
+                 families: bool = True) -> None:
+        """``remember=False`` is the ablation with memory off: each step starts from an empty memory
+        (no recalled facts, map, plan or failure ledger beyond the current observation); the
+        chooser and the loop guard over the last actions stay. ``families=False`` plays with the
+        generic layer alone."""
         if extractor not in EXTRACTORS:
             raise ConfigError(f"extractor must be one of {', '.join(EXTRACTORS)}, not {extractor!r}")
+        self.remember = remember
+        self.families = families
+        self.name = "ariadne" if remember and families else "ariadne-generic" if remember else "ariadne-nomem"
         self.llm = llm
         self.extractor = extractor
         self.max_facts = max_facts
         self.chooser = Chooser(llm, shortlist=shortlist, temperature=temperature, seed=seed)
         self.effects = EffectTracker()
+        self.guard = CycleGuard()
         self.counts = {"path_moves": 0, "path_aborts": 0, "doors_opened": 0, "explores": 0, "vetoed": 0,
-                       "blocked": 0}
+                       "blocked": 0, "plan_steps": 0}
 
     def _new_memory(self) -> Memory:
         extractor = make_extractor(self.extractor, self.llm)
@@ -68,8 +83,12 @@ class Ariadne:
     def reset(self, task: Task) -> None:
         self.task = task
         self.memory = self._new_memory()
-        self.family = family_for(task.goal, self.llm, self.memory.embedder.encode)
+        self.family = family_for(task.goal, self.llm, self.memory.embedder.encode) if self.families else None
+        self.goal = GoalReader(task.goal)
+        self.goal_plan = read_goal_plan(task.goal)
+        self.plan: Plan | None = self.goal_plan
         self.effects.clear()
+        self.guard.clear()
         self.room: str | None = None
         self.last_action: str | None = None
         self.last_score = 0.0
@@ -85,7 +104,9 @@ class Ariadne:
         if result.done:
             return None
         self._perceive(result)
-        view = WorldView.read(self.memory.current(), self.room)
+        current = self.memory.current()
+        view = WorldView.read(current, self.room)
+        self.guard.arrive(state_key(self.room, current))
         self.checklist = self._checklist(view)
         action = self._walk(result) if self.path else None
         if action is None:
@@ -94,6 +115,7 @@ class Ariadne:
             action = self._start(decision.command, result, view, candidates)
         if self.family:
             self.family.played(action)
+        self.guard.played(action)
         self.last_action, self.last_score = action, result.score
         return action
 
@@ -111,8 +133,14 @@ class Ariadne:
     def _perceive(self, result: StepResult) -> None:
         self.step += 1
         obs = result.observation
+        if not self.remember:  # the ablation: nothing but this observation is known
+            self.memory.close()
+            self.memory = self._new_memory()
+            self.effects.clear()
+            self.room, self.plan, self.path = None, None, []
         room = room_of(obs) or self.room
         observed = self.memory.observe(with_room(obs, room), self.step)
+        self._follow_instructions(obs)
         if self.last_action is not None:
             moves = move_triples(self.room, self.last_action, obs)
             new_map = 0
@@ -121,7 +149,7 @@ class Ariadne:
             self.effects.record(self.last_action, score_delta=result.score - self.last_score,
                                 moved_to=room if room != self.room else None,
                                 learned=[f"{t.subject} {t.relation} {t.object}" for t in observed.added],
-                                other_changes=len(observed.retired) + new_map)
+                                other_changes=len(observed.retired) + new_map, response=obs)
         self.current_ids = set(observed.episode.triple_ids)
         self.room = room
         if self.expected_room is not None and self.room != self.expected_room:
@@ -130,21 +158,67 @@ class Ariadne:
             self.path = []
         self.expected_room = None
 
+    def _follow_instructions(self, obs: str) -> None:
+        """Mark the plan's step the last action did, then take up any new instruction the text gives
+        (the goal told again, as after a restart, restarts the goal's plan)."""
+        if self.plan is not None and self.last_action is not None and not refused(obs):
+            if self.plan.played(self.last_action):
+                self.counts["plan_steps"] += 1
+        source = self.last_action if self.last_action is not None else None
+        new = read_plan(obs, source=source)
+        if new is None and self.task.goal and self.task.goal.strip() in obs:
+            new = read_goal_plan(self.task.goal)
+        if new is not None:
+            self.plan = new
+
+    def _plan_commands(self, admissible: tuple[str, ...], unknown_verbs: set[str]) -> dict[str, float]:
+        """Commands doing the plan's wanted steps (or reading its source again once it is done),
+        with their priors."""
+        if self.plan is None:
+            return {}
+        out: dict[str, float] = {}
+        if self.plan.complete():
+            if self.plan.source and (not admissible or self.plan.source in admissible):
+                out[self.plan.source] = REREAD_PRIOR
+            return out
+        prior = NEXT_STEP_PRIOR if self.plan.ordered else CHECKLIST_PRIOR
+        for step in self.plan.wanted():
+            if admissible:
+                out.update({c: prior for c in admissible if carries_out(c, step)})
+            elif step.startswith("go "):
+                out[f"{move_verb(unknown_verbs)} {step[3:]}"] = prior
+            else:
+                out[step] = prior
+        return out
+
     # --- think ---------------------------------------------------------------------------------
     def _checklist(self, view: WorldView) -> list[str]:
-        items = self.family.checklist(view) if self.family else []
+        items = [f"next: {step}" for step in self.plan.wanted()[:3]] if self.plan else []
+        items += self.family.checklist(view) if self.family else []
         items += lock_checklist(view)
         if view.rooms.unexplored():
             items.append("explore: exits not taken yet")
         return items
 
+    def _commands(self, result: StepResult, view: WorldView) -> list[str]:
+        """The game's command list when it gives one, else commands built from memory."""
+        if result.admissible_commands:
+            return list(result.admissible_commands)
+        return from_memory(view, self.effects.unknown_verbs())
+
     def _candidates(self, result: StepResult, view: WorldView) -> list[Candidate]:
         blocked, useless = self.effects.blocked(), self.effects.useless()
+        planned = self._plan_commands(result.admissible_commands, self.effects.unknown_verbs())
+        named_seen = bool(self.goal.named_things(view))
+        last_changed = bool(self.effects.recent) and self.effects.recent[-1].changed
         out, vetoed, kept_blocked = [], 0, []
-        for command in options_of(result):
+        commands = self._commands(result, view)
+        for command in commands + [c for c in planned if c not in commands]:
             prior = self.family.prior(command, view) if self.family else None
             prior = generic_prior(command, view) if prior is None else prior
+            prior += planned.get(command, 0.0) + self.goal.prior(command, view, named_seen)
             prior -= USELESS_PENALTY if command in useless else 0.0
+            prior -= self.guard.penalty(command, last_changed)
             if prior == VETO:
                 vetoed += 1
             elif command in blocked:
@@ -153,7 +227,8 @@ class Ariadne:
                 out.append(Candidate(command, prior))
         self.counts["vetoed"] += vetoed
         self.counts["blocked"] += len(kept_blocked)
-        wanted = (self.family.wanted_places(view) if self.family else []) + lock_places(view)
+        wanted = (self.family.wanted_places(view) if self.family else []) + lock_places(view) \
+            + self.goal.named_rooms(view)
         for room in view.rooms.reachable(self.room) if self.room else []:
             command = f"go to {room}"
             if command not in blocked:
@@ -161,7 +236,7 @@ class Ariadne:
         if self.room and view.rooms.nearest_unexplored(self.room) and "explore" not in blocked:
             family_prior = self.family.prior("explore", view) if self.family else None
             out.append(Candidate("explore", EXPLORE_PRIOR if family_prior is None else family_prior))
-        return out or kept_blocked or [Candidate(c) for c in options_of(result)]
+        return out or kept_blocked or [Candidate(c) for c in commands or ["look"]]
 
     def context(self, result: StepResult, view: WorldView) -> str:
         """State first, the stable parts at the top (the backend reuses the evaluated prefix)."""
@@ -169,7 +244,7 @@ class Ariadne:
         if self.task.hint:
             lines.append(f"Hint: {self.task.hint}")
         lines += ["To do:", *[f"- {item}" for item in self.checklist[:6] or ["explore and score points"]]]
-        facts = self._recalled_facts()
+        facts = self._recalled_facts() if self.remember else []
         if facts:
             lines += ["Known facts:", *facts]
         lines += [
@@ -210,22 +285,26 @@ class Ariadne:
             self.path = list(view.rooms.path(self.room, choice[len("go to "):]) or [])
         else:
             return choice
-        action = self._walk(result)
+        action = self._walk(result) if self.path else None
         if action is not None:
             return action
         # The walk could not start: play the best plain command instead.
-        plain = [c for c in candidates if c.command in result.admissible_commands]
-        return max(plain, key=lambda c: c.prior).command if plain else options_of(result)[0]
+        plain = [c for c in candidates if c.command != "explore" and not c.command.startswith("go to ")
+                 or c.command in result.admissible_commands]
+        return max(plain, key=lambda c: c.prior).command if plain else "look"
 
     def _walk(self, result: StepResult) -> str | None:
         """The next command on the path: the move, or opening a door in the way; None if blocked."""
         direction, reached = self.path[0]
         admissible = result.admissible_commands
-        if f"go {direction}" in admissible:
+        move = next((f"{v} {direction}" for v in ("go", "move") if f"{v} {direction}" in admissible), None)
+        if not admissible:  # no list to check: the map says the exit is there
+            move = f"{move_verb(self.effects.unknown_verbs())} {direction}"
+        if move is not None and not (self.guard.loops(move) and reached is not None):
             self.path.pop(0)
             self.expected_room = reached
             self.counts["path_moves"] += 1
-            return f"go {direction}"
+            return move
         door = next((c for c in admissible if c.startswith("open ") and any(w in c for w in DOOR_WORDS)), None)
         if door is not None and door != self.last_action:
             self.counts["doors_opened"] += 1

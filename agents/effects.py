@@ -3,11 +3,32 @@
 An action whose last try changed nothing (no score, no move, no fact added to or retired from the
 memory) is blocked until the memory changes, and ranks below untried actions after that, so
 "examine X" / "examine Y" cycles end as soon as each examine stops teaching anything. The record of recent actions with their effects goes into prompts.
+
+Failures are remembered too: a response that refuses the command ("You can't", "That's not
+something you can", "I'm not sure what you mean") makes it a failure whatever facts the text gave,
+and a verb the game refused twice without ever accepting it ("Unknown action", "That's not a verb
+I recognise") is a verb the game does not know.
 """
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass
+
+from .commands import verb_of
+
+REFUSED = re.compile(
+    r"\b(?:you can't|you cannot|you can not|that's not something|is not something you|isn't something you|"
+    r"i'm not sure what you mean|unknown action|i don't (?:understand|know)|you don't see|you see no|"
+    r"not a verb i recogni[sz]e|can't see any such|you're not carrying|you aren't carrying|incorrect)\b", re.I)
+UNKNOWN_VERB = re.compile(r"\b(?:unknown action|not a verb i recogni[sz]e|i'm not sure what you mean|"
+                          r"i don't (?:understand|know) (?:that|the word))\b", re.I)
+VERB_REFUSALS = 2  # refusals (of any commands with it) before a verb counts as unknown to the game
+
+
+def refused(response: str) -> bool:
+    """Whether the game's response refuses the command played."""
+    return REFUSED.search(response or "") is not None
 
 
 @dataclass(frozen=True)
@@ -22,11 +43,33 @@ class EffectTracker:
         self.recent: deque[Effect] = deque(maxlen=shown)
         self.version = 0                   # grows whenever the memory changes
         self._dead: dict[str, int] = {}    # action -> memory version when it last changed nothing
+        self.failed: set[str] = set()      # actions the game refused (until they succeed)
+        self.verbs_accepted: set[str] = set()
+        self._verb_refusals: dict[str, int] = {}
+
+    def _refusal(self, action: str, response: str) -> None:
+        verb = verb_of(action)
+        if UNKNOWN_VERB.search(response) and verb not in self.verbs_accepted:
+            self._verb_refusals[verb] = self._verb_refusals.get(verb, 0) + 1
+
+    def unknown_verbs(self) -> set[str]:
+        """Verbs refused VERB_REFUSALS times and never accepted."""
+        return {v for v, n in self._verb_refusals.items() if n >= VERB_REFUSALS}
 
     def record(self, action: str, *, score_delta: float, moved_to: str | None, learned: list[str],
-               other_changes: int) -> Effect:
+               other_changes: int, response: str = "") -> Effect:
         """``learned``: facts the action's observation added; ``other_changes``: facts retired or
-        map records added."""
+        map records added; ``response``: the game's text (a refusal makes the action a failure)."""
+        if refused(response) and score_delta <= 0 and not moved_to:
+            self._refusal(action, response)
+            effect = Effect(action, "failed: " + " ".join(response.split())[:60], False)
+            self._dead[action] = self.version
+            self.failed.add(action)
+            self.recent.append(effect)
+            return effect
+        verb = verb_of(action)
+        self.verbs_accepted.add(verb)
+        self._verb_refusals.pop(verb, None)
         parts = []
         if score_delta:
             parts.append(f"score {score_delta:+g}")
@@ -41,6 +84,7 @@ class EffectTracker:
             self.version += 1
         if changed:
             self._dead.pop(action, None)
+            self.failed.discard(action)
         else:
             self._dead[action] = self.version
         effect = Effect(action, "; ".join(parts) or "no effect", changed)
@@ -61,4 +105,7 @@ class EffectTracker:
     def clear(self) -> None:
         self.recent.clear()
         self._dead.clear()
+        self.failed.clear()
+        self.verbs_accepted.clear()
+        self._verb_refusals.clear()
         self.version = 0

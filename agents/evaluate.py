@@ -32,7 +32,7 @@ def play(game: str, agent_name: str, llm: ChatModel | None = None, *, tasks: str
                            temperature=temperature, seed=seed)
         meta = {"game": game, "task": task.name, "seed": seed, "temperature": temperature, "max_steps": env.max_steps,
                 "llm": llm.name if llm is not None and agent_name in LLM_AGENTS else None}
-        if agent_name == "ariadne":
+        if agent_name.startswith("ariadne"):
             meta["extractor"] = extractor
         usage = llm.usage if llm is not None else None
         final = run_episode(env, agent, meta=meta, usage=usage, log_path=log_path, resume=resume,

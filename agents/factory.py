@@ -5,8 +5,10 @@ from graphmem_environments.textworld import TextWorldEnv
 from graphmem.errors import ConfigError
 from graphmem.llm import ChatModel
 
-AGENTS = ("ariadne", "full-history", "summary", "rag", "walkthrough")
-LLM_AGENTS = AGENTS[:4]
+AGENTS = ("ariadne", "full-history", "summary", "rag", "walkthrough", "ariadne-generic", "ariadne-nomem")
+LLM_AGENTS = ("ariadne", "full-history", "summary", "rag", "ariadne-generic", "ariadne-nomem")
+ARIADNE_VARIANTS = {"ariadne": {}, "ariadne-generic": {"families": False},   # the generic layer alone
+                    "ariadne-nomem": {"remember": False}}                     # the ablation: memory off
 
 
 def make_agent(name: str, env: TextWorldEnv, llm: ChatModel | None = None, *, extractor: str = "offline",
@@ -25,10 +27,10 @@ def make_agent(name: str, env: TextWorldEnv, llm: ChatModel | None = None, *, ex
         raise ConfigError(f"unknown agent {name!r}; agents: {', '.join(AGENTS)}")
     if llm is None:
         raise ConfigError(f"agent {name!r} needs an LLM")
-    if name == "ariadne":
+    if name in ARIADNE_VARIANTS:
         from .ariadne import Ariadne
 
-        return Ariadne(llm, extractor=extractor, temperature=temperature, seed=seed)
+        return Ariadne(llm, extractor=extractor, temperature=temperature, seed=seed, **ARIADNE_VARIANTS[name])
     from .baselines import BASELINES
 
     return BASELINES[name](llm, temperature=temperature, seed=seed)

@@ -11,7 +11,7 @@ from graphmem.cli.progress import RunWatcher, add_quiet_option, progress_bar, wr
 
 from . import require_games
 
-AGENT_HELP = "ariadne, full-history, summary, rag or walkthrough"
+AGENT_HELP = "ariadne, ariadne-generic (no family module), ariadne-nomem (memory off), full-history, summary, rag or walkthrough"
 
 
 def _add_game_options(p: argparse.ArgumentParser) -> None:
@@ -85,7 +85,7 @@ def cmd_play(args) -> None:
     if args.log:
         check_output_file(args.log, "--log")
     if args.view:
-        if args.agent != "ariadne":
+        if not args.agent.startswith("ariadne"):
             raise UserError(f"--view draws a graph memory: agent {args.agent!r} has none (use --agent ariadne)")
         check_output_file(args.view, "--view")
     llm = _llm_if_needed(args, [args.agent])
