@@ -132,3 +132,24 @@ def test_eval_agents_suite_walkthrough_json_and_resume(capsys, tmp_path):
     assert code == 0 and json.loads(out) == result
     final = json.loads(log.read_text().splitlines()[-1])
     assert final["type"] == "final" and final["resumed_steps"] == 3 and final["replay_mismatches"] == 0
+
+
+def test_several_agents_each_get_their_scores(tmp_path):
+    """An LLM baseline that always picks the first valid action, beside the walkthrough agent."""
+    from scripted_llm import ScriptedChat
+
+    from graphmem_agents.suite import eval_suite, markdown_table
+
+    def first_choice(messages, schema):
+        return json.dumps({"action": schema["properties"]["action"]["enum"][0]})
+
+    result = eval_suite(["walkthrough", "full-history"], ScriptedChat(first_choice), out_dir=tmp_path,
+                        games=["CoinCollector"], admissible=True, max_steps=5)
+    assert result["agent"] == "walkthrough" and result["games"] == result["agents"]["walkthrough"]["games"]
+    baseline = result["agents"]["full-history"]["games"]["TWXCoinCollector"]
+    assert baseline["steps"] == 5 and not baseline["won"] and 0 <= baseline["score"] < 100
+    assert result["agents"]["full-history"]["mean"] == baseline["score"]
+    table = markdown_table(result["agents"]).splitlines()
+    assert table[0] == ("| game | walkthrough score | walkthrough steps | walkthrough won | full-history score "
+                        "| full-history steps | full-history won |")
+    assert table[2].startswith("| TWXCoinCollector | 100 | 2 | yes | ")
