@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from graphmem_environments.textworld import StepResult, TextWorldEnv
+from graphmem_environments.episode import Env, StepResult
 from graphmem.errors import GraphmemError
 from graphmem.util.filelock import FileLock
 from graphmem.llm import Accounting, Usage
@@ -118,7 +118,7 @@ def _check_log(path: Path, previous: RunLog, resume: bool) -> None:
         raise RunLogError(f"{path} has no start line: it is not a graphmem run log")
 
 
-def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, usage: Accounting | None = None,
+def run_episode(env: Env, agent: Agent, *, meta: dict | None = None, usage: Accounting | None = None,
                 log_path: str | Path | None = None, resume: bool = False,
                 on_record: Callable[[dict], None] | None = None) -> dict:
     """Play one episode of ``env`` with ``agent``; returns the final record (also the log's last line).
@@ -135,7 +135,7 @@ def run_episode(env: TextWorldEnv, agent: Agent, *, meta: dict | None = None, us
         return _run(env, agent, meta, usage, path, resume, on_record)
 
 
-def _run(env: TextWorldEnv, agent: Agent, meta: dict | None, usage: Accounting | None, path: Path | None,
+def _run(env: Env, agent: Agent, meta: dict | None, usage: Accounting | None, path: Path | None,
          resume: bool, on_record: Callable[[dict], None] | None) -> dict:
     meta = {"agent": agent.name, **(meta or {})}
     previous = RunLog.read(path) if path is not None else RunLog()
@@ -200,7 +200,7 @@ def _check_same_run(start: dict, meta: dict, path: Path | None) -> None:
                               f"this run has {key}={meta[key]!r}")
 
 
-def _replay(env: TextWorldEnv, agent: Agent, result: StepResult, steps: list[dict], usage: Accounting) -> dict:
+def _replay(env: Env, agent: Agent, result: StepResult, steps: list[dict], usage: Accounting) -> dict:
     """Play the logged actions again; the agent acts as usual (cache hits) and is overridden if it
     chooses differently. The score after each step must match the log (the game is deterministic)."""
     t0, mismatches = time.perf_counter(), 0

@@ -8,17 +8,23 @@ py=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
   "$py" -m venv .venv
 fi
-# The view's browser test (tests/test_view_browser.py) drives Debian's chromium through Playwright.
-if ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then
-  as_root=""
+# System packages some features need, from apt when the command is missing: apt_install
+# COMMAND PACKAGE WHAT-NEEDS-IT.
+apt_install() {
+  if command -v "$1" >/dev/null || ! command -v apt-get >/dev/null; then return 0; fi
+  local as_root=""
   [[ $(id -u) == 0 ]] || as_root="sudo -n"
   if [[ -z $as_root ]] || sudo -n true 2>/dev/null; then
-    echo "installing chromium (for the browser test of graphmem view)" >&2
-    $as_root apt-get update -qq && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "installing $2 (for $3)" >&2
+    $as_root apt-get update -qq && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
   else
-    echo "chromium is missing and apt-get needs root: the browser test of graphmem view will be skipped" >&2
+    echo "$1 is missing and apt-get needs root: $3 will not run" >&2
   fi
-fi
+}
+# The view's browser test (tests/test_view_browser.py) drives Debian's chromium through Playwright.
+apt_install chromium chromium "the browser test of graphmem view"
+# TextWorldExpress (graphmem eval-agents --suite twx) runs its games in a JVM.
+apt_install java default-jre-headless "the TextWorldExpress games"
 stamp=.venv/.graphmem-installed
 want=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then

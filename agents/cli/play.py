@@ -9,6 +9,8 @@ from graphmem.cli.common import (NON_NEGATIVE, POSITIVE, UserError, number, add_
                                  check_output_file, open_llm, print_json)
 from graphmem.cli.progress import RunWatcher, add_quiet_option, progress_bar, write_line
 
+from graphmem_environments.twx.suite import SPLITS, SUITE
+
 from . import require_games
 
 AGENT_HELP = "ariadne, ariadne-generic (no family module), ariadne-nomem (memory off), full-history, summary, rag or walkthrough"
@@ -47,10 +49,20 @@ def register(sub) -> None:
     p = sub.add_parser("eval-agents", help="compare agents over games (markdown and JSON table)",
                        description="Every agent plays every game --runs times; prints a markdown table of "
                                    "normalised scores (mean and best) with tokens and time, and writes "
-                                   "results.md, results.json and per-run logs under --out (reruns resume).")
-    p.add_argument("--games", required=True, metavar="G1,G2", action="append",
+                                   "results.md, results.json and per-run logs under --out (reruns resume). "
+                                   "With --suite twx: the TALES TextWorldExpress games under TALES's "
+                                   "protocol (high score 0-100 in 100 steps, a lost game restarts).")
+    p.add_argument("--games", metavar="G1,G2", action="append",
                    help="games separated by commas (a comma inside a generator spec stays in it) or by "
-                        "';'; the option may be repeated")
+                        "';'; the option may be repeated. With --suite: a subset of its games "
+                        "(default all), e.g. TWXCoinCollector,TWXMapReader")
+    suite = p.add_argument_group("benchmark suite")
+    suite.add_argument("--suite", choices=[SUITE], help="play a benchmark suite instead of --games: twx, the "
+                                                        "16 TextWorldExpress games of TALES")
+    suite.add_argument("--split", choices=SPLITS, help="the suite's seed split (default test)")
+    suite.add_argument("--seed-index", type=NON_NEGATIVE, help="which seed of the split (default 0, its first)")
+    suite.add_argument("--admissible", action="store_true",
+                       help="show the agent the game's valid actions (TALES's default: none)")
     p.add_argument("--agents", required=True, metavar="A1,A2", help=f"comma-separated: {AGENT_HELP}")
     p.add_argument("--runs", type=POSITIVE, default=1)
     p.add_argument("--out", metavar="DIR", default="eval-agents", help="output folder (default ./eval-agents)")
@@ -117,6 +129,14 @@ def _write_view(agent, path: str, game: str) -> None:
 
 def cmd_eval_agents(args) -> None:
     require_games("eval-agents")
+    if args.suite:
+        return _eval_suite(args)
+    given = [flag for flag, value in (("--split", args.split), ("--seed-index", args.seed_index),
+                                      ("--admissible", args.admissible)) if value not in (None, False)]
+    if given:
+        raise UserError(f"{', '.join(given)} choose(s) the games of a suite: add --suite {SUITE}")
+    if not args.games:
+        raise UserError("eval-agents needs --games (or --suite)")
     from graphmem_agents.evaluate import eval_agents, markdown_table
     from graphmem_environments.textworld import split_games
 
@@ -145,3 +165,40 @@ def cmd_eval_agents(args) -> None:
         print_json(result)
     else:
         print(markdown_table(result["rows"]))
+
+
+def _eval_suite(args) -> None:
+    from graphmem_agents.suite import eval_suite, markdown_table
+    from graphmem_environments.episode import DEFAULT_MAX_STEPS
+    from graphmem_environments.twx import GAMES, game
+
+    if args.runs != 1 or args.tasks:
+        raise UserError(f"--suite {args.suite} plays each of its games once: drop --runs and --tasks")
+    names = [name.strip() for text in args.games or () for name in text.replace(";", ",").split(",")]
+    games = [game(name).name for name in names if name]
+    if args.games and not games:
+        raise UserError("--games names no game")
+    agents = _check_agents([a.strip() for a in args.agents.split(",") if a.strip()])
+    check_output_dir(args.out, "--out")
+    llm = _llm_if_needed(args, agents)
+    runs = progress_bar(args, total=(len(games) or len(GAMES)) * len(agents), unit="run", desc="runs")
+    steps = RunWatcher(args, leave=False)
+
+    def progress(final: dict) -> None:
+        runs.update(1)
+        write_line(f"{final['game']} {final['agent']} {final['split']} seed {final['game_seed']}: score "
+                   f"{final['score']:g}/{final['max_score']:g} in {final['steps']} steps, {final['seconds']} s")
+
+    try:
+        result = eval_suite(agents, llm, out_dir=args.out, games=games, split=args.split or "test",
+                            seed_index=args.seed_index or 0, admissible=args.admissible,
+                            max_steps=args.max_steps or DEFAULT_MAX_STEPS, seed=args.seed,
+                            extractor=args.extractor, temperature=args.temperature or 0.0, progress=progress,
+                            on_record=steps)
+    finally:
+        steps.close()
+        runs.close()
+    if args.json:
+        print_json(result)
+    else:
+        print(markdown_table(result.get("agents") or {result["agent"]: result}))

@@ -1,8 +1,9 @@
 """TextWorld games for graphmem agents: loading and generating games, a reset/step wrapper with
 cleaned observations, a cleaning-task scorer, and ground-truth triples for scoring memories."""
+from ..episode import PlaceRule, StepResult, Task
 from .cleaning import CleaningScorer
-from .env import StepResult, TextWorldEnv
-from .games import (GameError, GameSpec, PlaceRule, Task, generate_game, load_tasks, looks_like_spec,
+from .env import TextWorldEnv
+from .games import (GameError, GameSpec, generate_game, load_tasks, looks_like_spec,
                     parse_spec, resolve_game, split_games, task_for_game_file)
 from .ground_truth import (ObservedFilter, TripleScores, entity_name, ground_truth_triples,
                            score_triples)

@@ -3,35 +3,14 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
+from ..episode import StepResult
 from .cleaning import CleaningScorer
 from .games import GameError, Task, check_game_file, task_for_game_file
 from .observation import clean_observation
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """What the agent sees after reset or a step. ``facts`` is the true game state (for evaluation)."""
-
-    observation: str            # cleaned text
-    raw: str                    # as the game printed it
-    admissible_commands: tuple[str, ...]
-    score: float
-    max_score: float
-    done: bool
-    won: bool
-    lost: bool
-    truncated: bool             # the episode's step limit was reached
-    moves: int                  # steps taken by the wrapper this episode (invalid commands count)
-    facts: tuple = ()           # textworld Propositions of the current state
-
-    @property
-    def normalized(self) -> float:
-        return self.score / self.max_score if self.max_score else 0.0
 
 
 class TextWorldEnv:

@@ -20,41 +20,16 @@ from pathlib import Path
 from graphmem.errors import GraphmemError
 from graphmem.util.jsonfile import read_json
 
+from ..episode import DEFAULT_MAX_STEPS, PlaceRule, Task
+
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_STEPS = 100
 GAME_SUFFIXES = (".z8", ".ulx", ".z5")
 SPEC_EXAMPLES = "tw-cooking:recipe=1,take=1,go=1,cut | tw-treasure_hunter:level=5 | custom:world_size=3,nb_objects=5,quest_length=3"
 
 
 class GameError(GraphmemError, ValueError):
     """A game reference that cannot be resolved; the message says what to do instead."""
-
-
-@dataclass(frozen=True)
-class PlaceRule:
-    """Where an item belongs in a cleaning game: ``item`` goes in/on ``holder``."""
-
-    item: str
-    holder: str
-
-
-@dataclass(frozen=True)
-class Task:
-    """A playable game with what an agent is told about it."""
-
-    name: str
-    game_path: Path
-    goal: str = ""
-    hint: str = ""
-    max_steps: int = DEFAULT_MAX_STEPS
-    walkthrough: tuple[str, ...] | None = None
-    clean_take: tuple[str, ...] | None = None
-    clean_place: tuple[PlaceRule, ...] | None = None
-
-    @property
-    def is_cleaning(self) -> bool:
-        return self.clean_place is not None
 
 
 # ---------------------------------------------------------------- task files
