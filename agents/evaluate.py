@@ -108,17 +108,20 @@ def summarize(game: str, agent: str, finals: list[dict]) -> dict:
         "llm_calls_per_step": round(sum(f["llm_calls"] for f in finals) / live, 2),
         "seconds": round(sum(f["seconds"] for f in finals), 1),
         "seconds_per_step": round(live_seconds / live, 2),
+        # Two-cycles plus long repeats over the runs (agents.loops); a final logged before they were
+        # counted has none.
+        "loops": sum(sum(f.get("loops", {}).values()) for f in finals),
     }
 
 
 def markdown_table(rows: list[dict]) -> str:
     head = ("| game | agent | runs | normalized mean | best | won | steps | live steps | prompt tok/step | "
-            "completion tok/step | calls/step | s/step | total s |")
+            "completion tok/step | calls/step | s/step | total s | loops |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(f"| {r['game']} | {r['agent']} | {r['runs']} | {r['normalized_mean']:.3f} | "
                      f"{r['normalized_best']:.3f} | {r['won']} | {r['steps_mean']} | {r['live_steps']} | "
                      f"{r['prompt_tokens_per_step']} | "
                      f"{r['completion_tokens_per_step']} | {r['llm_calls_per_step']} | {r['seconds_per_step']} | "
-                     f"{r['seconds']} |")
+                     f"{r['seconds']} | {r['loops']} |")
     return "\n".join(lines)

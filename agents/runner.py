@@ -23,6 +23,7 @@ from graphmem.util.filelock import FileLock
 from graphmem.llm import Accounting, Usage
 
 from .base import Agent
+from .loops import loop_counts
 
 log = logging.getLogger("graphmem_agents.runner")
 
@@ -145,7 +146,8 @@ def _run(env: Env, agent: Agent, meta: dict | None, usage: Accounting | None, pa
         _check_same_run(previous.start, meta, path)
     if previous.final is not None:
         log.info("%s: the run is already complete; not playing again", path)
-        return previous.final
+        # A log written before loops were counted gets them from its steps (the file is not rewritten).
+        return {"loops": loop_counts([s["action"] for s in previous.steps]), **previous.final}
     usage = usage or Accounting()
     agent.reset(env.task)
     result = env.reset()
@@ -159,6 +161,7 @@ def _run(env: Env, agent: Agent, meta: dict | None, usage: Accounting | None, pa
     totals = {k: sum(s.get(k, 0) for s in previous.steps) for k in SUMMED}
     live = live_steps(previous.steps)
     totals.update(live_steps=len(live), live_seconds=sum(s["seconds"] for s in live))
+    actions = [s["action"] for s in previous.steps]
     last_stats: dict = {}
     try:
         while not result.done:
@@ -177,6 +180,7 @@ def _run(env: Env, agent: Agent, meta: dict | None, usage: Accounting | None, pa
             if live_steps([rec]):
                 totals["live_steps"] += 1
                 totals["live_seconds"] += rec["seconds"]
+            actions.append(action)
             writer.write(rec)
         final = {
             "type": "final", **meta,
@@ -185,7 +189,7 @@ def _run(env: Env, agent: Agent, meta: dict | None, usage: Accounting | None, pa
             **{k: (round(v, 3) if k.endswith("seconds") else v) for k, v in totals.items()},
             "resumed_steps": len(previous.steps), "replay_mismatches": replay["mismatches"],
             "replay_seconds": round(replay["seconds"], 3),
-            "agent_stats": last_stats or agent.stats(),
+            "agent_stats": last_stats or agent.stats(), "loops": loop_counts(actions),
         }
         writer.write(final)
         return final

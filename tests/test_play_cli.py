@@ -79,6 +79,8 @@ def test_eval_agents_table_and_reuse_of_finished_runs(cooking_game, tmp_path, ca
     assert "| walkthrough | 2 | 1.000 | 1.000 | 2 |" in out
     result = json.loads((tmp_path / "results.json").read_text())
     assert result["rows"][0]["normalized_mean"] == 1.0 and len(result["runs"]) == 2
+    assert result["rows"][0]["loops"] == 0 and all(r["loops"] == {"two_cycles": 0, "long_repeats": 0}
+                                                  for r in result["runs"])
     assert (tmp_path / "results.md").read_text().strip() == out.strip()
     logs = {p.name: p.read_text() for p in (tmp_path / "logs").iterdir()}
     assert len(logs) == 2
