@@ -44,6 +44,7 @@ MAP_RELATIONS = ("has exit",)  # move records and exits: the map shows them alre
 GO_TO_PRIOR, EXPLORE_PRIOR, OTHER_ROOM_PRIOR = 2.5, 1.0, -0.5
 OBSERVATION_CHARS = 400  # the state lines above it already say what the room holds
 USELESS_PENALTY = 2.0  # an action that changed nothing last time ranks below untried ones
+STALE_PENALTY = 1.5    # per time an action answered with a text already seen (a book read again)
 NEXT_STEP_PRIOR = 6.0  # the next step of an ordered plan the game gave: played without a call
 CHECKLIST_PRIOR = 3.0  # a step of a checklist the game gave (a recipe's directions)
 REREAD_PRIOR = 3.0     # reading again what gave a plan now done (the next instruction may be there)
@@ -164,14 +165,15 @@ class Ariadne:
         if self.plan is not None and self.last_action is not None and not refused(obs):
             if self.plan.played(self.last_action):
                 self.counts["plan_steps"] += 1
-        source = self.last_action if self.last_action is not None else None
-        new = read_plan(obs, source=source)
-        if new is None and self.task.goal and self.task.goal.strip() in obs:
+        restated = bool(self.task.goal) and self.task.goal.strip() in obs  # as after a restart
+        new = read_plan(obs, source=self.last_action)
+        if new is None and restated:
             new = read_goal_plan(self.task.goal)
-        if new is not None:
-            self.plan = new
+        if new is not None and (restated or self.plan is None or new.steps != self.plan.steps):
+            self.plan = new  # a plan read again (a book re-read) keeps its progress
 
-    def _plan_commands(self, admissible: tuple[str, ...], unknown_verbs: set[str]) -> dict[str, float]:
+    def _plan_commands(self, admissible: tuple[str, ...], unknown_verbs: set[str],
+                       view: WorldView) -> dict[str, float]:
         """Commands doing the plan's wanted steps (or reading its source again once it is done),
         with their priors."""
         if self.plan is None:
@@ -183,6 +185,8 @@ class Ariadne:
             return out
         prior = NEXT_STEP_PRIOR if self.plan.ordered else CHECKLIST_PRIOR
         for step in self.plan.wanted():
+            if step.startswith("take ") and view.carries(step[5:]):
+                continue  # done another way (a step read again after it was done)
             if admissible:
                 out.update({c: prior for c in admissible if carries_out(c, step)})
             elif step.startswith("go "):
@@ -208,7 +212,8 @@ class Ariadne:
 
     def _candidates(self, result: StepResult, view: WorldView) -> list[Candidate]:
         blocked, useless = self.effects.blocked(), self.effects.useless()
-        planned = self._plan_commands(result.admissible_commands, self.effects.unknown_verbs())
+        planned = self._plan_commands(result.admissible_commands, self.effects.unknown_verbs(), view)
+        self.goal.instructed(self.plan.steps if self.plan else [])
         named_seen = bool(self.goal.named_things(view))
         last_changed = bool(self.effects.recent) and self.effects.recent[-1].changed
         out, vetoed, kept_blocked = [], 0, []
@@ -218,7 +223,7 @@ class Ariadne:
             prior = generic_prior(command, view) if prior is None else prior
             prior += planned.get(command, 0.0) + self.goal.prior(command, view, named_seen)
             prior -= USELESS_PENALTY if command in useless else 0.0
-            prior -= self.guard.penalty(command, last_changed)
+            prior -= STALE_PENALTY * self.effects.stale.get(command, 0) + self.guard.penalty(command, last_changed)
             if prior == VETO:
                 vetoed += 1
             elif command in blocked:
@@ -244,14 +249,16 @@ class Ariadne:
         if self.task.hint:
             lines.append(f"Hint: {self.task.hint}")
         lines += ["To do:", *[f"- {item}" for item in self.checklist[:6] or ["explore and score points"]]]
-        facts = self._recalled_facts() if self.remember else []
-        if facts:
-            lines += ["Known facts:", *facts]
         lines += [
             f"Room: {self.room or 'unknown'}",
             f"Here: {view.describe_room()}",
             f"Carrying: {', '.join(view.carried()) or 'nothing'}",
             f"Exits: {self._exits(view)}",
+        ]
+        facts = self._recalled_facts() if self.remember else []
+        if facts:
+            lines += ["Known facts:", *facts]
+        lines += [
             "Last actions:", self.effects.render(),
             f"Observation: {shorten(result.observation, OBSERVATION_CHARS)}",
         ]

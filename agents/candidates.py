@@ -3,8 +3,8 @@
 The agent's graph holds the things it has seen (where they are, what they hold, their states), the
 exits of its room and what the game refused. From these and a general verb vocabulary come:
 take (things seen here, not the furniture that holds others), open/close by state, unlock with a
-carried key, examine and read, put a carried thing in or on a holder here, eat and drink what is
-carried, a move along every known exit (in the movement verb the game has not refused), and the
+carried key, examine and read, put a carried thing in or on a holder here, eat what is carried,
+cook it on a heat source here and cut it with a carried knife, a move along every known exit (in the movement verb the game has not refused), and the
 look/inventory commands. The instructed steps of the agent's plan are added by the agent. The
 list is long on purpose: priors and the chooser's shortlist cut it before any LLM call.
 """
@@ -17,6 +17,9 @@ READABLE = ("note", "letter", "book", "paper", "map", "scroll", "cookbook", "rec
             "instructions", "manual", "card", "menu")
 DOOR_WORDS = ("door", "gate", "hatch", "portal", "gateway")
 LOOK_COMMANDS = ("look", "look around", "inventory")
+HEAT_SOURCES = ("stove", "oven", "toaster", "grill", "barbecue", "bbq", "microwave", "fire", "fireplace")
+CUTTERS = ("knife", "cleaver", "blade", "scissors", "axe")
+CUTS = ("slice", "chop", "dice")
 
 
 def move_verb(unknown_verbs: set[str]) -> str:
@@ -68,8 +71,13 @@ def from_memory(view: WorldView, unknown_verbs: set[str]) -> list[str]:
             commands.append(f"close {thing}")
         if thing not in furniture:
             commands.append(f"take {thing}")
+    heat = [t for t in seen if t.split()[-1] in HEAT_SOURCES]
+    cutting = any(t.split()[-1] in CUTTERS for t in carried)
     for thing in carried:
         commands += [f"drop {thing}", f"eat {thing}", f"examine {thing}"]
+        commands += [f"cook {thing} in {h}" for h in heat]
+        if cutting and thing.split()[-1] not in CUTTERS:
+            commands += [f"{cut} {thing}" for cut in CUTS]
         if any(w in thing.split() for w in READABLE):
             commands.append(f"read {thing}")
         for place in furniture:

@@ -46,6 +46,8 @@ class EffectTracker:
         self.failed: set[str] = set()      # actions the game refused (until they succeed)
         self.verbs_accepted: set[str] = set()
         self._verb_refusals: dict[str, int] = {}
+        self._texts: set[str] = set()             # every response seen
+        self.stale: dict[str, int] = {}           # action -> times it answered a text seen before
 
     def _refusal(self, action: str, response: str) -> None:
         verb = verb_of(action)
@@ -59,7 +61,12 @@ class EffectTracker:
     def record(self, action: str, *, score_delta: float, moved_to: str | None, learned: list[str],
                other_changes: int, response: str = "") -> Effect:
         """``learned``: facts the action's observation added; ``other_changes``: facts retired or
-        map records added; ``response``: the game's text (a refusal makes the action a failure)."""
+        map records added; ``response``: the game's text (a refusal makes the action a failure; a text
+        seen before, as a book read twice, teaches nothing)."""
+        text = " ".join(response.split())
+        if text and text in self._texts and not moved_to and score_delta <= 0:
+            self.stale[action] = self.stale.get(action, 0) + 1
+        self._texts.add(text)
         if refused(response) and score_delta <= 0 and not moved_to:
             self._refusal(action, response)
             effect = Effect(action, "failed: " + " ".join(response.split())[:60], False)
@@ -80,7 +87,7 @@ class EffectTracker:
         elif other_changes:
             parts.append("state changed")
         changed = bool(parts)
-        if learned or other_changes:
+        if learned or other_changes or moved_to:  # a move changes what is in reach: retry what failed
             self.version += 1
         if changed:
             self._dead.pop(action, None)
@@ -108,4 +115,6 @@ class EffectTracker:
         self.failed.clear()
         self.verbs_accepted.clear()
         self._verb_refusals.clear()
+        self._texts.clear()
+        self.stale.clear()
         self.version = 0

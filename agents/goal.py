@@ -1,6 +1,7 @@
 """The goal read against the agent's memory: what it names becomes priors.
 
-A thing the goal names (whole, or by its head word: "the coin" names "gold coin") is worth taking,
+A thing the goal or the plan's steps name (whole, or by its head word: "the coin" names "gold
+coin") is worth taking,
 putting and opening; when the goal names any thing the agent has seen, taking a thing it does not
 name has a cost (a treasure hunt is lost by taking the wrong object). Rooms the goal names are
 places worth walking to.
@@ -16,13 +17,19 @@ UNNAMED_TAKE_COST = 1.0
 
 class GoalReader:
     def __init__(self, goal: str) -> None:
-        self.text = f" {normalize_command(goal or '')} "
+        self.goal = f" {normalize_command(goal or '')} "
+        self.text = self.goal
+
+    def instructed(self, steps: list[str]) -> None:
+        """The plan's steps name things too ("slice the red apple")."""
+        self.text = self.goal + " ".join(f" {s} " for s in steps)
 
     def names(self, thing: str) -> bool:
         if not thing or not self.text.strip():
             return False
         head = thing.split()[-1]
-        return f" {thing} " in self.text or (len(head) > 2 and f" {head} " in self.text)
+        # The plan's steps name things exactly; the goal may name one by its head word alone.
+        return f" {thing} " in self.text or (len(head) > 2 and f" {head} " in self.goal)
 
     def named_things(self, view: WorldView) -> list[str]:
         rooms = set(view.rooms.exits)

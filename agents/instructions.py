@@ -25,10 +25,14 @@ from .commands import VERBS, normalize_command
 ORDERED_LIST = re.compile(r"\bin (?:this |the following )?order\s*:\s*(?P<list>[^.\n]+)", re.I)
 HEADED_LIST = re.compile(r"^\s*(?:directions|instructions|steps|to do)\s*:\s*\n(?P<lines>(?:[ \t]*\S[^\n]*\n?)+)",
                          re.I | re.M)
+# Things to gather, one a line: "Ingredients:\n  red apple\n  chicken wing"
+GATHER_LIST = re.compile(r"^\s*(?:ingredients|items|materials|you will need|you need)\s*:\s*\n(?P<lines>(?:[ \t]*\S[^\n]*\n?)+)",
+                         re.I | re.M)
 QUOTED = re.compile(r"['\"\u2018\u201c](?P<cmd>[^'\"\u2019\u201d\n]{2,60})['\"\u2019\u201d]")
 TASK_SENTENCE = re.compile(r"\b(?:current|next|your|the)\s+task\s+is\s+to\s+(?P<cmd>[^.,;:!?\n]+)", re.I)
 LIST_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+|then\s+)?|\s+then\s+|\s+and then\s+", re.I)
 MAX_STEP_WORDS = 6
+PRONOUNS = frozenset({"it", "them", "this", "that", "one", "everything", "all"})
 
 # Prose steps: the clause separators of a told sequence, and the phrasings of a few general actions.
 CLAUSES = re.compile(r"[.!?;]+|,\s*and\b|,?\s*\b(?:then|after that|following that|next|and then|once you've done that|"
@@ -58,7 +62,9 @@ def carries_out(command: str, step: str) -> bool:
     preposition phrasing ("insert coin into box" does "put coin in box"), or the step with more
     said ("slice apple with knife" does "slice apple")."""
     played, wanted = _canonical(command), _canonical(step)
-    return played[:len(wanted)] == wanted and bool(wanted)
+    if len(wanted) < 2:  # a bare verb ("look") is done by itself only
+        return played == wanted and bool(wanted)
+    return played[:len(wanted)] == wanted
 
 
 def as_command(text: str, exact: bool = False) -> str | None:
@@ -113,6 +119,9 @@ def read_plan(text: str, source: str | None = None) -> Plan | None:
     m = HEADED_LIST.search(text)
     if m is not None:
         steps = [c for line in m["lines"].splitlines() if (c := as_command(line))]
+        gather = GATHER_LIST.search(text)
+        things = [normalize_command(line) for line in gather["lines"].splitlines()] if gather else []
+        steps = [f"take {t}" for t in things if t and len(t.split()) <= 4] + steps
         if steps:
             return Plan(steps, ordered=False, source=source)
     quoted = [c for q in QUOTED.finditer(text) if (c := as_command(q["cmd"], exact=True))]
@@ -134,7 +143,7 @@ def _prose_step(clause: str, last_thing: str | None) -> str | None:
         return f"put {thing} {prep} {place}" if thing and place else None
     if (m := PROSE_TAKE.search(clause)) is not None:
         thing = normalize_command(m["thing"])
-        return f"take {thing}" if thing and len(thing.split()) <= 4 else None
+        return f"take {thing}" if thing and len(thing.split()) <= 4 and thing not in PRONOUNS else None
     if (m := PROSE_VERB.search(clause)) is not None:
         rest = normalize_command(m["rest"])
         return f"{m['verb'].lower()} {rest}" if rest and len(rest.split()) <= 5 else None
@@ -142,8 +151,8 @@ def _prose_step(clause: str, last_thing: str | None) -> str | None:
 
 
 def read_goal_plan(goal: str) -> Plan | None:
-    """The ordered steps a goal tells in prose ("First, head east. Then, take the key."), when it
-    tells at least two; an explicit form (``read_plan``) wins."""
+    """The ordered steps a goal tells in prose ("First, head east. Then, take the key."); an
+    explicit form (``read_plan``) wins."""
     explicit = read_plan(goal)
     if explicit is not None:
         return explicit
@@ -152,4 +161,4 @@ def read_goal_plan(goal: str) -> Plan | None:
         last_thing = steps[-1].split(" ", 1)[1] if steps and steps[-1].startswith("take ") else None
         if clause and (step := _prose_step(clause, last_thing)):
             steps.append(step)
-    return Plan(steps, ordered=True) if len(steps) >= 2 else None
+    return Plan(steps, ordered=True) if steps else None

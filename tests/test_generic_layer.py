@@ -1,0 +1,125 @@
+"""Ariadne's generic layer, piece by piece: instructions read into plans, commands built from
+memory, the goal's priors, undo and cycle penalties, and remembered failures."""
+import shutil
+
+import pytest
+
+from graphmem import Memory
+from graphmem.spatial import with_room
+
+from graphmem_agents.ariadne import Ariadne
+from graphmem_agents.candidates import from_memory, move_verb
+from graphmem_agents.cycles import CycleGuard, undoes
+from graphmem_agents.effects import EffectTracker, refused
+from graphmem_agents.goal import GoalReader
+from graphmem_agents.instructions import carries_out, read_goal_plan, read_plan
+from graphmem_agents.runner import run_episode
+from graphmem_agents.world import WorldView
+from graphmem_environments.twx import TWXEnv
+from fakes import HashingEmbedder
+from scripted_llm import ScriptedChat
+
+
+def test_an_ordered_list_keeps_the_games_words_and_is_followed_step_by_step():
+    plan = read_plan("Simon says, take these actions in order: examine pea, turn around in a circle, touch pea.")
+    assert plan.steps == ["examine pea", "turn around in a circle", "touch pea"] and plan.ordered
+    assert plan.wanted() == ["examine pea"]
+    assert not plan.played("touch pea")  # out of order: not the next step
+    assert plan.played("examine pea") and plan.wanted() == ["turn around in a circle"]
+
+
+def test_quoted_commands_task_sentences_and_headed_lists():
+    assert read_plan("Simon says, 'touch the pea'.").steps == ["touch the pea"]
+    assert read_plan("The current task is to take the eggplant.").steps == ["take eggplant"]
+    recipe = read_plan("Ingredients:\n  red apple\n\nDirections:\n  slice the red apple\n  prepare meal\n")
+    assert recipe.steps == ["take red apple", "slice red apple", "prepare meal"] and not recipe.ordered
+    assert recipe.played("prepare meal") and recipe.wanted() == ["take red apple", "slice red apple"]
+    assert read_plan("Your task is to do exactly what Simon says.") is None
+    assert read_plan("'Hello there,' says the old man.") is None  # quoted prose is no command
+
+
+def test_a_goal_told_in_prose_becomes_ordered_steps():
+    goal = ("Welcome to TextWorld! First of all, you could, like, open the gate in the cellar. Then, travel "
+            "east. After that, try to travel south. After that, pick up the key from the floor of the bedroom. "
+            "And if you do that, you're the winner!")
+    assert read_goal_plan(goal).steps == ["open gate", "go east", "go south", "take key"]
+    mapped = read_goal_plan("Your task is to take the coin that is located in the shower, and put it into "
+                            "the box found in the bar.")
+    assert mapped.steps == ["take coin", "put coin in box"]
+    assert read_goal_plan("The dinner is almost ready! It's only missing a grilled lettuce.") is None
+
+
+def test_a_command_carries_out_a_step_in_the_games_own_phrasing():
+    assert carries_out("insert coin into box", "put coin in box")
+    assert carries_out("move west", "go west")
+    assert carries_out("slice red apple with knife", "slice red apple")
+    assert not carries_out("take coin", "take coin from floor") and not carries_out("take key", "take")
+
+
+def _view(*observations: str, room: str = "kitchen") -> WorldView:
+    memory = Memory(embedder=HashingEmbedder())
+    for i, text in enumerate(observations, 1):
+        memory.observe(with_room(text, room), i)
+    return WorldView.read(memory.current(), room)
+
+
+def test_commands_from_memory_cover_what_was_seen_and_skip_refused_verbs():
+    view = _view("In one part of the room you see a counter that has a knife, and a cookbook on it. There is "
+                 "also a fridge that is closed. To the West you see the corridor.", "You take the coin.")
+    commands = from_memory(view, set())
+    for c in ("take knife", "read cookbook", "open fridge", "go west", "examine counter", "put coin on counter",
+              "drop coin"):
+        assert c in commands, c
+    assert "take counter" not in commands  # it holds things: furniture
+    refused_go = from_memory(view, {"go"})
+    assert "move west" in refused_go and "go west" not in refused_go and move_verb({"go"}) == "move"
+
+
+def test_the_goal_names_what_to_take_and_charges_for_anything_else():
+    view = _view("In one part of the room you see a coin. There is also a red ball.")
+    goal = GoalReader("Your task is to find the coin. Once you find it, take it.")
+    named = bool(goal.named_things(view))
+    assert goal.prior("take coin", view, named) > 0 > goal.prior("take red ball", view, named)
+    assert GoalReader("Win the game.").prior("take red ball", view, False) == 0
+
+
+def test_undo_and_loops_cost_and_a_state_revisited_through_a_command_costs_more():
+    assert undoes("drop key", "take key") and undoes("close box", "open box") and not undoes("go west", "go east")
+    guard = CycleGuard()
+    for action, state in [("go east", "a"), ("go west", "b"), ("go east", "a")]:
+        guard.arrive(state)
+        guard.played(action)
+    guard.arrive("b")
+    assert guard.loops("go west")  # east, west, east, west
+    assert guard.penalty("go west", last_changed=False) > guard.penalty("look", last_changed=False)
+    repeated = CycleGuard()
+    for _ in range(3):
+        repeated.played("wait")
+    assert repeated.loops("wait") and not repeated.loops("look")
+
+
+def test_failures_are_remembered_and_a_refused_verb_is_learned():
+    effects = EffectTracker()
+    assert refused("Unknown action: I'm not sure what you mean.") and not refused("You take the coin.")
+    for _ in range(2):
+        effects.record("go west", score_delta=0, moved_to=None, learned=[], other_changes=0,
+                       response="Unknown action: I'm not sure what you mean.")
+    assert "go west" in effects.failed and effects.unknown_verbs() == {"go"}
+    effects.record("go west", score_delta=0, moved_to="hall", learned=[], other_changes=0, response="Hall")
+    assert "go west" not in effects.failed and effects.unknown_verbs() == set()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("java") is None, reason="TextWorldExpress needs Java (scripts/setup.sh)")
+def test_memory_carries_an_instruction_list_the_game_shows_once():
+    """Simon Says with memory (TALES protocol, no command list): the list is shown at the start
+    only. Ariadne follows it from memory without a model call; with memory off it cannot."""
+    results = {}
+    for remember in (True, False):
+        llm = ScriptedChat(lambda messages, schema: "no json")
+        with TWXEnv("SimonSaysWithMemory10", split="train") as env:
+            agent = Ariadne(llm, remember=remember)
+            results[remember] = run_episode(env, agent, usage=llm.usage)
+    assert results[True]["won"] and results[True]["steps"] == 10 and results[True]["llm_calls"] == 0
+    assert results[True]["agent_stats"]["plan_steps"] == 9  # the tenth is seen done after the win
+    assert results[False]["score"] < 100
