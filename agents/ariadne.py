@@ -27,6 +27,7 @@ from graphmem.extract.llm import LLMExtractor
 from graphmem.llm import ChatModel
 from graphmem.spatial import move_triples, room_of, with_room
 
+from .arithmetic import answers
 from .base import shorten
 from .candidates import DOOR_WORDS, from_memory, move_verb
 from .choice import Candidate, Chooser
@@ -87,6 +88,7 @@ class Ariadne:
         self.family = family_for(task.goal, self.llm, self.memory.embedder.encode) if self.families else None
         self.goal = GoalReader(task.goal)
         self.goal_plan = read_goal_plan(task.goal)
+        self.answers: list[str] = answers(task.goal)  # results of arithmetic the game asked for
         self.plan: Plan | None = self.goal_plan
         self.effects.clear()
         self.guard.clear()
@@ -138,10 +140,11 @@ class Ariadne:
             self.memory.close()
             self.memory = self._new_memory()
             self.effects.clear()
-            self.room, self.plan, self.path = None, None, []
+            self.room, self.plan, self.path, self.answers = None, None, [], []
         room = room_of(obs) or self.room
         observed = self.memory.observe(with_room(obs, room), self.step)
         self._follow_instructions(obs)
+        self.answers = list(dict.fromkeys(self.answers + answers(obs)))
         if self.last_action is not None:
             moves = move_triples(self.room, self.last_action, obs)
             new_map = 0
@@ -213,15 +216,16 @@ class Ariadne:
     def _candidates(self, result: StepResult, view: WorldView) -> list[Candidate]:
         blocked, useless = self.effects.blocked(), self.effects.useless()
         planned = self._plan_commands(result.admissible_commands, self.effects.unknown_verbs(), view)
-        self.goal.instructed(self.plan.steps if self.plan else [])
+        self.goal.instructed(self.plan.steps if self.plan else [], self.answers)
         named_seen = bool(self.goal.named_things(view))
+        next_thing = self.goal.next_in_order(view)
         last_changed = bool(self.effects.recent) and self.effects.recent[-1].changed
         out, vetoed, kept_blocked = [], 0, []
         commands = self._commands(result, view)
         for command in commands + [c for c in planned if c not in commands]:
             prior = self.family.prior(command, view) if self.family else None
             prior = generic_prior(command, view) if prior is None else prior
-            prior += planned.get(command, 0.0) + self.goal.prior(command, view, named_seen)
+            prior += planned.get(command, 0.0) + self.goal.prior(command, view, named_seen, next_thing)
             prior -= USELESS_PENALTY if command in useless else 0.0
             prior -= STALE_PENALTY * self.effects.stale.get(command, 0) + self.guard.penalty(command, last_changed)
             if prior == VETO:

@@ -8,28 +8,66 @@ places worth walking to.
 """
 from __future__ import annotations
 
+import re
+
 from .commands import OPEN, PUT, TAKE, normalize_command
 from .world import WorldView
 
 NAMED_BONUS = 1.5
 UNNAMED_TAKE_COST = 1.0
 
+# An order the goal names over quantities: "place the object with the smallest quantity first".
+ORDER_WORDS = {"smallest": 1, "lowest": 1, "least": 1, "fewest": 1, "largest": -1, "biggest": -1,
+               "highest": -1, "most": -1}
+QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z]*)\b")
+UNITS = {"mg": 1e-3, "g": 1.0, "kg": 1e3, "ml": 1e-3, "cl": 1e-2, "dl": 0.1, "l": 1.0, "mm": 1e-3,
+         "cm": 1e-2, "m": 1.0, "km": 1e3}
+
+
+def quantity(name: str) -> float | None:
+    """The amount a thing's name gives, in base units: "19ml of aluminum" 0.019, "72 squashes" 72."""
+    m = QUANTITY.match(name)
+    if m is None:
+        return None
+    return float(m.group(1)) * UNITS.get(m.group(2), 1.0)
+
 
 class GoalReader:
     def __init__(self, goal: str) -> None:
         self.goal = f" {normalize_command(goal or '')} "
         self.text = self.goal
+        self.numbers: set[str] = set()
 
-    def instructed(self, steps: list[str]) -> None:
-        """The plan's steps name things too ("slice the red apple")."""
+    def instructed(self, steps: list[str], numbers: list[str] = ()) -> None:
+        """The plan's steps name things too ("slice the red apple"), and so do the answers to the
+        arithmetic the game asked for ("18" names "18 avocados")."""
         self.text = self.goal + " ".join(f" {s} " for s in steps)
+        self.numbers = set(numbers)
 
     def names(self, thing: str) -> bool:
         if not thing or not self.text.strip():
             return False
         head = thing.split()[-1]
+        if thing.split()[0] in self.numbers:
+            return True
         # The plan's steps name things exactly; the goal may name one by its head word alone.
         return f" {thing} " in self.text or (len(head) > 2 and f" {head} " in self.goal)
+
+    def order(self) -> int:
+        """1 when the goal asks for the smallest quantity first, -1 the largest, 0 no order."""
+        if " quantity " not in self.goal and " quantities " not in self.goal:
+            return 0
+        return next((d for w, d in ORDER_WORDS.items() if f" {w} " in self.goal), 0)
+
+    def next_in_order(self, view: WorldView) -> str | None:
+        """The thing the goal's order wants next: of the things with a quantity not yet in a place
+        the goal names, the smallest (or largest)."""
+        direction = self.order()
+        if not direction:
+            return None
+        waiting = [(q * direction, t) for t, (_, place) in view.location.items()
+                   if (q := quantity(t)) is not None and not self.names(place)]
+        return min(waiting)[1] if waiting else None
 
     def named_things(self, view: WorldView) -> list[str]:
         rooms = set(view.rooms.exits)
@@ -38,8 +76,14 @@ class GoalReader:
     def named_rooms(self, view: WorldView) -> list[str]:
         return [r for r in view.rooms.rooms() if self.names(r)]
 
-    def prior(self, command: str, view: WorldView, named_seen: bool) -> float:
-        """The goal's part of ``command``'s prior; ``named_seen``: the goal names a thing seen."""
+    def prior(self, command: str, view: WorldView, named_seen: bool, next_thing: str | None = None) -> float:
+        """The goal's part of ``command``'s prior; ``named_seen``: the goal names a thing seen;
+        ``next_thing``: the thing the goal's order wants next (``next_in_order``)."""
+        if next_thing is not None and (m := TAKE.match(command) or PUT.match(command)) is not None:
+            if m.group(1) == next_thing:
+                return 2 * NAMED_BONUS
+            if quantity(m.group(1)) is not None:
+                return -2 * UNNAMED_TAKE_COST  # out of the goal's order
         if (m := TAKE.match(command)) is not None:
             if self.names(m.group(1)):
                 return NAMED_BONUS

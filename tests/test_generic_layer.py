@@ -7,11 +7,12 @@ import pytest
 from graphmem import Memory
 from graphmem.spatial import with_room
 
+from graphmem_agents.arithmetic import answers
 from graphmem_agents.ariadne import Ariadne
 from graphmem_agents.candidates import from_memory, move_verb
 from graphmem_agents.cycles import CycleGuard, undoes
 from graphmem_agents.effects import EffectTracker, refused
-from graphmem_agents.goal import GoalReader
+from graphmem_agents.goal import GoalReader, quantity
 from graphmem_agents.instructions import carries_out, read_goal_plan, read_plan
 from graphmem_agents.runner import run_episode
 from graphmem_agents.world import WorldView
@@ -123,3 +124,22 @@ def test_memory_carries_an_instruction_list_the_game_shows_once():
     assert results[True]["won"] and results[True]["steps"] == 10 and results[True]["llm_calls"] == 0
     assert results[True]["agent_stats"]["plan_steps"] == 9  # the tenth is seen done after the win
     assert results[False]["score"] < 100
+
+
+def test_arithmetic_the_game_asks_for_names_the_quantity_to_take():
+    assert answers("Solve the following math problem: divide 36 by 2 . Then, pick up the item") == ["18"]
+    assert answers("subtract 4 from 10, or 3 times 7") == ["6", "21"] and answers("take 3 apples") == []
+    view = _view("In one part of the room you see a sink that has 18 avocados, and 40 peas on it.")
+    goal = GoalReader("Pick up the item with the same quantity as the answer, and place it in the box.")
+    goal.instructed([], ["18"])
+    assert goal.prior("take 18 avocados", view, True) > 0 > goal.prior("take 40 peas", view, True)
+
+
+def test_an_order_over_quantities_picks_the_next_thing_with_units():
+    goal = GoalReader("Sort objects by quantity. First, place the object with the smallest quantity in the box.")
+    view = _view("In one part of the room you see a counter that has 4l of glass, 19ml of aluminum, and 3kg of "
+                 "oak on it. There is also a box, that is empty.")
+    assert quantity("19ml of aluminum") == pytest.approx(0.019) and goal.order() == 1
+    assert goal.next_in_order(view) == "19ml of aluminum"
+    assert goal.prior("take 19ml of aluminum", view, False, "19ml of aluminum") > 0
+    assert goal.prior("take 4l of glass", view, False, "19ml of aluminum") < 0
