@@ -226,11 +226,13 @@ class Ariadne:
             prior = self.family.prior(command, view) if self.family else None
             prior = generic_prior(command, view) if prior is None else prior
             prior += planned.get(command, 0.0) + self.goal.prior(command, view, named_seen, next_thing)
-            prior -= USELESS_PENALTY if command in useless else 0.0
-            prior -= STALE_PENALTY * self.effects.stale.get(command, 0) + self.guard.penalty(command, last_changed)
+            if planned.get(command) != NEXT_STEP_PRIOR:  # what the game just told to do is never stale
+                prior -= USELESS_PENALTY if command in useless else 0.0
+                prior -= STALE_PENALTY * self.effects.stale.get(command, 0)
+            prior -= self.guard.penalty(command, last_changed)
             if prior == VETO:
                 vetoed += 1
-            elif command in blocked:
+            elif command in blocked and planned.get(command) != NEXT_STEP_PRIOR:
                 kept_blocked.append(Candidate(command, prior, "changed nothing last time"))
             else:
                 out.append(Candidate(command, prior))

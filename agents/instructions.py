@@ -28,6 +28,8 @@ HEADED_LIST = re.compile(r"^\s*(?:directions|instructions|steps|to do)\s*:\s*\n(
 # Things to gather, one a line: "Ingredients:\n  red apple\n  chicken wing"
 GATHER_LIST = re.compile(r"^\s*(?:ingredients|items|materials|you will need|you need)\s*:\s*\n(?P<lines>(?:[ \t]*\S[^\n]*\n?)+)",
                          re.I | re.M)
+# A quote the text introduces as something to say or type is a command whatever its verb ("meow").
+TOLD = re.compile(r"\b(?:says|say|type|enter|command)\s*[,:]?\s*['\"\u2018\u201c](?P<cmd>[^'\"\u2019\u201d\n]{2,60})['\"\u2019\u201d]", re.I)
 QUOTED = re.compile(r"['\"\u2018\u201c](?P<cmd>[^'\"\u2019\u201d\n]{2,60})['\"\u2019\u201d]")
 TASK_SENTENCE = re.compile(r"\b(?:current|next|your|the)\s+task\s+is\s+to\s+(?P<cmd>[^.,;:!?\n]+)", re.I)
 LIST_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+|then\s+)?|\s+then\s+|\s+and then\s+", re.I)
@@ -67,13 +69,14 @@ def carries_out(command: str, step: str) -> bool:
     return played[:len(wanted)] == wanted
 
 
-def as_command(text: str, exact: bool = False) -> str | None:
+def as_command(text: str, exact: bool = False, told: bool = False) -> str | None:
     """``text`` as a command when it reads as one (a known verb first, a few words), else None.
     ``exact``: the text is a command the game spelled out (kept word for word, articles too);
-    otherwise it is prose ("to take the eggplant") and loses its articles."""
+    otherwise it is prose ("to take the eggplant") and loses its articles. ``told``: the text says
+    to type it, so any verb goes."""
     command = " ".join(re.sub(r"[^\w\s'-]", " ", text.lower()).split()) if exact else normalize_command(text)
     words = command.split()
-    if not words or words[0] not in VERBS or len(words) > MAX_STEP_WORDS or "and" in words[1:] and not exact:
+    if not words or (words[0] not in VERBS and not told) or len(words) > MAX_STEP_WORDS or "and" in words[1:] and not exact:
         return None
     return command
 
@@ -124,7 +127,8 @@ def read_plan(text: str, source: str | None = None) -> Plan | None:
         steps = [f"take {t}" for t in things if t and len(t.split()) <= 4] + steps
         if steps:
             return Plan(steps, ordered=False, source=source)
-    quoted = [c for q in QUOTED.finditer(text) if (c := as_command(q["cmd"], exact=True))]
+    quoted = [c for q in TOLD.finditer(text) if (c := as_command(q["cmd"], exact=True, told=True))] or \
+        [c for q in QUOTED.finditer(text) if (c := as_command(q["cmd"], exact=True))]
     if quoted:
         return Plan(quoted, ordered=True, source=source)
     tasks = [c for t in TASK_SENTENCE.finditer(text) if (c := as_command(t["cmd"]))]
