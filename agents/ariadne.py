@@ -172,8 +172,10 @@ class Ariadne:
         new = read_plan(obs, source=self.last_action)
         if new is None and restated:
             new = read_goal_plan(self.task.goal)
-        if new is not None and (restated or self.plan is None or new.steps != self.plan.steps):
-            self.plan = new  # a plan read again (a book re-read) keeps its progress
+        # A list read again (a book re-read) keeps its progress; one command told again is new.
+        again = self.plan is not None and new is not None and new.steps == self.plan.steps and len(new.steps) > 1
+        if new is not None and (restated or not again):
+            self.plan = new
 
     def _plan_commands(self, admissible: tuple[str, ...], unknown_verbs: set[str],
                        view: WorldView) -> dict[str, float]:
