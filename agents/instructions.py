@@ -116,7 +116,7 @@ def read_plan(text: str, source: str | None = None) -> Plan | None:
     """The plan ``text`` gives, if it gives one (the most explicit form wins)."""
     m = ORDERED_LIST.search(text)
     if m is not None:
-        steps = [c for part in LIST_SEPARATOR.split(m["list"]) if (c := as_command(part, exact=True))]
+        steps = [c for part in LIST_SEPARATOR.split(m["list"]) if (c := as_command(part, exact=True, told=True))]
         if steps:
             return Plan(steps, ordered=True, source=source)
     m = HEADED_LIST.search(text)

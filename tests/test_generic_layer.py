@@ -22,8 +22,9 @@ from scripted_llm import ScriptedChat
 
 
 def test_an_ordered_list_keeps_the_games_words_and_is_followed_step_by_step():
-    plan = read_plan("Simon says, take these actions in order: examine pea, turn around in a circle, touch pea.")
-    assert plan.steps == ["examine pea", "turn around in a circle", "touch pea"] and plan.ordered
+    plan = read_plan("Simon says, take these actions in order: examine pea, turn around in a circle, touch pea, "
+                     "jump up and down.")
+    assert plan.steps == ["examine pea", "turn around in a circle", "touch pea", "jump up and down"] and plan.ordered
     assert plan.wanted() == ["examine pea"]
     assert not plan.played("touch pea")  # out of order: not the next step
     assert plan.played("examine pea") and plan.wanted() == ["turn around in a circle"]
@@ -31,6 +32,7 @@ def test_an_ordered_list_keeps_the_games_words_and_is_followed_step_by_step():
 
 def test_quoted_commands_task_sentences_and_headed_lists():
     assert read_plan("Simon says, 'touch the pea'.").steps == ["touch the pea"]
+    assert read_plan("Simon says, 'meow like a cat'.").steps == ["meow like a cat"]  # told: any verb
     assert read_plan("The current task is to take the eggplant.").steps == ["take eggplant"]
     recipe = read_plan("Ingredients:\n  red apple\n\nDirections:\n  slice the red apple\n  prepare meal\n")
     assert recipe.steps == ["take red apple", "slice red apple", "prepare meal"] and not recipe.ordered
