@@ -49,6 +49,7 @@ STALE_PENALTY = 1.5    # per time an action answered with a text already seen (a
 NEXT_STEP_PRIOR = 6.0  # the next step of an ordered plan the game gave: played without a call
 CHECKLIST_PRIOR = 3.0  # a step of a checklist the game gave (a recipe's directions)
 REREAD_PRIOR = 3.0     # reading again what gave a plan now done (the next instruction may be there)
+GIVE_UP_REFUSALS = 2   # a step the game refused this often is no longer pushed (misread, or not yet doable)
 
 
 class Ariadne:
@@ -198,7 +199,7 @@ class Ariadne:
                 out[f"{move_verb(unknown_verbs)} {step[3:]}"] = prior
             else:
                 out[step] = prior
-        return out
+        return {c: p for c, p in out.items() if self.effects.refusals.get(c, 0) < GIVE_UP_REFUSALS}
 
     # --- think ---------------------------------------------------------------------------------
     def _checklist(self, view: WorldView) -> list[str]:
@@ -228,13 +229,15 @@ class Ariadne:
             prior = self.family.prior(command, view) if self.family else None
             prior = generic_prior(command, view) if prior is None else prior
             prior += planned.get(command, 0.0) + self.goal.prior(command, view, named_seen, next_thing)
-            if planned.get(command) != NEXT_STEP_PRIOR:  # what the game just told to do is never stale
+            # What the game just told to do is never stale, and useless only once refused.
+            told = planned.get(command) == NEXT_STEP_PRIOR and command not in self.effects.failed
+            if not told:
                 prior -= USELESS_PENALTY if command in useless else 0.0
                 prior -= STALE_PENALTY * self.effects.stale.get(command, 0)
             prior -= self.guard.penalty(command, last_changed)
             if prior == VETO:
                 vetoed += 1
-            elif command in blocked and planned.get(command) != NEXT_STEP_PRIOR:
+            elif command in blocked and not told:
                 kept_blocked.append(Candidate(command, prior, "changed nothing last time"))
             else:
                 out.append(Candidate(command, prior))

@@ -44,6 +44,7 @@ class EffectTracker:
         self.version = 0                   # grows whenever the memory changes
         self._dead: dict[str, int] = {}    # action -> memory version when it last changed nothing
         self.failed: set[str] = set()      # actions the game refused (until they succeed)
+        self.refusals: dict[str, int] = {}  # action -> times the game refused it
         self.verbs_accepted: set[str] = set()
         self._verb_refusals: dict[str, int] = {}
         self._texts: set[str] = set()             # every response seen
@@ -69,6 +70,7 @@ class EffectTracker:
         self._texts.add(text)
         if refused(response) and score_delta <= 0 and not moved_to:
             self._refusal(action, response)
+            self.refusals[action] = self.refusals.get(action, 0) + 1
             effect = Effect(action, "failed: " + " ".join(response.split())[:60], False)
             self._dead[action] = self.version
             self.failed.add(action)
@@ -113,6 +115,7 @@ class EffectTracker:
         self.recent.clear()
         self._dead.clear()
         self.failed.clear()
+        self.refusals.clear()
         self.verbs_accepted.clear()
         self._verb_refusals.clear()
         self._texts.clear()

@@ -142,9 +142,9 @@ def _prose_step(clause: str, last_thing: str | None) -> str | None:
         return f"go {m.group(1).lower()}"
     if (m := PROSE_PUT.search(clause)) is not None:
         thing, place = normalize_command(m["thing"]), normalize_command(m["place"])
-        thing = last_thing if thing in {"it", "them"} and last_thing else thing
+        thing = last_thing if thing in PRONOUNS and last_thing else thing
         prep = "on" if m["prep"].lower() in {"on", "onto"} else "in"
-        return f"put {thing} {prep} {place}" if thing and place else None
+        return f"put {thing} {prep} {place}" if thing and place and thing not in PRONOUNS else None
     if (m := PROSE_TAKE.search(clause)) is not None:
         thing = normalize_command(m["thing"])
         return f"take {thing}" if thing and len(thing.split()) <= 4 and thing not in PRONOUNS else None
