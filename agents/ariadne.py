@@ -29,7 +29,7 @@ from graphmem.spatial import move_triples, room_of, with_room
 
 from .arithmetic import answers
 from .base import shorten
-from .candidates import DOOR_WORDS, from_memory, move_verb
+from .candidates import DOOR_WORDS, READABLE, from_memory, move_verb
 from .choice import Candidate, Chooser
 from .cycles import CycleGuard, state_key
 from .effects import EffectTracker, refused
@@ -49,6 +49,7 @@ STALE_PENALTY = 1.5    # per time an action answered with a text already seen (a
 NEXT_STEP_PRIOR = 6.0  # the next step of an ordered plan the game gave: played without a call
 CHECKLIST_PRIOR = 3.0  # a step of a checklist the game gave (a recipe's directions)
 REREAD_PRIOR = 3.0     # reading again what gave a plan now done (the next instruction may be there)
+UNREAD_PRIOR = 1.5     # reading a readable thing not read yet (notes, books, problems tell what to do)
 GIVE_UP_REFUSALS = 2   # a step the game refused this often is no longer pushed (misread, or not yet doable)
 
 
@@ -229,6 +230,7 @@ class Ariadne:
             prior = self.family.prior(command, view) if self.family else None
             prior = generic_prior(command, view) if prior is None else prior
             prior += planned.get(command, 0.0) + self.goal.prior(command, view, named_seen, next_thing)
+            prior += UNREAD_PRIOR if self._unread(command) else 0.0
             # What the game just told to do is never stale, and useless only once refused.
             told = planned.get(command) == NEXT_STEP_PRIOR and command not in self.effects.failed
             if not told:
@@ -253,6 +255,13 @@ class Ariadne:
             family_prior = self.family.prior("explore", view) if self.family else None
             out.append(Candidate("explore", EXPLORE_PRIOR if family_prior is None else family_prior))
         return out or kept_blocked or [Candidate(c) for c in commands or ["look"]]
+
+    def _unread(self, command: str) -> bool:
+        words = command.split(" ", 1)
+        if len(words) < 2 or words[0] != "read" or not any(w in words[1].split() for w in READABLE):
+            return False
+        return not any(a.split(" ", 1)[-1] == words[1] and a.split(" ", 1)[0] in ("read", "examine")
+                       for a in self.guard.actions)
 
     def context(self, result: StepResult, view: WorldView) -> str:
         """State first, the stable parts at the top (the backend reuses the evaluated prefix)."""

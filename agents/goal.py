@@ -69,6 +69,10 @@ class GoalReader:
                    if (q := quantity(t)) is not None and not self.names(place)]
         return min(waiting)[1] if waiting else None
 
+    def destination(self, thing: str) -> bool:
+        """Whether the goal names ``thing`` as where something goes ("put it into the box")."""
+        return any(f" {p} {thing} " in self.goal for p in ("in", "into", "on", "onto", "inside"))
+
     def named_things(self, view: WorldView) -> list[str]:
         rooms = set(view.rooms.exits)
         return [t for t in view.location if t not in rooms and self.names(t)]
@@ -85,6 +89,8 @@ class GoalReader:
             if quantity(m.group(1)) is not None:
                 return -2 * UNNAMED_TAKE_COST  # out of the goal's order
         if (m := TAKE.match(command)) is not None:
+            if self.destination(m.group(1)):
+                return 0.0  # where things go ("place it in the box"), not a thing to carry
             if self.names(m.group(1)):
                 return NAMED_BONUS
             return -UNNAMED_TAKE_COST if named_seen else 0.0
