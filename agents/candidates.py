@@ -28,10 +28,10 @@ def move_verb(unknown_verbs: set[str]) -> str:
 
 
 def holders(view: WorldView, room: str) -> list[str]:
-    """Things in ``room`` that hold other things or can be opened: where carried things can go."""
+    """Things in ``room`` that hold other things, are empty or can be opened: where carried things go."""
     here = view.inside(room)
     held_by = {place for _, place in view.location.values()}
-    return [t for t in here if t in held_by or view.states.get(t, set()) & {"open", "closed", "locked"}]
+    return [t for t in here if t in held_by or view.states.get(t, set()) & {"open", "closed", "locked", "empty"}]
 
 
 def visible(view: WorldView, room: str) -> list[str]:

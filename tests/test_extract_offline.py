@@ -51,6 +51,7 @@ GAME = [
      "a sink, that has nothing on it. You also see a bath tub that has 14 cabbages, and 34 peas on it. In another "
      "part of the room you see a trash can that is closed. To the West you see the shower.",
      {("dressing table", "in", "bathroom"), ("72 squashes", "on", "dressing table"), ("sink", "in", "bathroom"),
+      ("sink", "is", "empty"),
       ("14 cabbages", "on", "bath tub"), ("34 peas", "on", "bath tub"), ("trash can", "is", "closed"),
       ("bathroom", "has exit", "west")},
      {("nothing", "on", "sink"), ("shower", "in", "bathroom")}),

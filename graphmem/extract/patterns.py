@@ -122,11 +122,12 @@ def _seen(thing: str, rest: str | None, room: str, vocabulary: Vocabulary) -> li
     if not rest:
         return out
     if (m := IS_STATE.match(rest)) is not None:
-        state = vocabulary.state_words.get(m["state"].lower())
+        word = m["state"].lower()
+        state = "empty" if word == "empty" else vocabulary.state_words.get(word)
         return out + [(name, "is", state)] if state else out
     if (m := HOLDS.match(rest)) is not None:
         if m["things"].lower() in {"nothing", "nothing at all"}:
-            return out
+            return out + [(name, "is", "empty")]  # a holder with room for things
         held = _things(m["things"], vocabulary)
         if any(n is None for n, _ in held):
             return None
