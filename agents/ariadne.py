@@ -94,6 +94,7 @@ class Ariadne:
         self.plan: Plan | None = self.goal_plan
         self.effects.clear()
         self.guard.clear()
+        self.fatal: set[str] = set()  # commands after which the game started over (lost)
         self.room: str | None = None
         self.last_action: str | None = None
         self.last_score = 0.0
@@ -142,7 +143,7 @@ class Ariadne:
             self.memory.close()
             self.memory = self._new_memory()
             self.effects.clear()
-            self.room, self.plan, self.path, self.answers = None, None, [], []
+            self.room, self.plan, self.path, self.answers, self.fatal = None, None, [], [], set()
         room = room_of(obs) or self.room
         observed = self.memory.observe(with_room(obs, room), self.step)
         self._follow_instructions(obs)
@@ -171,6 +172,8 @@ class Ariadne:
             if self.plan.played(self.last_action):
                 self.counts["plan_steps"] += 1
         restated = bool(self.task.goal) and self.task.goal.strip() in obs  # as after a restart
+        if restated and self.last_action is not None:
+            self.fatal.add(self.last_action)  # it ended the game: never again
         new = read_plan(obs, source=self.last_action)
         if new is None and restated:
             new = read_goal_plan(self.task.goal)
@@ -237,7 +240,7 @@ class Ariadne:
                 prior -= USELESS_PENALTY if command in useless else 0.0
                 prior -= STALE_PENALTY * self.effects.stale.get(command, 0)
             prior -= self.guard.penalty(command, last_changed)
-            if prior == VETO:
+            if prior == VETO or command in self.fatal and planned.get(command) != NEXT_STEP_PRIOR:
                 vetoed += 1
             elif command in blocked and not told:
                 kept_blocked.append(Candidate(command, prior, "changed nothing last time"))

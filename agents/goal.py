@@ -95,6 +95,8 @@ class GoalReader:
                 return NAMED_BONUS
             return -UNNAMED_TAKE_COST if named_seen else 0.0
         if (m := PUT.match(command)) is not None:
+            if named_seen and not self.names(m.group(1)):
+                return -UNNAMED_TAKE_COST
             return NAMED_BONUS / 2 * (self.names(m.group(1)) + self.names(m.group(2)))
         if (m := OPEN.match(command)) is not None:
             return NAMED_BONUS / 3 if self.names(m.group(1)) else 0.0
