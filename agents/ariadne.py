@@ -95,6 +95,7 @@ class Ariadne:
         self.effects.clear()
         self.guard.clear()
         self.fatal: set[str] = set()  # commands after which the game started over (lost)
+        self.read: set[str] = set()   # things read or examined (the game answered)
         self.room: str | None = None
         self.last_action: str | None = None
         self.last_score = 0.0
@@ -147,6 +148,8 @@ class Ariadne:
         room = room_of(obs) or self.room
         observed = self.memory.observe(with_room(obs, room), self.step)
         self._follow_instructions(obs)
+        if self.last_action and self.last_action.startswith(("read ", "examine ")) and not refused(obs):
+            self.read.add(self.last_action.split(" ", 1)[1])
         self.answers = list(dict.fromkeys(self.answers + answers(obs)))
         if self.last_action is not None:
             moves = move_triples(self.room, self.last_action, obs)
@@ -263,8 +266,7 @@ class Ariadne:
         words = command.split(" ", 1)
         if len(words) < 2 or words[0] != "read" or not any(w in words[1].split() for w in READABLE):
             return False
-        return not any(a.split(" ", 1)[-1] == words[1] and a.split(" ", 1)[0] in ("read", "examine")
-                       for a in self.guard.actions)
+        return words[1] not in self.read
 
     def context(self, result: StepResult, view: WorldView) -> str:
         """State first, the stable parts at the top (the backend reuses the evaluated prefix)."""
