@@ -144,7 +144,7 @@ class Ariadne:
             self.memory.close()
             self.memory = self._new_memory()
             self.effects.clear()
-            self.room, self.plan, self.path, self.answers, self.fatal = None, None, [], [], set()
+            self.room, self.plan, self.path, self.answers, self.fatal, self.read = None, None, [], [], set(), set()
         room = room_of(obs) or self.room
         observed = self.memory.observe(with_room(obs, room), self.step)
         self._follow_instructions(obs)
