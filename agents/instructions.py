@@ -35,6 +35,13 @@ TASK_SENTENCE = re.compile(r"\b(?:current|next|your|the)\s+task\s+is\s+to\s+(?P<
 LIST_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+|then\s+)?|\s+then\s+|\s+and then\s+", re.I)
 MAX_STEP_WORDS = 6
 PRONOUNS = frozenset({"it", "them", "this", "that", "one", "everything", "all"})
+# Words that stand for any thing: "pick up objects" names none.
+ANY_THING = frozenset({"object", "objects", "item", "items", "thing", "things", "stuff"})
+
+
+def _a_thing(name: str) -> bool:
+    words = name.split()
+    return bool(words) and len(words) <= 4 and name not in PRONOUNS and not ANY_THING & set(words)
 
 # Prose steps: the clause separators of a told sequence, and the phrasings of a few general actions.
 CLAUSES = re.compile(r"[.!?;]+|,\s*and\b|,?\s*\b(?:then|after that|following that|next|and then|once you've done that|"
@@ -144,10 +151,10 @@ def _prose_step(clause: str, last_thing: str | None) -> str | None:
         thing, place = normalize_command(m["thing"]), normalize_command(m["place"])
         thing = last_thing if thing in PRONOUNS and last_thing else thing
         prep = "on" if m["prep"].lower() in {"on", "onto"} else "in"
-        return f"put {thing} {prep} {place}" if thing and place and thing not in PRONOUNS else None
+        return f"put {thing} {prep} {place}" if _a_thing(thing) and _a_thing(place) else None
     if (m := PROSE_TAKE.search(clause)) is not None:
         thing = normalize_command(m["thing"])
-        return f"take {thing}" if thing and len(thing.split()) <= 4 and thing not in PRONOUNS else None
+        return f"take {thing}" if _a_thing(thing) else None
     if (m := PROSE_VERB.search(clause)) is not None:
         rest = normalize_command(m["rest"])
         return f"{m['verb'].lower()} {rest}" if rest and len(rest.split()) <= 5 else None
