@@ -20,7 +20,7 @@ from .commands import PUT, TAKE, verb_of
 
 UNDO_PENALTY = 2.0
 REVISIT_PENALTY = 0.75   # per earlier return to a seen state through this command, up to three
-LOOP_PENALTY = 6.0
+LOOP_PENALTY = 20.0  # beyond any difference the model makes between two commands
 MAX_REPEATS = 3
 
 _UNDOING = {"drop": ("take",), "close": ("open",), "open": ("close",), "lock": ("unlock",),
