@@ -56,6 +56,12 @@ class CycleGuard:
         self.returns: Counter = Counter()   # (state, command) -> times it led to a seen state
         self._before: tuple | None = None
 
+    def clear(self) -> None:
+        self.actions.clear()
+        self.visits.clear()
+        self.returns.clear()
+        self._before = None
+
     def arrive(self, state: tuple) -> None:
         """The state after the last action (call once per step, before ranking)."""
         if self._before is not None and self.actions and self.visits[state] > 0:
@@ -82,6 +88,3 @@ class CycleGuard:
         if self.loops(command):
             p += LOOP_PENALTY
         return p
-
-    def clear(self) -> None:
-        self.__init__()

@@ -9,6 +9,7 @@ places worth walking to.
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 from .commands import OPEN, PUT, TAKE, normalize_command
 from .world import WorldView
@@ -38,7 +39,7 @@ class GoalReader:
         self.text = self.goal
         self.numbers: set[str] = set()
 
-    def instructed(self, steps: list[str], numbers: list[str] = ()) -> None:
+    def instructed(self, steps: list[str], numbers: Sequence[str] = ()) -> None:
         """The plan's steps name things too ("slice the red apple"), and so do the answers to the
         arithmetic the game asked for ("18" names "18 avocados")."""
         self.text = self.goal + " ".join(f" {s} " for s in steps)

@@ -129,10 +129,11 @@ def _seen(thing: str, rest: str | None, room: str, vocabulary: Vocabulary) -> li
         if m["things"].lower() in {"nothing", "nothing at all"}:
             return out + [(name, "is", "empty")]  # a holder with room for things
         held = _things(m["things"], vocabulary)
-        if any(n is None for n, _ in held):
+        named = [(n, states) for n, states in held if n is not None]
+        if len(named) < len(held):
             return None
         rel = "on" if (m["prep"] or "").lower() == "on" else "in"
-        for item, item_states in held:
+        for item, item_states in named:
             out.append((item, rel, name))
             out.extend((item, "is", s) for s in item_states)
         return out
