@@ -29,8 +29,9 @@ from graphmem.spatial import move_triples, room_of, with_room
 
 from .arithmetic import answers
 from .base import shorten
-from .candidates import DOOR_WORDS, READABLE, from_memory, move_verb
+from .candidates import DOOR_WORDS, from_memory, move_verb
 from .choice import Candidate, Chooser
+from .commands import readable
 from .cycles import CycleGuard, state_key
 from .effects import EffectTracker, refused
 from .families import VETO, family_for
@@ -264,7 +265,7 @@ class Ariadne:
 
     def _unread(self, command: str) -> bool:
         words = command.split(" ", 1)
-        if len(words) < 2 or words[0] != "read" or not any(w in words[1].split() for w in READABLE):
+        if len(words) < 2 or words[0] != "read" or not readable(words[1]):
             return False
         return words[1] not in self.read
 

@@ -10,11 +10,9 @@ list is long on purpose: priors and the chooser's shortlist cut it before any LL
 """
 from __future__ import annotations
 
-from .commands import MOVE_VERBS
+from .commands import MOVE_VERBS, readable
 from .world import WorldView
 
-READABLE = ("note", "letter", "book", "paper", "map", "scroll", "cookbook", "recipe", "sign", "problem",
-            "instructions", "manual", "card", "menu")
 DOOR_WORDS = ("door", "gate", "hatch", "portal", "gateway")
 LOOK_COMMANDS = ("look", "look around", "inventory")
 HEAT_SOURCES = ("stove", "oven", "toaster", "grill", "barbecue", "bbq", "microwave", "fire", "fireplace")
@@ -59,7 +57,7 @@ def from_memory(view: WorldView, unknown_verbs: set[str]) -> list[str]:
     keys = [k for k in carried if "key" in k.split()]
     for thing in seen:
         commands.append(f"examine {thing}")
-        if any(w in thing.split() for w in READABLE):
+        if readable(thing):
             commands.append(f"read {thing}")
         if view.is_(thing, "locked"):
             commands += [f"unlock {thing} with {k}" for k in keys]
@@ -78,7 +76,7 @@ def from_memory(view: WorldView, unknown_verbs: set[str]) -> list[str]:
         commands += [f"cook {thing} in {h}" for h in heat]
         if cutting and thing.split()[-1] not in CUTTERS:
             commands += [f"{cut} {thing}" for cut in CUTS]
-        if any(w in thing.split() for w in READABLE):
+        if readable(thing):
             commands.append(f"read {thing}")
         for place in furniture:
             surface = any(rel == "on" for rel, where in view.location.values() if where == place)

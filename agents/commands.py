@@ -23,6 +23,16 @@ MOVE_VERBS = ("go", "move")  # the first that the game has not refused leads eac
 ARTICLES = frozenset({"the", "a", "an", "some"})
 
 
+READABLE = ("note", "letter", "book", "paper", "map", "scroll", "cookbook", "recipe", "sign", "problem",
+            "instructions", "manual", "card", "menu")
+
+
+def readable(thing: str) -> bool:
+    """Whether ``thing`` is read by its head word ("instructions book", "note 2"; not "book case")."""
+    words = [w for w in thing.split() if not w.isdigit()]
+    return bool(words) and words[-1] in READABLE
+
+
 def normalize_command(text: str) -> str:
     """A command as games read it: lower case, single spaces, no articles, no end punctuation."""
     words = re.sub(r"[^\w\s'-]", " ", text.lower()).split()

@@ -7,11 +7,10 @@ override any prior; the rest falls back here.
 """
 from __future__ import annotations
 
-from .commands import EXAMINE, GO, OPEN, TAKE, UNLOCK
+from .commands import EXAMINE, GO, OPEN, TAKE, UNLOCK, readable
 from .world import WorldView
 
 UNLOCK_RELATIONS = ("unlock", "unlocks", "opens", "open")
-READABLE = ("note", "letter", "book", "paper", "map", "scroll", "cookbook", "recipe", "sign")
 
 
 
@@ -59,7 +58,7 @@ def generic_prior(command: str, view: WorldView) -> float:
     if (m := TAKE.match(cmd)) is not None:
         return 1.5
     if (m := EXAMINE.match(cmd)) is not None:
-        return 2.0 if any(w in m.group(1).split() for w in READABLE) else 0.0
+        return 2.0 if readable(m.group(1)) else 0.0
     if (m := GO.match(cmd)) is not None and view.room:
         unexplored = view.rooms.unexplored().get(view.room, [])
         return 1.2 if m.group(1) in unexplored else 0.0

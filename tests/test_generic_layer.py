@@ -11,6 +11,7 @@ from graphmem_agents.arithmetic import answers
 from graphmem_agents.ariadne import Ariadne
 from graphmem_agents.candidates import from_memory, move_verb
 from graphmem_agents.cycles import CycleGuard, undoes
+from graphmem_agents.commands import readable
 from graphmem_agents.effects import EffectTracker, refused
 from graphmem_agents.goal import GoalReader, quantity
 from graphmem_agents.instructions import carries_out, read_goal_plan, read_plan
@@ -147,3 +148,8 @@ def test_an_order_over_quantities_picks_the_next_thing_with_units():
     assert goal.next_in_order(view) == "19ml of aluminum"
     assert goal.prior("take 19ml of aluminum", view, False, "19ml of aluminum") > 0
     assert goal.prior("take 4l of glass", view, False, "19ml of aluminum") < 0
+
+
+def test_a_thing_is_readable_by_its_head_word():
+    assert readable("instructions book") and readable("note 2") and readable("math problem")
+    assert not readable("book case") and not readable("coin")
