@@ -25,6 +25,7 @@ from graphmem.errors import ConfigError
 from graphmem.extract import EXTRACTORS, make_extractor
 from graphmem.extract.llm import LLMExtractor
 from graphmem.llm import ChatModel
+from graphmem.profiles import is_location
 from graphmem.spatial import move_triples, room_of, with_room
 
 from .arithmetic import answers
@@ -161,6 +162,9 @@ class Ariadne:
                                 moved_to=room if room != self.room else None,
                                 learned=[f"{t.subject} {t.relation} {t.object}" for t in observed.added],
                                 other_changes=len(observed.retired) + new_map, response=obs)
+        for t in observed.added:
+            if is_location(t.relation):
+                self.effects.forget_failures(t.subject)
         self.current_ids = set(observed.episode.triple_ids)
         self.room = room
         if self.expected_room is not None and self.room != self.expected_room:

@@ -100,6 +100,14 @@ class EffectTracker:
         self.recent.append(effect)
         return effect
 
+    def forget_failures(self, thing: str) -> None:
+        """``thing`` moved (taken, dropped, found elsewhere): what failed with it may work now."""
+        about = [a for a in set(self.failed) | set(self.refusals) if f" {thing}" in f" {a} "]
+        for action in about:
+            self.failed.discard(action)
+            self.refusals.pop(action, None)
+            self._dead.pop(action, None)
+
     def blocked(self) -> set[str]:
         """Actions that changed nothing last time, with no memory change since."""
         return {a for a, v in self._dead.items() if v == self.version}

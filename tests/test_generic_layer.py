@@ -153,3 +153,12 @@ def test_an_order_over_quantities_picks_the_next_thing_with_units():
 def test_a_thing_is_readable_by_its_head_word():
     assert readable("instructions book") and readable("note 2") and readable("math problem")
     assert not readable("book case") and not readable("coin")
+
+
+def test_a_failure_about_a_thing_is_forgotten_when_the_thing_moves():
+    effects = EffectTracker()
+    effects.record("read math problem", score_delta=0, moved_to=None, learned=[], other_changes=0,
+                   response="Unknown action: I'm not sure what you mean.")
+    assert "read math problem" in effects.failed
+    effects.forget_failures("math problem")  # taken since: reading may work now
+    assert "read math problem" not in effects.failed and "read math problem" not in effects.useless()
