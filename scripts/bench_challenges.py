@@ -26,7 +26,7 @@ from graphmem_agents.evaluate import play
 from graphmem_agents.factory import AGENTS, LLM_AGENTS
 from graphmem_agents.loops import loop_counts
 from graphmem_agents.runner import RunLog, live_steps
-from graphmem_environments.textworld import split_games
+from graphmem_environments.textworld import GameError, split_games
 from graphmem.llm import make_llm
 
 LEVELS = (1, 5, 10, 20)
@@ -175,12 +175,18 @@ def main() -> None:
     seeds = parse_seeds(args.seeds)
     llm = make_llm(args.llm) if any(a in LLM_AGENTS for a in agents) else None
     out = Path(args.out)
-    runs = []
+    runs: list[dict] = []
+    skipped: list[dict] = []
     for game in games:
         for agent in agents:
             for seed in seeds:
                 path = out / "logs" / log_name(game, agent, seed)
-                final = play(game, agent, llm, seed=seed, max_steps=args.max_steps, log_path=path, resume=True)
+                try:
+                    final = play(game, agent, llm, seed=seed, max_steps=args.max_steps, log_path=path, resume=True)
+                except GameError as exc:  # TextWorld cannot make every level with every seed
+                    print(f"{game} seed {seed}: skipped: {exc}", file=sys.stderr, flush=True)
+                    skipped.append({"game": game, "seed": seed, "reason": str(exc)})
+                    continue
                 runs.append(run_record(path, RunLog.read(path)))
                 loops = final["loops"]
                 print(f"{game} {agent} seed {seed}: won={final['won']} normalized {final['normalized']} in "
@@ -188,7 +194,7 @@ def main() -> None:
                       f"loops {loops['two_cycles']}+{loops['long_repeats']}", file=sys.stderr, flush=True)
     rows = summarize_runs(runs)
     summary = {"rows": rows, "runs": [{k: v for k, v in r.items() if not k.startswith("live_")} for r in runs],
-               "totals": totals(runs), "settings": {"games": games, "agents": agents, "seeds": seeds,
+               "totals": totals(runs), "skipped": skipped, "settings": {"games": games, "agents": agents, "seeds": seeds,
                                                     "max_steps": args.max_steps,
                                                     "llm": llm.name if llm is not None else None}}
     out.mkdir(parents=True, exist_ok=True)
