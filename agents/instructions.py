@@ -53,6 +53,8 @@ PROSE_TAKE = re.compile(r"\b(?:pick up|lift|grab|take|get|retrieve|recover|colle
                         r"(?:\s+(?:from|off|out of|that|which)\b.*)?$", re.I)
 PROSE_PUT = re.compile(r"\b(?:put|place|set|rest|lay|insert|drop)\s+(?P<thing>.+?)\s+(?P<prep>on|onto|in|into|inside)"
                        r"\s+(?P<place>.+?)(?:\s+(?:in|within|at|found|located|that|which)\b.*)?$", re.I)
+PROSE_STATE = re.compile(r"\b(?:ensure|make sure|check)\s+(?:that\s+)?(?P<thing>.+?)\s+is\s+"
+                         r"(?P<state>open|opened|unlocked|closed|shut)\b", re.I)
 PROSE_VERB = re.compile(r"\b(?P<verb>open|close|unlock|lock|drop|eat|drink|examine|read)\s+(?P<rest>.+?)"
                         r"(?:\s+(?:in|on|at|from|inside|within)\s+the\s+.*)?$", re.I)
 
@@ -147,6 +149,10 @@ def read_plan(text: str, source: str | None = None) -> Plan | None:
 def _prose_step(clause: str, last_thing: str | None) -> str | None:
     if (m := PROSE_MOVE.search(clause)) is not None:
         return f"go {m.group(1).lower()}"
+    if (m := PROSE_STATE.search(clause)) is not None:  # "ensure that the gateway is open"
+        thing = normalize_command(m["thing"])
+        verb = {"open": "open", "opened": "open", "unlocked": "unlock"}.get(m["state"].lower(), "close")
+        return f"{verb} {thing}" if _a_thing(thing) and verb != "unlock" else None
     if (m := PROSE_PUT.search(clause)) is not None:
         thing, place = normalize_command(m["thing"]), normalize_command(m["place"])
         thing = last_thing if thing in PRONOUNS and last_thing else thing

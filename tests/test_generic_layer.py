@@ -51,6 +51,8 @@ def test_a_goal_told_in_prose_becomes_ordered_steps():
                             "the box found in the bar.")
     assert mapped.steps == ["take coin", "put coin in box"]
     assert read_goal_plan("The dinner is almost ready! It's only missing a grilled lettuce.") is None
+    assert read_goal_plan("First of all, make an attempt to go west. Once you finish that, ensure that the gateway "
+                          "is open. Then, attempt to venture north.").steps == ["go west", "open gateway", "go north"]
 
 
 def test_a_command_carries_out_a_step_in_the_games_own_phrasing():
