@@ -57,6 +57,14 @@ class StepResult:
         return self.score / self.max_score if self.max_score else 0.0
 
 
+def check_can_step(last: "StepResult | None") -> None:
+    """Why a step cannot be played now (no reset yet, or the episode is over), as the error."""
+    if last is None:
+        raise RuntimeError("call reset() before step()")
+    if last.done:
+        raise RuntimeError("episode is over; call reset() to play again")
+
+
 class Env(Protocol):
     """A game played in episodes of at most ``max_steps`` steps (what ``run_episode`` drives)."""
 

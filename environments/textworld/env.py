@@ -5,7 +5,7 @@ import logging
 import warnings
 from pathlib import Path
 
-from ..episode import StepResult
+from ..episode import StepResult, check_can_step
 from .cleaning import CleaningScorer
 from .games import GameError, Task, check_game_file, task_for_game_file
 from .observation import clean_observation
@@ -55,10 +55,7 @@ class TextWorldEnv:
         return self._last
 
     def step(self, command: str) -> StepResult:
-        if self._last is None:
-            raise RuntimeError("call reset() before step()")
-        if self._last.done:
-            raise RuntimeError("episode is over; call reset() to play again")
+        check_can_step(self._last)
         state, _, _ = self._env.step(command)
         self._moves += 1
         self._last = self._result(state)

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..episode import DEFAULT_MAX_STEPS, StepResult, Task
+from ..episode import DEFAULT_MAX_STEPS, StepResult, Task, check_can_step
 from .suite import TWXError, check_split, game, seeds
 
 log = logging.getLogger(__name__)
@@ -83,10 +83,7 @@ class TWXEnv:
         return self._last
 
     def step(self, command: str) -> StepResult:
-        if self._last is None:
-            raise RuntimeError("call reset() before step()")
-        if self._last.done:
-            raise RuntimeError("episode is over; call reset() to play again")
+        check_can_step(self._last)
         self._moves += 1
         if "\n" in command.strip():  # as TALES: the step is spent, the game is not played
             self._last = self._result(ONE_ACTION, self._info, won=False)
