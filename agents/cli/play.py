@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Callable
 
 from graphmem.cli.common import (NON_NEGATIVE, POSITIVE, UserError, number, add_extractor_options, check_output_dir,
                                  check_output_file, open_llm, print_json)
@@ -69,6 +70,22 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the JSON result instead of the table")
     _add_game_options(p)
     p.set_defaults(handler=cmd_eval_agents)
+
+
+def _with_progress(args, total: int, line: Callable[[dict], str], play: Callable) -> dict:
+    """``play(progress, on_record)`` under a bar of runs, a line per finished run and a step watcher."""
+    runs = progress_bar(args, total=total, unit="run", desc="runs")
+    steps = RunWatcher(args, leave=False)
+
+    def progress(final: dict) -> None:
+        runs.update(1)
+        write_line(line(final))
+
+    try:
+        return play(progress, steps)
+    finally:
+        steps.close()
+        runs.close()
 
 
 def _llm_if_needed(args, agents) -> object:
@@ -146,21 +163,13 @@ def cmd_eval_agents(args) -> None:
     agents = _check_agents([a.strip() for a in args.agents.split(",") if a.strip()])
     check_output_dir(args.out, "--out")
     llm = _llm_if_needed(args, agents)
-    runs = progress_bar(args, total=len(games) * len(agents) * args.runs, unit="run", desc="runs")
-    steps = RunWatcher(args, leave=False)
-
-    def progress(final: dict) -> None:
-        runs.update(1)
-        write_line(f"{final['game']} {final['agent']} seed {final['seed']}: normalized {final['normalized']} "
-                   f"in {final['steps']} steps, {final['seconds']} s")
-
-    try:
-        result = eval_agents(games, agents, args.runs, llm, out_dir=args.out, tasks=args.tasks,
-                             max_steps=args.max_steps, seed=args.seed, extractor=args.extractor,
-                             temperature=args.temperature, progress=progress, on_record=steps)
-    finally:
-        steps.close()
-        runs.close()
+    result = _with_progress(
+        args, len(games) * len(agents) * args.runs,
+        lambda f: f"{f['game']} {f['agent']} seed {f['seed']}: normalized {f['normalized']} "
+                  f"in {f['steps']} steps, {f['seconds']} s",
+        lambda progress, steps: eval_agents(games, agents, args.runs, llm, out_dir=args.out, tasks=args.tasks,
+                                            max_steps=args.max_steps, seed=args.seed, extractor=args.extractor,
+                                            temperature=args.temperature, progress=progress, on_record=steps))
     if args.json:
         print_json(result)
     else:
@@ -181,23 +190,15 @@ def _eval_suite(args) -> None:
     agents = _check_agents([a.strip() for a in args.agents.split(",") if a.strip()])
     check_output_dir(args.out, "--out")
     llm = _llm_if_needed(args, agents)
-    runs = progress_bar(args, total=(len(games) or len(GAMES)) * len(agents), unit="run", desc="runs")
-    steps = RunWatcher(args, leave=False)
-
-    def progress(final: dict) -> None:
-        runs.update(1)
-        write_line(f"{final['game']} {final['agent']} {final['split']} seed {final['game_seed']}: score "
-                   f"{final['score']:g}/{final['max_score']:g} in {final['steps']} steps, {final['seconds']} s")
-
-    try:
-        result = eval_suite(agents, llm, out_dir=args.out, games=games, split=args.split or "test",
-                            seed_index=args.seed_index or 0, admissible=args.admissible,
-                            max_steps=args.max_steps or DEFAULT_MAX_STEPS, seed=args.seed,
-                            extractor=args.extractor, temperature=args.temperature or 0.0, progress=progress,
-                            on_record=steps)
-    finally:
-        steps.close()
-        runs.close()
+    result = _with_progress(
+        args, (len(games) or len(GAMES)) * len(agents),
+        lambda f: f"{f['game']} {f['agent']} {f['split']} seed {f['game_seed']}: score "
+                  f"{f['score']:g}/{f['max_score']:g} in {f['steps']} steps, {f['seconds']} s",
+        lambda progress, steps: eval_suite(agents, llm, out_dir=args.out, games=games, split=args.split or "test",
+                                           seed_index=args.seed_index or 0, admissible=args.admissible,
+                                           max_steps=args.max_steps or DEFAULT_MAX_STEPS, seed=args.seed,
+                                           extractor=args.extractor, temperature=args.temperature or 0.0,
+                                           progress=progress, on_record=steps))
     if args.json:
         print_json(result)
     else:
