@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, TypeGuard
 
 import numpy as np
 
@@ -111,7 +111,11 @@ class Triple:
 
 @dataclass(slots=True)
 class Episode:
-    """One observation or passage, linked to the triples extracted from it."""
+    """One observation or passage, linked to the triples extracted from it.
+
+    ``meta``: small string facts about where it came from (a conversation turn's speaker, session,
+    date), kept as given by every store and written only when there are some, so episodes without
+    any are stored exactly as before."""
 
     id: str
     step: int
@@ -119,15 +123,19 @@ class Episode:
     triple_ids: list[str] = field(default_factory=list)
     title: str = ""
     embedding: np.ndarray | None = field(default=None, repr=False, compare=False)
+    meta: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "id": self.id,
             "step": self.step,
             "text": self.text,
             "title": self.title,
             "triple_ids": list(self.triple_ids),
         }
+        if self.meta:
+            d["meta"] = dict(self.meta)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Episode":
@@ -139,6 +147,7 @@ class Episode:
             text=_field(d, "text", str, "episode", ""),
             title=_field(d, "title", str, "episode", ""),
             triple_ids=_strings(d, "triple_ids", "episode"),
+            meta=_string_map(d, "meta", "episode"),
         )
 
 
@@ -171,12 +180,16 @@ class Subgraph:
     def to_dict(self) -> dict:
         return {
             "triples": [t.to_dict() for t in self.triples],
-            "episodes": [
-                {"id": e.episode.id, "step": e.episode.step, "title": e.episode.title,
-                 "score": round(e.score, 6), "hits": e.hits, "text": e.episode.text}
-                for e in self.episodes
-            ],
+            "episodes": [_scored_episode_dict(e) for e in self.episodes],
         }
+
+
+def _scored_episode_dict(e: ScoredEpisode) -> dict:
+    d = {"id": e.episode.id, "step": e.episode.step, "title": e.episode.title,
+         "score": round(e.score, 6), "hits": e.hits, "text": e.episode.text}
+    if e.episode.meta:  # absent when empty: the recall JSON of episodes without meta is unchanged
+        d["meta"] = dict(e.episode.meta)
+    return d
 
 
 _MISSING = object()
@@ -203,6 +216,18 @@ def _strings(d: dict, key: str, kind: str) -> list[str]:
     if not all(isinstance(x, str) for x in value):
         raise ValueError(f"{kind} field {key!r} must be a list of strings: {_clip(d)}")
     return list(value)
+
+
+def is_string_map(value: object) -> TypeGuard[dict[str, str]]:
+    """Whether ``value`` is what an episode's ``meta`` may be: a dict of strings to strings."""
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def _string_map(d: dict, key: str, kind: str) -> dict[str, str]:
+    value = _field(d, key, dict, kind, {})
+    if not is_string_map(value):
+        raise ValueError(f"{kind} field {key!r} must map strings to strings: {_clip(d)}")
+    return dict(value)
 
 
 def _tuple(kinds) -> tuple:

@@ -7,7 +7,8 @@ Layout (every entry STORED, so each one is a plain byte range of the file):
 - ``triples.npy``: int64 columns (id, subject, relation, object, valid_from, valid_until,
   has_until, vector row) with strings as indices into the table; ``triple_sources.npy`` and
   ``triple_source_ends.npy`` hold each triple's sources (a CSR layout).
-- ``episodes.json`` (id, step, title, text) and ``episode_triples.npy``/``episode_triple_ends.npy``.
+- ``episodes.json`` (id, step, title, text, vector row, and a dict of string metadata only when
+  the episode has some) and ``episode_triples.npy``/``episode_triple_ends.npy``.
 - ``triple_vectors.npy`` / ``episode_vectors.npy``: float32 rows, 64-byte aligned in the file, read
   by ``np.memmap`` on open, so vectors are never parsed and only the pages a search touches are read.
 - ``attachments/NAME``: opaque blobs (a serialized ANN index), memory-mapped on demand.
@@ -37,7 +38,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 
 from ..errors import GraphmemError
-from ..model import Episode
+from ..model import Episode, is_string_map
 from .archive_format import COLUMNS, FORMAT, VERSION, ZIP_MAGIC
 from .archive_writer import buffer_writer, write_archive
 from .base import StoreError
@@ -292,11 +293,13 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
     members = _csr(reader, "episode_triples.npy", "episode_triple_ends.npy", len(rows), n_str)
     episodes = []
     for i, row in enumerate(rows):
-        if not (isinstance(row, list) and len(row) == 5 and isinstance(row[0], str)
+        if not (isinstance(row, list) and len(row) in (5, 6) and isinstance(row[0], str)
                 and type(row[1]) is int and isinstance(row[2], str) and isinstance(row[3], str)
-                and type(row[4]) is int and -1 <= row[4] < len(e_vecs)):
+                and type(row[4]) is int and -1 <= row[4] < len(e_vecs)
+                and (len(row) == 5 or is_string_map(row[5]))):
             raise ArchiveError(f"episode record {i} is malformed")
-        ep = Episode(row[0], row[1], row[3], [strings[x] for x in members[i]], title=row[2])
+        ep = Episode(row[0], row[1], row[3], [strings[x] for x in members[i]], title=row[2],
+                     meta=row[5] if len(row) == 6 else {})
         if row[4] >= 0:
             ep.embedding = e_vecs[row[4]]
         episodes.append(ep)

@@ -49,7 +49,10 @@ def write_archive(fh: BinaryIO, meta: dict, triples: list[Triple], episodes: lis
     ep_rows, ep_triples = [], []
     ep_ends = np.zeros(len(episodes), dtype=np.int64)
     for i, e in enumerate(episodes):
-        ep_rows.append([e.id, e.step, e.title, e.text, int(e_vecs.row[i])])
+        row: list = [e.id, e.step, e.title, e.text, int(e_vecs.row[i])]
+        if e.meta:  # a 6th element only then: files of episodes without meta stay as they were
+            row.append(dict(e.meta))
+        ep_rows.append(row)
         ep_triples += [strings(x) for x in e.triple_ids]
         ep_ends[i] = len(ep_triples)
     head = {"format": FORMAT, "version": VERSION, "triples": len(triples), "episodes": len(episodes),

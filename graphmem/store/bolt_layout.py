@@ -3,16 +3,19 @@ the rows that carry them.
 
 Entities are ``(:Entity {name})`` nodes, each triple is one ``[:REL]`` relationship between them
 carrying ``id, relation, valid_from, valid_until, sources, embedding``; episodes are
-``(:Episode {id, step, text, title, triple_ids, embedding})`` nodes; metadata are
+``(:Episode {id, step, text, title, triple_ids, embedding, meta})`` nodes (``meta``: the episode's
+string metadata as JSON text, since properties hold no maps; null when it has none); metadata are
 ``(:GraphmemMeta {key, value})`` nodes with the value as JSON text.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
-from ..model import Episode, Triple
+from ..model import Episode, Triple, is_string_map
+from .base import StoreError
 
 # Schema wanted per feature, in each server's dialect (Neo4j 5 / ArcadeDB first, then Memgraph);
 # the first statement a server accepts wins and a feature nobody accepts is simply done without.
@@ -40,7 +43,7 @@ TRIPLE_RETURN = (
 )
 EPISODE_RETURN = (
     "RETURN e.id AS id, e.step AS step, e.text AS text, e.title AS title, "
-    "e.triple_ids AS triple_ids, e.embedding AS embedding"
+    "e.triple_ids AS triple_ids, e.embedding AS embedding, e.meta AS meta"
 )
 
 
@@ -65,7 +68,8 @@ def triple_row(t: Triple) -> dict:
 
 def episode_row(e: Episode) -> dict:
     return {"id": e.id, "step": int(e.step), "text": e.text, "title": e.title,
-            "triple_ids": list(e.triple_ids), "embedding": _as_list(e.embedding)}
+            "triple_ids": list(e.triple_ids), "embedding": _as_list(e.embedding),
+            "meta": json.dumps(e.meta, ensure_ascii=False) if e.meta else None}
 
 
 def triple_of(rec: dict) -> Triple:
@@ -85,4 +89,19 @@ def episode_of(rec: dict) -> Episode:
     return Episode(
         id=rec["id"], step=int(rec["step"]), text=rec["text"] or "", title=rec["title"] or "",
         triple_ids=list(rec["triple_ids"] or []), embedding=_vector(rec["embedding"]),
+        meta=_episode_meta(rec["meta"], rec["id"]),
     )
+
+
+def _episode_meta(text: str | None, episode_id: str) -> dict[str, str]:
+    """An episode's ``meta`` property read back; StoreError when something else wrote it."""
+    if not text:
+        return {}
+    try:
+        meta = json.loads(text)
+    except (TypeError, ValueError):
+        meta = None
+    if not is_string_map(meta):
+        raise StoreError(f"episode {episode_id!r} has a 'meta' property that is not a JSON object of "
+                         f"strings: {str(text)[:80]!r}")
+    return meta

@@ -56,7 +56,7 @@ def write_episodes(tx: Any, rows: list[dict]) -> None:
         tx.run(
             "UNWIND $rows AS row MERGE (e:Episode {id: row.id}) "
             "SET e.step = row.step, e.text = row.text, e.title = row.title, "
-            "e.triple_ids = row.triple_ids, e.embedding = row.embedding",
+            "e.triple_ids = row.triple_ids, e.embedding = row.embedding, e.meta = row.meta",
             rows=chunk,
         ).consume()
 
