@@ -32,9 +32,11 @@ from .profiles import DOCUMENTS, TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore
 from .update import OutdatedJudge, RuleJudge
-from .writer import ObserveResult, Source, WriteListener, Writer, checked_vectors
+from .writer import ObserveResult, Source, WriteListener, Writer, checked_meta, checked_vectors
 
 QUERY_CACHE_SIZE = 1024
+EpisodeMeta = Mapping[str, str] | None  # a new episode's string metadata (None: none)
+PassageWithMeta = tuple[str, str, str, EpisodeMeta]  # (source_id, title, text, meta)
 PROFILE = "profile"  # store meta key: the domain profile a graph was written with
 
 
@@ -128,42 +130,47 @@ class Memory:
         return self._extractor
 
     # --- writing -------------------------------------------------------------------------------
-    def observe(self, text: str, step: int, source_id: str | None = None, title: str = "") -> ObserveResult:
-        """Extract triples from ``text`` (an observation or passage) and remember them."""
+    def observe(self, text: str, step: int, source_id: str | None = None, title: str = "",
+                meta: Mapping[str, str] | None = None) -> ObserveResult:
+        """Extract triples from ``text`` (an observation or passage) and remember them; ``meta``:
+        the new episode's string metadata (a conversation turn's speaker, session, date)."""
         raw = list(self.extractor.extract(text, context=[t for t in self.writer.recent if t.current]))
         vectors = episode_vector = None
         if text and self.fact_vectors == PASSAGE_TOKENS:
             passage = (source_id or "", title, text)  # the id keys known vectors only: there are none
             encoded = encode_passages(self.embedder, [passage], {}, True, self.embed_episodes)
             (vectors,), (episode_vector,) = encoded.fact_vectors([passage], [raw]), encoded.episode_vectors
-        return self.writer.write([Source(source_id, step, raw, text, title, episode_vector, vectors)])[0]
+        return self.writer.write([Source(source_id, step, raw, text, title, episode_vector, vectors, meta)])[0]
 
-    def observe_many(self, passages: Iterable[tuple[str, str, str]], step: int = 0,
+    def observe_many(self, passages: Iterable[Passage | PassageWithMeta], step: int = 0,
                      episode_vectors: Mapping[str, np.ndarray] | None = None, batch_size: int = BATCH_PASSAGES,
                      on_batch: Callable[[int], None] | None = None) -> list[ObserveResult]:
-        """Passages as (source_id, title, text), in batches of ``batch_size``: a batch is parsed on a
-        thread while it is encoded (``ingest.pipeline``), and written once both are done.
+        """Passages as (source_id, title, text), or (source_id, title, text, meta) to give the new
+        episode string metadata, in batches of ``batch_size``: a batch is parsed on a thread while
+        it is encoded (``ingest.pipeline``), and written once both are done.
 
         ``episode_vectors``: passage embeddings already computed with this embedder, by source id.
         ``on_batch(n)``: called after each batch with the number of passages written so far.
         """
-        passages = list(passages)
+        items = [_passage_and_meta(item) for item in passages]
         known = episode_vectors or {}
         results: list[ObserveResult] = []
 
-        def write(batch: list[Passage], raws: list[list[RawTriple]], encoded: EncodedPassages) -> None:
-            facts = encoded.fact_vectors(batch, raws)
+        def write(batch: list[tuple[Passage, EpisodeMeta]], raws: list[list[RawTriple]],
+                  encoded: EncodedPassages) -> None:
+            facts = encoded.fact_vectors([p for p, _ in batch], raws)
             results.extend(self.writer.write(
-                [Source(sid, step, list(raw), text, title, vec, rows)
-                 for (sid, title, text), raw, vec, rows in zip(batch, raws, encoded.episode_vectors, facts)],
+                [Source(sid, step, list(raw), text, title, vec, rows, meta)
+                 for ((sid, title, text), meta), raw, vec, rows in zip(batch, raws, encoded.episode_vectors, facts)],
                 embed_later=True))
             if on_batch is not None:
                 on_batch(len(results))
 
-        pipeline([passages[i:i + batch_size] for i in range(0, len(passages), batch_size)],
-                 parse=lambda batch: extract_all(self.extractor, [text for _, _, text in batch], self.extract_workers),
-                 encode=lambda batch: encode_passages(self.embedder, batch, known, self.fact_vectors == PASSAGE_TOKENS,
-                                                      self.embed_episodes),
+        pipeline([items[i:i + batch_size] for i in range(0, len(items), batch_size)],
+                 parse=lambda batch: extract_all(self.extractor, [text for (_, _, text), _ in batch],
+                                                 self.extract_workers),
+                 encode=lambda batch: encode_passages(self.embedder, [p for p, _ in batch], known,
+                                                      self.fact_vectors == PASSAGE_TOKENS, self.embed_episodes),
                  write=write)
         return results
 
@@ -272,3 +279,13 @@ class Memory:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _passage_and_meta(item: Passage | PassageWithMeta) -> tuple[Passage, EpisodeMeta]:
+    """An ``observe_many`` item split into its passage and its episode's metadata."""
+    if len(item) == 3:
+        return item, None
+    if len(item) == 4:  # checked here so that a bad one is refused before any batch is written
+        return (item[0], item[1], item[2]), None if item[3] is None else checked_meta(item[3])
+    raise ConfigError(f"observe_many takes (source_id, title, text) or (source_id, title, text, meta) "
+                      f"items, not {len(item)}-tuples")

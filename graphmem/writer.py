@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from .embedders.sentence_transformer import Embedder
 from .errors import ConfigError
 from .extract.base import RawTriple, well_formed
 from .indexes import GraphIndexes, embed_facts
-from .model import Episode, Triple, ordered_unique, stable_id, titled_text
+from .model import Episode, Triple, is_string_map, ordered_unique, stable_id, titled_text
 from .normalize import EntityResolver, ResolverConfig, canonical_relation
 from .profiles import DomainProfile
 from .store.base import GraphStore
@@ -42,7 +42,8 @@ class Source:
     """One source's facts to write: an observation, a passage, or facts given directly.
 
     ``source_id``: the episode's id (None: one made from the step and text). ``episode_vector``:
-    the episode's embedding, when computed already. ``vectors``: one row per item of ``facts``."""
+    the episode's embedding, when computed already. ``vectors``: one row per item of ``facts``.
+    ``meta``: the new episode's string metadata (an episode written again keeps its first)."""
 
     source_id: str | None
     step: int
@@ -51,6 +52,11 @@ class Source:
     title: str = ""
     episode_vector: np.ndarray | None = None
     vectors: FactVectors | None = None
+    meta: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.meta is not None:  # refused before anything is written, not when the file is read
+            self.meta = checked_meta(self.meta)
 
 
 class WriteListener(Protocol):
@@ -71,6 +77,15 @@ def checked_vectors(vectors, n: int, embedder: Embedder) -> np.ndarray:
     if n and not 0 < squares.min() <= squares.max() < np.inf:  # NaN fails both comparisons
         raise ConfigError("vectors must be finite and non-zero")
     return vectors / np.sqrt(squares)[:, None]
+
+
+def checked_meta(meta: Mapping[str, str]) -> dict[str, str]:
+    """A copy of an episode's metadata; ConfigError unless it maps strings to strings, since a
+    graph file holding anything else would fail to load."""
+    copy = dict(meta)
+    if not is_string_map(copy):
+        raise ConfigError(f"episode meta must map strings to strings, got {copy!r:.120}")
+    return copy
 
 
 class Writer:
@@ -170,7 +185,7 @@ class Writer:
         episode = self.store.get_episode(episode_id)
         ids = [t.id for t in confirmed + added]
         if episode is None:
-            episode = Episode(episode_id, step, text, ids, title=title)
+            episode = Episode(episode_id, step, text, ids, title=title, meta=dict(source.meta or {}))
             vector = source.episode_vector
             if vector is None and self.embed_episodes and text:
                 vector = self.embedder.encode([titled_text(title, text)])[0]
