@@ -43,10 +43,17 @@ def make_server(service: GraphService, name: str = "graphmem"):
     @tool
     def observe(text: Annotated[str, Field(description="an observation of the world, or a document passage")],
                 step: Annotated[int | None, Field(description="the time step (default: the next one)", ge=0)] = None,
-                title: Annotated[str, Field(description="the passage's title (corpus graphs)")] = "") -> dict:
+                title: Annotated[str, Field(description="the passage's title (corpus graphs)")] = "",
+                speaker: Annotated[str | None, Field(description="who said it (conversation memories)")] = None,
+                time: Annotated[str | None, Field(description="when the session took place, e.g. "
+                                                 "2023-05-08T13:56 (conversation memories)")] = None,
+                session: Annotated[str | None, Field(description="the conversation session it belongs "
+                                                    "to (conversation memories)")] = None) -> dict:
         """Remember a text: its facts are extracted, names resolved onto known entities, and facts it
-        makes outdated are retired (kept with valid_until). Returns the facts added and retired."""
-        return service.observe(text, step, title)
+        makes outdated are retired (kept with valid_until). Returns the facts added and retired.
+        In a conversation memory each call is one turn: give its speaker, session and time, and
+        "I", "you" and "yesterday" are read as that speaker, the listener and that date."""
+        return service.observe(text, step, title, speaker, time, session)
 
     @tool
     def add_triples(triples: Annotated[list[list[str]], Field(description="[[subject, relation, object], ...]")],
@@ -57,10 +64,13 @@ def make_server(service: GraphService, name: str = "graphmem"):
     @tool
     def recall(queries: Annotated[list[str], Field(description="questions or keywords")],
                depth: Annotated[int | None, Field(description="expansion depth (default 2)", ge=0)] = None,
-               width: Annotated[int | None, Field(description="facts kept per entity (default 6)", ge=1)] = None) -> dict:
+               width: Annotated[int | None, Field(description="facts kept per entity (default 6)", ge=1)] = None,
+               top_k: Annotated[int | None, Field(description="episodes to return (conversation "
+                                                  "memories: turns, default 5)", ge=1)] = None) -> dict:
         """Facts associated with the queries (embedding search, then breadth-first expansion through
-        the graph) and the past observations that hold most of them; 'prompt' is ready for a prompt."""
-        return service.recall(queries, depth, width)
+        the graph) and the past observations that hold most of them; 'prompt' is ready for a prompt.
+        A conversation memory returns its best turns for the queries, with their speaker and time."""
+        return service.recall(queries, depth, width, top_k)
 
     @tool
     def history(entity: str) -> dict:

@@ -21,6 +21,7 @@ import numpy as np
 
 from .vectors.blas import one_blas_thread
 from .embedders.sentence_transformer import Embedder, default_embedder
+from .dialogue import prepared
 from .errors import ConfigError
 from .extract.base import Extractor, RawTriple
 from .util.gcpause import gc_paused
@@ -28,7 +29,7 @@ from .indexes import FACT_VECTORS, PASSAGE_TOKENS, TEXT, GraphIndexes
 from .ingest import BATCH_PASSAGES, EXTRACT_WORKERS, EncodedPassages, Passage, encode_passages, extract_all, pipeline
 from .model import Subgraph, Triple, stable_id
 from .normalize import EntityResolver, ResolverConfig
-from .profiles import DOCUMENTS, TEXT_GAME, DomainProfile, profile_named
+from .profiles import TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore
 from .update import OutdatedJudge, RuleJudge
@@ -104,9 +105,9 @@ class Memory:
 
     @property
     def documents(self) -> bool:
-        """Whether the graph holds documents' passages (the documents profile): a ``CorpusGraph``
-        answers questions over them."""
-        return self.profile.name == DOCUMENTS.name
+        """Whether the graph's episodes are texts to retrieve (documents' passages, a
+        conversation's turns): a ``CorpusGraph`` answers questions over them."""
+        return self.profile.passages
 
     @property
     def resolver(self) -> EntityResolver:
@@ -134,7 +135,8 @@ class Memory:
                 meta: Mapping[str, str] | None = None) -> ObserveResult:
         """Extract triples from ``text`` (an observation or passage) and remember them; ``meta``:
         the new episode's string metadata (a conversation turn's speaker, session, date)."""
-        raw = list(self.extractor.extract(text, context=[t for t in self.writer.recent if t.current]))
+        text, said = self._prepared(text, meta)
+        raw = list(self.extractor.extract(said, context=[t for t in self.writer.recent if t.current]))
         vectors = episode_vector = None
         if text and self.fact_vectors == PASSAGE_TOKENS:
             passage = (source_id or "", title, text)  # the id keys known vectors only: there are none
@@ -144,35 +146,50 @@ class Memory:
 
     def observe_many(self, passages: Iterable[Passage | PassageWithMeta], step: int = 0,
                      episode_vectors: Mapping[str, np.ndarray] | None = None, batch_size: int = BATCH_PASSAGES,
-                     on_batch: Callable[[int], None] | None = None) -> list[ObserveResult]:
+                     on_batch: Callable[[int], None] | None = None,
+                     steps: Sequence[int] | None = None) -> list[ObserveResult]:
         """Passages as (source_id, title, text), or (source_id, title, text, meta) to give the new
         episode string metadata, in batches of ``batch_size``: a batch is parsed on a thread while
         it is encoded (``ingest.pipeline``), and written once both are done.
 
-        ``episode_vectors``: passage embeddings already computed with this embedder, by source id.
-        ``on_batch(n)``: called after each batch with the number of passages written so far.
+        ``steps``: one step per passage (a conversation's turns, in the order said); else all at
+        ``step``. ``episode_vectors``: passage embeddings already computed with this embedder, by
+        source id. ``on_batch(n)``: called after each batch with the number of passages written so far.
         """
         items = [_passage_and_meta(item) for item in passages]
+        if steps is not None and len(steps) != len(items):
+            raise ConfigError(f"steps gives {len(steps)} steps for {len(items)} passages: one per passage")
+        prepared = [((sid, title, stored), meta, said, step if steps is None else steps[n])
+                    for n, ((sid, title, text), meta) in enumerate(items)
+                    for stored, said in [self._prepared(text, meta)]]
         known = episode_vectors or {}
         results: list[ObserveResult] = []
 
-        def write(batch: list[tuple[Passage, EpisodeMeta]], raws: list[list[RawTriple]],
+        def write(batch: list[tuple[Passage, EpisodeMeta, str, int]], raws: list[list[RawTriple]],
                   encoded: EncodedPassages) -> None:
-            facts = encoded.fact_vectors([p for p, _ in batch], raws)
+            facts = encoded.fact_vectors([p for p, _, _, _ in batch], raws)
             results.extend(self.writer.write(
-                [Source(sid, step, list(raw), text, title, vec, rows, meta)
-                 for ((sid, title, text), meta), raw, vec, rows in zip(batch, raws, encoded.episode_vectors, facts)],
+                [Source(sid, at, list(raw), text, title, vec, rows, meta)
+                 for ((sid, title, text), meta, _, at), raw, vec, rows
+                 in zip(batch, raws, encoded.episode_vectors, facts)],
                 embed_later=True))
             if on_batch is not None:
                 on_batch(len(results))
 
-        pipeline([items[i:i + batch_size] for i in range(0, len(items), batch_size)],
-                 parse=lambda batch: extract_all(self.extractor, [text for (_, _, text), _ in batch],
+        pipeline([prepared[i:i + batch_size] for i in range(0, len(prepared), batch_size)],
+                 parse=lambda batch: extract_all(self.extractor, [said for _, _, said, _ in batch],
                                                  self.extract_workers),
-                 encode=lambda batch: encode_passages(self.embedder, [p for p, _ in batch], known,
+                 encode=lambda batch: encode_passages(self.embedder, [p for p, _, _, _ in batch], known,
                                                       self.fact_vectors == PASSAGE_TOKENS, self.embed_episodes),
                  write=write)
         return results
+
+    def _prepared(self, text: str, meta: Mapping[str, str] | None) -> tuple[str, str]:
+        """(the episode's text, the text facts are extracted from): a dialogue turn is dated and its
+        "I" and "you" named by its metadata, as its profile asks (``graphmem.dialogue``)."""
+        if not meta or not (self.profile.speaker_pronouns or self.profile.relative_times):
+            return text, text
+        return prepared(text, meta, self.profile.speaker_pronouns, self.profile.relative_times)
 
     def bulk(self):
         """A context for loading many facts in a row (``add_sources``, or ``add_triples`` with

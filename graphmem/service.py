@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .rag.graph import CorpusGraph
 
 MAX_RECALL_DEPTH = 10
+RECALL_TURNS = 5  # turns a conversation memory's recall returns unless top_k says otherwise
 MAX_ASK_K = 50
 
 
@@ -48,14 +49,30 @@ class GraphService:
         self.memory = Memory(store, profile=profile, extractor=extractor)
         self.corpus = CorpusGraph(self.memory) if self.memory.documents else None
         self.store = self.memory.store
-        self._next_step = max((e.step for e in self.store.episodes()), default=-1) + 1
+        episodes = self.store.episodes()
+        self._next_step = max((e.step for e in episodes), default=-1) + 1
+        self._speakers: dict[str, list[str]] = {}  # session -> speakers of its turns, in order
+        for e in sorted(episodes, key=lambda e: e.step):
+            if e.meta.get("speaker"):
+                self._speakers.setdefault(e.meta.get("session", ""), []).append(e.meta["speaker"])
 
     # --- writing -------------------------------------------------------------------------------
-    def observe(self, text: str, step: int | None = None, title: str = "") -> dict:
-        """Remember an observation (game memory) or a passage (corpus graph)."""
+    def observe(self, text: str, step: int | None = None, title: str = "", speaker: str | None = None,
+                time: str | None = None, session: str | None = None) -> dict:
+        """Remember an observation (game memory), a passage (corpus graph) or a turn of a
+        conversation (dialogue memory: ``speaker``, the session's ``time`` and ``session``)."""
         text = _text(text, "text")
         step = _step(step)
+        turn = {k: v for k, v in (("speaker", speaker), ("time", time), ("session", session)) if v is not None}
+        for key, value in turn.items():
+            _text(value, key)
+        dialogue = self.memory.profile.speaker_pronouns
+        if turn and not dialogue:
+            raise ServiceError(f"speaker, time and session are for conversation memories; this graph has the "
+                               f"{self.memory.profile.name!r} profile (serve a new graph with --profile dialogue)")
         with self._writing():
+            if dialogue:
+                return self._add_turn(text, step, turn)
             if self.corpus is not None:
                 return self._add_passage(self.corpus, text, title)
             step = self._take_step(step)
@@ -73,6 +90,22 @@ class GraphService:
         episode = self.store.get_episode(pid)
         return {"passage": pid, "title": title, "added": bool(added),
                 "facts": [t.to_dict() for t in self.store.get_triples(episode.triple_ids)] if episode else []}
+
+    def _add_turn(self, text: str, step: int | None, turn: dict[str, str]) -> dict:
+        """One turn: "Speaker: text", dated by its session's time; the listener is the session's
+        other speaker so far (two-person conversations: "you" then names someone)."""
+        from .dialogue import Turn
+
+        step = self._take_step(step)
+        session, speaker = turn.get("session", ""), turn.get("speaker", "")
+        listener = next((s for s in reversed(self._speakers.get(session, [])) if s != speaker), "")
+        said = Turn(speaker, text, session, turn.get("time", ""), f"{session or 'S'}:{step}", listener)
+        result = self.memory.observe(said.said if speaker else text, step, source_id=said.id,
+                                     title=said.time, meta=said.meta)
+        if speaker:
+            self._speakers.setdefault(session, []).append(speaker)
+        self._save()
+        return {"turn": said.id, **_written(result, step)}
 
     def add_triples(self, triples: Sequence[Sequence[str]], step: int | None = None) -> dict:
         """Insert facts directly (no extraction); they still go through name resolution and updates."""
@@ -124,9 +157,36 @@ class GraphService:
         overrides: dict[str, Any] = {k: v for k, v in (("depth", _bounded(depth, "depth", 0, MAX_RECALL_DEPTH)),
                                        ("width", _bounded(width, "width", 1)),
                                        ("top_k", _bounded(top_k, "top_k", 1))) if v is not None}
+        if self.memory.profile.speaker_pronouns and self.corpus is not None:
+            return self._recall_turns(queries, top_k)
         with self._lock:
             sub = self.memory.recall(queries, **overrides)
         return {**sub.to_dict(), "prompt": sub.to_prompt()}
+
+    def _recall_turns(self, queries: list[str], top_k: int | None) -> dict:
+        """A conversation's turns for the queries, best first (the corpus graph's ranking, best
+        score over the queries), with the facts that led there."""
+        assert self.corpus is not None
+        k = _bounded(top_k, "top_k", 1) or RECALL_TURNS
+        best: dict[str, float] = {}
+        facts: dict[str, Any] = {}
+        with self._lock:
+            for q in queries:
+                found = self.corpus.query(q, k)
+                for pid, score in found.passages:
+                    best[pid] = max(best.get(pid, score), score)
+                for t, _ in found.facts:
+                    facts.setdefault(t.id, t)
+            ranked = sorted(best, key=lambda pid: (-best[pid], pid))[:k]
+            turns = [e for e in self.store.get_episodes(ranked)]
+        order = {pid: n for n, pid in enumerate(ranked)}
+        turns.sort(key=lambda e: order[e.id])
+        episodes = [{"id": e.id, "step": e.step, "title": e.title, "text": e.text, "score": round(best[e.id], 6),
+                     **({"meta": dict(e.meta)} if e.meta else {})} for e in turns]
+        lines = ["Relevant turns:"] + [f"- [{e.meta.get('time') or e.title or f'step {e.step}'}] {e.text.strip()}"
+                                       for e in sorted(turns, key=lambda e: e.step)]
+        return {"triples": [t.to_dict() for t in facts.values()], "episodes": episodes,
+                "prompt": "\n".join(lines)}
 
     def history(self, entity: str) -> dict:
         """Every fact ever known about an entity, retired ones included (with valid_until)."""

@@ -84,6 +84,54 @@ def _given_graph(args):
     return store
 
 
+def _conversation_names(text: str) -> list[str]:
+    from graphmem_agents.qa.conversation import RETRIEVERS
+
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in RETRIEVERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown retriever(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(RETRIEVERS)}")
+    return names
+
+
+def _eval_conv(args) -> int:
+    from graphmem_agents.qa.conv_answer import FullContextAnswerer, TurnAnswerer
+    from graphmem_agents.qa.conversation import evaluate, format_report
+    from graphmem_environments.conversation import load_locomo
+    from graphmem.profiles import DIALOGUE
+
+    if not os.path.exists(args.data):
+        raise UserError(f"{args.data} not found: give LoCoMo's JSON file (locomo10.json's shape) with --data")
+    wanted = [c.strip() for c in args.conversations.split(",") if c.strip()] if args.conversations else None
+    conversations = load_locomo(args.data, wanted)
+    if args.limit:
+        for conv in conversations:
+            conv.questions = conv.questions[:args.limit]
+    answer = full = None
+    if args.answer:
+        llm = open_llm(args)
+        answer = TurnAnswerer(llm)
+        full = None if args.no_full_context else FullContextAnswerer(llm)
+    report = evaluate(conversations, args.retriever, args.k, args.cache_dir,
+                      extractor=open_extractor(args, DIALOGUE), config=graph_config(args),
+                      extractor_name=args.extractor,
+                      answer=answer.answer if answer else None, answer_k=args.answer_k,
+                      answer_with=args.retriever[0],
+                      full_context=full.answer if full else None, progress=showing(args),
+                      per_question=args.per_question)
+    for kind, reader in (("memory", answer), ("full-context", full)):
+        if reader is not None and kind in report.get("answers", {}):
+            tokens = reader.prompt_tokens
+            report["answers"][kind]["prompt_tokens_mean"] = round(sum(tokens) / len(tokens), 1) if tokens else 0.0
+            report["answers"][kind]["failures"] = reader.failures
+    if args.json:
+        print_json(report)
+        return 0
+    print(format_report(report, args.k))
+    return 0
+
+
 def register(subparsers) -> None:
     from graphmem_environments.qa.split import SPLITS
     from graphmem.embedders import EMBEDDERS
@@ -121,3 +169,31 @@ def register(subparsers) -> None:
     p.add_argument("--cache-dir", default=DEFAULT_CACHE, help=f"default {DEFAULT_CACHE}")
     add_graph_retrieval_options(p)
     p.set_defaults(handler=_eval_qa)
+
+    c = subparsers.add_parser(
+        "eval-conv", help="evidence recall@k (and LoCoMo F1 with --answer) of conversation memory",
+        description="Each conversation of a LoCoMo file becomes a dialogue memory, built turn by turn "
+                    "and cached under --cache-dir; its questions are asked of it. Recall of the "
+                    "evidence turns per category (pooled over 1-4) beside dense, BM25 and hybrid "
+                    "over the same turns; with --answer, LoCoMo's token F1 per category beside a "
+                    "full-context baseline.")
+    c.add_argument("--data", required=True, metavar="FILE", help="LoCoMo JSON (locomo10.json's shape)")
+    c.add_argument("--conversations", metavar="IDS",
+                   help="comma list of sample ids to evaluate, e.g. conv-26,conv-30 (default: all)")
+    c.add_argument("--retriever", type=_conversation_names, default=["graph", "dense", "bm25", "hybrid"],
+                   help="graph, dense, bm25, hybrid: a comma list (default all; --answer reads the first)")
+    c.add_argument("--k", type=_ks, default=[1, 5, 10], help="comma list of cut-offs (default 1,5,10)")
+    add_extractor_options(c)
+    c.add_argument("--limit", type=POSITIVE, help="first N questions of each conversation only")
+    c.add_argument("--answer", action="store_true",
+                   help="also answer with the LLM from the first retriever's turns: LoCoMo F1 per category")
+    c.add_argument("--answer-k", type=POSITIVE, default=10, help="turns shown to the LLM (default 10)")
+    c.add_argument("--no-full-context", action="store_true",
+                   help="with --answer: skip the full-context baseline (long prompts: slow on a CPU)")
+    c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c.add_argument("--per-question", action="store_true", help="with --json: rankings and answers per question")
+    add_quiet_option(c)
+    c.add_argument("--cache-dir", default=os.path.join(".graphmem-cache", "conv"),
+                   help="default .graphmem-cache/conv")
+    add_graph_retrieval_options(c)
+    c.set_defaults(handler=_eval_conv)

@@ -38,10 +38,15 @@ def register(sub) -> None:
     _add_write_options(p)
     p.set_defaults(handler=cmd_build)
 
-    p = sub.add_parser("add", help="add a corpus's passages to an existing graph (no rebuild)",
+    p = sub.add_parser("add", help="add a corpus's passages (or a chat's turns) to a graph (no rebuild)",
                        description="Add the passages of CORPUS (any form 'build' reads) that the graph "
-                                   "does not hold yet; the graph's other passages are not touched.")
-    p.add_argument("corpus", metavar="CORPUS")
+                                   "does not hold yet; the graph's other passages are not touched. With "
+                                   "--chat, add a conversation's turns to a conversation memory "
+                                   "(created if the graph file does not exist).")
+    p.add_argument("corpus", metavar="CORPUS", nargs="?")
+    p.add_argument("--chat", metavar="FILE",
+                   help='a chat as JSONL, one {"session", "time", "speaker", "text"} object per line '
+                        '("id" optional): its new turns join the graph\'s conversation memory')
     add_graph_options(p)
     _add_write_options(p)
     p.set_defaults(handler=cmd_add)
@@ -127,9 +132,44 @@ def cmd_build(args) -> None:
 
 
 def cmd_add(args) -> None:
+    if args.chat:
+        return _add_chat(args)
+    if not args.corpus:
+        raise UserError("give the CORPUS to add (or --chat FILE for a conversation's turns)")
     passages = _passages(args)
     store = open_graph_store(args)  # a graph file must exist: adding never starts a graph silently
     print_json({**_write(args, store, passages, args.graph), "graph": args.graph or args.store})
+
+
+def _add_chat(args) -> None:
+    """A chat's new turns into a conversation memory (the dialogue profile), batched, with a bar."""
+    from graphmem.dialogue import read_chat_jsonl, remember_turns
+    from graphmem.memory import Memory
+    from graphmem.profiles import DIALOGUE
+
+    if args.corpus:
+        raise UserError("give either CORPUS or --chat FILE, not both")
+    turns = read_chat_jsonl(args.chat)
+    turns = turns[: args.limit] if args.limit else turns
+    store = open_graph_store(args, create=True)
+    try:
+        memory = Memory(store, profile=DIALOGUE, extractor=open_extractor(args, DIALOGUE),
+                        extract_workers=args.workers)
+    except BaseException:
+        store.close()
+        raise
+    with memory:
+        start = time.perf_counter()
+        with progress_bar(args, total=len(turns), unit="turn", desc="adding turns") as bar:
+            added = remember_turns(memory, turns, on_batch=_advance(bar))
+            bar.update(len(turns) - added)  # already in the graph: skipped
+        memory.save()
+        seconds = time.perf_counter() - start
+        counts = store.counts()
+    print_json({"added": added, "skipped": len(turns) - added, "turns_in_graph": counts["episodes"],
+                "triples": counts["triples"], "entities": counts["entities"], "seconds": round(seconds, 3),
+                "turns_per_second": round(added / seconds, 2) if seconds and added else None,
+                "graph": args.graph or args.store})
 
 
 def _check_build_target(args) -> None:

@@ -43,8 +43,9 @@ def register(sub) -> None:
     p.add_argument("--answer", action="store_true",
                    help="ask() also answers with the LLM chosen by --llm (default: it only retrieves)")
     p.add_argument("--profile", choices=tuple(PROFILES),
-                   help="the profile of a new graph: text-game (a game memory, the default) or documents "
-                        "(a corpus graph that answers ask); an existing graph keeps its own")
+                   help="the profile of a new graph: text-game (a game memory, the default), documents "
+                        "(a corpus graph that answers ask) or dialogue (a conversation memory: observe "
+                        "takes speaker, time and session); an existing graph keeps its own")
     add_extractor_options(p)
     add_cypher_limit_options(p)
     p.set_defaults(handler=cmd_serve_mcp)

@@ -10,6 +10,10 @@ resolved, the words the offline extractor reads the text by, and how prompts des
 - ``DOCUMENTS``: many sources, none newer than another. A fact retires another only when the same
   source states both (a passage read again); "Ulm is in Germany" from one passage and "Ulm is in
   Baden-Württemberg" from another both stay current, each with its sources.
+- ``DIALOGUE``: a conversation's turns. Facts that compete (where someone lives or works, whom
+  they are married to) retire the older one whoever said it, as in a game; everything else stays
+  side by side, as in documents. "I" and "you" are the speaker and the listener, and relative
+  times are resolved against the session's date (``graphmem.dialogue``).
 
 The game vocabulary below is the one memory, agents, navigation and the ground truth share; read it
 from here rather than restating it.
@@ -149,6 +153,8 @@ class DomainProfile:
     # Relations with one value per subject: a new value retires the old one.
     single_valued: frozenset[str] = frozenset()
     location_is_single: bool = True  # every location relation counts as one single-valued relation
+    # Single-valued relations that set one aspect together: "moved to" retires "lives in".
+    aspects: Mapping[str, str] = field(default_factory=dict)
     state_groups: tuple[frozenset[str], ...] = ()  # values of ("x", "is", value) that exclude each other
     gone_states: frozenset[str] = frozenset()      # ("x", "is", gone) retires where x was
     # False: only a fact stated by the same source can be retired (documents).
@@ -157,6 +163,12 @@ class DomainProfile:
     vocabulary: Vocabulary = GAME_VOCABULARY  # the words the offline extractor reads the text by
     resolver: ResolverConfig = field(default_factory=ResolverConfig)
     prompts: Prompts | None = None
+    # Episodes are texts to retrieve (passages, turns): a corpus graph answers questions over them.
+    passages: bool = False
+    # An episode's "I"/"my" are its speaker, "you" its listener (episode metadata), for extraction.
+    speaker_pronouns: bool = False
+    # Relative times ("yesterday", "last week") are dated by the episode's "time" metadata.
+    relative_times: bool = False
 
     def state_group(self, value: str) -> frozenset[str] | None:
         for group in self.state_groups:
@@ -166,7 +178,9 @@ class DomainProfile:
 
     def aspect(self, relation: str) -> str:
         """What a relation says about its subject: every location relation is one aspect."""
-        return "location" if self.location_is_single and is_location(relation) else relation
+        if self.location_is_single and is_location(relation):
+            return "location"
+        return self.aspects.get(relation, relation)
 
 
 # --- prompts -----------------------------------------------------------------------------------
@@ -225,6 +239,26 @@ facts that the new facts correct: the same attribute of the same thing with anot
 cannot also be true. Facts that can both hold stay. When unsure, keep the fact.
 Reply as JSON: {"outdated": [numbers]}"""
 
+_DIALOGUE_EXTRACT = """You extract facts from one turn of a conversation for a knowledge graph.
+Each fact is a triple [subject, relation, object]; each part is at most 7 words.
+The turn is written with its people named: use those names, never "I" or "you".
+Subjects and objects are people, places, things, activities, or dates; a date in [brackets] is
+when something happened. The relation is a short verb phrase: "went to", "likes", "works at".
+State only what the turn says. Known names are for naming the same things the same way.
+Reply as JSON: {"triples": [[subject, relation, object], ...]}"""
+
+_DIALOGUE_EXAMPLES = (
+    ("caroline, melanie",
+     "Caroline went to a LGBTQ support group yesterday [7 May 2023] and it was so powerful.",
+     (("caroline", "went to", "lgbtq support group"), ("caroline", "went to lgbtq support group on", "7 may 2023"))),
+)
+
+_DIALOGUE_JUDGE = """You keep a knowledge graph of what people said in a conversation up to date.
+Given new facts and numbered existing facts, list the existing facts that the new facts make false:
+the same person's home, job, partner or age with another value. Things that happened, likes and
+plans stay true side by side. When unsure, keep the fact.
+Reply as JSON: {"outdated": [numbers]}"""
+
 # --- the profiles ------------------------------------------------------------------------------
 TEXT_GAME = DomainProfile(
     name="text-game",
@@ -245,9 +279,34 @@ DOCUMENTS = DomainProfile(
     vocabulary=replace(GAME_VOCABULARY, not_things=VAGUE_NOUNS | frozenset(DIRECTIONS)),
     resolver=ResolverConfig(use_fuzzy=False, use_embeddings=False),
     prompts=Prompts(_DOC_EXTRACT, _DOC_EXAMPLES, "Passage", _DOC_JUDGE),
+    passages=True,
 )
 
-PROFILES = {p.name: p for p in (TEXT_GAME, DOCUMENTS)}
+# What a person has one of at a time, by the relations that say it (as the extractors write them):
+# a newer statement of any of an aspect's relations retires the older one, whoever said it.
+PERSONAL_ASPECTS = {
+    **dict.fromkeys(("lives in", "live in", "moved to", "move to", "relocated to"), "home"),
+    **dict.fromkeys(("works at", "work at", "works for", "work for", "works as", "work as", "job",
+                     "started working at", "got job at"), "job"),
+    **dict.fromkeys(("married to", "is married to", "engaged to", "dating", "is dating"), "partner"),
+    **dict.fromkeys(("age", "is years old"), "age"),
+}
+
+DIALOGUE = DomainProfile(
+    name="dialogue",
+    single_valued=frozenset(PERSONAL_ASPECTS),
+    aspects=PERSONAL_ASPECTS,
+    location_is_single=False,  # "Melanie went to the beach" and "... to the museum" both happened
+    retire_across_sources=True,
+    vocabulary=DOCUMENTS.vocabulary,
+    resolver=DOCUMENTS.resolver,
+    prompts=Prompts(_DIALOGUE_EXTRACT, _DIALOGUE_EXAMPLES, "Turn", _DIALOGUE_JUDGE),
+    passages=True,
+    speaker_pronouns=True,
+    relative_times=True,
+)
+
+PROFILES = {p.name: p for p in (TEXT_GAME, DOCUMENTS, DIALOGUE)}
 
 
 def profile_named(name: str) -> DomainProfile:

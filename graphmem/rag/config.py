@@ -45,6 +45,9 @@ class GraphRAGConfig:
               "when no passage is about it; 0: off")
     name_bridge_max: int = _setting(
         10, "names in more passages than this get no proper-name bridge")
+    neighbour_weight: float = _setting(
+        0.5, "share of the better of its two neighbours' scores a passage gains, its neighbours being "
+             "the passages just before and after it in one session (a conversation's turns); 0: off")
     ppr_tol: float = _setting(1e-8, "PageRank stops when an iteration moves the scores by less")
     ppr_max_iter: int = _setting(100, "PageRank stops after this many iterations")
 
@@ -54,9 +57,9 @@ class GraphRAGConfig:
         if not -1.0 <= self.synonym_threshold <= 1.0:
             raise ConfigError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
         if min(self.fact_top_k, self.passage_weight, self.lexical_weight, self.bridge_weight,
-               self.bridge_top, self.name_bridge_weight, self.name_bridge_max) < 0:
+               self.bridge_top, self.name_bridge_weight, self.name_bridge_max, self.neighbour_weight) < 0:
             raise ConfigError("fact_top_k, passage_weight, lexical_weight, bridge_weight, bridge_top, "
-                              "name_bridge_weight and name_bridge_max must not be negative")
+                              "name_bridge_weight, name_bridge_max and neighbour_weight must not be negative")
 
     @classmethod
     def preset(cls, name: str) -> GraphRAGConfig:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .config import GraphRAGConfig
 
 SYNONYM_CHUNK = 512  # new names compared with the known ones at a time
+SESSION = "session"  # the episode metadata that groups passages said one after another
 
 
 class CorpusIndex:
@@ -38,6 +39,8 @@ class CorpusIndex:
                                      link_names=config.link_names)
         self.edges: dict[str, tuple[str, str]] = {}  # current triple id -> (subject, object)
         self.synonyms: dict[tuple[str, str], float] = {}
+        # session -> {passage id: step}: a conversation's turns in the order they were said
+        self.sessions: dict[str, dict[str, int]] = {}
         self._changed()
         self._index(store.episodes(), store.triples())
 
@@ -49,6 +52,8 @@ class CorpusIndex:
         self._bm25: BM25Retriever | None = None  # lexical passage index, only with lexical_weight > 0
         self._rows: tuple[list[str], np.ndarray] | None = None  # (dense index ids, their node rows)
         # for the passage prior
+        self._neighbours: tuple[list[str], np.ndarray, np.ndarray] | None = None  # (ids, the
+        # position of each one's previous and next passage in its session, itself where none)
 
     # --- the memory's write events ---------------------------------------------------------------
     def written(self, results: Sequence[ObserveResult]) -> None:
@@ -61,6 +66,9 @@ class CorpusIndex:
                 orphans += self.mentions.remove(pid)
         for tid in deleted:
             self.edges.pop(tid, None)
+        for turns in self.sessions.values():
+            for pid in source_ids:
+                turns.pop(pid, None)
         gone = {n for n in orphans if n not in self.mentions.passages_of}
         self.synonyms = {k: v for k, v in self.synonyms.items() if not gone.intersection(k)}
         self._changed()
@@ -68,6 +76,10 @@ class CorpusIndex:
     def _index(self, episodes: Sequence[Episode], triples: Sequence[Triple]) -> None:
         """Derived indices for episodes just written (or loaded) and the triples new with them."""
         self.edges.update((t.id, (t.subject, t.object)) for t in triples if t.current)
+        for ep in episodes:
+            session = ep.meta.get(SESSION)
+            if session:
+                self.sessions.setdefault(session, {})[ep.id] = ep.step
         title = self.config.title_entities
         new_entities = self.mentions.add(
             (ep.id, ep.title if title else "", self._fact_names(ep), ep.text) for ep in episodes)
@@ -136,6 +148,22 @@ class CorpusIndex:
             pos = self.walk()[1]
             cached = self._rows = (passage_ids, np.array([pos[pid] for pid in passage_ids], dtype=np.int64))
         return cached[1]
+
+    def neighbours(self, passage_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """For passages in the order given, the position of the one before and the one after each
+        in its session (its own position where there is none: the first turn, a passage without a
+        session)."""
+        cached = self._neighbours
+        if cached is None or cached[0] is not passage_ids:
+            where = {pid: i for i, pid in enumerate(passage_ids)}
+            before = np.arange(len(passage_ids))
+            after = before.copy()
+            for turns in self.sessions.values():
+                said = [pid for pid in sorted(turns, key=lambda p: (turns[p], p)) if pid in where]
+                for a, b in zip(said, said[1:]):
+                    after[where[a]], before[where[b]] = where[b], where[a]
+            cached = self._neighbours = (passage_ids, before, after)
+        return cached[1], cached[2]
 
     def lexical_scores(self, question: str) -> np.ndarray:
         """BM25 scores of every passage, in id order."""

@@ -58,7 +58,8 @@ class CorpusGraph:
     """A passage retriever backed by a knowledge graph; add and remove passages incrementally.
 
     ``store``: the graph's store (None: one in memory only), or a ``Memory`` already open on it with
-    the documents profile, whose embedder, extractor and settings then hold. ``embed_passages``
+    a profile whose episodes are texts to retrieve (documents, dialogue), whose embedder, extractor
+    and settings then hold. ``embed_passages``
     False skips whole-passage embeddings (faster builds, no dense passage prior).
     """
 
@@ -70,7 +71,7 @@ class CorpusGraph:
         if isinstance(store, Memory):
             self.memory = store
             if not store.documents:
-                raise ConfigError(f"a corpus graph holds documents: this graph was written with the "
+                raise ConfigError(f"a corpus graph holds passages or turns: this graph was written with the "
                                   f"{store.profile.name!r} profile")
         else:
             if store is None:
@@ -167,7 +168,7 @@ class CorpusGraph:
             for name in self.index.name_matches(question):
                 seeds[name] = seeds.get(name, 0.0) + 1.0 / len(self.mentions.passages_of[name])
         if not seeds:
-            return Retrieval(top_k(passage_ids, dense_scores, k), facts, seeds)
+            return Retrieval(top_k(passage_ids, self._with_neighbours(passage_ids, dense_scores), k), facts, seeds)
         nodes, pos, n_entities, walk = self.index.walk()
         p = np.zeros(len(nodes))
         for name, weight in seeds.items():
@@ -184,8 +185,22 @@ class CorpusGraph:
         scores = r[n_entities:]
         if cfg.bridge_weight > 0 or cfg.name_bridge_weight > 0:
             scores = self._bridge(nodes[n_entities:], scores, pos, n_entities)
-        ranked = top_k(nodes[n_entities:], scores, k)
+        ranked = top_k(nodes[n_entities:], self._with_neighbours(nodes[n_entities:], scores), k)
         return Retrieval(ranked, facts, seeds)
+
+    def _with_neighbours(self, passage_ids: list[str], scores: np.ndarray) -> np.ndarray:
+        """Each passage's score plus ``neighbour_weight`` times the better of its session
+        neighbours': in a conversation the answer is often the reply to the turn the question
+        matches, or the turn a reply answers."""
+        weight = self.config.neighbour_weight
+        if weight <= 0 or not self.index.sessions:
+            return scores
+        top = float(np.max(scores)) if len(scores) else 0.0
+        scores = scores / top if top > 0 else scores
+        before, after = self.index.neighbours(passage_ids)
+        own = np.arange(len(scores))
+        nearby = np.maximum(np.where(before != own, scores[before], 0.0), np.where(after != own, scores[after], 0.0))
+        return scores + weight * nearby
 
     def _bridge(self, passages: list[str], scores: np.ndarray, pos: dict[str, int],
                 offset: int) -> np.ndarray:
