@@ -173,6 +173,25 @@ _SECOND = re.compile(r"\b(you're|you've|you'd|you'll|yourself|yours|your|you)\b"
 _SPEAKER_PREFIX = re.compile(r"^[^:\n]{1,60}:\s*")
 
 
+# Present-tense verbs said after "I": named, they take the third person ("I love" -> "Ana loves"),
+# or the parser reads "Ana love" as one name. A closed list: a past tense or a noun is left alone.
+_PRESENT = frozenset(
+    "love like live work have want think go do feel need hope enjoy know play plan make take get prefer "
+    "hate study teach own run paint read write cook see watch volunteer believe remember miss try "
+    "collect practice adore use keep wish mean guess agree support visit travel spend find".split())
+_ADVERBS = "really|also|just|still|always|never|often|usually|actually|definitely|totally|absolutely|truly"
+_FIRST_VERB = re.compile(rf"\bI((?: (?:{_ADVERBS}))?) (am|{'|'.join(sorted(_PRESENT))})\b")
+
+
+def _third_person(verb: str) -> str:
+    irregular = {"am": "is", "have": "has", "do": "does", "go": "goes"}
+    if verb in irregular:
+        return irregular[verb]
+    if verb.endswith("y") and verb[-2:-1] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + ("es" if verb.endswith(("s", "sh", "ch", "x", "o")) else "s")
+
+
 def _person(name: str, word: str) -> str:
     lower = word.lower()
     if lower in ("my", "mine", "your", "yours"):
@@ -188,7 +207,9 @@ def speaker_view(text: str, speaker: str, listener: str = "") -> str:
     listener (when known). The speaker's "Name:" prefix is dropped: the names now stand in the
     sentences. For extraction only: the episode keeps the words as said."""
     body = _SPEAKER_PREFIX.sub("", text, count=1) if speaker and text.startswith(f"{speaker}:") else text
-    body = _FIRST.sub(lambda m: _person(speaker, m.group(0)), body) if speaker else body
+    if speaker:
+        body = _FIRST_VERB.sub(lambda m: f"{speaker}{m.group(1)} {_third_person(m.group(2))}", body)
+        body = _FIRST.sub(lambda m: _person(speaker, m.group(0)), body)
     return _SECOND.sub(lambda m: _person(listener, m.group(0)), body) if listener else body
 
 

@@ -24,7 +24,7 @@ from graphmem_environments.conversation import Conversation, ConversationQuestio
 from graphmem_environments.conversation.locomo import CATEGORIES
 from graphmem_environments.conversation.metrics import locomo_f1
 from graphmem_environments.qa.metrics import recall_at_k
-from graphmem.dialogue import episodes_of
+from graphmem.dialogue import episodes_of, prepared
 from graphmem.memory import Memory
 from graphmem.model import Episode
 from graphmem.profiles import DIALOGUE
@@ -44,7 +44,9 @@ class Ranker(Protocol):
 
 def conversation_key(conv: Conversation) -> str:
     # What is written, not what was read: a change in how turns are written makes a new graph.
-    body = json.dumps(list(episodes_of(conv.turns)), sort_keys=True)
+    body = json.dumps([list(episodes_of(conv.turns)),
+                       [prepared(t.said, t.meta, DIALOGUE.speaker_pronouns, DIALOGUE.relative_times) for t in conv.turns]],
+                      sort_keys=True)
     return f"{conv.id}-{hashlib.sha1(body.encode()).hexdigest()[:10]}"
 
 

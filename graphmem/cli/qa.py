@@ -35,8 +35,10 @@ def add_graph_retrieval_options(p: argparse.ArgumentParser) -> None:
                        help=f"{GraphRAGConfig.help(name)} (default {getattr(defaults, name)})")
 
 
-def graph_config(args):
-    """The --preset's config with the flags that were given, else None (the defaults)."""
+def graph_config(args, profile=None):
+    """The --preset's config with the flags that were given, else None (the defaults: the graph's
+    profile's). ``profile``: the graph's profile, whose retrieval settings the flags change when
+    no --preset is given."""
     from dataclasses import replace
 
     from graphmem.rag.config import GraphRAGConfig
@@ -44,6 +46,8 @@ def graph_config(args):
     given = {k: getattr(args, k) for k in _GRAPH_FLAGS if getattr(args, k) is not None}
     if args.preset is None and not given:
         return None
+    if args.preset is None and profile is not None:
+        return replace(GraphRAGConfig.for_profile(profile), **given)
     return replace(GraphRAGConfig.preset(args.preset or "default"), **given)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 from ..errors import ConfigError
+from ..profiles import DomainProfile
 
 
 def _setting(default, help: str):
@@ -69,6 +70,11 @@ class GraphRAGConfig:
         except KeyError:
             raise ConfigError(f"unknown retrieval preset {name!r}; choose from {', '.join(PRESETS)}") from None
         return replace(cls(), **changes)
+
+    @classmethod
+    def for_profile(cls, profile: DomainProfile) -> GraphRAGConfig:
+        """The defaults with the profile's own retrieval settings (the dialogue profile's prior)."""
+        return replace(cls(), **profile.retrieval)
 
     @classmethod
     def help(cls, name: str) -> str:

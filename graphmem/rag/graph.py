@@ -82,7 +82,7 @@ class CorpusGraph:
                                  embed_episodes=embed_passages, extract_workers=extract_workers)
         self.store = self.memory.store
         self.embedder = self.memory.embedder
-        self.config = config or GraphRAGConfig()
+        self.config = config or GraphRAGConfig.for_profile(self.memory.profile)
         self.dense = DenseRetriever(self.embedder, index=self.memory.episode_index)
         self.facts = self.memory.triple_index
         self.index = CorpusIndex(self.store, self.config)

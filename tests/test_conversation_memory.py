@@ -1,0 +1,65 @@
+"""A conversation memory end to end: turns through the one write path with their metadata, personal
+facts retired across turns, relative times dated, and turns ranked with their session neighbours."""
+import numpy as np
+import pytest
+
+from graphmem import Memory
+from graphmem.dialogue import Turn, remember_turns, with_listeners
+from graphmem.profiles import DIALOGUE
+from graphmem.rag.config import GraphRAGConfig
+from graphmem.rag.graph import CorpusGraph
+
+TURNS = with_listeners([
+    Turn("Ana", "I live in Denver.", session="1", time="1:00 pm on 5 January, 2023", id="D1:1"),
+    Turn("Ben", "Cool! I love pottery.", session="1", time="1:00 pm on 5 January, 2023", id="D1:2"),
+    Turn("Ana", "Big news: I moved to Boston last month!", session="2", time="2023-06-01T10:00", id="D2:1"),
+    Turn("Ben", "Congrats! Take a look at this.", session="2", time="2023-06-01T10:00", id="D2:2",
+         caption="a painting of a sunset over a lake"),
+    Turn("Ana", "Is this your own painting?", session="2", time="2023-06-01T10:00", id="D2:3"),
+    Turn("Ben", "Yes, I painted that lake sunrise last year.", session="2", time="2023-06-01T10:00", id="D2:4"),
+])
+
+
+@pytest.fixture(scope="module")
+def memory():
+    m = Memory(None, profile=DIALOGUE)
+    assert remember_turns(m, TURNS) == len(TURNS)
+    assert remember_turns(m, TURNS) == 0  # added again: nothing new
+    return m
+
+
+def test_turns_are_episodes_with_their_speaker_session_and_time(memory):
+    episodes = {e.id: e for e in memory.store.episodes()}
+    moved = episodes["D2:1"]
+    assert moved.step == 2 and moved.title == "2023-06-01T10:00"
+    assert moved.text == "Ana: Big news: I moved to Boston last month [May 2023]!"
+    assert moved.meta == {"speaker": "Ana", "listener": "Ben", "session": "2", "time": "2023-06-01T10:00",
+                          "turn": "D2:1"}
+    assert episodes["D2:2"].text.endswith("[photo: a painting of a sunset over a lake]")
+
+
+def test_a_new_home_retires_the_old_one_said_in_another_turn(memory):
+    history = {(t.relation, t.object): t for t in memory.history("ana")}
+    old = next(t for (r, o), t in history.items() if o == "denver")
+    new = next(t for (r, o), t in history.items() if o == "boston")
+    assert old.valid_until == 2 and new.current  # "moved to" and "live in" set one aspect: home
+    assert not any(x in ("i", "me", "my") for t in memory.history("ana") for x in (t.subject, t.object))
+    assert ("ben", "love", "pottery") in {(t.subject, t.relation, t.object) for t in memory.current()}
+
+
+def test_a_turn_gains_the_better_of_its_session_neighbours_scores(memory):
+    graph = CorpusGraph(memory)
+    assert graph.config.lexical_weight == DIALOGUE.retrieval["lexical_weight"]  # the profile's prior
+    ids = ["D1:1", "D1:2", "D2:1", "D2:2", "D2:3", "D2:4"]
+    scores = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.5])
+    out = graph._with_neighbours(ids, scores)
+    # D1:2's neighbour D1:1 gains half of 1.0; D2:1 (first of session 2) gains nothing from D1:2
+    assert out.tolist() == pytest.approx([0.5, 1.0, 0.0, 0.0, 0.25, 0.5])
+    off = CorpusGraph(memory, config=GraphRAGConfig(neighbour_weight=0.0))
+    assert off._with_neighbours(ids, scores).tolist() == scores.tolist()
+
+
+def test_the_question_reaches_the_reply_and_the_turn_it_answers(memory):
+    graph = CorpusGraph(memory)
+    top = [pid for pid, _ in graph.retrieve("When did Ben paint a lake sunrise?", 3)]
+    assert top[0] == "D2:4" and "D2:3" in top
