@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field, replace
-from typing import Mapping
+from typing import Any, Mapping
 
 from ..errors import ConfigError
 from ..normalize import ResolverConfig
@@ -171,7 +171,7 @@ class DomainProfile:
     relative_times: bool = False
     # Corpus-graph retrieval settings (``GraphRAGConfig`` fields) this kind of text is read by,
     # over the defaults: short turns are found by their words more than by their meaning.
-    retrieval: Mapping[str, float] = field(default_factory=dict)
+    retrieval: Mapping[str, Any] = field(default_factory=dict)
 
     def state_group(self, value: str) -> frozenset[str] | None:
         for group in self.state_groups:
