@@ -74,3 +74,15 @@ def test_bm25_scores_equal_rank_bm25s():
         got_ids, got = r.scores(question)
         assert got_ids == ids
         np.testing.assert_allclose(got, reference.get_scores(tokenize(question)), atol=1e-12)
+
+
+def test_bm25_with_stems_meets_other_forms_of_a_word():
+    from graphmem.corpus import Passage
+    from graphmem.rag.bm25 import BM25Retriever
+
+    passages = [Passage("a", "", "Researching adoption agencies"), Passage("b", "", "A day at the beach")]
+    plain, stems = BM25Retriever(), BM25Retriever(stem=True)
+    for r in (plain, stems):
+        r.add(passages)
+    assert plain.retrieve("What did she research?", 2)[0][1] == 0.0  # "research" != "researching"
+    assert stems.retrieve("What did she research?", 2)[0][0] == "a"

@@ -101,8 +101,8 @@ def build(conv: Conversation, names: Sequence[str], cache_dir: str | None, embed
         elif name == "dense":
             retrievers[name] = graph.dense
         else:
-            if bm25 is None:
-                bm25 = BM25Retriever()
+            if bm25 is None:  # words compared as the graph compares them: stems for turns
+                bm25 = BM25Retriever(stem=graph.config.lexical_stems)
                 bm25.add(episodes)
             retrievers[name] = bm25 if name == "bm25" else HybridRetriever(graph.dense, bm25)
     return Built(conv, retrievers, episodes, cached, time.perf_counter() - t0)

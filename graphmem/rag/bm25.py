@@ -6,6 +6,7 @@ are laid out once as a sparse term matrix and a query is one sparse product (sam
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Sequence
 
@@ -24,15 +25,31 @@ _STOPWORDS = frozenset(
 )
 
 
-def tokenize(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
+def tokenize(text: str, stem: bool = False) -> list[str]:
+    """Lower-case words and numbers, stopwords dropped; ``stem``: each word's Porter stem, so
+    "researching" meets "research" (short texts such as chat turns rarely repeat a word's form)."""
+    words = [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
+    return [_stem(w) for w in words] if stem else words
+
+
+@functools.lru_cache(maxsize=131072)
+def _stem(word: str) -> str:
+    return _stemmer().stem(word)
+
+
+@functools.cache
+def _stemmer():
+    from nltk.stem import PorterStemmer
+
+    return PorterStemmer()
 
 
 class BM25Retriever:
     name = "bm25"
 
-    def __init__(self, k1: float = 1.5, b: float = 0.75):
+    def __init__(self, k1: float = 1.5, b: float = 0.75, stem: bool = False):
         self.k1, self.b = k1, b
+        self.stem = stem
         self._docs: dict[str, list[str]] = {}
         self._ids: list[str] = []
         self._weights: sp.csr_matrix | None = None  # term x document BM25 weights
@@ -43,7 +60,7 @@ class BM25Retriever:
 
     def add(self, passages: Sequence[PassageLike]) -> None:
         for p in passages:
-            self._docs[p.id] = tokenize(passage_text(p))
+            self._docs[p.id] = tokenize(passage_text(p), self.stem)
         self._weights = None  # corpus statistics changed; rebuilt lazily (cheap: one pass)
 
     def remove(self, passage_ids: Sequence[str]) -> None:
@@ -62,7 +79,7 @@ class BM25Retriever:
             self._fit()
         assert self._weights is not None  # _fit sets it
         counts: dict[int, int] = {}
-        for tok in tokenize(question):  # a repeated query word counts again, as in rank-bm25
+        for tok in tokenize(question, self.stem):  # a repeated query word counts again, as in rank-bm25
             row = self._terms.get(tok)
             if row is not None:
                 counts[row] = counts.get(row, 0) + 1

@@ -32,6 +32,8 @@ class GraphRAGConfig:
         0.5, "weight of the passage prior (dense similarity, plus BM25) in the PageRank seeds")
     lexical_weight: float = _setting(
         0.15, "weight of normalised BM25 scores in the passage prior; 0: dense only")
+    lexical_stems: bool = _setting(
+        False, "BM25 compares words' Porter stems ('researching' meets 'research')")
     title_entities: bool = _setting(True, "a passage's title is an entity the passage mentions")
     link_titles: bool = _setting(True, "any other passage's title named in a text is an entity it mentions")
     title_aliases: bool = _setting(True, "'West Chicago, Illinois' is also named 'West Chicago'")

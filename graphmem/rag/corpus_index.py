@@ -170,6 +170,6 @@ class CorpusIndex:
         if self._bm25 is None:
             from .bm25 import BM25Retriever
 
-            self._bm25 = BM25Retriever()
+            self._bm25 = BM25Retriever(stem=self.config.lexical_stems)
             self._bm25.add(self.store.get_episodes(sorted(self.mentions.kinds)))
         return self._bm25.scores(question)[1]
