@@ -108,13 +108,18 @@ def _entries(path: Path) -> Iterator[_Entry]:
             if isinstance(item, str):
                 yield _Entry("", item, item)
             elif isinstance(item, dict) and "text" in item:
-                title, text = str(item.get("title", "")), item["text"]
+                title, text = _title(item.get("title")), item["text"]
                 yield _Entry(title, text, text) if isinstance(text, str) else \
                     _sentence_entry(title, text, f"{path}: item {i}")
             else:
                 raise CorpusError(f"{path}: item {i} is neither a string nor an object with 'text'")
         return
     raise CorpusError(f"{path}: expected a JSON list or dict at the top level")
+
+
+def _title(value) -> str:
+    """A passage's title as given; a missing or null one is no title (not the word "None")."""
+    return "" if value is None else str(value)
 
 
 def _sentence_entry(title: str, sentences, where: str) -> _Entry:

@@ -33,7 +33,8 @@ from .profiles import TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore
 from .update import OutdatedJudge, RuleJudge
-from .writer import ObserveResult, Source, WriteListener, Writer, checked_meta, checked_vectors
+from .writer import (ObserveResult, Source, WriteListener, Writer, checked_meta, checked_vectors,
+                     squared_norms)
 
 QUERY_CACHE_SIZE = 1024
 EpisodeMeta = Mapping[str, str] | None  # a new episode's string metadata (None: none)
@@ -187,6 +188,8 @@ class Memory:
     def _prepared(self, text: str, meta: Mapping[str, str] | None) -> tuple[str, str]:
         """(the episode's text, the text facts are extracted from): a dialogue turn is dated and its
         "I" and "you" named by its metadata, as its profile asks (``graphmem.dialogue``)."""
+        if not isinstance(text, str):
+            raise ConfigError(f"a text to observe must be a string, not {type(text).__name__}")
         if not meta or not (self.profile.speaker_pronouns or self.profile.relative_times):
             return text, text
         return prepared(text, meta, self.profile.speaker_pronouns, self.profile.relative_times)
@@ -250,6 +253,7 @@ class Memory:
             if qv.ndim != 2 or qv.shape[1] != self.embedder.dim or len(qv) != len(queries):
                 raise ConfigError(f"query_vectors must have shape ({len(queries)}, {self.embedder.dim}), "
                                   f"got {qv.shape}")
+            squared_norms(qv, "query_vectors")
         else:
             queries = [q for q in queries if q and q.strip()]
             if not queries:

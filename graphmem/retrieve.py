@@ -38,11 +38,13 @@ class RecallConfig:
     hub_pool: int = 64
 
     def __post_init__(self) -> None:
-        # Negative counts would silently slice from the end of ranked lists.
+        # Negative counts would silently slice from the end of ranked lists; no seeds (top_k 0), or
+        # no facts kept per entity (width 0), would silently retrieve nothing (depth 0 stops at the seeds).
         for name in ("top_k", "depth", "width", "max_triples", "episodes", "hub_scan", "hub_pool"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"recall setting {name} must be a whole number >= 0, got {value!r}")
+            value, least = getattr(self, name), 1 if name in ("top_k", "width") else 0
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ConfigError(f"recall setting {name} must be a whole number >= {least}, got {value!r}"
+                                  + (" (depth=0 keeps the seeds only)" if name == "width" else ""))
 
 
 def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,

@@ -73,10 +73,16 @@ def checked_vectors(vectors, n: int, embedder: Embedder) -> np.ndarray:
     if vectors.shape != (n, embedder.dim):
         raise ConfigError(f"vectors must have shape ({n}, {embedder.dim}) (one row per triple, "
                           f"{embedder.name}'s dimension), got {vectors.shape}")
+    return vectors / np.sqrt(squared_norms(vectors, "vectors"))[:, None]
+
+
+def squared_norms(vectors: np.ndarray, what: str) -> np.ndarray:
+    """Each row's squared length; ConfigError unless every row is finite and non-zero, since such a
+    row has no direction and is similar to nothing."""
     squares = np.einsum("ij,ij->i", vectors, vectors)
-    if n and not 0 < squares.min() <= squares.max() < np.inf:  # NaN fails both comparisons
-        raise ConfigError("vectors must be finite and non-zero")
-    return vectors / np.sqrt(squares)[:, None]
+    if len(squares) and not 0 < squares.min() <= squares.max() < np.inf:  # NaN fails both comparisons
+        raise ConfigError(f"{what} must be finite and non-zero")
+    return squares
 
 
 def checked_meta(meta: Mapping[str, str]) -> dict[str, str]:
