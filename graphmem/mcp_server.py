@@ -11,10 +11,11 @@ import functools
 import json
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from .errors import GraphmemError
 from .service import GraphService
+from .writer import MAX_STEP
 
 INSTRUCTIONS = (
     "A knowledge-graph memory (graphmem). observe() each new observation or document passage; "
@@ -22,6 +23,16 @@ INSTRUCTIONS = (
     "about one entity changed over steps (retired facts have valid_until). ask() answers from a "
     "corpus graph's passages. cypher() runs Cypher: nodes have 'name', relationships 'relation', "
     "'valid_from', 'valid_until' (null while current) and 'sources'.")
+
+
+def _not_bool(value):
+    """JSON's true is no number: pydantic would take it as 1."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, not {str(value).lower()}")
+    return value
+
+
+NOT_BOOL = BeforeValidator(_not_bool)  # on every integer argument
 
 
 def make_server(service: GraphService, name: str = "graphmem"):
@@ -42,7 +53,8 @@ def make_server(service: GraphService, name: str = "graphmem"):
 
     @tool
     def observe(text: Annotated[str, Field(description="an observation of the world, or a document passage")],
-                step: Annotated[int | None, Field(description="the time step (default: the next one)", ge=0)] = None,
+                step: Annotated[int | None, NOT_BOOL, Field(description="the time step (default: the next one)",
+                                                         ge=0, le=MAX_STEP)] = None,
                 title: Annotated[str, Field(description="the passage's title (corpus graphs)")] = "",
                 speaker: Annotated[str | None, Field(description="who said it (conversation memories)")] = None,
                 time: Annotated[str | None, Field(description="when the session took place, e.g. "
@@ -57,16 +69,17 @@ def make_server(service: GraphService, name: str = "graphmem"):
 
     @tool
     def add_triples(triples: Annotated[list[list[str]], Field(description="[[subject, relation, object], ...]")],
-                    step: Annotated[int | None, Field(ge=0)] = None) -> dict:
+                    step: Annotated[int | None, NOT_BOOL, Field(ge=0, le=MAX_STEP)] = None) -> dict:
         """Insert facts directly, without extraction (game memories); outdated facts are retired."""
         return service.add_triples(triples, step)
 
     @tool
     def recall(queries: Annotated[list[str], Field(description="questions or keywords")],
-               depth: Annotated[int | None, Field(description="expansion depth (default 2)", ge=0)] = None,
-               width: Annotated[int | None, Field(description="facts kept per entity (default 6)", ge=1)] = None,
-               top_k: Annotated[int | None, Field(description="episodes to return (conversation "
-                                                  "memories: turns, default 5)", ge=1)] = None) -> dict:
+               depth: Annotated[int | None, NOT_BOOL, Field(description="expansion depth (default 2)", ge=0)] = None,
+               width: Annotated[int | None, NOT_BOOL, Field(description="facts kept per entity (default 6)",
+                                                         ge=1)] = None,
+               top_k: Annotated[int | None, NOT_BOOL, Field(description="episodes to return (conversation "
+                                                         "memories: turns, default 5)", ge=1)] = None) -> dict:
         """Facts associated with the queries (embedding search, then breadth-first expansion through
         the graph) and the past observations that hold most of them; 'prompt' is ready for a prompt.
         A conversation memory returns its best turns for the queries, with their speaker and time."""
@@ -90,7 +103,7 @@ def make_server(service: GraphService, name: str = "graphmem"):
         return {"rows": service.cypher(query)}
 
     @tool
-    def ask(question: str, k: Annotated[int, Field(description="passages to retrieve", ge=1)] = 5) -> dict:
+    def ask(question: str, k: Annotated[int, NOT_BOOL, Field(description="passages to retrieve", ge=1)] = 5) -> dict:
         """Passages and facts a corpus graph retrieves for a question (Personalized PageRank), and
         an answer when the server was started with --answer."""
         return service.ask(question, k)

@@ -33,7 +33,7 @@ from .profiles import TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore
 from .update import OutdatedJudge, RuleJudge
-from .writer import (ObserveResult, Source, WriteListener, Writer, checked_meta, checked_vectors,
+from .writer import (ObserveResult, Source, WriteListener, Writer, checked_meta, checked_step, checked_vectors,
                      squared_norms)
 
 QUERY_CACHE_SIZE = 1024
@@ -136,6 +136,7 @@ class Memory:
                 meta: Mapping[str, str] | None = None) -> ObserveResult:
         """Extract triples from ``text`` (an observation or passage) and remember them; ``meta``:
         the new episode's string metadata (a conversation turn's speaker, session, date)."""
+        step = checked_step(step)  # before the extraction, which may cost an LLM call
         text, said = self._prepared(text, meta)
         raw = list(self.extractor.extract(said, context=[t for t in self.writer.recent if t.current]))
         vectors = episode_vector = None
@@ -160,6 +161,9 @@ class Memory:
         items = [_passage_and_meta(item) for item in passages]
         if steps is not None and len(steps) != len(items):
             raise ConfigError(f"steps gives {len(steps)} steps for {len(items)} passages: one per passage")
+        # Checked here, as the texts are, so that a bad one is refused before any batch is written.
+        steps = [checked_step(at) for at in steps] if steps is not None else None
+        step = checked_step(step)
         prepared = [((sid, title, stored), meta, said, step if steps is None else steps[n])
                     for n, ((sid, title, text), meta) in enumerate(items)
                     for stored, said in [self._prepared(text, meta)]]

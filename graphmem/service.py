@@ -15,6 +15,7 @@ from .errors import GraphmemError
 from .memory import Memory
 from .store.base import GraphStore
 from .store.cypher_limits import CypherLimits
+from .writer import checked_step
 
 if TYPE_CHECKING:
     from .rag.graph import CorpusGraph
@@ -263,9 +264,7 @@ def _text(value, what: str) -> str:
 
 
 def _step(step) -> int | None:
-    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-        raise ServiceError(f"step must be an integer >= 0, not {step!r}")
-    return step
+    return None if step is None else checked_step(step)
 
 
 def _bounded(value, what: str, lo: int, hi: int | None = None) -> int | None:

@@ -25,6 +25,9 @@ from .update import OutdatedJudge
 
 log = logging.getLogger(__name__)
 CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
+# The largest step every graph file keeps exactly: the archive's columns are int64, and a JSON
+# reader may hold numbers as doubles, which count whole numbers exactly up to 2**53.
+MAX_STEP = 2**53
 
 FactVectors = np.ndarray | Sequence[np.ndarray | None]  # one row per fact; a None row is embedded
 
@@ -55,6 +58,7 @@ class Source:
     meta: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
+        self.step = checked_step(self.step)
         if self.meta is not None:  # refused before anything is written, not when the file is read
             self.meta = checked_meta(self.meta)
 
@@ -83,6 +87,16 @@ def squared_norms(vectors: np.ndarray, what: str) -> np.ndarray:
     if len(squares) and not 0 < squares.min() <= squares.max() < np.inf:  # NaN fails both comparisons
         raise ConfigError(f"{what} must be finite and non-zero")
     return squares
+
+
+def checked_step(step) -> int:
+    """``step`` as a Python int; ConfigError unless it is a whole number in [0, MAX_STEP] (numpy's
+    integers are, bools are not), since a graph file holding any other step cannot be saved or read
+    back, and a negative one would sort before the graph's beginning."""
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step <= MAX_STEP:
+        raise ConfigError(f"step must be a whole number from 0 to 2**53 (what every graph file keeps "
+                          f"exactly), not {step!r:.80}")
+    return int(step)
 
 
 def checked_meta(meta: Mapping[str, str]) -> dict[str, str]:

@@ -3,6 +3,7 @@ failed write that leaves the graph as it was, a closed memory that writes nothin
 threads, and the small input checks (recall settings, query vectors, MCP integers, corpus titles)."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 import numpy as np
@@ -10,10 +11,14 @@ import pytest
 
 from fakes import HashingEmbedder, ScriptedExtractor
 from graphmem.corpus import load_corpus
-from graphmem.errors import ConfigError
+from graphmem.errors import ConfigError, GraphmemError
 from graphmem.memory import Memory
+from graphmem.service import GraphService
+from graphmem.store import open_store
+from graphmem.writer import MAX_STEP
 
 SCRIPT = {f"The box {i} is in the attic.": [(f"box {i}", "in", "attic")] for i in range(100)}
+BAD_STEPS = [1.5, "3", None, -1, True, MAX_STEP + 1, 2**63, np.float64(2.0)]
 
 
 def memory(path=None) -> Memory:
@@ -27,6 +32,76 @@ def box(i: int) -> str:
 def counts(mem: Memory) -> tuple[int, int]:
     stats = mem.stats()
     return stats["triples"], stats["episodes"]
+
+
+WRITES = {
+    "observe": lambda mem, step: mem.observe(box(1), step),
+    "observe_many step": lambda mem, step: mem.observe_many([("p0", "", box(0)), ("p1", "", box(1))], step),
+    "observe_many steps": lambda mem, step: mem.observe_many([("p0", "", box(0)), ("p1", "", box(1))],
+                                                             steps=[0, step], batch_size=1),
+    "add_triples": lambda mem, step: mem.add_triples([("box 1", "in", "attic")], step),
+    "add_sources": lambda mem, step: mem.add_sources([("s0", 0, [("box 0", "in", "attic")]),
+                                                      ("s1", step, [("box 1", "in", "attic")])]),
+}
+
+
+# --- group 2: steps ----------------------------------------------------------------------------
+@pytest.mark.parametrize("write", WRITES)
+@pytest.mark.parametrize("step", BAD_STEPS, ids=repr)
+def test_a_bad_step_is_refused_before_anything_is_written(tmp_path, write, step):
+    path = tmp_path / "m.gmem"
+    mem = memory(path)
+    with pytest.raises(ConfigError, match=r"step must be a whole number from 0 to 2\*\*53.*not "):
+        WRITES[write](mem, step)
+    assert counts(mem) == (0, 0)  # the good source beside the bad one was not written either
+    mem.observe(box(2), 2)
+    mem.close()
+    with memory(path) as again:
+        assert [e.step for e in again.store.episodes()] == [2]
+
+
+@pytest.mark.parametrize("name", ["m.gmem", "m.json"])
+def test_numpy_and_the_largest_steps_are_kept_as_whole_numbers(tmp_path, name):
+    with memory(tmp_path / name) as mem:
+        mem.add_triples([("box 1", "in", "attic")], np.int64(5))
+        mem.add_triples([("box 1", "in", "cellar")], MAX_STEP)  # retires the first at MAX_STEP
+    with memory(tmp_path / name) as again:
+        steps = [e.step for e in again.store.episodes()]
+        assert steps == [5, MAX_STEP] and all(type(s) is int for s in steps)
+        assert [(t.valid_from, t.valid_until) for t in again.history("box 1")] == [(5, MAX_STEP), (MAX_STEP, None)]
+
+
+def test_mcp_observe_with_a_step_past_the_bound_is_a_tool_error_and_later_writes_work(tmp_path):
+    pytest.importorskip("mcp")
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from graphmem.mcp_server import make_server
+
+    path = tmp_path / "m.gmem"
+
+    def call(server, tool: str, **arguments):
+        return asyncio.run(server.call_tool(tool, arguments))
+
+    with GraphService(open_store(path)) as service:
+        server = make_server(service)
+        for step in (2**63, True, -1):
+            with pytest.raises(ToolError, match="step"):
+                call(server, "observe", text="You see a knife on the table.", step=step)
+        with pytest.raises(ToolError, match="width"):
+            call(server, "recall", queries=["knife"], width=True)
+        call(server, "add_triples", triples=[["knife", "on", "table"]], step=4)
+        call(server, "observe", text="You see a fork on the table.")
+        assert service.stats()["next_step"] == 6
+    with GraphService(open_store(path, readonly=True), read_only=True) as again:
+        assert again.stats()["triples"] >= 1 and again.stats()["episodes"] == 2
+
+
+@pytest.mark.parametrize("step", [True, 1.0, "2", -3, MAX_STEP + 1])
+def test_the_service_refuses_steps_that_are_not_whole_numbers_in_range(tmp_path, step):
+    with GraphService(open_store(tmp_path / "m.json")) as service:
+        with pytest.raises(GraphmemError, match="step must be a whole number"):
+            service.add_triples([["knife", "on", "table"]], step)
+        assert service.stats()["episodes"] == 0
 
 
 # --- group 14: small input checks --------------------------------------------------------------
