@@ -13,9 +13,11 @@ as a corpus graph's derived indices of every write), ``indexes`` keeps the vecto
 """
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from dataclasses import replace
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Concatenate, Iterable, Mapping, ParamSpec, Sequence, TypeVar
 
 import numpy as np
 
@@ -31,7 +33,7 @@ from .model import Subgraph, Triple, stable_id
 from .normalize import EntityResolver, ResolverConfig
 from .profiles import TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
-from .store.base import GraphStore
+from .store.base import GraphStore, StoreError
 from .update import OutdatedJudge, RuleJudge
 from .writer import (ObserveResult, Source, WriteListener, Writer, checked_meta, checked_step, checked_vectors,
                      squared_norms)
@@ -40,6 +42,32 @@ QUERY_CACHE_SIZE = 1024
 EpisodeMeta = Mapping[str, str] | None  # a new episode's string metadata (None: none)
 PassageWithMeta = tuple[str, str, str, EpisodeMeta]  # (source_id, title, text, meta)
 PROFILE = "profile"  # store meta key: the domain profile a graph was written with
+Args = ParamSpec("Args")
+Result = TypeVar("Result")
+MemoryMethod = Callable[Concatenate["Memory", Args], Result]
+
+
+def _locked(method: MemoryMethod[Args, Result]) -> MemoryMethod[Args, Result]:
+    """Run a public method holding the memory's lock: threads sharing one memory take turns, since
+    a write reads and changes the store, the indexes and the resolver in several steps."""
+    @functools.wraps(method)
+    def run(self: Memory, *args: Args.args, **kwargs: Args.kwargs) -> Result:
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return run
+
+
+def _writing(method: MemoryMethod[Args, Result]) -> MemoryMethod[Args, Result]:
+    """``_locked``, refused once the memory is closed: its file's lock was let go, so a write saved
+    now could overwrite another process's work."""
+    @functools.wraps(method)
+    def run(self: Memory, *args: Args.args, **kwargs: Args.kwargs) -> Result:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"{method.__name__}: this memory is closed (its graph file is no longer "
+                                 f"locked for it); open the graph again to write to it")
+            return method(self, *args, **kwargs)
+    return run
 
 
 class Memory:
@@ -52,6 +80,9 @@ class Memory:
     ``fact_vectors``: TEXT or PASSAGE_TOKENS, for a new graph (default: PASSAGE_TOKENS for
     documents, TEXT for games); a graph keeps the kind it was written with (PASSAGE_TOKENS needs an
     embedder with ``encode_tokens``).
+
+    Threads may share a memory: its public methods take turns on one re-entrant lock. After
+    ``close()`` writes and saves are refused.
     """
 
     def __init__(self, store: GraphStore | str | os.PathLike | None = None, *,
@@ -60,6 +91,8 @@ class Memory:
                  judge: OutdatedJudge | None = None, resolver: ResolverConfig | None = None,
                  recall_config: RecallConfig | None = None, embed_episodes: bool = True,
                  extract_workers: int = EXTRACT_WORKERS, fact_vectors: str | None = None):
+        self._lock = threading.RLock()
+        self._closed = False
         if store is None or isinstance(store, (str, os.PathLike)):
             from .store import open_store
 
@@ -132,6 +165,7 @@ class Memory:
         return self._extractor
 
     # --- writing -------------------------------------------------------------------------------
+    @_writing
     def observe(self, text: str, step: int, source_id: str | None = None, title: str = "",
                 meta: Mapping[str, str] | None = None) -> ObserveResult:
         """Extract triples from ``text`` (an observation or passage) and remember them; ``meta``:
@@ -146,6 +180,7 @@ class Memory:
             (vectors,), (episode_vector,) = encoded.fact_vectors([passage], [raw]), encoded.episode_vectors
         return self.writer.write([Source(source_id, step, raw, text, title, episode_vector, vectors, meta)])[0]
 
+    @_writing
     def observe_many(self, passages: Iterable[Passage | PassageWithMeta], step: int = 0,
                      episode_vectors: Mapping[str, np.ndarray] | None = None, batch_size: int = BATCH_PASSAGES,
                      on_batch: Callable[[int], None] | None = None,
@@ -205,6 +240,7 @@ class Memory:
         a 200k-triple load)."""
         return gc_paused()
 
+    @_writing
     def add_triples(self, triples: Iterable[Sequence[str] | Triple], step: int = 0,
                     source_id: str | None = None, text: str = "",
                     vectors: np.ndarray | None = None) -> ObserveResult:
@@ -216,6 +252,7 @@ class Memory:
         """
         return self._add_direct([(source_id, step, triples, text)], vectors)[0]
 
+    @_writing
     def add_sources(self, sources: Iterable[tuple[str | None, int, Iterable[Sequence[str] | Triple]]],
                     vectors: np.ndarray | None = None) -> list[ObserveResult]:
         """Many sources' facts in one call, for bulk loads: ``sources`` are (source_id, step, facts),
@@ -236,12 +273,14 @@ class Memory:
                                          step, raw, text) for (source_id, step, _, text), raw in zip(items, raws)],
                                  vectors)
 
+    @_writing
     def forget(self, source_ids: str | Sequence[str]) -> list[str]:
         """Delete episodes/passages and every triple only they supported; returns the deleted
         triple ids."""
         return self.writer.forget([source_ids] if isinstance(source_ids, str) else list(source_ids))
 
     # --- reading -------------------------------------------------------------------------------
+    @_locked
     def recall(self, queries: str | Sequence[str], query_vectors: np.ndarray | None = None,
                **overrides) -> Subgraph:
         """Triples associated with the queries (seeds + BFS) and the episodes that hold them.
@@ -278,22 +317,31 @@ class Memory:
                 self._query_cache.pop(next(iter(self._query_cache)))
         return np.stack([self._query_cache[q] for q in queries])
 
+    @_locked
     def history(self, entity: str) -> list[Triple]:
         """Every triple ever known about ``entity``, retired ones included, oldest first."""
         return self.store.triples_of_entity(self.resolver.resolve(entity), current_only=False)
 
+    @_locked
     def current(self) -> list[Triple]:
         return self.store.triples()
 
+    @_locked
     def stats(self) -> dict:
         return self.store.counts()
 
     # --- lifecycle -----------------------------------------------------------------------------
+    @_writing
     def save(self) -> None:
         self.indexes.keep_ann()
         self.store.flush()
 
+    @_locked
     def close(self) -> None:
+        """Save pending changes and let go of the graph (its file's lock); closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self.indexes.keep_ann()
         finally:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from graphmem.corpus import load_corpus
 from graphmem.errors import ConfigError, GraphmemError
 from graphmem.memory import Memory
 from graphmem.service import GraphService
-from graphmem.store import open_store
+from graphmem.store import StoreError, open_store
 from graphmem.writer import MAX_STEP
 
 SCRIPT = {f"The box {i} is in the attic.": [(f"box {i}", "in", "attic")] for i in range(100)}
@@ -102,6 +104,56 @@ def test_the_service_refuses_steps_that_are_not_whole_numbers_in_range(tmp_path,
         with pytest.raises(GraphmemError, match="step must be a whole number"):
             service.add_triples([["knife", "on", "table"]], step)
         assert service.stats()["episodes"] == 0
+
+
+# --- group 6: a closed memory ------------------------------------------------------------------
+def test_a_closed_memory_refuses_writes_and_saves_and_leaves_another_writers_file_alone(tmp_path):
+    path = tmp_path / "m.gmem"
+    mem = memory(path)
+    mem.observe(box(0), 0)
+    mem.close()
+    with memory(path) as other:  # another writer, once the lock was let go
+        other.observe(box(1), 1)
+    for write in (lambda: mem.observe(box(2), 2), lambda: mem.add_triples([("box 3", "in", "attic")]),
+                  lambda: mem.forget("anything"), mem.save):
+        with pytest.raises(StoreError, match="this memory is closed"):
+            write()
+    mem.close()  # closing again does nothing
+    mem.store.add_triples([])
+    with pytest.raises(StoreError, match="was closed"):
+        mem.store.flush()  # the store itself saves nothing once closed either
+    with memory(path) as again:
+        assert counts(again) == (2, 2)
+
+
+# --- group 13: threads -------------------------------------------------------------------------
+def test_a_memory_shared_by_threads_keeps_every_fact(tmp_path):
+    mem = memory(tmp_path / "m.gmem")
+    errors: list[BaseException] = []
+
+    def write(first: int) -> None:
+        try:
+            for i in range(first, 100, 8):
+                mem.observe(box(i), i)
+                mem.recall(f"box {i}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch as often as they can: an unlocked race shows at once
+    try:
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert counts(mem) == (100, 100) and len(mem.triple_index) == 100
+    mem.close()
+    with memory(tmp_path / "m.gmem") as again:
+        assert {t.subject for t in again.current()} == {f"box {i}" for i in range(100)}
 
 
 # --- group 14: small input checks --------------------------------------------------------------

@@ -8,8 +8,8 @@ built only when Cypher asks for one (``embedded_cypher``).
 The file is JSON or a binary archive, saved atomically (``graph_file``). An opened archive's triples
 are answered from its columns until the first write (``embedded_triples``). A writer holds an advisory
 lock on the file from opening to ``close()`` (which saves pending changes), so a second process
-writing the same file fails at once instead of overwriting the first one's work. Blobs saved beside
-the graph are kept by ``Attachments``.
+writing the same file fails at once instead of overwriting the first one's work; after ``close()``
+it saves nothing more. Blobs saved beside the graph are kept by ``Attachments``.
 """
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ class EmbeddedStore(GraphStore):
         self._mapped: tuple[list[str], Callable[[], np.ndarray]] | None = None
         self._attachments = Attachments()
         self._dirty = False  # changes not saved yet: close() saves them
+        self._closed = False
         self._lock = None if self.path is None or readonly else FileLock(self.path, "graph file")
         if self.path is not None and self.path.is_dir():
             raise StoreError(f"{self.path} is a folder: give a graph file")
@@ -196,15 +197,21 @@ class EmbeddedStore(GraphStore):
             return
         if self.readonly:
             raise StoreError(f"{self.path} was opened read-only: open it for writing to save changes")
+        if self._closed:  # its lock is let go: another process may have written the file since
+            raise StoreError(f"{self.path} was closed: open it again to save changes")
         self.save(self.path)
         self._dirty = False
 
     def close(self) -> None:
-        """Save pending changes (file stores opened for writing) and let other writers in."""
+        """Save pending changes (file stores opened for writing) and let other writers in; closing
+        again does nothing."""
+        if self._closed:
+            return
         try:
             if self._dirty and self.path is not None and not self.readonly:
                 self.flush()
         finally:
+            self._closed = True
             self._attachments.close()
             if self._lock is not None:
                 self._lock.release()
