@@ -1,5 +1,6 @@
 """One graph served to many callers (the MCP server's tools): a game memory or a corpus graph behind
-one lock, inputs checked with clear errors, every write saved at once.
+one lock, inputs checked with clear errors, every write saved at once. A write that fails (a full
+disk, a store error) leaves a graph file's graph as it was last saved: the service reads it again.
 
 Every graph is opened as a ``Memory``, which every write goes through; a graph of documents also gets
 a ``CorpusGraph`` over it, which answers ``ask`` and keeps its passage indices current from the
@@ -8,11 +9,13 @@ message that says what to send instead.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .errors import GraphmemError
 from .memory import Memory
+from .profiles import DomainProfile
 from .store.base import GraphStore
 from .store.cypher_limits import CypherLimits
 from .writer import checked_step
@@ -40,16 +43,22 @@ class GraphService:
     def __init__(self, store: GraphStore, *, read_only: bool = False, write_cypher: bool = False,
                  answer: Callable[[str, list], str] | None = None, profile: str | None = None,
                  extractor=None, cypher_limits: CypherLimits | None = None):
-        from .rag.graph import CorpusGraph
-
         self.read_only = read_only
         self.write_cypher = write_cypher and not read_only
         self.cypher_limits = cypher_limits or CypherLimits()
         self._answer = answer
+        self._extractor = extractor
         self._lock = threading.Lock()
-        self.memory = Memory(store, profile=profile, extractor=extractor)
+        self.store = store
+        self._open(profile)
+
+    def _open(self, profile: str | DomainProfile | None) -> None:
+        """The graph as the store holds it: a memory, a corpus graph over it for documents, and the
+        steps and speakers of its turns so far."""
+        from .rag.graph import CorpusGraph
+
+        self.memory = Memory(self.store, profile=profile, extractor=self._extractor)
         self.corpus = CorpusGraph(self.memory) if self.memory.documents else None
-        self.store = self.memory.store
         episodes = self.store.episodes()
         self._next_step = max((e.step for e in episodes), default=-1) + 1
         self._speakers: dict[str, list[str]] = {}  # session -> speakers of its turns, in order
@@ -138,10 +147,18 @@ class GraphService:
         self._next_step = max(self._next_step, step + 1)
         return step
 
+    @contextlib.contextmanager
     def _writing(self):
+        """Hold the lock for a write; when it fails, drop what it changed but did not save."""
         if self.read_only:
             raise ServiceError("this graph is served read-only (started with --read-only)")
-        return self._lock
+        with self._lock:
+            try:
+                yield
+            except BaseException:
+                if self.store.discard_changes():  # the memory's indexes knew the dropped changes too
+                    self._open(self.memory.profile)
+                raise
 
     def _save(self) -> None:
         (self.corpus or self.memory).save()

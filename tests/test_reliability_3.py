@@ -4,6 +4,7 @@ threads, and the small input checks (recall settings, query vectors, MCP integer
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import sys
 import threading
@@ -17,6 +18,7 @@ from graphmem.errors import ConfigError, GraphmemError
 from graphmem.memory import Memory
 from graphmem.service import GraphService
 from graphmem.store import StoreError, open_store
+from graphmem.util.atomicfile import FileWriteError
 from graphmem.writer import MAX_STEP
 
 SCRIPT = {f"The box {i} is in the attic.": [(f"box {i}", "in", "attic")] for i in range(100)}
@@ -71,6 +73,49 @@ def test_numpy_and_the_largest_steps_are_kept_as_whole_numbers(tmp_path, name):
         steps = [e.step for e in again.store.episodes()]
         assert steps == [5, MAX_STEP] and all(type(s) is int for s in steps)
         assert [(t.valid_from, t.valid_until) for t in again.history("box 1")] == [(5, MAX_STEP), (MAX_STEP, None)]
+
+
+def _enospc(*_args, **_kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_memory_whose_save_failed_saves_it_all_next_time(tmp_path, monkeypatch):
+    import graphmem.store.graph_file as graph_file
+
+    path = tmp_path / "m.json"
+    mem = memory(path)
+    mem.observe(box(0), 0)
+    mem.save()
+    mem.observe(box(1), 1)
+    with monkeypatch.context() as patch:
+        patch.setattr(graph_file, "write_document", _enospc)
+        with pytest.raises(FileWriteError, match="No space left on device.*unchanged"):
+            mem.save()
+    mem.observe(box(2), 2)
+    mem.close()
+    with memory(path) as again:
+        assert counts(again) == (3, 3)
+
+
+def test_a_service_write_that_fails_leaves_the_graph_as_last_saved(tmp_path, monkeypatch):
+    import graphmem.store.graph_file as graph_file
+
+    path = tmp_path / "m.json"
+    with GraphService(open_store(path)) as service:
+        service.add_triples([["knife", "on", "table"]])
+        with monkeypatch.context() as patch:
+            patch.setattr(graph_file, "write_document", _enospc)
+            with pytest.raises(FileWriteError, match="No space left on device"):
+                service.add_triples([["knife", "in", "drawer"]])  # would retire "knife on table"
+        # Neither served nor saved later: the failed write's fact and its retirement are gone.
+        assert [f["object"] for f in service.history("knife")["facts"]] == ["table"]
+        assert "drawer" not in json.dumps(service.recall(["where is the knife?"]))
+        assert service.stats()["episodes"] == 1
+        service.add_triples([["fork", "on", "table"]])
+    with GraphService(open_store(path, readonly=True), read_only=True) as again:
+        facts = {(t["subject"], t["object"], t["valid_until"]) for t in again.recall(["knife fork table"])["triples"]}
+        assert facts == {("knife", "table", None), ("fork", "table", None)}
+        assert again.stats()["episodes"] == 2
 
 
 def test_mcp_observe_with_a_step_past_the_bound_is_a_tool_error_and_later_writes_work(tmp_path):

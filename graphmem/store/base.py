@@ -185,6 +185,11 @@ class GraphStore(ABC):
     def flush(self) -> None:
         """Persist pending state (atomic); a no-op where writes are already durable."""
 
+    def discard_changes(self) -> bool:
+        """Drop the changes not saved yet, back to the graph as last saved (after a write that failed
+        half-way); whether anything was dropped. A server store commits each write: nothing to drop."""
+        return False
+
     @abstractmethod
     def close(self) -> None:
         """Persist what is pending (as ``flush``) and release the store's resources."""

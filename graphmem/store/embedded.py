@@ -47,15 +47,9 @@ class EmbeddedStore(GraphStore):
         # A symlink names the file it points to: saves replace that file (not the link) under its lock.
         self.path = Path(path).resolve() if path is not None else None
         self.readonly = readonly
-        self._triples = EmbeddedTriples()
-        self._episodes = EmbeddedEpisodes()
-        self._meta: dict = {}
-        self._nx: nx.MultiDiGraph | None = None  # built for Cypher, dropped on writes
-        # An opened archive's triples' vectors, read in place: (ids, matrix), while unchanged; the
-        # matrix is checked on its first use (archive.InPlaceArray).
-        self._mapped: tuple[list[str], Callable[[], np.ndarray]] | None = None
-        self._attachments = Attachments()
+        self._start_empty()
         self._dirty = False  # changes not saved yet: close() saves them
+        self._replacing = replace  # the file on disk is an old graph until the first save
         self._closed = False
         self._lock = None if self.path is None or readonly else FileLock(self.path, "graph file")
         if self.path is not None and self.path.is_dir():
@@ -72,6 +66,16 @@ class EmbeddedStore(GraphStore):
             self.close()
             raise
         self._dirty = replace
+
+    def _start_empty(self) -> None:
+        self._triples = EmbeddedTriples()
+        self._episodes = EmbeddedEpisodes()
+        self._meta: dict = {}
+        self._nx: nx.MultiDiGraph | None = None  # built for Cypher, dropped on writes
+        # An opened archive's triples' vectors, read in place: (ids, matrix), while unchanged; the
+        # matrix is checked on its first use (archive.InPlaceArray).
+        self._mapped: tuple[list[str], Callable[[], np.ndarray]] | None = None
+        self._attachments = Attachments()
 
     # --- triples -------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
@@ -201,6 +205,20 @@ class EmbeddedStore(GraphStore):
             raise StoreError(f"{self.path} was closed: open it again to save changes")
         self.save(self.path)
         self._dirty = False
+        self._replacing = False
+
+    def discard_changes(self) -> bool:
+        """Drop what was changed since the last save and read the file again, so that a write that
+        failed half-way is neither served nor saved by the next one. False (nothing done) when
+        nothing changed, or when there is no file to read the saved graph from."""
+        if not self._dirty or self.path is None or self.readonly or self._closed:
+            return False
+        self._attachments.close()
+        self._start_empty()
+        if self.path.exists() and not self._replacing:
+            self._load(self.path)
+        self._dirty = self._replacing  # replacing the old graph is still to be saved
+        return True
 
     def close(self) -> None:
         """Save pending changes (file stores opened for writing) and let other writers in; closing
