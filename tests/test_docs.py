@@ -180,6 +180,11 @@ CORPUS = [  # written where the docs' examples/sample_corpus.json is expected
     {"title": "Eiffel Tower", "text": "The Eiffel Tower is located in Paris. Paris is the capital of France."},
 ]
 
+CHAT = [  # written where docs/conversation.md's chat.jsonl is expected
+    {"session": "1", "time": "2023-05-08T13:56", "speaker": "Caroline", "text": "I went to a support group yesterday."},
+    {"session": "1", "time": "2023-05-08T13:56", "speaker": "Melanie", "text": "That's great!"},
+]
+
 
 def _cheap(argv: tuple[str, ...]) -> bool:
     if not argv or argv[0] not in CHEAP or "--store" in argv or "--llm" in argv:
@@ -192,11 +197,12 @@ def _cheap(argv: tuple[str, ...]) -> bool:
 @pytest.mark.slow
 def test_cheap_commands_run(tmp_path, monkeypatch, capsys):
     """The cheap commands of every page, in page order, in one folder holding a 3-passage
-    examples/sample_corpus.json: each must exit 0, and the README's first session must say what
+    examples/sample_corpus.json and a 2-turn chat.jsonl: each must exit 0, and the README's first session must say what
     the corpus says."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "sample_corpus.json").write_text(json.dumps(CORPUS), encoding="utf-8")
+    (tmp_path / "chat.jsonl").write_text("\n".join(json.dumps(turn) for turn in CHAT), encoding="utf-8")
     outputs: dict[Shown, str] = {}
     for shown in (c for c in COMMANDS if _cheap(c.argv)):
         code = main(list(shown.argv))
