@@ -98,3 +98,14 @@ def test_locomo_f1_follows_its_categories():
 
 def test_a_turn_without_a_photo_is_said_as_is():
     assert Turn("Ana", "Hi").said == "Ana: Hi"
+
+
+def test_eval_conv_samples_each_category():
+    from types import SimpleNamespace
+
+    from graphmem_agents.cli.qa import _sample
+
+    questions = [SimpleNamespace(category=c, n=n) for n, c in enumerate([1, 1, 2, 1, 5, 2, 2])]
+    assert [q.n for q in _sample(questions, None, 2)] == [0, 1, 2, 4, 5]
+    assert [q.n for q in _sample(questions, 3, 2)] == [0, 1, 2]
+    assert _sample(questions, None, None) == questions

@@ -95,6 +95,20 @@ def _conversation_names(text: str) -> list[str]:
     return names
 
 
+def _sample(questions: list, limit: int | None, per_category: int | None) -> list:
+    """The first ``per_category`` questions of each category (in file order), then the first
+    ``limit`` of those: answering with a local model is slow, and a sample should cover every kind."""
+    if per_category:
+        counts: dict[int, int] = {}
+        kept = []
+        for q in questions:
+            counts[q.category] = counts.get(q.category, 0) + 1
+            if counts[q.category] <= per_category:
+                kept.append(q)
+        questions = kept
+    return questions[:limit] if limit else questions
+
+
 def _eval_conv(args) -> int:
     from graphmem_agents.qa.conv_answer import FullContextAnswerer, TurnAnswerer
     from graphmem_agents.qa.conversation import evaluate, format_report
@@ -105,9 +119,8 @@ def _eval_conv(args) -> int:
         raise UserError(f"{args.data} not found: give LoCoMo's JSON file (locomo10.json's shape) with --data")
     wanted = [c.strip() for c in args.conversations.split(",") if c.strip()] if args.conversations else None
     conversations = load_locomo(args.data, wanted)
-    if args.limit:
-        for conv in conversations:
-            conv.questions = conv.questions[:args.limit]
+    for conv in conversations:
+        conv.questions = _sample(conv.questions, args.limit, args.per_category)
     answer = full = None
     if args.answer:
         llm = open_llm(args)
@@ -185,6 +198,8 @@ def register(subparsers) -> None:
     c.add_argument("--k", type=_ks, default=[1, 5, 10], help="comma list of cut-offs (default 1,5,10)")
     add_extractor_options(c)
     c.add_argument("--limit", type=POSITIVE, help="first N questions of each conversation only")
+    c.add_argument("--per-category", type=POSITIVE, metavar="N",
+                   help="first N questions of each category of each conversation only (a sample for --answer)")
     c.add_argument("--answer", action="store_true",
                    help="also answer with the LLM from the first retriever's turns: LoCoMo F1 per category")
     c.add_argument("--answer-k", type=POSITIVE, default=10, help="turns shown to the LLM (default 10)")
