@@ -23,14 +23,15 @@ def _ks(text: str) -> list[int]:
     return ks
 
 
-def _names(text: str) -> list[str]:
-    from graphmem_agents.qa.harness import RETRIEVERS
-
-    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    unknown = [n for n in names if n not in RETRIEVERS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown retriever(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(RETRIEVERS)}")
+def _names_of(known: tuple[str, ...]):
+    """An argparse type: a comma list of retriever names, each one of ``known``."""
+    def names(text: str) -> list[str]:
+        found = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+        unknown = [n for n in found if n not in known]
+        if unknown or not found:
+            raise argparse.ArgumentTypeError(
+                f"unknown retriever(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(known)}")
+        return found
     return names
 
 
@@ -84,17 +85,6 @@ def _given_graph(args):
     return store
 
 
-def _conversation_names(text: str) -> list[str]:
-    from graphmem_agents.qa.conversation import RETRIEVERS
-
-    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    unknown = [n for n in names if n not in RETRIEVERS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown retriever(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(RETRIEVERS)}")
-    return names
-
-
 def _sample(questions: list, limit: int | None, per_category: int | None) -> list:
     """The first ``per_category`` questions of each category (in file order), then the first
     ``limit`` of those: answering with a local model is slow, and a sample should cover every kind."""
@@ -146,6 +136,8 @@ def _eval_conv(args) -> int:
 
 
 def register(subparsers) -> None:
+    from graphmem_agents.qa.conversation import RETRIEVERS as CONVERSATION_RETRIEVERS
+    from graphmem_agents.qa.harness import RETRIEVERS
     from graphmem_environments.qa.split import SPLITS
     from graphmem.embedders import EMBEDDERS
 
@@ -154,7 +146,7 @@ def register(subparsers) -> None:
         description="DIR holds questions.json and corpus.json (MuSiQue, HotpotQA or 2Wiki style). "
                     "Indices are built once and cached under --cache-dir.")
     p.add_argument("--data", required=True, metavar="DIR")
-    p.add_argument("--retriever", type=_names, default=["graph"],
+    p.add_argument("--retriever", type=_names_of(RETRIEVERS), default=["graph"],
                    help="graph, dense, bm25, hybrid or bfs; a comma list compares them in one run")
     p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")
     add_extractor_options(p)
@@ -193,7 +185,7 @@ def register(subparsers) -> None:
     c.add_argument("--data", required=True, metavar="FILE", help="LoCoMo JSON (locomo10.json's shape)")
     c.add_argument("--conversations", metavar="IDS",
                    help="comma list of sample ids to evaluate, e.g. conv-26,conv-30 (default: all)")
-    c.add_argument("--retriever", type=_conversation_names, default=["graph", "dense", "bm25", "hybrid"],
+    c.add_argument("--retriever", type=_names_of(CONVERSATION_RETRIEVERS), default=list(CONVERSATION_RETRIEVERS),
                    help="graph, dense, bm25, hybrid: a comma list (default all; --answer reads the first)")
     c.add_argument("--k", type=_ks, default=[1, 5, 10], help="comma list of cut-offs (default 1,5,10)")
     add_extractor_options(c)

@@ -31,10 +31,11 @@ from graphmem.profiles import DIALOGUE
 from graphmem.rag import BM25Retriever, HybridRetriever
 from graphmem.rag.graph import CorpusGraph
 
+from .harness import graph_margin
+
 log = logging.getLogger(__name__)
 
 RETRIEVERS = ("graph", "dense", "bm25", "hybrid")
-BASELINES = ("dense", "bm25", "hybrid")
 POOLED = (1, 2, 3, 4)  # the categories with evidence to recall (5: unanswerable by design)
 
 
@@ -206,7 +207,7 @@ def evaluate(conversations: Sequence[Conversation], names: Sequence[str], ks: Se
         result["query_ms_p50"] = round(1000 * float(np.percentile(latency[name], 50)), 2) if latency[name] else 0.0
         result["query_ms_p95"] = round(1000 * float(np.percentile(latency[name], 95)), 2) if latency[name] else 0.0
         report["retrievers"][name] = result
-    report["graph_vs_best_baseline"] = _margin(report, ks)
+    report["graph_vs_best_baseline"] = graph_margin(report, ks)
     for kind, scores in f1.items():
         if scores.by_category:
             report.setdefault("answers", {})[kind] = {
@@ -216,19 +217,6 @@ def evaluate(conversations: Sequence[Conversation], names: Sequence[str], ks: Se
     if per_question:
         report["per_question"] = rows
     return report
-
-
-def _margin(report: dict, ks: Sequence[int]) -> dict:
-    results = report["retrievers"]
-    present = [b for b in BASELINES if b in results]
-    if "graph" not in results or not present:
-        return {}
-    out = {}
-    for k in ks:
-        key = f"recall@{k}"
-        best = max(present, key=lambda b: (results[b][key], b))
-        out[key] = {"best_baseline": best, "lead": round(100 * (results["graph"][key] - results[best][key]), 2)}
-    return out
 
 
 def format_report(report: dict, ks: Sequence[int]) -> str:
