@@ -139,6 +139,10 @@ class GraphIndexes:
         self.triples.deactivate(deleted)
         self.episodes.deactivate([source_id])
 
+    def restore(self, triples: list[Triple]) -> None:
+        """Retired triples made current again: searched again, with the vectors they had."""
+        self._add_facts(triples)
+
     # --- reading and saving --------------------------------------------------------------------
     def row_view(self) -> RowView | None:
         """The store's row view while it numbers rows as the fact index does (recall then scores

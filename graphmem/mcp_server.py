@@ -92,7 +92,8 @@ def make_server(service: GraphService, name: str = "graphmem"):
 
     @tool
     def forget(source_id: Annotated[str, Field(description="an episode or passage id")]) -> dict:
-        """Delete an episode or passage and exactly the facts that only it supported."""
+        """Delete an episode or passage and exactly the facts that only it supported; 'restored'
+        lists the ids of the facts it had retired, current again (unless a later one rules them out)."""
         return service.forget(source_id)
 
     @tool

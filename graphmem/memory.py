@@ -35,8 +35,8 @@ from .profiles import TEXT_GAME, DomainProfile, profile_named
 from .retrieve import RecallConfig, associative, rank_episodes
 from .store.base import GraphStore, StoreError
 from .update import OutdatedJudge, RuleJudge
-from .writer import (ObserveResult, Source, WriteListener, Writer, checked_meta, checked_step, checked_vectors,
-                     squared_norms)
+from .writer import (Forgotten, ObserveResult, Source, WriteListener, Writer, checked_meta, checked_step,
+                     checked_vectors, squared_norms)
 
 QUERY_CACHE_SIZE = 1024
 EpisodeMeta = Mapping[str, str] | None  # a new episode's string metadata (None: none)
@@ -276,7 +276,14 @@ class Memory:
     @_writing
     def forget(self, source_ids: str | Sequence[str]) -> list[str]:
         """Delete episodes/passages and every triple only they supported; returns the deleted
-        triple ids."""
+        triple ids. Facts their writes retired become current again (see ``forget_report``)."""
+        return self.forget_report(source_ids).deleted
+
+    @_writing
+    def forget_report(self, source_ids: str | Sequence[str]) -> Forgotten:
+        """``forget``, telling both what it deleted and what it made current again: the facts these
+        sources' writes retired ("you take the knife" retired "knife on table"), unless a current
+        fact still rules one out (the same fact told again since, or a rival value)."""
         return self.writer.forget([source_ids] if isinstance(source_ids, str) else list(source_ids))
 
     # --- reading -------------------------------------------------------------------------------

@@ -50,7 +50,9 @@ class Triple:
     """A (subject, relation, object) fact, true from ``valid_from`` until ``valid_until`` (exclusive).
 
     ``valid_until`` is None while the fact is current. ``sources`` are the ids of the episodes or
-    passages the fact was extracted from. Names are expected to be normalised already.
+    passages the fact was extracted from. ``retired_by``: the source whose write retired it (None
+    while current, and in graphs written before it was kept), so forgetting that source can make
+    the fact current again. Names are expected to be normalised already.
     """
 
     subject: str
@@ -61,6 +63,7 @@ class Triple:
     sources: list[str] = field(default_factory=list)
     id: str = ""
     embedding: np.ndarray | None = field(default=None, repr=False, compare=False)
+    retired_by: str | None = None  # last: readers build triples from positional columns
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -84,7 +87,7 @@ class Triple:
         return [self.subject, self.relation, self.object]
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "id": self.id,
             "subject": self.subject,
             "relation": self.relation,
@@ -93,6 +96,9 @@ class Triple:
             "valid_until": self.valid_until,
             "sources": list(self.sources),
         }
+        if self.retired_by is not None:  # only then: facts never retired by a source print as before
+            d["retired_by"] = self.retired_by
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Triple":
@@ -106,6 +112,7 @@ class Triple:
             valid_until=_field(d, "valid_until", (int, type(None)), "triple", None),
             sources=_strings(d, "sources", "triple"),
             id=_field(d, "id", str, "triple", ""),
+            retired_by=_field(d, "retired_by", (str, type(None)), "triple", None),
         )
 
 

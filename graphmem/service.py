@@ -131,15 +131,17 @@ class GraphService:
             return _written(result, step)
 
     def forget(self, source_id: str) -> dict:
-        """Delete an episode or passage and exactly the facts only it supported."""
+        """Delete an episode or passage and exactly the facts only it supported; ``restored``: the
+        ids of the facts its write had retired, current again."""
         source_id = _text(source_id, "source_id")
         with self._writing():
             if self.store.get_episode(source_id) is None:
                 raise ServiceError(f"no episode or passage with id {source_id!r} (observe and recall "
                                    f"return episode ids)")
-            deleted = self.memory.forget(source_id)
+            done = self.memory.forget_report(source_id)
             self._save()
-            return {"forgotten": source_id, "triples_deleted": len(deleted), **self.store.counts()}
+            return {"forgotten": source_id, "triples_deleted": len(done.deleted), "restored": done.restored,
+                    **self.store.counts()}
 
     def _take_step(self, step: int | None) -> int:
         """The given step, else the one after the last: observations without steps stay in order."""

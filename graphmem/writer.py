@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
@@ -38,6 +38,15 @@ class ObserveResult:
     added: list[Triple] = field(default_factory=list)
     confirmed: list[Triple] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Forgotten:
+    """What forgetting sources did: the triples only they supported, deleted, and the triples their
+    writes had retired, made current again (``Writer.forget``)."""
+
+    deleted: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -164,16 +173,51 @@ class Writer:
             listener.written(results)
         return results
 
-    def forget(self, source_ids: Sequence[str]) -> list[str]:
-        """Delete episodes and every triple only they supported; returns the deleted triple ids."""
-        deleted: list[str] = []
+    def forget(self, source_ids: Sequence[str]) -> Forgotten:
+        """Delete episodes and every triple only they supported, then make current again what each
+        one's writes retired (``_restore``): without the source, nothing says those facts ended."""
+        done = Forgotten()
         for source_id in source_ids:
             gone = self.store.delete_source(source_id)
             self.indexes.forget(source_id, gone)
-            deleted += gone
+            done.deleted += gone
+            done.restored += self._restore(source_id)
         for listener in self.listeners:
-            listener.forgotten(source_ids, deleted)
-        return deleted
+            listener.forgotten(source_ids, done.deleted)
+        return done
+
+    def _restore(self, source_id: str) -> list[str]:
+        """Make current again the surviving triples that ``source_id``'s writes retired; returns
+        their ids. One that a current triple still rules out (the same fact told again since, or a
+        value the judge would retire it for) stays retired, now on behalf of that triple's first
+        source, so that forgetting that source in turn brings it back."""
+        retired = self.store.retired_by_source(source_id)
+        if not retired:
+            return []
+        current = self.store.triples_of_entities(ordered_unique(x for t in retired for x in (t.subject, t.object)))
+        current.reverse()  # newest first: the likeliest to rule a fact out
+        back, kept = [], []
+        for t in retired:
+            keeper = self._keeper(t, current)
+            if keeper is None:
+                back.append(replace(t, valid_until=None, retired_by=None))
+            else:
+                kept.append(replace(t, retired_by=keeper.sources[0] if keeper.sources else None))
+        self.store.add_triples(back + kept)
+        self.indexes.restore(back)
+        return [t.id for t in back]
+
+    def _keeper(self, retired: Triple, current: list[Triple]) -> Triple | None:
+        """The current triple that keeps ``retired`` retired, if any: its own fact made current
+        again later, or one the judge says replaces it (asked once about all of ``current``, and
+        only when that says yes, about one triple at a time)."""
+        same = next((c for c in current if c.key == retired.key), None)
+        if same is not None:
+            return same
+        probe = [replace(retired, valid_until=None)]  # the judge only retires what is current
+        if not self.judge.outdated(current, probe):
+            return None
+        return next((c for c in current if self.judge.outdated([c], probe)), current[0])  # else the newest
 
     def _remember(self, source: Source, vectors: FactVectors | None, embed: bool) -> tuple[ObserveResult, list[int]]:
         """Store one source's facts and its episode (the caller indexes the new facts). Facts
@@ -198,7 +242,7 @@ class Writer:
         missing = [t for t in added if t.embedding is None] if embed else []
         if missing:  # before storing: a server store writes each triple with its vector
             embed_facts(self.embedder, missing)
-        retired = self._retire_outdated(added, step)
+        retired = self._retire_outdated(added, step, episode_id)
         self.recent.extend(confirmed + added)
         self.resolver.add_many(x for t in added for x in (t.subject, t.object))
         self.store.add_triples(added + touched)
@@ -234,7 +278,7 @@ class Writer:
                 self.dropped_triples += 1
         return out
 
-    def _retire_outdated(self, added: list[Triple], step: int) -> list[str]:
+    def _retire_outdated(self, added: list[Triple], step: int, source_id: str) -> list[str]:
         if not added:
             return []
         at_stake = getattr(self.judge, "at_stake", None)  # a judge that says whose facts it may retire
@@ -247,4 +291,4 @@ class Writer:
             # Only what the same source said: another source's fact is a claim of its own.
             sources = {s for t in added for s in t.sources}
             existing = [t for t in existing if t.sources and sources.issuperset(t.sources)]
-        return self.store.retire(self.judge.outdated(added, existing), step)
+        return self.store.retire(self.judge.outdated(added, existing), step, by=source_id)

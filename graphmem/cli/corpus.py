@@ -54,7 +54,8 @@ def register(sub) -> None:
     p = sub.add_parser("forget", help="remove passages and exactly what only they supported",
                        description="Each SOURCE is a passage id (as 'ask' and 'cypher' show them) or a "
                                    "title (every passage with that title). Facts other passages also "
-                                   "state stay, with those passages as their sources.")
+                                   "state stay, with those passages as their sources; facts a SOURCE "
+                                   "retired become current again, unless a current fact rules them out.")
     p.add_argument("sources", metavar="SOURCE", nargs="+")
     add_graph_options(p)
     p.set_defaults(handler=cmd_forget)
@@ -208,9 +209,10 @@ def cmd_forget(args) -> None:
         store.close()
         raise
     with memory:
-        deleted = memory.forget(ids)
+        done = memory.forget_report(ids)
         counts = store.counts()
-    print_json({"forgotten": ids, "triples_deleted": len(deleted), "triples": counts["triples"],
+    print_json({"forgotten": ids, "triples_deleted": len(done.deleted), "triples_restored": len(done.restored),
+                "triples": counts["triples"],
                 "entities": counts["entities"], "episodes": counts["episodes"],
                 "graph": args.graph or args.store})
 

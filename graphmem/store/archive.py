@@ -6,7 +6,8 @@ Layout (every entry STORED, so each one is a plain byte range of the file):
 - ``strings.json``: one table of every string the graph uses (ids, names, relations, sources).
 - ``triples.npy``: int64 columns (id, subject, relation, object, valid_from, valid_until,
   has_until, vector row) with strings as indices into the table; ``triple_sources.npy`` and
-  ``triple_source_ends.npy`` hold each triple's sources (a CSR layout).
+  ``triple_source_ends.npy`` hold each triple's sources (a CSR layout); ``triple_retired_by.npy``,
+  only in graphs where a source retired something, the source each triple was retired by (-1: none).
 - ``episodes.json`` (id, step, title, text, vector row, and a dict of string metadata only when
   the episode has some) and ``episode_triples.npy``/``episode_triple_ends.npy``.
 - ``triple_vectors.npy`` / ``episode_vectors.npy``: float32 rows, 64-byte aligned in the file, read
@@ -39,7 +40,7 @@ import numpy as np
 
 from ..errors import GraphmemError
 from ..model import Episode, is_string_map
-from .archive_format import COLUMNS, FORMAT, VERSION, ZIP_MAGIC
+from .archive_format import COLUMNS, FORMAT, RETIRED_BY, VERSION, ZIP_MAGIC
 from .archive_writer import buffer_writer, write_archive
 from .base import StoreError
 from .triple_table import TripleTable
@@ -286,7 +287,7 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
             or int((vec_row >= 0).sum()) != len(t_vecs):
         raise ArchiveError("triple vector rows must follow the triple order, one row per vector")
     t_in_place = InPlaceArray(t_vecs, partial(reader.verify, "triple_vectors.npy")) if len(t_vecs) else None
-    table = TripleTable(strings, cols, sources, source_ends, t_in_place)
+    table = TripleTable(strings, cols, sources, source_ends, t_in_place, _retired_by(reader, len(cols), n_str))
     rows = reader.json("episodes.json")
     if not isinstance(rows, list):
         raise ArchiveError("episodes.json must be a list")
@@ -309,6 +310,16 @@ def _read(reader: ArchiveReader) -> ArchiveContents:
     return ArchiveContents(meta, table, episodes,
                            {k: v for k, v in attachments.items() if f"attachments/{k}" in reader},
                            InPlaceArray(e_vecs, partial(reader.verify, "episode_vectors.npy")))
+
+
+def _retired_by(reader: ArchiveReader, n: int, n_str: int) -> np.ndarray | None:
+    """The optional column of the sources that retired each triple (-1: none); None when absent."""
+    if RETIRED_BY not in reader:
+        return None
+    column = reader.array(RETIRED_BY)
+    if column.shape != (n,) or column.dtype != np.int64 or (n and (column.min() < -1 or column.max() >= n_str)):
+        raise ArchiveError(f"{RETIRED_BY} must hold one string index (or -1) per triple")
+    return column
 
 
 def _csr(reader: ArchiveReader, values_name: str, ends_name: str, n: int, n_str: int) -> list[list[int]]:

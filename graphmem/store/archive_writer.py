@@ -11,7 +11,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 
 from ..model import Episode, Triple
-from .archive_format import ALIGN, COLUMNS, DATE, FORMAT, PAD_FIELD, VERSION
+from .archive_format import ALIGN, COLUMNS, DATE, FORMAT, PAD_FIELD, RETIRED_BY, VERSION
 
 
 class _Strings:
@@ -40,12 +40,15 @@ def write_archive(fh: BinaryIO, meta: dict, triples: list[Triple], episodes: lis
     cols = np.zeros((len(triples), len(COLUMNS)), dtype=np.int64)
     sources: list[int] = []
     source_ends = np.zeros(len(triples), dtype=np.int64)
+    retired_by = np.full(len(triples), -1, dtype=np.int64)
     for i, t in enumerate(triples):
         until = t.valid_until
         cols[i] = (strings(t.id), strings(t.subject), strings(t.relation), strings(t.object),
                    t.valid_from, 0 if until is None else until, until is not None, t_vecs.row[i])
         sources += [strings(s) for s in t.sources]
         source_ends[i] = len(sources)
+        if t.retired_by is not None:
+            retired_by[i] = strings(t.retired_by)
     ep_rows, ep_triples = [], []
     ep_ends = np.zeros(len(episodes), dtype=np.int64)
     for i, e in enumerate(episodes):
@@ -64,6 +67,8 @@ def write_archive(fh: BinaryIO, meta: dict, triples: list[Triple], episodes: lis
         _put_array(zf, "triples.npy", cols)
         _put_array(zf, "triple_sources.npy", np.asarray(sources, dtype=np.int64))
         _put_array(zf, "triple_source_ends.npy", source_ends)
+        if np.any(retired_by >= 0):  # only then: graphs without it are written as before
+            _put_array(zf, RETIRED_BY, retired_by)
         _put_json(zf, "episodes.json", ep_rows)
         _put_array(zf, "episode_triples.npy", np.asarray(ep_triples, dtype=np.int64))
         _put_array(zf, "episode_triple_ends.npy", ep_ends)

@@ -105,8 +105,13 @@ class GraphStore(ABC):
         return [t.id for t in self.triples(current_only=False) if not t.current]
 
     @abstractmethod
-    def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
-        """Set ``valid_until=step`` on current triples; returns the ids actually retired."""
+    def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
+        """Set ``valid_until=step`` (and ``retired_by=by``, the source whose write retired them) on
+        current triples; returns the ids actually retired."""
+
+    def retired_by_source(self, source_id: str) -> list[Triple]:
+        """The retired triples whose ``retired_by`` is ``source_id``, ordered by (valid_from, id)."""
+        return [t for t in self.triples(current_only=False) if not t.current and t.retired_by == source_id]
 
     @abstractmethod
     def entities(self) -> list[str]:

@@ -101,6 +101,12 @@ class BoltStore(GraphStore):
                           "reading retired triple ids")
         return [r["id"] for r in recs]
 
+    def retired_by_source(self, source_id: str) -> list[Triple]:
+        recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.retired_by = $id AND r.valid_until IS NOT NULL "
+                          f"{TRIPLE_RETURN} ORDER BY valid_from, id", "reading triples a source retired",
+                          id=source_id)
+        return [triple_of(rec) for rec in recs]
+
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
         recs = self._read(
             "MATCH (s:Entity {name: $s})-[r:REL]->(o:Entity {name: $o}) "
@@ -143,11 +149,11 @@ class BoltStore(GraphStore):
             out[name] = ranked if limit is None else ranked[:limit]
         return out
 
-    def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
+    def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)
         if not ids:
             return []
-        retired = self._tx(lambda tx: bolt_writes.retire_triples(tx, ids, step), write=True,
+        retired = self._tx(lambda tx: bolt_writes.retire_triples(tx, ids, step, by), write=True,
                            doing=f"retiring {len(ids)} triples")
         return [i for i in ids if i in retired]
 

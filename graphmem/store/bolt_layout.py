@@ -2,7 +2,8 @@
 the rows that carry them.
 
 Entities are ``(:Entity {name})`` nodes, each triple is one ``[:REL]`` relationship between them
-carrying ``id, relation, valid_from, valid_until, sources, embedding``; episodes are
+carrying ``id, relation, valid_from, valid_until, sources, embedding`` and, once a source's write
+retired it, ``retired_by``; episodes are
 ``(:Episode {id, step, text, title, triple_ids, embedding, meta})`` nodes (``meta``: the episode's
 string metadata as JSON text, since properties hold no maps; null when it has none); metadata are
 ``(:GraphmemMeta {key, value})`` nodes with the value as JSON text.
@@ -39,7 +40,7 @@ TRIPLE_RETURN = (
     "RETURN startNode(r).name AS subject, r.relation AS relation, endNode(r).name AS object, "
     "r.id AS id, "
     "r.valid_from AS valid_from, r.valid_until AS valid_until, r.sources AS sources, "
-    "r.embedding AS embedding"
+    "r.embedding AS embedding, r.retired_by AS retired_by"
 )
 EPISODE_RETURN = (
     "RETURN e.id AS id, e.step AS step, e.text AS text, e.title AS title, "
@@ -62,7 +63,7 @@ def triple_row(t: Triple) -> dict:
         "s": t.subject, "o": t.object, "id": t.id, "relation": t.relation,
         "valid_from": int(t.valid_from),
         "valid_until": None if t.valid_until is None else int(t.valid_until),
-        "sources": list(t.sources), "embedding": _as_list(t.embedding),
+        "sources": list(t.sources), "embedding": _as_list(t.embedding), "retired_by": t.retired_by,
     }
 
 
@@ -78,7 +79,7 @@ def triple_of(rec: dict) -> Triple:
         subject=rec["subject"], relation=rec["relation"], object=rec["object"],
         valid_from=int(rec["valid_from"]),
         valid_until=None if rec["valid_until"] is None else int(rec["valid_until"]),
-        sources=list(rec["sources"] or []), id=rec["id"],
+        sources=list(rec["sources"] or []), id=rec["id"], retired_by=rec.get("retired_by"),
     )
     t.embedding = _vector(rec["embedding"])
     return t

@@ -37,16 +37,16 @@ def write_triples(tx: Any, rows: list[dict]) -> None:
             "MATCH (s:Entity {name: row.s}), (o:Entity {name: row.o}) "
             "CREATE (s)-[:REL {id: row.id, relation: row.relation, "
             "valid_from: row.valid_from, valid_until: row.valid_until, "
-            "sources: row.sources, embedding: row.embedding}]->(o)",
+            "sources: row.sources, embedding: row.embedding, retired_by: row.retired_by}]->(o)",
             rows=chunk,
         ).consume()
 
 
-def retire_triples(tx: Any, ids: list[str], step: int) -> set[str]:
-    """Set ``valid_until`` on the current ones among ``ids``; returns their ids."""
+def retire_triples(tx: Any, ids: list[str], step: int, by: str | None) -> set[str]:
+    """Set ``valid_until`` (and ``retired_by``) on the current ones among ``ids``; returns their ids."""
     result = tx.run(
         "MATCH ()-[r:REL]->() WHERE r.id IN $ids AND r.valid_until IS NULL "
-        "SET r.valid_until = $step RETURN r.id AS id", ids=ids, step=int(step))
+        "SET r.valid_until = $step, r.retired_by = $by RETURN r.id AS id", ids=ids, step=int(step), by=by)
     return {rec["id"] for rec in result}
 
 

@@ -101,8 +101,8 @@ class EmbeddedStore(GraphStore):
     def triple_ids_of_entities(self, entities: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
         return {name: newest(self._triples.current_ids(name), limit) for name in dict.fromkeys(entities)}
 
-    def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
-        done = self._triples.retire(triple_ids, step)
+    def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
+        done = self._triples.retire(triple_ids, step, by)
         if done:
             self._dirty = True
             self._nx = None

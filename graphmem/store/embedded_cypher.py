@@ -1,8 +1,8 @@
 """Read-only Cypher for the embedded store: grand-cypher run over a networkx copy of the graph.
 
 Entities are ``Entity`` nodes with a ``name``; each triple is a ``REL`` edge carrying ``id``,
-``relation``, ``valid_from``, ``valid_until`` and ``sources``, as on a Bolt server, so a query reads
-the same on both. Queries are adjusted to grand-cypher's dialect first and answers made plain.
+``relation``, ``valid_from``, ``valid_until``, ``sources`` and, when set, ``retired_by``, as on a Bolt
+server, so a query reads the same on both. Queries are adjusted to grand-cypher's dialect first and answers made plain.
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def networkx_graph(entities: Iterable[str], triples: Iterable[Triple]) -> nx.Mul
         g.add_edge(t.subject, t.object, key=t.id, relation=t.relation, id=t.id,
                    valid_from=t.valid_from, valid_until=t.valid_until, sources=list(t.sources),
                    __labels__={"REL"})
+        if t.retired_by is not None:  # as on a server, where a null property is no property
+            g.edges[t.subject, t.object, t.id]["retired_by"] = t.retired_by
     return g
 
 

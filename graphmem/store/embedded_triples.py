@@ -34,9 +34,9 @@ class EmbeddedTriples:
         self.thaw()
         self._index.add(triples)
 
-    def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
+    def retire(self, triple_ids: Iterable[str], step: int, by: str | None) -> list[str]:
         self.thaw()
-        return self._index.retire(triple_ids, step)
+        return self._index.retire(triple_ids, step, by)
 
     def delete_source(self, source_id: str) -> list[str]:
         self.thaw()

@@ -66,14 +66,15 @@ class TripleIndex:
             else:
                 self._link(t, self._adj)
 
-    def retire(self, triple_ids: Iterable[str], step: int) -> list[str]:
-        """Set ``valid_until`` on the current ones among ``triple_ids``; returns their ids."""
+    def retire(self, triple_ids: Iterable[str], step: int, by: str | None) -> list[str]:
+        """Set ``valid_until`` (and ``retired_by``) on the current ones among ``triple_ids``;
+        returns their ids."""
         done = []
         for tid in triple_ids:
             t = self._triples.get(tid)
             if t is None or not t.current:
                 continue
-            t.valid_until = step
+            t.valid_until, t.retired_by = step, by
             self._unlink(t, self._live)
             self._current.pop(_fact(t), None)
             done.append(tid)

@@ -22,9 +22,11 @@ class TripleTable:
     """
 
     def __init__(self, strings: list[str], cols: np.ndarray, sources: np.ndarray,
-                 source_ends: np.ndarray, vectors: Callable[[], np.ndarray] | None):
+                 source_ends: np.ndarray, vectors: Callable[[], np.ndarray] | None,
+                 retired_by: np.ndarray | None = None):
         self.strings = strings
         self.cols = cols
+        self._retired_by = retired_by  # per row: the string index of the source that retired it, or -1
         # Gives the float32 rows of the triples that have one, memory-mapped; the archive checks them
         # on the first call (``archive.InPlaceArray``), so only when a vector is first asked for.
         self.vectors = vectors
@@ -66,6 +68,8 @@ class TripleTable:
             if vec >= 0:
                 assert self.vectors is not None  # a row has a vector only in a table with vectors
                 t.embedding = self.vectors()[vec]
+            if self._retired_by is not None and self._retired_by[row] >= 0:
+                t.retired_by = text[int(self._retired_by[row])]
             self._made[row] = t
         return t
 
@@ -89,6 +93,9 @@ class TripleTable:
                 rows = np.flatnonzero(self.cols[:, 7] >= 0).tolist()
                 for row, vec in zip(rows, self.vectors()):
                     out[row].embedding = vec
+            if self._retired_by is not None:
+                for row in np.flatnonzero(self._retired_by >= 0).tolist():
+                    out[row].retired_by = text(int(self._retired_by[row]))
             for row, t in self._made.items():
                 out[row] = t
             self._all = out
