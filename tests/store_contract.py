@@ -105,6 +105,22 @@ class StoreContract:
         assert st.find_current("apple", "on", "table").id == again.id
         assert st.counts()["triples"] == 2 and st.counts()["current_triples"] == 1
 
+    def test_a_retired_triple_keeps_the_source_that_retired_it_and_can_be_restored(self):
+        st = self.make_store()
+        a, b, c = T("apple", "on", "table"), T("pear", "on", "table"), T("plum", "on", "table")
+        st.add_triples([a, b, c])
+        assert st.retire([a.id], 3, by="e2") == [a.id] and st.retire([b.id], 4) == [b.id]
+        assert st.retire([a.id], 5, by="e9") == []  # retired once: the first retiring source stays
+        st = self.reopen(st)
+        assert [t.id for t in st.retired_by_source("e2")] == [a.id]
+        assert st.retired_by_source("e9") == [] and st.get_triple(b.id).retired_by is None
+        assert st.get_triple(a.id).retired_by == "e2" and st.get_triple(c.id).retired_by is None
+        back = st.get_triple(a.id)
+        back.valid_until = back.retired_by = None
+        st.add_triples([back])  # made current again by writing it back
+        st = self.reopen(st)
+        assert st.find_current("apple", "on", "table").id == a.id and st.retired_by_source("e2") == []
+
     def test_episodes(self):
         st = self.make_store()
         st.add_episode(Episode("ep2", 2, "second", ["t1"]))
