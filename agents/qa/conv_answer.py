@@ -10,6 +10,7 @@ import logging
 from typing import Sequence
 
 from graphmem.errors import GraphmemError
+from graphmem.llm.base import LLMRequestError
 from graphmem.model import Episode
 
 from .conversation import turn_block
@@ -44,7 +45,7 @@ class TurnAnswerer:
     def answer(self, question, turns: Sequence[Episode]) -> str:
         text = getattr(question, "question", question)
         try:
-            reply = self.llm.chat(self.messages(text, self.shown(turns)), schema=SCHEMA, max_tokens=self.max_tokens)
+            reply = self._reply(text, turns)
         except GraphmemError as exc:  # one bad reply must not end a long evaluation
             self.failures += 1
             log.warning("answering failed (%d so far), counted as an empty answer: %s", self.failures, exc)
@@ -54,8 +55,8 @@ class TurnAnswerer:
         data = reply.data if isinstance(reply.data, dict) else {}
         return str(data.get("answer", "")).strip()
 
-    def shown(self, turns: Sequence[Episode]) -> Sequence[Episode]:
-        return turns
+    def _reply(self, question: str, turns: Sequence[Episode]):
+        return self.llm.chat(self.messages(question, turns), schema=SCHEMA, max_tokens=self.max_tokens)
 
 
 class FullContextAnswerer(TurnAnswerer):
@@ -67,8 +68,20 @@ class FullContextAnswerer(TurnAnswerer):
         n_ctx = getattr(llm, "n_ctx", None) or 4096
         self.context_tokens = context_tokens or n_ctx - max_tokens - 300
 
-    def shown(self, turns: Sequence[Episode]) -> Sequence[Episode]:
-        budget = self.context_tokens * CHARS_PER_TOKEN
+    def _reply(self, question: str, turns: Sequence[Episode]):
+        """The most recent turns the context holds: the character estimate can overshoot on text
+        with many short words, so a prompt the model refuses is sent again a fifth shorter."""
+        share = 1.0
+        while True:
+            try:
+                return super()._reply(question, self.shown(turns, share))
+            except LLMRequestError as exc:
+                if "context" not in str(exc) or share < 0.5:
+                    raise
+                share *= 0.8
+
+    def shown(self, turns: Sequence[Episode], share: float = 1.0) -> list[Episode]:
+        budget = self.context_tokens * CHARS_PER_TOKEN * share
         kept: list[Episode] = []
         for e in sorted(turns, key=lambda e: (e.step, e.id), reverse=True):
             budget -= len(turn_block(e)) + 1

@@ -68,6 +68,17 @@ class LocalChat(ChatModel):
 
     def _complete(self, messages: list[Message], *, schema: dict | None, temperature: float,
                   max_tokens: int, seed: int) -> Completion:
+        try:
+            return self._generate(messages, schema=schema, temperature=temperature, max_tokens=max_tokens,
+                                  seed=seed)
+        except ValueError as exc:  # llama.cpp's word for a prompt longer than the context
+            if "context window" not in str(exc):
+                raise
+            raise LLMRequestError(f"{exc}: the prompt and the reply do not fit the local model's "
+                                  f"{self.n_ctx}-token context; send less text") from None
+
+    def _generate(self, messages: list[Message], *, schema: dict | None, temperature: float,
+                  max_tokens: int, seed: int) -> Completion:
         with self._lock:
             if self._llm is None:
                 self._llm = self._load()
