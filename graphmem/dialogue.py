@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Iterator, Mapping
 
@@ -267,7 +267,7 @@ def with_listeners(turns: list[Turn]) -> list[Turn]:
     for t in turns:
         names = speakers[t.session]
         listener = next((s for s in names if s != t.speaker), "") if len(names) == 2 else t.listener
-        out.append(t if t.listener or not listener else Turn(**{**t.__dict__, "listener": listener}))
+        out.append(t if t.listener or not listener else replace(t, listener=listener))
     return out
 
 

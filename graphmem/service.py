@@ -198,7 +198,7 @@ class GraphService:
                 for t, _ in found.facts:
                     facts.setdefault(t.id, t)
             ranked = sorted(best, key=lambda pid: (-best[pid], pid))[:k]
-            turns = [e for e in self.store.get_episodes(ranked)]
+            turns = self.store.get_episodes(ranked)
         order = {pid: n for n, pid in enumerate(ranked)}
         turns.sort(key=lambda e: order[e.id])
         episodes = [{"id": e.id, "step": e.step, "title": e.title, "text": e.text, "score": round(best[e.id], 6),

@@ -223,9 +223,9 @@ def format_report(report: dict, ks: Sequence[int]) -> str:
     cats = [c for c in report["categories"] if int(c) in POOLED or c == "5"]
     lines = [f"{len(report['conversations'])} conversations, {report['questions']} questions; recall "
              f"pooled over categories {', '.join(map(str, report['pooled_categories']))}"]
-    header = ["retriever"] + [f"R@{k}" for k in ks] + [f"R@{ks[len(ks) // 2]} c{c}" for c in cats] + ["ms p50"]
+    mid = ks[len(ks) // 2]  # the middle cut-off is shown per category
+    header = ["retriever"] + [f"R@{k}" for k in ks] + [f"R@{mid} c{c}" for c in cats] + ["ms p50"]
     lines.append("  ".join(f"{h:>10}" if i else f"{h:<10}" for i, h in enumerate(header)))
-    mid = ks[len(ks) // 2]
     for name, r in report["retrievers"].items():
         cells = [f"{100 * r[f'recall@{k}']:.1f}" for k in ks]
         cells += [f"{100 * r['categories'][c][f'recall@{mid}']:.1f}" if c in r["categories"] else "-" for c in cats]
