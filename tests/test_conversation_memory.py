@@ -63,3 +63,20 @@ def test_the_question_reaches_the_reply_and_the_turn_it_answers(memory):
     graph = CorpusGraph(memory)
     top = [pid for pid, _ in graph.retrieve("When did Ben paint a lake sunrise?", 3)]
     assert top[0] == "D2:4" and "D2:3" in top
+
+
+def test_a_saved_conversation_opens_as_a_corpus_graph_with_its_own_profile(tmp_path):
+    from graphmem.errors import ConfigError
+    from graphmem.store import open_store
+
+    path = tmp_path / "chat.json"
+    with Memory(str(path), profile=DIALOGUE) as m:
+        remember_turns(m, TURNS[:2])
+    graph = CorpusGraph(open_store(path, readonly=True))  # as `graphmem ask` opens it
+    assert graph.memory.profile is DIALOGUE and graph.config.lexical_stems
+    assert graph.retrieve("Where does Ana live?", 1)[0][0] == "D1:1"
+    game = tmp_path / "game.json"
+    with Memory(str(game)) as m:
+        m.observe("You see a key.", 0)
+    with pytest.raises(ConfigError, match="passages or turns"):
+        CorpusGraph(open_store(game, readonly=True))

@@ -52,10 +52,11 @@ def graph_config(args, profile=None):
 
 
 def _ask(args) -> int:
-    from graphmem.rag.graph import CorpusGraph
+    from graphmem.rag.graph import CorpusGraph, corpus_profile
 
-    # Any graph file or server works: one built by eval-qa, or by 'graphmem build'.
-    graph = CorpusGraph(open_graph_store(args, readonly=True), config=graph_config(args))
+    # Any graph file or server works: one built by eval-qa or 'graphmem build', or a conversation's.
+    store = open_graph_store(args, readonly=True)
+    graph = CorpusGraph(store, config=graph_config(args, corpus_profile(store)))
     if not len(graph):
         raise UserError("the graph has no passages: build it with 'graphmem eval-qa' or 'graphmem build'")
     if args.no_answer:

@@ -26,9 +26,9 @@ from ..vectors.blas import one_blas_thread
 from ..embedders.sentence_transformer import Embedder
 from ..errors import ConfigError
 from ..ingest import BATCH_PASSAGES, EXTRACT_WORKERS
-from ..memory import Memory
+from ..memory import PROFILE, Memory
 from ..model import Episode, Triple
-from ..profiles import DOCUMENTS
+from ..profiles import DOCUMENTS, DomainProfile, profile_named
 from ..store.base import GraphStore
 from .base import PassageLike, top_k
 from .config import GraphRAGConfig
@@ -54,6 +54,13 @@ def _unit_range(scores: np.ndarray) -> np.ndarray:
     return (scores - lo) / (hi - lo) if hi > lo else np.ones_like(scores)
 
 
+def corpus_profile(store: GraphStore) -> DomainProfile:
+    """The profile a corpus graph in ``store`` reads by: the one it was written with (documents or
+    dialogue), documents for a new graph."""
+    stored = store.meta().get(PROFILE)
+    return profile_named(stored) if stored else DOCUMENTS
+
+
 class CorpusGraph:
     """A passage retriever backed by a knowledge graph; add and remove passages incrementally.
 
@@ -70,16 +77,16 @@ class CorpusGraph:
                  embed_passages: bool = True):
         if isinstance(store, Memory):
             self.memory = store
-            if not store.documents:
-                raise ConfigError(f"a corpus graph holds passages or turns: this graph was written with the "
-                                  f"{store.profile.name!r} profile")
         else:
             if store is None:
                 from ..store.embedded import EmbeddedStore
 
                 store = EmbeddedStore()
-            self.memory = Memory(store, profile=DOCUMENTS, embedder=embedder, extractor=extractor,
+            self.memory = Memory(store, profile=corpus_profile(store), embedder=embedder, extractor=extractor,
                                  embed_episodes=embed_passages, extract_workers=extract_workers)
+        if not self.memory.documents:
+            raise ConfigError(f"a corpus graph holds passages or turns: this graph was written with the "
+                              f"{self.memory.profile.name!r} profile")
         self.store = self.memory.store
         self.embedder = self.memory.embedder
         self.config = config or GraphRAGConfig.for_profile(self.memory.profile)
