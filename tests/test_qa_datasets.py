@@ -32,6 +32,20 @@ def test_musique_style_gold_by_title_and_text(tmp_path):
     assert ds.missing_gold == 0
 
 
+def test_graphrag_bench_style_keeps_evidence_statements_and_question_type(tmp_path):
+    corpus = [{"title": "Medical#0", "text": "Basal cell carcinoma is the most common skin cancer."}]
+    q = {"id": "Medical-1", "question": "What is the most common skin cancer?", "answer": "BCC",
+         "question_type": "Fact Retrieval", "evidence": ["BCC is the most common type of skin cancer."],
+         "paragraphs": [{"title": "Medical#0", "paragraph_text": corpus[0]["text"], "is_supporting": True}]}
+    plain = {k: v for k, v in q.items() if k not in ("question_type", "evidence")}
+    with_evidence, without = load_dataset(_write(tmp_path, [q, plain], corpus)).questions
+    assert with_evidence.evidence == q["evidence"] and with_evidence.question_type == "Fact Retrieval"
+    assert (without.evidence, without.question_type) == ([], "")
+    assert with_evidence.gold_ids == without.gold_ids == [passage_id("Medical#0", corpus[0]["text"])]
+    with pytest.raises(DatasetError, match="'evidence' must be a list of statements"):
+        load_dataset(_write(tmp_path, [dict(q, evidence=[["BCC", "is", "cancer"]])], corpus))
+
+
 def test_hotpot_style_dict_corpus_and_supporting_titles(tmp_path):
     corpus = {"Alpha": ["Alpha is a band.", " It formed in 1990."], "Beta": ["Beta is a city."]}
     q = {"_id": "abc", "question": "Where?", "answer": "Beta",

@@ -3,7 +3,8 @@
 A dataset folder holds ``questions.json`` and ``corpus.json``. Supported shapes:
 - questions: MuSiQue (``paragraphs`` with ``is_supporting``, ``answer_aliases``), HotpotQA and
   2WikiMultihopQA (``supporting_facts`` = [title, sentence index] pairs, ``context`` = [title,
-  sentences] pairs);
+  sentences] pairs); GraphRAG-Bench's shape is MuSiQue's plus ``question_type`` and ``evidence``
+  (statements a passage should make, scored by :mod:`.evidence`), kept by any shape that has them;
 - corpus: any shape ``graphmem build`` reads (a list of ``{"title", "text"}``, a dict ``title ->
   sentences``, ...), read by graphmem's one corpus reader, so ``build`` gives the same passage ids.
 
@@ -38,6 +39,8 @@ class Question:
     aliases: list[str] = field(default_factory=list)
     gold_ids: list[str] = field(default_factory=list)
     gold_titles: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    question_type: str = ""
 
     @property
     def answers(self) -> list[str]:
@@ -149,6 +152,11 @@ def _question(i: int, q: object, gold: _GoldResolver, folder: str) -> Question:
         raise DatasetError(f"question {i} in {folder}: {problem} (see the MuSiQue / HotpotQA formats)") from None
     if not isinstance(out.question, str) or not out.question.strip():
         raise DatasetError(f"question {i} in {folder} has no question text")
+    evidence = q.get("evidence", [])
+    if not isinstance(evidence, list) or not all(isinstance(s, str) for s in evidence):
+        raise DatasetError(f"question {i} in {folder}: 'evidence' must be a list of statements (strings)")
+    out.evidence = evidence
+    out.question_type = str(q.get("question_type", ""))
     return out
 
 
