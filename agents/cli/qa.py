@@ -46,6 +46,9 @@ def _eval_qa(args) -> int:
     if args.iterations > 1 and not args.answer:
         raise UserError("--iterations needs --answer: later rounds search with the drafted answer")
     dataset = select_split(load_dataset(args.data, limit=args.limit), args.split)
+    if args.gold == "evidence" and dataset.questions and not any(q.evidence for q in dataset.questions):
+        raise UserError(f"--gold evidence: no question in {args.data}/questions.json has 'evidence' "
+                        f"statements; score against the gold passages (--gold passages)")
     graph_store = _given_graph(args)
     embedder = embedder_named(args.embedder) if args.embedder else None
     built = build_retrievers(args.retriever, dataset, args.cache_dir, args.extractor,
@@ -53,7 +56,7 @@ def _eval_qa(args) -> int:
                              workers=args.workers, graph_store=graph_store, embedder=embedder)
     answerer = Answerer(open_llm(args), top_k=args.answer_k) if args.answer else None
     report = evaluate(dataset, built, args.k, answerer, progress=args.answer and showing(args),
-                      iterations=args.iterations, split=args.split)
+                      iterations=args.iterations, split=args.split, gold=args.gold)
     if args.json:
         if not args.per_question:
             for r in report["retrievers"].values():
@@ -137,7 +140,7 @@ def _eval_conv(args) -> int:
 
 def register(subparsers) -> None:
     from graphmem_agents.qa.conversation import RETRIEVERS as CONVERSATION_RETRIEVERS
-    from graphmem_agents.qa.harness import RETRIEVERS
+    from graphmem_agents.qa.harness import GOLDS, RETRIEVERS
     from graphmem_environments.qa.split import SPLITS
     from graphmem.embedders import EMBEDDERS
 
@@ -149,6 +152,10 @@ def register(subparsers) -> None:
     p.add_argument("--retriever", type=_names_of(RETRIEVERS), default=["graph"],
                    help="graph, dense, bm25, hybrid or bfs; a comma list compares them in one run")
     p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")
+    p.add_argument("--gold", choices=GOLDS, default="passages",
+                   help="score against the gold passages (default) or the questions' evidence statements: "
+                        "the share of statements that some top-k passage covers (70%% of its IDF-weighted "
+                        "words), fair to any chunking")
     add_extractor_options(p)
     g = p.add_argument_group("graph to evaluate (default: one built and cached under --cache-dir)")
     g.add_argument("--graph", metavar="FILE", help="a graph file (e.g. from 'graphmem build'); passages "

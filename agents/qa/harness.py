@@ -13,11 +13,12 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from graphmem_environments.qa import QADataset, exact_match, f1_score, mean_recall_at_k
+from graphmem_environments.qa import QADataset, Question, exact_match, f1_score, recall_at_k
+from graphmem_environments.qa.evidence import DEFAULT_THRESHOLD, EvidenceCoverage
 from graphmem.embedders.sentence_transformer import DEFAULT_EMBEDDER
 from graphmem.indexes import PASSAGE_TOKENS
 from graphmem.rag import BM25Retriever, DenseRetriever, HybridRetriever, PassageRetriever
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 RETRIEVERS = ("graph", "dense", "bm25", "hybrid", "bfs")
 BASELINES = ("dense", "bm25", "hybrid")
 SAVE_EVERY = 256  # passages between checkpoints of a graph build
+# What a retrieved passage is scored against: the gold passages of the questions file, or its
+# evidence statements (any passage that covers one counts: fair to a chunking of one's own).
+GOLDS = ("passages", "evidence")
+UNTYPED = "(no type)"  # the by_type group of questions without a question_type
 
 
 def corpus_key(dataset: QADataset) -> str:
@@ -163,19 +168,67 @@ def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
     return built
 
 
-def evaluate(dataset: QADataset, built: Built, ks: Sequence[int], answerer=None,
-             progress: bool = False, iterations: int = 1, split: str = "all") -> dict:
-    """Recall@k (and EM/F1 with an ``answerer``) per retriever, with per-query latency.
+def question_recall(dataset: QADataset, gold: str, ks: Sequence[int]
+                    ) -> Callable[[Question, Sequence[str]], dict[int, float] | None]:
+    """Per question, its Recall@k for each k given its ranked passage ids; None for a question
+    that cannot be scored (with ``evidence``: one without statements).
 
-    ``iterations`` > 1 (with an answerer): Iter-RetGen; the top-level numbers are the last round's,
-    ``rounds`` holds every round's (round n = what ``--iterations n`` gives)."""
+    ``passages``: the share of its gold passages ranked in the top k (1.0 with no gold, as
+    ever). ``evidence``: the share of its evidence statements covered by at least one of the top k
+    passages (a passage may cover several)."""
+    if gold == "passages":
+        return lambda q, ranked: {k: recall_at_k(ranked, q.gold_ids, k) for k in ks}
+    if gold != "evidence":
+        raise ValueError(f"unknown gold {gold!r}; choose from {', '.join(GOLDS)}")
+    coverage = EvidenceCoverage(dataset.passages, DEFAULT_THRESHOLD)
+    return lambda q, ranked: ({k: coverage.recall_at_k(q.evidence, ranked, k) for k in ks}
+                              if q.evidence else None)
+
+
+def _mean_recalls(recalls: Sequence[dict[int, float] | None], ks: Sequence[int]) -> dict:
+    """``recall@k`` averaged over the questions scored (0.0 when none was)."""
+    scored = [r for r in recalls if r is not None]
+    return {f"recall@{k}": sum(r[k] for r in scored) / len(scored) if scored else 0.0 for k in ks}
+
+
+def _by_type(types: Sequence[str], recalls: Sequence[dict[int, float] | None], ks: Sequence[int]) -> dict:
+    """Recall per question type, with the questions scored and skipped (recall None where none
+    was scored); empty when no question has a type."""
+    if not any(types):
+        return {}
+    out = {}
+    for kind in sorted(set(types)):
+        mine = [r for t, r in zip(types, recalls) if t == kind]
+        scored = sum(r is not None for r in mine)
+        recall = _mean_recalls(mine, ks) if scored else dict.fromkeys(f"recall@{k}" for k in ks)
+        out[kind or UNTYPED] = {"questions": scored, "skipped": len(mine) - scored, **recall}
+    return out
+
+
+def evaluate(dataset: QADataset, built: Built, ks: Sequence[int], answerer=None,
+             progress: bool = False, iterations: int = 1, split: str = "all",
+             gold: str = "passages") -> dict:
+    """Recall@k (and EM/F1 with an ``answerer``) per retriever, with per-query latency; per
+    question type too when the questions have types.
+
+    ``gold``: see :func:`question_recall`; with ``evidence``, questions without statements are
+    skipped and counted. ``iterations`` > 1 (with an answerer): Iter-RetGen; the top-level numbers
+    are the last round's, ``rounds`` holds every round's (round n = what ``--iterations n`` gives)."""
     depth = max(max(ks), getattr(answerer, "top_k", 0))
+    recall_of = question_recall(dataset, gold, ks)
     report: dict[str, Any] = {"dataset": dataset.name, "split": split, "questions": len(dataset.questions),
                               "passages": len(dataset.passages), "missing_gold": dataset.missing_gold,
-                              "retrievers": {}}
+                              "gold": gold}
+    if gold == "evidence":
+        report["evidence"] = {
+            "threshold": DEFAULT_THRESHOLD, "statements": sum(len(q.evidence) for q in dataset.questions),
+            "questions_scored": sum(bool(q.evidence) for q in dataset.questions),
+            "questions_without_evidence": sum(not q.evidence for q in dataset.questions)}
+    report["retrievers"] = {}
+    types = [q.question_type for q in dataset.questions]
     rounds_run = iterations if answerer is not None else 1
     for name, retriever in built.retrievers.items():
-        runs: list[list[tuple[Sequence[str], Sequence[str]]]] = [[] for _ in range(rounds_run)]
+        recalls: list[list[dict[int, float] | None]] = [[] for _ in range(rounds_run)]
         ems: list[list[float]] = [[] for _ in range(rounds_run)]
         f1s: list[list[float]] = [[] for _ in range(rounds_run)]
         latencies, rows = [], []
@@ -200,11 +253,14 @@ def evaluate(dataset: QADataset, built: Built, ks: Sequence[int], answerer=None,
                                iterations)
             for i in range(rounds_run):  # a round that stopped early counts as repeated
                 r = done[min(i, len(done) - 1)]
-                runs[i].append((r.ranked, q.gold_ids))
+                recalls[i].append(recall_of(q, r.ranked))
                 if answerer is not None:
                     ems[i].append(exact_match(r.answer, q.answers))
                     f1s[i].append(f1_score(r.answer, q.answers))
-            row = {"id": q.id, "retrieved": done[-1].ranked, "gold": q.gold_ids}
+            row: dict[str, Any] = {"id": q.id, "retrieved": done[-1].ranked, "gold": q.gold_ids}
+            if gold == "evidence":
+                last = recalls[-1][-1]
+                row["evidence_recall"] = None if last is None else {f"recall@{k}": v for k, v in last.items()}
             if answerer is not None:
                 row["prediction"] = done[-1].answer
                 if iterations > 1:
@@ -213,7 +269,7 @@ def evaluate(dataset: QADataset, built: Built, ks: Sequence[int], answerer=None,
             rows.append(row)
 
         def scores(i: int) -> dict:
-            out = {f"recall@{k}": mean_recall_at_k(runs[i], k) for k in ks}
+            out = _mean_recalls(recalls[i], ks)
             if answerer is not None:
                 out["em"] = float(np.mean(ems[i])) if ems[i] else 0.0
                 out["f1"] = float(np.mean(f1s[i])) if f1s[i] else 0.0
@@ -227,6 +283,9 @@ def evaluate(dataset: QADataset, built: Built, ks: Sequence[int], answerer=None,
         result["query_ms_p95"] = round(1000 * float(np.percentile(latencies, 95)), 2) if latencies else 0.0
         if rounds_run > 1:
             result["rounds"] = [scores(i) for i in range(rounds_run)]
+        by_type = _by_type(types, recalls[-1], ks)
+        if by_type:
+            result["by_type"] = by_type
         if name in built.stats:
             result["graph"] = built.stats[name]
         result["per_question"] = rows
@@ -258,6 +317,11 @@ def format_report(report: dict, ks: Sequence[int]) -> str:
     split = report.get("split", "all")
     lines = [f"dataset {report['dataset']}: {report['questions']} questions"
              f"{'' if split == 'all' else f' ({split} split)'}, {report['passages']} passages"]
+    if "evidence" in report:
+        e = report["evidence"]
+        lines.append(f"gold: {e['statements']} evidence statements of {e['questions_scored']} questions "
+                     f"(a passage covers one holding {100 * e['threshold']:.0f}% of its IDF-weighted "
+                     f"content words); {e['questions_without_evidence']} questions without evidence skipped")
     extra = [c for c in ("em", "f1") if any(c in r for r in report["retrievers"].values())]
     header = ["retriever"] + [f"R@{k}" for k in ks] + [c.upper() for c in extra] + \
              ["index_s", "query_ms"]
@@ -275,6 +339,27 @@ def format_report(report: dict, ks: Sequence[int]) -> str:
     for key, m in report.get("graph_vs_best_baseline", {}).items():
         lines.append(f"graph vs best baseline at R@{key.split('@')[1]}: {m['lead']:+.1f} points "
                      f"over {m['best_baseline']}")
+    lines += _type_table(report, ks)
     if any(r["index_cached"] for r in report["retrievers"].values()):
         lines.append("* index loaded from cache")
     return "\n".join(lines)
+
+
+def _type_table(report: dict, ks: Sequence[int]) -> list[str]:
+    """Recall per question type: one row per type, one column per retriever and cut-off."""
+    typed = {name: r["by_type"] for name, r in report["retrievers"].items() if "by_type" in r}
+    if not typed:
+        return []
+    kinds = list(next(iter(typed.values())))
+    width = max(len("question type"), *map(len, kinds))
+    columns = [(name, k) for name in typed for k in ks]
+    heads = [f"{name} R@{k}" for name, k in columns]
+    cell = max(9, *map(len, heads))
+    lines = ["per question type:", "  ".join([f"{'question type':<{width}}", f"{'n':>5}"] +
+                                              [f"{h:>{cell}}" for h in heads])]
+    for kind in kinds:
+        first = next(iter(typed.values()))[kind]
+        recalls = [typed[name][kind][f"recall@{k}"] for name, k in columns]
+        cells = ["-" if r is None else f"{r:.3f}" for r in recalls]
+        lines.append("  ".join([f"{kind:<{width}}", f"{first['questions']:>5}"] + [f"{c:>{cell}}" for c in cells]))
+    return lines
