@@ -59,6 +59,16 @@ def test_recall_counts_statements_covered_by_any_of_the_top_k(coverage):
     assert coverage.recall_at_k([], ["a"], 1) == 1.0
 
 
+def test_a_statement_is_coverable_when_some_passage_of_the_corpus_covers_it(coverage):
+    statements = ["Aspirin thins the blood of patients.", "Warfarin thins blood in patients.",
+                  "Aspirin is stopped before surgery.", "Patients rest after surgery.",
+                  "Warfarin thins blood in patients before dialysis.", "The of and"]
+    every = [c["title"] for c in CORPUS]
+    assert [coverage.coverable(s) for s in statements] == [
+        coverage.first_covering(s, every) is not None for s in statements] == [True, True, False, True, False, True]
+    assert not EvidenceCoverage([]).coverable("Aspirin thins blood.")
+
+
 QUESTIONS = [
     # BM25 ranks "a" first (only it says "aspirin"); "a" covers the first statement, "b" the second
     {"id": "q1", "question": "What does aspirin thin?", "answer": "blood", "question_type": "Fact Retrieval",
@@ -91,8 +101,10 @@ def _eval(data_dir, tmp_path, capsys, *flags):
 def test_eval_qa_scores_evidence_statements_per_question_type(data_dir, tmp_path, capsys):
     report = json.loads(_eval(data_dir, tmp_path, capsys, "--gold", "evidence", "--json"))
     assert report["gold"] == "evidence"
+    # q2's second statement is said by no passage: no ranking can reach it
     assert report["evidence"] == {"threshold": 0.7, "statements": 4, "questions_scored": 2,
-                                  "questions_without_evidence": 1}
+                                  "questions_without_evidence": 1, "ceiling": 0.75,
+                                  "ceiling_by_type": {"Complex Reasoning": 0.5, "Fact Retrieval": 1.0}}
     bm25 = report["retrievers"]["bm25"]
     # q1: 1 of 2 at k=1, both at k=5 (all passages); q2: 1 of 2 at either; q3 has no evidence
     assert (bm25["recall@1"], bm25["recall@5"]) == (0.5, 0.75)
@@ -101,8 +113,8 @@ def test_eval_qa_scores_evidence_statements_per_question_type(data_dir, tmp_path
         "Fact Retrieval": {"questions": 1, "skipped": 0, "recall@1": 0.5, "recall@5": 1.0}}
     text = _eval(data_dir, tmp_path, capsys, "--gold", "evidence")
     assert "gold: 4 evidence statements of 2 questions" in text and "1 questions without evidence skipped" in text
-    assert "per question type:" in text
-    assert any(line.split() == ["Fact", "Retrieval", "1", "0.500", "1.000"] for line in text.splitlines())
+    assert "per question type:" in text and "recall can reach 0.750" in text
+    assert any(line.split() == ["Fact", "Retrieval", "1", "0.500", "1.000", "1.000"] for line in text.splitlines())
 
 
 def test_passage_gold_is_the_default_and_gains_the_per_type_breakdown(data_dir, tmp_path, capsys):

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -168,21 +168,37 @@ def build_retrievers(names: Sequence[str], dataset: QADataset, cache_dir: str,
     return built
 
 
-def question_recall(dataset: QADataset, gold: str, ks: Sequence[int]
-                    ) -> Callable[[Question, Sequence[str]], dict[int, float] | None]:
-    """Per question, its Recall@k for each k given its ranked passage ids; None for a question
-    that cannot be scored (with ``evidence``: one without statements).
+def _question_recall(q: Question, ranked: Sequence[str], ks: Sequence[int],
+                     coverage: EvidenceCoverage | None) -> dict[int, float] | None:
+    """The question's Recall@k for each k. Against its gold passages (``coverage`` None): the share
+    of them ranked in the top k (1.0 with no gold, as ever). Against its evidence statements: the
+    share of them covered by at least one of the top k (a passage may cover several); None for a
+    question without statements, which is skipped."""
+    if coverage is None:
+        return {k: recall_at_k(ranked, q.gold_ids, k) for k in ks}
+    return {k: coverage.recall_at_k(q.evidence, ranked, k) for k in ks} if q.evidence else None
 
-    ``passages``: the share of its gold passages ranked in the top k (1.0 with no gold, as
-    ever). ``evidence``: the share of its evidence statements covered by at least one of the top k
-    passages (a passage may cover several)."""
-    if gold == "passages":
-        return lambda q, ranked: {k: recall_at_k(ranked, q.gold_ids, k) for k in ks}
-    if gold != "evidence":
-        raise ValueError(f"unknown gold {gold!r}; choose from {', '.join(GOLDS)}")
-    coverage = EvidenceCoverage(dataset.passages, DEFAULT_THRESHOLD)
-    return lambda q, ranked: ({k: coverage.recall_at_k(q.evidence, ranked, k) for k in ks}
-                              if q.evidence else None)
+
+def _evidence_summary(questions: Sequence[Question], coverage: EvidenceCoverage) -> dict:
+    """What there is to find, and the ceiling of recall: per question the share of its statements
+    that some passage covers, averaged as recall is (overall and per question type)."""
+    reach = [sum(map(coverage.coverable, q.evidence)) / len(q.evidence) if q.evidence else None
+             for q in questions]
+
+    def mean(values: list[float | None]) -> float | None:
+        scored = [v for v in values if v is not None]
+        return sum(scored) / len(scored) if scored else None
+
+    out: dict[str, Any] = {
+        "threshold": coverage.threshold, "statements": sum(len(q.evidence) for q in questions),
+        "questions_scored": sum(bool(q.evidence) for q in questions),
+        "questions_without_evidence": sum(not q.evidence for q in questions),
+        "ceiling": mean(reach)}
+    types = [q.question_type for q in questions]
+    if any(types):
+        out["ceiling_by_type"] = {kind or UNTYPED: mean([r for t, r in zip(types, reach) if t == kind])
+                                  for kind in sorted(set(types))}
+    return out
 
 
 def _mean_recalls(recalls: Sequence[dict[int, float] | None], ks: Sequence[int]) -> dict:
@@ -211,19 +227,19 @@ def evaluate(dataset: QADataset, built: Built, ks: Sequence[int], answerer=None,
     """Recall@k (and EM/F1 with an ``answerer``) per retriever, with per-query latency; per
     question type too when the questions have types.
 
-    ``gold``: see :func:`question_recall`; with ``evidence``, questions without statements are
-    skipped and counted. ``iterations`` > 1 (with an answerer): Iter-RetGen; the top-level numbers
-    are the last round's, ``rounds`` holds every round's (round n = what ``--iterations n`` gives)."""
+    ``gold``: ``passages`` (the questions' gold passages) or ``evidence`` (their evidence
+    statements; see :func:`_question_recall`). ``iterations`` > 1 (with an answerer): Iter-RetGen;
+    the top-level numbers are the last round's, ``rounds`` holds every round's (round n = what
+    ``--iterations n`` gives)."""
     depth = max(max(ks), getattr(answerer, "top_k", 0))
-    recall_of = question_recall(dataset, gold, ks)
+    if gold not in GOLDS:
+        raise ValueError(f"unknown gold {gold!r}; choose from {', '.join(GOLDS)}")
+    coverage = EvidenceCoverage(dataset.passages, DEFAULT_THRESHOLD) if gold == "evidence" else None
     report: dict[str, Any] = {"dataset": dataset.name, "split": split, "questions": len(dataset.questions),
                               "passages": len(dataset.passages), "missing_gold": dataset.missing_gold,
                               "gold": gold}
-    if gold == "evidence":
-        report["evidence"] = {
-            "threshold": DEFAULT_THRESHOLD, "statements": sum(len(q.evidence) for q in dataset.questions),
-            "questions_scored": sum(bool(q.evidence) for q in dataset.questions),
-            "questions_without_evidence": sum(not q.evidence for q in dataset.questions)}
+    if coverage is not None:
+        report["evidence"] = _evidence_summary(dataset.questions, coverage)
     report["retrievers"] = {}
     types = [q.question_type for q in dataset.questions]
     rounds_run = iterations if answerer is not None else 1
@@ -253,12 +269,12 @@ def evaluate(dataset: QADataset, built: Built, ks: Sequence[int], answerer=None,
                                iterations)
             for i in range(rounds_run):  # a round that stopped early counts as repeated
                 r = done[min(i, len(done) - 1)]
-                recalls[i].append(recall_of(q, r.ranked))
+                recalls[i].append(_question_recall(q, r.ranked, ks, coverage))
                 if answerer is not None:
                     ems[i].append(exact_match(r.answer, q.answers))
                     f1s[i].append(f1_score(r.answer, q.answers))
             row: dict[str, Any] = {"id": q.id, "retrieved": done[-1].ranked, "gold": q.gold_ids}
-            if gold == "evidence":
+            if coverage is not None:
                 last = recalls[-1][-1]
                 row["evidence_recall"] = None if last is None else {f"recall@{k}": v for k, v in last.items()}
             if answerer is not None:
@@ -322,6 +338,8 @@ def format_report(report: dict, ks: Sequence[int]) -> str:
         lines.append(f"gold: {e['statements']} evidence statements of {e['questions_scored']} questions "
                      f"(a passage covers one holding {100 * e['threshold']:.0f}% of its IDF-weighted "
                      f"content words); {e['questions_without_evidence']} questions without evidence skipped")
+        if e["ceiling"] is not None:
+            lines.append(f"recall can reach {e['ceiling']:.3f}: the statements some passage covers")
     extra = [c for c in ("em", "f1") if any(c in r for r in report["retrievers"].values())]
     header = ["retriever"] + [f"R@{k}" for k in ks] + [c.upper() for c in extra] + \
              ["index_s", "query_ms"]
@@ -354,12 +372,17 @@ def _type_table(report: dict, ks: Sequence[int]) -> list[str]:
     width = max(len("question type"), *map(len, kinds))
     columns = [(name, k) for name in typed for k in ks]
     heads = [f"{name} R@{k}" for name, k in columns]
+    ceilings = report.get("evidence", {}).get("ceiling_by_type")
+    if ceilings:
+        heads.append("ceiling")
     cell = max(9, *map(len, heads))
     lines = ["per question type:", "  ".join([f"{'question type':<{width}}", f"{'n':>5}"] +
                                               [f"{h:>{cell}}" for h in heads])]
     for kind in kinds:
         first = next(iter(typed.values()))[kind]
         recalls = [typed[name][kind][f"recall@{k}"] for name, k in columns]
+        if ceilings:
+            recalls.append(ceilings[kind])
         cells = ["-" if r is None else f"{r:.3f}" for r in recalls]
         lines.append("  ".join([f"{kind:<{width}}", f"{first['questions']:>5}"] + [f"{c:>{cell}}" for c in cells]))
     return lines

@@ -23,6 +23,8 @@ import re
 from collections import Counter
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from graphmem.corpus import Passage
 
 DEFAULT_THRESHOLD = 0.70
@@ -59,6 +61,11 @@ class EvidenceCoverage:
         # word no passage holds weighs the most
         self._idf = {w: math.log((1 + n) / (1 + c)) + 1 for w, c in df.items()}
         self._unseen_idf = math.log(1 + n) + 1
+        rows: dict[str, list[int]] = {}
+        for i, words in enumerate(self._words.values()):
+            for w in words:
+                rows.setdefault(w, []).append(i)
+        self._postings = {w: np.array(r) for w, r in rows.items()}  # word -> the passages holding it
 
     def idf(self, word: str) -> float:
         return self._idf.get(word, self._unseen_idf)
@@ -66,12 +73,32 @@ class EvidenceCoverage:
     def coverage(self, statement: str, passage_id: str) -> float:
         """The IDF-weighted share of the statement's content words that the passage holds (1.0 for
         a statement with none: nothing is missing)."""
-        wanted = sorted(content_words(statement))  # one summing order: all words held gives 1.0
-        total = sum(self.idf(w) for w in wanted)
+        wanted, total = self._weighed(statement)
         if not total:
             return 1.0
         held = self._words.get(passage_id, frozenset())
         return sum(self.idf(w) for w in wanted if w in held) / total
+
+    def coverable(self, statement: str) -> bool:
+        """Whether some passage of the corpus covers ``statement``. Recall reaches only these, so
+        their share is its ceiling, and that changes with the chunking (a statement split across
+        two chunks may be covered by neither)."""
+        wanted, total = self._weighed(statement)
+        if not total:
+            return True
+        if not self._words:
+            return False
+        held = np.zeros(len(self._words))
+        for w in wanted:  # the same additions in the same order as coverage(): the same sums
+            if w in self._postings:
+                held[self._postings[w]] += self.idf(w)
+        return bool(held.max() / total >= self.threshold)
+
+    def _weighed(self, statement: str) -> tuple[list[str], float]:
+        """The statement's content words in one summing order (all words held gives exactly 1.0)
+        and their total weight."""
+        wanted = sorted(content_words(statement))
+        return wanted, sum(self.idf(w) for w in wanted)
 
     def covers(self, statement: str, passage_id: str) -> bool:
         return self.coverage(statement, passage_id) >= self.threshold
