@@ -23,6 +23,10 @@ PROSE = [
      {("eiffel tower", "designed by", "gustave eiffel"), ("eiffel tower", "completed in", "1889")}),
     ("The British Journal of Aesthetics was established in 1960.",
      {("british journal of aesthetics", "established in", "1960")}),
+    # "found" is also "find"'s past: the verb keeps the text's form.
+    ("Marta Quill founded the Quill Bakery in 1998.",
+     {("marta quill", "founded", "quill bakery"), ("marta quill", "founded in", "1998")}),
+    ("Ana moved to Porto.", {("ana", "move to", "porto")}),
 ]
 
 

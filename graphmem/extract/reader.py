@@ -14,6 +14,9 @@ from ..normalize import canonical_entity
 from ..profiles import DomainProfile
 from .base import MAX_NAME_WORDS, RawTriple
 
+# Lemmas spelled like another verb's past tense: "founded" -> "found" reads as "find", so such a
+# verb keeps the form the text gave it.
+AMBIGUOUS_LEMMAS = frozenset({"found", "ground", "wound", "bound", "fell", "lay", "saw"})
 NAME_DEPS = {"compound", "amod", "nummod", "flat", "nmod", "npadvmod", "poss", "case"}
 LIST_DEPS = {"conj", "appos"}
 
@@ -150,7 +153,8 @@ class Reader:
     def predicates(self, verb) -> Iterator[tuple[str, str]]:
         lemma = verb.lemma_.lower()
         particle = " ".join(c.lower_ for c in verb.children if c.dep_ == "prt")
-        base = lemma if verb.dep_ != "acl" and verb.tag_ != "VBN" else verb.lower_
+        keep_form = verb.dep_ == "acl" or verb.tag_ == "VBN" or lemma in AMBIGUOUS_LEMMAS
+        base = verb.lower_ if keep_form else lemma
         if particle:
             base = f"{base} {particle}"
         states = self.words.state_words
