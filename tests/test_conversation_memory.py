@@ -6,7 +6,7 @@ import pytest
 from graphmem import Memory
 from graphmem.dialogue import Turn, remember_turns, with_listeners
 from graphmem.profiles import DIALOGUE
-from graphmem.rag.config import GraphRAGConfig
+from graphmem.rag.config import UNTITLED_PRIOR, GraphRAGConfig
 from graphmem.rag.graph import CorpusGraph
 
 TURNS = with_listeners([
@@ -49,7 +49,9 @@ def test_a_new_home_retires_the_old_one_said_in_another_turn(memory):
 
 def test_a_turn_gains_the_better_of_its_session_neighbours_scores(memory):
     graph = CorpusGraph(memory)
-    assert graph.config.lexical_weight == DIALOGUE.retrieval["lexical_weight"]  # the profile's prior
+    # Turns name no passage's title: the prior is the untitled corpus's, led by the turns' words.
+    assert graph.index.title_share() == 0.0
+    assert graph.config.prior_weights(graph.index.title_share()) == UNTITLED_PRIOR
     ids = ["D1:1", "D1:2", "D2:1", "D2:2", "D2:3", "D2:4"]
     scores = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.5])
     out = graph._with_neighbours(ids, scores)

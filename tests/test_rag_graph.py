@@ -7,7 +7,7 @@ from graphmem.corpus import Passage as P
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.profiles import DOCUMENTS
 from graphmem.rag import DenseRetriever
-from graphmem.rag.config import PRESETS, GraphRAGConfig
+from graphmem.rag.config import PRESETS, TITLED_PRIOR, UNTITLED_PRIOR, GraphRAGConfig
 from graphmem.rag.graph import CorpusGraph
 from graphmem.rag.mentions import proper_names
 
@@ -180,9 +180,11 @@ def test_per_text_extractors_run_concurrently_in_order(graph, extractor):
 @pytest.mark.slow
 def test_bridge_bonus_lifts_the_passage_a_top_passage_names(extractor):
     corpus = CORPUS + [P("p-varrow", "Varrow, Northshire", "A quiet harbour town with a long pier.")]
-    plain = CorpusGraph(extractor=extractor, config=GraphRAGConfig(bridge_weight=0.0))
+    # A titled corpus's prior, as on Wikipedia: six passages are too few to measure the shape by.
+    titled = dict(zip(("passage_weight", "lexical_weight"), TITLED_PRIOR))
+    plain = CorpusGraph(extractor=extractor, config=GraphRAGConfig(bridge_weight=0.0, **titled))
     plain.add(corpus)
-    bridged = CorpusGraph(extractor=extractor)  # defaults: bridge 0.2 over the top 3
+    bridged = CorpusGraph(extractor=extractor, config=GraphRAGConfig(**titled))  # bridge 0.2 over the top 3
     bridged.add(corpus)
     question = "Which cliff lighthouse stands near a town?"
     # the lighthouse passage names 'Varrow': the alias of the title 'Varrow, Northshire'
@@ -289,3 +291,25 @@ def test_a_proper_name_no_passage_is_about_bridges_to_the_passages_naming_it(ext
     assert _ids(plain.retrieve(question, 2))[0] == "p-village"
     assert _ids(plain.retrieve(question, 2))[1] != "p-treaty"
     assert _ids(bridged.retrieve(question, 2)) == ["p-village", "p-treaty"]
+
+
+def test_the_prior_follows_the_corpus_shape_unless_given():
+    cfg = GraphRAGConfig()
+    assert cfg.prior_weights(0.0) == UNTITLED_PRIOR  # a guide's chunks, a conversation's turns
+    assert cfg.prior_weights(0.45) == TITLED_PRIOR  # Wikipedia: passages name one another's titles
+    half = cfg.prior_weights(cfg.titled_share / 2)
+    assert half == pytest.approx(tuple((a + b) / 2 for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR)))
+    assert GraphRAGConfig(lexical_weight=0.3).prior_weights(0.0) == (UNTITLED_PRIOR[0], 0.3)
+    with pytest.raises(ValueError, match="titled_share"):
+        GraphRAGConfig(titled_share=0.0)
+
+
+def test_a_first_name_is_linked_to_the_one_full_name_it_begins(extractor):
+    graph = CorpusGraph(extractor=extractor)
+    graph.add([P("a", "founding", "Marta Quill opened the Quill Bakery in Lisbon in 1998."),
+               P("b", "today", "Years later Marta moved to Porto, and Tomas Reyes runs the bakery."),
+               P("c", "menu", "Locals say that Quill sells the best rye bread.")])
+    assert "quill" in graph.entities()
+    short = set(graph.index.short_names())
+    assert ("marta", "marta quill") in short
+    assert not any(word == "quill" for word, _ in short)  # 'Quill' ends one name, begins another

@@ -120,7 +120,7 @@ def _eval_conv(args) -> int:
         answer = TurnAnswerer(llm)
         full = None if args.no_full_context else FullContextAnswerer(llm)
     report = evaluate(conversations, args.retriever, args.k, args.cache_dir,
-                      extractor=open_extractor(args, DIALOGUE), config=graph_config(args, DIALOGUE),
+                      extractor=open_extractor(args, DIALOGUE), config=graph_config(args),
                       extractor_name=args.extractor,
                       answer=answer.answer if answer else None, answer_k=args.answer_k,
                       answer_with=args.retriever[0],

@@ -31,14 +31,13 @@ def add_graph_retrieval_options(p: argparse.ArgumentParser) -> None:
                         + "; ".join(f"{name}: {what}" for name, (what, _) in PRESETS.items()))
     defaults = GraphRAGConfig()
     for name, kind in _GRAPH_FLAGS.items():
-        g.add_argument(f"--{name.replace('_', '-')}", type=kind,
-                       help=f"{GraphRAGConfig.help(name)} (default {getattr(defaults, name)})")
+        default = getattr(defaults, name)
+        g.add_argument(f"--{name.replace('_', '-')}", type=kind, help=GraphRAGConfig.help(name)
+                       + ("" if default is None else f" (default {default})"))
 
 
-def graph_config(args, profile=None):
-    """The --preset's config with the flags that were given, else None (the defaults: the graph's
-    profile's). ``profile``: the graph's profile, whose retrieval settings the flags change when
-    no --preset is given."""
+def graph_config(args):
+    """The --preset's config with the flags that were given, else None (the defaults)."""
     from dataclasses import replace
 
     from graphmem.rag.config import GraphRAGConfig
@@ -46,17 +45,15 @@ def graph_config(args, profile=None):
     given = {k: getattr(args, k) for k in _GRAPH_FLAGS if getattr(args, k) is not None}
     if args.preset is None and not given:
         return None
-    if args.preset is None and profile is not None:
-        return replace(GraphRAGConfig.for_profile(profile), **given)
     return replace(GraphRAGConfig.preset(args.preset or "default"), **given)
 
 
 def _ask(args) -> int:
-    from graphmem.rag.graph import CorpusGraph, corpus_profile
+    from graphmem.rag.graph import CorpusGraph
 
     # Any graph file or server works: one built by eval-qa or 'graphmem build', or a conversation's.
     store = open_graph_store(args, readonly=True)
-    graph = CorpusGraph(store, config=graph_config(args, corpus_profile(store)))
+    graph = CorpusGraph(store, config=graph_config(args))
     if not len(graph):
         raise UserError("the graph has no passages: build it with 'graphmem eval-qa' or 'graphmem build'")
     if args.no_answer:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Mapping
 
 from ..errors import ConfigError
 from ..normalize import ResolverConfig
@@ -169,9 +169,6 @@ class DomainProfile:
     speaker_pronouns: bool = False
     # Relative times ("yesterday", "last week") are dated by the episode's "time" metadata.
     relative_times: bool = False
-    # Corpus-graph retrieval settings (``GraphRAGConfig`` fields) this kind of text is read by,
-    # over the defaults: short turns are found by their words more than by their meaning.
-    retrieval: Mapping[str, Any] = field(default_factory=dict)
 
     def state_group(self, value: str) -> frozenset[str] | None:
         for group in self.state_groups:
@@ -307,9 +304,6 @@ DIALOGUE = DomainProfile(
     passages=True,
     speaker_pronouns=True,
     relative_times=True,
-    # Chosen on LoCoMo's dev conversations (docs/conversation.md): BM25 finds a turn far more often
-    # than its embedding does (R@5 54 vs 42), the reverse of Wikipedia passages.
-    retrieval={"lexical_weight": 1.0, "passage_weight": 2.0, "lexical_stems": True},
 )
 
 PROFILES = {p.name: p for p in (TEXT_GAME, DOCUMENTS, DIALOGUE)}

@@ -13,7 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 from ..errors import ConfigError
-from ..profiles import DomainProfile
+
+# (passage weight, lexical weight) of the passage prior: tuned on MuSiQue's and HotpotQA's dev
+# halves (titled) and on GraphRAG-Bench medical's and LoCoMo's dev questions (untitled).
+TITLED_PRIOR = (0.5, 0.15)
+UNTITLED_PRIOR = (2.0, 1.0)
 
 
 def _setting(default, help: str):
@@ -28,16 +32,26 @@ class GraphRAGConfig:
     synonym_top_k: int = _setting(20, "at most this many synonym edges per new entity")
     damping: float = _setting(0.5, "PageRank damping: the probability of following an edge, in (0, 1)")
     fact_top_k: int = _setting(3, "facts linked to the question: their entities seed PageRank")
-    passage_weight: float = _setting(
-        0.5, "weight of the passage prior (dense similarity, plus BM25) in the PageRank seeds")
-    lexical_weight: float = _setting(
-        0.15, "weight of normalised BM25 scores in the passage prior; 0: dense only")
+    passage_weight: float | None = _setting(
+        None, "weight of the passage prior (dense similarity, plus BM25) in the PageRank seeds; "
+              "default: by the corpus's shape (0.5 where passages name one another's titles, 2.0 "
+              "where none do)")
+    lexical_weight: float | None = _setting(
+        None, "weight of normalised BM25 scores in the passage prior, 0: dense only; default: by "
+              "the corpus's shape (0.15 where passages name one another's titles, 1.0 where none do)")
+    titled_share: float = _setting(
+        0.2, "share of passages naming another passage's title from which a corpus counts as "
+             "wholly titled (Wikipedia-shaped); below it the prior weights move towards the "
+             "untitled ones in proportion")
     lexical_stems: bool = _setting(
-        False, "BM25 compares words' Porter stems ('researching' meets 'research')")
+        True, "BM25 compares words' Porter stems ('researching' meets 'research')")
     title_entities: bool = _setting(True, "a passage's title is an entity the passage mentions")
     link_titles: bool = _setting(True, "any other passage's title named in a text is an entity it mentions")
     title_aliases: bool = _setting(True, "'West Chicago, Illinois' is also named 'West Chicago'")
     link_names: bool = _setting(True, "proper names among facts' entities link the texts that name them")
+    short_names: bool = _setting(
+        True, "a one-word proper name is linked to the one longer proper name it begins or ends "
+              "('Marta' and 'Marta Quill')")
     name_match: bool = _setting(True, "entities whose name occurs in the question are seeds too")
     bridge_weight: float = _setting(
         0.2, "bonus of a passage whose title one of the top passages names, times that passage's "
@@ -59,10 +73,25 @@ class GraphRAGConfig:
             raise ConfigError(f"damping must be in (0, 1), got {self.damping}")
         if not -1.0 <= self.synonym_threshold <= 1.0:
             raise ConfigError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
-        if min(self.fact_top_k, self.passage_weight, self.lexical_weight, self.bridge_weight,
+        if min(self.fact_top_k, self.passage_weight or 0, self.lexical_weight or 0, self.bridge_weight,
                self.bridge_top, self.name_bridge_weight, self.name_bridge_max, self.neighbour_weight) < 0:
             raise ConfigError("fact_top_k, passage_weight, lexical_weight, bridge_weight, bridge_top, "
                               "name_bridge_weight, name_bridge_max and neighbour_weight must not be negative")
+        if not 0.0 < self.titled_share <= 1.0:
+            raise ConfigError(f"titled_share is a share in (0, 1], got {self.titled_share}")
+
+    def prior_weights(self, title_share: float) -> tuple[float, float]:
+        """(passage weight, lexical weight) for a corpus in which ``title_share`` of the passages
+        name another passage's title; a weight given explicitly holds as given.
+
+        Where passages are about named things and name one another (Wikipedia), the graph's title
+        and name links carry multi-hop questions and a light prior leaves them room; where nothing
+        is titled (chunks of one guide, a conversation's turns) the graph's entities are common
+        nouns, and the words a question shares with a passage say more (docs/qa.md: the sweep)."""
+        titled = min(1.0, title_share / self.titled_share)
+        passage, lexical = (titled * a + (1.0 - titled) * b for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR))
+        return (passage if self.passage_weight is None else self.passage_weight,
+                lexical if self.lexical_weight is None else self.lexical_weight)
 
     @classmethod
     def preset(cls, name: str) -> GraphRAGConfig:
@@ -72,11 +101,6 @@ class GraphRAGConfig:
         except KeyError:
             raise ConfigError(f"unknown retrieval preset {name!r}; choose from {', '.join(PRESETS)}") from None
         return replace(cls(), **changes)
-
-    @classmethod
-    def for_profile(cls, profile: DomainProfile) -> GraphRAGConfig:
-        """The defaults with the profile's own retrieval settings (the dialogue profile's prior)."""
-        return replace(cls(), **profile.retrieval)
 
     @classmethod
     def help(cls, name: str) -> str:

@@ -16,7 +16,7 @@ from ..model import Episode, Triple
 from ..store.base import GraphStore
 from ..writer import ObserveResult
 from .base import top_k
-from .mentions import MentionIndex, find_names, match_tokens, name_key
+from .mentions import NAMED_IN_TEXT, TITLE, MentionIndex, find_names, match_tokens, name_key
 from .ppr import Walk, transition_matrix
 from .synonyms import TrigramIndex
 
@@ -49,7 +49,8 @@ class CorpusIndex:
         self._walk: tuple[list[str], dict[str, int], int, Walk] | None = None  # (nodes, node index,
         # number of entities, the prepared walk)
         self._name_keys: dict[str, str] | None = None  # match tokens -> entity, for questions
-        self._bm25: BM25Retriever | None = None  # lexical passage index, only with lexical_weight > 0
+        self._bm25: BM25Retriever | None = None  # lexical passage index, only with a lexical prior
+        self._title_share: float | None = None
         self._rows: tuple[list[str], np.ndarray] | None = None  # (dense index ids, their node rows)
         # for the passage prior
         self._neighbours: tuple[list[str], np.ndarray, np.ndarray] | None = None  # (ids, the
@@ -119,11 +120,38 @@ class CorpusIndex:
             links = [(pos[s], pos[o], 1.0) for s, o in self.edges.values() if s in pos and o in pos]
             links += [(pos[pid], pos[name], 1.0) for pid, kinds in self.mentions.kinds.items() for name in kinds]
             links += [(pos[a], pos[b], sim) for (a, b), sim in self.synonyms.items()]
+            if self.config.short_names:
+                links += [(pos[a], pos[b], 1.0) for a, b in self.short_names() if a in pos and b in pos]
             rows = [r for r, _, _ in links]
             cols = [c for _, c, _ in links]
             w = [weight for _, _, weight in links]
             self._walk = (nodes, pos, len(entities), Walk(transition_matrix(len(nodes), rows, cols, w)))
         return self._walk
+
+    def title_share(self) -> float:
+        """The share of passages whose text names another passage's title: about half in
+        Wikipedia-shaped corpora, none in a guide's chunks or a conversation's turns."""
+        if self._title_share is None:
+            kinds = self.mentions.kinds
+            titles = {name for named in kinds.values() for name, kind in named.items() if kind == TITLE}
+            naming = sum(any(kind == NAMED_IN_TEXT and name in titles for name, kind in named.items())
+                         for named in kinds.values())
+            self._title_share = naming / len(kinds) if kinds else 0.0
+        return self._title_share
+
+    def short_names(self) -> list[tuple[str, str]]:
+        """(one-word name, the proper name of two or three words it begins or ends): once a text
+        has introduced 'Marta Quill', it and the texts after it call her 'Marta'. A word that
+        begins or ends several such names ('Quill' of 'Marta Quill' and 'Quill Bakery') links
+        none. Both must be names some text writes capitalised, or titles."""
+        proper = self.mentions.capitalised_name_list()
+        longer: dict[str, list[str]] = {}
+        for name in proper:
+            words = name.split()
+            if 2 <= len(words) <= 3:
+                for word in dict.fromkeys((words[0], words[-1])):
+                    longer.setdefault(word, []).append(name)
+        return [(word, names[0]) for word in proper if len(names := longer.get(word, [])) == 1]
 
     def name_matches(self, question: str) -> list[str]:
         """Known entity names that occur as whole words in the question (longest names win)."""

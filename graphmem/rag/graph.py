@@ -89,7 +89,7 @@ class CorpusGraph:
                               f"{self.memory.profile.name!r} profile")
         self.store = self.memory.store
         self.embedder = self.memory.embedder
-        self.config = config or GraphRAGConfig.for_profile(self.memory.profile)
+        self.config = config or GraphRAGConfig()
         self.dense = DenseRetriever(self.embedder, index=self.memory.episode_index)
         self.facts = self.memory.triple_index
         self.index = CorpusIndex(self.store, self.config)
@@ -184,10 +184,11 @@ class CorpusGraph:
         prior = np.zeros(len(nodes) - n_entities)
         rows = self.index.passage_rows(passage_ids) - n_entities
         prior[rows] = _unit_range(dense_scores)
-        if cfg.lexical_weight > 0:
+        passage_weight, lexical_weight = cfg.prior_weights(self.index.title_share())
+        if lexical_weight > 0:
             lexical = self.index.lexical_scores(question)
-            prior += cfg.lexical_weight * (_unit_range(lexical) if len(lexical) else lexical)
-        p[n_entities:] = cfg.passage_weight * prior
+            prior += lexical_weight * (_unit_range(lexical) if len(lexical) else lexical)
+        p[n_entities:] = passage_weight * prior
         r = personalized_pagerank(walk, p, cfg.damping, cfg.ppr_tol, cfg.ppr_max_iter)
         scores = r[n_entities:]
         if cfg.bridge_weight > 0 or cfg.name_bridge_weight > 0:

@@ -72,27 +72,36 @@ def proper_names(names: Sequence[str], text: str) -> list[str]:
             if len(name) >= 4 and not any(ch.isdigit() for ch in name) and _written_as_name(name, text)]
 
 
-def _written_as_name(name: str, text: str) -> bool:
+def capitalised_names(names: Sequence[str], text: str) -> list[str]:
+    """The ``names`` that ``text`` writes capitalised anywhere, a sentence's start included: a
+    weaker sign of a name than ``proper_names`` gives, enough to tell 'Marta' from 'bakery'."""
+    return [name for name in names if len(name) >= 3 and not any(ch.isdigit() for ch in name)
+            and _written_as_name(name, text, sentence_start=True)]
+
+
+def _written_as_name(name: str, text: str, sentence_start: bool = False) -> bool:
     words = name.split()
     phrase = " ".join(w if i and w in NAME_PARTICLES else w[:1].upper() + w[1:] for i, w in enumerate(words))
     start = text.find(phrase)
     while start != -1:
-        if _stands_alone(text, start, start + len(phrase)):
+        if _stands_alone(text, start, start + len(phrase), sentence_start):
             return True
         start = text.find(phrase, start + 1)
     return False
 
 
-def _stands_alone(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] is whole words, not at a sentence's start, and no capitalised word
-    comes right before or after it."""
+def _stands_alone(text: str, start: int, end: int, sentence_start: bool = False) -> bool:
+    """Whether text[start:end] is whole words, not at a sentence's start (unless
+    ``sentence_start``), and no capitalised word comes right before or after it."""
     if start > 0 and text[start - 1].isalnum() or end < len(text) and text[end].isalnum():
         return False
     j = start - 1
     while j >= 0 and text[j].isspace():
         j -= 1
     if j < 0 or text[j] in ".!?:;\"'(\n":
-        return False
+        if not sentence_start:
+            return False
+        j = start - 1  # nothing before it continues the name
     if j < start - 1 and text[j].isalpha():  # the word before: a capitalised one continues the name
         while j > 0 and text[j - 1].isalpha():
             j -= 1
@@ -126,6 +135,8 @@ class MentionIndex:
         self.passages_of: dict[str, set[str]] = {}     # entity -> passages mentioning it
         self._named_by: dict[str, list[str]] = {}      # passage -> names it makes linkable
         self._name_count: dict[str, int] = {}          # linkable name -> live passages giving it
+        self._capitalised: dict[str, list[str]] = {}   # passage -> fact names it writes capitalised
+        self._capitalised_count: dict[str, int] = {}   # such a name -> live passages writing it so
         self._by_key: dict[str, str] = {}              # match tokens -> linkable name
         self._tokens: dict[str, list[str]] = {}        # passage -> match tokens of its text
         self._postings: dict[str, set[str]] = {}       # token -> passages whose text has it
@@ -143,6 +154,11 @@ class MentionIndex:
         """Whether ``name`` is linked wherever a text names it (a title, or a proper name of a
         live passage's fact)."""
         return name in self._name_count
+
+    def capitalised_name_list(self) -> list[str]:
+        """Every title, and every fact entity some text writes capitalised (a sentence's start
+        included), sorted."""
+        return sorted(set(self._name_count) | set(self._capitalised_count))
 
     def _link(self, pid: str, name: str, kind: str, new: list[str]) -> None:
         if name in self.kinds[pid]:
@@ -166,6 +182,11 @@ class MentionIndex:
             for fact_name in fact_names:
                 self._link(pid, fact_name, FACT, new)
             linkable = titles + (proper_names(fact_names, text) if self.link_names else [])
+            capitalised = capitalised_names(fact_names, text)
+            if capitalised:
+                self._capitalised[pid] = capitalised
+                for name in capitalised:
+                    self._capitalised_count[name] = self._capitalised_count.get(name, 0) + 1
             if linkable:
                 self._named_by[pid] = linkable
             for name in linkable:
@@ -216,6 +237,10 @@ class MentionIndex:
                         del self.kinds[other][name]
                         self.passages_of[name].discard(other)
                 touched.add(name)
+        for name in self._capitalised.pop(pid, ()):
+            self._capitalised_count[name] -= 1
+            if self._capitalised_count[name] == 0:
+                del self._capitalised_count[name]
         for tok in set(self._tokens.pop(pid, ())):
             self._postings[tok].discard(pid)
         orphans = sorted(n for n in touched if n in self.passages_of and not self.passages_of[n])
