@@ -127,6 +127,8 @@ def former_ids(path: str | Path, chunking: ChunkSizes | None = CHUNKS) -> set[st
     path = Path(path)
     if _holds_documents(path):
         return _unchunked_ids(path, chunking) if path.is_dir() else set()
+    if path.suffix.lower() == ".jsonl":  # read as it is since it was first read
+        return set()
     entries = list(_entries(path))
     current = {passage_id(e.title, e.text) for e in entries}
     return {passage_id(e.title, e.former_text) for e in entries if e.former_text != e.text} - current
@@ -143,8 +145,8 @@ def refuse_former_ids(path: str | Path, store, graph_file: str | None, chunking:
                           f"add them with --no-chunking to go on so, or rebuild the graph in chunks with "
                           f"'graphmem build {path} --out {graph_file or 'FILE'} --force'")
     raise CorpusError(f"the graph holds passages of {path} under the ids of an older graphmem (sentences "
-                          f"are now joined as eval-qa joins them): rebuild it with "
-                          f"'graphmem build {path} --out {graph_file or 'FILE'} --force'")
+                      f"are now joined as eval-qa joins them): rebuild it with "
+                      f"'graphmem build {path} --out {graph_file or 'FILE'} --force'")
 
 
 def _entries(path: Path) -> Iterator[_Entry]:
@@ -268,7 +270,10 @@ def _unchunked_ids(folder: Path, chunking: ChunkSizes | None) -> set[str]:
         return set()
     whole = {}
     for file in sorted(folder.glob("*.txt")):
-        text = read_document(file).whole
+        try:
+            text = read_document(file).whole
+        except UnreadableDocument:  # the folder's read leaves it out, with a warning
+            continue
         whole[passage_id(valid_unicode(file.stem), valid_unicode(text))] = file
     return {pid for pid, file in whole.items()
             if pid not in {p.id for p in _read_documents(file, chunking, folder).passages}}

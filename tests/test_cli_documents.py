@@ -106,3 +106,18 @@ def test_a_graph_of_whole_txt_files_is_not_added_to_in_chunks(tmp_path, capsys):
     assert main(["add", str(docs), "--graph", str(graph)]) == 2
     assert "--no-chunking" in capsys.readouterr().err
     assert _json(capsys, ["add", str(docs), "--graph", str(graph), "--no-chunking"])["skipped"] == 1
+
+
+def test_jsonl_chunks_of_a_document_are_brought_up_to_date_too(tmp_path, capsys):
+    path, graph = tmp_path / "chunks.jsonl", tmp_path / "g.json"
+
+    def write(*texts: str) -> None:
+        path.write_text("\n".join(json.dumps({"title": "Rivers", "text": t, "document": "rivers.md"}) for t in texts))
+
+    write("The Danube flows through Ulm.", "The Rhine flows through Basel.")
+    assert _json(capsys, ["build", str(path), "--out", str(graph)])["added"] == 2
+    write("The Danube flows through Ulm.", "The Rhine flows through Cologne.")
+    out = _json(capsys, ["add", str(path), "--graph", str(graph)])
+    assert (out["added"], out["skipped"], out["removed"], out["meta_updated"]) == (1, 1, 1, 0)
+    assert sorted(text for text, _, _ in _chunks(graph).values()) == [
+        "The Danube flows through Ulm.", "The Rhine flows through Cologne."]

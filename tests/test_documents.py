@@ -197,7 +197,7 @@ def test_jsonl_lines_are_passages_with_their_meta(tmp_path):
         (passage_id("Rivers", "The Danube is long. It flows east."), "Rivers", "The Danube is long. It flows east.",
          {"section": "Europe"}),
     ]
-    assert corpus.documents == ["cities.md"]
+    assert corpus.documents == ["cities.md"] and former_ids(path) == set()
     for text, error in [('{"text": "ok"}\n{"title": "x"}', r"c\.jsonl, line 2: expected an object with 'text'"),
                         ('{"text": "ok", "document": 3}', "'document' must be a string, not int"),
                         ("{oops", r"line 1: not JSON")]:
