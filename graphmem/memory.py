@@ -286,6 +286,12 @@ class Memory:
         fact still rules one out (the same fact told again since, or a rival value)."""
         return self.writer.forget([source_ids] if isinstance(source_ids, str) else list(source_ids))
 
+    @_writing
+    def set_episode_meta(self, episode_id: str, meta: Mapping[str, str]) -> bool:
+        """Replace an episode's string metadata, its text and facts untouched (a document's chunk
+        that moved in its document keeps its facts); whether the episode is there."""
+        return self.store.set_episode_meta(episode_id, checked_meta(meta))
+
     # --- reading -------------------------------------------------------------------------------
     @_locked
     def recall(self, queries: str | Sequence[str], query_vectors: np.ndarray | None = None,

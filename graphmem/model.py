@@ -25,9 +25,13 @@ def stable_id(*parts: object, prefix: str = "") -> str:
     return prefix + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
-def passage_id(title: str, text: str) -> str:
-    """The id of a document passage: the same title and text give the same id everywhere."""
-    return stable_id(title, text, prefix="p")
+def passage_id(title: str, text: str, occurrence: int = 1) -> str:
+    """The id of a document passage: the same title and text give the same id everywhere. A text
+    that one document holds more than once (a repeated notice) gets an id for each ``occurrence``
+    after the first, numbered in document order: ids then stay put when other text is inserted."""
+    if occurrence == 1:
+        return stable_id(title, text, prefix="p")
+    return stable_id(title, text, occurrence, prefix="p")
 
 
 def titled_text(title: str, text: str) -> str:

@@ -130,6 +130,24 @@ class StoreContract:
         assert st.get_episode("ep1").title == "T"
         assert st.get_episode("nope") is None
 
+    def test_set_episode_meta_replaces_the_meta_alone(self):
+        st = self.make_store()
+        fact = T("ulm", "on", "danube", sources=("c1",))
+        st.add_triples([fact])
+        chunk = Episode("c1", 2, "Ulm lies on the Danube.", [fact.id], title="rivers",
+                        meta={"document": "rivers.md", "position": "0"})
+        chunk.embedding = np.array([0.6, 0.8, 0.0], dtype=np.float32)
+        st.add_episode(chunk)
+        assert st.set_episode_meta("c1", {"document": "rivers.md", "position": "3"})
+        assert not st.set_episode_meta("missing", {"position": "1"})
+        st = self.reopen(st)
+        got = st.get_episode("c1")
+        assert got.meta == {"document": "rivers.md", "position": "3"}
+        assert (got.step, got.text, got.title, got.triple_ids) == (2, chunk.text, "rivers", [fact.id])
+        assert np.array_equal(got.embedding, chunk.embedding)
+        assert st.get_episode("missing") is None and st.counts()["episodes"] == 1
+        assert st.set_episode_meta("c1", {}) and st.get_episode("c1").meta == {}
+
     def test_delete_source_removes_only_what_it_alone_supported(self):
         st = self.make_store()
         shared = T("apple", "on", "table", sources=("p1", "p2"))

@@ -8,6 +8,7 @@ import argparse
 import json
 import re
 import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,11 +198,12 @@ def _cheap(argv: tuple[str, ...]) -> bool:
 @pytest.mark.slow
 def test_cheap_commands_run(tmp_path, monkeypatch, capsys):
     """The cheap commands of every page, in page order, in one folder holding a 3-passage
-    examples/sample_corpus.json and a 2-turn chat.jsonl: each must exit 0, and the README's first session must say what
-    the corpus says."""
+    examples/sample_corpus.json, the documents of examples/notes and a 2-turn chat.jsonl: each
+    must exit 0, and the README's first session must say what the corpus says."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "sample_corpus.json").write_text(json.dumps(CORPUS), encoding="utf-8")
+    shutil.copytree(ROOT / "examples" / "notes", tmp_path / "examples" / "notes")  # the documents' examples
     (tmp_path / "chat.jsonl").write_text("\n".join(json.dumps(turn) for turn in CHAT), encoding="utf-8")
     outputs: dict[Shown, str] = {}
     for shown in (c for c in COMMANDS if _cheap(c.argv)):

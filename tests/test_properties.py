@@ -48,7 +48,7 @@ def test_corpus_loader_accepts_or_refuses_cleanly(doc):
         passages = load_corpus(write(doc))
     except GraphmemError:
         return
-    assert all(isinstance(t, str) and isinstance(x, str) for _, t, x in passages)
+    assert all(isinstance(p.title, str) and isinstance(p.text, str) for p in passages)
 
 
 @FAST
@@ -58,7 +58,7 @@ def test_corpus_round_trip(items):
 
     doc = [{"title": t, "text": x} for t, x in items]
     # identical passages are read once
-    assert [(t, x) for _, t, x in load_corpus(write(doc))] == list(dict.fromkeys(items))
+    assert [(p.title, p.text) for p in load_corpus(write(doc))] == list(dict.fromkeys(items))
 
 
 # --- questions loader ------------------------------------------------------------------------

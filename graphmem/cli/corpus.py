@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import (POSITIVE, UserError, add_extractor_options, add_graph_options, add_server_options,
+from .common import (NON_NEGATIVE, POSITIVE, UserError, add_extractor_options, add_graph_options, add_server_options,
                      check_output_file, open_extractor, open_graph_store, open_store_arg, print_json)
 from .progress import add_quiet_option, progress_bar
 
@@ -21,7 +21,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("build", help="build a graph from a document corpus",
                        description="Build a graph from CORPUS: a JSON list of {title, text}, a JSON dict "
-                                   "title -> sentences, a JSON list of strings, or a folder of .txt files.")
+                                   "title -> sentences, a JSON list of strings, a JSONL file of {text} "
+                                   "objects, or documents: a .txt, .md, .html or .pdf file or a folder of "
+                                   "them (read recursively), cut into chunks along their headings and "
+                                   "paragraphs.")
     p.add_argument("corpus", metavar="CORPUS")
     p.add_argument("--out", metavar="FILE", help="graph file to write (embedded store)")
     p.add_argument("--store", metavar="URI", help="write to a graph server (bolt://...) instead of --out")
@@ -40,7 +43,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("add", help="add a corpus's passages (or a chat's turns) to a graph (no rebuild)",
                        description="Add the passages of CORPUS (any form 'build' reads) that the graph "
-                                   "does not hold yet; the graph's other passages are not touched. With "
+                                   "does not hold yet. Of each document read, the chunks the graph holds "
+                                   "and the document no longer gives (its text changed) are forgotten, and "
+                                   "the chunks it still gives keep their facts (their position is brought "
+                                   "up to date); the graph's other passages are not touched. With "
                                    "--chat, add a conversation's turns to a conversation memory "
                                    "(created if the graph file does not exist).")
     p.add_argument("corpus", metavar="CORPUS", nargs="?")
@@ -52,8 +58,9 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_add)
 
     p = sub.add_parser("forget", help="remove passages and exactly what only they supported",
-                       description="Each SOURCE is a passage id (as 'ask' and 'cypher' show them) or a "
-                                   "title (every passage with that title). Facts other passages also "
+                       description="Each SOURCE is a passage id (as 'ask' and 'cypher' show them), a "
+                                   "title (every passage with that title) or a document's path inside "
+                                   "the corpus folder (every chunk of it). Facts other passages also "
                                    "state stay, with those passages as their sources; facts a SOURCE "
                                    "retired become current again, unless a current fact rules them out.")
     p.add_argument("sources", metavar="SOURCE", nargs="+")
@@ -62,6 +69,7 @@ def register(sub) -> None:
 
 
 def _add_write_options(p) -> None:
+    _add_document_options(p)
     p.add_argument("--batch-size", type=POSITIVE,
                    help="passages per extraction/embedding batch (default 512: larger batches encode faster)")
     p.add_argument("--limit", type=POSITIVE, help="only the first N passages")
@@ -71,16 +79,42 @@ def _add_write_options(p) -> None:
     add_quiet_option(p)
 
 
-def _passages(args):
-    from graphmem.corpus import load_corpus
+def _add_document_options(p) -> None:
+    from graphmem.corpus import CHUNKS
 
-    passages = load_corpus(args.corpus)
-    return passages[: args.limit] if args.limit else passages
+    g = p.add_argument_group("documents (a .txt, .md, .html or .pdf file, or a folder of them)")
+    g.add_argument("--chunk-min", type=NON_NEGATIVE, default=CHUNKS.min_chars, metavar="CHARS",
+                   help=f"a chunk's least size in characters, where its section allows (default {CHUNKS.min_chars})")
+    g.add_argument("--chunk-max", type=POSITIVE, default=CHUNKS.max_chars, metavar="CHARS",
+                   help=f"a chunk's greatest size in characters (default {CHUNKS.max_chars})")
+    g.add_argument("--chunk-overlap", type=NON_NEGATIVE, default=CHUNKS.overlap, metavar="CHARS",
+                   help="repeat the last whole sentences of a chunk, up to this many characters, at the start "
+                        "of the next (default 0)")
+    g.add_argument("--no-chunking", action="store_true", help="one passage per document, its whole text")
+    g.add_argument("--root", metavar="FOLDER",
+                   help="the folder that documents' paths (their titles) are relative to; default: CORPUS "
+                        "itself when it is a folder, else the file's folder. To update one file of a folder's "
+                        "graph: add FOLDER/sub/file.md --root FOLDER")
 
 
-def _write(args, store, passages, graph_file: str | None, embed_passages: bool = True) -> dict:
-    """Add ``passages`` (of ``args.corpus``) to the corpus graph in ``store`` (closed afterwards),
-    which is ``graph_file`` or on a server; a summary for JSON."""
+def _chunking(args):
+    from graphmem.documents import ChunkSizes
+
+    return None if args.no_chunking else ChunkSizes(args.chunk_min, args.chunk_max, args.chunk_overlap)
+
+
+def _read(args):
+    """The corpus as read, and the passages to add (the first ``--limit``)."""
+    from graphmem.corpus import read_corpus
+
+    corpus = read_corpus(args.corpus, _chunking(args), args.root)
+    return corpus, corpus.passages[: args.limit] if args.limit else corpus.passages
+
+
+def _write(args, store, corpus, passages, graph_file: str | None, embed_passages: bool = True) -> dict:
+    """Add ``passages`` (of ``corpus``, read from ``args.corpus``) to the corpus graph in ``store``
+    (closed afterwards), which is ``graph_file`` or on a server, and bring the documents read up to
+    date in it; a summary for JSON."""
     from graphmem.corpus import refuse_former_ids
     from graphmem.embedders import embedder_named
     from graphmem.ingest import BATCH_PASSAGES
@@ -95,22 +129,50 @@ def _write(args, store, passages, graph_file: str | None, embed_passages: bool =
         store.close()
         raise
     with graph:
-        before = len(graph)
-        if before:
-            refuse_former_ids(args.corpus, store, graph_file)
+        held = len(graph)
+        if held:
+            refuse_former_ids(args.corpus, store, graph_file, _chunking(args))
+        known = [p for p in passages if p.id in graph]
         start = time.perf_counter()
         with progress_bar(args, total=len(passages), unit="passage", desc="adding passages") as bar:
-            bar.update(sum(p.id in graph for p in passages))  # already in the graph: skipped
+            bar.update(len(known))  # already in the graph: skipped
             added = graph.add(passages, batch_size=args.batch_size or BATCH_PASSAGES,
                               save_every=SAVE_EVERY, on_batch=_advance(bar))
+        # After the add: a fact that a changed chunk's new text states again keeps its first date.
+        stale = _stale_chunks(store, corpus) if held and corpus.documents else []
+        graph.remove(stale)
+        meta_updated = _update_meta(graph.memory, known)
         graph.save()
         seconds = time.perf_counter() - start
         counts = graph.store.counts()
         stats = graph.stats()
-    return {"added": added, "skipped": len(passages) - added, "passages_in_graph": before + added,
+        in_graph = len(graph)
+    return {"added": added, "skipped": len(passages) - added, "removed": len(stale),
+            "meta_updated": meta_updated, "passages_in_graph": in_graph,
+            "files_skipped": corpus.files_skipped, "files_failed": list(corpus.files_failed),
             "triples": counts["triples"], "entities": counts["entities"], "episodes": counts["episodes"],
             "dropped_triples": stats["dropped_triples"], "seconds": round(seconds, 3),
             "passages_per_second": round(added / seconds, 2) if seconds and added else None}
+
+
+def _stale_chunks(store, corpus) -> list[str]:
+    """The graph's chunks of the documents just read that the read did not give again: their text
+    changed or is gone."""
+    from graphmem.corpus import DOCUMENT
+
+    read = set(corpus.documents)
+    given = {p.id for p in corpus.passages}
+    return [e.id for e in store.episodes() if e.meta.get(DOCUMENT) in read and e.id not in given]
+
+
+def _update_meta(memory, passages) -> int:
+    """Give the passages the graph held already their meta as read now (a chunk that moved in its
+    document keeps its facts, and takes its new position); how many changed."""
+    wanted = {p.id: dict(p.meta) for p in passages if p.meta}
+    changed = [e.id for e in memory.store.get_episodes(list(wanted)) if e.meta != wanted[e.id]]
+    for pid in changed:
+        memory.set_episode_meta(pid, wanted[pid])
+    return len(changed)
 
 
 def _advance(bar):
@@ -125,9 +187,9 @@ def _advance(bar):
 
 def cmd_build(args) -> None:
     _check_build_target(args)
-    passages = _passages(args)
+    corpus, passages = _read(args)
     store = _open_build_target(args)
-    summary = _write(args, store, passages, args.out, embed_passages=not args.no_passage_embeddings)
+    summary = _write(args, store, corpus, passages, args.out, embed_passages=not args.no_passage_embeddings)
     # "passages" and "seconds" are a stable interface: the corpus size and the whole build's time.
     print_json({"passages": len(passages), **summary, "graph": args.out or args.store})
 
@@ -137,9 +199,9 @@ def cmd_add(args) -> None:
         return _add_chat(args)
     if not args.corpus:
         raise UserError("give the CORPUS to add (or --chat FILE for a conversation's turns)")
-    passages = _passages(args)
+    corpus, passages = _read(args)
     store = open_graph_store(args)  # a graph file must exist: adding never starts a graph silently
-    print_json({**_write(args, store, passages, args.graph), "graph": args.graph or args.store})
+    print_json({**_write(args, store, corpus, passages, args.graph), "graph": args.graph or args.store})
 
 
 def _add_chat(args) -> None:
@@ -211,24 +273,28 @@ def cmd_forget(args) -> None:
     with memory:
         done = memory.forget_report(ids)
         counts = store.counts()
-    print_json({"forgotten": ids, "triples_deleted": len(done.deleted), "triples_restored": len(done.restored),
+    print_json({"forgotten": ids, "passages_forgotten": len(ids), "triples_deleted": len(done.deleted), "triples_restored": len(done.restored),
                 "triples": counts["triples"],
                 "entities": counts["entities"], "episodes": counts["episodes"],
                 "graph": args.graph or args.store})
 
 
 def _source_ids(store, sources: list[str]) -> list[str]:
-    """Episode ids for SOURCE arguments (ids or titles); every one must name something."""
+    """Episode ids for SOURCE arguments (ids, titles, or documents' paths: every chunk of one);
+    every one must name something."""
+    from graphmem.corpus import DOCUMENT
+
     by_id = {e.id for e in store.get_episodes(sources)}
-    titles = [s for s in sources if s not in by_id]
-    by_title: dict[str, list[str]] = {t: [] for t in titles}
-    if titles:
+    names = [s for s in sources if s not in by_id]
+    named: dict[str, list[str]] = {n: [] for n in names}
+    if names:
         for episode in store.episodes():
-            if episode.title in by_title:
-                by_title[episode.title].append(episode.id)
-    unknown = [t for t, found in by_title.items() if not found]
+            for name in {episode.title, episode.meta.get(DOCUMENT)}:
+                if name in named:
+                    named[name].append(episode.id)
+    unknown = [n for n, found in named.items() if not found]
     if unknown:
-        raise UserError(f"no passage with id or title {', '.join(map(repr, unknown))} in the graph "
+        raise UserError(f"no passage with id, title or document {', '.join(map(repr, unknown))} in the graph "
                         f"(nothing was forgotten); 'graphmem cypher' or 'ask' show passage ids")
-    ids = [s if s in by_id else i for s in sources for i in ([s] if s in by_id else by_title[s])]
+    ids = [s if s in by_id else i for s in sources for i in ([s] if s in by_id else named[s])]
     return list(dict.fromkeys(ids))

@@ -138,7 +138,9 @@ class CorpusGraph:
             if on_batch is not None:
                 on_batch(done)
 
-        self.memory.observe_many([(p.id, p.title, p.text) for p in new], episode_vectors=passage_vectors,
+        # A document's chunk brings its meta (document, section, position) along to its episode.
+        self.memory.observe_many([(p.id, p.title, p.text, getattr(p, "meta", None)) for p in new],
+                                 episode_vectors=passage_vectors,
                                  batch_size=batch_size, on_batch=after_batch)
         if bar is not None:
             bar.close()

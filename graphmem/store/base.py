@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Protocol
 
 import numpy as np
@@ -136,6 +137,16 @@ class GraphStore(ABC):
     @abstractmethod
     def episodes(self) -> list[Episode]:
         """All episodes ordered by (step, id)."""
+
+    def set_episode_meta(self, episode_id: str, meta: dict[str, str]) -> bool:
+        """Replace an episode's string metadata (a document's chunk moved in its document), the
+        rest of it as it was; whether the episode is there. Here by writing the episode again; a
+        server store sets the one property."""
+        episode = self.get_episode(episode_id)
+        if episode is None:
+            return False
+        self.add_episode(replace(episode, meta=dict(meta)))
+        return True
 
     # --- provenance ----------------------------------------------------------------------------
     @abstractmethod

@@ -17,7 +17,8 @@ from ..model import Episode, Triple, ordered_unique
 from . import bolt_writes
 from .base import CypherError, GraphStore
 from .bolt_connection import BoltConnection
-from .bolt_layout import EPISODE_RETURN, SCHEMA, TRIPLE_RETURN, episode_of, episode_row, triple_of, triple_row
+from .bolt_layout import (EPISODE_RETURN, SCHEMA, TRIPLE_RETURN, episode_of, episode_row, meta_property, triple_of,
+                          triple_row)
 from .cypher_guard import reject_writes
 from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .transfer import write_graph_file
@@ -172,6 +173,10 @@ class BoltStore(GraphStore):
         if rows:
             self._tx(lambda tx: bolt_writes.write_episodes(tx, rows), write=True,
                      doing=f"writing {len(rows)} episodes")
+
+    def set_episode_meta(self, episode_id: str, meta: dict[str, str]) -> bool:
+        return self._tx(lambda tx: bolt_writes.set_episode_meta(tx, episode_id, meta_property(meta)), write=True,
+                        doing="setting an episode's meta")
 
     def get_episode(self, episode_id: str) -> Episode | None:
         recs = self._read(f"MATCH (e:Episode {{id: $id}}) {EPISODE_RETURN}", "reading an episode",

@@ -70,7 +70,12 @@ def triple_row(t: Triple) -> dict:
 def episode_row(e: Episode) -> dict:
     return {"id": e.id, "step": int(e.step), "text": e.text, "title": e.title,
             "triple_ids": list(e.triple_ids), "embedding": _as_list(e.embedding),
-            "meta": json.dumps(e.meta, ensure_ascii=False) if e.meta else None}
+            "meta": meta_property(e.meta)}
+
+
+def meta_property(meta: dict[str, str]) -> str | None:
+    """An episode's ``meta`` as its node keeps it: JSON text (a server keeps no maps), none if empty."""
+    return json.dumps(meta, ensure_ascii=False) if meta else None
 
 
 def triple_of(rec: dict) -> Triple:

@@ -61,6 +61,13 @@ def write_episodes(tx: Any, rows: list[dict]) -> None:
         ).consume()
 
 
+def set_episode_meta(tx: Any, episode_id: str, meta: str | None) -> bool:
+    """Set one episode's ``meta`` property (``bolt_layout.meta_property``); whether it is there."""
+    found = tx.run("MATCH (e:Episode {id: $id}) SET e.meta = $meta RETURN count(e) AS n",
+                   id=episode_id, meta=meta).single()
+    return bool(found and found["n"])
+
+
 def delete_source(tx: Any, source_id: str) -> list[str]:
     """Remove the episode or passage ``source_id`` and the triples only it supported, and take it
     out of the others' sources; returns the deleted triples' ids, sorted."""
