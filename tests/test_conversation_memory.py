@@ -51,7 +51,7 @@ def test_a_turn_gains_the_better_of_its_session_neighbours_scores(memory):
     graph = CorpusGraph(memory)
     # Turns name no passage's title: the prior is the untitled corpus's, led by the turns' words.
     assert graph.index.title_share() == 0.0
-    assert graph.config.prior_weights(graph.index.title_share()) == UNTITLED_PRIOR
+    assert graph.prior == (*UNTITLED_PRIOR, True)  # BM25 over stems too
     ids = ["D1:1", "D1:2", "D2:1", "D2:2", "D2:3", "D2:4"]
     scores = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.5])
     out = graph._with_neighbours(ids, scores)
@@ -75,7 +75,7 @@ def test_a_saved_conversation_opens_as_a_corpus_graph_with_its_own_profile(tmp_p
     with Memory(str(path), profile=DIALOGUE) as m:
         remember_turns(m, TURNS[:2])
     graph = CorpusGraph(open_store(path, readonly=True))  # as `graphmem ask` opens it
-    assert graph.memory.profile is DIALOGUE and graph.config.lexical_stems
+    assert graph.memory.profile is DIALOGUE and graph.prior.stems
     assert graph.retrieve("Where does Ana live?", 1)[0][0] == "D1:1"
     game = tmp_path / "game.json"
     with Memory(str(game)) as m:

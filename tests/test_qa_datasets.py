@@ -79,3 +79,18 @@ def test_malformed_questions_are_dataset_errors(tmp_path, questions):
 def test_malformed_corpus_is_a_dataset_error(tmp_path, corpus):
     with pytest.raises(DatasetError, match="corpus"):
         load_dataset(_write(tmp_path, [], corpus))
+
+
+def test_another_corpus_replaces_corpus_json(tmp_path):
+    corpus = [{"title": "Medical#0", "text": "Basal cell carcinoma is the most common skin cancer."}]
+    q = {"id": "Medical-1", "question": "What is the most common skin cancer?", "answer": "BCC",
+         "evidence": ["Basal cell carcinoma is the most common skin cancer."],
+         "paragraphs": [{"title": "Medical#0", "paragraph_text": corpus[0]["text"], "is_supporting": True}]}
+    (tmp_path / "data").mkdir()
+    folder = _write(tmp_path / "data", [q], corpus)
+    docs = tmp_path / "guides"
+    docs.mkdir()
+    (docs / "skin.md").write_text("# Skin cancer\n\nBasal cell carcinoma is the most common skin cancer.\n")
+    ds = load_dataset(folder, corpus=str(docs))
+    assert [(p.title, dict(p.meta or {}).get("section")) for p in ds.passages] == [("skin", "Skin cancer")]
+    assert ds.missing_gold == 1  # the gold chunk is not one of these: score by evidence instead

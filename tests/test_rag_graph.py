@@ -295,11 +295,12 @@ def test_a_proper_name_no_passage_is_about_bridges_to_the_passages_naming_it(ext
 
 def test_the_prior_follows_the_corpus_shape_unless_given():
     cfg = GraphRAGConfig()
-    assert cfg.prior_weights(0.0) == UNTITLED_PRIOR  # a guide's chunks, a conversation's turns
-    assert cfg.prior_weights(0.45) == TITLED_PRIOR  # Wikipedia: passages name one another's titles
-    half = cfg.prior_weights(cfg.titled_share / 2)
-    assert half == pytest.approx(tuple((a + b) / 2 for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR)))
-    assert GraphRAGConfig(lexical_weight=0.3).prior_weights(0.0) == (UNTITLED_PRIOR[0], 0.3)
+    assert cfg.prior(0.0) == (*UNTITLED_PRIOR, True)  # a guide's chunks, a conversation's turns
+    assert cfg.prior(0.45) == (*TITLED_PRIOR, False)  # Wikipedia: passages name one another's titles
+    half = cfg.prior(cfg.titled_share / 2)
+    assert half[:2] == pytest.approx(tuple((a + b) / 2 for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR)))
+    assert half.stems
+    assert GraphRAGConfig(lexical_weight=0.3, lexical_stems=False).prior(0.0) == (UNTITLED_PRIOR[0], 0.3, False)
     with pytest.raises(ValueError, match="titled_share"):
         GraphRAGConfig(titled_share=0.0)
 

@@ -45,7 +45,7 @@ def _eval_qa(args) -> int:
 
     if args.iterations > 1 and not args.answer:
         raise UserError("--iterations needs --answer: later rounds search with the drafted answer")
-    dataset = select_split(load_dataset(args.data, limit=args.limit), args.split)
+    dataset = select_split(load_dataset(args.data, limit=args.limit, corpus=args.corpus), args.split)
     if args.gold == "evidence" and dataset.questions and not any(q.evidence for q in dataset.questions):
         raise UserError(f"--gold evidence: no question in {args.data}/questions.json has 'evidence' "
                         f"statements; score against the gold passages (--gold passages)")
@@ -149,6 +149,9 @@ def register(subparsers) -> None:
         description="DIR holds questions.json and corpus.json (MuSiQue, HotpotQA or 2Wiki style). "
                     "Indices are built once and cached under --cache-dir.")
     p.add_argument("--data", required=True, metavar="DIR")
+    p.add_argument("--corpus", metavar="PATH",
+                   help="rank this corpus instead of DIR/corpus.json (any form 'graphmem build' reads, "
+                        "e.g. a folder of documents, chunked by its structure); score it with --gold evidence")
     p.add_argument("--retriever", type=_names_of(RETRIEVERS), default=["graph"],
                    help="graph, dense, bm25, hybrid or bfs; a comma list compares them in one run")
     p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")

@@ -103,7 +103,7 @@ def build(conv: Conversation, names: Sequence[str], cache_dir: str | None, embed
             retrievers[name] = graph.dense
         else:
             if bm25 is None:  # words compared as the graph compares them: stems for turns
-                bm25 = BM25Retriever(stem=graph.config.lexical_stems)
+                bm25 = BM25Retriever(stem=graph.prior.stems)
                 bm25.add(episodes)
             retrievers[name] = bm25 if name == "bm25" else HybridRetriever(graph.dense, bm25)
     return Built(conv, retrievers, episodes, cached, time.perf_counter() - t0)

@@ -160,15 +160,18 @@ def _question(i: int, q: object, gold: _GoldResolver, folder: str) -> Question:
     return out
 
 
-def load_dataset(folder: str, limit: int | None = None) -> QADataset:
-    """Questions (first ``limit``) and the whole corpus of a dataset folder."""
+def load_dataset(folder: str, limit: int | None = None, corpus: str | None = None) -> QADataset:
+    """Questions (first ``limit``) and the whole corpus of a dataset folder. ``corpus``: another
+    corpus than the folder's corpus.json (documents chunked one's own way, any form ``build``
+    reads); gold passages then rarely match, and evidence statements score it instead."""
     raw_q = _read_json(os.path.join(folder, "questions.json"))
-    passages = _load_corpus(os.path.join(folder, "corpus.json"))
+    corpus = corpus or os.path.join(folder, "corpus.json")
+    passages = _load_corpus(corpus)
     if not isinstance(raw_q, list):
         raise DatasetError(f"{folder}/questions.json must be a list of questions")
     gold = _GoldResolver(passages)
     questions = [_question(i, q, gold, folder) for i, q in enumerate(raw_q[:limit] if limit else raw_q)]
     if gold.missing:
-        log.warning("%s: %d gold passages are not in corpus.json", folder, gold.missing)
+        log.warning("%s: %d gold passages are not in %s", folder, gold.missing, corpus)
     name = os.path.basename(os.path.normpath(folder))
     return QADataset(name, questions, passages, missing_gold=gold.missing)

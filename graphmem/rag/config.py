@@ -11,8 +11,17 @@ with their code; docs/qa.md keeps their scores.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import NamedTuple
 
 from ..errors import ConfigError
+
+class Prior(NamedTuple):
+    """The passage prior's settings for one corpus (``GraphRAGConfig.prior``)."""
+
+    passage_weight: float
+    lexical_weight: float
+    stems: bool
+
 
 # (passage weight, lexical weight) of the passage prior: tuned on MuSiQue's and HotpotQA's dev
 # halves (titled) and on GraphRAG-Bench medical's and LoCoMo's dev questions (untitled).
@@ -43,8 +52,9 @@ class GraphRAGConfig:
         0.2, "share of passages naming another passage's title from which a corpus counts as "
              "wholly titled (Wikipedia-shaped); below it the prior weights move towards the "
              "untitled ones in proportion")
-    lexical_stems: bool = _setting(
-        True, "BM25 compares words' Porter stems ('researching' meets 'research')")
+    lexical_stems: bool | None = _setting(
+        None, "BM25 compares words' Porter stems ('researching' meets 'research'); default: stems "
+              "unless the corpus is wholly titled (Wikipedia-shaped)")
     title_entities: bool = _setting(True, "a passage's title is an entity the passage mentions")
     link_titles: bool = _setting(True, "any other passage's title named in a text is an entity it mentions")
     title_aliases: bool = _setting(True, "'West Chicago, Illinois' is also named 'West Chicago'")
@@ -64,7 +74,8 @@ class GraphRAGConfig:
         10, "names in more passages than this get no proper-name bridge")
     neighbour_weight: float = _setting(
         0.5, "share of the better of its two neighbours' scores a passage gains, its neighbours being "
-             "the passages just before and after it in one session (a conversation's turns); 0: off")
+             "the passages just before and after it in one sequence (a conversation session's turns, a document's "
+             "chunks); 0: off")
     ppr_tol: float = _setting(1e-8, "PageRank stops when an iteration moves the scores by less")
     ppr_max_iter: int = _setting(100, "PageRank stops after this many iterations")
 
@@ -80,18 +91,20 @@ class GraphRAGConfig:
         if not 0.0 < self.titled_share <= 1.0:
             raise ConfigError(f"titled_share is a share in (0, 1], got {self.titled_share}")
 
-    def prior_weights(self, title_share: float) -> tuple[float, float]:
-        """(passage weight, lexical weight) for a corpus in which ``title_share`` of the passages
-        name another passage's title; a weight given explicitly holds as given.
+    def prior(self, title_share: float) -> Prior:
+        """The passage prior for a corpus in which ``title_share`` of the passages name another
+        passage's title; a setting given explicitly holds as given.
 
         Where passages are about named things and name one another (Wikipedia), the graph's title
         and name links carry multi-hop questions and a light prior leaves them room; where nothing
         is titled (chunks of one guide, a conversation's turns) the graph's entities are common
-        nouns, and the words a question shares with a passage say more (docs/qa.md: the sweep)."""
+        nouns, and the words a question shares with a passage say more, stems included: short
+        texts rarely repeat a word's form (docs/qa.md: the sweep)."""
         titled = min(1.0, title_share / self.titled_share)
         passage, lexical = (titled * a + (1.0 - titled) * b for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR))
-        return (passage if self.passage_weight is None else self.passage_weight,
-                lexical if self.lexical_weight is None else self.lexical_weight)
+        return Prior(passage if self.passage_weight is None else self.passage_weight,
+                     lexical if self.lexical_weight is None else self.lexical_weight,
+                     titled < 1.0 if self.lexical_stems is None else self.lexical_stems)
 
     @classmethod
     def preset(cls, name: str) -> GraphRAGConfig:

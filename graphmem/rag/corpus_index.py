@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from ..corpus import DOCUMENT, POSITION
 from ..model import Episode, Triple
 from ..store.base import GraphStore
 from ..writer import ObserveResult
@@ -39,8 +40,9 @@ class CorpusIndex:
                                      link_names=config.link_names)
         self.edges: dict[str, tuple[str, str]] = {}  # current triple id -> (subject, object)
         self.synonyms: dict[tuple[str, str], float] = {}
-        # session -> {passage id: step}: a conversation's turns in the order they were said
-        self.sessions: dict[str, dict[str, int]] = {}
+        # sequence -> {passage id: place}: a conversation session's turns in the order they were
+        # said (their steps), a document's chunks in the order they come (their positions)
+        self.sessions: dict[tuple[str, str], dict[str, int]] = {}
         self._changed()
         self._index(store.episodes(), store.triples())
 
@@ -78,9 +80,8 @@ class CorpusIndex:
         """Derived indices for episodes just written (or loaded) and the triples new with them."""
         self.edges.update((t.id, (t.subject, t.object)) for t in triples if t.current)
         for ep in episodes:
-            session = ep.meta.get(SESSION)
-            if session:
-                self.sessions.setdefault(session, {})[ep.id] = ep.step
+            if sequence := _sequence_of(ep):
+                self.sessions.setdefault(sequence[0], {})[ep.id] = sequence[1]
         title = self.config.title_entities
         new_entities = self.mentions.add(
             (ep.id, ep.title if title else "", self._fact_names(ep), ep.text) for ep in episodes)
@@ -193,11 +194,22 @@ class CorpusIndex:
             cached = self._neighbours = (passage_ids, before, after)
         return cached[1], cached[2]
 
-    def lexical_scores(self, question: str) -> np.ndarray:
-        """BM25 scores of every passage, in id order."""
-        if self._bm25 is None:
+    def lexical_scores(self, question: str, stems: bool) -> np.ndarray:
+        """BM25 scores of every passage, in id order, over words' stems or words as written."""
+        if self._bm25 is None or self._bm25.stem != stems:
             from .bm25 import BM25Retriever
 
-            self._bm25 = BM25Retriever(stem=self.config.lexical_stems)
+            self._bm25 = BM25Retriever(stem=stems)
             self._bm25.add(self.store.get_episodes(sorted(self.mentions.kinds)))
         return self._bm25.scores(question)[1]
+
+
+def _sequence_of(ep: Episode) -> tuple[tuple[str, str], int] | None:
+    """(the sequence a passage belongs to, its place there): a turn's session and step, a chunk's
+    document and position; None for a passage on its own (a Wikipedia paragraph)."""
+    if session := ep.meta.get(SESSION):
+        return (SESSION, session), ep.step
+    document, position = ep.meta.get(DOCUMENT), ep.meta.get(POSITION, "")
+    if document and position.isdigit():
+        return (DOCUMENT, document), int(position)
+    return None

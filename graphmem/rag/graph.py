@@ -31,7 +31,7 @@ from ..model import Episode, Triple
 from ..profiles import DOCUMENTS, DomainProfile, profile_named
 from ..store.base import GraphStore
 from .base import PassageLike, top_k
-from .config import GraphRAGConfig
+from .config import GraphRAGConfig, Prior
 from .corpus_index import CorpusIndex
 from .dense import DenseRetriever
 from .mentions import TITLE
@@ -102,6 +102,12 @@ class CorpusGraph:
 
     def __len__(self) -> int:
         return len(self.mentions)
+
+    @property
+    def prior(self) -> Prior:
+        """The passage prior's settings for this corpus as it stands (its shape decides the ones
+        not given)."""
+        return self.config.prior(self.index.title_share())
 
     def __contains__(self, passage_id: str) -> bool:
         return passage_id in self.mentions
@@ -186,11 +192,11 @@ class CorpusGraph:
         prior = np.zeros(len(nodes) - n_entities)
         rows = self.index.passage_rows(passage_ids) - n_entities
         prior[rows] = _unit_range(dense_scores)
-        passage_weight, lexical_weight = cfg.prior_weights(self.index.title_share())
-        if lexical_weight > 0:
-            lexical = self.index.lexical_scores(question)
-            prior += lexical_weight * (_unit_range(lexical) if len(lexical) else lexical)
-        p[n_entities:] = passage_weight * prior
+        weights = self.prior
+        if weights.lexical_weight > 0:
+            lexical = self.index.lexical_scores(question, weights.stems)
+            prior += weights.lexical_weight * (_unit_range(lexical) if len(lexical) else lexical)
+        p[n_entities:] = weights.passage_weight * prior
         r = personalized_pagerank(walk, p, cfg.damping, cfg.ppr_tol, cfg.ppr_max_iter)
         scores = r[n_entities:]
         if cfg.bridge_weight > 0 or cfg.name_bridge_weight > 0:
