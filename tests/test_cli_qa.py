@@ -71,23 +71,78 @@ def test_eval_qa_splits_and_compares_the_graph_with_the_best_baseline(data_dir, 
     assert "--iterations needs --answer" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_ask_iterates_with_the_draft_answer(data_dir, tmp_path, capsys, monkeypatch):
+@pytest.fixture(scope="module")
+def graph_file(data_dir, tmp_path_factory):
+    graph = str(tmp_path_factory.mktemp("ask") / "g.json")
+    assert _run(["build", str(data_dir / "corpus.json"), "--out", graph]) == 0
+    return graph
+
+
+def _ask_with(replies, argv, tmp_path, monkeypatch):
+    """``graphmem --llm openai:m ask ...`` against a chat server that gives ``replies`` (JSON)."""
     from graphmem.testing.chat_server import ChatServer
 
-    graph = str(tmp_path / "g.json")
-    assert _run(["build", str(data_dir / "corpus.json"), "--out", graph]) == 0
-    capsys.readouterr()
     monkeypatch.setenv("GRAPHMEM_CACHE_DIR", str(tmp_path / "llm-cache"))
     with ChatServer() as srv:
         monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
-        srv.reply(json.dumps({"answer": "Quenthaven"})).reply(json.dumps({"answer": "Ilsa Moravec"}))
-        assert _run(["--llm", "openai:m", "--no-cache", "ask", "--graph", graph, "--iterations", "2",
-                     "--k", "1", QUESTION["question"]]) == 0
+        for reply in replies:
+            srv.reply(json.dumps(reply))
+        assert _run(["--llm", "openai:m", "--no-cache", "ask", *argv]) == 0
+    return srv.requests
+
+
+@pytest.mark.slow
+def test_ask_iterates_with_the_draft_answer(graph_file, tmp_path, capsys, monkeypatch):
+    capsys.readouterr()
+    # round 1's reply lacks sources (a server that does not enforce the schema): still an answer
+    requests = _ask_with([{"answer": "Quenthaven"}, {"answer": "Ilsa Moravec", "sources": [1]}],
+                         ["--graph", graph_file, "--iterations", "2", "--k", "1", QUESTION["question"]],
+                         tmp_path, monkeypatch)
     out = capsys.readouterr().out
-    assert "draft 1: Quenthaven" in out and "answer: Ilsa Moravec" in out
+    assert "draft 1: Quenthaven" in out
+    answer = next(line for line in out.splitlines() if line.startswith("answer: "))
     # the model always answers the question itself; only the search adds the draft
-    assert [r["messages"][-1]["content"].endswith(QUESTION["question"]) for r in srv.requests] == [True, True]
+    assert [r["messages"][-1]["content"].endswith(QUESTION["question"]) for r in requests] == [True, True]
+    shown = requests[-1]["messages"][-1]["content"]
+    title = shown.split("\n")[1][len("[1] "):]  # the one passage shown in round 2, cited
+    assert answer.startswith(f"answer: Ilsa Moravec [{title} (") and answer.endswith(")]")
+
+
+@pytest.mark.slow
+def test_ask_json_gives_the_answer_its_sources_and_the_passages(graph_file, tmp_path, capsys, monkeypatch):
+    capsys.readouterr()
+    requests = _ask_with([{"answer": "Ilsa Moravec", "sources": [2, 9, "1"]}],
+                         ["--graph", graph_file, "--k", "3", "--json", QUESTION["question"]],
+                         tmp_path, monkeypatch)
+    report = json.loads(capsys.readouterr().out)
+    assert list(report) == ["question", "answer", "known", "sources", "drafts", "passages", "facts"]
+    assert (report["question"], report["answer"], report["known"], report["drafts"]) == \
+        (QUESTION["question"], "Ilsa Moravec", True, [])
+    passages = report["passages"]
+    assert len(passages) == 3 and set(passages[0]) == {"id", "title", "score", "text", "meta"}
+    # sources in the model's order, the out-of-range 9 dropped, each with the shown passage's title
+    assert report["sources"] == [{"id": p["id"], "title": p["title"], "meta": p["meta"]}
+                                 for p in (passages[1], passages[0])]
+    prompt = requests[0]["messages"][-1]["content"]
+    assert all(f"[{i}] {p['title']}\n" in prompt for i, p in enumerate(passages, 1))
+    assert report["facts"] and all(f"- {f['text']}" in prompt for f in report["facts"])
+    assert requests[0]["response_format"]["json_schema"]["schema"]["required"] == ["answer", "sources"]
+
+
+@pytest.mark.slow
+def test_ask_says_when_the_passages_do_not_tell(graph_file, tmp_path, capsys, monkeypatch):
+    capsys.readouterr()
+    _ask_with([{"answer": "unknown", "sources": []}], ["--graph", graph_file, "Who painted the harbour?"],
+              tmp_path, monkeypatch)
+    assert capsys.readouterr().out.startswith("answer: (not in the graph's passages)\npassages:\n")
+    _ask_with([{"answer": "unknown", "sources": []}], ["--graph", graph_file, "--json", "Who painted it?"],
+              tmp_path, monkeypatch)
+    report = json.loads(capsys.readouterr().out)
+    assert (report["answer"], report["known"], report["sources"]) == ("", False, [])
+    assert _run(["ask", "--graph", graph_file, "--no-answer", "--json", "Who painted it?"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["answer"], report["known"], report["sources"]) == (None, None, [])
+    assert report["passages"]
 
 
 def test_preset_and_flags_make_the_retrieval_settings():

@@ -7,7 +7,7 @@ import argparse
 from graphmem.corpus import valid_unicode
 
 from .common import (NON_NEGATIVE, POSITIVE, UserError, add_graph_options, add_llm_options, number,
-                     open_graph_store, open_llm)
+                     open_graph_store, open_llm, print_json)
 
 
 # The retrieval settings given flags, with the values each takes (the help is the setting's own).
@@ -56,35 +56,88 @@ def _ask(args) -> int:
     graph = CorpusGraph(store, config=graph_config(args))
     if not len(graph):
         raise UserError("the graph has no passages: build it with 'graphmem eval-qa' or 'graphmem build'")
+    cited, drafts = None, []
     if args.no_answer:
         found = graph.query(args.question, args.k)
-        print("answer: (not asked: --no-answer)")
     else:
-        from graphmem.rag.answer import Answerer
-        from graphmem.rag.iterative import iter_retgen
-
-        answerer = Answerer(open_llm(args), top_k=args.k)
-        last: list = []
-
-        def retrieve(query: str) -> list[str]:
-            last[:] = [graph.query(query, args.k)]
-            return [pid for pid, _ in last[0].passages]
-
-        rounds = iter_retgen(args.question, retrieve, lambda q, ranked: answerer.answer(
-            q, [graph.passage(pid) for pid in ranked]), args.iterations)
-        found = last[0]
-        for n, r in enumerate(rounds[:-1], 1):
-            print(f"draft {n}: {r.answer or '(none)'}")
-        print(f"answer: {rounds[-1].answer or '(none)'}")
+        found, cited, drafts = _answer(args, graph)
+    # None: deleted from a shared server store meanwhile
+    shown = [(p, score) for pid, score in found.passages if (p := graph.passage(pid)) is not None]
+    if args.json:
+        print_json(_ask_report(args.question, cited, drafts, shown, found.facts))
+        return 0
+    for n, draft in enumerate(drafts, 1):
+        print(f"draft {n}: {draft}")
+    print(f"answer: {_answer_line(cited, {p.id: p for p, _ in shown})}")
     print("passages:")
-    for pid, score in found.passages:
-        if (p := graph.passage(pid)) is not None:  # None: deleted from a shared server store meanwhile
-            print(f"  [{score:.4f}] {p.title} ({pid}): {p.text[:160].strip()}")
+    for p, score in shown:
+        print(f"  [{score:.4f}] {p.title} ({p.id}): {p.text[:160].strip()}")
     if found.facts:
         print("linked facts:")
         for t, score in found.facts:
             print(f"  [{score:.3f}] {t.text}")
     return 0
+
+
+def _answer(args, graph):
+    """The last round's retrieval and cited answer, and the earlier rounds' drafts (Iter-RetGen)."""
+    from graphmem.rag.answer import Answerer
+    from graphmem.rag.iterative import iter_retgen
+
+    answerer = Answerer(open_llm(args), top_k=args.k)
+    last: dict = {}
+
+    def retrieve(query: str) -> list[str]:
+        last["found"] = graph.query(query, args.k)
+        return [pid for pid, _ in last["found"].passages]
+
+    def answer(question: str, ranked) -> str:
+        passages = [p for pid in ranked if (p := graph.passage(pid)) is not None]
+        last["cited"] = answerer.cite(question, passages, [t for t, _ in last["found"].facts])
+        return last["cited"].answer
+
+    rounds = iter_retgen(args.question, retrieve, answer, args.iterations)
+    return last["found"], last["cited"], [r.answer for r in rounds[:-1]]
+
+
+def _answer_line(cited, passages: dict) -> str:
+    """The answer and the passages it cites, or why there is none."""
+    if cited is None:
+        return "(not asked: --no-answer)"
+    if cited.failed:
+        return "(none: the model gave no usable reply)"
+    if not cited.known:
+        return "(not in the graph's passages)"
+    if not cited.sources:
+        return f"{cited.answer} [cites no passage]"
+    return f"{cited.answer} [{', '.join(_citation(passages.get(pid), pid) for pid in cited.sources)}]"
+
+
+def _citation(passage, pid: str) -> str:
+    title = passage.title if passage is not None else ""
+    return f"{title} ({pid})" if title and title != pid else pid
+
+
+def _ask_report(question: str, cited, drafts: list[str], shown, facts) -> dict:
+    """``ask --json``: the keys are stable (docs/qa.md). ``answer`` and ``known`` are None with
+    --no-answer; ``answer`` is "" when the passages do not say (``known`` false)."""
+    by_id = {p.id: p for p, _ in shown}
+
+    def source(pid: str) -> dict:
+        p = by_id.get(pid)
+        return {"id": pid, "title": p.title if p else "", "meta": dict(p.meta) if p else {}}
+
+    return {
+        "question": question,
+        "answer": cited.answer if cited else None,
+        "known": cited.known if cited else None,
+        "sources": [source(pid) for pid in cited.sources] if cited else [],
+        "drafts": drafts,
+        "passages": [{"id": p.id, "title": p.title, "score": round(score, 6), "text": p.text,
+                      "meta": dict(p.meta)} for p, score in shown],
+        "facts": [{"text": t.text, "score": round(score, 6), "sources": list(t.sources)}
+                  for t, score in facts],
+    }
 
 
 def register(subparsers) -> None:
@@ -93,6 +146,8 @@ def register(subparsers) -> None:
     add_graph_options(a)
     a.add_argument("--k", type=POSITIVE, default=5, help="passages retrieved (default 5)")
     a.add_argument("--no-answer", action="store_true", help="only show the retrieved passages")
+    a.add_argument("--json", action="store_true",
+                   help="print JSON: question, answer, known, sources, drafts, passages, facts")
     a.add_argument("--iterations", type=POSITIVE, default=1,
                    help="Iter-RetGen: retrieve again with the question plus the draft answer, N rounds "
                         "in all (default 1)")
