@@ -314,3 +314,23 @@ def test_a_first_name_is_linked_to_the_one_full_name_it_begins(extractor):
     short = set(graph.index.short_names())
     assert ("marta", "marta quill") in short
     assert not any(word == "quill" for word, _ in short)  # 'Quill' ends one name, begins another
+
+
+def test_refreshing_a_document_forgets_its_old_chunks_and_moves_the_rest(extractor):
+    from graphmem.corpus import Corpus
+
+    def chunk(pid, text, position):
+        return P(pid, "guide", text, {"document": "guide.md", "section": "", "position": str(position)})
+
+    graph = CorpusGraph(extractor=extractor)
+    first = [chunk("a", "Ana lives in Lisbon.", 0), chunk("b", "Ben works in Porto.", 1)]
+    graph.add(first)
+    # An edit: a new chunk before "b", and "a" rewritten as "a2".
+    edited = [chunk("a2", "Ana lives in Faro.", 0), chunk("n", "Cara paints boats.", 1), chunk("b", "Ben works in Porto.", 2)]
+    graph.add(edited)
+    stale, moved = graph.refresh_documents(Corpus(edited, ["guide.md"]))
+    assert stale == ["a"] and moved == 1  # "b" kept its facts and took position 2
+    assert "a" not in graph and graph.store.get_episode("b").meta["position"] == "2"
+    ids = ["a2", "b", "n"]
+    before, after = graph.index.neighbours(ids)
+    assert (ids[before[1]], ids[after[2]]) == ("n", "b")  # n sits between a2 and b now

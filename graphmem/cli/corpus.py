@@ -132,16 +132,12 @@ def _write(args, store, corpus, passages, graph_file: str | None, embed_passages
         held = len(graph)
         if held:
             refuse_former_ids(args.corpus, store, graph_file, _chunking(args))
-        known = [p for p in passages if p.id in graph]
         start = time.perf_counter()
         with progress_bar(args, total=len(passages), unit="passage", desc="adding passages") as bar:
-            bar.update(len(known))  # already in the graph: skipped
+            bar.update(sum(p.id in graph for p in passages))  # already in the graph: skipped
             added = graph.add(passages, batch_size=args.batch_size or BATCH_PASSAGES,
                               save_every=SAVE_EVERY, on_batch=_advance(bar))
-        # After the add: a fact that a changed chunk's new text states again keeps its first date.
-        stale = _stale_chunks(store, corpus) if held and corpus.documents else []
-        graph.remove(stale)
-        meta_updated = _update_meta(graph.memory, known)
+        stale, meta_updated = graph.refresh_documents(corpus) if held else ([], 0)
         graph.save()
         seconds = time.perf_counter() - start
         counts = graph.store.counts()
@@ -153,26 +149,6 @@ def _write(args, store, corpus, passages, graph_file: str | None, embed_passages
             "triples": counts["triples"], "entities": counts["entities"], "episodes": counts["episodes"],
             "dropped_triples": stats["dropped_triples"], "seconds": round(seconds, 3),
             "passages_per_second": round(added / seconds, 2) if seconds and added else None}
-
-
-def _stale_chunks(store, corpus) -> list[str]:
-    """The graph's chunks of the documents just read that the read did not give again: their text
-    changed or is gone."""
-    from graphmem.corpus import DOCUMENT
-
-    read = set(corpus.documents)
-    given = {p.id for p in corpus.passages}
-    return [e.id for e in store.episodes() if e.meta.get(DOCUMENT) in read and e.id not in given]
-
-
-def _update_meta(memory, passages) -> int:
-    """Give the passages the graph held already their meta as read now (a chunk that moved in its
-    document keeps its facts, and takes its new position); how many changed."""
-    wanted = {p.id: dict(p.meta) for p in passages if p.meta}
-    changed = [e.id for e in memory.store.get_episodes(list(wanted)) if e.meta != wanted[e.id]]
-    for pid in changed:
-        memory.set_episode_meta(pid, wanted[pid])
-    return len(changed)
 
 
 def _advance(bar):

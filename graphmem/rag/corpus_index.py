@@ -76,6 +76,16 @@ class CorpusIndex:
         self.synonyms = {k: v for k, v in self.synonyms.items() if not gone.intersection(k)}
         self._changed()
 
+    def moved(self, episodes: Sequence[Episode]) -> None:
+        """Episodes whose meta changed (a chunk that moved in its document): their place in
+        their sequences follows."""
+        for ep in episodes:
+            for members in self.sessions.values():
+                members.pop(ep.id, None)
+            if sequence := _sequence_of(ep):
+                self.sessions.setdefault(sequence[0], {})[ep.id] = sequence[1]
+        self._changed()
+
     def _index(self, episodes: Sequence[Episode], triples: Sequence[Triple]) -> None:
         """Derived indices for episodes just written (or loaded) and the triples new with them."""
         self.edges.update((t.id, (t.subject, t.object)) for t in triples if t.current)

@@ -17,13 +17,14 @@ and ranks passages by their PageRank mass.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..vectors.blas import one_blas_thread
 from ..embedders.sentence_transformer import Embedder
+from ..corpus import DOCUMENT, Corpus
 from ..errors import ConfigError
 from ..ingest import BATCH_PASSAGES, EXTRACT_WORKERS
 from ..memory import PROFILE, Memory
@@ -154,6 +155,23 @@ class CorpusGraph:
             log.info("dropped %d extracted triples with empty or vague names so far",
                      self.memory.dropped_triples)
         return len(new)
+
+    def refresh_documents(self, corpus: Corpus) -> tuple[list[str], int]:
+        """Bring the documents ``corpus`` read up to date after its passages were added: forget
+        the graph's chunks of those documents that the read did not give again (their text changed
+        or is gone), and give the chunks the graph held already their meta as read now (a chunk
+        that moved in its document keeps its facts and takes its new position). Returns the ids
+        forgotten and how many chunks moved. Run it after ``add``: a fact that a changed chunk's
+        new text states again then keeps its first date."""
+        read, given = set(corpus.documents), {p.id: p for p in corpus.passages}
+        stale = [e.id for e in self.store.episodes() if e.meta.get(DOCUMENT) in read and e.id not in given]
+        self.remove(stale)
+        wanted = {pid: dict(p.meta) for pid, p in given.items() if p.meta and pid in self.mentions}
+        moved = [e for e in self.store.get_episodes(list(wanted)) if e.meta != wanted[e.id]]
+        for episode in moved:
+            self.memory.set_episode_meta(episode.id, wanted[episode.id])
+        self.index.moved([replace(e, meta=wanted[e.id]) for e in moved])
+        return stale, len(moved)
 
     def remove(self, passage_ids: Sequence[str]) -> list[str]:
         """Forget passages and what only they supported; returns the deleted triple ids."""
