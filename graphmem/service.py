@@ -183,8 +183,10 @@ class GraphService:
     def _refresh(self) -> bool:
         if not self.store.stale():
             return False
+        before = self.memory
         self.store.reload()
-        self._open(self.memory.profile)
+        self._open(before.profile)
+        self.memory.resolver.reuse_vectors(before.resolver)  # most names are still there
         return True
 
     def _save(self) -> None:
