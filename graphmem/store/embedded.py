@@ -45,6 +45,11 @@ from .namespaces import checked_namespace, file_namespaces, namespace_file
 from .triple_table import TripleTable, newest
 
 
+# How long opening for writing waits for the file's lock: a server's write holds it a moment, a
+# writer that holds it for good (a build) makes the open fail after this wait, naming its pid.
+OPEN_WAIT_S = 2.0
+
+
 class EmbeddedStore(GraphStore):
     """GraphStore in process; ``path`` None keeps it in memory only.
 
@@ -78,7 +83,7 @@ class EmbeddedStore(GraphStore):
                 raise StoreError(f"no namespace {namespace!r} in {self.root} (no file {self.path})")
             raise StoreError(f"no graph file at {self.path}: build one first (graphmem build ... --out FILE)")
         if self._lock is not None and not self.shared:
-            self._lock.acquire()
+            self._lock.acquire(wait=OPEN_WAIT_S)
         try:
             self._seen = self._identity()
             if self.path is not None and self.path.exists() and not replace:
