@@ -133,11 +133,14 @@ def make_server(services: NamespacedService, name: str = "graphmem"):
         return services.get(namespace).export(cursor, limit)
 
     def import_(records: Annotated[list[dict], Field(description="records as 'export' gives them")],
+                merge: Annotated[bool, Field(description="let a header start an import into a namespace "
+                                                         "that holds a graph written with the same settings")] = False,
                 namespace: Namespace = None) -> dict:
         """Write exported records into a namespace: a page that starts with the header starts an
-        import into an empty namespace; the pages after it are added to it. Facts keep their
-        validity and sources; they are embedded on arrival."""
-        return services.get(namespace).import_records(records)
+        import into an empty namespace (or, with merge, one written with the same settings); the
+        pages after it are added to it. Facts keep their validity and sources; they are embedded
+        on arrival."""
+        return services.get(namespace).import_records(records, merge)
 
     tool(import_, "import")  # a Python keyword, so named here
 

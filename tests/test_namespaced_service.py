@@ -123,6 +123,10 @@ def test_the_commands_take_a_namespace_and_export_and_import_one(tmp_path, capsy
     imported = json.loads(run("import-ns", str(lines), "--graph", str(copy), "--namespace", "x"))
     assert imported["imported"] == {"triples": 1, "episodes": 1} and imported["triples"] == 1
     assert "brass key" in run("recall", "blue box", "--graph", str(copy), "--namespace", "x")
+    whole = tmp_path / "whole.gmem"  # import copies a namespace between files (or servers) too
+    run("import", "--from", str(graph), "--namespace", "a", "--out", str(whole))
+    assert "brass key" in run("recall", "blue box", "--graph", str(whole), "--namespace", "a")
+    assert not whole.exists()  # only namespace a was copied: the default one has no file
     episode = records[2]["id"]
     assert main(["forget", episode, "--graph", str(graph)]) == 2  # not in the default namespace
     assert "no passage with id" in capsys.readouterr().err
