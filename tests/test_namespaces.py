@@ -168,3 +168,53 @@ time.sleep(60)
         shared.add_triples([T("knife", "on", "table")])
         shared.flush()
     assert len(EmbeddedStore(path, readonly=True).triples()) == 1
+
+
+# --- a namespace as records --------------------------------------------------------------------
+def test_pages_of_records_give_every_record_once_in_order():
+    from graphmem.store.records import page, records
+
+    store = EmbeddedStore()
+    store.add_triples([T(f"s{i}", "r", "o", step=i) for i in range(7)])
+    store.add_episodes([Episode(f"e{i}", i, "text") for i in range(4)])
+    everything = list(records(store))
+    assert [r["kind"] for r in everything] == ["namespace"] + ["triple"] * 7 + ["episode"] * 4
+    for limit in range(1, 14):
+        got, offset = [], 0
+        while offset is not None:
+            part, offset = page(store, offset, limit)
+            assert 0 < len(part) <= limit
+            got += part
+        assert got == everything
+
+
+def test_records_round_trip_with_vectors_and_refuse_what_is_malformed(tmp_path):
+    from graphmem.store.records import import_records, read_jsonl, write_jsonl
+
+    source = EmbeddedStore(tmp_path / "m.gmem", namespace="a")
+    fact = T("knife", "on", "table", sources=("e1",), vec=[0.6, 0.8, 0.0])
+    source.add_triples([fact, T("fork", "on", "table")])
+    source.retire([fact.id], 3, by="e2")
+    source.add_episode(Episode("e1", 0, "A knife.", [fact.id], meta={"speaker": "Ann"}))
+    source.set_meta("embedder", "m")
+    write_jsonl(source, tmp_path / "a.jsonl", vectors=True)
+    target = EmbeddedStore(tmp_path / "m.gmem", namespace="b")
+    assert import_records(target, read_jsonl(tmp_path / "a.jsonl")) == {"triples": 2, "episodes": 1}
+    assert [t.to_dict() for t in target.triples(current_only=False)] == \
+        [t.to_dict() for t in source.triples(current_only=False)]
+    assert target.get_triple(fact.id).embedding.tolist() == pytest.approx([0.6, 0.8, 0.0])
+    assert target.get_episode("e1").meta == {"speaker": "Ann"} and target.meta() == {"embedder": "m"}
+    lines = read_jsonl(tmp_path / "a.jsonl")
+    with pytest.raises(StoreError, match="already holds"):
+        import_records(target, lines)
+    other = EmbeddedStore(tmp_path / "m.gmem", namespace="c")
+    other.add_triples([T("x", "r", "y")])
+    other.set_meta("embedder", "another")
+    with pytest.raises(StoreError, match="embedder: 'another', the export's 'm'"):
+        import_records(other, lines, merge=True)
+    for bad, needle in ((lines[1:2] + lines[:1], "record 2: the header comes first"),
+                        ([{"kind": "fact"}], "'kind' must be"),
+                        ([{**lines[1], "vector": "%%%"}], "base64"),
+                        ([{**lines[0], "version": 9}], "version 9")):
+        with pytest.raises(StoreError, match=needle):
+            import_records(EmbeddedStore(), bad)

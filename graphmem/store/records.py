@@ -49,10 +49,14 @@ def records(store: GraphStore, vectors: bool = False) -> Iterator[dict]:
 def page(store: GraphStore, offset: int, limit: int) -> tuple[list[dict], int | None]:
     """Records ``offset`` to ``offset + limit`` (no vectors) and the offset of the next page (None
     after the last). Offsets count records of the namespace as it is at each call."""
-    everything = [header(store)] + [{"kind": TRIPLE, **t.to_dict()} for t in store.triples(current_only=False)] \
-        + [{"kind": EPISODE, **e.to_dict()} for e in store.episodes()]
-    end = offset + limit
-    return everything[offset:end], end if end < len(everything) else None
+    triples, episodes = store.triples(current_only=False), store.episodes()
+    end, total = offset + limit, 1 + len(triples) + len(episodes)
+    part = [header(store)] if offset == 0 else []  # record 0; then triples from 1, episodes after them
+    part += [{"kind": TRIPLE, **t.to_dict()} for t in triples[max(offset - 1, 0):max(end - 1, 0)]]
+    first_episode = 1 + len(triples)
+    part += [{"kind": EPISODE, **e.to_dict()}
+             for e in episodes[max(offset - first_episode, 0):max(end - first_episode, 0)]]
+    return part[:limit], end if end < total else None
 
 
 def write_jsonl(store: GraphStore, path: str | os.PathLike, vectors: bool = False) -> dict:
