@@ -69,10 +69,16 @@ class EntityResolver:
         self._by_word: dict[str, list[str]] = {}  # fuzzy candidates share a word with the name
         self._names: list[str] = []
         self._vecs = np.zeros((0, 0), dtype=np.float32)  # embeddings of _names[:len(_vecs)]
+        self._name_vectors: dict[str, np.ndarray] = {}  # every name embedded so far, by name
         self._cache: dict[str, str] = {}
 
     def __contains__(self, name: str) -> bool:
         return name in self._known
+
+    def reuse_vectors(self, other: "EntityResolver") -> None:
+        """Take the name embeddings ``other`` made (a resolver of the same graph before it was read
+        again): those names are not embedded again, which would cost a pass over every name."""
+        self._name_vectors.update(other._name_vectors)
 
     def add_many(self, names: Iterable[str]) -> None:
         known = self._known
@@ -123,7 +129,11 @@ class EntityResolver:
         if self._encode is None or not self.config.use_embeddings or not self._names:
             return None
         if len(self._vecs) < len(self._names):  # embed new names lazily, in one batch
-            fresh = self._encode(self._names[len(self._vecs):])
+            names = self._names[len(self._vecs):]
+            todo = [n for n in names if n not in self._name_vectors]
+            if todo:
+                self._name_vectors.update(zip(todo, self._encode(todo)))
+            fresh = np.stack([self._name_vectors[n] for n in names])
             self._vecs = fresh if len(self._vecs) == 0 else np.vstack([self._vecs, fresh])
         sims = self._vecs @ self._encode([name])[0]
         for i in np.argsort(-sims, kind="stable"):

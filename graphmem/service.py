@@ -2,6 +2,11 @@
 one lock, inputs checked with clear errors, every write saved at once. A write that fails (a full
 disk, a store error) leaves a graph file's graph as it was last saved: the service reads it again.
 
+A graph file that other processes write too (a store opened ``shared``) is written one write at a
+time across them: each write takes the file's lock (waiting up to ``lock_wait`` seconds for another
+process's), reads the file again if another process changed it, writes and saves, then lets go.
+``refresh()`` brings reads up to date the same way (``NamespacedService`` calls it on every call).
+
 Every graph is opened as a ``Memory``, which every write goes through; a graph of documents also gets
 a ``CorpusGraph`` over it, which answers ``ask`` and keeps its passage indices current from the
 memory's writes. Callers get plain JSON-able dicts; a bad input raises ``ServiceError`` with a
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from .errors import GraphmemError
 from .memory import Memory
 from .profiles import DomainProfile
+from .store import records
 from .store.base import GraphStore
 from .store.cypher_limits import CypherLimits
 from .writer import checked_step
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
 MAX_RECALL_DEPTH = 10
 RECALL_TURNS = 5  # turns a conversation memory's recall returns unless top_k says otherwise
 MAX_ASK_K = 50
+LOCK_WAIT_S = 10.0  # how long a write waits for another process's write to a shared graph file
+EXPORT_PAGE, MAX_EXPORT_PAGE = 200, 2000  # records an export page holds by default, and at most
 
 
 class ServiceError(GraphmemError):
@@ -38,11 +46,13 @@ class GraphService:
     ``answer``: ``answer(question, passages) -> str`` for ``ask`` (None: ``ask`` only retrieves).
     ``profile``: the profile of a graph that has none yet (a new file); a graph keeps its own.
     ``cypher_limits``: the time, row and memory bounds on each ``cypher`` query (None: the defaults).
+    ``lock_wait``: seconds a write waits for another process writing a shared graph file.
     """
 
     def __init__(self, store: GraphStore, *, read_only: bool = False, write_cypher: bool = False,
                  answer: Callable[[str, list], str] | None = None, profile: str | None = None,
-                 extractor=None, cypher_limits: CypherLimits | None = None):
+                 extractor=None, cypher_limits: CypherLimits | None = None, lock_wait: float = LOCK_WAIT_S):
+        self.lock_wait = lock_wait
         self.read_only = read_only
         self.write_cypher = write_cypher and not read_only
         self.cypher_limits = cypher_limits or CypherLimits()
@@ -151,16 +161,33 @@ class GraphService:
 
     @contextlib.contextmanager
     def _writing(self):
-        """Hold the lock for a write; when it fails, drop what it changed but did not save."""
+        """Hold the lock for a write (and a shared file's lock, the graph read again if another
+        process wrote it); when it fails, drop what it changed but did not save."""
         if self.read_only:
             raise ServiceError("this graph is served read-only (started with --read-only)")
-        with self._lock:
+        with self._lock, self.store.writing(self.lock_wait):
+            self._refresh()
             try:
                 yield
             except BaseException:
                 if self.store.discard_changes():  # the memory's indexes knew the dropped changes too
                     self._open(self.memory.profile)
                 raise
+
+    def refresh(self) -> bool:
+        """Read the graph again if another process changed it since (a shared or read-only graph
+        file); whether it did."""
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
+        if not self.store.stale():
+            return False
+        before = self.memory
+        self.store.reload()
+        self._open(before.profile)
+        self.memory.resolver.reuse_vectors(before.resolver)  # most names are still there
+        return True
 
     def _save(self) -> None:
         (self.corpus or self.memory).save()
@@ -254,8 +281,31 @@ class GraphService:
         with self._lock:
             counts = self.store.counts()
         return {"kind": "corpus" if self.corpus is not None else "memory", "profile": self.memory.profile.name,
-                **counts, "next_step": self._next_step, "read_only": self.read_only,
+                "namespace": self.store.namespace, **counts, "next_step": self._next_step, "read_only": self.read_only,
                 "write_cypher": self.write_cypher, "answers": self._answer is not None}
+
+    # --- export and import ---------------------------------------------------------------------
+    def export(self, cursor: str | None = None, limit: int = EXPORT_PAGE) -> dict:
+        """A page of the graph's records (``graphmem.store.records``: the header first, then facts,
+        then episodes; no vectors) and ``next_cursor`` for the next page (None after the last)."""
+        limit = _bounded_int(limit, "limit", 1, MAX_EXPORT_PAGE)
+        offset = 0 if cursor is None else _offset(cursor)
+        with self._lock:
+            part, after = records.page(self.store, offset, limit)
+        return {"namespace": self.store.namespace, "records": part,
+                "next_cursor": None if after is None else str(after)}
+
+    def import_records(self, items: Sequence[dict], merge: bool = False) -> dict:
+        """Write records as ``export`` gives them (a header starts an import into an empty graph,
+        or with ``merge`` into one written with the same settings; records without one are added),
+        then open the graph again: new facts are embedded and indexed, and it is saved."""
+        if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or not items:
+            raise ServiceError("records must be a non-empty list of export records")
+        with self._writing():
+            done = records.import_records(self.store, items, merge=merge)
+            self._open(None)  # the graph's own profile: an import into an empty one brings it
+            self._save()
+            return {"namespace": self.store.namespace, "imported": done, **self.store.counts()}
 
     # --- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -280,6 +330,12 @@ def _text(value, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ServiceError(f"{what} must be a non-empty string")
     return value
+
+
+def _offset(cursor) -> int:
+    if not isinstance(cursor, str) or not cursor.isdigit():
+        raise ServiceError(f"cursor {cursor!r} is not one a page gave: pass its next_cursor as it is")
+    return int(cursor)
 
 
 def _step(step) -> int | None:

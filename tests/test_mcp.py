@@ -165,11 +165,12 @@ def test_http_session_on_a_corpus_graph(http_server):
     assert out["forget"]["episodes"] == 2
     assert out["forget_again"].is_error and "no episode or passage" in _data(out["forget_again"])
     assert out["stats"]["kind"] == "corpus" and out["stats"]["profile"] == "documents"
-    # One writer at a time: a second server on the same file stops at once with a clear error.
+    # Servers share a graph file (each write takes its lock for that write only): a second one on
+    # the same file starts and serves (on stdio, until its input ends). test_mcp_shared.py drives two.
     second = subprocess.run([sys.executable, *_server_args("--graph", str(graph))], cwd=ROOT,
                             env={**os.environ, **ENV}, capture_output=True, text=True, timeout=120,
                             stdin=subprocess.DEVNULL)
-    assert second.returncode == 2 and "graphmem serve-mcp: error:" in second.stderr
+    assert second.returncode == 0 and "error" not in second.stderr
 
 
 def test_serve_mcp_refuses_a_non_loopback_address(tmp_path):

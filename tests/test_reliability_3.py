@@ -123,14 +123,15 @@ def test_mcp_observe_with_a_step_past_the_bound_is_a_tool_error_and_later_writes
     from mcp.server.mcpserver.exceptions import ToolError
 
     from graphmem.mcp_server import make_server
+    from graphmem.namespaced import NamespacedService
 
     path = tmp_path / "m.gmem"
 
     def call(server, tool: str, **arguments):
         return asyncio.run(server.call_tool(tool, arguments))
 
-    with GraphService(open_store(path)) as service:
-        server = make_server(service)
+    with NamespacedService(open_store(path)) as services:
+        server, service = make_server(services), services.get()
         for step in (2**63, True, -1):
             with pytest.raises(ToolError, match="step"):
                 call(server, "observe", text="You see a knife on the table.", step=step)

@@ -82,8 +82,26 @@ def add_graph_options(p: argparse.ArgumentParser, required: bool = True) -> None
     p.add_argument("--graph", metavar="FILE", help="graph file of the embedded store")
     p.add_argument("--store", metavar="URI",
                    help="a graph server instead of a file: bolt://HOST:PORT or neo4j://HOST:PORT")
+    add_namespace_option(p)
     add_server_options(p)
     p.set_defaults(graph_required=required)
+
+
+def add_namespace_option(p: argparse.ArgumentParser, both_sides: bool = False) -> None:
+    """--namespace; ``both_sides``: for a copy, which reads and writes the same namespace."""
+    p.add_argument("--namespace", metavar="NAME", type=namespace_name, default="default",
+                   help="the namespace of the memory to use: each is a graph of its own (default: default)"
+                        + ("; the copy reads and writes that namespace" if both_sides else ""))
+
+
+def namespace_name(text: str) -> str:
+    """An argparse ``type``: a valid namespace name."""
+    from graphmem.store.namespaces import NamespaceError, checked_namespace
+
+    try:
+        return checked_namespace(text)
+    except NamespaceError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_write_cypher(args) -> None:
@@ -124,9 +142,10 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
 
 
 def open_store_arg(args, spec, **options):
-    """open_store(spec, **options) with the server options from ``args``."""
+    """open_store(spec, **options) with the server options and the namespace from ``args``."""
     from graphmem.store import open_store
 
+    options.setdefault("namespace", getattr(args, "namespace", "default"))
     return open_store(spec, **options, user=getattr(args, "user", None),
                       password=getattr(args, "password", None), database=getattr(args, "database", None))
 
@@ -173,11 +192,15 @@ def add_extractor_options(parser: argparse.ArgumentParser, help: str | None = No
     add_llm_options(parser, suppress=True)
 
 
-def open_extractor(args, profile):
-    """The extractor named by --extractor, worded for the domain ``profile``."""
+def open_extractor(args, profile, llm=None):
+    """The extractor named by --extractor, worded for the domain ``profile``; ``llm``: the model
+    to extract with when it is open already (else --llm's is opened, if the extractor needs one)."""
     from graphmem.extract import make_extractor
 
-    llm = open_llm(args) if args.extractor == "llm" else None
+    if args.extractor != "llm":
+        llm = None
+    elif llm is None:
+        llm = open_llm(args)
     return make_extractor(args.extractor, llm, profile)
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import (NON_NEGATIVE, POSITIVE, UserError, add_extractor_options, add_graph_options, add_server_options,
-                     check_output_file, open_extractor, open_graph_store, open_store_arg, print_json)
+from .common import (NON_NEGATIVE, POSITIVE, UserError, add_extractor_options, add_graph_options, add_namespace_option,
+                     add_server_options, check_output_file, open_extractor, open_graph_store, open_store_arg,
+                     print_json)
 from .progress import add_quiet_option, progress_bar
 
 SAVE_EVERY = 256  # passages between checkpoints of a long build
@@ -28,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("corpus", metavar="CORPUS")
     p.add_argument("--out", metavar="FILE", help="graph file to write (embedded store)")
     p.add_argument("--store", metavar="URI", help="write to a graph server (bolt://...) instead of --out")
+    add_namespace_option(p)
     add_server_options(p)
     existing = p.add_mutually_exclusive_group()
     existing.add_argument("--append", action="store_true",
@@ -219,9 +221,13 @@ def _check_build_target(args) -> None:
     if args.store and args.force:
         raise UserError("--force replaces a graph file; to add to a server's graph use --append")
     if not args.store:
+        from graphmem.store.namespaces import namespace_file
+
         check_output_file(args.out, "--out")
-        if Path(args.out).exists() and not (args.append or args.force):
-            raise UserError(f"--out {args.out} already exists: --append to add the corpus to its graph, "
+        target = namespace_file(args.out, args.namespace)
+        if target.exists() and not (args.append or args.force):
+            where = "" if target == Path(args.out) else f" (namespace {args.namespace!r}: {target})"
+            raise UserError(f"--out {args.out} already exists{where}: --append to add the corpus to its graph, "
                             f"--force to replace it")
 
 

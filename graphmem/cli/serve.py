@@ -1,4 +1,6 @@
-"""serve-mcp: one graph served to MCP clients over stdio (default) or streamable HTTP on loopback."""
+"""serve-mcp: one memory served to MCP clients over stdio (default) or streamable HTTP on loopback,
+one namespace per call. Several servers may serve one graph file: each write takes the file's lock
+for that write only (``graphmem.service``)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +12,7 @@ import sys
 from graphmem.profiles import PROFILES
 
 from .common import (UserError, add_cypher_limit_options, add_extractor_options, add_graph_options, check_write_cypher,
-                     cypher_limits, graph_spec, open_extractor, open_llm, open_store_arg)
+                     cypher_limits, graph_spec, number, open_extractor, open_llm, open_store_arg)
 
 
 def _loopback(text: str) -> tuple[str, int]:
@@ -32,14 +34,22 @@ def register(sub) -> None:
     p = sub.add_parser("serve-mcp", help="serve a graph to MCP clients (observe, recall, cypher... as tools)",
                        description="Serve one graph (a game memory or a corpus graph) to Model Context "
                                    "Protocol clients: tools observe, add_triples, recall, history, forget, "
-                                   "cypher, ask; resource graphmem://stats. Every write is saved at once "
-                                   "(atomically); one writer at a time. Needs the 'mcp' extra.")
+                                   "cypher, ask, export, import; resource graphmem://stats. Every tool "
+                                   "takes a namespace (default: --namespace). Every write is saved at "
+                                   "once (atomically); servers on one graph file write one at a time and "
+                                   "each sees the others' writes. Needs the 'mcp' extra.")
     add_graph_options(p)
     p.add_argument("--http", metavar="HOST:PORT", type=_loopback,
                    help="serve streamable HTTP at http://HOST:PORT/mcp (loopback only) instead of stdio")
     p.add_argument("--write", action="store_true", help="let the cypher tool run write queries")
     p.add_argument("--read-only", action="store_true",
                    help="refuse every write (no lock is taken on a graph file)")
+    p.add_argument("--list-namespaces", action="store_true",
+                   help="add the tool 'namespaces', which lists the memory's namespaces (default: no tool "
+                        "tells a client which other namespaces exist)")
+    p.add_argument("--lock-wait", metavar="SECONDS", type=number(float, min=0), default=10.0,
+                   help="how long a write waits while another process writes the graph file (another "
+                        "server's write, a build) before it fails (default 10)")
     p.add_argument("--answer", action="store_true",
                    help="ask() also answers with the LLM chosen by --llm (default: it only retrieves)")
     p.add_argument("--profile", choices=tuple(PROFILES),
@@ -64,7 +74,7 @@ def cmd_serve_mcp(args) -> None:
         _check_port_free(*args.http)
     # On stdio, stdout carries the protocol: whatever loading prints goes to stderr instead.
     with contextlib.redirect_stdout(sys.stderr):
-        service = _open_service(args)
+        service = _open_services(args)
     try:
         server = make_server(service)
         if args.http:
@@ -89,23 +99,41 @@ def _check_port_free(host: str, port: int) -> None:
                             f"it? Choose another port with --http HOST:PORT") from None
 
 
-def _open_service(args):
+def _open_services(args):
+    """The memory's namespaces, the one --namespace names opened now (so that a bad graph is an
+    error before the server starts), the others on their first call."""
+    from graphmem.namespaced import NamespacedService
+
+    # A graph file is shared: other servers may write it between this one's writes.
+    store = open_store_arg(args, graph_spec(args), create=not args.read_only, readonly=args.read_only,
+                           shared=not args.read_only)
+    return NamespacedService(store, _service_maker(args), list_namespaces=args.list_namespaces)
+
+
+def _service_maker(args):
+    """``make(store)``: the service of one namespace's store, with the options of ``args``; the
+    LLM (--answer, --extractor llm) is opened once, for every namespace."""
     from graphmem.profiles import profile_named
     from graphmem.service import GraphService
 
-    store = open_store_arg(args, graph_spec(args), create=not args.read_only, readonly=args.read_only)
-    try:
+    opened = {}
+
+    def llm():
+        if "llm" not in opened:
+            opened["llm"] = open_llm(args)
+        return opened["llm"]
+
+    def make(store):
         profile = profile_named(args.profile or store.meta().get("profile") or "text-game")
-        answer = _answerer(args) if args.answer else None
+        answer = _answerer(llm()) if args.answer else None
+        extractor = open_extractor(args, profile, llm() if args.extractor == "llm" else None)
         return GraphService(store, read_only=args.read_only, write_cypher=args.write, answer=answer,
-                            profile=args.profile, extractor=open_extractor(args, profile),
-                            cypher_limits=cypher_limits(args))
-    except BaseException:
-        store.close()
-        raise
+                            profile=args.profile, extractor=extractor, cypher_limits=cypher_limits(args),
+                            lock_wait=args.lock_wait)
+    return make
 
 
-def _answerer(args):
+def _answerer(llm):
     from graphmem.rag.answer import Answerer
 
-    return Answerer(open_llm(args)).answer
+    return Answerer(llm).answer

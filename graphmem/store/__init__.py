@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 
-from .base import CypherError, GraphStore, StoreError
+from .base import DEFAULT_NAMESPACE, CypherError, GraphStore, StoreError
 from .cypher_limits import CypherLimits
 from .embedded import EmbeddedStore
 
-__all__ = ["CypherError", "CypherLimits", "EmbeddedStore", "GraphStore", "StoreError", "is_bolt_uri", "open_store"]
+__all__ = ["DEFAULT_NAMESPACE", "CypherError", "CypherLimits", "EmbeddedStore", "GraphStore", "StoreError",
+           "is_bolt_uri", "open_store"]
 
 BOLT_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 
@@ -25,18 +26,23 @@ def open_store(
     user: str | None = None,
     password: str | None = None,
     database: str | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+    shared: bool = False,
 ) -> GraphStore:
-    """A store for a file path (embedded; None = in memory only) or a bolt:// / neo4j:// URI.
+    """A store for a file path (embedded; None = in memory only) or a bolt:// / neo4j:// URI, for
+    one ``namespace`` of the memory there (``store.namespaces``).
 
     For servers, ``user``/``password``/``database`` default to NEO4J_USER, NEO4J_PASSWORD and
-    NEO4J_DATABASE; the driver is imported only then. ``readonly`` and ``replace`` apply to files
-    (see EmbeddedStore): a server is read-only per query (``cypher(write=False)``).
+    NEO4J_DATABASE; the driver is imported only then. ``readonly``, ``replace`` and ``shared`` apply
+    to files (see EmbeddedStore): a server is read-only per query (``cypher(write=False)``), and
+    every write there is a transaction of its own.
     """
     if is_bolt_uri(spec):
         from .bolt import BoltStore
 
-        return BoltStore(str(spec), user, password, database)
+        return BoltStore(str(spec), user, password, database, namespace=namespace)
     if isinstance(spec, str) and "://" in spec:
         raise StoreError(f"unknown store URI {spec!r}: use bolt://HOST:PORT, neo4j://HOST:PORT "
                          f"or a graph file path")
-    return EmbeddedStore(spec, create=create, readonly=readonly, replace=replace)
+    return EmbeddedStore(spec, create=create, readonly=readonly, replace=replace, namespace=namespace,
+                         shared=shared)

@@ -9,13 +9,18 @@ fails when it is made rather than when that part is first called. The batch read
 manager have default implementations here (one call per item), which a server backend overrides to
 make one round trip where the defaults would make many; the attachment methods default to keeping
 none. ``RowView`` stays a Protocol: the archive's ``TripleTable`` fits it without subclassing.
+
+A store answers for one namespace of a memory (``namespaces``); ``open_namespace`` gives a store for
+another. A graph file that processes share (``EmbeddedStore(shared=True)``) is written only inside
+``writing()``, which takes the file's lock for the one write, and read again when ``stale()``.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from abc import ABC, abstractmethod
 from dataclasses import replace
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Callable, ContextManager, Iterable, Protocol
 
 import numpy as np
 from ..errors import GraphmemError
@@ -23,6 +28,8 @@ from ..model import Episode, Triple, with_vectors
 
 if TYPE_CHECKING:
     from .cypher_limits import CypherLimits
+
+DEFAULT_NAMESPACE = "default"  # the namespace of every graph written before there were others
 
 
 class StoreError(GraphmemError, RuntimeError):
@@ -44,6 +51,7 @@ class RowView(Protocol):
 
 class GraphStore(ABC):
     readonly: bool = False  # opened for reading: nothing is written back
+    namespace: str = DEFAULT_NAMESPACE  # the namespace of the memory this store answers for
 
     # --- triples -------------------------------------------------------------------------------
     @abstractmethod
@@ -174,6 +182,30 @@ class GraphStore(ABC):
             self, name: str, fingerprint: str, write: Callable[[BinaryIO], None]) -> None:
         """Keep a blob with the graph (``write(fh)`` writes it); a store that cannot keep blobs
         drops it, and is then rebuilt from the graph on open."""
+
+    # --- namespaces ----------------------------------------------------------------------------
+    def open_namespace(self, namespace: str) -> "GraphStore":
+        """A store for ``namespace`` of the same memory (the same file or database, opened the same
+        way), to be closed by the caller; a store that keeps one graph only refuses."""
+        raise StoreError(f"{type(self).__name__} keeps one namespace ({self.namespace!r}), not {namespace!r}")
+
+    def namespaces(self) -> list[str]:
+        """The namespaces the memory holds, sorted (for a server that lists them when allowed)."""
+        return [self.namespace]
+
+    # --- sharing a graph with other processes --------------------------------------------------
+    def writing(self, wait: float = 0) -> ContextManager[None]:
+        """Around one write: a shared graph file's lock, taken for the write only (waiting up to
+        ``wait`` seconds for another process's write); changes are saved inside it. A store whose
+        every write is its own transaction, or that holds its file for good, needs nothing."""
+        return contextlib.nullcontext()
+
+    def stale(self) -> bool:
+        """Whether another process changed the graph since this store read it (then ``reload``)."""
+        return False
+
+    def reload(self) -> None:  # noqa: B027 - an optional hook: a store that is never stale has nothing to do
+        """Read the graph again as it is now, dropping what was not saved."""
 
     # --- queries and lifecycle -----------------------------------------------------------------
     @abstractmethod

@@ -5,6 +5,10 @@ as parameters, and every public write is one transaction, so a failed call leave
 The graph's layout on the server is in ``bolt_layout``, the write transactions in ``bolt_writes``,
 the connection (transactions, retries) in ``bolt_connection``, what driver errors mean in
 ``bolt_errors``.
+
+A store answers for one namespace (``bolt_layout.Labels``); the stores of a database's namespaces
+share one connection. A user's Cypher cannot be kept to one namespace's labels (``MATCH (n)``
+reads them all), so on a database that holds more than the default namespace ``cypher`` is refused.
 """
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ from typing import Any, Callable, Iterable, TypeVar
 
 from ..model import Episode, Triple, ordered_unique
 from . import bolt_writes
-from .base import CypherError, GraphStore
+from .base import DEFAULT_NAMESPACE, CypherError, GraphStore
 from .bolt_connection import BoltConnection
-from .bolt_layout import (EPISODE_RETURN, SCHEMA, TRIPLE_RETURN, episode_of, episode_row, meta_property, triple_of,
-                          triple_row)
+from .bolt_layout import (EPISODE_RETURN, NAMESPACE_LABEL, TRIPLE_RETURN, Labels, episode_of, episode_row,
+                          meta_property, triple_of, triple_row)
 from .cypher_guard import reject_writes
 from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .transfer import write_graph_file
@@ -28,7 +32,9 @@ T = TypeVar("T")
 
 
 class BoltStore(GraphStore):
-    """A GraphStore kept in a Bolt server. Arguments default to the NEO4J_* environment variables."""
+    """A GraphStore kept in a Bolt server. Arguments default to the NEO4J_* environment variables.
+    ``namespace``: the namespace of the database's memory this store answers for. ``connection``:
+    another store's connection to share (``open_namespace``); it stays that store's to close."""
 
     def __init__(
         self,
@@ -37,17 +43,23 @@ class BoltStore(GraphStore):
         password: str | None = None,
         database: str | None = None,
         *,
+        namespace: str = DEFAULT_NAMESPACE,
         attempts: int = 3,
         max_retry_s: float = 10.0,
         connect_timeout_s: float = 5.0,
+        connection: BoltConnection | None = None,
     ) -> None:
-        self._bolt = BoltConnection(uri, user, password, database, attempts=attempts,
-                                    max_retry_s=max_retry_s, connect_timeout_s=connect_timeout_s)
+        self.labels = Labels.of(namespace)
+        self.namespace = namespace
+        self._owns_connection = connection is None
+        self._bolt = connection or BoltConnection(uri, user, password, database, attempts=attempts,
+                                                  max_retry_s=max_retry_s, connect_timeout_s=connect_timeout_s)
         self.uri, self.user, self.database = self._bolt.uri, self._bolt.user, self._bolt.database
+        self._recorded = namespace == DEFAULT_NAMESPACE  # whether its GraphmemNamespace node is there
         try:
-            self.features = self._bolt.apply_schema(SCHEMA)
+            self.features = self._bolt.apply_schema(self.labels.schema())
         except BaseException:
-            self._bolt.close()
+            self.close()
             raise
 
     @property
@@ -64,12 +76,25 @@ class BoltStore(GraphStore):
         """The server's name and version, as it tells them (e.g. for a benchmark's report)."""
         return self._bolt.driver.get_server_info().agent
 
-    # Every query below goes through these two, to the connection.
+    # Every query below goes through these three, to the connection, in the namespace's labels.
     def _tx(self, work: Callable[[Any], T], *, write: bool, doing: str, timeout: float | None = None) -> T:
-        return self._bolt.transaction(work, write=write, doing=doing, timeout=timeout)
+        if self.labels.suffix:
+            inner = work
+
+            def work(tx: Any) -> T:
+                if write and not self._recorded:
+                    tx.run(f"MERGE (:{NAMESPACE_LABEL} {{name: $name}})", name=self.namespace).consume()
+                return inner(_Relabelled(tx, self.labels))
+
+        result = self._bolt.transaction(work, write=write, doing=doing, timeout=timeout)
+        self._recorded = self._recorded or write
+        return result
 
     def _read(self, query: str, doing: str, **params: Any) -> list[dict]:
-        return self._bolt.read(query, doing, **params)
+        return self._bolt.read(self.labels.relabel(query), doing, **params)
+
+    def _read_by_ids(self, query: str, ids: Iterable[str], convert: Callable[[dict], T], doing: str) -> list[T]:
+        return self._bolt.read_by_ids(self.labels.relabel(query), ids, convert, doing)
 
     # --- triples -------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
@@ -87,8 +112,8 @@ class BoltStore(GraphStore):
     def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
         # IN, not UNWIND + equality: ArcadeDB answers the latter with a scan of every relationship
         # per id (1.1 s an id at 100k triples, measured) and the former from its id index.
-        return self._bolt.read_by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {TRIPLE_RETURN}",
-                                      triple_ids, triple_of, "reading triples")
+        return self._read_by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {TRIPLE_RETURN}",
+                                 triple_ids, triple_of, "reading triples")
 
     def triples(self, current_only: bool = True) -> list[Triple]:
         where = "WHERE r.valid_until IS NULL " if current_only else ""
@@ -184,8 +209,8 @@ class BoltStore(GraphStore):
         return episode_of(recs[0]) if recs else None
 
     def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
-        return self._bolt.read_by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {EPISODE_RETURN}",
-                                      episode_ids, episode_of, "reading episodes")
+        return self._read_by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {EPISODE_RETURN}",
+                                 episode_ids, episode_of, "reading episodes")
 
     def episodes(self) -> list[Episode]:
         recs = self._read(f"MATCH (e:Episode) {EPISODE_RETURN} ORDER BY step, id",
@@ -210,9 +235,31 @@ class BoltStore(GraphStore):
                                    key=key, value=text).consume(),
                  write=True, doing=f"writing metadata {key!r}")
 
+    # --- namespaces ----------------------------------------------------------------------------
+    def open_namespace(self, namespace: str) -> "BoltStore":
+        """The store of ``namespace`` in the same database, on this store's connection."""
+        return BoltStore(namespace=namespace, connection=self._bolt)
+
+    def namespaces(self) -> list[str]:
+        recs = self._bolt.read(f"MATCH (n:{NAMESPACE_LABEL}) RETURN n.name AS name", "listing namespaces")
+        return sorted({DEFAULT_NAMESPACE, *(r["name"] for r in recs)})
+
+    def _check_cypher_scope(self) -> None:
+        """Refuse Cypher that could read another namespace: any query outside the default one, and
+        any query on a database that holds others."""
+        if self.namespace != DEFAULT_NAMESPACE:
+            raise CypherError(f"Cypher on a graph server reads the whole database, so it cannot be kept to "
+                              f"namespace {self.namespace!r}: it is refused outside the default namespace "
+                              f"(give the namespace a database of its own, --database, to query it)")
+        if self._bolt.read(f"MATCH (n:{NAMESPACE_LABEL}) RETURN n.name AS name LIMIT 1", "checking namespaces"):
+            raise CypherError("this database holds other namespaces than the default one, which Cypher on a "
+                              "graph server could read: Cypher is refused here (give each namespace a "
+                              "database of its own, --database, to query it)")
+
     # --- queries and lifecycle -----------------------------------------------------------------
     def cypher(self, query: str, params: dict | None = None, write: bool = False,
                limits: CypherLimits | None = None) -> list[dict]:
+        self._check_cypher_scope()
         limits = limits or DEFAULT_LIMITS
         if not write:
             reject_writes(query)
@@ -251,7 +298,20 @@ class BoltStore(GraphStore):
         write_graph_file(self, path)
 
     def close(self) -> None:
-        self._bolt.close()
+        if self._owns_connection:
+            self._bolt.close()
 
     def __repr__(self) -> str:
-        return f"BoltStore({self._bolt.where})"
+        where = "" if self.namespace == DEFAULT_NAMESPACE else f", namespace {self.namespace!r}"
+        return f"BoltStore({self._bolt.where}{where})"
+
+
+class _Relabelled:
+    """A transaction whose queries (the store's own, written with the default labels) run in a
+    namespace's labels."""
+
+    def __init__(self, tx: Any, labels: Labels) -> None:
+        self._tx, self._labels = tx, labels
+
+    def run(self, query: str, parameters: dict | None = None, **kwargs: Any) -> Any:
+        return self._tx.run(self._labels.relabel(query), parameters, **kwargs)

@@ -7,16 +7,24 @@ retired it, ``retired_by``; episodes are
 ``(:Episode {id, step, text, title, triple_ids, embedding, meta})`` nodes (``meta``: the episode's
 string metadata as JSON text, since properties hold no maps; null when it has none); metadata are
 ``(:GraphmemMeta {key, value})`` nodes with the value as JSON text.
+
+That is the ``default`` namespace's layout. Another namespace has labels of its own, the same ones
+with a suffix (``Entity__a``, ``REL__a``... ``namespaces.label_suffix``), and constraints and
+indexes of its own: ``Labels.relabel`` turns the store's queries (written for the default labels)
+into the namespace's. A ``(:GraphmemNamespace {name})`` node records each namespace written to.
 """
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..model import Episode, Triple, is_string_map
 from .base import StoreError
+from .namespaces import label_suffix
 
 # Schema wanted per feature, in each server's dialect (Neo4j 5 / ArcadeDB first, then Memgraph);
 # the first statement a server accepts wins and a feature nobody accepts is simply done without.
@@ -34,6 +42,33 @@ SCHEMA = {
         "CREATE EDGE INDEX ON :REL(id)",
     ),
 }
+
+NAMESPACE_LABEL = "GraphmemNamespace"
+_LABEL = re.compile(r":(Entity|REL|Episode|GraphmemMeta)\b")
+_SCHEMA_NAME = re.compile(r"\bgraphmem_\w+")
+
+
+@dataclass(frozen=True)
+class Labels:
+    """A namespace's labels: ``suffix`` after each default label ('' for the default namespace)."""
+
+    namespace: str
+    suffix: str
+
+    @classmethod
+    def of(cls, namespace: str) -> "Labels":
+        return cls(namespace, label_suffix(namespace))
+
+    def relabel(self, query: str) -> str:
+        """``query``, written with the default labels, for this namespace (for the store's own
+        queries only: a user's Cypher is never rewritten)."""
+        return _LABEL.sub(lambda m: m.group(0) + self.suffix, query) if self.suffix else query
+
+    def schema(self) -> dict[str, tuple[str, ...]]:
+        """``SCHEMA`` for this namespace's labels, under names of its own."""
+        return {feature: tuple(_SCHEMA_NAME.sub(lambda m: m.group(0) + self.suffix, self.relabel(s))
+                               for s in statements) for feature, statements in SCHEMA.items()}
+
 
 # startNode/endNode rather than pattern variables, so any query that binds r can share it.
 TRIPLE_RETURN = (

@@ -10,9 +10,19 @@ are answered from its columns until the first write (``embedded_triples``). A wr
 lock on the file from opening to ``close()`` (which saves pending changes), so a second process
 writing the same file fails at once instead of overwriting the first one's work; after ``close()``
 it saves nothing more. Blobs saved beside the graph are kept by ``Attachments``.
+
+A store opened ``shared`` (servers that several processes run on one memory) holds no lock while
+it waits: each write happens inside ``writing()``, which takes the file's lock for that write only,
+and a save is refused unless the store holds it and has read the file as it is now (``stale``
+compares the file's identity, size and times with those it read; ``reload`` reads it again). Every
+save replaces the file atomically, so a reader never sees half of one.
+
+A namespace other than the default one is a graph file of its own beside the memory's file
+(``namespaces.namespace_file``).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
@@ -24,14 +34,20 @@ from ..util.filelock import FileLock
 from ..util.gcpause import gc_paused
 from ..model import Episode, Triple
 from .attachments import Attachments
-from .base import GraphStore, StoreError
+from .base import DEFAULT_NAMESPACE, GraphStore, StoreError
 from .cypher_limits import CypherLimits
 from .embedded_cypher import networkx_graph, run_cypher
 from .embedded_episodes import EmbeddedEpisodes
 from .embedded_triples import EmbeddedTriples
 from .graph_file import holds_archive, is_json_path, open_archive, save_graph
 from .json_graph import read_json_graph, to_document
+from .namespaces import checked_namespace, file_namespaces, namespace_file
 from .triple_table import TripleTable, newest
+
+
+# How long opening for writing waits for the file's lock: a server's write holds it a moment, a
+# writer that holds it for good (a build) makes the open fail after this wait, naming its pid.
+OPEN_WAIT_S = 2.0
 
 
 class EmbeddedStore(GraphStore):
@@ -39,26 +55,37 @@ class EmbeddedStore(GraphStore):
 
     ``create``: start empty when the file is missing (else StoreError). ``readonly``: take no lock and
     never save (a reader never waits for a writer: saves are atomic). ``replace``: start empty even if
-    the file exists; the old graph stays on disk until the first save.
+    the file exists; the old graph stays on disk until the first save. ``namespace``: the namespace
+    of the memory ``path`` to open (its own file beside ``path``). ``shared``: hold the file's lock
+    only inside ``writing()`` (see the module notes).
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
-                 readonly: bool = False, replace: bool = False):
+                 readonly: bool = False, replace: bool = False, namespace: str = DEFAULT_NAMESPACE,
+                 shared: bool = False):
+        self.namespace = checked_namespace(namespace)
         # A symlink names the file it points to: saves replace that file (not the link) under its lock.
-        self.path = Path(path).resolve() if path is not None else None
+        self.root = Path(path).resolve() if path is not None else None
+        self.path = namespace_file(self.root, namespace) if self.root is not None else None
         self.readonly = readonly
+        self.shared = shared and not readonly and self.path is not None
         self._start_empty()
         self._dirty = False  # changes not saved yet: close() saves them
         self._replacing = replace  # the file on disk is an old graph until the first save
         self._closed = False
+        self._writing = False  # a shared store inside writing(): it holds the lock
+        self._seen: tuple | None = None  # the file as last read or saved (``stale``)
         self._lock = None if self.path is None or readonly else FileLock(self.path, "graph file")
         if self.path is not None and self.path.is_dir():
             raise StoreError(f"{self.path} is a folder: give a graph file")
         if self.path is not None and not self.path.exists() and not create:
+            if self.path != self.root:
+                raise StoreError(f"no namespace {namespace!r} in {self.root} (no file {self.path})")
             raise StoreError(f"no graph file at {self.path}: build one first (graphmem build ... --out FILE)")
-        if self._lock is not None:
-            self._lock.acquire()
+        if self._lock is not None and not self.shared:
+            self._lock.acquire(wait=OPEN_WAIT_S)
         try:
+            self._seen = self._identity()
             if self.path is not None and self.path.exists() and not replace:
                 self._load(self.path)
         except BaseException:
@@ -195,6 +222,58 @@ class EmbeddedStore(GraphStore):
         return {"triples": len(triples), "current_triples": triples.count_current(),
                 "entities": len(triples.entity_names()), "episodes": len(self._episodes)}
 
+    # --- namespaces ----------------------------------------------------------------------------
+    def open_namespace(self, namespace: str) -> "EmbeddedStore":
+        """The namespace's own graph file beside this memory's, opened as this store was (created
+        on its first save); in memory only, a new empty store."""
+        return EmbeddedStore(self.root, namespace=namespace, readonly=self.readonly, shared=self.shared)
+
+    def namespaces(self) -> list[str]:
+        return file_namespaces(self.root) if self.root is not None else [self.namespace]
+
+    # --- sharing the file with other processes -------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self, wait: float = 0):
+        if not self.shared or self._writing:
+            yield
+            return
+        if self._closed:
+            raise StoreError(f"{self.path} was closed: open it again to write to it")
+        assert self._lock is not None  # a shared store has a file, opened for writing
+        self._lock.acquire(wait=wait)
+        self._writing = True
+        try:
+            yield
+        finally:
+            self._writing = False
+            self._lock.release()
+
+    def stale(self) -> bool:
+        """Whether the file is no longer the one read or saved last (a store that holds the file's
+        lock for good, or keeps no file, is never stale)."""
+        return (self.shared or self.readonly) and self.path is not None and self._identity() != self._seen
+
+    def reload(self) -> None:
+        if self.path is None:
+            return
+        self._attachments.close()
+        self._start_empty()
+        self._seen = self._identity()  # before reading: a file replaced meanwhile shows as stale
+        if self.path.exists() and not self._replacing:
+            self._load(self.path)
+        self._dirty = self._replacing  # replacing the old graph is still to be saved
+
+    def _identity(self) -> tuple | None:
+        """What tells one version of the file from the next: every save is a new file (inode),
+        with its own size and times."""
+        if self.path is None:
+            return None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
     # --- persistence ---------------------------------------------------------------------------
     def flush(self) -> None:
         if self.path is None:
@@ -203,7 +282,14 @@ class EmbeddedStore(GraphStore):
             raise StoreError(f"{self.path} was opened read-only: open it for writing to save changes")
         if self._closed:  # its lock is let go: another process may have written the file since
             raise StoreError(f"{self.path} was closed: open it again to save changes")
+        if self.shared and not self._writing:
+            raise StoreError(f"{self.path} is shared with other processes: save it inside writing(), "
+                             f"which holds its lock")
+        if self.shared and self.stale():  # saving would overwrite another process's write
+            raise StoreError(f"{self.path} was written by another process since it was read: reload "
+                             f"it and write again")
         self.save(self.path)
+        self._seen = self._identity()
         self._dirty = False
         self._replacing = False
 
@@ -213,25 +299,22 @@ class EmbeddedStore(GraphStore):
         nothing changed, or when there is no file to read the saved graph from."""
         if not self._dirty or self.path is None or self.readonly or self._closed:
             return False
-        self._attachments.close()
-        self._start_empty()
-        if self.path.exists() and not self._replacing:
-            self._load(self.path)
-        self._dirty = self._replacing  # replacing the old graph is still to be saved
+        self.reload()
         return True
 
     def close(self) -> None:
-        """Save pending changes (file stores opened for writing) and let other writers in; closing
-        again does nothing."""
+        """Save pending changes (file stores opened for writing and holding their lock) and let
+        other writers in; closing again does nothing. A shared store saves only inside
+        ``writing()``: what is pending at close is dropped."""
         if self._closed:
             return
         try:
-            if self._dirty and self.path is not None and not self.readonly:
+            if self._dirty and self.path is not None and not self.readonly and not self.shared:
                 self.flush()
         finally:
             self._closed = True
             self._attachments.close()
-            if self._lock is not None:
+            if self._lock is not None and not self.shared:
                 self._lock.release()
 
     def to_dict(self) -> dict:

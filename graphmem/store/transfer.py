@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..util.filelock import FileLock
-from .base import GraphStore, StoreError
+from .base import DEFAULT_NAMESPACE, GraphStore, StoreError
 from .embedded import EmbeddedStore
 
 BATCH = 5000
@@ -38,10 +38,12 @@ def write_graph_file(source: GraphStore, path: str | os.PathLike) -> dict:
     return counts
 
 
-def export_graph(path: str | os.PathLike, target: GraphStore, *, merge: bool = False) -> dict:
-    """Copy the graph file at ``path`` into ``target`` (closed afterwards); returns its counts."""
+def export_graph(path: str | os.PathLike, target: GraphStore, *, merge: bool = False,
+                 namespace: str = DEFAULT_NAMESPACE) -> dict:
+    """Copy the graph file at ``path`` (its ``namespace``) into ``target`` (closed afterwards);
+    returns its counts."""
     try:
-        source = EmbeddedStore(path, create=False, readonly=True)
+        source = EmbeddedStore(path, create=False, readonly=True, namespace=namespace)
         existing = target.counts()
         if not merge and (existing["triples"] or existing["episodes"]):
             raise StoreError(f"the target already holds a graph ({existing['triples']} triples, "
