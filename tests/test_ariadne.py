@@ -5,7 +5,7 @@ import json
 import pytest
 
 from graphmem_agents.ariadne import Ariadne
-from graphmem_agents.effects import EffectTracker
+from graphmem_agents.effects import HOLD, NEVER, OFFER, STALE_PENALTY, USELESS_PENALTY, EffectTracker
 from graphmem_agents.runner import run_episode
 from graphmem_environments.textworld import TextWorldEnv
 from scripted_llm import ScriptedChat
@@ -57,6 +57,27 @@ def test_effect_tracker_blocks_until_the_memory_changes():
     effects.record("open box", score_delta=0, moved_to=None, learned=["apple in box"], other_changes=0)
     assert effects.blocked() == set() and effects.useless() == {"examine box"}
     assert "> open box: learned: apple in box" in effects.render()
+
+
+def test_the_effect_ledger_judges_commands_by_what_they_did_and_what_the_game_told():
+    effects = EffectTracker()
+    effects.record("wait", score_delta=0, moved_to=None, learned=[], other_changes=0, response="Time passes.")
+    effects.record("wait", score_delta=0, moved_to=None, learned=[], other_changes=0, response="Time passes.")
+    # changed nothing (held back while the memory is unchanged) and answered a text seen before
+    assert effects.judge("wait", 1.0, told=False) == (1.0 - USELESS_PENALTY - STALE_PENALTY, HOLD)
+    assert effects.judge("wait", 1.0, told=True) == (1.0, OFFER)  # the game's next step: exempt
+    assert effects.judge("look", 1.0, told=False) == (1.0, OFFER)  # untried
+    effects.record_loss("eat poison")
+    assert effects.judge("eat poison", 0.0, told=False)[1] == NEVER
+    assert effects.judge("eat poison", 0.0, told=True)[1] == OFFER  # a restart tells it again
+    effects.record("touch pea", score_delta=0, moved_to=None, learned=[], other_changes=0, response="You can't.")
+    # refused: judged like any command even when told, and given up after a second refusal
+    assert effects.judge("touch pea", 1.0, told=True) == (1.0 - USELESS_PENALTY, HOLD)
+    assert not effects.gave_up("touch pea")
+    effects.record("touch pea", score_delta=0, moved_to=None, learned=[], other_changes=0, response="You can't.")
+    assert effects.gave_up("touch pea")
+    effects.clear()
+    assert effects.judge("eat poison", 0.0, told=False) == (0.0, OFFER) and not effects.gave_up("touch pea")
 
 
 @pytest.mark.slow
