@@ -228,7 +228,7 @@ class Ariadne:
     def _candidates(self, result: StepResult, view: WorldView) -> list[Candidate]:
         blocked = self.effects.blocked()
         planned = self._plan_commands(result.admissible_commands, self.effects.unknown_verbs(), view)
-        self.goal.instructed(self.plan.steps if self.plan else [], self.answers)
+        self.goal.instructed(self.plan, self.answers)
         named_seen = bool(self.goal.named_things(view))
         next_thing = self.goal.next_in_order(view)
         last_changed = bool(self.effects.recent) and self.effects.recent[-1].changed
