@@ -23,7 +23,7 @@ import logging
 from graphmem_environments.textworld import StepResult, Task
 from graphmem import Memory
 from graphmem.errors import ConfigError
-from graphmem.extract import EXTRACTORS, make_extractor
+from graphmem.extract import EXTRACTORS, Extractor, make_extractor
 from graphmem.extract.llm import LLMExtractor
 from graphmem.llm import ChatModel
 from graphmem.profiles import is_location
@@ -60,7 +60,8 @@ class Ariadne:
                  shortlist: int = 8, temperature: float = 0.0, seed: int = 0, remember: bool = True,
                  families: bool = True) -> None:
         """``remember=False`` is the ablation with memory off: each step starts from an empty memory
-        (no recalled facts, map, plan or failure ledger beyond the current observation); the
+        (no recalled facts, map, plan or failure ledger beyond the current observation; the
+        episode's extractor reads it, since the extractor keeps nothing of what it read); the
         chooser and the loop guard over the last actions stay. ``families=False`` plays with the
         generic layer alone."""
         if extractor not in EXTRACTORS:
@@ -77,16 +78,17 @@ class Ariadne:
         self.counts = {"path_moves": 0, "path_aborts": 0, "doors_opened": 0, "explores": 0, "vetoed": 0,
                        "blocked": 0, "plan_steps": 0}
 
-    def _new_memory(self) -> Memory:
+    def _new_extractor(self) -> Extractor:
         extractor = make_extractor(self.extractor, self.llm)
         if isinstance(extractor, LLMExtractor):
             extractor.asker.retries = 0  # a corrective retry would be a third call in the step
-        return Memory(extractor=extractor)
+        return extractor
 
     # --- protocol ------------------------------------------------------------------------------
     def reset(self, task: Task) -> None:
         self.task = task
-        self.memory = self._new_memory()
+        self.triple_extractor = self._new_extractor()  # one per episode: the offline one loads its parser once
+        self.memory = Memory(extractor=self.triple_extractor)
         self.family = family_for(task.goal, self.llm, self.memory.embedder.encode) if self.families else None
         self.goal = GoalReader(task.goal)
         self.goal_plan = read_goal_plan(task.goal)
@@ -141,7 +143,7 @@ class Ariadne:
         obs = result.observation
         if not self.remember:  # the ablation: nothing but this observation is known
             self.memory.close()
-            self.memory = self._new_memory()
+            self.memory = Memory(extractor=self.triple_extractor)  # a new graph: nothing kept
             self.effects.clear()
             self.room, self.plan, self.path, self.answers, self.read = None, None, [], [], set()
         room = room_of(obs) or self.room

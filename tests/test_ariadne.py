@@ -80,6 +80,28 @@ def test_the_effect_ledger_judges_commands_by_what_they_did_and_what_the_game_to
     assert effects.judge("eat poison", 0.0, told=False) == (0.0, OFFER) and not effects.gave_up("touch pea")
 
 
+def test_memory_off_keeps_one_extractor_an_episode_and_nothing_across_steps(tiny_world, monkeypatch):
+    import graphmem_agents.ariadne as ariadne
+
+    built = []
+
+    def counted(*args, **kwargs):
+        built.append(make_extractor(*args, **kwargs))
+        return built[-1]
+
+    make_extractor = ariadne.make_extractor
+    monkeypatch.setattr(ariadne, "make_extractor", counted)
+    llm = ScriptedChat(script_for(["open chest", "take apple from chest", "look"]))
+    agent = Ariadne(llm, remember=False)
+    with TextWorldEnv(tiny_world, max_steps=4) as env:
+        final = run_episode(env, agent, usage=llm.usage)
+        assert final["steps"] == 4 and len(built) == 1  # the parser is loaded once, not every step
+        assert agent.memory.stats()["episodes"] == 1  # the graph holds the last observation alone
+        env.reset()
+        agent.reset(env.task)
+        assert len(built) == 2 and agent.memory.extractor is built[1]
+
+
 @pytest.mark.slow
 def test_cooking_game_is_won_from_the_recipe_in_memory(cooking_game, tmp_path):
     """Every structured reply is invalid: the priors from the graph's checklist alone must win
