@@ -10,8 +10,9 @@ Each step:
    missing items) plus keys and locks (``agents.subgoals``), each linked to the commands and rooms
    that serve it through priors;
 4. act: one scoring call (``agents.choice``) over the admissible commands, ``go to <room>`` for the
-   rooms sub-goals point at, and ``explore`` (walk to the nearest exit not yet taken); commands that
-   changed nothing are not offered again until the memory changes, game-losing ones never. A walk
+   rooms sub-goals point at, and ``explore`` (walk to the nearest exit not yet taken); the effect
+   ledger (``agents.effects``) judges every command by what it did and what the game told: commands
+   that changed nothing are not offered again until the memory changes, game-losing ones never. A walk
    (``go to``/``explore``) is played one move per turn over the next steps without LLM calls.
 So a step costs at most one call (two with the LLM extractor), and none while walking.
 """
@@ -22,7 +23,7 @@ import logging
 from graphmem_environments.textworld import StepResult, Task
 from graphmem import Memory
 from graphmem.errors import ConfigError
-from graphmem.extract import EXTRACTORS, make_extractor
+from graphmem.extract import EXTRACTORS, Extractor, make_extractor
 from graphmem.extract.llm import LLMExtractor
 from graphmem.llm import ChatModel
 from graphmem.profiles import is_location
@@ -34,7 +35,7 @@ from .candidates import DOOR_WORDS, from_memory, move_verb
 from .choice import Candidate, Chooser
 from .commands import readable
 from .cycles import CycleGuard, state_key
-from .effects import EffectTracker, refused
+from .effects import HOLD, NEVER, EffectTracker, refused
 from .families import VETO, family_for
 from .goal import GoalReader
 from .instructions import Plan, carries_out, read_goal_plan, read_plan
@@ -46,13 +47,10 @@ log = logging.getLogger("graphmem_agents.ariadne")
 MAP_RELATIONS = ("has exit",)  # move records and exits: the map shows them already
 GO_TO_PRIOR, EXPLORE_PRIOR, OTHER_ROOM_PRIOR = 2.5, 1.0, -0.5
 OBSERVATION_CHARS = 400  # the state lines above it already say what the room holds
-USELESS_PENALTY = 2.0  # an action that changed nothing last time ranks below untried ones
-STALE_PENALTY = 1.5    # per time an action answered with a text already seen (a book read again)
 NEXT_STEP_PRIOR = 6.0  # the next step of an ordered plan the game gave: played without a call
 CHECKLIST_PRIOR = 3.0  # a step of a checklist the game gave (a recipe's directions)
 REREAD_PRIOR = 3.0     # reading again what gave a plan now done (the next instruction may be there)
 UNREAD_PRIOR = 1.5     # reading a readable thing not read yet (notes, books, problems tell what to do)
-GIVE_UP_REFUSALS = 2   # a step the game refused this often is no longer pushed (misread, or not yet doable)
 
 
 class Ariadne:
@@ -62,7 +60,8 @@ class Ariadne:
                  shortlist: int = 8, temperature: float = 0.0, seed: int = 0, remember: bool = True,
                  families: bool = True) -> None:
         """``remember=False`` is the ablation with memory off: each step starts from an empty memory
-        (no recalled facts, map, plan or failure ledger beyond the current observation); the
+        (no recalled facts, map, plan or failure ledger beyond the current observation; the
+        episode's extractor reads it, since the extractor keeps nothing of what it read); the
         chooser and the loop guard over the last actions stay. ``families=False`` plays with the
         generic layer alone."""
         if extractor not in EXTRACTORS:
@@ -79,16 +78,17 @@ class Ariadne:
         self.counts = {"path_moves": 0, "path_aborts": 0, "doors_opened": 0, "explores": 0, "vetoed": 0,
                        "blocked": 0, "plan_steps": 0}
 
-    def _new_memory(self) -> Memory:
+    def _new_extractor(self) -> Extractor:
         extractor = make_extractor(self.extractor, self.llm)
         if isinstance(extractor, LLMExtractor):
             extractor.asker.retries = 0  # a corrective retry would be a third call in the step
-        return Memory(extractor=extractor)
+        return extractor
 
     # --- protocol ------------------------------------------------------------------------------
     def reset(self, task: Task) -> None:
         self.task = task
-        self.memory = self._new_memory()
+        self.triple_extractor = self._new_extractor()  # one per episode: the offline one loads its parser once
+        self.memory = Memory(extractor=self.triple_extractor)
         self.family = family_for(task.goal, self.llm, self.memory.embedder.encode) if self.families else None
         self.goal = GoalReader(task.goal)
         self.goal_plan = read_goal_plan(task.goal)
@@ -96,7 +96,6 @@ class Ariadne:
         self.plan: Plan | None = self.goal_plan
         self.effects.clear()
         self.guard.clear()
-        self.fatal: set[str] = set()  # commands after which the game started over (lost)
         self.read: set[str] = set()   # things read or examined (the game answered)
         self.room: str | None = None
         self.last_action: str | None = None
@@ -144,9 +143,9 @@ class Ariadne:
         obs = result.observation
         if not self.remember:  # the ablation: nothing but this observation is known
             self.memory.close()
-            self.memory = self._new_memory()
+            self.memory = Memory(extractor=self.triple_extractor)  # a new graph: nothing kept
             self.effects.clear()
-            self.room, self.plan, self.path, self.answers, self.fatal, self.read = None, None, [], [], set(), set()
+            self.room, self.plan, self.path, self.answers, self.read = None, None, [], [], set()
         room = room_of(obs) or self.room
         observed = self.memory.observe(with_room(obs, room), self.step)
         self._follow_instructions(obs)
@@ -181,7 +180,7 @@ class Ariadne:
                 self.counts["plan_steps"] += 1
         restated = bool(self.task.goal) and self.task.goal.strip() in obs  # as after a restart
         if restated and self.last_action is not None:
-            self.fatal.add(self.last_action)  # it ended the game: never again
+            self.effects.record_loss(self.last_action)  # it ended the game: never again
         new = read_plan(obs, source=self.last_action)
         if new is None and restated:
             new = read_goal_plan(self.task.goal)
@@ -211,7 +210,7 @@ class Ariadne:
                 out[f"{move_verb(unknown_verbs)} {step[3:]}"] = prior
             else:
                 out[step] = prior
-        return {c: p for c, p in out.items() if self.effects.refusals.get(c, 0) < GIVE_UP_REFUSALS}
+        return {c: p for c, p in out.items() if not self.effects.gave_up(c)}
 
     # --- think ---------------------------------------------------------------------------------
     def _checklist(self, view: WorldView) -> list[str]:
@@ -229,9 +228,9 @@ class Ariadne:
         return from_memory(view, self.effects.unknown_verbs())
 
     def _candidates(self, result: StepResult, view: WorldView) -> list[Candidate]:
-        blocked, useless = self.effects.blocked(), self.effects.useless()
+        blocked = self.effects.blocked()
         planned = self._plan_commands(result.admissible_commands, self.effects.unknown_verbs(), view)
-        self.goal.instructed(self.plan.steps if self.plan else [], self.answers)
+        self.goal.instructed(self.plan, self.answers)
         named_seen = bool(self.goal.named_things(view))
         next_thing = self.goal.next_in_order(view)
         last_changed = bool(self.effects.recent) and self.effects.recent[-1].changed
@@ -242,15 +241,11 @@ class Ariadne:
             prior = generic_prior(command, view) if prior is None else prior
             prior += planned.get(command, 0.0) + self.goal.prior(command, view, named_seen, next_thing)
             prior += UNREAD_PRIOR if self._unread(command) else 0.0
-            # What the game just told to do is never stale, and useless only once refused.
-            told = planned.get(command) == NEXT_STEP_PRIOR and command not in self.effects.failed
-            if not told:
-                prior -= USELESS_PENALTY if command in useless else 0.0
-                prior -= STALE_PENALTY * self.effects.stale.get(command, 0)
+            prior, standing = self.effects.judge(command, prior, told=planned.get(command) == NEXT_STEP_PRIOR)
             prior -= self.guard.penalty(command, last_changed)
-            if prior == VETO or command in self.fatal and planned.get(command) != NEXT_STEP_PRIOR:
+            if prior == VETO or standing == NEVER:
                 vetoed += 1
-            elif command in blocked and not told:
+            elif standing == HOLD:
                 kept_blocked.append(Candidate(command, prior, "changed nothing last time"))
             else:
                 out.append(Candidate(command, prior))

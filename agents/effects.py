@@ -7,7 +7,14 @@ memory) is blocked until the memory changes, and ranks below untried actions aft
 Failures are remembered too: a response that refuses the command ("You can't", "That's not
 something you can", "I'm not sure what you mean") makes it a failure whatever facts the text gave,
 and a verb the game refused twice without ever accepting it ("Unknown action", "That's not a verb
-I recognise") is a verb the game does not know.
+I recognise") is a verb the game does not know. So is what lost: a command after which the game
+started over is never offered again.
+
+``judge`` is the one rule that turns this record into a command's standing, with one exception,
+what the game told: the next step of an ordered plan it gave is offered whatever it did last time
+(a told step is the way forward even when it taught nothing, and a restart tells it again), until
+the game refuses it (then it is judged like any command) or refuses it GIVE_UP_REFUSALS times (then
+it is no longer told at all: misread, or not doable yet).
 """
 from __future__ import annotations
 
@@ -24,6 +31,13 @@ REFUSED = re.compile(
 UNKNOWN_VERB = re.compile(r"\b(?:unknown action|not a verb i recogni[sz]e|i'm not sure what you mean|"
                           r"i don't (?:understand|know) (?:that|the word))\b", re.I)
 VERB_REFUSALS = 2  # refusals (of any commands with it) before a verb counts as unknown to the game
+USELESS_PENALTY = 2.0  # an action that changed nothing last time ranks below untried ones
+STALE_PENALTY = 1.5    # per time an action answered with a text already seen (a book read again)
+GIVE_UP_REFUSALS = 2   # a told step the game refused this often is no longer followed
+
+# A command's standing (``EffectTracker.judge``): offered; held back, offered only when nothing else
+# is (it changed nothing and the memory has not changed since); never offered (the game was lost).
+OFFER, HOLD, NEVER = "offer", "hold", "never"
 
 
 def refused(response: str) -> bool:
@@ -49,6 +63,7 @@ class EffectTracker:
         self._verb_refusals: dict[str, int] = {}
         self._texts: set[str] = set()             # every response seen
         self.stale: dict[str, int] = {}           # action -> times it answered a text seen before
+        self.lost: set[str] = set()               # actions after which the game started over
 
     def _refusal(self, action: str, response: str) -> None:
         verb = verb_of(action)
@@ -108,6 +123,29 @@ class EffectTracker:
             self.refusals.pop(action, None)
             self._dead.pop(action, None)
 
+    def record_loss(self, action: str) -> None:
+        """The game started over after ``action`` (it was lost): never offer it again unless told."""
+        self.lost.add(action)
+
+    def gave_up(self, command: str) -> bool:
+        """Whether a told ``command`` is no longer followed: the game refused it GIVE_UP_REFUSALS times."""
+        return self.refusals.get(command, 0) >= GIVE_UP_REFUSALS
+
+    def judge(self, command: str, prior: float, *, told: bool) -> tuple[float, str]:
+        """``command``'s prior less what its record costs (changed nothing last time, answered with
+        a text seen before), and its standing: OFFER, HOLD or NEVER. ``told``: the command is the
+        next step of an ordered plan the game gave; it is exempt from the costs and the hold while
+        the game has not refused it, and from the loss veto always."""
+        heeded = told and command not in self.failed
+        if not heeded:
+            prior -= USELESS_PENALTY if command in self._dead else 0.0
+            prior -= STALE_PENALTY * self.stale.get(command, 0)
+        if command in self.lost and not told:
+            return prior, NEVER
+        if command in self._dead and self._dead[command] == self.version and not heeded:
+            return prior, HOLD
+        return prior, OFFER
+
     def blocked(self) -> set[str]:
         """Actions that changed nothing last time, with no memory change since."""
         return {a for a, v in self._dead.items() if v == self.version}
@@ -128,4 +166,5 @@ class EffectTracker:
         self._verb_refusals.clear()
         self._texts.clear()
         self.stale.clear()
+        self.lost.clear()
         self.version = 0

@@ -1,7 +1,6 @@
 """Play one game with one agent (``graphmem play``) and compare agents over games (``eval-agents``)."""
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import time
@@ -12,6 +11,7 @@ from graphmem_environments.textworld import TextWorldEnv, looks_like_spec, resol
 from graphmem.llm import ChatModel
 
 from .factory import AGENTS, LLM_AGENTS, make_agent
+from .results import write_results
 from .runner import run_episode
 
 RERUN_TEMPERATURE = 0.3  # later runs of a fixed game sample the chooser, so that they differ
@@ -77,9 +77,7 @@ def eval_agents(games: Sequence[str], agents: Sequence[str], runs: int, llm: Cha
     result = {"rows": rows, "runs": finals, "settings": {
         "games": list(games), "agents": list(agents), "runs": runs, "max_steps": max_steps, "seed": seed,
         "llm": llm.name if llm is not None else None, "extractor": extractor}}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (out / "results.md").write_text(markdown_table(rows) + "\n", encoding="utf-8")
+    write_results(out, result, markdown_table(rows))
     return result
 
 

@@ -12,6 +12,7 @@ import re
 from typing import Sequence
 
 from .commands import OPEN, PUT, TAKE, normalize_command
+from .instructions import Plan
 from .world import WorldView
 
 NAMED_BONUS = 1.5
@@ -38,11 +39,18 @@ class GoalReader:
         self.goal = f" {normalize_command(goal or '')} "
         self.text = self.goal
         self.numbers: set[str] = set()
+        self._read: tuple[Plan | None, tuple[str, ...]] = (None, ())  # what text and numbers were read from
 
-    def instructed(self, steps: list[str], numbers: Sequence[str] = ()) -> None:
+    def instructed(self, plan: Plan | None, numbers: Sequence[str] = ()) -> None:
         """The plan's steps name things too ("slice the red apple"), and so do the answers to the
-        arithmetic the game asked for ("18" names "18 avocados")."""
-        self.text = self.goal + " ".join(f" {s} " for s in steps)
+        arithmetic the game asked for ("18" names "18 avocados"). Read once per plan: a plan keeps
+        its steps (a new instruction is a new plan), so only another plan or new numbers change
+        what is named."""
+        plan_read, numbers_read = self._read
+        if plan is plan_read and tuple(numbers) == numbers_read:
+            return
+        self._read = (plan, tuple(numbers))
+        self.text = self.goal + " ".join(f" {s} " for s in (plan.steps if plan else []))
         self.numbers = set(numbers)
 
     def names(self, thing: str) -> bool:

@@ -7,7 +7,6 @@ interrupted evaluation continues where it stopped.
 """
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,6 +16,7 @@ from graphmem_environments.twx import GAMES, SUITE, TWXEnv, game
 from graphmem.llm import ChatModel
 
 from .factory import LLM_AGENTS, make_agent
+from .results import write_results
 from .runner import run_episode
 
 
@@ -67,9 +67,7 @@ def eval_suite(agents: Sequence[str], llm: ChatModel | None, *, out_dir: str | P
                     **per_agent[agents[0]]}
     if len(agents) > 1:
         result["agents"] = per_agent
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({**result, "runs": finals}, indent=2) + "\n", encoding="utf-8")
-    (out / "results.md").write_text(markdown_table(per_agent) + "\n", encoding="utf-8")
+    write_results(out, {**result, "runs": finals}, markdown_table(per_agent))
     return result
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from graphmem_agents.ariadne import Ariadne
-from graphmem_agents.effects import EffectTracker
+from graphmem_agents.effects import HOLD, NEVER, OFFER, STALE_PENALTY, USELESS_PENALTY, EffectTracker
 from graphmem_agents.runner import run_episode
 from graphmem_environments.textworld import TextWorldEnv
 from scripted_llm import ScriptedChat
@@ -57,6 +57,49 @@ def test_effect_tracker_blocks_until_the_memory_changes():
     effects.record("open box", score_delta=0, moved_to=None, learned=["apple in box"], other_changes=0)
     assert effects.blocked() == set() and effects.useless() == {"examine box"}
     assert "> open box: learned: apple in box" in effects.render()
+
+
+def test_the_effect_ledger_judges_commands_by_what_they_did_and_what_the_game_told():
+    effects = EffectTracker()
+    effects.record("wait", score_delta=0, moved_to=None, learned=[], other_changes=0, response="Time passes.")
+    effects.record("wait", score_delta=0, moved_to=None, learned=[], other_changes=0, response="Time passes.")
+    # changed nothing (held back while the memory is unchanged) and answered a text seen before
+    assert effects.judge("wait", 1.0, told=False) == (1.0 - USELESS_PENALTY - STALE_PENALTY, HOLD)
+    assert effects.judge("wait", 1.0, told=True) == (1.0, OFFER)  # the game's next step: exempt
+    assert effects.judge("look", 1.0, told=False) == (1.0, OFFER)  # untried
+    effects.record_loss("eat poison")
+    assert effects.judge("eat poison", 0.0, told=False)[1] == NEVER
+    assert effects.judge("eat poison", 0.0, told=True)[1] == OFFER  # a restart tells it again
+    effects.record("touch pea", score_delta=0, moved_to=None, learned=[], other_changes=0, response="You can't.")
+    # refused: judged like any command even when told, and given up after a second refusal
+    assert effects.judge("touch pea", 1.0, told=True) == (1.0 - USELESS_PENALTY, HOLD)
+    assert not effects.gave_up("touch pea")
+    effects.record("touch pea", score_delta=0, moved_to=None, learned=[], other_changes=0, response="You can't.")
+    assert effects.gave_up("touch pea")
+    effects.clear()
+    assert effects.judge("eat poison", 0.0, told=False) == (0.0, OFFER) and not effects.gave_up("touch pea")
+
+
+def test_memory_off_keeps_one_extractor_an_episode_and_nothing_across_steps(tiny_world, monkeypatch):
+    import graphmem_agents.ariadne as ariadne
+
+    built = []
+
+    def counted(*args, **kwargs):
+        built.append(make_extractor(*args, **kwargs))
+        return built[-1]
+
+    make_extractor = ariadne.make_extractor
+    monkeypatch.setattr(ariadne, "make_extractor", counted)
+    llm = ScriptedChat(script_for(["open chest", "take apple from chest", "look"]))
+    agent = Ariadne(llm, remember=False)
+    with TextWorldEnv(tiny_world, max_steps=4) as env:
+        final = run_episode(env, agent, usage=llm.usage)
+        assert final["steps"] == 4 and len(built) == 1  # the parser is loaded once, not every step
+        assert agent.memory.stats()["episodes"] == 1  # the graph holds the last observation alone
+        env.reset()
+        agent.reset(env.task)
+        assert len(built) == 2 and agent.memory.extractor is built[1]
 
 
 @pytest.mark.slow

@@ -138,8 +138,24 @@ def test_arithmetic_the_game_asks_for_names_the_quantity_to_take():
     assert answers("subtract 4 from 10, or 3 times 7") == ["6", "21"] and answers("take 3 apples") == []
     view = _view("In one part of the room you see a sink that has 18 avocados, and 40 peas on it.")
     goal = GoalReader("Pick up the item with the same quantity as the answer, and place it in the box.")
-    goal.instructed([], ["18"])
+    goal.instructed(None, ["18"])
     assert goal.prior("take 18 avocados", view, True) > 0 > goal.prior("take 40 peas", view, True)
+
+
+def test_what_the_goal_names_follows_the_plan_and_the_numbers_it_is_read_from():
+    goal = GoalReader("Cook a meal.")
+    recipe = read_plan("Directions:\n  slice the red apple\n  prepare meal\n")
+    goal.instructed(recipe)
+    assert goal.names("red apple") and not goal.names("pea")
+    recipe.played("slice red apple")  # progress on the same plan names the same things
+    goal.instructed(recipe)
+    assert goal.names("red apple")
+    goal.instructed(read_plan("Simon says, 'touch pea'."))  # a new plan: its things only
+    assert goal.names("pea") and not goal.names("red apple")
+    goal.instructed(None, ["18"])
+    assert not goal.names("pea") and goal.names("18 avocados")
+    goal.instructed(None, ["18", "21"])
+    assert goal.names("21 peas")
 
 
 def test_an_order_over_quantities_picks_the_next_thing_with_units():
