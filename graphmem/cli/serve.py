@@ -1,30 +1,25 @@
-"""serve-mcp: one graph served to MCP clients over stdio (default) or streamable HTTP on loopback."""
+"""serve-mcp: one graph served to MCP clients over stdio (default) or streamable HTTP (loopback, or
+beyond it with a bearer token)."""
 from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
+import os
 import socket
 import sys
 
+from graphmem.mcp_http import TOKEN_ENV, is_loopback
 from graphmem.profiles import PROFILES
 
 from .common import (UserError, add_cypher_limit_options, add_extractor_options, add_graph_options, check_write_cypher,
                      cypher_limits, graph_spec, open_extractor, open_llm, open_store_arg)
 
 
-def _loopback(text: str) -> tuple[str, int]:
+def _host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT such as 127.0.0.1:8765, got {text!r}")
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise argparse.ArgumentTypeError(f"{host!r} is not a loopback address: the server has no "
-                                         f"authentication, so it listens on 127.0.0.1, ::1 or localhost only")
     return host, int(port)
 
 
@@ -35,8 +30,16 @@ def register(sub) -> None:
                                    "cypher, ask; resource graphmem://stats. Every write is saved at once "
                                    "(atomically); one writer at a time. Needs the 'mcp' extra.")
     add_graph_options(p)
-    p.add_argument("--http", metavar="HOST:PORT", type=_loopback,
-                   help="serve streamable HTTP at http://HOST:PORT/mcp (loopback only) instead of stdio")
+    p.add_argument("--http", metavar="HOST:PORT", type=_host_port,
+                   help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio; an address beyond "
+                        "loopback (0.0.0.0, a LAN address) needs a token")
+    p.add_argument("--token", metavar="TOKEN",
+                   help=f"with --http: every request must send 'Authorization: Bearer TOKEN' (else 401); "
+                        f"default: the environment variable {TOKEN_ENV}, which other users cannot read "
+                        f"from the process list")
+    p.add_argument("--allow-host", metavar="NAME", action="append", default=[],
+                   help="with --http: a name clients reach the server by, besides loopback names and "
+                        "the bound address (a request naming another Host gets 421); repeatable")
     p.add_argument("--write", action="store_true", help="let the cypher tool run write queries")
     p.add_argument("--read-only", action="store_true",
                    help="refuse every write (no lock is taken on a graph file)")
@@ -53,6 +56,7 @@ def register(sub) -> None:
 
 def cmd_serve_mcp(args) -> None:
     try:
+        from graphmem.mcp_http import serve_http
         from graphmem.mcp_server import make_server
         import mcp  # noqa: F401 - checked here, so a missing extra is a clear error and not a crash
     except ImportError:
@@ -60,6 +64,7 @@ def cmd_serve_mcp(args) -> None:
     if args.write and args.read_only:
         raise UserError("--write lets cypher write, --read-only refuses writes: choose one")
     check_write_cypher(args)
+    token = _http_token(args)
     if args.http:
         _check_port_free(*args.http)
     # On stdio, stdout carries the protocol: whatever loading prints goes to stderr instead.
@@ -69,11 +74,29 @@ def cmd_serve_mcp(args) -> None:
         server = make_server(service)
         if args.http:
             host, port = args.http
-            server.run("streamable-http", host=host, port=port)
+            serve_http(server, host, port, token=token, allow_hosts=args.allow_host)
         else:
             server.run()
     finally:
         service.close()
+
+
+def _http_token(args) -> str | None:
+    """The token HTTP requests must carry (--token, else the environment), checked against where
+    the server listens: beyond loopback a server without one would serve anyone on the network."""
+    if not args.http:
+        if args.token is not None or args.allow_host:
+            raise UserError("--token and --allow-host are for the HTTP transport: add --http HOST:PORT")
+        return None
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    if token is not None and not token.strip():
+        raise UserError("--token is empty: give a secret such as the output of "
+                        "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    host = args.http[0]
+    if token is None and not is_loopback(host):
+        raise UserError(f"{host!r} is not a loopback address: a server others can reach needs a token "
+                        f"(set {TOKEN_ENV} or give --token), or listen on 127.0.0.1")
+    return token
 
 
 def _check_port_free(host: str, port: int) -> None:
