@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 
 from .errors import GraphmemError
+from .pages import CHARS_PER_TOKEN, DEFAULT_MAX_TOKENS, MAX_TOKENS_CEILING, MIN_MAX_TOKENS
 from .service import GraphService
 from .writer import MAX_STEP
 
@@ -33,6 +34,12 @@ def _not_bool(value):
 
 
 NOT_BOOL = BeforeValidator(_not_bool)  # on every integer argument
+MaxTokens = Annotated[int | None, NOT_BOOL, Field(
+    description=f"the most this answer may hold, in tokens of ~{CHARS_PER_TOKEN} characters (default: the "
+                f"server's, {DEFAULT_MAX_TOKENS} unless started with --max-tokens; at most {MAX_TOKENS_CEILING}); "
+                f"a longer answer comes in pages", ge=MIN_MAX_TOKENS, le=MAX_TOKENS_CEILING)]
+Cursor = Annotated[str | None, Field(description="next_cursor of the page before, to continue it (send the same "
+                                                 "other arguments)")]
 
 
 def make_server(service: GraphService, name: str = "graphmem"):
@@ -79,16 +86,17 @@ def make_server(service: GraphService, name: str = "graphmem"):
                width: Annotated[int | None, NOT_BOOL, Field(description="facts kept per entity (default 6)",
                                                          ge=1)] = None,
                top_k: Annotated[int | None, NOT_BOOL, Field(description="episodes to return (conversation "
-                                                         "memories: turns, default 5)", ge=1)] = None) -> dict:
+                                                         "memories: turns, default 5)", ge=1)] = None,
+               max_tokens: MaxTokens = None, cursor: Cursor = None) -> dict:
         """Facts associated with the queries (embedding search, then breadth-first expansion through
         the graph) and the past observations that hold most of them; 'prompt' is ready for a prompt.
         A conversation memory returns its best turns for the queries, with their speaker and time."""
-        return service.recall(queries, depth, width, top_k)
+        return service.recall(queries, depth, width, top_k, max_tokens=max_tokens, cursor=cursor)
 
     @tool
-    def history(entity: str) -> dict:
+    def history(entity: str, max_tokens: MaxTokens = None, cursor: Cursor = None) -> dict:
         """Every fact ever known about an entity, oldest first; retired ones have valid_until."""
-        return service.history(entity)
+        return service.history(entity, max_tokens=max_tokens, cursor=cursor)
 
     @tool
     def forget(source_id: Annotated[str, Field(description="an episode or passage id")]) -> dict:
@@ -97,11 +105,11 @@ def make_server(service: GraphService, name: str = "graphmem"):
         return service.forget(source_id)
 
     @tool
-    def cypher(query: str) -> dict:
+    def cypher(query: str, max_tokens: MaxTokens = None, cursor: Cursor = None) -> dict:
         """Run a Cypher query (read-only unless the server was started with --write); 'rows' holds
         one object per row. Queries are bounded in time, rows and memory: one past a bound fails
         with a message naming it (add WHERE or LIMIT)."""
-        return {"rows": service.cypher(query)}
+        return service.cypher_page(query, max_tokens=max_tokens, cursor=cursor)
 
     @tool
     def ask(question: str, k: Annotated[int, NOT_BOOL, Field(description="passages to retrieve", ge=1)] = 5) -> dict:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .errors import GraphmemError
 from .memory import Memory
+from .model import ScoredEpisode, Subgraph, Triple
+from .pages import DEFAULT_MAX_TOKENS, checked_budget, page
 from .profiles import DomainProfile
 from .store.base import GraphStore
 from .store.cypher_limits import CypherLimits
@@ -38,11 +40,14 @@ class GraphService:
     ``answer``: ``answer(question, passages) -> str`` for ``ask`` (None: ``ask`` only retrieves).
     ``profile``: the profile of a graph that has none yet (a new file); a graph keeps its own.
     ``cypher_limits``: the time, row and memory bounds on each ``cypher`` query (None: the defaults).
+    ``max_tokens``: the size of a reading method's answer when the call gives none (``graphmem.pages``).
     """
 
     def __init__(self, store: GraphStore, *, read_only: bool = False, write_cypher: bool = False,
                  answer: Callable[[str, list], str] | None = None, profile: str | None = None,
-                 extractor=None, cypher_limits: CypherLimits | None = None):
+                 extractor=None, cypher_limits: CypherLimits | None = None, max_tokens: int = DEFAULT_MAX_TOKENS):
+        checked_budget(max_tokens, max_tokens)
+        self.max_tokens = max_tokens
         self.read_only = read_only
         self.write_cypher = write_cypher and not read_only
         self.cypher_limits = cypher_limits or CypherLimits()
@@ -167,29 +172,35 @@ class GraphService:
 
     # --- reading -------------------------------------------------------------------------------
     def recall(self, queries: str | Sequence[str], depth: int | None = None, width: int | None = None,
-               top_k: int | None = None) -> dict:
-        """Facts associated with the queries (seeds + breadth-first expansion) and their episodes."""
+               top_k: int | None = None, *, max_tokens: int | None = None, cursor: str | None = None) -> dict:
+        """Facts associated with the queries (seeds + breadth-first expansion) and their episodes,
+        a page of at most ``max_tokens`` (``next_cursor`` continues it)."""
         if isinstance(queries, str):
             queries = [queries]
         queries = [_text(q, "each query") for q in queries]
         if not queries:
             raise ServiceError("give at least one query")
+        budget = checked_budget(max_tokens, self.max_tokens)
         overrides: dict[str, Any] = {k: v for k, v in (("depth", _bounded(depth, "depth", 0, MAX_RECALL_DEPTH)),
                                        ("width", _bounded(width, "width", 1)),
                                        ("top_k", _bounded(top_k, "top_k", 1))) if v is not None}
+        query = {"tool": "recall", "queries": queries, **overrides}
         if self.memory.profile.speaker_pronouns and self.corpus is not None:
-            return self._recall_turns(queries, top_k)
+            triples, turns = self._recall_turns(queries, top_k)
+            said: list[Triple | dict] = [*triples, *turns]
+            return page(said, _turns_page, query=query, budget=budget, cursor=cursor)
         with self._lock:
             sub = self.memory.recall(queries, **overrides)
-        return {**sub.to_dict(), "prompt": sub.to_prompt()}
+        found: list[Triple | ScoredEpisode] = [*sub.triples, *sub.episodes]
+        return page(found, _subgraph_page, query=query, budget=budget, cursor=cursor)
 
-    def _recall_turns(self, queries: list[str], top_k: int | None) -> dict:
+    def _recall_turns(self, queries: list[str], top_k: int | None) -> tuple[list[Triple], list[dict]]:
         """A conversation's turns for the queries, best first (the corpus graph's ranking, best
         score over the queries), with the facts that led there."""
         assert self.corpus is not None
         k = _bounded(top_k, "top_k", 1) or RECALL_TURNS
         best: dict[str, float] = {}
-        facts: dict[str, Any] = {}
+        facts: dict[str, Triple] = {}
         with self._lock:
             for q in queries:
                 found = self.corpus.query(q, k)
@@ -201,20 +212,20 @@ class GraphService:
             turns = self.store.get_episodes(ranked)
         order = {pid: n for n, pid in enumerate(ranked)}
         turns.sort(key=lambda e: order[e.id])
-        episodes = [{"id": e.id, "step": e.step, "title": e.title, "text": e.text, "score": round(best[e.id], 6),
-                     **({"meta": dict(e.meta)} if e.meta else {})} for e in turns]
-        lines = ["Relevant turns:"] + [f"- [{e.meta.get('time') or e.title or f'step {e.step}'}] {e.text.strip()}"
-                                       for e in sorted(turns, key=lambda e: e.step)]
-        return {"triples": [t.to_dict() for t in facts.values()], "episodes": episodes,
-                "prompt": "\n".join(lines)}
+        return list(facts.values()), [{"id": e.id, "step": e.step, "title": e.title, "text": e.text,
+                                       "score": round(best[e.id], 6), **({"meta": dict(e.meta)} if e.meta else {})}
+                                      for e in turns]
 
-    def history(self, entity: str) -> dict:
-        """Every fact ever known about an entity, retired ones included (with valid_until)."""
+    def history(self, entity: str, *, max_tokens: int | None = None, cursor: str | None = None) -> dict:
+        """Every fact ever known about an entity, retired ones included (with valid_until), oldest
+        first, a page of at most ``max_tokens``."""
         entity = _text(entity, "entity")
+        budget = checked_budget(max_tokens, self.max_tokens)
         with self._lock:
             name = self.memory.resolver.resolve(entity)
-            facts = self.memory.history(entity)
-        return {"entity": name, "facts": [t.to_dict() for t in facts]}
+            facts = sorted(self.memory.history(entity), key=_by_start)
+        return page(facts, lambda part: {"entity": name, "facts": [t.to_dict() for t in part]},
+                    query={"tool": "history", "entity": name}, budget=budget, cursor=cursor, key=_by_start)
 
     def cypher(self, query: str) -> list[dict]:
         """A Cypher query within the service's ``cypher_limits``; read-only unless the service allows
@@ -229,6 +240,13 @@ class GraphService:
         with self._lock:
             read = self.store.cypher_reader()
         return read(query, limits=self.cypher_limits)
+
+    def cypher_page(self, query: str, *, max_tokens: int | None = None, cursor: str | None = None) -> dict:
+        """``cypher``'s rows as ``{"rows": [...]}``, a page of at most ``max_tokens``; the query runs
+        again for each page, so pages hold together when it has an ORDER BY (or the graph is unchanged)."""
+        budget = checked_budget(max_tokens, self.max_tokens)
+        return page(self.cypher(query), lambda rows: {"rows": list(rows)}, query={"tool": "cypher", "query": query},
+                    budget=budget, cursor=cursor)
 
     def ask(self, question: str, k: int = 5) -> dict:
         """The passages and facts a corpus graph retrieves for a question (and an answer when the
@@ -267,6 +285,29 @@ class GraphService:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _subgraph_page(part: Sequence[Triple | ScoredEpisode]) -> dict:
+    """A page of a memory's recall: its facts and episodes, and the prompt that shows them."""
+    shown = Subgraph([x for x in part if isinstance(x, Triple)], [x for x in part if isinstance(x, ScoredEpisode)])
+    return {**shown.to_dict(), "prompt": shown.to_prompt()}
+
+
+def _turns_page(part: Sequence[Triple | dict]) -> dict:
+    """A page of a conversation's recall: its facts, its turns best first, and a prompt listing
+    the turns in the order said, with their dates."""
+    turns = [x for x in part if isinstance(x, dict)]
+    lines = ["Relevant turns:"] + [f"- [{_when(e)}] {e['text'].strip()}" for e in sorted(turns, key=lambda e: e["step"])]
+    return {"triples": [t.to_dict() for t in part if isinstance(t, Triple)], "episodes": turns,
+            "prompt": "\n".join(lines)}
+
+
+def _when(turn: dict) -> str:
+    return turn.get("meta", {}).get("time") or turn["title"] or f"step {turn['step']}"
+
+
+def _by_start(t: Triple) -> tuple[int, str]:
+    return t.valid_from, t.id
 
 
 def _written(result, step: int) -> dict:

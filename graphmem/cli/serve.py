@@ -9,10 +9,11 @@ import socket
 import sys
 
 from graphmem.mcp_http import TOKEN_ENV, is_loopback
+from graphmem.pages import DEFAULT_MAX_TOKENS, MAX_TOKENS_CEILING, MIN_MAX_TOKENS
 from graphmem.profiles import PROFILES
 
 from .common import (UserError, add_cypher_limit_options, add_extractor_options, add_graph_options, check_write_cypher,
-                     cypher_limits, graph_spec, open_extractor, open_llm, open_store_arg)
+                     cypher_limits, graph_spec, number, open_extractor, open_llm, open_store_arg)
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -49,6 +50,11 @@ def register(sub) -> None:
                    help="the profile of a new graph: text-game (a game memory, the default), documents "
                         "(a corpus graph that answers ask) or dialogue (a conversation memory: observe "
                         "takes speaker, time and session); an existing graph keeps its own")
+    p.add_argument("--max-tokens", metavar="N", type=number(int, min=MIN_MAX_TOKENS, max=MAX_TOKENS_CEILING),
+                   default=DEFAULT_MAX_TOKENS,
+                   help=f"the size of a reading tool's answer when the call gives no max_tokens, in tokens of "
+                        f"~4 characters (default {DEFAULT_MAX_TOKENS}, at most {MAX_TOKENS_CEILING}); a longer "
+                        f"answer comes in pages with a next_cursor")
     add_extractor_options(p)
     add_cypher_limit_options(p)
     p.set_defaults(handler=cmd_serve_mcp)
@@ -122,7 +128,7 @@ def _open_service(args):
         answer = _answerer(args) if args.answer else None
         return GraphService(store, read_only=args.read_only, write_cypher=args.write, answer=answer,
                             profile=args.profile, extractor=open_extractor(args, profile),
-                            cypher_limits=cypher_limits(args))
+                            cypher_limits=cypher_limits(args), max_tokens=args.max_tokens)
     except BaseException:
         store.close()
         raise
