@@ -243,14 +243,18 @@ class Memory:
     @_writing
     def add_triples(self, triples: Iterable[Sequence[str] | Triple], step: int = 0,
                     source_id: str | None = None, text: str = "",
-                    vectors: np.ndarray | None = None) -> ObserveResult:
+                    vectors: np.ndarray | None = None, meta: Mapping[str, str] | None = None,
+                    ends: Sequence[str] = ()) -> ObserveResult:
         """Insert facts directly (no extraction); they still go through resolution and updates.
 
         ``vectors``: one precomputed embedding per triple (rows in the same order, this embedder's
         dimension; normalised here), so bulk loads embed nothing. A fact given twice keeps the
-        first row; a fact already known keeps its vector.
+        first row; a fact already known keeps its vector. ``meta``: the new episode's string
+        metadata. ``ends``: ids of current facts this source retires (a client deleting them: they
+        stay in the history, and forgetting this source brings them back); ``triples`` may then be
+        empty.
         """
-        return self._add_direct([(source_id, step, triples, text)], vectors)[0]
+        return self._add_direct([(source_id, step, triples, text)], vectors, meta, ends)[0]
 
     @_writing
     def add_sources(self, sources: Iterable[tuple[str | None, int, Iterable[Sequence[str] | Triple]]],
@@ -264,14 +268,15 @@ class Memory:
         return self._add_direct([(source_id, step, facts, "") for source_id, step, facts in sources], vectors)
 
     def _add_direct(self, items: list[tuple[str | None, int, Iterable[Sequence[str] | Triple], str]],
-                    vectors: np.ndarray | None) -> list[ObserveResult]:
+                    vectors: np.ndarray | None, meta: Mapping[str, str] | None = None,
+                    ends: Sequence[str] = ()) -> list[ObserveResult]:
         raws = [[(t.subject, t.relation, t.object) if isinstance(t, Triple) else tuple(t) for t in facts]
                 for _, _, facts, _ in items]
         if vectors is not None:
             vectors = checked_vectors(vectors, sum(map(len, raws)), self.embedder)
         return self.writer.write([Source(source_id or stable_id("direct", step, *[x for r in raw for x in r], prefix="d"),
-                                         step, raw, text) for (source_id, step, _, text), raw in zip(items, raws)],
-                                 vectors)
+                                         step, raw, text, meta=meta, ends=ends)
+                                  for (source_id, step, _, text), raw in zip(items, raws)], vectors)
 
     @_writing
     def forget(self, source_ids: str | Sequence[str]) -> list[str]:

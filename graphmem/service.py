@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from .errors import GraphmemError
 from .memory import Memory
@@ -30,8 +31,23 @@ RECALL_TURNS = 5  # turns a conversation memory's recall returns unless top_k sa
 MAX_ASK_K = 50
 
 
+T = TypeVar("T")
+
+
 class ServiceError(GraphmemError):
     """A request the graph cannot serve as sent (bad arguments, a write on a read-only graph...)."""
+
+
+@dataclass
+class Edit:
+    """What one client call writes, as one source (one episode): ``facts`` stated (names as the
+    client wrote them; the memory resolves them) and ``ends``, ids of current facts it retires.
+    ``text`` and ``meta`` describe the call in the episode."""
+
+    facts: list[tuple[str, str, str]] = field(default_factory=list)
+    ends: list[str] = field(default_factory=list)
+    text: str = ""
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 class GraphService:
@@ -148,6 +164,22 @@ class GraphService:
             return {"forgotten": source_id, "triples_deleted": len(done.deleted), "restored": done.restored,
                     **self.store.counts()}
 
+    def edit(self, decide: Callable[[Memory], tuple[Edit | None, T]]) -> T:
+        """A write that depends on what the memory holds (create an entity unless it exists):
+        ``decide(memory)`` looks, holding the lock, and returns what to write and what to answer.
+        The edit is written as one source at the next step and saved at once; nothing is written
+        for None or an edit without facts or ends."""
+        with self._writing():
+            if self.corpus is not None:
+                raise ServiceError("a corpus graph takes passages, with their sources: send them to "
+                                   "observe(text, title); its entities and relations can be read")
+            change, answer = decide(self.memory)
+            if change is not None and (change.facts or change.ends):
+                self.memory.add_triples(change.facts, self._take_step(None), text=change.text,
+                                        meta=change.meta, ends=change.ends)
+                self.memory.save()
+            return answer
+
     def _take_step(self, step: int | None) -> int:
         """The given step, else the one after the last: observations without steps stay in order."""
         step = self._next_step if step is None else step
@@ -226,6 +258,11 @@ class GraphService:
             facts = sorted(self.memory.history(entity), key=_by_start)
         return page(facts, lambda part: {"entity": name, "facts": [t.to_dict() for t in part]},
                     query={"tool": "history", "entity": name}, budget=budget, cursor=cursor, key=_by_start)
+
+    def read(self, look: Callable[[Memory], T]) -> T:
+        """``look(memory)`` holding the lock: what it reads is one state of the graph."""
+        with self._lock:
+            return look(self.memory)
 
     def cypher(self, query: str) -> list[dict]:
         """A Cypher query within the service's ``cypher_limits``; read-only unless the service allows

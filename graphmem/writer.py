@@ -55,7 +55,9 @@ class Source:
 
     ``source_id``: the episode's id (None: one made from the step and text). ``episode_vector``:
     the episode's embedding, when computed already. ``vectors``: one row per item of ``facts``.
-    ``meta``: the new episode's string metadata (an episode written again keeps its first)."""
+    ``meta``: the new episode's string metadata (an episode written again keeps its first).
+    ``ends``: ids of current facts the source says no longer hold (a client deleting a relation):
+    retired at its step on its behalf, so that forgetting the source makes them current again."""
 
     source_id: str | None
     step: int
@@ -65,6 +67,7 @@ class Source:
     episode_vector: np.ndarray | None = None
     vectors: FactVectors | None = None
     meta: Mapping[str, str] | None = None
+    ends: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         self.step = checked_step(self.step)
@@ -243,6 +246,8 @@ class Writer:
         if missing:  # before storing: a server store writes each triple with its vector
             embed_facts(self.embedder, missing)
         retired = self._retire_outdated(added, step, episode_id)
+        if source.ends:
+            retired += self.store.retire([i for i in source.ends if i not in retired], step, by=episode_id)
         self.recent.extend(confirmed + added)
         self.resolver.add_many(x for t in added for x in (t.subject, t.object))
         self.store.add_triples(added + touched)

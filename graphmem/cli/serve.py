@@ -28,7 +28,10 @@ def register(sub) -> None:
     p = sub.add_parser("serve-mcp", help="serve a graph to MCP clients (observe, recall, cypher... as tools)",
                        description="Serve one graph (a game memory or a corpus graph) to Model Context "
                                    "Protocol clients: tools observe, add_triples, recall, history, forget, "
-                                   "cypher, ask; resource graphmem://stats. Every write is saved at once "
+                                   "cypher, ask, and the reference memory server's create_entities, "
+                                   "create_relations, add_observations, delete_entities, delete_observations, "
+                                   "delete_relations, read_graph, search_nodes, open_nodes; resources "
+                                   "graphmem://graph and graphmem://stats. Every write is saved at once "
                                    "(atomically); one writer at a time. Needs the 'mcp' extra.")
     add_graph_options(p)
     p.add_argument("--http", metavar="HOST:PORT", type=_host_port,
@@ -50,6 +53,9 @@ def register(sub) -> None:
                    help="the profile of a new graph: text-game (a game memory, the default), documents "
                         "(a corpus graph that answers ask) or dialogue (a conversation memory: observe "
                         "takes speaker, time and session); an existing graph keeps its own")
+    p.add_argument("--tools", choices=("all", "graphmem", "reference"), default="all",
+                   help="the tools served: graphmem's (observe, recall, cypher...), the reference memory "
+                        "server's (create_entities, read_graph, search_nodes...) or all (default)")
     p.add_argument("--max-tokens", metavar="N", type=number(int, min=MIN_MAX_TOKENS, max=MAX_TOKENS_CEILING),
                    default=DEFAULT_MAX_TOKENS,
                    help=f"the size of a reading tool's answer when the call gives no max_tokens, in tokens of "
@@ -77,7 +83,7 @@ def cmd_serve_mcp(args) -> None:
     with contextlib.redirect_stdout(sys.stderr):
         service = _open_service(args)
     try:
-        server = make_server(service)
+        server = make_server(service, tools=args.tools)
         if args.http:
             host, port = args.http
             serve_http(server, host, port, token=token, allow_hosts=args.allow_host)
