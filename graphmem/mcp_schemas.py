@@ -63,6 +63,7 @@ class Recalled(Paged):
     triples: list[Fact]
     episodes: list[RecalledEpisode]
     prompt: str
+    valid_at: NotRequired[int]  # the step recalled, when one was asked for
 
 
 class History(Paged):

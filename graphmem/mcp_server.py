@@ -67,6 +67,8 @@ MaxTokens = Annotated[int | None, NOT_BOOL, Field(
                 f"a longer answer comes in pages", ge=MIN_MAX_TOKENS, le=MAX_TOKENS_CEILING)]
 Cursor = Annotated[str | None, Field(description="next_cursor of the page before, to continue it (send the same "
                                                  "other arguments)")]
+ReferenceTime = Annotated[str | None, Field(description="when it was told, ISO 8601 (2024-05-08T13:56:00Z); "
+                                                       "recall(valid_at=TIME) reads the memory as it was then")]
 Step = Annotated[int | None, NOT_BOOL, Field(description="the time step (default: the next one)", ge=0, le=MAX_STEP)]
 
 
@@ -144,18 +146,20 @@ def _graphmem_tools(server: MCPServer, service: GraphService) -> None:
                       time: Annotated[str | None, Field(description="when the session took place, e.g. "
                                                        "2023-05-08T13:56 (conversation memories)")] = None,
                       session: Annotated[str | None, Field(description="the conversation session it belongs "
-                                                          "to (conversation memories)")] = None) -> Observed:
+                                                          "to (conversation memories)")] = None,
+                      reference_time: ReferenceTime = None) -> Observed:
         """Remember a text: its facts are extracted, names resolved onto known entities, and facts it
         makes outdated are retired (kept with valid_until). Returns the facts added and retired.
         In a conversation memory each call is one turn: give its speaker, session and time, and
         "I", "you" and "yesterday" are read as that speaker, the listener and that date."""
-        return await _changed(ctx, service.observe, text, step, title, speaker, time, session)
+        return await _changed(ctx, service.observe, text, step, title, speaker, time, session,
+                              reference_time=reference_time)
 
     @_tool(server, "Add Triples", ADDS)
     async def add_triples(triples: Annotated[list[list[str]], Field(description="[[subject, relation, object], ...]")],
-                          ctx: Context, step: Step = None) -> Observed:
+                          ctx: Context, step: Step = None, reference_time: ReferenceTime = None) -> Observed:
         """Insert facts directly, without extraction (game memories); outdated facts are retired."""
-        return await _changed(ctx, service.add_triples, triples, step)
+        return await _changed(ctx, service.add_triples, triples, step, reference_time=reference_time)
 
     @_tool(server, "Recall", READS)
     def recall(queries: Annotated[list[str], Field(description="questions or keywords")],
@@ -164,11 +168,16 @@ def _graphmem_tools(server: MCPServer, service: GraphService) -> None:
                                                          ge=1)] = None,
                top_k: Annotated[int | None, NOT_BOOL, Field(description="episodes to return (conversation "
                                                          "memories: turns, default 5)", ge=1)] = None,
+               valid_at: Annotated[int | str | None, NOT_BOOL, Field(
+                   description="a past step, or an ISO 8601 time (the last step told by then): the facts valid "
+                               "then, retired ones included, with valid_from and valid_until")] = None,
                max_tokens: MaxTokens = None, cursor: Cursor = None) -> Recalled:
         """Facts associated with the queries (embedding search, then breadth-first expansion through
         the graph) and the past observations that hold most of them; 'prompt' is ready for a prompt.
-        A conversation memory returns its best turns for the queries, with their speaker and time."""
-        return cast(Recalled, service.recall(queries, depth, width, top_k, max_tokens=max_tokens, cursor=cursor))
+        A conversation memory returns its best turns for the queries, with their speaker and time.
+        With valid_at, the facts that held then instead of the current ones."""
+        return cast(Recalled, service.recall(queries, depth, width, top_k, valid_at=valid_at, max_tokens=max_tokens,
+                                             cursor=cursor))
 
     @_tool(server, "Entity History", READS)
     def history(entity: str, max_tokens: MaxTokens = None, cursor: Cursor = None) -> History:

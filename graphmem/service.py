@@ -21,7 +21,8 @@ from .pages import DEFAULT_MAX_TOKENS, checked_budget, page
 from .profiles import DomainProfile
 from .store.base import GraphStore
 from .store.cypher_limits import CypherLimits
-from .writer import checked_step
+from .timeline import TIME, moment, step_at
+from .writer import MAX_STEP, checked_step
 
 if TYPE_CHECKING:
     from .rag.graph import CorpusGraph
@@ -89,11 +90,14 @@ class GraphService:
 
     # --- writing -------------------------------------------------------------------------------
     def observe(self, text: str, step: int | None = None, title: str = "", speaker: str | None = None,
-                time: str | None = None, session: str | None = None) -> dict:
+                time: str | None = None, session: str | None = None, *, reference_time: str | None = None) -> dict:
         """Remember an observation (game memory), a passage (corpus graph) or a turn of a
-        conversation (dialogue memory: ``speaker``, the session's ``time`` and ``session``)."""
+        conversation (dialogue memory: ``speaker``, the session's ``time`` and ``session``).
+        ``reference_time``: when it was told (ISO 8601), kept in the episode's meta as "time"; a
+        turn's ``time`` is the same thing."""
         text = _text(text, "text")
         step = _step(step)
+        told = _time(reference_time, "reference_time")
         turn = {k: v for k, v in (("speaker", speaker), ("time", time), ("session", session)) if v is not None}
         for key, value in turn.items():
             _text(value, key)
@@ -101,22 +105,24 @@ class GraphService:
         if turn and not dialogue:
             raise ServiceError(f"speaker, time and session are for conversation memories; this graph has the "
                                f"{self.memory.profile.name!r} profile (serve a new graph with --profile dialogue)")
+        if told is not None and turn.setdefault(TIME, told) != told:
+            raise ServiceError("time and reference_time say when a turn was told: give one of them")
         with self._writing():
             if dialogue:
                 return self._add_turn(text, step, turn)
             if self.corpus is not None:
-                return self._add_passage(self.corpus, text, title)
+                return self._add_passage(self.corpus, text, title, turn)
             step = self._take_step(step)
-            result = self.memory.observe(text, step)
+            result = self.memory.observe(text, step, meta=turn or None)
             self.memory.save()
             return _written(result, step)
 
-    def _add_passage(self, corpus: CorpusGraph, text: str, title: str) -> dict:
+    def _add_passage(self, corpus: CorpusGraph, text: str, title: str, meta: dict[str, str]) -> dict:
         from .corpus import Passage
         from .model import passage_id
 
         pid = passage_id(title, text)
-        added = corpus.add([Passage(pid, title, text)])
+        added = corpus.add([Passage(pid, title, text, meta or None)])
         corpus.save()
         episode = self.store.get_episode(pid)
         return {"passage": pid, "title": title, "added": bool(added),
@@ -138,16 +144,19 @@ class GraphService:
         self._save()
         return {"turn": said.id, **_written(result, step)}
 
-    def add_triples(self, triples: Sequence[Sequence[str]], step: int | None = None) -> dict:
-        """Insert facts directly (no extraction); they still go through name resolution and updates."""
+    def add_triples(self, triples: Sequence[Sequence[str]], step: int | None = None, *,
+                    reference_time: str | None = None) -> dict:
+        """Insert facts directly (no extraction); they still go through name resolution and updates.
+        ``reference_time``: when they were told, as for ``observe``."""
         facts = _triples(triples)
         step = _step(step)
+        told = _time(reference_time, "reference_time")
         with self._writing():
             if self.corpus is not None:
                 raise ServiceError("a corpus graph takes passages, with their sources: send the text to "
                                    "observe(text, title) instead of add_triples")
             step = self._take_step(step)
-            result = self.memory.add_triples(facts, step)
+            result = self.memory.add_triples(facts, step, meta={TIME: told} if told else None)
             self.memory.save()
             return _written(result, step)
 
@@ -204,9 +213,12 @@ class GraphService:
 
     # --- reading -------------------------------------------------------------------------------
     def recall(self, queries: str | Sequence[str], depth: int | None = None, width: int | None = None,
-               top_k: int | None = None, *, max_tokens: int | None = None, cursor: str | None = None) -> dict:
+               top_k: int | None = None, *, valid_at: int | str | None = None, max_tokens: int | None = None,
+               cursor: str | None = None) -> dict:
         """Facts associated with the queries (seeds + breadth-first expansion) and their episodes,
-        a page of at most ``max_tokens`` (``next_cursor`` continues it)."""
+        a page of at most ``max_tokens`` (``next_cursor`` continues it). ``valid_at``: a step, or a
+        time (``graphmem.timeline``): the facts valid then, retired ones included, with their
+        validity; the answer's ``valid_at`` is the step."""
         if isinstance(queries, str):
             queries = [queries]
         queries = [_text(q, "each query") for q in queries]
@@ -217,6 +229,13 @@ class GraphService:
                                        ("width", _bounded(width, "width", 1)),
                                        ("top_k", _bounded(top_k, "top_k", 1))) if v is not None}
         query = {"tool": "recall", "queries": queries, **overrides}
+        if valid_at is not None:
+            at = self._step_at(valid_at)
+            with self._lock:
+                past = self.memory.recall(queries, at=at, **overrides) if at >= 0 else Subgraph()
+            then: list[Triple | ScoredEpisode] = [*past.triples, *past.episodes]
+            return page(then, lambda part: {**_subgraph_page(part), "valid_at": at},
+                        query={**query, "valid_at": at}, budget=budget, cursor=cursor)
         if self.memory.profile.speaker_pronouns and self.corpus is not None:
             triples, turns = self._recall_turns(queries, top_k)
             said: list[Triple | dict] = [*triples, *turns]
@@ -247,6 +266,22 @@ class GraphService:
         return list(facts.values()), [{"id": e.id, "step": e.step, "title": e.title, "text": e.text,
                                        "score": round(best[e.id], 6), **({"meta": dict(e.meta)} if e.meta else {})}
                                       for e in turns]
+
+    def _step_at(self, valid_at: int | str) -> int:
+        """``valid_at`` as a step: a step as it is; a time as the last step told by then (-1:
+        before anything was told)."""
+        if isinstance(valid_at, str):
+            when = moment(valid_at)
+            if when is None:
+                raise ServiceError(f"valid_at must be a step number or an ISO 8601 time such as 2024-05-08T13:56, "
+                                   f"not {valid_at!r}")
+            with self._lock:
+                step = step_at(when, self.store.episodes())
+            if step is None:
+                raise ServiceError("no episode of this memory says when it was told (observe's reference_time): "
+                                   "give valid_at as a step")
+            return step
+        return _bounded_int(valid_at, "valid_at", 0, MAX_STEP)
 
     def history(self, entity: str, *, max_tokens: int | None = None, cursor: str | None = None) -> dict:
         """Every fact ever known about an entity, retired ones included (with valid_until), oldest
@@ -358,6 +393,14 @@ def _text(value, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ServiceError(f"{what} must be a non-empty string")
     return value
+
+
+def _time(text: str | None, what: str) -> str | None:
+    """A time to keep in an episode's meta, as given; ServiceError unless it reads as one."""
+    if text is not None and moment(_text(text, what)) is None:
+        raise ServiceError(f"{what} must be an ISO 8601 time such as 2024-05-08 or 2024-05-08T13:56:00Z, "
+                           f"not {text!r}")
+    return text
 
 
 def _step(step) -> int | None:
