@@ -152,3 +152,24 @@ class Graph(Paged):
     entities: list[Entity]
     relations: list[Relation]
     summary: NotRequired[Totals]
+
+
+class Status(TypedDict):
+    kind: str  # "memory" or "corpus"
+    profile: str
+    triples: int
+    current_triples: int
+    entities: int
+    episodes: int
+    next_step: int
+    read_only: bool
+    write_cypher: bool
+    answers: bool
+    store: str
+    extractor: str
+    version: str
+    max_tokens: int
+    observing: int  # observe calls under way; each answers once its facts are saved
+    last_observe_seconds: float | None
+    tools: str
+    sdk: str

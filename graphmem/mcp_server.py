@@ -14,6 +14,7 @@ write runs on a worker thread and then tells clients listening for changes that 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import inspect
 import json
 from typing import Annotated, Callable, cast
@@ -27,7 +28,7 @@ from pydantic import BeforeValidator, Field
 from .errors import GraphmemError
 from .knowledge_graph import KnowledgeGraph
 from .mcp_schemas import (Answered, Deletion, Done, Entities, Entity, Forgotten, Graph, History, NewObservations,
-                          ObservationsAdded, Observed, Recalled, Relation, Relations, Rows)
+                          ObservationsAdded, Observed, Recalled, Relation, Relations, Rows, Status)
 from .pages import CHARS_PER_TOKEN, DEFAULT_MAX_TOKENS, MAX_TOKENS_CEILING, MIN_MAX_TOKENS
 from .service import GraphService
 from .writer import MAX_STEP
@@ -78,6 +79,13 @@ def make_server(service: GraphService, name: str = "graphmem", tools: str = "all
         raise ValueError(f"tools must be one of {TOOL_SETS}, not {tools!r}")
     server = MCPServer(name, instructions=REFERENCE_INSTRUCTIONS if tools == "reference" else INSTRUCTIONS)
     graph = KnowledgeGraph(service)
+
+    @_tool(server, "Memory Status", READS)
+    def status() -> Status:
+        """Counts of facts, entities and episodes; the profile, store, extractor and versions; and
+        the observe calls under way (observe answers once its facts are saved: there is no queue)."""
+        return cast(Status, {**service.status(), "tools": tools, "sdk": importlib.metadata.version("mcp")})
+
     if tools != "reference":
         _graphmem_tools(server, service)
     if tools != "graphmem":

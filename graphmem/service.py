@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
@@ -71,6 +72,9 @@ class GraphService:
         self._answer = answer
         self._extractor = extractor
         self._lock = threading.Lock()
+        self._observing = 0  # observe calls under way (an LLM extractor may take seconds each)
+        self._observed_in: float | None = None  # seconds the last observe took
+        self._counting = threading.Lock()
         self.store = store
         self._open(profile)
 
@@ -107,7 +111,7 @@ class GraphService:
                                f"{self.memory.profile.name!r} profile (serve a new graph with --profile dialogue)")
         if told is not None and turn.setdefault(TIME, told) != told:
             raise ServiceError("time and reference_time say when a turn was told: give one of them")
-        with self._writing():
+        with self._timed(), self._writing():
             if dialogue:
                 return self._add_turn(text, step, turn)
             if self.corpus is not None:
@@ -116,6 +120,19 @@ class GraphService:
             result = self.memory.observe(text, step, meta=turn or None)
             self.memory.save()
             return _written(result, step)
+
+    @contextlib.contextmanager
+    def _timed(self):
+        """Count an observe while it runs (waiting for the lock included), and how long it took."""
+        started = time.monotonic()
+        with self._counting:
+            self._observing += 1
+        try:
+            yield
+        finally:
+            with self._counting:
+                self._observing -= 1
+                self._observed_in = round(time.monotonic() - started, 3)
 
     def _add_passage(self, corpus: CorpusGraph, text: str, title: str, meta: dict[str, str]) -> dict:
         from .corpus import Passage
@@ -346,6 +363,18 @@ class GraphService:
         return {"kind": "corpus" if self.corpus is not None else "memory", "profile": self.memory.profile.name,
                 **counts, "next_step": self._next_step, "read_only": self.read_only,
                 "write_cypher": self.write_cypher, "answers": self._answer is not None}
+
+    def status(self) -> dict:
+        """``stats`` and what serves the graph: the store, the extractor, graphmem's version, and
+        the observe calls under way (each answers when its facts are saved) and how long the last took."""
+        from . import __version__
+
+        path = getattr(self.store, "path", None)  # a graph file's; a server store names itself
+        with self._counting:
+            observing, last = self._observing, self._observed_in
+        return {**self.stats(), "store": str(path) if path is not None else repr(self.store),
+                "extractor": self.read(lambda memory: memory.extractor.name), "version": __version__, "max_tokens": self.max_tokens,
+                "observing": observing, "last_observe_seconds": last}
 
     # --- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:

@@ -140,7 +140,7 @@ def test_a_reference_session_gets_the_references_answers(tmp_path):
             return {"tools": tools, "answers": answers, "recall": recalled}
 
     out = asyncio.run(session())
-    assert set(out["tools"]) == REFERENCE_TOOLS
+    assert set(out["tools"]) == REFERENCE_TOOLS | {"status"}
     for name, tool in out["tools"].items():
         assert tool.title and tool.output_schema and tool.input_schema
         hints = tool.annotations

@@ -16,6 +16,9 @@ from .common import (UserError, add_cypher_limit_options, add_extractor_options,
                      cypher_limits, graph_spec, number, open_extractor, open_llm, open_store_arg)
 
 
+LLM_SECONDS = 25.0  # each model call's limit under serve-mcp, unless --llm-timeout says otherwise
+
+
 def _host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
@@ -127,6 +130,11 @@ def _check_port_free(host: str, port: int) -> None:
 def _open_service(args):
     from graphmem.profiles import profile_named
     from graphmem.service import GraphService
+
+    if args.llm_timeout is None and not os.environ.get("GRAPHMEM_LLM_TIMEOUT", "").strip():
+        # observe and ask answer in the same call: bounded so that they answer before an MCP
+        # client's default 60 s request timeout (an extraction makes at most two model calls)
+        args.llm_timeout = LLM_SECONDS
 
     store = open_store_arg(args, graph_spec(args), create=not args.read_only, readonly=args.read_only)
     try:
