@@ -6,7 +6,8 @@ The mapping (docs/mcp.md tells it to users):
 
 - An entity ``{name, entityType, observations}`` is a graphmem entity. Its type is the fact
   ``(name, "is a", entityType)`` and each observation the fact ``(name, "observation", text)``:
-  observations are facts so that ``recall`` finds them by meaning, as it finds any fact.
+  observations are facts so that ``recall`` finds them by meaning, as it finds any fact. Their
+  texts are literals (``writer.LITERAL_RELATIONS``), never resolved onto another name.
 - A relation ``{from, to, relationType}`` is the current fact ``(from, relationType, to)``.
 - Every name of a current fact is an entity, except the values of those two relations (a type, an
   observation's text): a memory filled by ``observe`` reads as a knowledge graph too, its entities
@@ -29,9 +30,9 @@ from .normalize import canonical_entity, canonical_relation
 from .pages import checked_budget, page
 from .service import Edit, GraphService, ServiceError
 from .store.base import GraphStore
+from .writer import OBSERVATION
 
 ENTITY_TYPE = "is a"
-OBSERVATION = "observation"
 VALUES = (ENTITY_TYPE, OBSERVATION)  # relations whose objects are values of an entity, not entities
 TOOL = "tool"  # episode meta: the tool whose call the episode is
 SPELLING = "spelling"  # episode meta: JSON {canonical name: as the client spelt it}
@@ -168,7 +169,7 @@ class KnowledgeGraph:
                     raise ServiceError(f"Entity with name {name} not found (create_entities makes it)")
                 added = []
                 for text in contents:
-                    fact = (key, OBSERVATION, memory.resolver.resolve(text))
+                    fact = (key, OBSERVATION, canonical_entity(text))  # a literal: not resolved
                     if fact in seen or memory.store.find_current(*fact) is not None:
                         continue
                     seen.add(fact)
@@ -198,7 +199,7 @@ class KnowledgeGraph:
 
         def decide(memory: Memory) -> tuple[Edit, dict]:
             resolve = memory.resolver.resolve
-            facts = [memory.store.find_current(resolve(name), OBSERVATION, resolve(text))
+            facts = [memory.store.find_current(resolve(name), OBSERVATION, canonical_entity(text))
                      for name, texts in given for text in texts]
             return Edit(ends=[t.id for t in facts if t is not None],
                         text="Deleted observations: " + "; ".join(f"{n}: {t}" for n, ts in given for t in ts),
