@@ -44,6 +44,7 @@ class Record:
 
     type: str = ""
     observations: list[Triple] = field(default_factory=list)  # (name, "observation", text) facts
+    in_order_told: bool = True  # False while observations that share a step are in id order
 
 
 @dataclass
@@ -55,20 +56,24 @@ class View:
     relations: list[Triple]
 
     @classmethod
-    def of(cls, facts: Iterable[Triple], store: GraphStore) -> View:
+    def of(cls, facts: Iterable[Triple]) -> View:
         """``facts``: current ones, by (valid_from, id) as stores give them."""
         entities: dict[str, Record] = {}
         relations = []
         for t in facts:
-            record = entities.setdefault(t.subject, Record())
+            record = entities.get(t.subject)
+            if record is None:
+                record = entities[t.subject] = Record()
             if t.relation == ENTITY_TYPE and not record.type:
                 record.type = t.object  # the first type; a later one shows as an "is a" relation
             elif t.relation == OBSERVATION:
+                if record.observations and record.observations[-1].valid_from == t.valid_from:
+                    record.in_order_told = False
                 record.observations.append(t)
             else:
                 relations.append(t)
-                entities.setdefault(t.object, Record())
-        _in_order_told(entities.values(), store)
+                if t.object not in entities:
+                    entities[t.object] = Record()
         return cls(dict(sorted(entities.items())), sorted(relations, key=lambda t: (t.subject, t.relation, t.object)))
 
     def around(self, names: set[str]) -> View:
@@ -117,6 +122,7 @@ class KnowledgeGraph:
     def __init__(self, service: GraphService):
         self.service = service
         self._spelling: dict[str, str] | None = None  # read from the episodes on first use
+        self._view: tuple[int, View] | None = None  # (the service's changes when made, the view)
 
     # --- writing -------------------------------------------------------------------------------
     def create_entities(self, entities: Sequence[Mapping[str, Any]]) -> dict:
@@ -250,29 +256,39 @@ class KnowledgeGraph:
                             max_tokens, cursor)
 
     def _answer(self, tool: str, args: dict, select, max_tokens: int | None, cursor: str | None) -> dict:
+        """One page of the entities and relations ``select(view, memory)`` keeps of the graph,
+        made holding the lock: the page's observations are put in the order told from the store."""
         budget = checked_budget(max_tokens, self.service.max_tokens)
 
-        def look(memory: Memory) -> tuple[View, dict[str, str]]:
-            return select(View.of(memory.store.triples(), memory.store), memory), dict(self._spellings(memory))
+        def look(memory: Memory) -> dict:
+            view = select(self._whole(memory), memory)
+            spell = self._spellings(memory).get
+            items: list[tuple[str, Any]] = [*view.entities.items(), *(("", t) for t in view.relations)]
+            summary = {"entities": len(view.entities), "relations": len(view.relations),
+                       "observations": sum(len(r.observations) for r in view.entities.values())}
 
-        view, spelling = self.service.read(look)
-        items: list[tuple[str, Any]] = [*view.entities.items(), *(("", t) for t in view.relations)]
-        summary = {"entities": len(view.entities), "relations": len(view.relations),
-                   "observations": sum(len(r.observations) for r in view.entities.values())}
+            def render(part: Sequence[tuple[str, Any]]) -> dict:
+                _in_order_told([r for n, r in part if n], memory.store)
+                out: dict[str, Any] = {
+                    "entities": [{"name": spell(n, n), "entityType": spell(r.type, r.type),
+                                  "observations": [spell(t.object, t.object) for t in r.observations]}
+                                 for n, r in part if n],
+                    "relations": [{"from": spell(t.subject, t.subject), "to": spell(t.object, t.object),
+                                   "relationType": spell(t.relation, t.relation)} for n, t in part if not n]}
+                if len(part) < len(items):
+                    out["summary"] = summary
+                return out
 
-        def render(part: Sequence[tuple[str, Any]]) -> dict:
-            spell = spelling.get
-            out: dict[str, Any] = {
-                "entities": [{"name": spell(n, n), "entityType": spell(r.type, r.type),
-                              "observations": [spell(t.object, t.object) for t in r.observations]}
-                             for n, r in part if n],
-                "relations": [{"from": spell(t.subject, t.subject), "to": spell(t.object, t.object),
-                               "relationType": spell(t.relation, t.relation)} for n, t in part if not n]}
-            if len(part) < len(items):
-                out["summary"] = summary
-            return out
+            return page(items, render, query={"tool": tool, **args}, budget=budget, cursor=cursor, key=_order)
 
-        return page(items, render, query={"tool": tool, **args}, budget=budget, cursor=cursor, key=_order)
+        return self.service.read(look)
+
+    def _whole(self, memory: Memory) -> View:
+        """The whole graph's view, kept while the service's graph is unchanged: paging through a
+        big graph reads it once."""
+        if self._view is None or self._view[0] != self.service.changes:
+            self._view = (self.service.changes, View.of(memory.store.triples()))
+        return self._view[1]
 
     def _spellings(self, memory: Memory) -> dict[str, str]:
         """Canonical name -> the client's spelling, from the episodes the first time (latest wins)."""
@@ -287,14 +303,15 @@ class KnowledgeGraph:
 
 def _in_order_told(records: Iterable[Record], store: GraphStore) -> None:
     """Observations told in one call share a step, and stores order them by id: their episode
-    lists them in the order told (read only for the entities that have such ties)."""
-    tied = [r for r in records if len({t.valid_from for t in r.observations}) < len(r.observations)]
+    lists them in the order told. Done for the records about to be shown, once each."""
+    tied = [r for r in records if not r.in_order_told]
     if not tied:
         return
     sources = {t.sources[0] for r in tied for t in r.observations if t.sources}
     place = {tid: n for e in store.get_episodes(sources) for n, tid in enumerate(e.triple_ids)}
     for r in tied:
         r.observations.sort(key=lambda t: (t.valid_from, place.get(t.id, 0)))
+        r.in_order_told = True
 
 
 def _order(item: tuple[str, Any]) -> tuple:

@@ -58,13 +58,12 @@ def page(items: Sequence[T], render: Callable[[Sequence[T]], dict], *, query: Ma
     ``query``: the tool and its arguments (less the cursor and budget); a cursor only continues the
     query it came from. ``key``: the items' sort key, ascending (None: their position, for ranked
     answers computed again for each page)."""
-    keys = [key(x) for x in items] if key is not None else None
     fingerprint = stable_id(json.dumps(query, sort_keys=True, default=str))
     after = _after(cursor, fingerprint)
     if after is None:
         start = 0
-    elif keys is not None:
-        start = bisect_right(keys, after)
+    elif key is not None:
+        start = bisect_right(items, after, key=key)  # O(log n) keys: a listing may hold 100k items
     else:
         start = after[0] + 1
 
@@ -72,8 +71,7 @@ def page(items: Sequence[T], render: Callable[[Sequence[T]], dict], *, query: Ma
         end = start + n
         out = render(items[start:end])
         if end < len(items):
-            last = keys[end - 1] if keys is not None else (end - 1,)
-            out["next_cursor"] = _cursor(fingerprint, last)
+            out["next_cursor"] = _cursor(fingerprint, key(items[end - 1]) if key is not None else (end - 1,))
         return out
 
     n = _most_that_fit(build, len(items) - start, budget)

@@ -59,6 +59,8 @@ class GraphService:
     ``profile``: the profile of a graph that has none yet (a new file); a graph keeps its own.
     ``cypher_limits``: the time, row and memory bounds on each ``cypher`` query (None: the defaults).
     ``max_tokens``: the size of a reading method's answer when the call gives none (``graphmem.pages``).
+    ``changes`` counts the writes (and re-reads of the store), so readers can keep what they derive
+    from the graph while it is the same.
     """
 
     def __init__(self, store: GraphStore, *, read_only: bool = False, write_cypher: bool = False,
@@ -75,6 +77,7 @@ class GraphService:
         self._observing = 0  # observe calls under way (an LLM extractor may take seconds each)
         self._observed_in: float | None = None  # seconds the last observe took
         self._counting = threading.Lock()
+        self.changes = 0
         self.store = store
         self._open(profile)
 
@@ -83,6 +86,7 @@ class GraphService:
         steps and speakers of its turns so far."""
         from .rag.graph import CorpusGraph
 
+        self.changes += 1  # what readers cached of the graph is stale
         self.memory = Memory(self.store, profile=profile, extractor=self._extractor)
         self.corpus = CorpusGraph(self.memory) if self.memory.documents else None
         episodes = self.store.episodes()
@@ -218,6 +222,7 @@ class GraphService:
         if self.read_only:
             raise ServiceError("this graph is served read-only (started with --read-only)")
         with self._lock:
+            self.changes += 1  # counted before, so a failed write also makes caches stale
             try:
                 yield
             except BaseException:
@@ -323,6 +328,7 @@ class GraphService:
         query = _text(query, "query")
         if self.write_cypher:
             with self._lock:
+                self.changes += 1
                 rows = self.store.cypher(query, write=True, limits=self.cypher_limits)
                 self.store.flush()
             return rows
