@@ -229,9 +229,10 @@ class KnowledgeGraph:
         return Draft(tool, memory, self._spellings(memory))
 
     # --- reading -------------------------------------------------------------------------------
-    def read_graph(self, max_tokens: int | None = None, cursor: str | None = None) -> dict:
-        """The whole graph, a page at a time; a page of a graph larger than one page has ``summary``."""
-        return self._answer("read_graph", {}, lambda view, memory: view, max_tokens, cursor)
+    def read_graph(self, max_tokens: int | None = None, cursor: str | None = None, summary: bool = False) -> dict:
+        """The whole graph, a page at a time; a page of a graph larger than one page has ``summary``
+        (with ``summary``, every page has it)."""
+        return self._answer("read_graph", {}, lambda view, memory: view, max_tokens, cursor, summary)
 
     def search_nodes(self, query: str, max_tokens: int | None = None, cursor: str | None = None) -> dict:
         """Entities whose name, type or an observation contains ``query`` (any case), and the
@@ -255,7 +256,8 @@ class KnowledgeGraph:
                             lambda view, memory: view.around({memory.resolver.resolve(n) for n in given}),
                             max_tokens, cursor)
 
-    def _answer(self, tool: str, args: dict, select, max_tokens: int | None, cursor: str | None) -> dict:
+    def _answer(self, tool: str, args: dict, select, max_tokens: int | None, cursor: str | None,
+                summary: bool = False) -> dict:
         """One page of the entities and relations ``select(view, memory)`` keeps of the graph,
         made holding the lock: the page's observations are put in the order told from the store."""
         budget = checked_budget(max_tokens, self.service.max_tokens)
@@ -264,8 +266,8 @@ class KnowledgeGraph:
             view = select(self._whole(memory), memory)
             spell = self._spellings(memory).get
             items: list[tuple[str, Any]] = [*view.entities.items(), *(("", t) for t in view.relations)]
-            summary = {"entities": len(view.entities), "relations": len(view.relations),
-                       "observations": sum(len(r.observations) for r in view.entities.values())}
+            totals = {"entities": len(view.entities), "relations": len(view.relations),
+                      "observations": sum(len(r.observations) for r in view.entities.values())}
 
             def render(part: Sequence[tuple[str, Any]]) -> dict:
                 _in_order_told([r for n, r in part if n], memory.store)
@@ -275,8 +277,8 @@ class KnowledgeGraph:
                                  for n, r in part if n],
                     "relations": [{"from": spell(t.subject, t.subject), "to": spell(t.object, t.object),
                                    "relationType": spell(t.relation, t.relation)} for n, t in part if not n]}
-                if len(part) < len(items):
-                    out["summary"] = summary
+                if summary or len(part) < len(items):
+                    out["summary"] = totals
                 return out
 
             return page(items, render, query={"tool": tool, **args}, budget=budget, cursor=cursor, key=_order)

@@ -100,11 +100,7 @@ def make_server(service: GraphService, name: str = "graphmem", tools: str = "all
     def whole_graph() -> str:
         """The graph's first page (entities with their types and observations, relations, as
         read_graph answers) and a summary counting all of it; read_graph pages through the rest."""
-        first = graph.read_graph()
-        if "summary" not in first:
-            first["summary"] = {"entities": len(first["entities"]), "relations": len(first["relations"]),
-                                "observations": sum(len(e["observations"]) for e in first["entities"])}
-        return json.dumps(first, ensure_ascii=False)
+        return json.dumps(graph.read_graph(summary=True), ensure_ascii=False)
 
     return server
 
