@@ -32,7 +32,7 @@ from .ingest import BATCH_PASSAGES, EXTRACT_WORKERS, EncodedPassages, Passage, e
 from .model import Subgraph, Triple, stable_id
 from .normalize import EntityResolver, ResolverConfig
 from .profiles import TEXT_GAME, DomainProfile, profile_named
-from .retrieve import RecallConfig, associative, rank_episodes
+from .retrieve import RecallConfig, associative, associative_at, rank_episodes
 from .store.base import GraphStore, StoreError
 from .update import OutdatedJudge, RuleJudge
 from .writer import (Forgotten, ObserveResult, Source, WriteListener, Writer, checked_meta, checked_step,
@@ -243,14 +243,18 @@ class Memory:
     @_writing
     def add_triples(self, triples: Iterable[Sequence[str] | Triple], step: int = 0,
                     source_id: str | None = None, text: str = "",
-                    vectors: np.ndarray | None = None) -> ObserveResult:
+                    vectors: np.ndarray | None = None, meta: Mapping[str, str] | None = None,
+                    ends: Sequence[str] = ()) -> ObserveResult:
         """Insert facts directly (no extraction); they still go through resolution and updates.
 
         ``vectors``: one precomputed embedding per triple (rows in the same order, this embedder's
         dimension; normalised here), so bulk loads embed nothing. A fact given twice keeps the
-        first row; a fact already known keeps its vector.
+        first row; a fact already known keeps its vector. ``meta``: the new episode's string
+        metadata. ``ends``: ids of current facts this source retires (a client deleting them: they
+        stay in the history, and forgetting this source brings them back); ``triples`` may then be
+        empty.
         """
-        return self._add_direct([(source_id, step, triples, text)], vectors)[0]
+        return self._add_direct([(source_id, step, triples, text)], vectors, meta, ends)[0]
 
     @_writing
     def add_sources(self, sources: Iterable[tuple[str | None, int, Iterable[Sequence[str] | Triple]]],
@@ -264,14 +268,15 @@ class Memory:
         return self._add_direct([(source_id, step, facts, "") for source_id, step, facts in sources], vectors)
 
     def _add_direct(self, items: list[tuple[str | None, int, Iterable[Sequence[str] | Triple], str]],
-                    vectors: np.ndarray | None) -> list[ObserveResult]:
+                    vectors: np.ndarray | None, meta: Mapping[str, str] | None = None,
+                    ends: Sequence[str] = ()) -> list[ObserveResult]:
         raws = [[(t.subject, t.relation, t.object) if isinstance(t, Triple) else tuple(t) for t in facts]
                 for _, _, facts, _ in items]
         if vectors is not None:
             vectors = checked_vectors(vectors, sum(map(len, raws)), self.embedder)
         return self.writer.write([Source(source_id or stable_id("direct", step, *[x for r in raw for x in r], prefix="d"),
-                                         step, raw, text) for (source_id, step, _, text), raw in zip(items, raws)],
-                                 vectors)
+                                         step, raw, text, meta=meta, ends=ends)
+                                  for (source_id, step, _, text), raw in zip(items, raws)], vectors)
 
     @_writing
     def forget(self, source_ids: str | Sequence[str]) -> list[str]:
@@ -295,11 +300,13 @@ class Memory:
     # --- reading -------------------------------------------------------------------------------
     @_locked
     def recall(self, queries: str | Sequence[str], query_vectors: np.ndarray | None = None,
-               **overrides) -> Subgraph:
+               at: int | None = None, **overrides) -> Subgraph:
         """Triples associated with the queries (seeds + BFS) and the episodes that hold them.
 
         ``query_vectors``: the queries' embeddings, one row each, computed already (the texts are
-        then not embedded). ``overrides``: any RecallConfig field, e.g. ``depth=3, width=4``.
+        then not embedded). ``at``: a past step: the facts valid then (``valid_from <= at <
+        valid_until``), retired ones included, rather than the current ones. ``overrides``: any
+        RecallConfig field, e.g. ``depth=3, width=4``.
         """
         if isinstance(queries, str):
             queries = [queries]
@@ -316,9 +323,21 @@ class Memory:
                 return Subgraph()
             qv = self._encode_queries(queries)
         with one_blas_thread():
-            found = associative(qv, self.triple_index, self.store, cfg, self.indexes.row_view())
+            if at is None:
+                found = associative(qv, self.triple_index, self.store, cfg, self.indexes.row_view())
+            else:
+                facts, vectors = self._valid_at(checked_step(at))
+                found = associative_at(qv, facts, vectors, cfg)
         triples = [t for t, _ in found]
         return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
+
+    def _valid_at(self, step: int) -> tuple[list[Triple], np.ndarray]:
+        """The facts valid at ``step`` and their vectors (the index keeps a retired fact's row)."""
+        facts = [t for t in self.store.triples(current_only=False)
+                 if t.valid_from <= step and (t.valid_until is None or step < t.valid_until)]
+        rows = self.triple_index.rows([t.id for t in facts])
+        kept = rows >= 0  # a fact without a vector cannot be scored
+        return [t for t, keep in zip(facts, kept.tolist()) if keep], self.triple_index.matrix[rows[kept]]
 
     def _encode_queries(self, queries: list[str]) -> np.ndarray:
         """Agents ask the same questions step after step: keep recent query vectors."""

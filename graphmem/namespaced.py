@@ -30,9 +30,13 @@ class NamespacedService:
         self._lock = threading.Lock()
         self._services = {self.namespace: _served(make, store)}
 
+    def name(self, namespace: str | None = None) -> str:
+        """The namespace a call naming ``namespace`` is served by; NamespaceError for a bad name."""
+        return self.namespace if namespace is None else checked_namespace(namespace)
+
     def get(self, namespace: str | None = None) -> GraphService:
         """The service of ``namespace`` (None: the default one), up to date with its file."""
-        name = self.namespace if namespace is None else checked_namespace(namespace)
+        name = self.name(namespace)
         with self._lock:
             service = self._services.get(name)
             if service is None:

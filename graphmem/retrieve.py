@@ -11,6 +11,9 @@
 3. Episodes: each episode scores n/N * log(N) over the retrieved triples (n of its N triples were
    retrieved), plus ``episode_similarity`` x its cosine with the best query, if set.
 Order is deterministic: by score, then id.
+
+``associative_at`` does 1 and 2 over a given set of facts (those valid at a past step, retired ones
+included), scoring them all exactly: the vector index searches current facts only.
 """
 from __future__ import annotations
 
@@ -102,6 +105,42 @@ def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
         if not frontier:
             break
     return list(picked.values())[: cfg.max_triples]
+
+
+def associative_at(query_vecs: np.ndarray, facts: list[Triple], vectors: np.ndarray,
+                   cfg: RecallConfig) -> list[tuple[Triple, float]]:
+    """``associative`` over ``facts`` (``vectors``: one row each) rather than the index: the
+    queries' ``top_k`` nearest facts as seeds, then breadth-first through their entities keeping
+    ``width`` facts each, all scored exactly (a past step's facts are few next to a graph)."""
+    if not facts:
+        return []
+    sims = vectors @ query_vecs.T  # (facts, queries)
+    best = sims.max(axis=1)
+    picked: dict[int, float] = {}
+    for column in sims.T:
+        for i in np.argsort(-column, kind="stable")[: cfg.top_k].tolist():
+            if column[i] >= cfg.threshold and i not in picked:
+                picked[i] = float(column[i])
+    touching: dict[str, list[int]] = {}
+    for i, t in enumerate(facts):
+        for name in dict.fromkeys((t.subject, t.object)):
+            touching.setdefault(name, []).append(i)
+    frontier = [x for i in picked for x in (facts[i].subject, facts[i].object)]
+    visited: set[str] = set()
+    for _ in range(cfg.depth - 1):
+        level = [e for e in dict.fromkeys(frontier) if e not in visited]
+        visited.update(level)
+        frontier = []
+        for entity in level:
+            if len(picked) >= cfg.max_triples:
+                break
+            fresh = [i for i in touching.get(entity, ()) if i not in picked and best[i] >= cfg.threshold]
+            for i in sorted(fresh, key=lambda i: (-best[i], facts[i].id))[: cfg.width]:
+                picked[i] = float(best[i])
+                frontier += [facts[i].subject, facts[i].object]
+        if not frontier:
+            break
+    return [(facts[i], score) for i, score in list(picked.items())[: cfg.max_triples]]
 
 
 def _by_entity(triples: list[Triple]) -> dict[str, list[str]]:

@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from .errors import GraphmemError
 from .memory import Memory
+from .model import ScoredEpisode, Subgraph, Triple
+from .pages import CHARS_PER_TOKEN, DEFAULT_MAX_TOKENS, MAX_TOKENS_CEILING, checked_budget, most_that_fit, page
 from .profiles import DomainProfile
 from .store import records
 from .store.base import GraphStore
 from .store.cypher_limits import CypherLimits
-from .writer import checked_step
+from .timeline import TIME, moment, step_at
+from .writer import MAX_STEP, checked_step
 
 if TYPE_CHECKING:
     from .rag.graph import CorpusGraph
@@ -36,8 +41,23 @@ LOCK_WAIT_S = 10.0  # how long a write waits for another process's write to a sh
 EXPORT_PAGE, MAX_EXPORT_PAGE = 200, 2000  # records an export page holds by default, and at most
 
 
+T = TypeVar("T")
+
+
 class ServiceError(GraphmemError):
     """A request the graph cannot serve as sent (bad arguments, a write on a read-only graph...)."""
+
+
+@dataclass
+class Edit:
+    """What one client call writes, as one source (one episode): ``facts`` stated (names as the
+    client wrote them; the memory resolves them) and ``ends``, ids of current facts it retires.
+    ``text`` and ``meta`` describe the call in the episode."""
+
+    facts: list[tuple[str, str, str]] = field(default_factory=list)
+    ends: list[str] = field(default_factory=list)
+    text: str = ""
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 class GraphService:
@@ -47,11 +67,18 @@ class GraphService:
     ``profile``: the profile of a graph that has none yet (a new file); a graph keeps its own.
     ``cypher_limits``: the time, row and memory bounds on each ``cypher`` query (None: the defaults).
     ``lock_wait``: seconds a write waits for another process writing a shared graph file.
+    ``max_tokens``: the size of a reading method's answer when the call gives none (``graphmem.pages``).
+    ``changes`` counts the writes and the loads of the graph from its store; ``loads`` counts only
+    the loads (another process's writes read again, an import, a failed write dropped). Readers keep
+    what they derive from the graph while the count they depend on is the same.
     """
 
     def __init__(self, store: GraphStore, *, read_only: bool = False, write_cypher: bool = False,
                  answer: Callable[[str, list], str] | None = None, profile: str | None = None,
-                 extractor=None, cypher_limits: CypherLimits | None = None, lock_wait: float = LOCK_WAIT_S):
+                 extractor=None, cypher_limits: CypherLimits | None = None, lock_wait: float = LOCK_WAIT_S,
+                 max_tokens: int = DEFAULT_MAX_TOKENS):
+        checked_budget(max_tokens, max_tokens)
+        self.max_tokens = max_tokens
         self.lock_wait = lock_wait
         self.read_only = read_only
         self.write_cypher = write_cypher and not read_only
@@ -59,6 +86,10 @@ class GraphService:
         self._answer = answer
         self._extractor = extractor
         self._lock = threading.Lock()
+        self._observing = 0  # observe calls under way (an LLM extractor may take seconds each)
+        self._observed_in: float | None = None  # seconds the last observe took
+        self._counting = threading.Lock()
+        self.changes = self.loads = 0
         self.store = store
         self._open(profile)
 
@@ -67,6 +98,8 @@ class GraphService:
         steps and speakers of its turns so far."""
         from .rag.graph import CorpusGraph
 
+        self.changes += 1  # what readers cached of the graph is stale
+        self.loads += 1
         self.memory = Memory(self.store, profile=profile, extractor=self._extractor)
         self.corpus = CorpusGraph(self.memory) if self.memory.documents else None
         episodes = self.store.episodes()
@@ -78,11 +111,14 @@ class GraphService:
 
     # --- writing -------------------------------------------------------------------------------
     def observe(self, text: str, step: int | None = None, title: str = "", speaker: str | None = None,
-                time: str | None = None, session: str | None = None) -> dict:
+                time: str | None = None, session: str | None = None, *, reference_time: str | None = None) -> dict:
         """Remember an observation (game memory), a passage (corpus graph) or a turn of a
-        conversation (dialogue memory: ``speaker``, the session's ``time`` and ``session``)."""
+        conversation (dialogue memory: ``speaker``, the session's ``time`` and ``session``).
+        ``reference_time``: when it was told (ISO 8601), kept in the episode's meta as "time"; a
+        turn's ``time`` is the same thing."""
         text = _text(text, "text")
         step = _step(step)
+        told = _time(reference_time, "reference_time")
         turn = {k: v for k, v in (("speaker", speaker), ("time", time), ("session", session)) if v is not None}
         for key, value in turn.items():
             _text(value, key)
@@ -90,22 +126,37 @@ class GraphService:
         if turn and not dialogue:
             raise ServiceError(f"speaker, time and session are for conversation memories; this graph has the "
                                f"{self.memory.profile.name!r} profile (serve a new graph with --profile dialogue)")
-        with self._writing():
+        if told is not None and turn.setdefault(TIME, told) != told:
+            raise ServiceError("time and reference_time say when a turn was told: give one of them")
+        with self._timed(), self._writing():
             if dialogue:
                 return self._add_turn(text, step, turn)
             if self.corpus is not None:
-                return self._add_passage(self.corpus, text, title)
+                return self._add_passage(self.corpus, text, title, turn)
             step = self._take_step(step)
-            result = self.memory.observe(text, step)
+            result = self.memory.observe(text, step, meta=turn or None)
             self.memory.save()
             return _written(result, step)
 
-    def _add_passage(self, corpus: CorpusGraph, text: str, title: str) -> dict:
+    @contextlib.contextmanager
+    def _timed(self):
+        """Count an observe while it runs (waiting for the lock included), and how long it took."""
+        started = time.monotonic()
+        with self._counting:
+            self._observing += 1
+        try:
+            yield
+        finally:
+            with self._counting:
+                self._observing -= 1
+                self._observed_in = round(time.monotonic() - started, 3)
+
+    def _add_passage(self, corpus: CorpusGraph, text: str, title: str, meta: dict[str, str]) -> dict:
         from .corpus import Passage
         from .model import passage_id
 
         pid = passage_id(title, text)
-        added = corpus.add([Passage(pid, title, text)])
+        added = corpus.add([Passage(pid, title, text, meta or None)])
         corpus.save()
         episode = self.store.get_episode(pid)
         return {"passage": pid, "title": title, "added": bool(added),
@@ -127,16 +178,19 @@ class GraphService:
         self._save()
         return {"turn": said.id, **_written(result, step)}
 
-    def add_triples(self, triples: Sequence[Sequence[str]], step: int | None = None) -> dict:
-        """Insert facts directly (no extraction); they still go through name resolution and updates."""
+    def add_triples(self, triples: Sequence[Sequence[str]], step: int | None = None, *,
+                    reference_time: str | None = None) -> dict:
+        """Insert facts directly (no extraction); they still go through name resolution and updates.
+        ``reference_time``: when they were told, as for ``observe``."""
         facts = _triples(triples)
         step = _step(step)
+        told = _time(reference_time, "reference_time")
         with self._writing():
             if self.corpus is not None:
                 raise ServiceError("a corpus graph takes passages, with their sources: send the text to "
                                    "observe(text, title) instead of add_triples")
             step = self._take_step(step)
-            result = self.memory.add_triples(facts, step)
+            result = self.memory.add_triples(facts, step, meta={TIME: told} if told else None)
             self.memory.save()
             return _written(result, step)
 
@@ -153,6 +207,22 @@ class GraphService:
             return {"forgotten": source_id, "triples_deleted": len(done.deleted), "restored": done.restored,
                     **self.store.counts()}
 
+    def edit(self, decide: Callable[[Memory], tuple[Edit | None, T]]) -> T:
+        """A write that depends on what the memory holds (create an entity unless it exists):
+        ``decide(memory)`` looks, holding the lock, and returns what to write and what to answer.
+        The edit is written as one source at the next step and saved at once; nothing is written
+        for None or an edit without facts or ends."""
+        with self._writing():
+            if self.corpus is not None:
+                raise ServiceError("a corpus graph takes passages, with their sources: send them to "
+                                   "observe(text, title); its entities and relations can be read")
+            change, answer = decide(self.memory)
+            if change is not None and (change.facts or change.ends):
+                self.memory.add_triples(change.facts, self._take_step(None), text=change.text,
+                                        meta=change.meta, ends=change.ends)
+                self.memory.save()
+            return answer
+
     def _take_step(self, step: int | None) -> int:
         """The given step, else the one after the last: observations without steps stay in order."""
         step = self._next_step if step is None else step
@@ -166,6 +236,7 @@ class GraphService:
         if self.read_only:
             raise ServiceError("this graph is served read-only (started with --read-only)")
         with self._lock, self.store.writing(self.lock_wait):
+            self.changes += 1  # counted before, so a failed write also makes caches stale
             self._refresh()
             try:
                 yield
@@ -194,29 +265,45 @@ class GraphService:
 
     # --- reading -------------------------------------------------------------------------------
     def recall(self, queries: str | Sequence[str], depth: int | None = None, width: int | None = None,
-               top_k: int | None = None) -> dict:
-        """Facts associated with the queries (seeds + breadth-first expansion) and their episodes."""
+               top_k: int | None = None, *, valid_at: int | str | None = None, max_tokens: int | None = None,
+               cursor: str | None = None) -> dict:
+        """Facts associated with the queries (seeds + breadth-first expansion) and their episodes,
+        a page of at most ``max_tokens`` (``next_cursor`` continues it). ``valid_at``: a step, or a
+        time (``graphmem.timeline``): the facts valid then, retired ones included, with their
+        validity; the answer's ``valid_at`` is the step."""
         if isinstance(queries, str):
             queries = [queries]
         queries = [_text(q, "each query") for q in queries]
         if not queries:
             raise ServiceError("give at least one query")
+        budget = checked_budget(max_tokens, self.max_tokens)
         overrides: dict[str, Any] = {k: v for k, v in (("depth", _bounded(depth, "depth", 0, MAX_RECALL_DEPTH)),
                                        ("width", _bounded(width, "width", 1)),
                                        ("top_k", _bounded(top_k, "top_k", 1))) if v is not None}
+        query = {"tool": "recall", "queries": queries, **overrides}
+        if valid_at is not None:
+            at = self._step_at(valid_at)
+            with self._lock:
+                past = self.memory.recall(queries, at=at, **overrides) if at >= 0 else Subgraph()
+            then: list[Triple | ScoredEpisode] = [*past.triples, *past.episodes]
+            return page(then, lambda part: {**_subgraph_page(part), "valid_at": at},
+                        query={**query, "valid_at": at}, budget=budget, cursor=cursor)
         if self.memory.profile.speaker_pronouns and self.corpus is not None:
-            return self._recall_turns(queries, top_k)
+            triples, turns = self._recall_turns(queries, top_k)
+            said: list[Triple | dict] = [*triples, *turns]
+            return page(said, _turns_page, query=query, budget=budget, cursor=cursor)
         with self._lock:
             sub = self.memory.recall(queries, **overrides)
-        return {**sub.to_dict(), "prompt": sub.to_prompt()}
+        found: list[Triple | ScoredEpisode] = [*sub.triples, *sub.episodes]
+        return page(found, _subgraph_page, query=query, budget=budget, cursor=cursor)
 
-    def _recall_turns(self, queries: list[str], top_k: int | None) -> dict:
+    def _recall_turns(self, queries: list[str], top_k: int | None) -> tuple[list[Triple], list[dict]]:
         """A conversation's turns for the queries, best first (the corpus graph's ranking, best
         score over the queries), with the facts that led there."""
         assert self.corpus is not None
         k = _bounded(top_k, "top_k", 1) or RECALL_TURNS
         best: dict[str, float] = {}
-        facts: dict[str, Any] = {}
+        facts: dict[str, Triple] = {}
         with self._lock:
             for q in queries:
                 found = self.corpus.query(q, k)
@@ -228,20 +315,41 @@ class GraphService:
             turns = self.store.get_episodes(ranked)
         order = {pid: n for n, pid in enumerate(ranked)}
         turns.sort(key=lambda e: order[e.id])
-        episodes = [{"id": e.id, "step": e.step, "title": e.title, "text": e.text, "score": round(best[e.id], 6),
-                     **({"meta": dict(e.meta)} if e.meta else {})} for e in turns]
-        lines = ["Relevant turns:"] + [f"- [{e.meta.get('time') or e.title or f'step {e.step}'}] {e.text.strip()}"
-                                       for e in sorted(turns, key=lambda e: e.step)]
-        return {"triples": [t.to_dict() for t in facts.values()], "episodes": episodes,
-                "prompt": "\n".join(lines)}
+        return list(facts.values()), [{"id": e.id, "step": e.step, "title": e.title, "text": e.text,
+                                       "score": round(best[e.id], 6), **({"meta": dict(e.meta)} if e.meta else {})}
+                                      for e in turns]
 
-    def history(self, entity: str) -> dict:
-        """Every fact ever known about an entity, retired ones included (with valid_until)."""
+    def _step_at(self, valid_at: int | str) -> int:
+        """``valid_at`` as a step: a step as it is; a time as the last step told by then (-1:
+        before anything was told)."""
+        if isinstance(valid_at, str):
+            when = moment(valid_at)
+            if when is None:
+                raise ServiceError(f"valid_at must be a step number or an ISO 8601 time such as 2024-05-08T13:56, "
+                                   f"not {valid_at!r}")
+            with self._lock:
+                step = step_at(when, self.store.episodes())
+            if step is None:
+                raise ServiceError("no episode of this memory says when it was told (observe's reference_time): "
+                                   "give valid_at as a step")
+            return step
+        return _bounded_int(valid_at, "valid_at", 0, MAX_STEP)
+
+    def history(self, entity: str, *, max_tokens: int | None = None, cursor: str | None = None) -> dict:
+        """Every fact ever known about an entity, retired ones included (with valid_until), oldest
+        first, a page of at most ``max_tokens``."""
         entity = _text(entity, "entity")
+        budget = checked_budget(max_tokens, self.max_tokens)
         with self._lock:
             name = self.memory.resolver.resolve(entity)
-            facts = self.memory.history(entity)
-        return {"entity": name, "facts": [t.to_dict() for t in facts]}
+            facts = sorted(self.memory.history(entity), key=_by_start)
+        return page(facts, lambda part: {"entity": name, "facts": [t.to_dict() for t in part]},
+                    query={"tool": "history", "entity": name}, budget=budget, cursor=cursor, key=_by_start)
+
+    def read(self, look: Callable[[Memory], T]) -> T:
+        """``look(memory)`` holding the lock: what it reads is one state of the graph."""
+        with self._lock:
+            return look(self.memory)
 
     def cypher(self, query: str) -> list[dict]:
         """A Cypher query within the service's ``cypher_limits``; read-only unless the service allows
@@ -250,12 +358,20 @@ class GraphService:
         query = _text(query, "query")
         if self.write_cypher:
             with self._lock:
+                self.changes += 1
                 rows = self.store.cypher(query, write=True, limits=self.cypher_limits)
                 self.store.flush()
             return rows
         with self._lock:
             read = self.store.cypher_reader()
         return read(query, limits=self.cypher_limits)
+
+    def cypher_page(self, query: str, *, max_tokens: int | None = None, cursor: str | None = None) -> dict:
+        """``cypher``'s rows as ``{"rows": [...]}``, a page of at most ``max_tokens``; the query runs
+        again for each page, so pages hold together when it has an ORDER BY (or the graph is unchanged)."""
+        budget = checked_budget(max_tokens, self.max_tokens)
+        return page(self.cypher(query), lambda rows: {"rows": list(rows)}, query={"tool": "cypher", "query": query},
+                    budget=budget, cursor=cursor)
 
     def ask(self, question: str, k: int = 5) -> dict:
         """The passages and facts a corpus graph retrieves for a question (and an answer when the
@@ -281,19 +397,45 @@ class GraphService:
         with self._lock:
             counts = self.store.counts()
         return {"kind": "corpus" if self.corpus is not None else "memory", "profile": self.memory.profile.name,
-                "namespace": self.store.namespace, **counts, "next_step": self._next_step, "read_only": self.read_only,
+                "namespace": self.store.namespace, **counts, "next_step": self._next_step,
+                "read_only": self.read_only,
                 "write_cypher": self.write_cypher, "answers": self._answer is not None}
 
+    def status(self) -> dict:
+        """``stats`` and what serves the graph: the store, the extractor, graphmem's version, and
+        the observe calls under way (each answers when its facts are saved) and how long the last took."""
+        from . import __version__
+
+        path = getattr(self.store, "path", None)  # a graph file's; a server store names itself
+        with self._counting:
+            observing, last = self._observing, self._observed_in
+        return {**self.stats(), "store": str(path) if path is not None else repr(self.store),
+                "extractor": self.read(lambda memory: memory.extractor.name), "version": __version__, "max_tokens": self.max_tokens,
+                "observing": observing, "last_observe_seconds": last}
+
     # --- export and import ---------------------------------------------------------------------
-    def export(self, cursor: str | None = None, limit: int = EXPORT_PAGE) -> dict:
+    def export(self, cursor: str | None = None, limit: int = EXPORT_PAGE, *, max_tokens: int | None = None) -> dict:
         """A page of the graph's records (``graphmem.store.records``: the header first, then facts,
-        then episodes; no vectors) and ``next_cursor`` for the next page (None after the last)."""
+        then episodes; no vectors), at most ``limit`` records and ``max_tokens`` (``graphmem.pages``),
+        and ``next_cursor`` for the next page (None after the last). A record is never cut (an import
+        needs it whole): one larger than the budget is an error."""
         limit = _bounded_int(limit, "limit", 1, MAX_EXPORT_PAGE)
+        budget = checked_budget(max_tokens, self.max_tokens)
         offset = 0 if cursor is None else _offset(cursor)
         with self._lock:
             part, after = records.page(self.store, offset, limit)
-        return {"namespace": self.store.namespace, "records": part,
-                "next_cursor": None if after is None else str(after)}
+
+        def render(n: int) -> dict:
+            following = offset + n if n < len(part) else after
+            return {"namespace": self.store.namespace, "records": part[:n],
+                    "next_cursor": None if following is None else str(following)}
+
+        fit = most_that_fit(render, len(part), budget)
+        if part and not fit:
+            raise ServiceError(f"record {offset} of this namespace is larger than max_tokens "
+                               f"{budget // CHARS_PER_TOKEN}: ask with more (at most {MAX_TOKENS_CEILING}), "
+                               f"or export it with 'graphmem export-ns'")
+        return render(fit)
 
     def import_records(self, items: Sequence[dict], merge: bool = False) -> dict:
         """Write records as ``export`` gives them (a header starts an import into an empty graph,
@@ -319,6 +461,29 @@ class GraphService:
         self.close()
 
 
+def _subgraph_page(part: Sequence[Triple | ScoredEpisode]) -> dict:
+    """A page of a memory's recall: its facts and episodes, and the prompt that shows them."""
+    shown = Subgraph([x for x in part if isinstance(x, Triple)], [x for x in part if isinstance(x, ScoredEpisode)])
+    return {**shown.to_dict(), "prompt": shown.to_prompt()}
+
+
+def _turns_page(part: Sequence[Triple | dict]) -> dict:
+    """A page of a conversation's recall: its facts, its turns best first, and a prompt listing
+    the turns in the order said, with their dates."""
+    turns = [x for x in part if isinstance(x, dict)]
+    lines = ["Relevant turns:"] + [f"- [{_when(e)}] {e['text'].strip()}" for e in sorted(turns, key=lambda e: e["step"])]
+    return {"triples": [t.to_dict() for t in part if isinstance(t, Triple)], "episodes": turns,
+            "prompt": "\n".join(lines)}
+
+
+def _when(turn: dict) -> str:
+    return turn.get("meta", {}).get("time") or turn["title"] or f"step {turn['step']}"
+
+
+def _by_start(t: Triple) -> tuple[int, str]:
+    return t.valid_from, t.id
+
+
 def _written(result, step: int) -> dict:
     """What a write to a game memory did (an ``ObserveResult``), as JSON."""
     return {"episode": result.episode.id, "step": step,
@@ -330,6 +495,14 @@ def _text(value, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ServiceError(f"{what} must be a non-empty string")
     return value
+
+
+def _time(text: str | None, what: str) -> str | None:
+    """A time to keep in an episode's meta, as given; ServiceError unless it reads as one."""
+    if text is not None and moment(_text(text, what)) is None:
+        raise ServiceError(f"{what} must be an ISO 8601 time such as 2024-05-08 or 2024-05-08T13:56:00Z, "
+                           f"not {text!r}")
+    return text
 
 
 def _offset(cursor) -> int:

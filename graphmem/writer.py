@@ -18,7 +18,7 @@ from .errors import ConfigError
 from .extract.base import RawTriple, well_formed
 from .indexes import GraphIndexes, embed_facts
 from .model import Episode, Triple, is_string_map, ordered_unique, stable_id, titled_text
-from .normalize import EntityResolver, ResolverConfig, canonical_relation
+from .normalize import EntityResolver, ResolverConfig, canonical_entity, canonical_relation
 from .profiles import DomainProfile
 from .store.base import GraphStore
 from .update import OutdatedJudge
@@ -28,6 +28,13 @@ CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
 # The largest step every graph file keeps exactly: the archive's columns are int64, and a JSON
 # reader may hold numbers as doubles, which count whole numbers exactly up to 2**53.
 MAX_STEP = 2**53
+
+# (entity, "observation", text): a text said about an entity (the reference memory server's
+# observations). Its object is a literal, not a name: it is never resolved onto a known name, nor one
+# that names resolve onto, since sentences a word apart ("is vegetarian", "is not vegetarian") are
+# as close as two spellings of one name are.
+OBSERVATION = "observation"
+LITERAL_RELATIONS = frozenset({OBSERVATION})
 
 FactVectors = np.ndarray | Sequence[np.ndarray | None]  # one row per fact; a None row is embedded
 
@@ -55,7 +62,9 @@ class Source:
 
     ``source_id``: the episode's id (None: one made from the step and text). ``episode_vector``:
     the episode's embedding, when computed already. ``vectors``: one row per item of ``facts``.
-    ``meta``: the new episode's string metadata (an episode written again keeps its first)."""
+    ``meta``: the new episode's string metadata (an episode written again keeps its first).
+    ``ends``: ids of current facts the source says no longer hold (a client deleting a relation):
+    retired at its step on its behalf, so that forgetting the source makes them current again."""
 
     source_id: str | None
     step: int
@@ -65,6 +74,7 @@ class Source:
     episode_vector: np.ndarray | None = None
     vectors: FactVectors | None = None
     meta: Mapping[str, str] | None = None
+    ends: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         self.step = checked_step(self.step)
@@ -243,8 +253,11 @@ class Writer:
         if missing:  # before storing: a server store writes each triple with its vector
             embed_facts(self.embedder, missing)
         retired = self._retire_outdated(added, step, episode_id)
+        if source.ends:
+            retired += self.store.retire([i for i in source.ends if i not in retired], step, by=episode_id)
         self.recent.extend(confirmed + added)
-        self.resolver.add_many(x for t in added for x in (t.subject, t.object))
+        self.resolver.add_many(x for t in added
+                               for x in ((t.subject,) if t.relation in LITERAL_RELATIONS else (t.subject, t.object)))
         self.store.add_triples(added + touched)
         episode = self.store.get_episode(episode_id)
         ids = [t.id for t in confirmed + added]
@@ -271,7 +284,8 @@ class Writer:
                 log.warning("dropping malformed triple %r", item)
                 self.dropped_triples += 1
                 continue
-            s, r, o = resolve(item[0]), canonical_relation(item[1]), resolve(item[2])
+            s, r = resolve(item[0]), canonical_relation(item[1])
+            o = canonical_entity(item[2]) if r in LITERAL_RELATIONS else resolve(item[2])
             if s and r and o and s != o and s not in ignored and o not in ignored:
                 out.setdefault((s, r, o), pos)
             else:

@@ -173,14 +173,6 @@ def test_http_session_on_a_corpus_graph(http_server):
     assert second.returncode == 0 and "error" not in second.stderr
 
 
-def test_serve_mcp_refuses_a_non_loopback_address(tmp_path):
-    from graphmem.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(["serve-mcp", "--graph", str(tmp_path / "g.json"), "--http", "0.0.0.0:8765"])
-    assert exc.value.code == 2
-
-
 def test_writers_on_many_threads_are_serialised(tmp_path):
     from graphmem.service import GraphService
     from graphmem.store import open_store

@@ -41,13 +41,16 @@ async def _write_in_a(client: Client) -> list[str]:
     observed = json.loads(await _answer(client, "observe", text=WRITTEN_IN_A, namespace="a"))
     added = json.loads(await _answer(client, "add_triples", triples=[["silver ring", "in", "velvet pouch"]],
                                      namespace="a"))
-    assert "brass key" in json.dumps(observed["added"]) and added["added"]
+    created = json.loads(await _answer(client, "create_entities", namespace="a", entities=[
+        {"name": "Velvet Pouch", "entityType": "bag", "observations": ["holds the silver ring"]}]))
+    assert "brass key" in json.dumps(observed["added"]) and added["added"] and created["entities"]
     return [observed["episode"], added["episode"]]
 
 
 async def _everything(client: Client, episodes: list[str], **namespace: str) -> str:
     """Every tool's answer in a namespace (``namespace={}``: the server's default one), but the names
-    it was asked about: recall, history, cypher, forget of a's episodes, ask, export, and writes."""
+    it was asked about: recall, history, cypher, forget of a's episodes, ask, export, status, the
+    reference tools' reads and deletes, the graph resource, and writes."""
     answers = [await _answer(client, "observe", text="You see an apple on the floor.", **namespace),
                await _answer(client, "add_triples", triples=[["pear", "in", "bowl"]], **namespace)]
     recalled = json.loads(await _answer(client, "recall", queries=["brass key", "silver ring", "desk"], **namespace))
@@ -57,7 +60,15 @@ async def _everything(client: Client, episodes: list[str], **namespace: str) -> 
     answers += [await _answer(client, "cypher", query="MATCH (a)-[r]->(b) RETURN a.name, r.relation, b.name",
                               **namespace),
                 await _answer(client, "ask", question="where is the brass key?", **namespace),
-                await _answer(client, "export", limit=2000, **namespace)]
+                await _answer(client, "export", limit=2000, **namespace),
+                await _answer(client, "status", **namespace),
+                await _answer(client, "read_graph", **namespace),
+                await _answer(client, "search_nodes", query="velvet", **namespace),
+                await _answer(client, "search_nodes", query="ring", **namespace),
+                await _answer(client, "open_nodes", names=["Velvet Pouch", "brass key"], **namespace),
+                await _answer(client, "delete_entities", entityNames=["Velvet Pouch", "brass key"], **namespace)]
+    uri = f"graphmem://graph/{namespace['namespace']}" if namespace else "graphmem://graph"
+    answers.append((await client.read_resource(uri)).contents[0].text)
     for episode in episodes:
         answers.append(await _answer(client, "forget", source_id=episode, **namespace))
     return "\n".join(answers)
@@ -69,7 +80,7 @@ def test_namespaces_over_stdio_on_a_graph_file(tmp_path):
     async def sessions() -> dict:
         out: dict = {}
         async with _client("--graph", str(graph), "--list-namespaces") as client:
-            out["tools"] = {t.name for t in (await client.list_tools()).tools}
+            out["tools"] = {t.name: t for t in (await client.list_tools()).tools}
             episodes = await _write_in_a(client)
             out["b"] = await _everything(client, episodes, namespace="b")
             out["default"] = await _everything(client, episodes)
@@ -80,10 +91,15 @@ def test_namespaces_over_stdio_on_a_graph_file(tmp_path):
             out["tools_b"] = {t.name for t in (await client.list_tools()).tools}
             out["b_again"] = await _answer(client, "recall", queries=["brass key", "silver ring"])
             out["a_again"] = json.loads(await _answer(client, "history", entity="brass key", namespace="a"))
+            out["a_graph"] = (await client.read_resource("graphmem://graph/a")).contents[0].text
         return out
 
     out = asyncio.run(sessions())
-    assert {"observe", "recall", "export", "import", "namespaces"} <= out["tools"]
+    assert {"observe", "recall", "export", "import", "namespaces", "read_graph", "status"} <= set(out["tools"])
+    for tool in out["tools"].values():  # every tool routes by namespace, with a title and an output schema
+        assert "namespace" in tool.input_schema["properties"] or tool.name == "namespaces", tool.name
+        assert tool.title and tool.annotations and tool.output_schema, tool.name
+    assert out["tools"]["export"].annotations.read_only_hint and not out["tools"]["import"].annotations.read_only_hint
     for where in ("b", "default", "stats", "b_again"):
         assert not any(word in out[where] for word in SECRETS), where
     assert "no episode or passage with id" in out["b"] and "corpus graph" in out["b"]
@@ -92,6 +108,7 @@ def test_namespaces_over_stdio_on_a_graph_file(tmp_path):
     assert "not a valid name" in out["bad"]
     assert "namespaces" not in out["tools_b"]  # no listing unless the server allows it
     assert [f["object"] for f in out["a_again"]["facts"]] == ["desk"]
+    assert "holds the silver ring" in out["a_graph"]  # deletes in b and the default one left a's entity
     # The commands keep to their namespace too.
     assert not any(word in _run("recall", "brass key", "silver ring", "--graph", str(graph), "--namespace", "b")
                    for word in SECRETS)

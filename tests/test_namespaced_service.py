@@ -83,6 +83,32 @@ def test_a_namespace_exported_in_pages_imports_into_another_with_its_history(tmp
         assert services.get("d").stats()["triples"] == 0  # checked before anything was written
 
 
+def test_export_pages_keep_to_the_token_budget_and_never_cut_a_record(tmp_path):
+    from graphmem.pages import CHARS_PER_TOKEN, size
+
+    def pages(service, max_tokens: int) -> list[dict]:
+        out, cursor = [], None
+        while True:
+            page = service.export(cursor, limit=2000, max_tokens=max_tokens)
+            assert size(page) <= max_tokens * CHARS_PER_TOKEN and page["records"]
+            out.append(page)
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return out
+
+    with NamespacedService(open_store(tmp_path / "m.json", shared=True)) as services:
+        a = services.get("a")
+        for i in range(12):
+            a.add_triples([[f"box {i}", "in", "attic"]])
+        (whole,) = pages(a, 25000)
+        small = pages(a, 300)
+        assert len(small) > 3 and [r for p in small for r in p["records"]] == whole["records"]
+        assert len(whole["records"]) == 1 + 12 + 12
+        a.observe("The lamp is lit. " * 200)  # an episode whose record alone is past 300 tokens
+        with pytest.raises(ServiceError, match="larger than max_tokens 300: ask with more"):
+            pages(a, 300)
+
+
 def test_services_sharing_one_file_write_in_turn_and_see_each_others_writes(tmp_path):
     path = tmp_path / "m.json"
     one, two = NamespacedService(open_store(path, shared=True)), NamespacedService(open_store(path, shared=True))
