@@ -123,7 +123,8 @@ def run(args) -> dict:
             shutil.copyfile(cache_file, copy)
         store = open_store(copy, create=True)
         try:
-            built = build_retrievers(list(RETRIEVERS), dataset, args.cache_dir, graph_store=store,
+            names = list(dict.fromkeys(["graph", *args.retrievers.split(",")]))
+            built = build_retrievers(names, dataset, args.cache_dir, graph_store=store,
                                      progress=False)
             return _measure(args, built.retrievers, dataset, questions, poison, planted, answerer)
         finally:
@@ -131,7 +132,9 @@ def run(args) -> dict:
 
 
 def _measure(args, retrievers: dict, dataset, questions, poison, planted, answerer) -> dict:
-    graph, bm25 = retrievers["graph"], retrievers["bm25"]
+    graph = retrievers["graph"]
+    # dense reads the graph's own passage vectors; the BM25 index (hybrid's too) takes the poison
+    lexical = retrievers["bm25"] if "bm25" in retrievers else getattr(retrievers.get("hybrid"), "bm25", None)
     settings = graph.config
     off = dataclasses.replace(settings, corroboration=0.0)
     on = dataclasses.replace(settings, corroboration=args.corroboration)
@@ -152,7 +155,8 @@ def _measure(args, retrievers: dict, dataset, questions, poison, planted, answer
         passages = planted if trust is None else [p._replace(meta=with_trust(None, trust)) for p in planted]
         graph.config = config
         graph.add(passages)
-        bm25.add(passages)
+        if lexical is not None:
+            lexical.add(passages)
         result = {}
         for name in names:
             poisoned = rankings(retrievers[name], questions, args.top)
@@ -160,7 +164,8 @@ def _measure(args, retrievers: dict, dataset, questions, poison, planted, answer
             if answerer is not None and name == "graph":
                 result[name]["planted_answers"] = planted_answers(answerer, dataset, poisoned, questions, poison)
         graph.remove([p.id for p in planted])
-        bm25.remove([p.id for p in planted])
+        if lexical is not None:
+            lexical.remove([p.id for p in planted])
         graph.config = off
         for name in names:
             result[name]["restored"] = rankings(retrievers[name], questions, args.top) == clean[name]
@@ -190,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="a QA folder (questions.json, corpus.json)")
     ap.add_argument("--split", choices=SPLITS, default="test")
+    ap.add_argument("--retrievers", default=",".join(RETRIEVERS),
+                    help=f"comma-separated, from {', '.join(RETRIEVERS)} (the graph always runs)")
     ap.add_argument("--questions", type=int, default=0, help="only the first N questions (default: all)")
     ap.add_argument("--k-poison", type=int, default=3, help="crafted passages per question (default 3)")
     ap.add_argument("--top", type=int, default=5, help="the top that the attack must reach (default 5)")
@@ -202,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--llm", help="graphmem's --llm forms, with --answer")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    unknown = set(args.retrievers.split(",")) - set(RETRIEVERS)
+    if unknown:
+        ap.error(f"unknown retrievers {', '.join(sorted(unknown))}; choose from {', '.join(RETRIEVERS)}")
     report = run(args)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     if not report["restored_after_forget"]:

@@ -77,9 +77,10 @@ class GraphRAGConfig:
              "the passages just before and after it in one sequence (a conversation session's turns, a document's "
              "chunks); 0: off")
     corroboration: float = _setting(
-        0.5, "a fact stated by passages of two or more documents (or titles) seeds PageRank up to "
+        0.0, "a fact stated by passages of two or more documents (or titles) seeds PageRank up to "
              "1 + this times as strongly as one a single source states (the other sources counted "
-             "by their trust); 0: off")
+             "by their trust); 0: off (0.5 left MuSiQue's clean recall and the poisoning benchmark "
+             "as they were: docs/qa.md#poisoning)")
     ppr_tol: float = _setting(1e-8, "PageRank stops when an iteration moves the scores by less")
     ppr_max_iter: int = _setting(100, "PageRank stops after this many iterations")
 
