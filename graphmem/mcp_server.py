@@ -67,12 +67,15 @@ def make_server(services: NamespacedService, name: str = "graphmem"):
                                                  "2023-05-08T13:56 (conversation memories)")] = None,
                 session: Annotated[str | None, Field(description="the conversation session it belongs "
                                                     "to (conversation memories)")] = None,
+                trust: Annotated[float | None, NOT_BOOL, Field(
+                    description="how far the passage's source is trusted, in [0, 1] (corpus graphs; "
+                                "default 1): retrieval weighs it by this", ge=0, le=1)] = None,
                 namespace: Namespace = None) -> dict:
         """Remember a text: its facts are extracted, names resolved onto known entities, and facts it
         makes outdated are retired (kept with valid_until). Returns the facts added and retired.
         In a conversation memory each call is one turn: give its speaker, session and time, and
         "I", "you" and "yesterday" are read as that speaker, the listener and that date."""
-        return services.get(namespace).observe(text, step, title, speaker, time, session)
+        return services.get(namespace).observe(text, step, title, speaker, time, session, trust)
 
     @tool
     def add_triples(triples: Annotated[list[list[str]], Field(description="[[subject, relation, object], ...]")],

@@ -24,6 +24,7 @@ from .profiles import DomainProfile
 from .store import records
 from .store.base import GraphStore
 from .store.cypher_limits import CypherLimits
+from .trust import parse_trust, with_trust
 from .writer import checked_step
 
 if TYPE_CHECKING:
@@ -78,11 +79,17 @@ class GraphService:
 
     # --- writing -------------------------------------------------------------------------------
     def observe(self, text: str, step: int | None = None, title: str = "", speaker: str | None = None,
-                time: str | None = None, session: str | None = None) -> dict:
-        """Remember an observation (game memory), a passage (corpus graph) or a turn of a
-        conversation (dialogue memory: ``speaker``, the session's ``time`` and ``session``)."""
+                time: str | None = None, session: str | None = None, trust: float | None = None) -> dict:
+        """Remember an observation (game memory), a passage (corpus graph; ``trust``: its source's,
+        in [0, 1]) or a turn of a conversation (dialogue memory: ``speaker``, the session's
+        ``time`` and ``session``)."""
         text = _text(text, "text")
         step = _step(step)
+        if trust is not None:
+            if self.corpus is None:
+                raise ServiceError("trust weighs a corpus graph's passages; this graph has the "
+                                   f"{self.memory.profile.name!r} profile")
+            trust = parse_trust(trust)
         turn = {k: v for k, v in (("speaker", speaker), ("time", time), ("session", session)) if v is not None}
         for key, value in turn.items():
             _text(value, key)
@@ -94,18 +101,18 @@ class GraphService:
             if dialogue:
                 return self._add_turn(text, step, turn)
             if self.corpus is not None:
-                return self._add_passage(self.corpus, text, title)
+                return self._add_passage(self.corpus, text, title, trust)
             step = self._take_step(step)
             result = self.memory.observe(text, step)
             self.memory.save()
             return _written(result, step)
 
-    def _add_passage(self, corpus: CorpusGraph, text: str, title: str) -> dict:
+    def _add_passage(self, corpus: CorpusGraph, text: str, title: str, trust: float | None) -> dict:
         from .corpus import Passage
         from .model import passage_id
 
         pid = passage_id(title, text)
-        added = corpus.add([Passage(pid, title, text)])
+        added = corpus.add([Passage(pid, title, text, None if trust is None else with_trust(None, trust))])
         corpus.save()
         episode = self.store.get_episode(pid)
         return {"passage": pid, "title": title, "added": bool(added),

@@ -90,3 +90,19 @@ def test_cli_trust_option_is_checked(capsys):
         main(["add", "corpus.json", "--graph", "g.json", "--trust", "2"])
     assert exc.value.code == 2
     assert "--trust: 2 is out of range: expected [0, 1]" in capsys.readouterr().err
+
+
+def test_the_service_observe_takes_a_passage_trust_and_refuses_a_bad_one(tmp_path):
+    from graphmem.service import GraphService, ServiceError
+    from graphmem.store import open_store
+
+    with GraphService(open_store(tmp_path / "docs.json"), profile="documents",
+                      extractor=ScriptedExtractor(SCRIPT)) as service:
+        reply = service.observe(TEXT, title="Quenthaven", trust=0.3)
+        assert trust_of(service.store.get_episode(reply["passage"]).meta) == 0.3
+        with pytest.raises(ConfigError, match=r"trust must be a number in \[0, 1\], got 1.5"):
+            service.observe("Tomas Hale is the mayor of Brindlecombe.", title="Brindlecombe", trust=1.5)
+        assert service.store.counts()["episodes"] == 1
+    with GraphService(open_store(tmp_path / "game.json")) as service:
+        with pytest.raises(ServiceError, match="trust weighs a corpus graph's passages"):
+            service.observe("You see a knife.", trust=0.5)
