@@ -106,3 +106,27 @@ def test_the_service_observe_takes_a_passage_trust_and_refuses_a_bad_one(tmp_pat
     with GraphService(open_store(tmp_path / "game.json")) as service:
         with pytest.raises(ServiceError, match="trust weighs a corpus graph's passages"):
             service.observe("You see a knife.", trust=0.5)
+
+
+def test_build_and_add_trust_mark_the_passages_they_add(tmp_path, capsys):
+    import json
+
+    from graphmem.store import open_store
+
+    corpus, upload = tmp_path / "corpus.json", tmp_path / "upload.json"
+    corpus.write_text(json.dumps([{"title": "Quenthaven", "text": TEXT}]))
+    upload.write_text(json.dumps([{"title": "Upload", "text": "Tomas Hale is the mayor of Quenthaven."}]))
+    graph_file = tmp_path / "g.json"
+    assert main(["build", str(corpus), "--out", str(graph_file), "--quiet"]) in (0, None)
+    assert main(["add", str(upload), "--graph", str(graph_file), "--trust", "0.3", "--quiet"]) in (0, None)
+    capsys.readouterr()
+    store = open_store(graph_file, readonly=True)
+    trusts = {e.title: trust_of(e.meta) for e in store.episodes()}
+    store.close()
+    assert trusts == {"Quenthaven": 1.0, "Upload": 0.3}
+
+
+def test_corroboration_flag_refuses_a_negative_value(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["ask", "--graph", "g", "q", "--corroboration", "-1"])
+    assert exc.value.code == 2
