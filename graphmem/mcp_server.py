@@ -182,13 +182,17 @@ def _graphmem_tools(server: MCPServer, services: NamespacedService) -> None:
                                                        "2023-05-08T13:56 (conversation memories)")] = None,
                       session: Annotated[str | None, Field(description="the conversation session it belongs "
                                                           "to (conversation memories)")] = None,
-                      reference_time: ReferenceTime = None, namespace: Namespace = None) -> Observed:
+                      reference_time: ReferenceTime = None,
+                      trust: Annotated[float | None, NOT_BOOL, Field(
+                          description="how far the passage's source is trusted, in [0, 1] (corpus graphs; "
+                                      "default 1): retrieval weighs it by this", ge=0, le=1)] = None,
+                      namespace: Namespace = None) -> Observed:
         """Remember a text: its facts are extracted, names resolved onto known entities, and facts it
         makes outdated are retired (kept with valid_until). Returns the facts added and retired.
         In a conversation memory each call is one turn: give its speaker, session and time, and
         "I", "you" and "yesterday" are read as that speaker, the listener and that date."""
         return await _changed(ctx, services, namespace, lambda: services.get(namespace).observe(
-            text, step, title, speaker, time, session, reference_time=reference_time))
+            text, step, title, speaker, time, session, reference_time=reference_time, trust=trust))
 
     @_tool(server, "Add Triples", ADDS)
     async def add_triples(triples: Annotated[list[list[str]], Field(description="[[subject, relation, object], ...]")],

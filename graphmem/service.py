@@ -29,6 +29,7 @@ from .store import records
 from .store.base import GraphStore
 from .store.cypher_limits import CypherLimits
 from .timeline import TIME, moment, step_at
+from .trust import parse_trust, with_trust
 from .writer import MAX_STEP, checked_step
 
 if TYPE_CHECKING:
@@ -111,14 +112,20 @@ class GraphService:
 
     # --- writing -------------------------------------------------------------------------------
     def observe(self, text: str, step: int | None = None, title: str = "", speaker: str | None = None,
-                time: str | None = None, session: str | None = None, *, reference_time: str | None = None) -> dict:
-        """Remember an observation (game memory), a passage (corpus graph) or a turn of a
-        conversation (dialogue memory: ``speaker``, the session's ``time`` and ``session``).
-        ``reference_time``: when it was told (ISO 8601), kept in the episode's meta as "time"; a
-        turn's ``time`` is the same thing."""
+                time: str | None = None, session: str | None = None, *, reference_time: str | None = None,
+                trust: float | None = None) -> dict:
+        """Remember an observation (game memory), a passage (corpus graph; ``trust``: its source's,
+        in [0, 1]) or a turn of a conversation (dialogue memory: ``speaker``, the session's ``time``
+        and ``session``). ``reference_time``: when it was told (ISO 8601), kept in the episode's
+        meta as "time"; a turn's ``time`` is the same thing."""
         text = _text(text, "text")
         step = _step(step)
         told = _time(reference_time, "reference_time")
+        if trust is not None:
+            if self.corpus is None:
+                raise ServiceError("trust weighs a corpus graph's passages; this graph has the "
+                                   f"{self.memory.profile.name!r} profile")
+            trust = parse_trust(trust)
         turn = {k: v for k, v in (("speaker", speaker), ("time", time), ("session", session)) if v is not None}
         for key, value in turn.items():
             _text(value, key)
@@ -132,7 +139,8 @@ class GraphService:
             if dialogue:
                 return self._add_turn(text, step, turn)
             if self.corpus is not None:
-                return self._add_passage(self.corpus, text, title, turn)
+                return self._add_passage(self.corpus, text, title,
+                                         turn if trust is None else with_trust(turn, trust))
             step = self._take_step(step)
             result = self.memory.observe(text, step, meta=turn or None)
             self.memory.save()

@@ -21,6 +21,7 @@ from .model import Episode, Triple, is_string_map, ordered_unique, stable_id, ti
 from .normalize import EntityResolver, ResolverConfig, canonical_entity, canonical_relation
 from .profiles import DomainProfile
 from .store.base import GraphStore
+from .trust import trust_of
 from .update import OutdatedJudge
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def checked_meta(meta: Mapping[str, str]) -> dict[str, str]:
     copy = dict(meta)
     if not is_string_map(copy):
         raise ConfigError(f"episode meta must map strings to strings, got {copy!r:.120}")
+    trust_of(copy)  # a trust retrieval could not read is refused now, not at query time
     return copy
 
 

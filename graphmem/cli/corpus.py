@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import (NON_NEGATIVE, POSITIVE, UserError, add_extractor_options, add_graph_options, add_namespace_option,
+from .common import (NON_NEGATIVE, POSITIVE, UserError, number, add_extractor_options, add_graph_options, add_namespace_option,
                      add_server_options, check_output_file, open_extractor, open_graph_store, open_store_arg,
                      print_json)
 from .progress import add_quiet_option, progress_bar
@@ -77,6 +77,9 @@ def _add_write_options(p) -> None:
     p.add_argument("--limit", type=POSITIVE, help="only the first N passages")
     p.add_argument("--workers", type=POSITIVE, default=4,
                    help="extraction requests in flight at once with --extractor llm (default 4)")
+    p.add_argument("--trust", type=number(float, min=0, max=1), metavar="X",
+                   help="how far the passages added are trusted, in [0, 1] (default 1): retrieval weighs "
+                        "a passage, and facts only it states, by its trust (an unvetted upload: 0.3, say)")
     add_extractor_options(p)
     add_quiet_option(p)
 
@@ -108,8 +111,12 @@ def _chunking(args):
 def _read(args):
     """The corpus as read, and the passages to add (the first ``--limit``)."""
     from graphmem.corpus import read_corpus
+    from graphmem.trust import with_trust
 
     corpus = read_corpus(args.corpus, _chunking(args), args.root)
+    if args.trust is not None:  # the corpus too: refreshing its documents' meta keeps the trust
+        corpus = corpus._replace(passages=[p._replace(meta=with_trust(p.meta, args.trust))
+                                           for p in corpus.passages])
     return corpus, corpus.passages[: args.limit] if args.limit else corpus.passages
 
 
@@ -174,6 +181,8 @@ def cmd_build(args) -> None:
 
 def cmd_add(args) -> None:
     if args.chat:
+        if args.trust is not None:
+            raise UserError("--trust weighs a corpus's passages; a chat's turns take no trust")
         return _add_chat(args)
     if not args.corpus:
         raise UserError("give the CORPUS to add (or --chat FILE for a conversation's turns)")

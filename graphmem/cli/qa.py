@@ -19,6 +19,7 @@ _GRAPH_FLAGS = {
     "lexical_weight": number(float, min=0),
     "bridge_weight": number(float, min=0),
     "name_bridge_weight": number(float, min=0),
+    "corroboration": number(float, min=0),
 }
 
 

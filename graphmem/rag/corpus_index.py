@@ -15,6 +15,7 @@ import numpy as np
 from ..corpus import DOCUMENT, POSITION
 from ..model import Episode, Triple
 from ..store.base import GraphStore
+from ..trust import FULL_TRUST, trust_of
 from ..writer import ObserveResult
 from .base import top_k
 from .mentions import NAMED_IN_TEXT, TITLE, MentionIndex, find_names, match_tokens, name_key
@@ -43,6 +44,10 @@ class CorpusIndex:
         # sequence -> {passage id: place}: a conversation session's turns in the order they were
         # said (their steps), a document's chunks in the order they come (their positions)
         self.sessions: dict[tuple[str, str], dict[str, int]] = {}
+        self.trust: dict[str, float] = {}  # passage id -> its source's trust, where below full
+        # passage id -> where it comes from (its document, else its title): facts stated by
+        # passages of several origins are corroborated
+        self.origins: dict[str, str] = {}
         self._changed()
         self._index(store.episodes(), store.triples())
 
@@ -57,6 +62,7 @@ class CorpusIndex:
         # for the passage prior
         self._neighbours: tuple[list[str], np.ndarray, np.ndarray] | None = None  # (ids, the
         # position of each one's previous and next passage in its session, itself where none)
+        self._trust_rows: tuple[list[str], np.ndarray] | None = None  # (passage ids, their trust)
 
     # --- the memory's write events ---------------------------------------------------------------
     def written(self, results: Sequence[ObserveResult]) -> None:
@@ -72,6 +78,9 @@ class CorpusIndex:
         for turns in self.sessions.values():
             for pid in source_ids:
                 turns.pop(pid, None)
+        for pid in source_ids:
+            self.trust.pop(pid, None)
+            self.origins.pop(pid, None)
         gone = {n for n in orphans if n not in self.mentions.passages_of}
         self.synonyms = {k: v for k, v in self.synonyms.items() if not gone.intersection(k)}
         self._changed()
@@ -84,7 +93,18 @@ class CorpusIndex:
                 members.pop(ep.id, None)
             if sequence := _sequence_of(ep):
                 self.sessions.setdefault(sequence[0], {})[ep.id] = sequence[1]
+            self._source(ep)
         self._changed()
+
+    def _source(self, ep: Episode) -> None:
+        """Record a passage's trust (only where below full: most corpora trust everything) and its
+        origin."""
+        trust = trust_of(ep.meta)
+        if trust < FULL_TRUST:
+            self.trust[ep.id] = trust
+        else:
+            self.trust.pop(ep.id, None)
+        self.origins[ep.id] = ep.meta.get(DOCUMENT) or ep.title or ep.id
 
     def _index(self, episodes: Sequence[Episode], triples: Sequence[Triple]) -> None:
         """Derived indices for episodes just written (or loaded) and the triples new with them."""
@@ -92,6 +112,7 @@ class CorpusIndex:
         for ep in episodes:
             if sequence := _sequence_of(ep):
                 self.sessions.setdefault(sequence[0], {})[ep.id] = sequence[1]
+            self._source(ep)
         title = self.config.title_entities
         new_entities = self.mentions.add(
             (ep.id, ep.title if title else "", self._fact_names(ep), ep.text) for ep in episodes)
@@ -203,6 +224,32 @@ class CorpusIndex:
                     after[where[a]], before[where[b]] = where[b], where[a]
             cached = self._neighbours = (passage_ids, before, after)
         return cached[1], cached[2]
+
+    def passage_trust(self, passage_ids: list[str]) -> np.ndarray | None:
+        """The trust of passages in the order given; None when every passage is fully trusted."""
+        if not self.trust:
+            return None
+        cached = self._trust_rows
+        if cached is None or cached[0] is not passage_ids:
+            trust = np.array([self.trust.get(pid, FULL_TRUST) for pid in passage_ids])
+            cached = self._trust_rows = (passage_ids, trust)
+        return cached[1]
+
+    def fact_weight(self, sources: Sequence[str], corroboration: float) -> float:
+        """How much a fact stated by ``sources`` weighs as a seed: its most trusted source's trust
+        (a fact only untrusted passages state says little), times 1 + ``corroboration`` x the
+        trust its other origins add (capped at one origin's worth): a fact that independent
+        documents state is likelier true than one a single new source claims."""
+        by_origin: dict[str, float] = {}
+        for pid in sources:
+            origin = self.origins.get(pid, pid)
+            by_origin[origin] = max(by_origin.get(origin, 0.0), self.trust.get(pid, FULL_TRUST))
+        if not by_origin:
+            return FULL_TRUST
+        best = max(by_origin.values())
+        if corroboration <= 0 or len(by_origin) < 2:
+            return best
+        return best * (1.0 + corroboration * min(1.0, sum(by_origin.values()) - best))
 
     def lexical_scores(self, question: str, stems: bool) -> np.ndarray:
         """BM25 scores of every passage, in id order, over words' stems or words as written."""

@@ -193,15 +193,17 @@ class CorpusGraph:
         facts = [(found[tid], s) for tid, s in hits if tid in found]
         seeds: dict[str, float] = {}
         for t, score in facts:
+            weight = score * self.index.fact_weight(t.sources, cfg.corroboration)
             for name in (t.subject, t.object):
                 if name in self.mentions.passages_of:
                     # Specific entities (few passages) say more about where the answer is.
-                    seeds[name] = seeds.get(name, 0.0) + score / len(self.mentions.passages_of[name])
+                    seeds[name] = seeds.get(name, 0.0) + weight / len(self.mentions.passages_of[name])
         if cfg.name_match:
             for name in self.index.name_matches(question):
                 seeds[name] = seeds.get(name, 0.0) + 1.0 / len(self.mentions.passages_of[name])
         if not seeds:
-            return Retrieval(top_k(passage_ids, self._with_neighbours(passage_ids, dense_scores), k), facts, seeds)
+            trusted = self._trusted(passage_ids, dense_scores)
+            return Retrieval(top_k(passage_ids, self._with_neighbours(passage_ids, trusted), k), facts, seeds)
         nodes, pos, n_entities, walk = self.index.walk()
         p = np.zeros(len(nodes))
         for name, weight in seeds.items():
@@ -214,13 +216,21 @@ class CorpusGraph:
         if weights.lexical_weight > 0:
             lexical = self.index.lexical_scores(question, weights.stems)
             prior += weights.lexical_weight * (_unit_range(lexical) if len(lexical) else lexical)
-        p[n_entities:] = weights.passage_weight * prior
+        passages = nodes[n_entities:]
+        p[n_entities:] = weights.passage_weight * self._trusted(passages, prior)
         r = personalized_pagerank(walk, p, cfg.damping, cfg.ppr_tol, cfg.ppr_max_iter)
         scores = r[n_entities:]
         if cfg.bridge_weight > 0 or cfg.name_bridge_weight > 0:
-            scores = self._bridge(nodes[n_entities:], scores, pos, n_entities)
-        ranked = top_k(nodes[n_entities:], self._with_neighbours(nodes[n_entities:], scores), k)
+            scores = self._bridge(passages, scores, pos, n_entities)
+        scores = self._trusted(passages, scores)
+        ranked = top_k(passages, self._with_neighbours(passages, scores), k)
         return Retrieval(ranked, facts, seeds)
+
+    def _trusted(self, passage_ids: list[str], scores: np.ndarray) -> np.ndarray:
+        """Passages' scores weighed by their sources' trust (episode meta "trust"), so an
+        untrusted upload that restates a question cannot outrank the trusted passages it mimics."""
+        trust = self.index.passage_trust(passage_ids)
+        return scores if trust is None else scores * trust
 
     def _with_neighbours(self, passage_ids: list[str], scores: np.ndarray) -> np.ndarray:
         """Each passage's score plus ``neighbour_weight`` times the better of its session
