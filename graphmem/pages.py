@@ -94,13 +94,19 @@ def most_that_fit(build: Callable[[int], dict], available: int, budget: int) -> 
             miss = probe
             break
         fit = probe
-    while miss - fit > 1:
-        mid = (fit + miss) // 2
-        if size(build(mid)) <= budget:
-            fit = mid
+    return _largest_fitting(lambda n: size(build(n)) <= budget, fit, miss)
+
+
+def _largest_fitting(fits: Callable[[int], bool], lo: int, hi: int) -> int:
+    """The largest n in [lo, hi) with ``fits(n)``, given that ``fits(lo)`` holds, ``fits(hi)``
+    does not, and fitting is monotone (bisection)."""
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid
         else:
-            miss = mid
-    return fit
+            hi = mid
+    return lo
 
 
 def _clipped(build: Callable[[int], dict], budget: int) -> dict:
@@ -110,14 +116,7 @@ def _clipped(build: Callable[[int], dict], budget: int) -> dict:
     def shortened(limit: int) -> dict:
         return {**_shorten(whole, limit), "clipped": True}
 
-    lo, hi = 0, max(_longest(whole), 1)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if size(shortened(mid)) <= budget:
-            lo = mid
-        else:
-            hi = mid
-    out = shortened(lo)
+    out = shortened(_largest_fitting(lambda n: size(shortened(n)) <= budget, 0, max(_longest(whole), 1)))
     if size(out) > budget:
         raise PageError(f"max_tokens {budget // CHARS_PER_TOKEN} is too small for one item of this answer")
     return out

@@ -96,6 +96,16 @@ def test_stdio_session_observes_recalls_and_persists(tmp_path):
     assert store.counts()["episodes"] == 3
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate a server process, killing it if it has not exited within 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -122,12 +132,7 @@ def http_server(tmp_path):
             _wait_for_port(port, proc, log)
             yield f"http://127.0.0.1:{port}/mcp", graph, chat
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop(proc)
 
 
 PASSAGES = [

@@ -9,14 +9,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from graphmem.testing.arcadedb import free_port, port_open
+from graphmem.testing.arcadedb import free_port
+from test_mcp import _stop, _wait_for_port
 
 pytest.importorskip("mcp")
 
@@ -38,19 +38,10 @@ def server(tmp_path_factory):
                                  "--http", f"127.0.0.1:{port}", "--allow-host", "memory.example"],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
         try:
-            deadline = time.monotonic() + 180
-            while not port_open(port):
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "the server did not listen"
-                time.sleep(0.2)
+            _wait_for_port(port, proc, log)
             yield port
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop(proc)
 
 
 def _post(port: int, headers: dict[str, str]) -> tuple[int, str]:
