@@ -33,12 +33,13 @@ from .arithmetic import answers
 from .base import shorten
 from .candidates import DOOR_WORDS, from_memory, move_verb
 from .choice import Candidate, Chooser
-from .commands import readable
+from .commands import EXAMINE, readable
 from .cycles import CycleGuard, state_key
 from .effects import HOLD, NEVER, EffectTracker, refused
 from .families import VETO, family_for
 from .goal import GoalReader
 from .instructions import Plan, carries_out, read_goal_plan, read_plan
+from .prerequisites import step_work
 from .subgoals import generic_prior, lock_checklist, lock_places
 from .world import WorldView
 
@@ -51,6 +52,7 @@ NEXT_STEP_PRIOR = 6.0  # the next step of an ordered plan the game gave: played 
 CHECKLIST_PRIOR = 3.0  # a step of a checklist the game gave (a recipe's directions)
 REREAD_PRIOR = 3.0     # reading again what gave a plan now done (the next instruction may be there)
 UNREAD_PRIOR = 1.5     # reading a readable thing not read yet (notes, books, problems tell what to do)
+READ_AGAIN_COST = 2.0  # reading again what was read (cancels the prior of examining readable things)
 
 
 class Ariadne:
@@ -104,6 +106,7 @@ class Ariadne:
         self.expected_room: str | None = None
         self.current_ids: set[str] = set()
         self.checklist: list[str] = []
+        self.realising: dict[str, str] = {}  # command -> the plan step it does in the game's phrasing
         self.step = 0
         if task.hint:  # what the player is told at the start is memory too ("key 1 opens the white locker")
             self.memory.observe(task.hint, 0)
@@ -176,7 +179,7 @@ class Ariadne:
         """Mark the plan's step the last action did, then take up any new instruction the text gives
         (the goal told again, as after a restart, restarts the goal's plan)."""
         if self.plan is not None and self.last_action is not None and not refused(obs):
-            if self.plan.played(self.last_action):
+            if self.plan.played(self.last_action, self.realising.get(self.last_action)):
                 self.counts["plan_steps"] += 1
         restated = bool(self.task.goal) and self.task.goal.strip() in obs  # as after a restart
         if restated and self.last_action is not None:
@@ -201,6 +204,7 @@ class Ariadne:
                 out[self.plan.source] = REREAD_PRIOR
             return out
         prior = NEXT_STEP_PRIOR if self.plan.ordered else CHECKLIST_PRIOR
+        self.realising = {}
         for step in self.plan.wanted():
             if step.startswith("take ") and view.carries(step[5:]):
                 continue  # done another way (a step read again after it was done)
@@ -209,7 +213,9 @@ class Ariadne:
             elif step.startswith("go "):
                 out[f"{move_verb(unknown_verbs)} {step[3:]}"] = prior
             else:
-                out[step] = prior
+                work = step_work(step, view, refused_before=step in self.effects.refusals)
+                out.update((c, prior) for c in work.commands)
+                self.realising.update((c, step) for c in work.realises)
         return {c: p for c, p in out.items() if not self.effects.gave_up(c)}
 
     # --- think ---------------------------------------------------------------------------------
@@ -240,7 +246,7 @@ class Ariadne:
             prior = self.family.prior(command, view) if self.family else None
             prior = generic_prior(command, view) if prior is None else prior
             prior += planned.get(command, 0.0) + self.goal.prior(command, view, named_seen, next_thing)
-            prior += UNREAD_PRIOR if self._unread(command) else 0.0
+            prior += UNREAD_PRIOR if self._unread(command) else -READ_AGAIN_COST * self._read_again(command, planned)
             prior, standing = self.effects.judge(command, prior, told=planned.get(command) == NEXT_STEP_PRIOR)
             prior -= self.guard.penalty(command, last_changed)
             if prior == VETO or standing == NEVER:
@@ -261,6 +267,12 @@ class Ariadne:
             family_prior = self.family.prior("explore", view) if self.family else None
             out.append(Candidate("explore", EXPLORE_PRIOR if family_prior is None else family_prior))
         return out or kept_blocked or [Candidate(c) for c in commands or ["look"]]
+
+    def _read_again(self, command: str, planned: dict[str, float]) -> bool:
+        """Reading or examining again a readable thing already read, unless the plan asks for it
+        (its source once the plan is done): the same text again."""
+        m = EXAMINE.match(command)
+        return m is not None and readable(m.group(1)) and m.group(1) in self.read and command not in planned
 
     def _unread(self, command: str) -> bool:
         words = command.split(" ", 1)

@@ -60,7 +60,7 @@ class EffectTracker:
         self.failed: set[str] = set()      # actions the game refused (until they succeed)
         self.refusals: dict[str, int] = {}  # action -> times the game refused it
         self.verbs_accepted: set[str] = set()
-        self._verb_refusals: dict[str, int] = {}
+        self._verb_refusals: dict[str, list[str]] = {}  # verb -> the refused actions that count against it
         self._texts: set[str] = set()             # every response seen
         self.stale: dict[str, int] = {}           # action -> times it answered a text seen before
         self.lost: set[str] = set()               # actions after which the game started over
@@ -68,11 +68,11 @@ class EffectTracker:
     def _refusal(self, action: str, response: str) -> None:
         verb = verb_of(action)
         if UNKNOWN_VERB.search(response) and verb not in self.verbs_accepted:
-            self._verb_refusals[verb] = self._verb_refusals.get(verb, 0) + 1
+            self._verb_refusals.setdefault(verb, []).append(action)
 
     def unknown_verbs(self) -> set[str]:
         """Verbs refused VERB_REFUSALS times and never accepted."""
-        return {v for v, n in self._verb_refusals.items() if n >= VERB_REFUSALS}
+        return {v for v, actions in self._verb_refusals.items() if len(actions) >= VERB_REFUSALS}
 
     def record(self, action: str, *, score_delta: float, moved_to: str | None, learned: list[str],
                other_changes: int, response: str = "") -> Effect:
@@ -116,12 +116,18 @@ class EffectTracker:
         return effect
 
     def forget_failures(self, thing: str) -> None:
-        """``thing`` moved (taken, dropped, found elsewhere): what failed with it may work now."""
-        about = [a for a in set(self.failed) | set(self.refusals) if f" {thing}" in f" {a} "]
-        for action in about:
+        """``thing`` moved (taken, dropped, found elsewhere): what failed with it may work now, and
+        its refusals no longer speak against their verb (a game that reads only what is held
+        answers "unknown action" to reading what lies on the floor)."""
+        def about(action: str) -> bool:
+            return f" {thing}" in f" {action} "
+
+        for action in [a for a in set(self.failed) | set(self.refusals) if about(a)]:
             self.failed.discard(action)
             self.refusals.pop(action, None)
             self._dead.pop(action, None)
+        for actions in self._verb_refusals.values():
+            actions[:] = [a for a in actions if not about(a)]
 
     def record_loss(self, action: str) -> None:
         """The game started over after ``action`` (it was lost): never offer it again unless told."""

@@ -108,12 +108,14 @@ class Plan:
     def complete(self) -> bool:
         return all(self.done)
 
-    def played(self, command: str) -> bool:
-        """Marks the step ``command`` carries out (the game did not refuse it); True if one was."""
+    def played(self, command: str, realises: str | None = None) -> bool:
+        """Marks the step ``command`` carries out (the game did not refuse it); True if one was.
+        ``realises``: the step the command does in the game's own phrasing ("cook apple in oven"
+        for "roast apple")."""
         for i, step in enumerate(self.steps):
             if self.done[i]:
                 continue
-            if carries_out(command, step):
+            if carries_out(command, step) or step == realises:
                 self.done[i] = True
                 return True
             if self.ordered:

@@ -15,6 +15,7 @@ from graphmem_agents.commands import readable
 from graphmem_agents.effects import EffectTracker, refused
 from graphmem_agents.goal import GoalReader, quantity
 from graphmem_agents.instructions import carries_out, read_goal_plan, read_plan
+from graphmem_agents.prerequisites import step_work
 from graphmem_agents.runner import run_episode
 from graphmem_agents.world import WorldView
 from graphmem_environments.twx import TWXEnv
@@ -117,6 +118,18 @@ def test_failures_are_remembered_and_a_refused_verb_is_learned():
     assert "go west" not in effects.failed and effects.unknown_verbs() == set()
 
 
+def test_a_refusal_about_a_thing_that_moved_no_longer_speaks_against_its_verb():
+    # A game that reads only what is held answers "unknown action" to reading the floor's note.
+    effects = EffectTracker()
+    unknown = "Unknown action: I'm not sure what you mean."
+    effects.record("read math problem", score_delta=0, moved_to=None, learned=[], other_changes=0, response=unknown)
+    effects.forget_failures("math problem")  # taken, then dropped again
+    effects.record("read math problem", score_delta=0, moved_to=None, learned=[], other_changes=0, response=unknown)
+    assert effects.unknown_verbs() == set()
+    effects.record("read note", score_delta=0, moved_to=None, learned=[], other_changes=0, response=unknown)
+    assert effects.unknown_verbs() == {"read"}
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("java") is None, reason="TextWorldExpress needs Java (scripts/setup.sh)")
 def test_memory_carries_an_instruction_list_the_game_shows_once():
@@ -180,3 +193,24 @@ def test_a_failure_about_a_thing_is_forgotten_when_the_thing_moves():
     assert "read math problem" in effects.failed
     effects.forget_failures("math problem")  # taken since: reading may work now
     assert "read math problem" not in effects.failed and "read math problem" not in effects.useless()
+
+
+KITCHEN = ("You are in the kitchen. In one part of the room you see a stove. There is also an oven. You also see "
+           "a toaster. In another part of the room you see a fridge that is closed. In one part of the room you "
+           "see a counter that has a knife, a red apple, and a cookbook on it.")
+
+
+def test_a_steps_missing_prerequisites_come_first():
+    view = _view(KITCHEN)
+    assert step_work("take chicken wing", view, refused_before=True).commands == ("open fridge",)  # search
+    assert step_work("take red apple", view, refused_before=False).commands == ("take red apple",)
+    assert set(step_work("slice red apple", view, refused_before=False).commands) == {"take red apple", "take knife"}
+    assert step_work("prepare meal", view, refused_before=True).commands == ("prepare meal",)
+    held = _view(KITCHEN, "You take the red apple.", "You take the knife.")
+    assert step_work("slice red apple", held, refused_before=False).commands == ("slice red apple",)
+    assert step_work("roast red apple", held, refused_before=False).commands == ("roast red apple",)
+    # The game refused "roast": cooking on a heat source in sight does the step, the chooser picks which.
+    roast = step_work("roast red apple", held, refused_before=True)
+    assert set(roast.commands) == set(roast.realises) == {f"cook red apple in {h}" for h in ("stove", "oven", "toaster")}
+    plan = read_plan("Ingredients:\n  red apple\n\nDirections:\n  roast the red apple\n  prepare meal\n")
+    assert plan.played("cook red apple in oven", realises="roast red apple") and plan.wanted() == ["take red apple", "prepare meal"]

@@ -1,0 +1,55 @@
+"""What a plan's step needs before the game will take it, read from the agent's memory.
+
+A told step ("take the chicken wing", "slice the red apple", "grill the chicken wing") often cannot
+be played as it stands: the thing is not in sight, or a preparation needs the thing and a tool in
+hand, or the game knows the preparation under another verb. General text-game sense, no family's
+knowledge:
+- a thing to take that the memory has never placed is searched for: the closed things in sight are
+  opened (the step itself would only be refused);
+- a preparation (a cut or a heat verb) acts on a thing carried, and a cut needs a cutter carried:
+  what is missing and in sight is taken first;
+- a heat verb the game refused ("grill", "roast" where only "cook ... in ..." is known) is played as
+  cooking the thing on each heat source in sight; the chooser picks which, reading the step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .candidates import CUTS, CUTTERS, HEAT_SOURCES, visible
+from .world import WorldView
+
+HEAT_VERBS = ("grill", "roast", "fry", "bake", "toast", "boil", "broil", "cook")
+
+
+@dataclass(frozen=True)
+class StepWork:
+    """``commands``: what to play for the step now; ``realises``: those of them that do the step
+    itself under the game's own phrasing (playing one marks the step done)."""
+
+    commands: tuple[str, ...]
+    realises: tuple[str, ...] = ()
+
+
+def step_work(step: str, view: WorldView, refused_before: bool) -> StepWork:
+    """What to play for ``step`` now (the step itself when nothing is missing); ``refused_before``:
+    the game refused the step as written."""
+    verb, _, thing = step.partition(" ")
+    if not thing or view.room is None:
+        return StepWork((step,))
+    seen = visible(view, view.room)
+    if verb == "take" and thing not in view.location:
+        searches = tuple(f"open {t}" for t in seen if view.is_(t, "closed") and not view.is_(t, "locked"))
+        return StepWork(searches or (step,))
+    if verb not in CUTS and verb not in HEAT_VERBS:
+        return StepWork((step,))
+    missing = []
+    if not view.carries(thing) and thing in seen:
+        missing.append(f"take {thing}")
+    if verb in CUTS and not any(t.split()[-1] in CUTTERS for t in view.carried()):
+        missing += [f"take {t}" for t in seen if t.split()[-1] in CUTTERS]
+    if missing:
+        return StepWork(tuple(missing))
+    if verb in HEAT_VERBS and refused_before and view.carries(thing):
+        cooked = tuple(f"cook {thing} in {h}" for h in seen if h.split()[-1] in HEAT_SOURCES)
+        return StepWork(cooked or (step,), cooked)
+    return StepWork((step,))
