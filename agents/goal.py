@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from .candidates import HEAT_SOURCES
 from .commands import OPEN, PUT, TAKE, normalize_command
 from .instructions import Plan
 from .world import WorldView
@@ -34,9 +35,14 @@ def quantity(name: str) -> float | None:
     return float(m.group(1)) * UNITS.get(m.group(2), 1.0)
 
 
+# A thing the goal wants heated ("missing a grilled lettuce") goes to a heat source.
+HEATED = ("grilled", "roasted", "fried", "baked", "toasted", "cooked", "boiled", "broiled")
+
+
 class GoalReader:
     def __init__(self, goal: str) -> None:
         self.goal = f" {normalize_command(goal or '')} "
+        self.heated = any(f" {w} " in self.goal for w in HEATED)
         self.text = self.goal
         self.numbers: set[str] = set()
         self._read: tuple[Plan | None, tuple[str, ...]] = (None, ())  # what text and numbers were read from
@@ -78,6 +84,11 @@ class GoalReader:
                    if (q := quantity(t)) is not None and not self.names(place)]
         return min(waiting)[1] if waiting else None
 
+    def wanted_place(self, place: str) -> bool:
+        """Whether the goal wants things put on or in ``place``: it names it, or it wants a thing
+        heated and ``place`` is a heat source."""
+        return self.names(place) or (self.heated and place.split()[-1] in HEAT_SOURCES)
+
     def destination(self, thing: str) -> bool:
         """Whether the goal names ``thing`` as where something goes ("put it into the box")."""
         return any(f" {p} {thing} " in self.goal for p in ("in", "into", "on", "onto", "inside"))
@@ -106,7 +117,7 @@ class GoalReader:
         if (m := PUT.match(command)) is not None:
             if named_seen and not self.names(m.group(1)):
                 return -UNNAMED_TAKE_COST
-            return NAMED_BONUS / 2 * (self.names(m.group(1)) + self.names(m.group(2)))
+            return NAMED_BONUS / 2 * (self.names(m.group(1)) + self.wanted_place(m.group(2)))
         if (m := OPEN.match(command)) is not None:
             return NAMED_BONUS / 3 if self.names(m.group(1)) else 0.0
         return 0.0

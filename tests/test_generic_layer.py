@@ -92,6 +92,15 @@ def test_the_goal_names_what_to_take_and_charges_for_anything_else():
     assert into_box.destination("box") and into_box.prior("take box", view, True) == 0  # where, not what
 
 
+def test_a_thing_the_goal_wants_heated_goes_to_a_heat_source():
+    view = _view("You see a counter and a stove. You are carrying a lettuce.")
+    goal = GoalReader("The dinner is almost ready! It's only missing a grilled lettuce.")
+    assert goal.prior("put lettuce on stove", view, True) > goal.prior("put lettuce on counter", view, True) > 0
+    assert goal.named_things(view) == ["lettuce"]  # the stove is where it goes, not a thing to take
+    plain = GoalReader("The dinner is almost ready! It's only missing a lettuce.")
+    assert plain.prior("put lettuce on stove", view, True) == plain.prior("put lettuce on counter", view, True)
+
+
 def test_undo_and_loops_cost_and_a_state_revisited_through_a_command_costs_more():
     assert undoes("drop key", "take key") and undoes("close box", "open box") and not undoes("go west", "go east")
     guard = CycleGuard()
