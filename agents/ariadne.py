@@ -26,7 +26,7 @@ from graphmem.errors import ConfigError
 from graphmem.extract import EXTRACTORS, Extractor, make_extractor
 from graphmem.extract.llm import LLMExtractor
 from graphmem.llm import ChatModel
-from graphmem.profiles import is_location
+from graphmem.profiles import connection_direction, is_location
 from graphmem.spatial import move_triples, room_of, with_room
 
 from .arithmetic import answers
@@ -39,7 +39,7 @@ from .effects import HOLD, NEVER, EffectTracker, refused
 from .families import VETO, family_for
 from .goal import GoalReader
 from .instructions import Plan, carries_out, read_goal_plan, read_plan
-from .prerequisites import step_work
+from .prerequisites import HeatSources, step_work
 from .subgoals import generic_prior, lock_checklist, lock_places
 from .world import WorldView
 
@@ -78,7 +78,7 @@ class Ariadne:
         self.effects = EffectTracker()
         self.guard = CycleGuard()
         self.counts = {"path_moves": 0, "path_aborts": 0, "doors_opened": 0, "explores": 0, "vetoed": 0,
-                       "blocked": 0, "plan_steps": 0}
+                       "blocked": 0, "plan_steps": 0, "restarts": 0}
 
     def _new_extractor(self) -> Extractor:
         extractor = make_extractor(self.extractor, self.llm)
@@ -107,6 +107,7 @@ class Ariadne:
         self.current_ids: set[str] = set()
         self.checklist: list[str] = []
         self.realising: dict[str, str] = {}  # command -> the plan step it does in the game's phrasing
+        self.heat = HeatSources()
         self.step = 0
         if task.hint:  # what the player is told at the start is memory too ("key 1 opens the white locker")
             self.memory.observe(task.hint, 0)
@@ -149,11 +150,20 @@ class Ariadne:
             self.memory = Memory(extractor=self.triple_extractor)  # a new graph: nothing kept
             self.effects.clear()
             self.room, self.plan, self.path, self.answers, self.read = None, None, [], [], set()
-        room = room_of(obs) or self.room
-        observed = self.memory.observe(with_room(obs, room), self.step)
-        self._follow_instructions(obs)
+            self.heat = HeatSources()
+        goal = self.task.goal.strip()
+        restated = bool(goal) and goal in obs  # as after a restart
+        seen = obs
+        if restated and self.remember and self.last_action is not None:
+            self._world_started_over()
+            seen = obs[obs.rfind(goal):]  # the new game's start: what came before is of the old one
+        room = room_of(seen) or self.room
+        observed = self.memory.observe(with_room(seen, room), self.step)
+        self._follow_instructions(obs, restated)
         if self.last_action and self.last_action.startswith(("read ", "examine ")) and not refused(obs):
             self.read.add(self.last_action.split(" ", 1)[1])
+        if self.last_action:
+            self.heat.heard(self.last_action, obs)
         self.answers = list(dict.fromkeys(self.answers + answers(obs)))
         if self.last_action is not None:
             moves = move_triples(self.room, self.last_action, obs)
@@ -175,13 +185,25 @@ class Ariadne:
             self.path = []
         self.expected_room = None
 
-    def _follow_instructions(self, obs: str) -> None:
+    def _world_started_over(self) -> None:
+        """The game started over (it was lost): its things are back where they began, so what the
+        memory says of where they are and what state they are in is dropped, and what was read is
+        worth reading again. The map stays, and so does what the game taught (refused verbs,
+        failures, what its heat sources do)."""
+        kept = [(t.subject, t.relation, t.object) for t in self.memory.current() if connection_direction(t.relation)]
+        self.memory.close()
+        self.memory = Memory(extractor=self.triple_extractor)
+        if kept:
+            self.memory.add_triples(kept, self.step, text="the map, as known before the game started over")
+        self.read = set()
+        self.counts["restarts"] += 1
+
+    def _follow_instructions(self, obs: str, restated: bool) -> None:
         """Mark the plan's step the last action did, then take up any new instruction the text gives
         (the goal told again, as after a restart, restarts the goal's plan)."""
         if self.plan is not None and self.last_action is not None and not refused(obs):
             if self.plan.played(self.last_action, self.realising.get(self.last_action)):
                 self.counts["plan_steps"] += 1
-        restated = bool(self.task.goal) and self.task.goal.strip() in obs  # as after a restart
         if restated and self.last_action is not None:
             self.effects.record_loss(self.last_action)  # it ended the game: never again
         new = read_plan(obs, source=self.last_action)
@@ -213,7 +235,7 @@ class Ariadne:
             elif step.startswith("go "):
                 out[f"{move_verb(unknown_verbs)} {step[3:]}"] = prior
             else:
-                work = step_work(step, view, refused_before=step in self.effects.refusals)
+                work = step_work(step, view, step in self.effects.refusals, self.heat)
                 out.update((c, prior) for c in work.commands)
                 self.realising.update((c, step) for c in work.realises)
         return {c: p for c, p in out.items() if not self.effects.gave_up(c)}

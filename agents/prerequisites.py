@@ -9,16 +9,41 @@ knowledge:
 - a preparation (a cut or a heat verb) acts on a thing carried, and a cut needs a cutter carried:
   what is missing and in sight is taken first;
 - a heat verb the game refused ("grill", "roast" where only "cook ... in ..." is known) is played as
-  cooking the thing on each heat source in sight; the chooser picks which, reading the step.
+  cooking the thing on a heat source in sight. The game's answers to cooking say what each source
+  does ("You roast the apple with the oven"): a source learned for the verb is the one played, and
+  one learned for another verb is left out; otherwise the chooser picks, reading the step.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from .candidates import CUTS, CUTTERS, HEAT_SOURCES, visible
 from .world import WorldView
 
 HEAT_VERBS = ("grill", "roast", "fry", "bake", "toast", "boil", "broil", "cook")
+COOKED = re.compile(r"\byou (\w+) the .+? (?:with|in|on) the ([\w ]+?)[.!,]", re.I)
+
+
+@dataclass
+class HeatSources:
+    """What each heat source does in this game, as its answers to cooking told it: verb -> source."""
+
+    by_verb: dict[str, str] = field(default_factory=dict)
+
+    def heard(self, action: str, response: str) -> None:
+        """Learn from the game's answer to a cooking command ("You roast the apple with the oven.")."""
+        if not action.startswith("cook "):
+            return
+        m = COOKED.search(response or "")
+        if m is not None and m.group(1).lower() in HEAT_VERBS:
+            self.by_verb[m.group(1).lower()] = m.group(2).lower()
+
+    def for_verb(self, verb: str, sources: list[str]) -> list[str]:
+        """Of ``sources``, the one learned for ``verb``; else those not learned for another verb."""
+        mine = [h for h in sources if self.by_verb.get(verb) == h]
+        taken = set(self.by_verb.values())
+        return mine or [h for h in sources if h not in taken]
 
 
 @dataclass(frozen=True)
@@ -30,9 +55,9 @@ class StepWork:
     realises: tuple[str, ...] = ()
 
 
-def step_work(step: str, view: WorldView, refused_before: bool) -> StepWork:
+def step_work(step: str, view: WorldView, refused_before: bool, heat: HeatSources | None = None) -> StepWork:
     """What to play for ``step`` now (the step itself when nothing is missing); ``refused_before``:
-    the game refused the step as written."""
+    the game refused the step as written; ``heat``: what the game told of its heat sources."""
     verb, _, thing = step.partition(" ")
     if not thing or view.room is None:
         return StepWork((step,))
@@ -50,6 +75,7 @@ def step_work(step: str, view: WorldView, refused_before: bool) -> StepWork:
     if missing:
         return StepWork(tuple(missing))
     if verb in HEAT_VERBS and refused_before and view.carries(thing):
-        cooked = tuple(f"cook {thing} in {h}" for h in seen if h.split()[-1] in HEAT_SOURCES)
+        sources = [h for h in seen if h.split()[-1] in HEAT_SOURCES]
+        cooked = tuple(f"cook {thing} in {h}" for h in (heat or HeatSources()).for_verb(verb, sources))
         return StepWork(cooked or (step,), cooked)
     return StepWork((step,))

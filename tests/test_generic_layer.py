@@ -1,6 +1,7 @@
 """Ariadne's generic layer, piece by piece: instructions read into plans, commands built from
 memory, the goal's priors, undo and cycle penalties, and remembered failures."""
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +16,10 @@ from graphmem_agents.commands import readable
 from graphmem_agents.effects import EffectTracker, refused
 from graphmem_agents.goal import GoalReader, quantity
 from graphmem_agents.instructions import carries_out, read_goal_plan, read_plan
-from graphmem_agents.prerequisites import step_work
+from graphmem_agents.prerequisites import HeatSources, step_work
 from graphmem_agents.runner import run_episode
 from graphmem_agents.world import WorldView
+from graphmem_environments.episode import StepResult, Task
 from graphmem_environments.twx import TWXEnv
 from fakes import HashingEmbedder
 from scripted_llm import ScriptedChat
@@ -221,5 +223,37 @@ def test_a_steps_missing_prerequisites_come_first():
     # The game refused "roast": cooking on a heat source in sight does the step, the chooser picks which.
     roast = step_work("roast red apple", held, refused_before=True)
     assert set(roast.commands) == set(roast.realises) == {f"cook red apple in {h}" for h in ("stove", "oven", "toaster")}
+    # The game told what the oven does: it roasts, so grilling is done elsewhere and roasting there.
+    heat = HeatSources()
+    heat.heard("cook chicken wing in oven", "You roast the chicken wing with the oven.  -= Restarting =-")
+    assert heat.by_verb == {"roast": "oven"}
+    assert step_work("roast red apple", held, True, heat).commands == ("cook red apple in oven",)
+    assert set(step_work("grill red apple", held, True, heat).commands) == {"cook red apple in stove",
+                                                                             "cook red apple in toaster"}
     plan = read_plan("Ingredients:\n  red apple\n\nDirections:\n  roast the red apple\n  prepare meal\n")
     assert plan.played("cook red apple in oven", realises="roast red apple") and plan.wanted() == ["take red apple", "prepare meal"]
+
+
+def test_a_restart_drops_where_things_were_and_keeps_the_map_and_what_was_learned():
+    goal = "Your task is to put the coin in the box."
+    agent = Ariadne(ScriptedChat(lambda messages, schema: "no json"))
+    agent.reset(Task("restart", Path("unused"), goal=goal))
+
+    def step(text: str) -> None:
+        agent.act(StepResult(text, text, (), 0, 1, False, False, False, False, 0))
+
+    step(f"{goal}\nYou are in the kitchen. In one part of the room you see a coin.")
+    agent.override("take coin")
+    step("You take the coin.")
+    agent.override("go east")
+    step("You are in the hall. In one part of the room you see a box.")
+    agent.override("open box")
+    step("You can't do that.")
+    assert WorldView.read(agent.memory.current(), "hall").carries("coin")
+    agent.override("go west")
+    step(f"You are in the kitchen.\n\n-= Restarting =-\n{goal}\nYou are in the kitchen. In one part of the room "
+         f"you see a coin.")
+    view = WorldView.read(agent.memory.current(), "kitchen")
+    assert not view.carries("coin") and view.location["coin"][1] == "kitchen"
+    assert "hall" in view.rooms.exits.get("kitchen", {}).values()  # the map stays
+    assert "open box" in agent.effects.failed and agent.counts["restarts"] == 1  # so does what was refused
