@@ -1,0 +1,125 @@
+"""The GraphStore contract, the round trip and namespaces against a real FalkorDB server."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from falkor_server import falkor_server  # noqa: F401 - fixture
+from graphmem.model import Episode, Triple
+from graphmem.store import open_store
+from graphmem.store.base import CypherError, StoreError
+from graphmem.store.embedded import EmbeddedStore
+from graphmem.store.falkor import FalkorStore
+from graphmem.store.transfer import export_graph, import_graph
+from store_contract import StoreContract
+
+pytestmark = pytest.mark.slow  # a real FalkorDB server
+
+
+@pytest.fixture
+def falkor_store_factory(falkor_server):  # noqa: F811
+    """Factory of FalkorStores, each on a brand-new graph unless named; all closed after the test."""
+    opened = []
+
+    def make(graph: str | None = None, namespace: str = "default") -> FalkorStore:
+        store = open_store(f"{falkor_server.uri}/{graph or falkor_server.fresh_graph()}", namespace=namespace)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+class TestFalkorStore(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _server(self, falkor_store_factory):
+        self.make = falkor_store_factory
+
+    def make_store(self):
+        return self.make()
+
+    def reopen(self, store):
+        # A new connection to the same graph; the old one stays open (the contract compares).
+        store.flush()
+        return self.make(store.base_graph)
+
+    def open_again(self, store):
+        return self.make(store.base_graph)
+
+
+def sample_graph(path) -> EmbeddedStore:
+    rng = np.random.default_rng(7)
+    st = EmbeddedStore(path)
+    ts = [Triple(f"thing {i}", "in", f"room {i % 5}", valid_from=i, sources=[f"e{i}", "seed"])
+          for i in range(40)]
+    for t in ts[::2]:
+        t.embedding = rng.standard_normal(384).astype(np.float32)
+    ts.append(Triple("door", "is", "open", valid_from=3))  # no sources, no embedding
+    st.add_triples(ts)
+    st.retire([ts[1].id, ts[4].id], 50)
+    for i in range(5):
+        ep = Episode(f"e{i}", i, f"Step {i}: you see things.", [ts[i].id], title=f"s{i}",
+                     meta={"document": "d.md"} if i == 2 else None)
+        ep.embedding = rng.standard_normal(384).astype(np.float32) if i % 2 else None
+        st.add_episode(ep)
+    st.set_meta("embedder", "all-MiniLM-L6-v2")
+    st.set_meta("step", 50)
+    st.flush()
+    return st
+
+
+def test_round_trip_file_to_server_to_file_is_identical(tmp_path, falkor_store_factory):
+    original = sample_graph(tmp_path / "a.json")
+    server_store = falkor_store_factory()
+    assert export_graph(tmp_path / "a.json", server_store) == original.counts()
+    again = falkor_store_factory(server_store.base_graph)
+    import_graph(again, tmp_path / "b.json")
+    copy = EmbeddedStore(tmp_path / "b.json", create=False, readonly=True)
+    assert [t.to_dict() for t in copy.triples(current_only=False)] == \
+        [t.to_dict() for t in original.triples(current_only=False)]
+    assert [e.to_dict() for e in copy.episodes()] == [e.to_dict() for e in original.episodes()]
+    assert copy.meta() == original.meta()
+    for t in original.triples(current_only=False):
+        if t.embedding is not None:  # float32 vectors come back bit for bit
+            assert np.array_equal(copy.get_triple(t.id).embedding, t.embedding)
+
+
+def test_namespaces_are_graphs_of_their_own(falkor_store_factory):
+    default = falkor_store_factory()
+    other = default.open_namespace("team_a-1")
+    assert other.graph == default.base_graph + "__team_5fa_2d1"
+    default.add_triples([Triple("apple", "on", "table")])
+    other.add_triples([Triple("pear", "in", "bowl")])
+    assert [t.subject for t in default.triples()] == ["apple"]
+    assert [t.subject for t in other.triples()] == ["pear"]
+    assert default.namespaces() == ["default", "team_a-1"]
+    # Cypher reads the namespace's own graph only.
+    assert other.cypher("MATCH (n:Entity) RETURN n.name AS name ORDER BY name") == \
+        [{"name": "bowl"}, {"name": "pear"}]
+    other.close()
+    assert default.counts()["triples"] == 1  # the shared connection stays open
+
+
+def test_cypher_is_bounded_and_read_only_on_the_server(falkor_store_factory):
+    from graphmem.store.cypher_limits import CypherLimits
+
+    st = falkor_store_factory()
+    st.add_triples([Triple(f"t{i}", "in", "box") for i in range(5)])
+    with pytest.raises(CypherError, match="more than 3 rows"):
+        st.cypher("MATCH (n:Entity) RETURN n.name", limits=CypherLimits(max_rows=3))
+    # A write the guard cannot see (a procedure call it allows) is still refused by GRAPH.RO_QUERY.
+    assert st.cypher("MATCH p=(a)-[r:REL]->(b) WHERE a.name = 't0' RETURN p")[0]["p"] == \
+        [{"name": "t0"}, {k: v for k, v in st.cypher("MATCH ()-[r:REL]->() WHERE startNode(r).name = 't0' "
+                                                        "RETURN r")[0]["r"].items()}, {"name": "box"}]
+    assert len(st.cypher("CREATE (:Entity {name: 'x'})", write=True)) == 0
+    assert "x" in {r["n.name"] for r in st.cypher("MATCH (n:Entity) RETURN n.name")}
+
+
+def test_bad_uris_and_dead_servers_say_what_to_fix():
+    from graphmem.testing.arcadedb import free_port
+
+    with pytest.raises(StoreError, match="falkor://HOST:PORT"):
+        open_store("falkor://")
+    with pytest.raises(StoreError, match="did not answer"):
+        open_store(f"falkor://127.0.0.1:{free_port()}")
