@@ -335,9 +335,7 @@ class Memory:
         """The facts valid at ``step`` and their vectors (the index keeps a retired fact's row)."""
         facts = [t for t in self.store.triples(current_only=False)
                  if t.valid_from <= step and (t.valid_until is None or step < t.valid_until)]
-        rows = self.triple_index.rows([t.id for t in facts])
-        kept = rows >= 0  # a fact without a vector cannot be scored
-        return [t for t, keep in zip(facts, kept.tolist()) if keep], self.triple_index.matrix[rows[kept]]
+        return self.indexes.vectors_of(facts)
 
     def _encode_queries(self, queries: list[str]) -> np.ndarray:
         """Agents ask the same questions step after step: keep recent query vectors."""

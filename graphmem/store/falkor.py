@@ -55,12 +55,14 @@ _ENCODED = re.compile(r"_(5f|2d)")
 
 class FalkorStore(CypherStore):
     """A GraphStore kept in a FalkorDB graph. ``connection``: another store's, to share
-    (``open_namespace``); it stays that store's to close."""
-
-    supports_vector_search = True
+    (``open_namespace``); it stays that store's to close. ``vector_search``: False to have a memory
+    load every vector into its own indexes instead, as on servers without vector indexes (to
+    compare the two)."""
 
     def __init__(self, uri: str = "falkor://127.0.0.1:6379", *, namespace: str = DEFAULT_NAMESPACE,
-                 connection: FalkorConnection | None = None, graph: str | None = None) -> None:
+                 connection: FalkorConnection | None = None, graph: str | None = None,
+                 vector_search: bool = True) -> None:
+        self.supports_vector_search = vector_search
         self._owns_connection = connection is None
         self._conn = connection or FalkorConnection(FalkorAddress.parse(uri))
         self.base_graph = graph or self._conn.address.graph
@@ -150,7 +152,7 @@ class FalkorStore(CypherStore):
         if kind in self._vector_dims:
             return
         first = next((r["embedding"] for r in rows if r["embedding"] is not None), None)
-        if first is None or self._indexed_dims().get(kind):
+        if first is None or self._has_vector_index(kind):
             return
         pattern = VECTOR_KINDS[kind][0]
         with self._schema_lock:
@@ -170,24 +172,42 @@ class FalkorStore(CypherStore):
     def vector_search(self, kind: str, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
         """Per query vector, the ``k`` nearest (id, cosine similarity) of ``kind`` ("triples":
         current facts only; "episodes"), best first, ties by id, in one round trip (more only when
-        retired facts crowd the first answer). Approximate: the server's HNSW index."""
+        retired facts crowd the first answer). Approximate: the server's HNSW index.
+
+        The index answers with fewer than it is asked for once its entries have changed (an update
+        leaves the old entry behind, unanswered), and it holds retired facts too: so twice ``k`` is
+        asked for, and where that gave fewer than ``k`` current ones, four times as many again,
+        until the index has no more to give."""
         queries = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1).tolist()
-        if not queries or k <= 0 or not self._indexed_dims().get(kind):
+        if not queries or k <= 0 or not self._has_vector_index(kind):
             return [[] for _ in queries]
         call = VECTOR_KINDS[kind][1]
-        fetch = k if kind == "episodes" else 2 * k
+        fetch, total = 2 * k, None
         while True:
             recs = self._read(f"UNWIND range(0, size($qs) - 1) AS i CALL db.idx.vector.{call}",
                               f"searching {kind} vectors", qs=queries, k=fetch)
             found: list[list[tuple[str, float]]] = [[] for _ in queries]
-            raw = [0] * len(queries)
             for r in recs:
-                raw[r["i"]] += 1
                 if r["current"]:
                     found[r["i"]].append((r["id"], 1.0 - float(r["score"])))
-            if all(len(f) >= k or n < fetch for f, n in zip(found, raw)):
-                return [sorted(f, key=lambda x: (-x[1], x[0]))[:k] for f in found]
-            fetch *= 4  # retired facts took the places: ask for more
+            if all(len(f) >= k for f in found):
+                break
+            if total is None:
+                total = self._vectors_stored(kind)
+            if fetch >= total:
+                break
+            fetch *= 4
+        return [sorted(f, key=lambda x: (-x[1], x[0]))[:k] for f in found]
+
+    def _has_vector_index(self, kind: str) -> bool:
+        """Whether ``kind`` has its vector index on the server (asked until one is there: another
+        client may make it)."""
+        return kind in self._vector_dims or kind in self._indexed_dims()
+
+    def _vectors_stored(self, kind: str) -> int:
+        match = "MATCH ()-[x:REL]->()" if kind == "triples" else "MATCH (x:Episode)"
+        return int(self._read(f"{match} WHERE x.embedding IS NOT NULL RETURN count(x) AS n",
+                              f"counting {kind} vectors")[0]["n"])
 
     def vector_scores(self, kind: str, vector: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Every searched id of ``kind`` with its cosine similarity to ``vector`` (exact, a scan on
@@ -241,7 +261,8 @@ class FalkorStore(CypherStore):
     # --- namespaces ----------------------------------------------------------------------------
     def open_namespace(self, namespace: str) -> "FalkorStore":
         """The store of ``namespace``: the graph ``GRAPH__name`` on the same server and connection."""
-        return FalkorStore(namespace=namespace, connection=self._conn, graph=self.base_graph)
+        return FalkorStore(namespace=namespace, connection=self._conn, graph=self.base_graph,
+                           vector_search=self.supports_vector_search)
 
     def namespaces(self) -> list[str]:
         prefix = self.base_graph + "__"
