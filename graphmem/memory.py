@@ -22,6 +22,7 @@ from typing import Callable, Concatenate, Iterable, Mapping, ParamSpec, Sequence
 import numpy as np
 
 from .vectors.blas import one_blas_thread
+from .vectors.server_index import ServerVectorIndex
 from .embedders.sentence_transformer import Embedder, default_embedder
 from .dialogue import prepared
 from .errors import ConfigError
@@ -329,7 +330,8 @@ class Memory:
                 facts, vectors = self._valid_at(checked_step(at))
                 found = associative_at(qv, facts, vectors, cfg)
         triples = [t for t, _ in found]
-        return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
+        on_server = isinstance(self.triple_index, ServerVectorIndex)  # its vectors are not read
+        return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv, vectors=not on_server))
 
     def _valid_at(self, step: int) -> tuple[list[Triple], np.ndarray]:
         """The facts valid at ``step`` and their vectors (the index keeps a retired fact's row)."""

@@ -64,22 +64,24 @@ def associative(query_vecs: np.ndarray, index: VectorIndex | ServerVectorIndex, 
     trip for the seeds of all queries, one per level for the candidates and their scores).
     """
     wanted = max(cfg.top_k, cfg.hub_pool)
-    if isinstance(index, ServerVectorIndex):
+    pool: list[str] = []  # every query's nearest facts (filled below): a hub's candidates include them
+    neighbours: _Neighbours
+    if isinstance(index, ServerVectorIndex):  # then vectors stay there: none are read
         found_per_query = index.search_many(query_vecs, wanted)
+        neighbours = _ServerNeighbours(store, query_vecs, cfg, pool)
     else:
         found_per_query = [index.search(q, wanted, candidates=cfg.hub_pool) for q in query_vecs]
+        neighbours = _IndexNeighbours(index, store, query_vecs, cfg, pool, rows)
+    on_server = isinstance(index, ServerVectorIndex)
     seeds: dict[str, float] = {}
-    pool: list[str] = []
     for found in found_per_query:
         for tid, score in found[: cfg.top_k]:
             if score >= cfg.threshold and tid not in seeds:
                 seeds[tid] = score
         pool += [tid for tid, _ in found]
-    neighbours: _Neighbours = _ServerNeighbours(store, query_vecs, cfg, pool) \
-        if isinstance(index, ServerVectorIndex) else _IndexNeighbours(index, store, query_vecs, cfg, pool, rows)
     picked: dict[str, tuple[Triple, float]] = {}
     frontier: list[str] = []
-    for t in store.get_triples(seeds):
+    for t in store.get_triples(seeds, vectors=not on_server):
         if t.current:
             picked[t.id] = (t, seeds[t.id])
             frontier += [t.subject, t.object]
@@ -96,7 +98,7 @@ def associative(query_vecs: np.ndarray, index: VectorIndex | ServerVectorIndex, 
                 break
             kept.update(best_of(entity, picked, kept))
         frontier = []
-        for t in store.get_triples(kept):
+        for t in store.get_triples(kept, vectors=not on_server):
             picked[t.id] = (t, kept[t.id])
             frontier += [t.subject, t.object]
         if not frontier:
@@ -231,14 +233,15 @@ def _best(rows: np.ndarray, picked: dict, kept: dict, query_vecs: np.ndarray, in
 
 
 def rank_episodes(triples: list[Triple], store: GraphStore, cfg: RecallConfig,
-                  query_vecs: np.ndarray | None = None) -> list[ScoredEpisode]:
-    """Episodes holding retrieved triples, by n/N * log(N) (+ optional query similarity)."""
+                  query_vecs: np.ndarray | None = None, vectors: bool = True) -> list[ScoredEpisode]:
+    """Episodes holding retrieved triples, by n/N * log(N) (+ optional query similarity).
+    ``vectors``: False to read the episodes without theirs where the score needs none (a server's)."""
     hits: dict[str, int] = {}
     for t in triples:
         for src in t.sources:
             hits[src] = hits.get(src, 0) + 1
     scored = []
-    for ep in store.get_episodes(hits):
+    for ep in store.get_episodes(hits, vectors=vectors or bool(cfg.episode_similarity)):
         n = hits[ep.id]
         total = max(len(ep.triple_ids), n)
         score = n / total * math.log(total) if total > 1 else 0.0

@@ -61,8 +61,10 @@ class GraphStore(ABC):
     @abstractmethod
     def get_triple(self, triple_id: str) -> Triple | None: ...
 
-    def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
-        """The triples with these ids, each once, in the order asked; unknown ids are skipped."""
+    def get_triples(self, triple_ids: Iterable[str], vectors: bool = True) -> list[Triple]:
+        """The triples with these ids, each once, in the order asked; unknown ids are skipped.
+        ``vectors``: False where the caller needs none; a server store then sends none (they are
+        most of a triple's bytes), and the triples come without."""
         return [t for t in map(self.get_triple, dict.fromkeys(triple_ids)) if t is not None]
 
     @abstractmethod
@@ -138,8 +140,9 @@ class GraphStore(ABC):
     @abstractmethod
     def get_episode(self, episode_id: str) -> Episode | None: ...
 
-    def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
-        """The episodes with these ids, each once, in the order asked; unknown ids are skipped."""
+    def get_episodes(self, episode_ids: Iterable[str], vectors: bool = True) -> list[Episode]:
+        """The episodes with these ids, each once, in the order asked; unknown ids are skipped.
+        ``vectors``: as for ``get_triples``."""
         return [e for e in map(self.get_episode, dict.fromkeys(episode_ids)) if e is not None]
 
     @abstractmethod

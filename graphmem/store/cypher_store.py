@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable, TypeVar
 
 from ..model import Episode, Triple, ordered_unique
 from .base import GraphStore
-from .bolt_layout import EPISODE_RETURN, TRIPLE_RETURN, episode_of, triple_of
+from .bolt_layout import (EPISODE_RETURN, EPISODE_RETURN_BARE, TRIPLE_RETURN, TRIPLE_RETURN_BARE, episode_of,
+                          triple_of)
 from .transfer import write_graph_file
 
 T = TypeVar("T")
@@ -43,10 +44,11 @@ class CypherStore(GraphStore):
                           "reading a triple", id=triple_id)
         return triple_of(recs[0]) if recs else None
 
-    def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
+    def get_triples(self, triple_ids: Iterable[str], vectors: bool = True) -> list[Triple]:
         # IN, not UNWIND + equality: ArcadeDB answers the latter with a scan of every relationship
         # per id (1.1 s an id at 100k triples, measured) and the former from its id index.
-        return self._read_by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {TRIPLE_RETURN}",
+        returned = TRIPLE_RETURN if vectors else TRIPLE_RETURN_BARE
+        return self._read_by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {returned}",
                                  triple_ids, triple_of, "reading triples")
 
     def triples(self, current_only: bool = True) -> list[Triple]:
@@ -123,8 +125,9 @@ class CypherStore(GraphStore):
                           id=episode_id)
         return episode_of(recs[0]) if recs else None
 
-    def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
-        return self._read_by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {EPISODE_RETURN}",
+    def get_episodes(self, episode_ids: Iterable[str], vectors: bool = True) -> list[Episode]:
+        returned = EPISODE_RETURN if vectors else EPISODE_RETURN_BARE
+        return self._read_by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {returned}",
                                  episode_ids, episode_of, "reading episodes")
 
     def episodes(self) -> list[Episode]:

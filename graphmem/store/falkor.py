@@ -105,7 +105,7 @@ class FalkorStore(CypherStore):
 
     # --- writes --------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
-        rows = list({t.id: triple_row(t) for t in triples}.values())
+        rows = list({t.id: _with_array_vector(triple_row(t), t.embedding) for t in triples}.values())
         if not rows:
             return
         self._index_vectors("triples", rows)
@@ -122,7 +122,7 @@ class FalkorStore(CypherStore):
         return [i for i in ids if i in done]
 
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
-        rows = [episode_row(e) for e in episodes]
+        rows = [_with_array_vector(episode_row(e), e.embedding) for e in episodes]
         if rows:
             self._index_vectors("episodes", rows)
             self._write(writes.WRITE_EPISODES, f"writing {len(rows)} episodes", rows=rows)
@@ -296,3 +296,10 @@ class FalkorStore(CypherStore):
     def __repr__(self) -> str:
         where = "" if self.namespace == DEFAULT_NAMESPACE else f", namespace {self.namespace!r}"
         return f"FalkorStore({self.uri}{where})"
+
+
+def _with_array_vector(row: dict, embedding: np.ndarray | None) -> dict:
+    """``row`` with its vector as a float32 array, which ``falkor_params`` writes fast and exactly."""
+    if embedding is not None:
+        row["embedding"] = np.asarray(embedding, dtype=np.float32).ravel()
+    return row

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .base import CypherError, StoreError
+from .falkor_params import params_header
 
 SCHEMES = ("falkor://", "redis://")
 DEFAULT_PORT = 6379
@@ -70,7 +71,8 @@ class FalkorConnection:
         run = handle.query if write else handle.ro_query
         timeout = max(1, int(timeout_s * 1000)) if timeout_s else None
         self.queries += 1
-        result = self._call(lambda: run(query, params or {}, timeout=timeout), doing)
+        text = params_header(params) + query
+        result = self._call(lambda: run(text, timeout=timeout), doing)
         names = [column[1] for column in result.header]
         return [dict(zip(names, row)) for row in result.result_set]
 
