@@ -4,6 +4,11 @@ episodes (observations, passages), kept in step with every write and saved with 
 How a graph's fact vectors are made (store meta key FACT_VECTORS; graphs without it: TEXT): TEXT
 embeds each fact's own text; PASSAGE_TOKENS pools a passage's facts from the token embeddings of the
 passage's one forward pass (where the fact's names are found in it, else TEXT).
+
+On a store that searches its own vectors (a FalkorDB server: ``GraphStore.supports_vector_search``)
+both indexes are the server's (``ServerVectorIndex``): opening reads the metadata only, and no
+vector is held here. Elsewhere (graph files, Bolt servers) every vector is loaded on open, and a
+server's store then shows this process another one's writes only once it opens the graph again.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from .errors import ConfigError
 from .util.gcpause import gc_paused
 from .model import Triple, vector_matrix
 from .store.base import GraphStore, RowView
+from .vectors.server_index import ServerVectorIndex
 from .vectors.vector_index import VectorIndex
 
 if TYPE_CHECKING:
@@ -44,23 +50,42 @@ class GraphIndexes:
     new graph; a graph keeps the kind it was written with (PASSAGE_TOKENS needs an embedder with
     ``encode_tokens``), which ``self.fact_vectors`` then holds."""
 
+    triples: VectorIndex | ServerVectorIndex
+    episodes: VectorIndex | ServerVectorIndex
+
     def __init__(self, store: GraphStore, embedder: Embedder, fact_vectors: str = TEXT):
         self.store = store
         self.embedder = embedder
-        self.triples = VectorIndex(embedder.dim)
-        self.episodes = VectorIndex(embedder.dim, ann_threshold=EXACT_ONLY)
         self._loaded_ids: list[str] | None = None
-        with gc_paused():
-            has_triples = self._load()
+        self._check_embedder(store.meta().get("embedder"))
+        if store.supports_vector_search:
+            self.triples = ServerVectorIndex(store, "triples", embedder.dim)
+            self.episodes = ServerVectorIndex(store, "episodes", embedder.dim)
+            has_triples = self._embed_missing_on_server()
+        else:
+            self.triples = VectorIndex(embedder.dim)
+            self.episodes = VectorIndex(embedder.dim, ann_threshold=EXACT_ONLY)
+            with gc_paused():
+                has_triples = self._load(self.triples, self.episodes)
         self.fact_vectors = self._fact_vector_kind(store.meta().get(FACT_VECTORS), has_triples, fact_vectors)
 
-    def _load(self) -> bool:
-        """Fill both indexes from the store; whether it holds triples."""
-        stored = self.store.meta().get("embedder")
+    def _check_embedder(self, stored: str | None) -> None:
         if stored not in (None, self.embedder.name):
             raise ConfigError(f"this graph was built with the embedder {stored!r}, not "
                               f"{self.embedder.name!r}: their vectors do not compare; open it with "
                               f"that embedder (--embedder {stored})")
+
+    def _embed_missing_on_server(self) -> bool:
+        """Give the triples written without a vector theirs (the server indexes it); whether the
+        store holds triples. Nothing else is read."""
+        missing = self.store.triples_without_vectors()
+        if missing:
+            embed_facts(self.embedder, missing)
+            self.store.add_triples(missing)
+        return self.store.count_triples() > 0
+
+    def _load(self, fact_index: VectorIndex, episode_index: VectorIndex) -> bool:
+        """Fill both indexes from the store; whether it holds triples."""
         try:
             ids, matrix = self.store.triple_vectors()
         except ValueError:  # vectors of several dimensions (another embedder's): re-embed below
@@ -75,15 +100,15 @@ class GraphIndexes:
             ids, matrix = [t.id for t in triples], vector_matrix(triples)
         if total:
             assert matrix is not None  # the store's, or made above
-            self.triples.add(ids, matrix)
+            fact_index.add(ids, matrix)
             self._loaded_ids = ids  # the store's row view, while it is this list, numbers rows as the index does
-            self.triples.deactivate(self.store.retired_triple_ids())
+            fact_index.deactivate(self.store.retired_triple_ids())
             ann, labels = self.store.attachment(TRIPLE_ANN), self.store.attachment(TRIPLE_ANN_IDS)
             if ann is not None and labels is not None and ann[0] == labels[0]:
-                self.triples.load_ann(ann[0], ann[1], labels[1])
+                fact_index.load_ann(ann[0], ann[1], labels[1])
         with_vec = [ep for ep in self.store.episodes() if ep.embedding is not None and ep.embedding.shape[0] == dim]
         if with_vec:
-            self.episodes.add([ep.id for ep in with_vec], vector_matrix(with_vec))
+            episode_index.add([ep.id for ep in with_vec], vector_matrix(with_vec))
         return bool(total)
 
     def _fact_vector_kind(self, stored: str | None, has_triples: bool, asked: str) -> str:
@@ -123,6 +148,9 @@ class GraphIndexes:
             todo = [t for t in triples if t.embedding is None]
             if todo:
                 embed_facts(self.embedder, todo)
+        if isinstance(self.triples, ServerVectorIndex):
+            return  # the store writes the vectors with the triples
+        if matrix is None:
             matrix = vector_matrix(triples)
         ids = [t.id for t in triples]
         self.triples.add(ids, matrix)
@@ -144,6 +172,16 @@ class GraphIndexes:
         self._add_facts(triples)
 
     # --- reading and saving --------------------------------------------------------------------
+    def vectors_of(self, facts: list[Triple]) -> tuple[list[Triple], np.ndarray]:
+        """Those of ``facts`` that have a vector, and their vectors as rows (the index's rows here;
+        a server's facts carry theirs, read with them)."""
+        if isinstance(self.triples, ServerVectorIndex):
+            kept = [t for t in facts if t.embedding is not None]
+            return kept, vector_matrix(kept) if kept else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        rows = self.triples.rows([t.id for t in facts])
+        has = rows >= 0  # a fact without a vector cannot be scored
+        return [t for t, keep in zip(facts, has.tolist()) if keep], self.triples.matrix[rows[has]]
+
     def row_view(self) -> RowView | None:
         """The store's row view while it numbers rows as the fact index does (recall then scores
         rows without looking up ids)."""
@@ -152,7 +190,7 @@ class GraphIndexes:
 
     def keep_ann(self) -> None:
         """Hand a changed ANN index to a store that saves it with the graph (graph archives)."""
-        if self.store.readonly or not self.store.keeps_attachments:
+        if self.store.readonly or not self.store.keeps_attachments or isinstance(self.triples, ServerVectorIndex):
             return
         state = self.triples.ann_state(order=lambda: [t.id for t in self.store.triples(current_only=False)])
         if state is not None:

@@ -22,6 +22,7 @@ from typing import Callable, Concatenate, Iterable, Mapping, ParamSpec, Sequence
 import numpy as np
 
 from .vectors.blas import one_blas_thread
+from .vectors.server_index import ServerVectorIndex
 from .embedders.sentence_transformer import Embedder, default_embedder
 from .dialogue import prepared
 from .errors import ConfigError
@@ -329,15 +330,14 @@ class Memory:
                 facts, vectors = self._valid_at(checked_step(at))
                 found = associative_at(qv, facts, vectors, cfg)
         triples = [t for t, _ in found]
-        return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv))
+        on_server = isinstance(self.triple_index, ServerVectorIndex)  # its vectors are not read
+        return Subgraph(triples, rank_episodes(triples, self.store, cfg, qv, vectors=not on_server))
 
     def _valid_at(self, step: int) -> tuple[list[Triple], np.ndarray]:
         """The facts valid at ``step`` and their vectors (the index keeps a retired fact's row)."""
         facts = [t for t in self.store.triples(current_only=False)
                  if t.valid_from <= step and (t.valid_until is None or step < t.valid_until)]
-        rows = self.triple_index.rows([t.id for t in facts])
-        kept = rows >= 0  # a fact without a vector cannot be scored
-        return [t for t, keep in zip(facts, kept.tolist()) if keep], self.triple_index.matrix[rows[kept]]
+        return self.indexes.vectors_of(facts)
 
     def _encode_queries(self, queries: list[str]) -> np.ndarray:
         """Agents ask the same questions step after step: keep recent query vectors."""

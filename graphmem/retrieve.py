@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable, Protocol
 
 import numpy as np
 
+from .vectors.server_index import ServerVectorIndex
 from .vectors.vector_index import VectorIndex
 from .errors import ConfigError
 from .model import ScoredEpisode, Triple
@@ -50,7 +52,7 @@ class RecallConfig:
                                   + (" (depth=0 keeps the seeds only)" if name == "width" else ""))
 
 
-def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
+def associative(query_vecs: np.ndarray, index: VectorIndex | ServerVectorIndex, store: GraphStore,
                 cfg: RecallConfig, rows: RowView | None = None) -> list[tuple[Triple, float]]:
     """Retrieved triples with their best query similarity, in retrieval order.
 
@@ -58,53 +60,109 @@ def associative(query_vecs: np.ndarray, index: VectorIndex, store: GraphStore,
     candidate ids and one for the triples kept, and once the first hub is met one for the queries'
     nearest neighbours (a server answers each in one round trip). ``rows``: the store's row view
     when its rows are the index's rows (a graph file as opened): candidates are then read as rows,
-    with no id looked up.
+    with no id looked up. With a ``ServerVectorIndex`` the server searches and scores (one round
+    trip for the seeds of all queries, one per level for the candidates and their scores).
     """
+    wanted = max(cfg.top_k, cfg.hub_pool)
+    pool: list[str] = []  # every query's nearest facts (filled below): a hub's candidates include them
+    neighbours: _Neighbours
+    if isinstance(index, ServerVectorIndex):  # then vectors stay there: none are read
+        found_per_query = index.search_many(query_vecs, wanted)
+        neighbours = _ServerNeighbours(store, query_vecs, cfg, pool)
+    else:
+        found_per_query = [index.search(q, wanted, candidates=cfg.hub_pool) for q in query_vecs]
+        neighbours = _IndexNeighbours(index, store, query_vecs, cfg, pool, rows)
+    on_server = isinstance(index, ServerVectorIndex)
     seeds: dict[str, float] = {}
-    pool: list[str] = []
-    for q in query_vecs:
-        found = index.search(q, max(cfg.top_k, cfg.hub_pool), candidates=cfg.hub_pool)
+    for found in found_per_query:
         for tid, score in found[: cfg.top_k]:
             if score >= cfg.threshold and tid not in seeds:
                 seeds[tid] = score
         pool += [tid for tid, _ in found]
     picked: dict[str, tuple[Triple, float]] = {}
     frontier: list[str] = []
-    for t in store.get_triples(seeds):
+    for t in store.get_triples(seeds, vectors=not on_server):
         if t.current:
             picked[t.id] = (t, seeds[t.id])
             frontier += [t.subject, t.object]
-    near: dict[str, np.ndarray] | None = None  # entity -> rows of its triples in the pool, read at the first hub
     visited: set[str] = set()
     for _ in range(cfg.depth - 1):
         level = [e for e in dict.fromkeys(frontier) if e not in visited]
         visited.update(level)
         if not level or len(picked) >= cfg.max_triples:
             break
-        ids_of = store.triple_ids_of_entities(level, limit=cfg.hub_scan) if rows is None else None
+        best_of = neighbours.level(level)
         kept: dict[str, float] = {}
         for entity in level:
             if len(picked) + len(kept) >= cfg.max_triples:
                 break
-            # Rows are looked up as the entities are reached: the level may fill up before its last.
-            if ids_of is not None:
-                cands = index.rows(ids_of[entity])
-            else:
-                assert rows is not None  # ids_of is looked up when the store has no row view
-                cands = rows.newest_rows(entity, cfg.hub_scan)
-            if len(cands) >= cfg.hub_scan:  # maybe a hub: add its triples near the queries
-                if near is None:
-                    near = {e: index.rows(ids) for e, ids in _by_entity(store.get_triples(pool)).items()}
-                if entity in near:
-                    cands = np.unique(np.concatenate([cands, near[entity]]))
-            kept.update(_best(cands[cands >= 0], picked, kept, query_vecs, index, cfg))
+            kept.update(best_of(entity, picked, kept))
         frontier = []
-        for t in store.get_triples(kept):
+        for t in store.get_triples(kept, vectors=not on_server):
             picked[t.id] = (t, kept[t.id])
             frontier += [t.subject, t.object]
         if not frontier:
             break
     return list(picked.values())[: cfg.max_triples]
+
+
+Best = Callable[[str, dict, dict], list[tuple[str, float]]]
+
+
+class _Neighbours(Protocol):
+    def level(self, entities: list[str]) -> Best:
+        """For one level of the expansion: ``best(entity, picked, kept)``, the ``width`` facts of the
+        entity most similar to the queries (>= threshold) not picked or kept yet, best first, ties
+        by id."""
+
+
+class _IndexNeighbours:
+    """Candidates scored here, with the vectors of the index (``_best``). A hub's candidates are
+    its newest facts plus those among the queries' nearest (``pool``), read at the first hub."""
+
+    def __init__(self, index: VectorIndex, store: GraphStore, query_vecs: np.ndarray, cfg: RecallConfig,
+                 pool: list[str], rows: RowView | None):
+        self.index, self.store, self.query_vecs, self.cfg, self.pool, self.rows = \
+            index, store, query_vecs, cfg, pool, rows
+        self.near: dict[str, np.ndarray] | None = None  # entity -> rows of its triples in the pool
+
+    def level(self, entities: list[str]) -> Best:
+        cfg, index = self.cfg, self.index
+        ids_of = self.store.triple_ids_of_entities(entities, limit=cfg.hub_scan) if self.rows is None else None
+
+        def best(entity: str, picked: dict, kept: dict) -> list[tuple[str, float]]:
+            # Rows are looked up as the entities are reached: the level may fill up before its last.
+            if ids_of is not None:
+                cands = index.rows(ids_of[entity])
+            else:
+                assert self.rows is not None  # ids_of is looked up when the store has no row view
+                cands = self.rows.newest_rows(entity, cfg.hub_scan)
+            if len(cands) >= cfg.hub_scan:  # maybe a hub: add its triples near the queries
+                if self.near is None:
+                    self.near = {e: index.rows(ids) for e, ids in _by_entity(self.store.get_triples(self.pool)).items()}
+                if entity in self.near:
+                    cands = np.unique(np.concatenate([cands, self.near[entity]]))
+            return _best(cands[cands >= 0], picked, kept, self.query_vecs, index, cfg)
+
+        return best
+
+
+class _ServerNeighbours:
+    """Candidates (the same ones as ``_IndexNeighbours``') scored on the server, a level at a time."""
+
+    def __init__(self, store: GraphStore, query_vecs: np.ndarray, cfg: RecallConfig, pool: list[str]):
+        self.store, self.query_vecs, self.cfg, self.pool = store, query_vecs, cfg, pool
+
+    def level(self, entities: list[str]) -> Best:
+        scored = self.store.neighbour_scores(entities, self.query_vecs, self.cfg.hub_scan, self.pool)
+
+        def best(entity: str, picked: dict, kept: dict) -> list[tuple[str, float]]:
+            fresh = [(tid, score) for tid, score in scored.get(entity, ())
+                     if score >= self.cfg.threshold and tid not in picked and tid not in kept]
+            fresh.sort(key=lambda x: (-x[1], x[0]))
+            return fresh[: self.cfg.width]
+
+        return best
 
 
 def associative_at(query_vecs: np.ndarray, facts: list[Triple], vectors: np.ndarray,
@@ -175,14 +233,15 @@ def _best(rows: np.ndarray, picked: dict, kept: dict, query_vecs: np.ndarray, in
 
 
 def rank_episodes(triples: list[Triple], store: GraphStore, cfg: RecallConfig,
-                  query_vecs: np.ndarray | None = None) -> list[ScoredEpisode]:
-    """Episodes holding retrieved triples, by n/N * log(N) (+ optional query similarity)."""
+                  query_vecs: np.ndarray | None = None, vectors: bool = True) -> list[ScoredEpisode]:
+    """Episodes holding retrieved triples, by n/N * log(N) (+ optional query similarity).
+    ``vectors``: False to read the episodes without theirs where the score needs none (a server's)."""
     hits: dict[str, int] = {}
     for t in triples:
         for src in t.sources:
             hits[src] = hits.get(src, 0) + 1
     scored = []
-    for ep in store.get_episodes(hits):
+    for ep in store.get_episodes(hits, vectors=vectors or bool(cfg.episode_similarity)):
         n = hits[ep.id]
         total = max(len(ep.triple_ids), n)
         score = n / total * math.log(total) if total > 1 else 0.0

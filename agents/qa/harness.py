@@ -22,6 +22,7 @@ from graphmem_environments.qa.evidence import DEFAULT_THRESHOLD, EvidenceCoverag
 from graphmem.embedders.sentence_transformer import DEFAULT_EMBEDDER
 from graphmem.indexes import PASSAGE_TOKENS
 from graphmem.rag import BM25Retriever, DenseRetriever, HybridRetriever, PassageRetriever
+from graphmem.vectors.vector_index import VectorIndex
 
 from graphmem.rag.iterative import iter_retgen
 
@@ -109,7 +110,9 @@ def _dense_cached(dataset: QADataset, cache_dir: str, embedder=None) -> tuple[De
     dense.add(dataset.passages)
     os.makedirs(cache_dir, exist_ok=True)
     tmp = path + ".tmp.npz"
-    np.savez(tmp, ids=np.array(dense.index.ids), vectors=dense.index.matrix)
+    index = dense.index
+    assert isinstance(index, VectorIndex)  # its own, made above (not a server's)
+    np.savez(tmp, ids=np.array(index.ids), vectors=index.matrix)
     os.replace(tmp, path)
     return dense, False
 

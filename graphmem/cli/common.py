@@ -81,7 +81,8 @@ def _check_parent(parent: Path, what: str, path: Path) -> None:
 def add_graph_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--graph", metavar="FILE", help="graph file of the embedded store")
     p.add_argument("--store", metavar="URI",
-                   help="a graph server instead of a file: bolt://HOST:PORT or neo4j://HOST:PORT")
+                   help="a graph server instead of a file: bolt://HOST:PORT, neo4j://HOST:PORT or "
+                        "falkor://HOST:PORT[/GRAPH]")
     add_namespace_option(p)
     add_server_options(p)
     p.set_defaults(graph_required=required)
@@ -135,7 +136,7 @@ def cypher_limits(args):
 
 def add_server_options(p: argparse.ArgumentParser) -> None:
     """Credentials for a graph server; each defaults to its NEO4J_* environment variable."""
-    g = p.add_argument_group("graph server (bolt:// or neo4j:// URIs)")
+    g = p.add_argument_group("graph server (bolt:// or neo4j:// URIs; a falkor:// URI carries its own)")
     g.add_argument("--user", help="default: NEO4J_USER, else neo4j")
     g.add_argument("--password", help="default: NEO4J_PASSWORD")
     g.add_argument("--database", help="default: NEO4J_DATABASE, else the server's default database")

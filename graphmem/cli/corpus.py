@@ -28,7 +28,7 @@ def register(sub) -> None:
                                    "paragraphs.")
     p.add_argument("corpus", metavar="CORPUS")
     p.add_argument("--out", metavar="FILE", help="graph file to write (embedded store)")
-    p.add_argument("--store", metavar="URI", help="write to a graph server (bolt://...) instead of --out")
+    p.add_argument("--store", metavar="URI", help="write to a graph server (bolt://... or falkor://...) instead of --out")
     add_namespace_option(p)
     add_server_options(p)
     existing = p.add_mutually_exclusive_group()

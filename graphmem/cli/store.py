@@ -8,11 +8,11 @@ from .common import (UserError, add_graph_options, add_namespace_option, add_ser
 
 
 def register(sub) -> None:
-    p = sub.add_parser("export", help="copy a graph file into a graph server (Bolt)",
+    p = sub.add_parser("export", help="copy a graph file into a graph server (Bolt or FalkorDB)",
                        description="Copy every triple (retired ones too, with validity, sources and "
                                    "embeddings), episode and metadata of FILE into an empty database.")
     p.add_argument("--graph", metavar="FILE", required=True, help="graph file to read")
-    p.add_argument("--to", metavar="URI", help="bolt://HOST:PORT or neo4j://HOST:PORT "
+    p.add_argument("--to", metavar="URI", help="bolt://HOST:PORT, neo4j://HOST:PORT or falkor://HOST:PORT[/GRAPH] "
                                                "(default: NEO4J_URI)")
     p.add_argument("--merge", action="store_true",
                    help="add to a database that already holds a graph (default: refuse)")
@@ -20,11 +20,12 @@ def register(sub) -> None:
     add_server_options(p)
     p.set_defaults(handler=cmd_export)
 
-    p = sub.add_parser("import", help="copy a graph from a graph server (Bolt) or a graph file into a file",
+    p = sub.add_parser("import", help="copy a graph from a graph server (Bolt or FalkorDB) or a graph file into a file",
                        description="Write everything in the server database (or graph file) to a new "
                                    "graph file: *.json as JSON, any other name as the binary archive.")
     p.add_argument("--from", dest="source", metavar="URI|FILE",
-                   help="bolt://HOST:PORT, neo4j://HOST:PORT or a graph file (default: NEO4J_URI)")
+                   help="bolt://HOST:PORT, neo4j://HOST:PORT, falkor://HOST:PORT[/GRAPH] or a graph file "
+                        "(default: NEO4J_URI)")
     p.add_argument("--out", "--graph", dest="out", metavar="FILE", required=True,
                    help="graph file to write")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
@@ -58,11 +59,12 @@ def register(sub) -> None:
 def _server(args, uri):
     import os
 
-    from graphmem.store import is_bolt_uri
+    from graphmem.store import is_server_uri
 
     uri = uri or os.environ.get("NEO4J_URI")
-    if not is_bolt_uri(uri):
-        raise UserError(f"need a graph server URI (bolt://HOST:PORT or neo4j://HOST:PORT), got {uri!r}")
+    if not is_server_uri(uri):
+        raise UserError(f"need a graph server URI (bolt://HOST:PORT, neo4j://HOST:PORT or falkor://HOST:PORT), "
+                        f"got {uri!r}")
     return uri, open_store_arg(args, uri)
 
 

@@ -6,19 +6,21 @@ from typing import Sequence
 import numpy as np
 
 from ..embedders.sentence_transformer import Embedder, default_embedder
+from ..vectors.server_index import ServerVectorIndex
 from ..vectors.vector_index import VectorIndex
 from .base import PassageLike, passage_text, top_k
 
 
 class DenseRetriever:
     """Passages by cosine with the question. ``index``: an existing passage index to search (a
-    graph's episode index), so a graph and its dense baseline share one set of vectors."""
+    graph's episode index, a server's on a server that searches its own vectors), so a graph and its
+    dense baseline share one set of vectors."""
 
     name = "dense"
 
-    def __init__(self, embedder: Embedder | None = None, index: VectorIndex | None = None):
+    def __init__(self, embedder: Embedder | None = None, index: VectorIndex | ServerVectorIndex | None = None):
         self.embedder = embedder or default_embedder()
-        self.index = index if index is not None else VectorIndex(self.embedder.dim)
+        self.index: VectorIndex | ServerVectorIndex = index if index is not None else VectorIndex(self.embedder.dim)
 
     def __len__(self) -> int:
         return self.index.n_active

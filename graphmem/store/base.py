@@ -20,7 +20,7 @@ import contextlib
 import os
 from abc import ABC, abstractmethod
 from dataclasses import replace
-from typing import TYPE_CHECKING, BinaryIO, Callable, ContextManager, Iterable, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Callable, ContextManager, Iterable, Protocol, Sequence
 
 import numpy as np
 from ..errors import GraphmemError
@@ -61,8 +61,10 @@ class GraphStore(ABC):
     @abstractmethod
     def get_triple(self, triple_id: str) -> Triple | None: ...
 
-    def get_triples(self, triple_ids: Iterable[str]) -> list[Triple]:
-        """The triples with these ids, each once, in the order asked; unknown ids are skipped."""
+    def get_triples(self, triple_ids: Iterable[str], vectors: bool = True) -> list[Triple]:
+        """The triples with these ids, each once, in the order asked; unknown ids are skipped.
+        ``vectors``: False where the caller needs none; a server store then sends none (they are
+        most of a triple's bytes), and the triples come without."""
         return [t for t in map(self.get_triple, dict.fromkeys(triple_ids)) if t is not None]
 
     @abstractmethod
@@ -138,8 +140,9 @@ class GraphStore(ABC):
     @abstractmethod
     def get_episode(self, episode_id: str) -> Episode | None: ...
 
-    def get_episodes(self, episode_ids: Iterable[str]) -> list[Episode]:
-        """The episodes with these ids, each once, in the order asked; unknown ids are skipped."""
+    def get_episodes(self, episode_ids: Iterable[str], vectors: bool = True) -> list[Episode]:
+        """The episodes with these ids, each once, in the order asked; unknown ids are skipped.
+        ``vectors``: as for ``get_triples``."""
         return [e for e in map(self.get_episode, dict.fromkeys(episode_ids)) if e is not None]
 
     @abstractmethod
@@ -182,6 +185,36 @@ class GraphStore(ABC):
             self, name: str, fingerprint: str, write: Callable[[BinaryIO], None]) -> None:
         """Keep a blob with the graph (``write(fh)`` writes it); a store that cannot keep blobs
         drops it, and is then rebuilt from the graph on open."""
+
+    # --- vector search on the server (a capability: see supports_vector_search) ----------------
+    supports_vector_search: bool = False
+    """Whether the store searches its own vectors (a server with vector indexes): a memory on it
+    then keeps no vectors of its own (``graphmem.vectors.server_index``). Where False, a memory
+    loads every vector into indexes of its own on open, and sees another process's writes only
+    after opening the store again."""
+
+    def vector_search(self, kind: str, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """Per query vector, the ``k`` nearest (id, cosine similarity) of ``kind`` ("triples",
+        current ones only, or "episodes"), best first, ties by id."""
+        raise StoreError(f"{type(self).__name__} has no vector search of its own")
+
+    def vector_scores(self, kind: str, vector: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Every searched id of ``kind`` and its cosine similarity to ``vector``."""
+        raise StoreError(f"{type(self).__name__} has no vector search of its own")
+
+    def vector_count(self, kind: str) -> int:
+        """How many ids of ``kind`` the vector search covers."""
+        raise StoreError(f"{type(self).__name__} has no vector search of its own")
+
+    def neighbour_scores(self, entities: Sequence[str], vectors: np.ndarray, limit: int,
+                         pool: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+        """Per entity: its ``limit`` newest current facts, plus (past ``limit``) those in ``pool``,
+        each with its best cosine similarity to ``vectors`` (recall's expansion, on the server)."""
+        raise StoreError(f"{type(self).__name__} has no vector search of its own")
+
+    def triples_without_vectors(self) -> list[Triple]:
+        """The triples that carry no vector, retired ones included."""
+        return [t for t in self.triples(current_only=False) if t.embedding is None]
 
     # --- namespaces ----------------------------------------------------------------------------
     def open_namespace(self, namespace: str) -> "GraphStore":

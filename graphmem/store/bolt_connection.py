@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 from neo4j import READ_ACCESS, WRITE_ACCESS, GraphDatabase
 from neo4j.exceptions import DriverError
@@ -17,7 +17,6 @@ from tenacity import (
     wait_exponential,
 )
 
-from ..model import ordered_unique
 from .base import CypherError, StoreError
 from .bolt_errors import retryable, translate
 
@@ -96,15 +95,6 @@ class BoltConnection:
     def read(self, query: str, doing: str, **params: Any) -> list[dict]:
         return self.transaction(lambda tx: [r.data() for r in tx.run(query, params)], write=False,
                                 doing=doing)
-
-    def read_by_ids(self, query: str, ids: Iterable[str], convert: Callable[[dict], T],
-                    doing: str) -> list[T]:
-        """Records for many ids in one round trip, each once, in the order asked (unknown skipped)."""
-        ids = ordered_unique(ids)
-        if not ids:
-            return []
-        found = {r["id"]: convert(r) for r in self.read(query, doing, ids=ids)}
-        return [found[i] for i in ids if i in found]
 
     def apply_schema(self, schema: Mapping[str, tuple[str, ...]]) -> dict[str, bool]:
         """Per feature, run the first of its statements the server accepts; returns which

@@ -81,6 +81,9 @@ EPISODE_RETURN = (
     "RETURN e.id AS id, e.step AS step, e.text AS text, e.title AS title, "
     "e.triple_ids AS triple_ids, e.embedding AS embedding, e.meta AS meta"
 )
+# The same without the vectors, for reads that need none.
+TRIPLE_RETURN_BARE = TRIPLE_RETURN.replace("r.embedding AS", "null AS")
+EPISODE_RETURN_BARE = EPISODE_RETURN.replace("e.embedding AS", "null AS")
 
 
 def _vector(values: Any) -> np.ndarray | None:

@@ -1,0 +1,306 @@
+"""GraphStore on a FalkorDB server (``falkor://HOST:PORT[/GRAPH]`` or ``redis://``), where the server
+is the memory: the fact and episode vectors live in the server's vector indexes, and recall's
+vector search and neighbourhood scoring run there as queries (``supports_vector_search``), so a
+client opening a memory reads its metadata only and sees every other client's writes on its next
+call.
+
+The layout is the Bolt store's (``bolt_layout``): entities are ``(:Entity {name})`` nodes, each
+triple one ``[:REL]`` relationship (FalkorDB indexes vectors on relationships: ``CREATE VECTOR
+INDEX FOR ()-[r:REL]-()``, queried with ``db.idx.vector.queryRelationships``), episodes
+``(:Episode)`` nodes, metadata ``(:GraphmemMeta)`` nodes; the reads are ``CypherStore``'s. Vectors are
+stored as ``vecf32`` (the type vector indexes hold). Each namespace is a graph of its own on the
+server: ``GRAPH`` for the default one, ``GRAPH__name`` for others (``namespaces.label_suffix``), so
+Cypher is scoped to one namespace by the server itself. Every write is one atomic query, except
+``delete_source`` (a read, then one write).
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ..model import Episode, Triple, ordered_unique
+from . import falkor_writes as writes
+from .base import DEFAULT_NAMESPACE, CypherError
+from .bolt_layout import TRIPLE_RETURN, episode_row, meta_property, triple_of, triple_row
+from .cypher_guard import reject_writes
+from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
+from .cypher_store import CypherStore
+from .falkor_connection import FalkorAddress, FalkorConnection
+from .falkor_values import plain
+from .namespaces import checked_namespace, label_suffix
+
+# Range indexes the reads rely on (FalkorDB answers "already indexed" when one exists).
+SCHEMA = (
+    "CREATE INDEX FOR (n:Entity) ON (n.name)",
+    "CREATE INDEX FOR ()-[r:REL]-() ON (r.id)",
+    "CREATE INDEX FOR (e:Episode) ON (e.id)",
+    "CREATE INDEX FOR (m:GraphmemMeta) ON (m.key)",
+)
+# Per kind of vector: the pattern its index covers and the procedure that searches it.
+VECTOR_KINDS = {
+    "triples": ("()-[x:REL]-()", "queryRelationships('REL', 'embedding', $k, vecf32($qs[i])) "
+                "YIELD relationship AS x, score RETURN i, x.id AS id, score, x.valid_until IS NULL AS current"),
+    "episodes": ("(x:Episode)", "queryNodes('Episode', 'embedding', $k, vecf32($qs[i])) "
+                 "YIELD node AS x, score RETURN i, x.id AS id, score, true AS current"),
+}
+# HNSW settings: the server's defaults, but efRuntime (10 by default) raised for searches that ask
+# for few results; recall asks for 128 at a time anyway. Agreement with an exact search is measured
+# by scripts/bench_recall_server.py (recall@10 1.0 at 10k facts).
+HNSW_OPTIONS = "M: 16, efConstruction: 200, efRuntime: 200"
+_ENCODED = re.compile(r"_(5f|2d)")
+
+
+class FalkorStore(CypherStore):
+    """A GraphStore kept in a FalkorDB graph. ``connection``: another store's, to share
+    (``open_namespace``); it stays that store's to close. ``vector_search``: False to have a memory
+    load every vector into its own indexes instead, as on servers without vector indexes (to
+    compare the two)."""
+
+    def __init__(self, uri: str = "falkor://127.0.0.1:6379", *, namespace: str = DEFAULT_NAMESPACE,
+                 connection: FalkorConnection | None = None, graph: str | None = None,
+                 vector_search: bool = True) -> None:
+        self.supports_vector_search = vector_search
+        self._owns_connection = connection is None
+        self._conn = connection or FalkorConnection(FalkorAddress.parse(uri))
+        self.base_graph = graph or self._conn.address.graph
+        self.namespace = checked_namespace(namespace)
+        self.graph = self.base_graph + label_suffix(namespace)
+        self._vector_dims: dict[str, int] = {}  # kind -> dimension of its index on the server
+        self._schema_lock = threading.Lock()
+        try:
+            for statement in SCHEMA:
+                self._write_schema(statement)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def uri(self) -> str:
+        return f"{self._conn.where}/{self.base_graph}"
+
+    @property
+    def queries(self) -> int:
+        """Round trips to the server, for measuring; may be reset."""
+        return self._conn.queries
+
+    @queries.setter
+    def queries(self, value: int) -> None:
+        self._conn.queries = value
+
+    def _write_schema(self, statement: str) -> None:
+        try:
+            self._write(statement, "creating indexes")
+        except CypherError as e:
+            if "already indexed" not in str(e):
+                raise
+
+    def _read(self, query: str, doing: str, **params: Any) -> list[dict]:
+        return self._conn.query(self.graph, query, params, write=False, doing=doing)
+
+    def _write(self, query: str, doing: str, **params: Any) -> list[dict]:
+        return self._conn.query(self.graph, query, params, write=True, doing=doing)
+
+    # --- writes --------------------------------------------------------------------------------
+    def add_triples(self, triples: Iterable[Triple]) -> None:
+        rows = list({t.id: _with_array_vector(triple_row(t), t.embedding) for t in triples}.values())
+        if not rows:
+            return
+        self._index_vectors("triples", rows)
+        names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
+        self._write(writes.WRITE_TRIPLES, f"writing {len(rows)} triples", names=names,
+                    ids=[r["id"] for r in rows], rows=rows)
+
+    def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
+        ids = ordered_unique(triple_ids)
+        if not ids:
+            return []
+        done = {r["id"] for r in self._write(writes.RETIRE, f"retiring {len(ids)} triples",
+                                             ids=ids, step=int(step), by=by)}
+        return [i for i in ids if i in done]
+
+    def add_episodes(self, episodes: Iterable[Episode]) -> None:
+        rows = [_with_array_vector(episode_row(e), e.embedding) for e in episodes]
+        if rows:
+            self._index_vectors("episodes", rows)
+            self._write(writes.WRITE_EPISODES, f"writing {len(rows)} episodes", rows=rows)
+
+    def set_episode_meta(self, episode_id: str, meta: dict[str, str]) -> bool:
+        found = self._write(writes.SET_EPISODE_META, "setting an episode's meta", id=episode_id,
+                            meta=meta_property(meta))
+        return bool(found and found[0]["n"])
+
+    def delete_source(self, source_id: str) -> list[str]:
+        touched = self._read(writes.SOURCE_TRIPLES, f"reading source {source_id!r}'s triples", id=source_id)
+        doomed = sorted(r["id"] for r in touched if set(r["sources"]) == {source_id})
+        kept = [r["id"] for r in touched if r["id"] not in doomed]
+        names = sorted({r["s"] for r in touched} | {r["o"] for r in touched})
+        self._write(writes.DELETE_SOURCE, f"deleting source {source_id!r}", id=source_id, doomed=doomed,
+                    kept=kept, names=names)
+        return doomed
+
+    def set_meta(self, key: str, value: Any) -> None:
+        # JSON text, as on every server: properties hold no maps.
+        self._write(writes.SET_META, f"writing metadata {key!r}", key=key, value=json.dumps(value, sort_keys=True))
+
+    # --- vector search on the server -----------------------------------------------------------
+    def _index_vectors(self, kind: str, rows: list[dict]) -> None:
+        """Make the vector index of ``kind`` before its first vector is written, with that
+        vector's dimension (vectors of another dimension are kept but not indexed)."""
+        if kind in self._vector_dims:
+            return
+        first = next((r["embedding"] for r in rows if r["embedding"] is not None), None)
+        if first is None or self._has_vector_index(kind):
+            return
+        pattern = VECTOR_KINDS[kind][0]
+        with self._schema_lock:
+            self._write_schema(f"CREATE VECTOR INDEX FOR {pattern} ON (x.embedding) OPTIONS "
+                               f"{{dimension: {len(first)}, similarityFunction: 'cosine', {HNSW_OPTIONS}}}")
+        self._vector_dims[kind] = len(first)
+
+    def _indexed_dims(self) -> dict[str, int]:
+        """The vector indexes on the server (another client may have made one since)."""
+        for rec in self._read("CALL db.indexes() YIELD label, types, options, entitytype "
+                              "RETURN label, types, options, entitytype", "listing indexes"):
+            if "VECTOR" in (rec["types"].get("embedding") or ()):
+                kind = "triples" if rec["entitytype"] == "RELATIONSHIP" else "episodes"
+                self._vector_dims[kind] = int(rec["options"]["embedding"]["dimension"])
+        return self._vector_dims
+
+    def vector_search(self, kind: str, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """Per query vector, the ``k`` nearest (id, cosine similarity) of ``kind`` ("triples":
+        current facts only; "episodes"), best first, ties by id, in one round trip (more only when
+        retired facts crowd the first answer). Approximate: the server's HNSW index.
+
+        The index answers with fewer than it is asked for once its entries have changed (an update
+        leaves the old entry behind, unanswered), and it holds retired facts too: so twice ``k`` is
+        asked for, and where that gave fewer than ``k`` current ones, four times as many again,
+        until the index has no more to give."""
+        queries = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1).tolist()
+        if not queries or k <= 0 or not self._has_vector_index(kind):
+            return [[] for _ in queries]
+        call = VECTOR_KINDS[kind][1]
+        fetch, total = 2 * k, None
+        while True:
+            recs = self._read(f"UNWIND range(0, size($qs) - 1) AS i CALL db.idx.vector.{call}",
+                              f"searching {kind} vectors", qs=queries, k=fetch)
+            found: list[list[tuple[str, float]]] = [[] for _ in queries]
+            for r in recs:
+                if r["current"]:
+                    found[r["i"]].append((r["id"], 1.0 - float(r["score"])))
+            if all(len(f) >= k for f in found):
+                break
+            if total is None:
+                total = self._vectors_stored(kind)
+            if fetch >= total:
+                break
+            fetch *= 4
+        return [sorted(f, key=lambda x: (-x[1], x[0]))[:k] for f in found]
+
+    def _has_vector_index(self, kind: str) -> bool:
+        """Whether ``kind`` has its vector index on the server (asked until one is there: another
+        client may make it)."""
+        return kind in self._vector_dims or kind in self._indexed_dims()
+
+    def _vectors_stored(self, kind: str) -> int:
+        match = "MATCH ()-[x:REL]->()" if kind == "triples" else "MATCH (x:Episode)"
+        return int(self._read(f"{match} WHERE x.embedding IS NOT NULL RETURN count(x) AS n",
+                              f"counting {kind} vectors")[0]["n"])
+
+    def vector_scores(self, kind: str, vector: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Every searched id of ``kind`` with its cosine similarity to ``vector`` (exact, a scan on
+        the server; ids only travel back)."""
+        match = "MATCH ()-[x:REL]->() WHERE x.valid_until IS NULL AND" if kind == "triples" else \
+            "MATCH (x:Episode) WHERE"
+        recs = self._read(f"{match} x.embedding IS NOT NULL "
+                          "RETURN x.id AS id, 1 - vec.cosineDistance(x.embedding, vecf32($q)) AS score",
+                          f"scoring {kind} vectors", q=np.asarray(vector, dtype=np.float32).tolist())
+        return [r["id"] for r in recs], np.array([r["score"] for r in recs], dtype=np.float32)
+
+    def vector_count(self, kind: str) -> int:
+        """How many ids of ``kind`` are searched (current facts with a vector; episodes with one)."""
+        match = "MATCH ()-[x:REL]->() WHERE x.valid_until IS NULL AND" if kind == "triples" else \
+            "MATCH (x:Episode) WHERE"
+        return int(self._read(f"{match} x.embedding IS NOT NULL RETURN count(x) AS n",
+                              f"counting {kind} vectors")[0]["n"])
+
+    def neighbour_scores(self, entities: Sequence[str], vectors: np.ndarray, limit: int,
+                         pool: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+        """Per entity (each once, in the order asked): its candidate facts for recall's expansion,
+        each with its best cosine similarity to ``vectors``, scored on the server. Candidates: its
+        ``limit`` newest current facts (by valid_from, then id), and where it has more (a hub), those
+        of the rest whose ids are in ``pool`` (the queries' nearest facts)."""
+        names = ordered_unique(entities)
+        out: dict[str, list[tuple[str, float]]] = {n: [] for n in names}
+        if not names:
+            return out
+        recs = self._read(
+            "WITH [q IN $qs | vecf32(q)] AS qs UNWIND $names AS name "
+            "MATCH (n:Entity {name: name})-[r:REL]-() WHERE r.valid_until IS NULL "
+            "WITH DISTINCT qs, name, r ORDER BY r.valid_from DESC, r.id DESC "
+            "WITH qs, name, collect(r) AS rs "
+            "WITH qs, name, rs[..$limit] + CASE WHEN size(rs) > $limit "
+            "THEN [x IN rs[$limit..] WHERE x.id IN $pool] ELSE [] END AS cands "
+            "UNWIND cands AS r WITH qs, name, r WHERE r.embedding IS NOT NULL "
+            "RETURN name, r.id AS id, reduce(best = -2.0, q IN qs | CASE WHEN 1 - vec.cosineDistance(r.embedding, q) "
+            "> best THEN 1 - vec.cosineDistance(r.embedding, q) ELSE best END) AS score",
+            "scoring entities' facts", qs=np.asarray(vectors, dtype=np.float32).tolist(), names=names,
+            limit=int(limit), pool=list(pool))
+        for r in recs:
+            out[r["name"]].append((r["id"], float(r["score"])))
+        return out
+
+    def triples_without_vectors(self) -> list[Triple]:
+        """The triples, retired ones included, that carry no vector (to embed on open)."""
+        recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.embedding IS NULL {TRIPLE_RETURN}",
+                          "reading triples without vectors")
+        return [triple_of(r) for r in recs]
+
+    # --- namespaces ----------------------------------------------------------------------------
+    def open_namespace(self, namespace: str) -> "FalkorStore":
+        """The store of ``namespace``: the graph ``GRAPH__name`` on the same server and connection."""
+        return FalkorStore(namespace=namespace, connection=self._conn, graph=self.base_graph,
+                           vector_search=self.supports_vector_search)
+
+    def namespaces(self) -> list[str]:
+        prefix = self.base_graph + "__"
+        found = {DEFAULT_NAMESPACE}
+        for name in self._conn.graphs():
+            if name.startswith(prefix):
+                found.add(_ENCODED.sub(lambda m: "_" if m.group(1) == "5f" else "-", name[len(prefix):]))
+        return sorted(found)
+
+    # --- queries and lifecycle -----------------------------------------------------------------
+    def cypher(self, query: str, params: dict | None = None, write: bool = False,
+               limits: CypherLimits | None = None) -> list[dict]:
+        """A user's query on this namespace's graph; read-only ones run as GRAPH.RO_QUERY (the
+        server refuses writes there too), with the time limit given to the server."""
+        limits = limits or DEFAULT_LIMITS
+        if not write:
+            reject_writes(query)
+
+        def run() -> list[dict]:
+            rows = self._conn.query(self.graph, query, params, write=write, doing="running a Cypher query",
+                                    timeout_s=limits.timeout or None)
+            limits.check_rows(len(rows))
+            return [{k: plain(v) for k, v in row.items()} for row in rows]
+
+        return run_bounded(run, limits, stoppable=False)
+
+    def close(self) -> None:
+        if self._owns_connection:
+            self._conn.close()
+
+    def __repr__(self) -> str:
+        where = "" if self.namespace == DEFAULT_NAMESPACE else f", namespace {self.namespace!r}"
+        return f"FalkorStore({self.uri}{where})"
+
+
+def _with_array_vector(row: dict, embedding: np.ndarray | None) -> dict:
+    """``row`` with its vector as a float32 array, which ``falkor_params`` writes fast and exactly."""
+    if embedding is not None:
+        row["embedding"] = np.asarray(embedding, dtype=np.float32).ravel()
+    return row

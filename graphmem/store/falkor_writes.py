@@ -1,0 +1,50 @@
+"""The FalkorDB store's writes. FalkorDB has no multi-statement transactions, but each query is
+atomic, so every write is one query wherever it can be (stages joined by ``WITH count(*)``, which
+keeps one row flowing whatever the stage matched). Vectors are stored as ``vecf32`` so that the
+server's vector indexes hold them; they read back as the float32 values written."""
+from __future__ import annotations
+
+# Insert or replace triples (``bolt_layout.triple_row`` rows, one per id) with their entities: drop
+# any old copy by id (its endpoints may differ), then create. $names: every endpoint's name.
+WRITE_TRIPLES = (
+    "UNWIND $names AS name MERGE (:Entity {name: name}) "
+    "WITH count(*) AS _ "
+    "OPTIONAL MATCH ()-[old:REL]->() WHERE old.id IN $ids DELETE old "
+    "WITH count(*) AS _ "
+    "UNWIND $rows AS row MATCH (s:Entity {name: row.s}), (o:Entity {name: row.o}) "
+    "CREATE (s)-[:REL {id: row.id, relation: row.relation, valid_from: row.valid_from, "
+    "valid_until: row.valid_until, sources: row.sources, embedding: vecf32(row.embedding), "
+    "retired_by: row.retired_by}]->(o)"
+)
+
+RETIRE = ("MATCH ()-[r:REL]->() WHERE r.id IN $ids AND r.valid_until IS NULL "
+          "SET r.valid_until = $step, r.retired_by = $by RETURN r.id AS id")
+
+WRITE_EPISODES = (
+    "UNWIND $rows AS row MERGE (e:Episode {id: row.id}) "
+    "SET e.step = row.step, e.text = row.text, e.title = row.title, e.triple_ids = row.triple_ids, "
+    "e.embedding = vecf32(row.embedding), e.meta = row.meta"
+)
+
+SET_EPISODE_META = "MATCH (e:Episode {id: $id}) SET e.meta = $meta RETURN count(e) AS n"
+
+SET_META = "MERGE (m:GraphmemMeta {key: $key}) SET m.value = $value"
+
+# delete_source reads the triples the source supports (SOURCE_TRIPLES), then removes in one query
+# the episode, the triples only it supported ($doomed), the source from the others' sources
+# ($kept), the doomed ids from episodes, and the entities left without a triple ($names).
+SOURCE_TRIPLES = ("MATCH (s:Entity)-[r:REL]->(o:Entity) WHERE $id IN r.sources "
+                  "RETURN r.id AS id, r.sources AS sources, s.name AS s, o.name AS o")
+DELETE_SOURCE = (
+    "OPTIONAL MATCH (e:Episode {id: $id}) DETACH DELETE e "
+    "WITH count(*) AS _ "
+    "OPTIONAL MATCH ()-[r:REL]->() WHERE r.id IN $doomed DELETE r "
+    "WITH count(*) AS _ "
+    "OPTIONAL MATCH ()-[r:REL]->() WHERE r.id IN $kept SET r.sources = [x IN r.sources WHERE x <> $id] "
+    "WITH count(*) AS _ "
+    "OPTIONAL MATCH (e:Episode) WHERE any(x IN e.triple_ids WHERE x IN $doomed) "
+    "SET e.triple_ids = [x IN e.triple_ids WHERE NOT x IN $doomed] "
+    "WITH count(*) AS _ "
+    "UNWIND $names AS name MATCH (n:Entity {name: name}) "
+    "OPTIONAL MATCH (n)-[r:REL]-() WITH n, count(r) AS degree WHERE degree = 0 DELETE n"
+)

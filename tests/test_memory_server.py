@@ -1,0 +1,137 @@
+"""A memory on a graph server: on FalkorDB the server is the memory (vector search and the expansion
+run there, nothing is loaded on open, every client sees every write on its next call); on ArcadeDB
+(no vector indexes) the client-side indexes are the fallback, and their staleness is the documented
+limit."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bolt_server import arcadedb_server  # noqa: F401 - fixture
+from falkor_server import falkor_server  # noqa: F401 - fixture
+from fakes import HashingEmbedder
+from graphmem.memory import Memory
+from graphmem.normalize import ResolverConfig
+from graphmem.store import open_store
+from graphmem.vectors.server_index import ServerVectorIndex
+from graphmem.vectors.vector_index import VectorIndex
+
+pytestmark = pytest.mark.slow  # real servers
+
+DIM = 64
+CANONICAL = ResolverConfig(use_fuzzy=False, use_embeddings=False)  # synthetic names are canonical
+
+
+@pytest.fixture
+def falkor_uri(falkor_server):  # noqa: F811
+    return f"{falkor_server.uri}/{falkor_server.fresh_graph('mem')}"
+
+
+def synthetic(n: int, seed: int = 0) -> tuple[list[tuple[str, int, list]], np.ndarray, np.ndarray]:
+    """(sources of 10 facts, their vectors, query vectors near some facts): entities in topics, so
+    facts have near neighbours as text embeddings do."""
+    rng = np.random.default_rng(seed)
+    topics = rng.standard_normal((20, DIM))
+    entity = topics[rng.integers(0, 20, n // 4)] + 0.5 * rng.standard_normal((n // 4, DIM))
+    subj, obj = rng.integers(0, n // 4, n), rng.integers(0, n // 4, n)
+    vecs = entity[subj] + entity[obj] + 0.3 * rng.standard_normal((n, DIM))
+    vecs = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+    facts = [(f"entity {a}", f"relation {i % 7}", f"entity {b}") for i, (a, b) in enumerate(zip(subj, obj))]
+    sources = [(f"s{i // 10}", i // 10, facts[i:i + 10]) for i in range(0, n, 10)]
+    queries = vecs[rng.integers(0, n, 30)] + 0.4 * rng.standard_normal((30, DIM)).astype(np.float32)
+    return sources, vecs, (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+
+
+def memory_on(spec) -> Memory:
+    return Memory(spec, embedder=HashingEmbedder(dim=DIM), resolver=CANONICAL, embed_episodes=False)
+
+
+def test_the_server_path_agrees_with_the_file_store(falkor_uri, tmp_path):
+    sources, vecs, queries = synthetic(2000)
+    file_memory, server_memory = memory_on(str(tmp_path / "g.json")), memory_on(falkor_uri)
+    for memory in (file_memory, server_memory):
+        memory.add_sources(sources, vectors=vecs)
+    reopened = memory_on(falkor_uri)
+    assert isinstance(reopened.triple_index, ServerVectorIndex)
+    assert isinstance(file_memory.triple_index, VectorIndex)
+    overlap, same = [], 0
+    for q in queries:
+        exact = {tid for tid, _ in file_memory.triple_index.search(q, 10)}
+        served = {tid for tid, _ in reopened.triple_index.search(q, 10)}
+        overlap.append(len(exact & served) / 10)
+        want = [t.id for t in file_memory.recall("q", query_vectors=q[None, :]).triples]
+        got = [t.id for t in reopened.recall("q", query_vectors=q[None, :]).triples]
+        same += got == want
+    assert np.mean(overlap) >= 0.98
+    assert same >= 0.9 * len(queries), f"recall agreed on {same} of {len(queries)} queries"
+    # A past step is scored with the facts' own vectors, read with them.
+    assert [t.id for t in reopened.recall("q", query_vectors=queries[:1], at=50).triples] == \
+        [t.id for t in file_memory.recall("q", query_vectors=queries[:1], at=50).triples]
+    for memory in (file_memory, server_memory, reopened):
+        memory.close()
+
+
+def test_opening_reads_metadata_only(falkor_uri):
+    sources, vecs, _ = synthetic(400)
+    with memory_on(falkor_uri) as memory:
+        memory.add_sources(sources[:4], vectors=vecs[:40])
+    store = open_store(falkor_uri)
+    memory = memory_on(store)
+    small = store.queries
+    memory.add_sources(sources[4:], vectors=vecs[40:])
+    again = memory_on(open_store(falkor_uri))
+    assert again.store.queries <= small  # ten times the facts, no more queries: nothing is downloaded
+    assert len(again.triple_index) == again.stats()["current_triples"] > 350
+    for m in (memory, again):
+        m.close()
+
+
+def test_a_write_by_one_client_is_recalled_by_another_on_its_next_call(falkor_uri):
+    reader, writer = memory_on(falkor_uri), memory_on(falkor_uri)
+    assert reader.recall("rusty key").triples == []
+    writer.add_triples([("rusty key", "in", "wooden box")], step=1, source_id="e1")
+    assert [t.as_list() for t in reader.recall("rusty key").triples] == [["rusty key", "in", "wooden box"]]
+    # A retirement and a forgetting by one are seen by the other as well.
+    writer.add_triples([("rusty key", "in", "inventory")], step=2, source_id="e2")
+    assert [t.as_list() for t in reader.recall("rusty key").triples] == [["rusty key", "in", "inventory"]]
+    writer.forget("e2")
+    assert [t.as_list() for t in reader.recall("rusty key").triples] == [["rusty key", "in", "wooden box"]]
+    for m in (reader, writer):
+        m.close()
+
+
+def test_on_a_server_without_vector_indexes_a_client_sees_writes_after_reopening(arcadedb_server):  # noqa: F811
+    from graphmem.store.bolt import BoltStore
+    from graphmem.testing.arcadedb import PASSWORD, USER
+
+    database = arcadedb_server.fresh_database("mem")
+
+    def open_memory() -> Memory:
+        return memory_on(BoltStore(arcadedb_server.uri, USER, PASSWORD, database))
+
+    reader, writer = open_memory(), open_memory()
+    assert isinstance(reader.triple_index, VectorIndex)  # the fallback: vectors loaded on open
+    writer.add_triples([("rusty key", "in", "wooden box")], step=1, source_id="e1")
+    assert reader.recall("rusty key").triples == []  # the documented limit: its index is stale
+    reader.close()
+    reader = open_memory()
+    assert [t.as_list() for t in reader.recall("rusty key").triples] == [["rusty key", "in", "wooden box"]]
+    for m in (reader, writer):
+        m.close()
+
+
+def test_build_and_ask_a_corpus_graph_on_falkordb(falkor_uri, capsys):
+    import json
+    from pathlib import Path
+
+    from graphmem.cli import main
+
+    sample = Path(__file__).resolve().parents[1] / "examples" / "sample_corpus.json"
+    assert main(["build", str(sample), "--store", falkor_uri]) == 0
+    assert json.loads(capsys.readouterr().out)["graph"] == falkor_uri
+    assert main(["ask", "--store", falkor_uri, "Who designed the Eiffel Tower?", "--no-answer", "--json"]) == 0
+    passages = json.loads(capsys.readouterr().out)["passages"]
+    assert passages[0]["title"] == "Eiffel Tower"  # the passages' vectors scored on the server
+    assert main(["cypher", "--store", falkor_uri, "--json",
+                 "MATCH (:Entity {name: 'eiffel tower'})-[r:REL]->(o) RETURN o.name AS o ORDER BY o"]) == 0
+    assert {"o": "paris"} in json.loads(capsys.readouterr().out)

@@ -1,0 +1,182 @@
+"""The GraphStore contract, the round trip and namespaces against a real FalkorDB server."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from falkor_server import falkor_server  # noqa: F401 - fixture
+from graphmem.model import Episode, Triple
+from graphmem.store import open_store
+from graphmem.store.base import CypherError, StoreError
+from graphmem.store.embedded import EmbeddedStore
+from graphmem.store.falkor import FalkorStore
+from graphmem.store.transfer import export_graph, import_graph
+from store_contract import StoreContract
+
+pytestmark = pytest.mark.slow  # a real FalkorDB server
+
+
+@pytest.fixture
+def falkor_store_factory(falkor_server):  # noqa: F811
+    """Factory of FalkorStores, each on a brand-new graph unless named; all closed after the test."""
+    opened = []
+
+    def make(graph: str | None = None, namespace: str = "default") -> FalkorStore:
+        store = open_store(f"{falkor_server.uri}/{graph or falkor_server.fresh_graph()}", namespace=namespace)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+class TestFalkorStore(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _server(self, falkor_store_factory):
+        self.make = falkor_store_factory
+
+    def make_store(self):
+        return self.make()
+
+    def reopen(self, store):
+        # A new connection to the same graph; the old one stays open (the contract compares).
+        store.flush()
+        return self.make(store.base_graph)
+
+    def open_again(self, store):
+        return self.make(store.base_graph)
+
+
+def sample_graph(path) -> EmbeddedStore:
+    rng = np.random.default_rng(7)
+    st = EmbeddedStore(path)
+    ts = [Triple(f"thing {i}", "in", f"room {i % 5}", valid_from=i, sources=[f"e{i}", "seed"])
+          for i in range(40)]
+    for t in ts[::2]:
+        t.embedding = rng.standard_normal(384).astype(np.float32)
+    ts.append(Triple("door", "is", "open", valid_from=3))  # no sources, no embedding
+    st.add_triples(ts)
+    st.retire([ts[1].id, ts[4].id], 50)
+    for i in range(5):
+        ep = Episode(f"e{i}", i, f"Step {i}: you see things.", [ts[i].id], title=f"s{i}",
+                     meta={"document": "d.md"} if i == 2 else None)
+        ep.embedding = rng.standard_normal(384).astype(np.float32) if i % 2 else None
+        st.add_episode(ep)
+    st.set_meta("embedder", "all-MiniLM-L6-v2")
+    st.set_meta("step", 50)
+    st.flush()
+    return st
+
+
+def test_round_trip_file_to_server_to_file_is_identical(tmp_path, falkor_store_factory):
+    original = sample_graph(tmp_path / "a.json")
+    server_store = falkor_store_factory()
+    assert export_graph(tmp_path / "a.json", server_store) == original.counts()
+    again = falkor_store_factory(server_store.base_graph)
+    import_graph(again, tmp_path / "b.json")
+    copy = EmbeddedStore(tmp_path / "b.json", create=False, readonly=True)
+    assert [t.to_dict() for t in copy.triples(current_only=False)] == \
+        [t.to_dict() for t in original.triples(current_only=False)]
+    assert [e.to_dict() for e in copy.episodes()] == [e.to_dict() for e in original.episodes()]
+    assert copy.meta() == original.meta()
+    for t in original.triples(current_only=False):
+        if t.embedding is not None:  # float32 vectors come back bit for bit
+            assert np.array_equal(copy.get_triple(t.id).embedding, t.embedding)
+
+
+def test_namespaces_are_graphs_of_their_own(falkor_store_factory):
+    default = falkor_store_factory()
+    other = default.open_namespace("team_a-1")
+    assert other.graph == default.base_graph + "__team_5fa_2d1"
+    default.add_triples([Triple("apple", "on", "table")])
+    other.add_triples([Triple("pear", "in", "bowl")])
+    assert [t.subject for t in default.triples()] == ["apple"]
+    assert [t.subject for t in other.triples()] == ["pear"]
+    assert default.namespaces() == ["default", "team_a-1"]
+    # Cypher reads the namespace's own graph only.
+    assert other.cypher("MATCH (n:Entity) RETURN n.name AS name ORDER BY name") == \
+        [{"name": "bowl"}, {"name": "pear"}]
+    other.close()
+    assert default.counts()["triples"] == 1  # the shared connection stays open
+
+
+def test_cypher_is_bounded_and_read_only_on_the_server(falkor_store_factory):
+    from graphmem.store.cypher_limits import CypherLimits
+
+    st = falkor_store_factory()
+    st.add_triples([Triple(f"t{i}", "in", "box") for i in range(5)])
+    with pytest.raises(CypherError, match="more than 3 rows"):
+        st.cypher("MATCH (n:Entity) RETURN n.name", limits=CypherLimits(max_rows=3))
+    # Nodes, relationships and paths come back as their properties, in walk order.
+    rel = st.cypher("MATCH ()-[r:REL]->() WHERE startNode(r).name = 't0' RETURN r")[0]["r"]
+    assert rel["relation"] == "in" and rel["valid_from"] == 0
+    assert st.cypher("MATCH p=(a)-[r:REL]->(b) WHERE a.name = 't0' RETURN p")[0]["p"] == [{"name": "t0"}, rel,
+                                                                                         {"name": "box"}]
+    with pytest.raises(CypherError):
+        st.cypher("CREATE (:Entity {name: 'x'})")  # refused before it is sent
+    assert st.cypher("CREATE (:Entity {name: 'x'})", write=True) == []
+    assert "x" in {r["n.name"] for r in st.cypher("MATCH (n:Entity) RETURN n.name")}
+
+
+def test_bad_uris_and_dead_servers_say_what_to_fix():
+    from graphmem.testing.arcadedb import free_port
+
+    with pytest.raises(StoreError, match="falkor://HOST:PORT"):
+        open_store("falkor://")
+    with pytest.raises(StoreError, match="did not answer"):
+        open_store(f"falkor://127.0.0.1:{free_port()}")
+
+
+# --- vector search on the server ---------------------------------------------------------------
+def unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_vector_search_finds_current_facts_and_episodes_only(falkor_store_factory):
+    st = falkor_store_factory()
+    assert st.supports_vector_search and st.vector_search("triples", unit_rows(1, 8, 0), 5) == [[]]
+    vecs = unit_rows(60, 8, 1)
+    facts = [Triple(f"e{i % 7}", "r", f"x{i}", valid_from=i) for i in range(60)]
+    for t, v in zip(facts, vecs):
+        t.embedding = v
+    st.add_triples(facts)
+    query = vecs[:2] + 0.01
+    exact = [np.argsort(-(vecs @ q)) for q in query]
+    # Retire the 20 nearest of the first query: the search must look past them.
+    st.retire([facts[i].id for i in exact[0][:20]], 99)
+    found = st.vector_search("triples", query, 5)
+    want = [[facts[i].id for i in order if i not in set(exact[0][:20])][:5] for order in exact]
+    assert [[tid for tid, _ in f] for f in found] == want
+    score = dict(found[1])[want[1][0]]
+    assert score == pytest.approx(float(vecs[list(t.id for t in facts).index(want[1][0])] @ query[1]
+                                        / np.linalg.norm(query[1])), abs=1e-5)
+    assert st.vector_count("triples") == 40
+    ep = Episode("p1", 0, "text", [])
+    ep.embedding = vecs[3]
+    st.add_episodes([ep, Episode("p2", 0, "no vector", [])])
+    assert st.vector_search("episodes", vecs[3:4], 3)[0][0][0] == "p1" and st.vector_count("episodes") == 1
+    ids, scores = st.vector_scores("episodes", vecs[3])
+    assert ids == ["p1"] and scores[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_neighbour_scores_match_exact_scores_newest_first_plus_the_pool(falkor_store_factory):
+    st = falkor_store_factory()
+    vecs = unit_rows(12, 8, 2)
+    facts = [Triple("hub", "r", f"x{i}", valid_from=i) for i in range(10)] + \
+        [Triple("y", "r", "hub", valid_from=3), Triple("lone", "r", "z")]
+    for t, v in zip(facts, vecs):
+        t.embedding = v
+    st.add_triples(facts)
+    st.retire([facts[9].id], 20)
+    queries = vecs[:2]
+    got = st.neighbour_scores(["hub", "lone", "nobody"], queries, limit=4, pool=[facts[0].id, facts[11].id])
+    assert list(got) == ["hub", "lone", "nobody"] and got["nobody"] == []
+    # The 4 newest current (x8, x7, x6, the y fact and x5 share steps: by valid_from then id), plus x0
+    # from the pool; the lone fact's own entity has it whatever the pool.
+    current = sorted((t for t in facts[:11] if t is not facts[9]), key=lambda t: (t.valid_from, t.id), reverse=True)
+    assert {tid for tid, _ in got["hub"]} == {t.id for t in current[:4]} | {facts[0].id}
+    for tid, score in got["hub"] + got["lone"]:
+        i = [t.id for t in facts].index(tid)
+        assert score == pytest.approx(float((queries @ vecs[i]).max()), abs=1e-5)
