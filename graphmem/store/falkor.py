@@ -30,6 +30,7 @@ from .cypher_guard import reject_writes
 from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .cypher_store import CypherStore
 from .falkor_connection import FalkorAddress, FalkorConnection
+from .falkor_params import exact_vector
 from .falkor_values import plain
 from .namespaces import checked_namespace, label_suffix
 
@@ -300,7 +301,7 @@ class FalkorStore(CypherStore):
 
 
 def _with_array_vector(row: dict, embedding: np.ndarray | None) -> dict:
-    """``row`` with its vector as a float32 array, which ``falkor_params`` writes fast and exactly."""
-    if embedding is not None:
-        row["embedding"] = np.asarray(embedding, dtype=np.float32).ravel()
+    """``row`` with its vector as numbers and a scale (``exact_vector``), which ``falkor_params``
+    writes fast and the writes multiply back exactly; ``scale`` is 1.0 where there is no vector."""
+    row["embedding"], row["scale"] = (None, 1.0) if embedding is None else exact_vector(embedding)
     return row
