@@ -18,6 +18,15 @@ WRITE_TRIPLES = (
     "retired_by: row.retired_by}]->(o)"
 )
 
+# Appended to WRITE_TRIPLES when some row has no vector: the mark that a scan for such triples is
+# due (``FalkorStore.triples_without_vectors``), so that opening a memory scans nothing otherwise.
+MARK_UNEMBEDDED = " WITH count(*) AS _ MERGE (:GraphmemFlag {key: 'unembedded'})"
+MARKED_UNEMBEDDED = "MATCH (f:GraphmemFlag {key: 'unembedded'}) RETURN count(f) AS n"
+# Drops the mark where no triple without a vector is left (checked in the same atomic query, so a
+# vectorless triple written meanwhile keeps it).
+UNMARK_UNEMBEDDED = ("MATCH ()-[r:REL]->() WHERE r.embedding IS NULL WITH count(r) AS n WHERE n = 0 "
+                     "MATCH (f:GraphmemFlag {key: 'unembedded'}) DELETE f")
+
 RETIRE = ("MATCH ()-[r:REL]->() WHERE r.id IN $ids AND r.valid_until IS NULL "
           "SET r.valid_until = $step, r.retired_by = $by RETURN r.id AS id")
 
