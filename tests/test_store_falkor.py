@@ -192,3 +192,14 @@ def test_exact_vector_multiplies_back_to_the_float32_values():
         assert np.array_equal((numbers.astype(np.float64) * scale).astype(np.float32), vector)
     numbers, _ = exact_vector(rng.standard_normal(8).astype(np.float32))
     assert numbers.dtype.kind == "i"  # the fast form where the values allow it
+
+
+def test_scoring_over_vectors_of_another_dimension_is_refused_clearly(falkor_server):
+    st = FalkorStore(falkor_server.uri, graph=falkor_server.fresh_graph("dims"))
+    ours, theirs = Episode("p1", 0, "ours", []), Episode("p2", 0, "another embedder's", [])
+    ours.embedding = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    theirs.embedding = np.array([1.0, 0.0], dtype=np.float32)
+    st.add_episodes([ours, theirs])
+    with pytest.raises(CypherError, match="another dimension.*--embedder"):
+        st.vector_scores("episodes", np.array([1.0, 0.0, 0.0], dtype=np.float32))
+    st.close()
