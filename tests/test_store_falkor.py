@@ -194,7 +194,7 @@ def test_exact_vector_multiplies_back_to_the_float32_values():
     assert numbers.dtype.kind == "i"  # the fast form where the values allow it
 
 
-def test_scoring_over_vectors_of_another_dimension_is_refused_clearly(falkor_server):
+def test_scoring_over_vectors_of_another_dimension_is_refused_clearly(falkor_server):  # noqa: F811
     st = FalkorStore(falkor_server.uri, graph=falkor_server.fresh_graph("dims"))
     ours, theirs = Episode("p1", 0, "ours", []), Episode("p2", 0, "another embedder's", [])
     ours.embedding = np.array([1.0, 0.0, 0.0], dtype=np.float32)
