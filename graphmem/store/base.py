@@ -75,6 +75,16 @@ class GraphStore(ABC):
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
         """The current triple for this fact, if any."""
 
+    def find_current_many(self, facts: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], Triple]:
+        """``find_current`` of each (subject, relation, object), for those found; a server store
+        answers in one round trip (a source's facts are looked up at once as it is written)."""
+        found = {}
+        for fact in dict.fromkeys(facts):
+            current = self.find_current(*fact)
+            if current is not None:
+                found[fact] = current
+        return found
+
     @abstractmethod
     def triples_of_entity(self, entity: str, current_only: bool = True) -> list[Triple]:
         """Triples with ``entity`` as subject or object, ordered by (valid_from, id)."""
