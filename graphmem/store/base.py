@@ -68,8 +68,8 @@ class GraphStore(ABC):
         return [t for t in map(self.get_triple, dict.fromkeys(triple_ids)) if t is not None]
 
     @abstractmethod
-    def triples(self, current_only: bool = True) -> list[Triple]:
-        """All triples, ordered by (valid_from, id)."""
+    def triples(self, current_only: bool = True, vectors: bool = True) -> list[Triple]:
+        """All triples, ordered by (valid_from, id). ``vectors``: as for ``get_triples``."""
 
     @abstractmethod
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
@@ -156,8 +156,8 @@ class GraphStore(ABC):
         return [e for e in map(self.get_episode, dict.fromkeys(episode_ids)) if e is not None]
 
     @abstractmethod
-    def episodes(self) -> list[Episode]:
-        """All episodes ordered by (step, id)."""
+    def episodes(self, vectors: bool = True) -> list[Episode]:
+        """All episodes ordered by (step, id). ``vectors``: as for ``get_triples``."""
 
     def set_episode_meta(self, episode_id: str, meta: dict[str, str]) -> bool:
         """Replace an episode's string metadata (a document's chunk moved in its document), the

@@ -51,10 +51,11 @@ class CypherStore(GraphStore):
         return self._read_by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {returned}",
                                  triple_ids, triple_of, "reading triples")
 
-    def triples(self, current_only: bool = True) -> list[Triple]:
+    def triples(self, current_only: bool = True, vectors: bool = True) -> list[Triple]:
         where = "WHERE r.valid_until IS NULL " if current_only else ""
+        returned = TRIPLE_RETURN if vectors else TRIPLE_RETURN_BARE
         recs = self._read(
-            f"MATCH (s:Entity)-[r:REL]->(o:Entity) {where}{TRIPLE_RETURN} "
+            f"MATCH (s:Entity)-[r:REL]->(o:Entity) {where}{returned} "
             "ORDER BY valid_from, id", "reading triples")
         return [triple_of(r) for r in recs]
 
@@ -146,8 +147,9 @@ class CypherStore(GraphStore):
         return self._read_by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {returned}",
                                  episode_ids, episode_of, "reading episodes")
 
-    def episodes(self) -> list[Episode]:
-        recs = self._read(f"MATCH (e:Episode) {EPISODE_RETURN} ORDER BY step, id",
+    def episodes(self, vectors: bool = True) -> list[Episode]:
+        returned = EPISODE_RETURN if vectors else EPISODE_RETURN_BARE
+        recs = self._read(f"MATCH (e:Episode) {returned} ORDER BY step, id",
                           "reading episodes")
         return [episode_of(r) for r in recs]
 
