@@ -82,6 +82,7 @@ class GraphIndexes:
         if missing:
             embed_facts(self.embedder, missing)
             self.store.add_triples(missing)
+            self.store.triples_without_vectors()  # none left: the store stops looking for them on open
         return self.store.count_triples() > 0
 
     def _load(self, fact_index: VectorIndex, episode_index: VectorIndex) -> bool:

@@ -238,8 +238,10 @@ class Writer:
         step, text, title = source.step, source.text, source.title
         episode_id = source.source_id or stable_id("ep", step, text, prefix="e")
         added, confirmed, touched, rows = [], [], [], []
-        for (s, r, o), row in self._normalise(source.facts).items():
-            old = self.store.find_current(s, r, o)
+        facts = self._normalise(source.facts)
+        current = self.store.find_current_many(list(facts))  # one round trip on a server
+        for (s, r, o), row in facts.items():
+            old = current.get((s, r, o))
             if old is not None:
                 if episode_id not in old.sources:
                     old.sources.append(episode_id)

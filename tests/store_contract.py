@@ -41,6 +41,8 @@ class StoreContract:
         assert got.sources == ["e1"] and got.valid_until is None
         assert st.find_current("red apple", "on", "table").id == t.id
         assert st.find_current("red apple", "on", "floor") is None
+        found = st.find_current_many([("red apple", "on", "floor"), ("red apple", "on", "table")])
+        assert {fact: x.id for fact, x in found.items()} == {("red apple", "on", "table"): t.id}
         assert st.entities() == ["red apple", "table"]
 
     def test_add_is_upsert_by_id(self):
@@ -103,6 +105,7 @@ class StoreContract:
         st.add_triples([again])
         assert again.id != old.id
         assert st.find_current("apple", "on", "table").id == again.id
+        assert st.find_current_many([("apple", "on", "table")])[("apple", "on", "table")].id == again.id
         assert st.counts()["triples"] == 2 and st.counts()["current_triples"] == 1
 
     def test_a_retired_triple_keeps_the_source_that_retired_it_and_can_be_restored(self):

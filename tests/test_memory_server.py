@@ -86,6 +86,22 @@ def test_opening_reads_metadata_only(falkor_uri):
         m.close()
 
 
+def test_facts_written_without_vectors_are_embedded_on_open_and_then_no_longer_looked_for(falkor_uri):
+    from graphmem.model import Triple
+
+    store = open_store(falkor_uri)
+    fact = Triple("rusty key", "in", "wooden box", valid_from=1, sources=["e1"])
+    store.add_triples([fact])
+    assert [t.id for t in store.triples_without_vectors()] == [fact.id]
+    memory = memory_on(store)
+    assert store.get_triple(fact.id).embedding is not None
+    assert [t.as_list() for t in memory.recall("rusty key").triples] == [["rusty key", "in", "wooden box"]]
+    # The mark is gone: the next open reads no triple (one metadata read answers the question).
+    before = store.queries
+    assert store.triples_without_vectors() == [] and store.queries == before + 1
+    memory.close()
+
+
 def test_a_write_by_one_client_is_recalled_by_another_on_its_next_call(falkor_uri):
     reader, writer = memory_on(falkor_uri), memory_on(falkor_uri)
     assert reader.recall("rusty key").triples == []

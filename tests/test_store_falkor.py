@@ -180,3 +180,26 @@ def test_neighbour_scores_match_exact_scores_newest_first_plus_the_pool(falkor_s
     for tid, score in got["hub"] + got["lone"]:
         i = [t.id for t in facts].index(tid)
         assert score == pytest.approx(float((queries @ vecs[i]).max()), abs=1e-5)
+
+
+def test_exact_vector_multiplies_back_to_the_float32_values():
+    from graphmem.store.falkor_params import exact_vector
+
+    rng = np.random.default_rng(3)
+    for vector in (rng.standard_normal(384).astype(np.float32), np.array([0.0, 1e-30, -3.5], dtype=np.float32),
+                   np.array([1e-38, 1e30], dtype=np.float32), np.zeros(4, dtype=np.float32)):
+        numbers, scale = exact_vector(vector)
+        assert np.array_equal((numbers.astype(np.float64) * scale).astype(np.float32), vector)
+    numbers, _ = exact_vector(rng.standard_normal(8).astype(np.float32))
+    assert numbers.dtype.kind == "i"  # the fast form where the values allow it
+
+
+def test_scoring_over_vectors_of_another_dimension_is_refused_clearly(falkor_server):  # noqa: F811
+    st = FalkorStore(falkor_server.uri, graph=falkor_server.fresh_graph("dims"))
+    ours, theirs = Episode("p1", 0, "ours", []), Episode("p2", 0, "another embedder's", [])
+    ours.embedding = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    theirs.embedding = np.array([1.0, 0.0], dtype=np.float32)
+    st.add_episodes([ours, theirs])
+    with pytest.raises(CypherError, match="another dimension.*--embedder"):
+        st.vector_scores("episodes", np.array([1.0, 0.0, 0.0], dtype=np.float32))
+    st.close()

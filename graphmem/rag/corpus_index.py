@@ -49,7 +49,8 @@ class CorpusIndex:
         # passages of several origins are corroborated
         self.origins: dict[str, str] = {}
         self._changed()
-        self._index(store.episodes(), store.triples())
+        # Names, texts and ids only: on a server the vectors stay there (most of the bytes).
+        self._index(store.episodes(vectors=False), store.triples(vectors=False))
 
     def _changed(self) -> None:
         """Drop what is built on first use from the indices."""

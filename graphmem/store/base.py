@@ -68,12 +68,22 @@ class GraphStore(ABC):
         return [t for t in map(self.get_triple, dict.fromkeys(triple_ids)) if t is not None]
 
     @abstractmethod
-    def triples(self, current_only: bool = True) -> list[Triple]:
-        """All triples, ordered by (valid_from, id)."""
+    def triples(self, current_only: bool = True, vectors: bool = True) -> list[Triple]:
+        """All triples, ordered by (valid_from, id). ``vectors``: as for ``get_triples``."""
 
     @abstractmethod
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
         """The current triple for this fact, if any."""
+
+    def find_current_many(self, facts: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], Triple]:
+        """``find_current`` of each (subject, relation, object), for those found; a server store
+        answers in one round trip (a source's facts are looked up at once as it is written)."""
+        found = {}
+        for fact in dict.fromkeys(facts):
+            current = self.find_current(*fact)
+            if current is not None:
+                found[fact] = current
+        return found
 
     @abstractmethod
     def triples_of_entity(self, entity: str, current_only: bool = True) -> list[Triple]:
@@ -146,8 +156,8 @@ class GraphStore(ABC):
         return [e for e in map(self.get_episode, dict.fromkeys(episode_ids)) if e is not None]
 
     @abstractmethod
-    def episodes(self) -> list[Episode]:
-        """All episodes ordered by (step, id)."""
+    def episodes(self, vectors: bool = True) -> list[Episode]:
+        """All episodes ordered by (step, id). ``vectors``: as for ``get_triples``."""
 
     def set_episode_meta(self, episode_id: str, meta: dict[str, str]) -> bool:
         """Replace an episode's string metadata (a document's chunk moved in its document), the

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from abc import abstractmethod
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from ..model import Episode, Triple, ordered_unique
 from .base import GraphStore
@@ -51,10 +51,11 @@ class CypherStore(GraphStore):
         return self._read_by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {returned}",
                                  triple_ids, triple_of, "reading triples")
 
-    def triples(self, current_only: bool = True) -> list[Triple]:
+    def triples(self, current_only: bool = True, vectors: bool = True) -> list[Triple]:
         where = "WHERE r.valid_until IS NULL " if current_only else ""
+        returned = TRIPLE_RETURN if vectors else TRIPLE_RETURN_BARE
         recs = self._read(
-            f"MATCH (s:Entity)-[r:REL]->(o:Entity) {where}{TRIPLE_RETURN} "
+            f"MATCH (s:Entity)-[r:REL]->(o:Entity) {where}{returned} "
             "ORDER BY valid_from, id", "reading triples")
         return [triple_of(r) for r in recs]
 
@@ -76,6 +77,22 @@ class CypherStore(GraphStore):
             "ORDER BY valid_from DESC, id LIMIT 1",
             "finding a current triple", s=subject, o=obj, relation=relation)
         return triple_of(recs[0]) if recs else None
+
+    def find_current_many(self, facts: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], Triple]:
+        keys = [{"s": s, "r": r, "o": o} for s, r, o in dict.fromkeys(facts)]
+        if not keys:
+            return {}
+        recs = self._read(
+            "UNWIND $keys AS k MATCH (s:Entity {name: k.s})-[r:REL]->(o:Entity {name: k.o}) "
+            f"WHERE r.relation = k.r AND r.valid_until IS NULL {TRIPLE_RETURN}",
+            "finding current triples", keys=keys)
+        best: dict[tuple[str, str, str], dict] = {}
+        for rec in recs:  # per fact, as find_current orders: the newest, then the first id
+            fact = (rec["subject"], rec["relation"], rec["object"])
+            kept = best.get(fact)
+            if kept is None or (-rec["valid_from"], rec["id"]) < (-kept["valid_from"], kept["id"]):
+                best[fact] = rec
+        return {fact: triple_of(rec) for fact, rec in best.items()}
 
     def triples_of_entity(self, entity: str, current_only: bool = True) -> list[Triple]:
         return self.triples_of_entities([entity], current_only)
@@ -130,8 +147,9 @@ class CypherStore(GraphStore):
         return self._read_by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {returned}",
                                  episode_ids, episode_of, "reading episodes")
 
-    def episodes(self) -> list[Episode]:
-        recs = self._read(f"MATCH (e:Episode) {EPISODE_RETURN} ORDER BY step, id",
+    def episodes(self, vectors: bool = True) -> list[Episode]:
+        returned = EPISODE_RETURN if vectors else EPISODE_RETURN_BARE
+        recs = self._read(f"MATCH (e:Episode) {returned} ORDER BY step, id",
                           "reading episodes")
         return [episode_of(r) for r in recs]
 

@@ -115,7 +115,8 @@ class EmbeddedStore(GraphStore):
     def get_triple(self, triple_id: str) -> Triple | None:
         return self._triples.get(triple_id)
 
-    def triples(self, current_only: bool = True) -> list[Triple]:
+    def triples(self, current_only: bool = True, vectors: bool = True) -> list[Triple]:
+        # ``vectors`` saves nothing here: the triples are in memory, vectors and all.
         ordered = self._triples.ordered()
         return [t for t in ordered if t.current] if current_only else list(ordered)
 
@@ -175,7 +176,7 @@ class EmbeddedStore(GraphStore):
     def get_episode(self, episode_id: str) -> Episode | None:
         return self._episodes.get(episode_id)
 
-    def episodes(self) -> list[Episode]:
+    def episodes(self, vectors: bool = True) -> list[Episode]:
         return self._episodes.ordered()
 
     # --- provenance ----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from .cypher_guard import reject_writes
 from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .cypher_store import CypherStore
 from .falkor_connection import FalkorAddress, FalkorConnection
+from .falkor_params import exact_vector
 from .falkor_values import plain
 from .namespaces import checked_namespace, label_suffix
 
@@ -111,8 +112,9 @@ class FalkorStore(CypherStore):
             return
         self._index_vectors("triples", rows)
         names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
-        self._write(writes.WRITE_TRIPLES, f"writing {len(rows)} triples", names=names,
-                    ids=[r["id"] for r in rows], rows=rows)
+        unembedded = any(r["embedding"] is None for r in rows)
+        self._write(writes.WRITE_TRIPLES + (writes.MARK_UNEMBEDDED if unembedded else ""),
+                    f"writing {len(rows)} triples", names=names, ids=[r["id"] for r in rows], rows=rows)
 
     def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)
@@ -254,10 +256,21 @@ class FalkorStore(CypherStore):
         return out
 
     def triples_without_vectors(self) -> list[Triple]:
-        """The triples, retired ones included, that carry no vector (to embed on open)."""
+        """The triples, retired ones included, that carry no vector (to embed on open). Scanned for
+        only while the graph is marked as holding some (``falkor_writes.MARK_UNEMBEDDED``), so an
+        open reads no triple otherwise; a scan that finds none drops the mark."""
+        if not self._read(writes.MARKED_UNEMBEDDED, "reading metadata")[0]["n"]:
+            return []
         recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.embedding IS NULL {TRIPLE_RETURN}",
                           "reading triples without vectors")
+        if not recs:
+            self._write(writes.UNMARK_UNEMBEDDED, "writing metadata")
         return [triple_of(r) for r in recs]
+
+    def count_triples(self) -> int:
+        # One count of a relationship type, which FalkorDB answers without a scan (counts() reads
+        # every triple).
+        return int(self._read("MATCH ()-[r:REL]->() RETURN count(r) AS n", "counting triples")[0]["n"])
 
     # --- namespaces ----------------------------------------------------------------------------
     def open_namespace(self, namespace: str) -> "FalkorStore":
@@ -300,7 +313,7 @@ class FalkorStore(CypherStore):
 
 
 def _with_array_vector(row: dict, embedding: np.ndarray | None) -> dict:
-    """``row`` with its vector as a float32 array, which ``falkor_params`` writes fast and exactly."""
-    if embedding is not None:
-        row["embedding"] = np.asarray(embedding, dtype=np.float32).ravel()
+    """``row`` with its vector as numbers and a scale (``exact_vector``), which ``falkor_params``
+    writes fast and the writes multiply back exactly; ``scale`` is 1.0 where there is no vector."""
+    row["embedding"], row["scale"] = (None, 1.0) if embedding is None else exact_vector(embedding)
     return row

@@ -110,6 +110,11 @@ def _query_error(message: str, doing: str) -> StoreError:
                            f"(WHERE, LIMIT) or raise --timeout")
     if "empty key" in message:
         return MissingGraph(message)
+    if "dimension mismatch" in message.lower():
+        # The server scores vectors without skipping those of another size, and cannot tell sizes apart.
+        return CypherError(f"the graph holds vectors of another dimension than the query's while {doing} "
+                           f"({message}): they were written with another embedder; open the graph with "
+                           f"the embedder it was built with (--embedder), or build it again")
     return CypherError(f"FalkorDB rejected a query while {doing}: {message}")
 
 

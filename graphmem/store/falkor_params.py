@@ -3,7 +3,9 @@ Cypher literal syntax. Written here rather than by the client's ``stringify_para
 makes one recursive call per number: a batch of 2,000 facts carries 768,000 of them (2 s there,
 a tenth of that here, measured). Floats are written with ``repr``, which reads back as the same
 double; a float32 vector (a numpy array) with 9 significant digits, which read back as the same
-float32 (``vecf32``), so vectors are stored bit for bit in 40% fewer characters than ``repr``'s."""
+float32 (``vecf32``). A vector that is written in bulk travels as whole numbers and a power of two
+instead (``exact_vector``): Python writes integers twice as fast as floats (measured), and the
+server's product of the two is the float32 written, bit for bit."""
 from __future__ import annotations
 
 from typing import Any
@@ -29,9 +31,27 @@ def literal(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, np.ndarray):  # a vector: the bulk of a write
+        if value.dtype.kind == "i":
+            return "[" + ",".join(map(str, value.ravel().tolist())) + "]"
         return "[" + ",".join(map("{:.9g}".format, value.astype(np.float32, copy=False).ravel().tolist())) + "]"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(map(literal, value)) + "]"
     if isinstance(value, dict):
         return "{" + ",".join(f"`{key}`:{literal(v)}" for key, v in value.items()) + "}"
     raise TypeError(f"cannot send {type(value).__name__} as a FalkorDB query parameter")
+
+
+def exact_vector(vector: np.ndarray) -> tuple[np.ndarray, float]:
+    """(numbers, scale) whose products are ``vector``'s float32 values exactly: whole numbers and a
+    power of two where every value fits (a float32 is a 24-bit integer times a power of two, so one
+    common power makes them all integers, below 2**62 unless the values span a huge range), else
+    the float32 values themselves and 1.0."""
+    values = np.asarray(vector, dtype=np.float32).ravel()
+    nonzero = values[values != 0]
+    if not len(nonzero) or not np.isfinite(nonzero).all():
+        return values, 1.0
+    exponents = np.frexp(nonzero)[1]
+    shift = int(24 - exponents.min())  # makes the smallest value's 24 mantissa bits whole
+    if int(exponents.max()) + shift > 62:
+        return values, 1.0
+    return np.ldexp(values.astype(np.float64), shift).astype(np.int64), float(np.ldexp(1.0, -shift))

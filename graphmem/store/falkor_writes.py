@@ -1,7 +1,8 @@
 """The FalkorDB store's writes. FalkorDB has no multi-statement transactions, but each query is
 atomic, so every write is one query wherever it can be (stages joined by ``WITH count(*)``, which
 keeps one row flowing whatever the stage matched). Vectors are stored as ``vecf32`` so that the
-server's vector indexes hold them; they read back as the float32 values written."""
+server's vector indexes hold them; they read back as the float32 values written. A row's vector
+comes as whole numbers and a scale (``falkor_params.exact_vector``), multiplied back here."""
 from __future__ import annotations
 
 # Insert or replace triples (``bolt_layout.triple_row`` rows, one per id) with their entities: drop
@@ -13,9 +14,18 @@ WRITE_TRIPLES = (
     "WITH count(*) AS _ "
     "UNWIND $rows AS row MATCH (s:Entity {name: row.s}), (o:Entity {name: row.o}) "
     "CREATE (s)-[:REL {id: row.id, relation: row.relation, valid_from: row.valid_from, "
-    "valid_until: row.valid_until, sources: row.sources, embedding: vecf32(row.embedding), "
+    "valid_until: row.valid_until, sources: row.sources, embedding: vecf32([n IN row.embedding | n * row.scale]), "
     "retired_by: row.retired_by}]->(o)"
 )
+
+# Appended to WRITE_TRIPLES when some row has no vector: the mark that a scan for such triples is
+# due (``FalkorStore.triples_without_vectors``), so that opening a memory scans nothing otherwise.
+MARK_UNEMBEDDED = " WITH count(*) AS _ MERGE (:GraphmemFlag {key: 'unembedded'})"
+MARKED_UNEMBEDDED = "MATCH (f:GraphmemFlag {key: 'unembedded'}) RETURN count(f) AS n"
+# Drops the mark where no triple without a vector is left (checked in the same atomic query, so a
+# vectorless triple written meanwhile keeps it).
+UNMARK_UNEMBEDDED = ("MATCH ()-[r:REL]->() WHERE r.embedding IS NULL WITH count(r) AS n WHERE n = 0 "
+                     "MATCH (f:GraphmemFlag {key: 'unembedded'}) DELETE f")
 
 RETIRE = ("MATCH ()-[r:REL]->() WHERE r.id IN $ids AND r.valid_until IS NULL "
           "SET r.valid_until = $step, r.retired_by = $by RETURN r.id AS id")
@@ -23,7 +33,7 @@ RETIRE = ("MATCH ()-[r:REL]->() WHERE r.id IN $ids AND r.valid_until IS NULL "
 WRITE_EPISODES = (
     "UNWIND $rows AS row MERGE (e:Episode {id: row.id}) "
     "SET e.step = row.step, e.text = row.text, e.title = row.title, e.triple_ids = row.triple_ids, "
-    "e.embedding = vecf32(row.embedding), e.meta = row.meta"
+    "e.embedding = vecf32([n IN row.embedding | n * row.scale]), e.meta = row.meta"
 )
 
 SET_EPISODE_META = "MATCH (e:Episode {id: $id}) SET e.meta = $meta RETURN count(e) AS n"
