@@ -180,6 +180,26 @@ def test_mcp_observe_with_a_step_past_the_bound_is_a_tool_error_and_later_writes
         assert again.stats()["triples"] >= 1 and again.stats()["episodes"] == 2
 
 
+def test_mcp_takes_an_explicit_null_for_every_optional_number(tmp_path):
+    """A client may send null for an argument it leaves to the default (found by the fuzzer: the
+    bounds of an optional number were checked against null, a crash the client saw as an internal
+    error)."""
+    pytest.importorskip("mcp")
+    from graphmem.mcp_server import make_server
+    from graphmem.namespaced import NamespacedService
+
+    with NamespacedService(open_store(tmp_path / "m.gmem")) as services:
+        server = make_server(services)
+        calls = [("observe", {"text": "You see a knife on the table.", "step": None, "trust": None}),
+                 ("add_triples", {"triples": [["fork", "on", "table"]], "step": None}),
+                 ("recall", {"queries": ["knife"], "depth": None, "width": None, "top_k": None, "max_tokens": None}),
+                 ("history", {"entity": "fork", "max_tokens": None}), ("export", {"max_tokens": None}),
+                 ("cypher", {"query": "MATCH (a) RETURN a.name", "max_tokens": None})]
+        for tool, arguments in calls:
+            asyncio.run(server.call_tool(tool, arguments))
+        assert services.get().stats()["next_step"] == 2
+
+
 @pytest.mark.parametrize("step", [True, 1.0, "2", -3, MAX_STEP + 1])
 def test_the_service_refuses_steps_that_are_not_whole_numbers_in_range(tmp_path, step):
     with GraphService(open_store(tmp_path / "m.json")) as service:
