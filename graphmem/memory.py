@@ -47,30 +47,25 @@ Result = TypeVar("Result")
 MemoryMethod = Callable[Concatenate["Memory", Args], Result]
 
 
-def _reading(method: MemoryMethod[Args, Result]) -> MemoryMethod[Args, Result]:
-    """Run a public method holding the memory's lock: threads sharing one memory take turns, since
-    a write reads and changes the store, the indexes and the resolver in several steps. Refused once
-    the memory is closed: its store let go of the graph (a file's mapped arrays are closed)."""
-    @functools.wraps(method)
-    def run(self: Memory, *args: Args.args, **kwargs: Args.kwargs) -> Result:
-        with self._lock:
-            if self._closed:
-                raise StoreError(f"{method.__name__}: this memory is closed; open the graph again to read it")
-            return method(self, *args, **kwargs)
-    return run
+def _open_only(why: str) -> Callable[[MemoryMethod[Args, Result]], MemoryMethod[Args, Result]]:
+    """A decorator running a public method holding the memory's lock (threads sharing one memory
+    take turns, since a write reads and changes the store, the indexes and the resolver in several
+    steps), refused once the memory is closed, with ``why``."""
+    def decorate(method: MemoryMethod[Args, Result]) -> MemoryMethod[Args, Result]:
+        @functools.wraps(method)
+        def run(self: Memory, *args: Args.args, **kwargs: Args.kwargs) -> Result:
+            with self._lock:
+                if self._closed:
+                    raise StoreError(f"{method.__name__}: this memory is closed{why}")
+                return method(self, *args, **kwargs)
+        return run
+    return decorate
 
 
-def _writing(method: MemoryMethod[Args, Result]) -> MemoryMethod[Args, Result]:
-    """``_reading`` for a write, with the reason a closed memory refuses it: its file's lock was let
-    go, so a write saved now could overwrite another process's work."""
-    @functools.wraps(method)
-    def run(self: Memory, *args: Args.args, **kwargs: Args.kwargs) -> Result:
-        with self._lock:
-            if self._closed:
-                raise StoreError(f"{method.__name__}: this memory is closed (its graph file is no longer "
-                                 f"locked for it); open the graph again to write to it")
-            return method(self, *args, **kwargs)
-    return run
+# A closed store let go of the graph (a file's mapped arrays are closed) and of its file's lock, so
+# a write saved after close could overwrite another process's work.
+_reading = _open_only("; open the graph again to read it")
+_writing = _open_only(" (its graph file is no longer locked for it); open the graph again to write to it")
 
 
 class Memory:
