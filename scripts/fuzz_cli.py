@@ -854,9 +854,11 @@ def main() -> int:
                     name = " ".join(probe.name.split())[:70]
                     print(f"[{verdict}] {probe.family}: {name} (exit {r.code}, {r.seconds:.1f} s) {last}")
     counts = Counter(v for _, _, v in results)
-    by_family = Counter(p.family for p, _, _ in results)
     print(f"\n{len(results)} probes ({args.generated} generated, seed {args.seed}) in "
-          f"{time.monotonic() - started:.0f} s; families: {dict(sorted(by_family.items()))}")
+          f"{time.monotonic() - started:.0f} s")
+    for family in sorted({p.family for p, _, _ in results}):
+        ended = Counter(v for p, _, v in results if p.family == family)
+        print(f"  {family}: " + ", ".join(f"{name} {ended[name]}" for name in OUTCOMES if ended[name]))
     print("  ".join(f"{name}: {counts.get(name, 0)}" for name in OUTCOMES))
     shutil.rmtree(WORK, ignore_errors=True)
     return 0 if not any(counts.get(k) for k in ("traceback", "loss", "hang")) else 1
