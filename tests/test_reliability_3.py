@@ -1,6 +1,7 @@
 """Issue 28, the third reliability sweep: bad steps and texts refused before anything is written, a
-failed write that leaves the graph as it was, a closed memory that writes nothing, a memory shared by
-threads, and the small input checks (recall settings, query vectors, MCP integers, corpus titles)."""
+failed service write that leaves the graph as it was, a memory's failed save kept pending or
+discarded, a closed memory that neither writes nor reads, a memory shared by threads, and the small
+input checks (recall settings, query vectors, MCP integers and nulls, corpus titles)."""
 from __future__ import annotations
 
 import asyncio
