@@ -480,10 +480,9 @@ def cypher_slices(made: dict, rng: random.Random) -> Probe:
 
 # Products of the 1000-fact graph's ~1000 nodes with itself (must stop at a bound), and other queries
 # that could run long (they may answer, or be refused as beyond the embedded dialect).
-PRODUCTS = ["MATCH (a) MATCH (b) MATCH (c) RETURN count(a)", "MATCH (a), (b), (c) RETURN count(*)",
-            "MATCH (a) MATCH (b) MATCH (c) MATCH (d) RETURN count(a)",
+PRODUCTS = ["MATCH (a) MATCH (b) MATCH (c) RETURN count(a)", "MATCH (a) MATCH (b) MATCH (c) MATCH (d) RETURN count(a)",
             "MATCH (a) MATCH (b) MATCH (c) RETURN a.name, b.name, c.name ORDER BY a.name"]
-UNBOUNDED = ["MATCH (a), (b) RETURN a.name, b.name",
+UNBOUNDED = ["MATCH (a), (b) RETURN a.name, b.name", "MATCH (a), (b), (c) RETURN count(*)",
              "MATCH (a) WITH collect(a) AS xs UNWIND xs AS x UNWIND xs AS y UNWIND xs AS z RETURN count(*)",
              "UNWIND range(1, 1000000000) AS x RETURN count(x)", "MATCH (a)-[*]-(b) RETURN count(*)"]
 BOUNDS = ("--timeout", "--max-memory", "--max-rows")
