@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterator, Mapping, NamedTuple
@@ -33,6 +32,7 @@ from typing import Iterator, Mapping, NamedTuple
 from .documents import DOCUMENT_SUFFIXES, Chunk, ChunkSizes, DocumentText, UnreadableDocument, chunk_sections, read_document
 from .errors import GraphmemError
 from .util.jsonfile import read_json
+from .util.unicode import valid_unicode
 from .model import passage_id
 
 log = logging.getLogger(__name__)
@@ -107,16 +107,6 @@ def read_corpus(path: str | Path, chunking: ChunkSizes | None = CHUNKS, root: st
 
 def _holds_documents(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in DOCUMENT_SUFFIXES
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def valid_unicode(text: str) -> str:
-    """``text`` with each lone surrogate (a JSON "\\ud800", a file name's or a command-line
-    argument's undecodable byte) made U+FFFD: no hash, model or file format takes them, and one
-    should not stop a build."""
-    return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
 
 
 def former_ids(path: str | Path, chunking: ChunkSizes | None = CHUNKS) -> set[str]:

@@ -70,15 +70,18 @@ def _not_bool(value):
 
 
 NOT_BOOL = BeforeValidator(_not_bool)  # on every integer argument
-MaxTokens = Annotated[int | None, NOT_BOOL, Field(
+# An optional number's bounds go on the number inside ``| None``: on the whole union, pydantic checks
+# them against an explicit null too and fails with a TypeError, which a client sees as a crash.
+MaxTokens = Annotated[Annotated[int, NOT_BOOL, Field(ge=MIN_MAX_TOKENS, le=MAX_TOKENS_CEILING)] | None, Field(
     description=f"the most this answer may hold, in tokens of ~{CHARS_PER_TOKEN} characters (default: the "
                 f"server's, {DEFAULT_MAX_TOKENS} unless started with --max-tokens; at most {MAX_TOKENS_CEILING}); "
-                f"a longer answer comes in pages", ge=MIN_MAX_TOKENS, le=MAX_TOKENS_CEILING)]
+                f"a longer answer comes in pages")]
 Cursor = Annotated[str | None, Field(description="next_cursor of the page before, to continue it (send the same "
                                                  "other arguments)")]
 ReferenceTime = Annotated[str | None, Field(description="when it was told, ISO 8601 (2024-05-08T13:56:00Z); "
                                                        "recall(valid_at=TIME) reads the memory as it was then")]
-Step = Annotated[int | None, NOT_BOOL, Field(description="the time step (default: the next one)", ge=0, le=MAX_STEP)]
+Step = Annotated[Annotated[int, NOT_BOOL, Field(ge=0, le=MAX_STEP)] | None,
+                 Field(description="the time step (default: the next one)")]
 Namespace = Annotated[str | None, Field(description="the namespace (memory of one project, user or agent) to "
                                                     "use; default: the server's")]
 
@@ -183,9 +186,9 @@ def _graphmem_tools(server: MCPServer, services: NamespacedService) -> None:
                       session: Annotated[str | None, Field(description="the conversation session it belongs "
                                                           "to (conversation memories)")] = None,
                       reference_time: ReferenceTime = None,
-                      trust: Annotated[float | None, NOT_BOOL, Field(
+                      trust: Annotated[Annotated[float, NOT_BOOL, Field(ge=0, le=1)] | None, Field(
                           description="how far the passage's source is trusted, in [0, 1] (corpus graphs; "
-                                      "default 1): retrieval weighs it by this", ge=0, le=1)] = None,
+                                      "default 1): retrieval weighs it by this")] = None,
                       namespace: Namespace = None) -> Observed:
         """Remember a text: its facts are extracted, names resolved onto known entities, and facts it
         makes outdated are retired (kept with valid_until). Returns the facts added and retired.
@@ -204,11 +207,12 @@ def _graphmem_tools(server: MCPServer, services: NamespacedService) -> None:
 
     @_tool(server, "Recall", READS)
     def recall(queries: Annotated[list[str], Field(description="questions or keywords")],
-               depth: Annotated[int | None, NOT_BOOL, Field(description="expansion depth (default 2)", ge=0)] = None,
-               width: Annotated[int | None, NOT_BOOL, Field(description="facts kept per entity (default 6)",
-                                                         ge=1)] = None,
-               top_k: Annotated[int | None, NOT_BOOL, Field(description="episodes to return (conversation "
-                                                         "memories: turns, default 5)", ge=1)] = None,
+               depth: Annotated[Annotated[int, NOT_BOOL, Field(ge=0)] | None,
+                                Field(description="expansion depth (default 2)")] = None,
+               width: Annotated[Annotated[int, NOT_BOOL, Field(ge=1)] | None,
+                                Field(description="facts kept per entity (default 6)")] = None,
+               top_k: Annotated[Annotated[int, NOT_BOOL, Field(ge=1)] | None,
+                                Field(description="episodes to return (conversation memories: turns, default 5)")] = None,
                valid_at: Annotated[int | str | None, NOT_BOOL, Field(
                    description="a past step, or an ISO 8601 time (the last step told by then): the facts valid "
                                "then, retired ones included, with valid_from and valid_until")] = None,

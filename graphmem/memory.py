@@ -48,27 +48,25 @@ Result = TypeVar("Result")
 MemoryMethod = Callable[Concatenate["Memory", Args], Result]
 
 
-def _locked(method: MemoryMethod[Args, Result]) -> MemoryMethod[Args, Result]:
-    """Run a public method holding the memory's lock: threads sharing one memory take turns, since
-    a write reads and changes the store, the indexes and the resolver in several steps."""
-    @functools.wraps(method)
-    def run(self: Memory, *args: Args.args, **kwargs: Args.kwargs) -> Result:
-        with self._lock:
-            return method(self, *args, **kwargs)
-    return run
+def _open_only(why: str) -> Callable[[MemoryMethod[Args, Result]], MemoryMethod[Args, Result]]:
+    """A decorator running a public method holding the memory's lock (threads sharing one memory
+    take turns, since a write reads and changes the store, the indexes and the resolver in several
+    steps), refused once the memory is closed, with ``why``."""
+    def decorate(method: MemoryMethod[Args, Result]) -> MemoryMethod[Args, Result]:
+        @functools.wraps(method)
+        def run(self: Memory, *args: Args.args, **kwargs: Args.kwargs) -> Result:
+            with self._lock:
+                if self._closed:
+                    raise StoreError(f"{method.__name__}: this memory is closed{why}")
+                return method(self, *args, **kwargs)
+        return run
+    return decorate
 
 
-def _writing(method: MemoryMethod[Args, Result]) -> MemoryMethod[Args, Result]:
-    """``_locked``, refused once the memory is closed: its file's lock was let go, so a write saved
-    now could overwrite another process's work."""
-    @functools.wraps(method)
-    def run(self: Memory, *args: Args.args, **kwargs: Args.kwargs) -> Result:
-        with self._lock:
-            if self._closed:
-                raise StoreError(f"{method.__name__}: this memory is closed (its graph file is no longer "
-                                 f"locked for it); open the graph again to write to it")
-            return method(self, *args, **kwargs)
-    return run
+# A closed store let go of the graph (a file's mapped arrays are closed) and of its file's lock, so
+# a write saved after close could overwrite another process's work.
+_reading = _open_only("; open the graph again to read it")
+_writing = _open_only(" (its graph file is no longer locked for it); open the graph again to write to it")
 
 
 class Memory:
@@ -107,8 +105,13 @@ class Memory:
         self.embed_episodes = embed_episodes
         self.extract_workers = extract_workers
         self._query_cache: dict[str, np.ndarray] = {}
+        self._resolver_config = resolver or self.profile.resolver
         # A passage's facts are pooled from its tokens; a game's observations are short.
-        self.indexes = GraphIndexes(self.store, self.embedder, fact_vectors or (PASSAGE_TOKENS if self.documents else TEXT))
+        self._attach(fact_vectors or (PASSAGE_TOKENS if self.documents else TEXT))
+
+    def _attach(self, fact_vectors: str) -> None:
+        """The indexes and the writer (with its resolver) over the graph the store holds now."""
+        self.indexes = GraphIndexes(self.store, self.embedder, fact_vectors)
         self.triple_index, self.episode_index = self.indexes.triples, self.indexes.episodes
         self.fact_vectors = self.indexes.fact_vectors
         meta = self.store.meta()
@@ -116,8 +119,8 @@ class Memory:
                            (FACT_VECTORS, self.fact_vectors)):
             if meta.get(key) != value:
                 self.store.set_meta(key, value)
-        self.writer = Writer(self.store, self.indexes, self.profile, self.judge, resolver or self.profile.resolver,
-                             embed_episodes)
+        self.writer = Writer(self.store, self.indexes, self.profile, self.judge, self._resolver_config,
+                             self.embed_episodes)
 
     # --- set-up --------------------------------------------------------------------------------
     def _choose_profile(self, profile: DomainProfile | str | None) -> DomainProfile:
@@ -299,7 +302,7 @@ class Memory:
         return self.store.set_episode_meta(episode_id, checked_meta(meta))
 
     # --- reading -------------------------------------------------------------------------------
-    @_locked
+    @_reading
     def recall(self, queries: str | Sequence[str], query_vectors: np.ndarray | None = None,
                at: int | None = None, **overrides) -> Subgraph:
         """Triples associated with the queries (seeds + BFS) and the episodes that hold them.
@@ -349,35 +352,54 @@ class Memory:
                 self._query_cache.pop(next(iter(self._query_cache)))
         return np.stack([self._query_cache[q] for q in queries])
 
-    @_locked
+    @_reading
     def history(self, entity: str) -> list[Triple]:
         """Every triple ever known about ``entity``, retired ones included, oldest first."""
         return self.store.triples_of_entity(self.resolver.resolve(entity), current_only=False)
 
-    @_locked
+    @_reading
     def current(self) -> list[Triple]:
         return self.store.triples()
 
-    @_locked
+    @_reading
     def stats(self) -> dict:
         return self.store.counts()
 
     # --- lifecycle -----------------------------------------------------------------------------
     @_writing
     def save(self) -> None:
+        """Write the changes made since the last save (atomic: the file holds the old graph or the
+        new one). When it fails (a full disk: ``FileWriteError``), the changes stay pending: the
+        memory still serves them and the next ``save()`` or ``close()`` writes them all, so freeing
+        space and saving again loses nothing; ``discard_changes()`` drops them instead."""
         self.indexes.keep_ann()
         self.store.flush()
 
-    @_locked
+    @_writing
+    def discard_changes(self) -> bool:
+        """Go back to the graph as last saved: the changes since (a failed save's, or those of a
+        write that failed half-way) are dropped, and the indexes and the name resolver are read
+        again from the saved graph. Whether anything was dropped: False when nothing changed, and
+        on a store with no saved graph to go back to (in memory) or that commits each write (a
+        graph server). Refused while a corpus graph keeps indices over this memory (reopen both)."""
+        if self.writer.listeners:
+            raise StoreError("discard_changes: a corpus graph keeps indices over this memory; "
+                             "open the graph again instead")
+        if not self.store.discard_changes():
+            return False
+        self._attach(self.fact_vectors)
+        return True
+
     def close(self) -> None:
         """Save pending changes and let go of the graph (its file's lock); closing again does nothing."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self.indexes.keep_ann()
-        finally:
-            self.store.close()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self.indexes.keep_ann()
+            finally:
+                self.store.close()
 
     def __enter__(self) -> "Memory":
         return self

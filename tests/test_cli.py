@@ -89,7 +89,8 @@ def test_cypher_errors_exit_2(facts_graph, capsys, query, needle):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("query", ["MATCH (a) RETURN a.name LIMIT -1", "MATCH (a) RETURN a.name SKIP -2"])
+@pytest.mark.parametrize("query", ["MATCH (a) RETURN a.name LIMIT -1", "MATCH (a) RETURN a.name SKIP -2",
+                                   "MATCH (a) RETURN a.name LIMIT 1.5", "MATCH (a) RETURN a.name SKIP .5"])
 def test_cypher_negative_bounds_are_refused_not_sliced(graph, capsys, query):
     code, out, err = run(capsys, "cypher", "--graph", str(graph), query)
     assert code == 2 and "non-negative" in err and out == ""

@@ -109,6 +109,15 @@ def test_a_graph_file_through_a_symlink_is_locked_and_saved_as_itself(tmp_path, 
     assert link.is_symlink() and "Oslo" in real.read_text()
 
 
+def test_a_loop_of_links_is_a_clear_error(tmp_path, capsys):
+    a, b = tmp_path / "a.gmem", tmp_path / "b.gmem"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    for argv in (["cypher", "--graph", str(a), "RETURN 1"], ["add", "--graph", str(a), str(SAMPLE)]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and "cannot follow the links of" in err and out == ""
+
+
 @pytest.mark.slow
 def test_a_full_disk_is_one_line_and_the_graph_stays_whole(tmp_path, capsys, monkeypatch):
     import errno

@@ -76,6 +76,28 @@ def test_a_name_is_found_at_each_of_its_mentions_and_an_article_is_skipped_only_
     assert TextWords(text).mentions("beatle") == [] and TextWords(text).mentions("") == []
 
 
+def test_the_closest_pair_is_the_one_all_pairs_give_and_long_passages_stay_linear():
+    """The sweep picks what comparing every pair picks (ties to the first pair in text order), on
+    random texts where names repeat, nest ("red apple"/"apple") and coincide; a passage naming its
+    subject and object 40,000 times each (the fuzzer's 1M characters) takes one pass."""
+    import random
+
+    from graphmem.extract.spans import TextWords, closest_pair
+
+    rng = random.Random(5)
+    for _ in range(300):
+        text = " ".join(rng.choice(["red", "apple", "the", "box", "red apple", "x"]) for _ in range(rng.randint(2, 40)))
+        words = TextWords(text)
+        subj, obj = (words.mentions(rng.choice(["red apple", "apple", "box", "red"])) for _ in range(2))
+        if subj and obj:
+            every = min(((s, o) for s in subj for o in obj),
+                        key=lambda p: (max(p[0][0], p[1][0]) - min(p[0][1], p[1][1]), p))
+            assert closest_pair(subj, obj) == every
+    text = "The knife is on the table. " * 40_000
+    (span,), = fact_spans(text, [("knife", "on", "table")])
+    assert text[span[0]:span[1]] == "table. The knife" and span[0] == text.index("table")  # 6 apart
+
+
 # --- pooled vectors ------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_encode_tokens_gives_encode_vectors_and_pools_spans():

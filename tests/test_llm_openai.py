@@ -232,3 +232,15 @@ def test_make_llm_openai_from_environment(server, monkeypatch, tmp_path):
     assert llm.name == "openai:env-model"
     assert llm.chat(HELLO).text == "from env"
     assert server.requests[0]["model"] == "env-model"
+
+
+def test_a_lone_surrogate_in_a_message_is_sent_and_cached_and_a_spec_that_is_not_text_is_refused(server, tmp_path):
+    """A JSON corpus may hold "\\ud800"; bytes that were not UTF-8 reach argv as surrogate escapes."""
+    server.reply("one").reply("two")
+    llm = client(server, cache_mode="on", cache=ResponseCache(tmp_path / "c.sqlite"))
+    odd = [{"role": "user", "content": "caf\ud800 is open"}]
+    assert llm.chat(odd).text == "one" and llm.chat(odd).cached  # the same key the second time
+    assert server.requests[0]["messages"][0]["content"] == "caf\ufffd is open"
+    assert llm.chat([{"role": "user", "content": "caf\ud801 is shut"}]).text == "two"
+    with pytest.raises(LLMConfigError, match="is not UTF-8 text"):
+        make_llm("openai:caf\udce9", cache_mode="off")

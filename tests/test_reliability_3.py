@@ -1,6 +1,7 @@
 """Issue 28, the third reliability sweep: bad steps and texts refused before anything is written, a
-failed write that leaves the graph as it was, a closed memory that writes nothing, a memory shared by
-threads, and the small input checks (recall settings, query vectors, MCP integers, corpus titles)."""
+failed service write that leaves the graph as it was, a memory's failed save kept pending or
+discarded, a closed memory that neither writes nor reads, a memory shared by threads, and the small
+input checks (recall settings, query vectors, MCP integers and nulls, corpus titles)."""
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,9 @@ SCRIPT = {f"The box {i} is in the attic.": [(f"box {i}", "in", "attic")] for i i
 BAD_STEPS = [1.5, "3", None, -1, True, MAX_STEP + 1, 2**63, np.float64(2.0)]
 
 
-def memory(path=None) -> Memory:
-    return Memory(path, embedder=HashingEmbedder(), extractor=ScriptedExtractor(SCRIPT))
+def memory(path=None, readonly: bool = False) -> Memory:
+    store = open_store(path, readonly=True) if readonly else path
+    return Memory(store, embedder=HashingEmbedder(), extractor=ScriptedExtractor(SCRIPT))
 
 
 def box(i: int) -> str:
@@ -79,22 +81,57 @@ def _enospc(*_args, **_kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
-def test_a_memory_whose_save_failed_saves_it_all_next_time(tmp_path, monkeypatch):
+def _failed_save(mem: Memory, monkeypatch) -> None:
+    """``mem.save()`` on a full disk: the file keeps the graph as last saved."""
     import graphmem.store.graph_file as graph_file
 
+    with monkeypatch.context() as patch:
+        patch.setattr(graph_file, "write_document", _enospc)
+        patch.setattr(graph_file, "write_archive", _enospc)
+        with pytest.raises(FileWriteError, match="No space left on device.*unchanged"):
+            mem.save()
+
+
+def test_a_memory_whose_save_failed_keeps_the_changes_pending_and_saves_them_all_next_time(tmp_path, monkeypatch):
     path = tmp_path / "m.json"
     mem = memory(path)
     mem.observe(box(0), 0)
     mem.save()
     mem.observe(box(1), 1)
-    with monkeypatch.context() as patch:
-        patch.setattr(graph_file, "write_document", _enospc)
-        with pytest.raises(FileWriteError, match="No space left on device.*unchanged"):
-            mem.save()
+    _failed_save(mem, monkeypatch)
+    assert counts(mem) == (2, 2) and [t.object for t in mem.history("box 1")] == ["attic"]  # pending, served
+    with memory(path, readonly=True) as saved:
+        assert counts(saved) == (1, 1)
     mem.observe(box(2), 2)
     mem.close()
     with memory(path) as again:
         assert counts(again) == (3, 3)
+
+
+@pytest.mark.parametrize("name", ["m.gmem", "m.json"])
+def test_discard_changes_goes_back_to_the_graph_as_last_saved(tmp_path, monkeypatch, name):
+    path = tmp_path / name
+    mem = memory(path)
+    mem.add_triples([("knife", "on", "table")], 0, source_id="s0")
+    mem.save()
+    mem.add_triples([("knife", "in", "drawer")], 1, source_id="s1")  # retires "knife on table"
+    _failed_save(mem, monkeypatch)
+    assert mem.discard_changes() is True
+    assert [(t.object, t.valid_until) for t in mem.history("knife")] == [("table", None)]
+    assert "drawer" not in mem.resolver and len(mem.triple_index) == 1
+    assert [t.object for t in mem.recall("where is the knife").triples] == ["table"]
+    assert mem.discard_changes() is False  # nothing changed since
+    mem.add_triples([("fork", "on", "table")], 2, source_id="s2")
+    mem.close()
+    with memory(path) as again:
+        assert {(t.subject, t.object) for t in again.current()} == {("knife", "table"), ("fork", "table")}
+        assert counts(again) == (2, 2)
+
+
+def test_discard_changes_without_a_saved_graph_drops_nothing():
+    mem = memory()
+    mem.add_triples([("knife", "on", "table")])
+    assert mem.discard_changes() is False and counts(mem) == (1, 1)
 
 
 def test_a_service_write_that_fails_leaves_the_graph_as_last_saved(tmp_path, monkeypatch):
@@ -144,6 +181,26 @@ def test_mcp_observe_with_a_step_past_the_bound_is_a_tool_error_and_later_writes
         assert again.stats()["triples"] >= 1 and again.stats()["episodes"] == 2
 
 
+def test_mcp_takes_an_explicit_null_for_every_optional_number(tmp_path):
+    """A client may send null for an argument it leaves to the default (found by the fuzzer: the
+    bounds of an optional number were checked against null, a crash the client saw as an internal
+    error)."""
+    pytest.importorskip("mcp")
+    from graphmem.mcp_server import make_server
+    from graphmem.namespaced import NamespacedService
+
+    with NamespacedService(open_store(tmp_path / "m.gmem")) as services:
+        server = make_server(services)
+        calls = [("observe", {"text": "You see a knife on the table.", "step": None, "trust": None}),
+                 ("add_triples", {"triples": [["fork", "on", "table"]], "step": None}),
+                 ("recall", {"queries": ["knife"], "depth": None, "width": None, "top_k": None, "max_tokens": None}),
+                 ("history", {"entity": "fork", "max_tokens": None}), ("export", {"max_tokens": None}),
+                 ("cypher", {"query": "MATCH (a) RETURN a.name", "max_tokens": None})]
+        for tool, arguments in calls:
+            asyncio.run(server.call_tool(tool, arguments))
+        assert services.get().stats()["next_step"] == 2
+
+
 @pytest.mark.parametrize("step", [True, 1.0, "2", -3, MAX_STEP + 1])
 def test_the_service_refuses_steps_that_are_not_whole_numbers_in_range(tmp_path, step):
     with GraphService(open_store(tmp_path / "m.json")) as service:
@@ -161,9 +218,12 @@ def test_a_closed_memory_refuses_writes_and_saves_and_leaves_another_writers_fil
     with memory(path) as other:  # another writer, once the lock was let go
         other.observe(box(1), 1)
     for write in (lambda: mem.observe(box(2), 2), lambda: mem.add_triples([("box 3", "in", "attic")]),
-                  lambda: mem.forget("anything"), mem.save):
+                  lambda: mem.forget("anything"), mem.save, mem.discard_changes):
         with pytest.raises(StoreError, match="this memory is closed"):
             write()
+    for read in (lambda: mem.recall("box 0"), lambda: mem.history("box 0"), mem.current, mem.stats):
+        with pytest.raises(StoreError, match="this memory is closed; open the graph again to read it"):
+            read()
     mem.close()  # closing again does nothing
     mem.store.add_triples([])
     with pytest.raises(StoreError, match="was closed"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from graphmem.corpus import valid_unicode
+from graphmem.util.unicode import valid_unicode
 from graphmem.profiles import PROFILES
 
 from .common import (NON_NEGATIVE, POSITIVE, add_cypher_limit_options, add_extractor_options, add_graph_options,

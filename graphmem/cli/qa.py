@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from graphmem.corpus import valid_unicode
+from graphmem.util.unicode import valid_unicode
 
 from .common import (NON_NEGATIVE, POSITIVE, UserError, add_graph_options, add_llm_options, number,
                      open_graph_store, open_llm, print_json)

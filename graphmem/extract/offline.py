@@ -25,6 +25,7 @@ from .scene import SceneReader
 from .spacy_pipeline import DEFAULT_MODEL, load_pipeline
 
 MAX_CHARS = 100_000  # parsed in pieces of at most this many characters (spaCy needs ~1 GB per 100k)
+BATCH_CHARS = 200_000  # a parse batch holds about this many characters at most, so long texts parse in little memory
 
 # A transcript's echo of the player's command ("> go west"): it states nothing about the world.
 COMMAND_ECHO = re.compile(r"^\s*>.*$", re.M)
@@ -73,7 +74,9 @@ class OfflineExtractor:
             prepared.append((room, prose, listed + formed))
         # Long texts are parsed in pieces (spaCy refuses texts over max_length) and their triples merged.
         pieces = [(i, part) for i, (_, prose, _) in enumerate(prepared) for part in split_text(prose, MAX_CHARS)]
-        docs = self.nlp.pipe((part for _, part in pieces), batch_size=self.batch_size, n_process=n_process)
+        longest = max([1, *(len(part) for _, part in pieces)])
+        docs = self.nlp.pipe((part for _, part in pieces), batch_size=max(1, min(self.batch_size, BATCH_CHARS // longest)),
+                             n_process=n_process)
         out: list[dict[RawTriple, None]] = [dict.fromkeys(listed) for _, _, listed in prepared]
         for (i, _), doc in zip(pieces, docs):
             out[i].update(dict.fromkeys(SceneReader(doc, prepared[i][0], self.profile).triples()))

@@ -7,6 +7,7 @@ are close (it holds the relation's words too), else the two names' own ranges.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import Sequence
 
 from .base import RawTriple, well_formed
@@ -76,12 +77,41 @@ def fact_spans(text: str, raw: Sequence[RawTriple], offset: int = 0) -> list[lis
         if not subj or not obj:
             out.append(None)
             continue
-        # The closest pair of mentions (first such pair in text order on ties).
-        (a, b), (c, d) = min(((s, o) for s in subj for o in obj),
-                             key=lambda p: (max(p[0][0], p[1][0]) - min(p[0][1], p[1][1]), p))
+        (a, b), (c, d) = closest_pair(subj, obj)
         if max(a, c) - min(b, d) <= CLAUSE_CHARS:
             ranges = [(min(a, c), max(b, d))]
         else:
             ranges = [(a, b), (c, d)]
         out.append([(s + offset, e + offset) for s, e in ranges])
     return out
+
+
+Mention = tuple[int, int]
+
+
+def closest_pair(subj: Sequence[Mention], obj: Sequence[Mention]) -> tuple[Mention, Mention]:
+    """The subject and object mentions closest together (gap ``max(starts) - min(ends)``, negative
+    where they overlap), the first such pair in text order on ties.
+
+    Both lists are in text order and do not overlap within themselves, so for one subject mention
+    the object mentions fall into three runs: starting at or before it (the gap shrinks along
+    the run: only the last can be closest), inside it, and past it (the gap grows: only the first).
+    Looking at those few keeps this linear; all pairs made a 1M-character passage that names
+    "knife" and "table" 40,000 times each take hours."""
+    starts = [c for c, _ in obj]
+    best: tuple[int, Mention, Mention] | None = None
+    for s in subj:
+        a, b = s
+        i = bisect_right(starts, a)
+        candidates = [obj[i - 1]] if i else []
+        while i < len(obj) and obj[i][1] < b:  # inside s: at most all of obj, summed over subj
+            candidates.append(obj[i])
+            i += 1
+        if i < len(obj):
+            candidates.append(obj[i])
+        for o in candidates:
+            key = (max(a, o[0]) - min(b, o[1]), s, o)
+            if best is None or key < best:
+                best = key
+    assert best is not None  # both lists are non-empty
+    return best[1], best[2]

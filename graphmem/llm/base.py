@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..errors import GraphmemError
+from ..util.unicode import valid_unicode
 from .cache import CACHE_MODES, CachedReply, ResponseCache, cache_key
 from .jsonout import JSONReplyError, json_in_reply, validate
 from .usage import Accounting, Usage
@@ -141,7 +142,7 @@ class ChatModel(ABC):
     ) -> ChatResult:
         """One reply to ``messages``. With ``schema``, ``data`` holds the validated JSON reply, and a
         reply that is not valid raises BadReply (after being counted; it is never cached)."""
-        messages = [dict(m) for m in messages]
+        messages = [{**m, "content": valid_unicode(m["content"])} for m in messages]  # the client would refuse one
         started = time.perf_counter()
         key = cache_key(backend=self.backend, model=self._cache_model(), messages=messages,
                         schema=schema, temperature=temperature, max_tokens=max_tokens, seed=seed)

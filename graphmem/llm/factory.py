@@ -38,6 +38,11 @@ def make_llm(
     model). ``backend_kwargs`` go to the backend (e.g. base_url for openai; n_ctx, n_threads for local).
     """
     spec = spec or default_spec()
+    try:
+        spec.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8 in argv, kept as surrogate escapes
+        raise LLMConfigError(f"the LLM spec {spec!r} is not UTF-8 text: a model's name is sent to servers "
+                             f"and kept in the response cache as text (rename a model file whose name is not)") from None
     kind, _, arg = spec.partition(":")
     if kind not in ("local", "openai"):
         raise LLMConfigError(f"unknown LLM spec {spec!r}; use one of: {SPEC_FORMS}")

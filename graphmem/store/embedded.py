@@ -65,7 +65,7 @@ class EmbeddedStore(GraphStore):
                  shared: bool = False):
         self.namespace = checked_namespace(namespace)
         # A symlink names the file it points to: saves replace that file (not the link) under its lock.
-        self.root = Path(path).resolve() if path is not None else None
+        self.root = _resolved(Path(path)) if path is not None else None
         self.path = namespace_file(self.root, namespace) if self.root is not None else None
         self.readonly = readonly
         self.shared = shared and not readonly and self.path is not None
@@ -351,3 +351,12 @@ class EmbeddedStore(GraphStore):
                 self._triples.table = table  # read from its columns until the first write
             else:
                 self.add_triples(table.all())
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` with its links followed: a symlink names the file it points to, whose lock and
+    saves are the ones that count. A loop of links is refused."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # Python < 3.13 reports a loop as RuntimeError
+        raise StoreError(f"cannot follow the links of {path}: {exc}; give the graph file's own path") from None

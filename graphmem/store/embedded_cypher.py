@@ -41,9 +41,9 @@ def run_cypher(query: str, params: dict | None, write: bool, graph: Callable[[],
         raise CypherError(
             "the embedded store answers read-only Cypher (MATCH ... WHERE ... RETURN); "
             "to change the graph use the Python API or a Bolt store with --write")
-    negative = _NEGATIVE_BOUND.search(code_of(query))
-    if negative:
-        raise CypherError(f"{negative.group(1).upper()} takes a non-negative integer, not a negative one")
+    bad = _BAD_BOUND.search(code_of(query))
+    if bad:
+        raise CypherError(f"{bad.group(1).upper()} takes a non-negative integer, not {bad.group(2).strip()}")
     if params:
         raise CypherError("the embedded store does not take query parameters; inline the values")
     # Imported here, not in the worker: an import that a time limit broke off would stay broken.
@@ -68,8 +68,9 @@ def _rows(engine: type, graph: nx.MultiDiGraph, query: str, limits: CypherLimits
     return [{c: _plain(v[i]) for c, v in zip(columns, values)} for i in range(rows)]
 
 
-# LIMIT -1 would slice rows from the end in Python instead of failing as Cypher does.
-_NEGATIVE_BOUND = re.compile(r"\b(LIMIT|SKIP)\s+-", re.IGNORECASE)
+# LIMIT -1 would slice rows from the end in Python, and LIMIT 1.5 slice as if it said 1, instead of
+# failing as Cypher does.
+_BAD_BOUND = re.compile(r"\b(LIMIT|SKIP)\s+(-\s*[\w.]*|\d*\.\d*(?:e[+-]?\d+)?)", re.IGNORECASE)
 _SINGLE_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|(\"(?:[^\"\\]|\\.)*\")")
 
 
