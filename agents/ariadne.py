@@ -209,6 +209,8 @@ class Ariadne:
         new = read_plan(obs, source=self.last_action)
         if new is None and restated:
             new = read_goal_plan(self.task.goal)
+        if new is None and restated and self.plan is not None:  # the game started over: so does the plan
+            new = Plan(self.plan.steps, self.plan.ordered, self.plan.source)
         # A list read again (a book re-read) keeps its progress; one command told again is new.
         again = self.plan is not None and new is not None and new.steps == self.plan.steps and len(new.steps) > 1
         if new is not None and (restated or not again):

@@ -235,7 +235,7 @@ def test_a_steps_missing_prerequisites_come_first():
 
 
 def test_a_restart_drops_where_things_were_and_keeps_the_map_and_what_was_learned():
-    goal = "Your task is to put the coin in the box."
+    goal = "Score as many points as you can."
     agent = Ariadne(ScriptedChat(lambda messages, schema: "no json"))
     agent.reset(Task("restart", Path("unused"), goal=goal))
 
@@ -243,6 +243,7 @@ def test_a_restart_drops_where_things_were_and_keeps_the_map_and_what_was_learne
         agent.act(StepResult(text, text, (), 0, 1, False, False, False, False, 0))
 
     step(f"{goal}\nYou are in the kitchen. In one part of the room you see a coin.")
+    agent.plan = read_plan("Ingredients:\n  coin\n\nDirections:\n  examine the coin\n", source="read note")
     agent.override("take coin")
     step("You take the coin.")
     agent.override("go east")
@@ -257,3 +258,4 @@ def test_a_restart_drops_where_things_were_and_keeps_the_map_and_what_was_learne
     assert not view.carries("coin") and view.location["coin"][1] == "kitchen"
     assert "hall" in view.rooms.exits.get("kitchen", {}).values()  # the map stays
     assert "open box" in agent.effects.failed and agent.counts["restarts"] == 1  # so does what was refused
+    assert agent.plan.wanted() == ["take coin", "examine coin"]  # the plan starts over with the game
