@@ -9,6 +9,7 @@ import pytest
 
 from graphmem.model import Episode, Triple
 from graphmem.store.base import CypherError, GraphStore
+from graphmem.store.embedded import EmbeddedStore
 
 
 def T(s, r, o, step=0, sources=("e1",), vec=None):
@@ -288,3 +289,26 @@ class StoreContract:
         st = self.make_store()
         with pytest.raises(CypherError):
             st.cypher("MATCH (a RETURN a")
+
+
+def sample_graph(path) -> EmbeddedStore:
+    """A small graph file with what a transfer must carry: retired facts, facts and episodes with
+    and without vectors, an episode with metadata, and graph metadata."""
+    rng = np.random.default_rng(7)
+    st = EmbeddedStore(path)
+    ts = [Triple(f"thing {i}", "in", f"room {i % 5}", valid_from=i, sources=[f"e{i}", "seed"])
+          for i in range(40)]
+    for t in ts[::2]:
+        t.embedding = rng.standard_normal(384).astype(np.float32)
+    ts.append(Triple("door", "is", "open", valid_from=3))  # no sources, no embedding
+    st.add_triples(ts)
+    st.retire([ts[1].id, ts[4].id], 50)
+    for i in range(5):
+        ep = Episode(f"e{i}", i, f"Step {i}: you see things.", [ts[i].id], title=f"s{i}",
+                     meta={"document": "d.md"} if i == 2 else None)
+        ep.embedding = rng.standard_normal(384).astype(np.float32) if i % 2 else None
+        st.add_episode(ep)
+    st.set_meta("embedder", "all-MiniLM-L6-v2")
+    st.set_meta("step", 50)
+    st.flush()
+    return st

@@ -7,7 +7,7 @@ from bolt_server import arcadedb_server  # noqa: F401 - fixture
 from graphmem.cli import main
 from graphmem.store.embedded import EmbeddedStore
 from graphmem.testing.arcadedb import PASSWORD, USER, free_port
-from test_store_bolt import sample_graph
+from store_contract import sample_graph
 
 
 @pytest.mark.slow

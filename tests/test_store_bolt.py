@@ -6,7 +6,7 @@ import time
 import pytest
 
 from graphmem.store.bolt import BoltStore
-from store_contract import StoreContract
+from store_contract import StoreContract, sample_graph
 from bolt_server import arcadedb_server  # noqa: F401 - fixture
 from graphmem.testing.arcadedb import PASSWORD, USER
 
@@ -40,36 +40,15 @@ class TestBoltStore(StoreContract):
 
 
 # --- beyond the contract ---------------------------------------------------------------------------
-import numpy as np  # noqa: E402
 
 from bolt_server import bolt_store_factory, start_server  # noqa: E402,F401
 from graphmem.testing.arcadedb import ArcadeServer, free_port  # noqa: E402
-from graphmem.model import Episode, Triple  # noqa: E402
+from graphmem.model import Triple  # noqa: E402
 from graphmem.store import open_store  # noqa: E402
 from graphmem.store import bolt_writes  # noqa: E402
 from graphmem.store.base import CypherError, StoreError  # noqa: E402
 from graphmem.store.embedded import EmbeddedStore  # noqa: E402
 from graphmem.store.transfer import export_graph, import_graph  # noqa: E402
-
-
-def sample_graph(path) -> EmbeddedStore:
-    rng = np.random.default_rng(7)
-    st = EmbeddedStore(path)
-    ts = [Triple(f"thing {i}", "in", f"room {i % 5}", valid_from=i, sources=[f"e{i}", "seed"])
-          for i in range(40)]
-    for t in ts[::2]:
-        t.embedding = rng.standard_normal(384).astype(np.float32)
-    ts.append(Triple("door", "is", "open", valid_from=3))  # no sources, no embedding
-    st.add_triples(ts)
-    st.retire([ts[1].id, ts[4].id], 50)
-    for i in range(5):
-        ep = Episode(f"e{i}", i, f"Step {i}: you see things.", [ts[i].id], title=f"s{i}")
-        ep.embedding = rng.standard_normal(384).astype(np.float32) if i % 2 else None
-        st.add_episode(ep)
-    st.set_meta("embedder", "all-MiniLM-L6-v2")
-    st.set_meta("step", 50)
-    st.flush()
-    return st
 
 
 def test_round_trip_file_to_server_to_file_is_identical(tmp_path, bolt_store_factory):  # noqa: F811

@@ -11,7 +11,7 @@ from graphmem.store.base import CypherError, StoreError
 from graphmem.store.embedded import EmbeddedStore
 from graphmem.store.falkor import FalkorStore
 from graphmem.store.transfer import export_graph, import_graph
-from store_contract import StoreContract
+from store_contract import StoreContract, sample_graph
 
 pytestmark = pytest.mark.slow  # a real FalkorDB server
 
@@ -46,27 +46,6 @@ class TestFalkorStore(StoreContract):
 
     def open_again(self, store):
         return self.make(store.base_graph)
-
-
-def sample_graph(path) -> EmbeddedStore:
-    rng = np.random.default_rng(7)
-    st = EmbeddedStore(path)
-    ts = [Triple(f"thing {i}", "in", f"room {i % 5}", valid_from=i, sources=[f"e{i}", "seed"])
-          for i in range(40)]
-    for t in ts[::2]:
-        t.embedding = rng.standard_normal(384).astype(np.float32)
-    ts.append(Triple("door", "is", "open", valid_from=3))  # no sources, no embedding
-    st.add_triples(ts)
-    st.retire([ts[1].id, ts[4].id], 50)
-    for i in range(5):
-        ep = Episode(f"e{i}", i, f"Step {i}: you see things.", [ts[i].id], title=f"s{i}",
-                     meta={"document": "d.md"} if i == 2 else None)
-        ep.embedding = rng.standard_normal(384).astype(np.float32) if i % 2 else None
-        st.add_episode(ep)
-    st.set_meta("embedder", "all-MiniLM-L6-v2")
-    st.set_meta("step", 50)
-    st.flush()
-    return st
 
 
 def test_round_trip_file_to_server_to_file_is_identical(tmp_path, falkor_store_factory):
