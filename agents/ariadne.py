@@ -154,7 +154,8 @@ class Ariadne:
         goal = self.task.goal.strip()
         restated = bool(goal) and goal in obs  # as after a restart
         seen = obs
-        if restated and self.remember and self.last_action is not None:
+        started_over = restated and self.remember and self.last_action is not None
+        if started_over:
             self._world_started_over()
             seen = obs[obs.rfind(goal):]  # the new game's start: what came before is of the old one
         room = room_of(seen) or self.room
@@ -166,7 +167,8 @@ class Ariadne:
             self.heat.heard(self.last_action, obs)
         self.answers = list(dict.fromkeys(self.answers + answers(obs)))
         if self.last_action is not None:
-            moves = move_triples(self.room, self.last_action, obs)
+            # A move that lost the game led nowhere on the map: the new game starts where it starts.
+            moves = [] if started_over else move_triples(self.room, self.last_action, obs)
             new_map = 0
             if moves:
                 new_map = len(self.memory.add_triples(moves, self.step, text=f"{self.last_action}: moved to {room}").added)

@@ -257,5 +257,6 @@ def test_a_restart_drops_where_things_were_and_keeps_the_map_and_what_was_learne
     view = WorldView.read(agent.memory.current(), "kitchen")
     assert not view.carries("coin") and view.location["coin"][1] == "kitchen"
     assert "hall" in view.rooms.exits.get("kitchen", {}).values()  # the map stays
+    assert set(view.rooms.exits) == {"kitchen", "hall"}  # the restart marker is not a room
     assert "open box" in agent.effects.failed and agent.counts["restarts"] == 1  # so does what was refused
     assert agent.plan.wanted() == ["take coin", "examine coin"]  # the plan starts over with the game
