@@ -284,7 +284,7 @@ class Ariadne:
         self.counts["vetoed"] += vetoed
         self.counts["blocked"] += len(kept_blocked)
         wanted = (self.family.wanted_places(view) if self.family else []) + lock_places(view) \
-            + self.goal.named_rooms(view)
+            + self.goal.wanted_rooms(view)
         for room in view.rooms.reachable(self.room) if self.room else []:
             command = f"go to {room}"
             if command not in blocked:

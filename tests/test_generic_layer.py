@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from graphmem import Memory
+from graphmem.profiles import INVENTORY
 from graphmem.spatial import with_room
 
 from graphmem_agents.arithmetic import answers
@@ -15,6 +16,7 @@ from graphmem_agents.cycles import CycleGuard, undoes
 from graphmem_agents.commands import readable
 from graphmem_agents.effects import EffectTracker, refused
 from graphmem_agents.goal import GoalReader, quantity
+from graphmem_agents.navigation import RoomMap
 from graphmem_agents.instructions import carries_out, read_goal_plan, read_plan
 from graphmem_agents.prerequisites import HeatSources, step_work
 from graphmem_agents.runner import run_episode
@@ -101,6 +103,17 @@ def test_a_thing_the_goal_wants_heated_goes_to_a_heat_source():
     assert goal.named_things(view) == ["lettuce"]  # the stove is where it goes, not a thing to take
     plain = GoalReader("The dinner is almost ready! It's only missing a lettuce.")
     assert plain.prior("put lettuce on stove", view, True) == plain.prior("put lettuce on counter", view, True)
+
+
+def test_a_room_holding_where_a_carried_named_thing_goes_is_worth_walking_to():
+    rooms = RoomMap.from_triples([("living room", "is south of", "kitchen")])
+    where = {"stove": ("in", "kitchen"), "couch": ("in", "living room"), "box": ("in", "attic")}
+    goal = GoalReader("It's only missing a grilled milk.")
+    assert goal.wanted_rooms(WorldView("living room", dict(where), rooms=rooms)) == []  # nothing carried yet
+    carrying = WorldView("living room", {**where, "milk": ("in", INVENTORY)}, rooms=rooms)
+    assert goal.wanted_rooms(carrying) == ["kitchen"]
+    assert GoalReader("It's only missing a milk.").wanted_rooms(carrying) == []  # no heat wanted
+    assert GoalReader("Go to the kitchen.").wanted_rooms(carrying) == ["kitchen"]  # named, carried or not
 
 
 def test_undo_and_loops_cost_and_a_state_revisited_through_a_command_costs_more():
