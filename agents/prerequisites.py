@@ -11,7 +11,8 @@ knowledge:
 - a heat verb the game refused ("grill", "roast" where only "cook ... in ..." is known) is played as
   cooking the thing on a heat source in sight. The game's answers to cooking say what each source
   does ("You roast the apple with the oven"): a source learned for the verb is the one played, and
-  one learned for another verb is left out; otherwise the chooser picks, reading the step.
+  one learned for another verb is left out; before any answer, the sources the verb usually names
+  (grill: a grill or toaster; roast: an oven) come first, then the chooser picks, reading the step.
 """
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ from .candidates import CUTS, CUTTERS, HEAT_SOURCES, visible
 from .world import WorldView
 
 HEAT_VERBS = ("grill", "roast", "fry", "bake", "toast", "boil", "broil", "cook")
+# What kitchen English usually does each with, by the source's head word: tried first until the
+# game's answers say otherwise (a grill step is not tried in the oven, which roasts).
+USUAL_SOURCES = {"grill": ("grill", "bbq", "barbecue", "toaster"), "toast": ("toaster", "grill"),
+                 "roast": ("oven",), "bake": ("oven",), "broil": ("oven", "grill"),
+                 "fry": ("stove",), "boil": ("stove",)}
 COOKED = re.compile(r"\byou (\w+) the .+? (?:with|in|on) the ([\w ]+?)[.!,]", re.I)
 
 
@@ -40,10 +46,13 @@ class HeatSources:
             self.by_verb[m.group(1).lower()] = m.group(2).lower()
 
     def for_verb(self, verb: str, sources: list[str]) -> list[str]:
-        """Of ``sources``, the one learned for ``verb``; else those not learned for another verb."""
+        """Of ``sources``, the one learned for ``verb``; else those not learned for another verb,
+        the ones the verb usually names first (only them, when there are any)."""
         mine = [h for h in sources if self.by_verb.get(verb) == h]
         taken = set(self.by_verb.values())
-        return mine or [h for h in sources if h not in taken]
+        free = [h for h in sources if h not in taken]
+        usual = [h for h in free if h.split()[-1] in USUAL_SOURCES.get(verb, ())]
+        return mine or usual or free
 
 
 @dataclass(frozen=True)
