@@ -104,6 +104,14 @@ GAME = [
      "meal.\n\nIngredients:\nyellow bell pepper\n\nDirections:\nslice the yellow bell pepper\n  prepare meal",
      set(), {("copy", "is", "open"), ("ingredients", "in", "kitchen"), ("recipe 1", "in", "kitchen")}),
     ("Adding the meal to your inventory.", {("meal", "in", "inventory")}, set()),
+    # TextWorld's other ways of showing a thing in a room.
+    ("-= Kitchen =-\nYou rest your hand against a wall, but you miss the wall and fall onto a stove.",
+     {("stove", "in", "kitchen")}, {("stove", "on", "stove"), ("wall", "in", "kitchen"), ("hand", "in", "kitchen")}),
+    ("-= Kitchen =-\nYou lean against the wall, inadvertently pressing a secret button. The wall opens up to "
+     "reveal a toaster.", {("toaster", "in", "kitchen")}, {("wall", "in", "kitchen")}),
+    ("-= Kitchen =-\nHey, want to see a fridge? Look over there, a fridge.", {("fridge", "in", "kitchen")}, set()),
+    ("-= Kitchen =-\nLook over there! a counter. Look over there!", {("counter", "in", "kitchen")}, set()),
+    ("-= Kitchen =-\nYou trip over a mop.", {("mop", "in", "kitchen")}, set()),
     ("You eat the meal. Not bad.", {("meal", "is", "eaten")}, set()),
 ]
 

@@ -15,7 +15,10 @@ from ..profiles import DIRECTIONS
 from .reader import Reader
 
 # Where a thing seen in a room can sit in a parse (checked further in ``SceneReader.scene``).
-MENTION_DEPS = {"dobj", "ccomp", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT"}
+MENTION_DEPS = {"dobj", "ccomp", "attr", "nsubj", "nsubjpass", "pobj", "conj", "appos", "oprd", "ROOT",
+                "npadvmod"}
+# Prepositions whose object a perceiving (or stumbling) verb reaches: the thing is there.
+CONTACT_PREPOSITIONS = {"to", "than", "onto", "into", "over", "upon"}
 
 
 @functools.lru_cache(maxsize=8)
@@ -50,7 +53,12 @@ def _unreal(tok) -> bool:
 class SceneReader(Reader):
     """Reads a game observation: its scene and the player's actions first, the rest as prose."""
 
+    pointing = False  # the last sentence pointed at something it did not name: "Look over there!"
+
     def sentence(self, sent) -> None:
+        pointed, self.pointing = self.pointing, False
+        if pointed and self.pointed_at(sent):
+            return
         for m in exit_phrase(self.words.exit_words).finditer(sent.text):
             self.add(self.room, "has exit", m.group(1).lower())
         root = sent.root
@@ -150,11 +158,26 @@ class SceneReader(Reader):
                     self.add(name, "is", s)
         return True
 
+    def pointed_at(self, sent) -> bool:
+        """"Look over there! A stove.": a bare noun phrase after a pointing sentence is in the room."""
+        root = sent.root
+        if root.pos_ not in {"NOUN", "PROPN"} or any(t.pos_ in {"VERB", "AUX"} for t in sent) \
+                or not any(c.dep_ == "det" and c.lower_ in {"a", "an", "some"} for c in root.children):
+            return False
+        found = False
+        for name, states in self.things(root):
+            if self.add(name, "in", self.room):
+                found = True
+                for s in states:
+                    self.add(name, "is", s)
+        return found
+
     def scene(self, root, subj, sent) -> bool:
         """What is where in the current room. True when the sentence was understood."""
         verb = root.lemma_.lower()
-        # "You smell a smell and follow it to a locker": any perceiving verb in the sentence counts.
-        verbs = {verb} | {c.lemma_.lower() for c in root.children if c.dep_ == "conj" and c.pos_ == "VERB"}
+        # "You smell a smell and follow it to a locker", "the wall opens up to reveal a stove": any
+        # perceiving verb of the sentence's main clause counts.
+        verbs = {verb} | {c.lemma_.lower() for c in root.children if c.dep_ in {"conj", "xcomp"} and c.pos_ == "VERB"}
         perceived = bool(verbs & self.words.perceive)
         # "The fridge contains a key[, so there's that]": the holding verb may hang below the root.
         holder = next((v for v in (root, *root.children)
@@ -169,7 +192,8 @@ class SceneReader(Reader):
                     for s in states:
                         self.add(name, "is", s)
             return box is not None
-        if not perceived or subj is None or self.room is None and verb != "be":
+        pointed = subj is None and verb == "look" and self.room is not None  # "Look over there, a stove."
+        if not perceived or subj is None and not pointed or self.room is None and verb != "be":
             # Outside a game's room, only "X is on/in Y" and "there is X in Y" are locations; and a
             # sentence without a subject is an instruction ("Gather all ingredients..."), not a scene.
             return False
@@ -182,9 +206,11 @@ class SceneReader(Reader):
                     continue
                 # Objects count only when perceived: "you see a key", not "you hear a noise",
                 # "you take note", "you tie your shoe". Same for "follow it to / other than a locker".
-                if t.dep_ in {"dobj", "ccomp"} and t.head.lemma_.lower() not in self.words.perceive:
+                if t.dep_ in {"dobj", "ccomp", "npadvmod"} and t.head.lemma_.lower() not in self.words.perceive:
                     continue
-                if t.dep_ == "pobj" and not (t.head.lower_ in {"to", "than"} and _perceiver(t.head, self.words.perceive)):
+                # "follow it to a locker", "nothing other than a locker", "fall onto / trip over a locker"
+                if t.dep_ == "pobj" and not (t.head.lower_ in CONTACT_PREPOSITIONS
+                                             and _perceiver(t.head, self.words.perceive)):
                     continue
                 if any(c.dep_ == "det" and c.lower_ == "no" or c.dep_ == "poss" and c.lower_ in {"your", "my"}
                        for c in t.children) or _unreal(t):
@@ -193,9 +219,12 @@ class SceneReader(Reader):
             elif t.dep_ == "prep":
                 preps.append(t)
         if not mentioned:
+            self.pointing = pointed
             return False
         rel, where = None, None
         for p in preps:
+            if any(c in mentioned for c in p.children):
+                continue  # "fall onto a stove": the thing seen, not where it is
             rel, where = self.place(p)
             if rel:
                 break

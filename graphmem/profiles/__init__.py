@@ -118,7 +118,7 @@ GAME_VOCABULARY = Vocabulary(
     prepared_states=PREPARED_STATES,
     perceive=frozenset({"see", "make", "notice", "spot", "find", "discover", "recognize", "observe",
                         "glimpse", "be", "look", "scan", "catch", "figure", "follow", "trip", "stumble",
-                        "reckon", "lie", "stand", "sit", "rest", "hang"}),
+                        "reckon", "lie", "stand", "sit", "rest", "hang", "fall", "bump", "reveal"}),
     take=frozenset({"take", "pick", "grab", "get"}),
     drop=frozenset({"drop", "discard"}),
     put=frozenset({"put", "place", "insert", "set", "add"}),
