@@ -182,3 +182,101 @@ def test_scoring_over_vectors_of_another_dimension_is_refused_clearly(falkor_ser
     with pytest.raises(CypherError, match="another dimension.*--embedder"):
         st.vector_scores("episodes", np.array([1.0, 0.0, 0.0], dtype=np.float32))
     st.close()
+
+
+# --- the vector index stays whole (vectors on nodes written once) ------------------------------
+def raw_index_answer(st: FalkorStore, label: str, query: np.ndarray, k: int) -> int:
+    """How many entries the server's vector index over ``label`` gives for ``k`` asked (read
+    directly: the Cypher guard lets no procedure it does not know through)."""
+    return st._read(f"CALL db.idx.vector.queryNodes('{label}', 'embedding', $k, vecf32($q)) YIELD node "
+                    "RETURN count(node) AS n", "asking the index", k=k, q=query.tolist())[0]["n"]
+
+
+def test_a_search_for_n_finds_n_current_facts_after_every_fact_changed(falkor_store_factory):
+    # FalkorDB 4.16 keeps a dead entry in a vector index for every change of an indexed entity,
+    # which still takes a place in a search's answer: vectors on triples thinned every search.
+    st = falkor_store_factory()
+    n = 60
+    vecs = unit_rows(2 * n, 8, 4)
+    facts = [Triple(f"e{i}", "r", f"x{i}", valid_from=i, sources=["s0"]) for i in range(2 * n)]
+    for t, v in zip(facts, vecs):
+        t.embedding = v
+    st.add_triples(facts)
+    confirmed, retired = facts[::2], facts[1::2]
+    for t in confirmed:  # a confirmation writes the triple again with its new source
+        t.sources.append("s1")
+    st.add_triples(confirmed)
+    assert st.retire([t.id for t in retired], 200) == [t.id for t in retired]
+    query = vecs[0] + 0.05
+    before = st.queries
+    found = st.vector_search("triples", query[None, :], n)[0]
+    assert sorted(tid for tid, _ in found) == sorted(t.id for t in confirmed)
+    assert st.queries == before + 1  # one answer held them all: nothing was asked again
+    assert raw_index_answer(st, "FactVec", query, 2 * n) == 2 * n  # no entry went dead
+    assert [t.sources for t in st.get_triples([confirmed[0].id])] == [["s0", "s1"]]
+    assert np.array_equal(st.get_triple(retired[0].id).embedding, vecs[1])  # a retired fact keeps its vector
+
+
+def test_a_changed_vector_replaces_its_node_and_forgotten_ones_never_shorten_a_search(falkor_store_factory):
+    st = falkor_store_factory()
+    vecs = unit_rows(40, 8, 5)
+    facts = [Triple(f"e{i}", "r", f"x{i}", valid_from=i, sources=[f"s{i % 2}"]) for i in range(40)]
+    for t, v in zip(facts, vecs):
+        t.embedding = v
+    st.add_triples(facts)
+    moved = facts[0]
+    moved.embedding = vecs[1] * -1.0
+    st.add_triples([moved])  # the same triple with another vector
+    assert st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 40}]
+    assert np.array_equal(st.get_triple(moved.id).embedding, moved.embedding)
+    assert st.vector_search("triples", moved.embedding[None, :], 1)[0][0][0] == moved.id
+    # Deleting half the facts leaves dead entries in the index: the search still finds k, exactly.
+    assert len(st.delete_source("s1")) == 20
+    kept = [t for t in facts if t.sources == ["s0"]]
+    query = vecs[3] + 0.1
+    exact = sorted(kept, key=lambda t: -float(t.embedding @ query))
+    found = st.vector_search("triples", query[None, :], 15)[0]
+    assert [tid for tid, _ in found] == [t.id for t in exact[:15]]
+    assert st.vector_count("triples") == 20 and st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 20}]
+
+
+def write_first_layout(st: FalkorStore, facts: list[Triple], episode: Episode) -> None:
+    """``facts`` and ``episode`` as the FalkorDB store wrote them before vector nodes: each vector on
+    its relationship or episode node, in vector indexes over those."""
+    dim = len(facts[0].embedding)
+    for pattern in ("()-[x:REL]-()", "(x:Episode)"):
+        st.cypher(f"CREATE VECTOR INDEX FOR {pattern} ON (x.embedding) OPTIONS {{dimension: {dim}, "
+                  "similarityFunction: 'cosine'}", write=True)
+    rows = [{"s": t.subject, "o": t.object, "id": t.id, "from": t.valid_from, "until": t.valid_until,
+             "v": t.embedding.tolist()} for t in facts]
+    st.cypher("UNWIND $rows AS row MERGE (s:Entity {name: row.s}) MERGE (o:Entity {name: row.o}) "
+              "CREATE (s)-[:REL {id: row.id, relation: 'r', valid_from: row.from, valid_until: row.until, "
+              "sources: ['s0'], embedding: vecf32(row.v)}]->(o)", {"rows": rows}, write=True)
+    st.cypher("CREATE (:Episode {id: $id, step: 0, text: 'old', title: '', triple_ids: [], embedding: vecf32($v)})",
+              {"id": episode.id, "v": episode.embedding.tolist()}, write=True)
+
+
+def test_a_graph_in_the_first_layout_is_moved_to_vector_nodes_on_open(falkor_store_factory, monkeypatch):
+    from graphmem.store import falkor_migration
+
+    monkeypatch.setattr(falkor_migration, "BATCH", 7)  # several batches
+    old = falkor_store_factory()
+    vecs = unit_rows(30, 8, 6)
+    facts = [Triple(f"e{i}", "r", f"x{i}", valid_from=i, valid_until=50 if i < 10 else None) for i in range(30)]
+    for t, v in zip(facts, vecs):
+        t.embedding = v
+    episode = Episode("p1", 0, "old", [])
+    episode.embedding = vecs[0]
+    write_first_layout(old, facts, episode)
+
+    st = falkor_store_factory(old.base_graph)  # opening moves the vectors
+    assert sorted(st.vector_indexes()) == [("NODE", "EpisodeVec", 8), ("NODE", "FactVec", 8)]
+    assert st.cypher("MATCH ()-[r:REL]->() WHERE r.embedding IS NOT NULL RETURN count(r) AS n") == [{"n": 0}]
+    for t in st.triples(current_only=False):
+        assert np.array_equal(t.embedding, vecs[int(t.subject[1:])])
+    query = vecs[12] + 0.05
+    exact = sorted(facts[10:], key=lambda t: -float(t.embedding @ query))
+    assert [tid for tid, _ in st.vector_search("triples", query[None, :], 5)[0]] == [t.id for t in exact[:5]]
+    assert st.vector_search("episodes", vecs[:1], 1)[0][0][0] == "p1"
+    assert raw_index_answer(st, "FactVec", query, 30) == 30
+    assert falkor_migration.migrate_vectors_to_nodes(st) == 0  # done once

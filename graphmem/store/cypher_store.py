@@ -22,7 +22,12 @@ T = TypeVar("T")
 
 
 class CypherStore(GraphStore):
-    """A GraphStore on a Cypher server: the reads, over ``_read``."""
+    """A GraphStore on a Cypher server: the reads, over ``_read``. ``triple_return`` and
+    ``episode_return``: the clauses that end a read of triples (bound as ``r``) or episodes (``e``)
+    with their vectors, for a server that keeps vectors elsewhere (FalkorDB) to replace."""
+
+    triple_return = TRIPLE_RETURN
+    episode_return = EPISODE_RETURN
 
     @abstractmethod
     def _read(self, query: str, doing: str, **params: Any) -> list[dict]:
@@ -40,20 +45,20 @@ class CypherStore(GraphStore):
     # --- triples -------------------------------------------------------------------------------
     def get_triple(self, triple_id: str) -> Triple | None:
         # Unlabelled endpoints: with labels ArcadeDB scans nodes instead of using the id index.
-        recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.id = $id {TRIPLE_RETURN}",
+        recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.id = $id {self.triple_return}",
                           "reading a triple", id=triple_id)
         return triple_of(recs[0]) if recs else None
 
     def get_triples(self, triple_ids: Iterable[str], vectors: bool = True) -> list[Triple]:
         # IN, not UNWIND + equality: ArcadeDB answers the latter with a scan of every relationship
         # per id (1.1 s an id at 100k triples, measured) and the former from its id index.
-        returned = TRIPLE_RETURN if vectors else TRIPLE_RETURN_BARE
+        returned = self.triple_return if vectors else TRIPLE_RETURN_BARE
         return self._read_by_ids(f"MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids {returned}",
                                  triple_ids, triple_of, "reading triples")
 
     def triples(self, current_only: bool = True, vectors: bool = True) -> list[Triple]:
         where = "WHERE r.valid_until IS NULL " if current_only else ""
-        returned = TRIPLE_RETURN if vectors else TRIPLE_RETURN_BARE
+        returned = self.triple_return if vectors else TRIPLE_RETURN_BARE
         recs = self._read(
             f"MATCH (s:Entity)-[r:REL]->(o:Entity) {where}{returned} "
             "ORDER BY valid_from, id", "reading triples")
@@ -66,14 +71,14 @@ class CypherStore(GraphStore):
 
     def retired_by_source(self, source_id: str) -> list[Triple]:
         recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.retired_by = $id AND r.valid_until IS NOT NULL "
-                          f"{TRIPLE_RETURN} ORDER BY valid_from, id", "reading triples a source retired",
+                          f"{self.triple_return} ORDER BY valid_from, id", "reading triples a source retired",
                           id=source_id)
         return [triple_of(rec) for rec in recs]
 
     def find_current(self, subject: str, relation: str, obj: str) -> Triple | None:
         recs = self._read(
             "MATCH (s:Entity {name: $s})-[r:REL]->(o:Entity {name: $o}) "
-            f"WHERE r.relation = $relation AND r.valid_until IS NULL {TRIPLE_RETURN} "
+            f"WHERE r.relation = $relation AND r.valid_until IS NULL {self.triple_return} "
             "ORDER BY valid_from DESC, id LIMIT 1",
             "finding a current triple", s=subject, o=obj, relation=relation)
         return triple_of(recs[0]) if recs else None
@@ -84,7 +89,7 @@ class CypherStore(GraphStore):
             return {}
         recs = self._read(
             "UNWIND $keys AS k MATCH (s:Entity {name: k.s})-[r:REL]->(o:Entity {name: k.o}) "
-            f"WHERE r.relation = k.r AND r.valid_until IS NULL {TRIPLE_RETURN}",
+            f"WHERE r.relation = k.r AND r.valid_until IS NULL {self.triple_return}",
             "finding current triples", keys=keys)
         best: dict[tuple[str, str, str], dict] = {}
         for rec in recs:  # per fact, as find_current orders: the newest, then the first id
@@ -105,7 +110,7 @@ class CypherStore(GraphStore):
         # the far end, or a second directed branch, make ArcadeDB scan instead of walk.
         recs = self._read(
             f"UNWIND $names AS name MATCH (n:Entity {{name: name}})-[r:REL]-() {where}"
-            f"WITH DISTINCT r {TRIPLE_RETURN}",
+            f"WITH DISTINCT r {self.triple_return}",
             "reading an entity's triples", names=names)
         unique = {r["id"]: r for r in recs}
         return sorted((triple_of(r) for r in unique.values()), key=lambda t: (t.valid_from, t.id))
@@ -138,17 +143,17 @@ class CypherStore(GraphStore):
         self.add_episodes([episode])
 
     def get_episode(self, episode_id: str) -> Episode | None:
-        recs = self._read(f"MATCH (e:Episode {{id: $id}}) {EPISODE_RETURN}", "reading an episode",
+        recs = self._read(f"MATCH (e:Episode {{id: $id}}) {self.episode_return}", "reading an episode",
                           id=episode_id)
         return episode_of(recs[0]) if recs else None
 
     def get_episodes(self, episode_ids: Iterable[str], vectors: bool = True) -> list[Episode]:
-        returned = EPISODE_RETURN if vectors else EPISODE_RETURN_BARE
+        returned = self.episode_return if vectors else EPISODE_RETURN_BARE
         return self._read_by_ids(f"UNWIND $ids AS id MATCH (e:Episode {{id: id}}) {returned}",
                                  episode_ids, episode_of, "reading episodes")
 
     def episodes(self, vectors: bool = True) -> list[Episode]:
-        returned = EPISODE_RETURN if vectors else EPISODE_RETURN_BARE
+        returned = self.episode_return if vectors else EPISODE_RETURN_BARE
         recs = self._read(f"MATCH (e:Episode) {returned} ORDER BY step, id",
                           "reading episodes")
         return [episode_of(r) for r in recs]

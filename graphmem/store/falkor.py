@@ -5,10 +5,11 @@ client opening a memory reads its metadata only and sees every other client's wr
 call.
 
 The layout is the Bolt store's (``bolt_layout``): entities are ``(:Entity {name})`` nodes, each
-triple one ``[:REL]`` relationship (FalkorDB indexes vectors on relationships: ``CREATE VECTOR
-INDEX FOR ()-[r:REL]-()``, queried with ``db.idx.vector.queryRelationships``), episodes
-``(:Episode)`` nodes, metadata ``(:GraphmemMeta)`` nodes; the reads are ``CypherStore``'s. Vectors are
-stored as ``vecf32`` (the type vector indexes hold). Each namespace is a graph of its own on the
+triple one ``[:REL]`` relationship, episodes ``(:Episode)`` nodes, metadata ``(:GraphmemMeta)``
+nodes; the reads are ``CypherStore``'s. The vectors are not theirs but on vector nodes written once
+(``falkor_layout``: FalkorDB's vector index goes stale as indexed entities change), stored as
+``vecf32`` (the type vector indexes hold); a graph written with vectors on the triples and episodes
+themselves (the layout before) is moved to vector nodes on open (``falkor_migration``). Each namespace is a graph of its own on the
 server: ``GRAPH`` for the default one, ``GRAPH__name`` for others (``namespaces.label_suffix``), so
 Cypher is scoped to one namespace by the server itself. Every write is one atomic query, except
 ``delete_source`` (a read, then one write).
@@ -25,12 +26,14 @@ import numpy as np
 from ..model import Episode, Triple, ordered_unique
 from . import falkor_writes as writes
 from .base import DEFAULT_NAMESPACE, CypherError
-from .bolt_layout import TRIPLE_RETURN, episode_row, meta_property, triple_of, triple_row
+from .bolt_layout import TRIPLE_RETURN_BARE, episode_row, meta_property, triple_of, triple_row
 from .cypher_guard import reject_writes
 from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .cypher_store import CypherStore
 from .falkor_connection import FalkorAddress, FalkorConnection
-from .falkor_params import exact_vector
+from .falkor_layout import EPISODE_RETURN_WITH_VECTOR, TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS
+from .falkor_migration import migrate_vectors_to_nodes
+from .falkor_params import with_vector
 from .falkor_values import plain
 from .namespaces import checked_namespace, label_suffix
 
@@ -40,14 +43,9 @@ SCHEMA = (
     "CREATE INDEX FOR ()-[r:REL]-() ON (r.id)",
     "CREATE INDEX FOR (e:Episode) ON (e.id)",
     "CREATE INDEX FOR (m:GraphmemMeta) ON (m.key)",
+    "CREATE INDEX FOR (v:FactVec) ON (v.id)",
+    "CREATE INDEX FOR (v:EpisodeVec) ON (v.id)",
 )
-# Per kind of vector: the pattern its index covers and the procedure that searches it.
-VECTOR_KINDS = {
-    "triples": ("()-[x:REL]-()", "queryRelationships('REL', 'embedding', $k, vecf32($qs[i])) "
-                "YIELD relationship AS x, score RETURN i, x.id AS id, score, x.valid_until IS NULL AS current"),
-    "episodes": ("(x:Episode)", "queryNodes('Episode', 'embedding', $k, vecf32($qs[i])) "
-                 "YIELD node AS x, score RETURN i, x.id AS id, score, true AS current"),
-}
 # HNSW settings: the server's defaults, but efRuntime (10 by default) raised for searches that ask
 # for few results; recall asks for 128 at a time anyway. Agreement with an exact search is measured
 # by scripts/bench_recall_server.py (recall@10 1.0 at 10k facts).
@@ -60,6 +58,9 @@ class FalkorStore(CypherStore):
     (``open_namespace``); it stays that store's to close. ``vector_search``: False to have a memory
     load every vector into its own indexes instead, as on servers without vector indexes (to
     compare the two)."""
+
+    triple_return = TRIPLE_RETURN_WITH_VECTOR
+    episode_return = EPISODE_RETURN_WITH_VECTOR
 
     def __init__(self, uri: str = "falkor://127.0.0.1:6379", *, namespace: str = DEFAULT_NAMESPACE,
                  connection: FalkorConnection | None = None, graph: str | None = None,
@@ -75,6 +76,7 @@ class FalkorStore(CypherStore):
         try:
             for statement in SCHEMA:
                 self._write_schema(statement)
+            migrate_vectors_to_nodes(self)
         except BaseException:
             self.close()
             raise
@@ -107,7 +109,7 @@ class FalkorStore(CypherStore):
 
     # --- writes --------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
-        rows = list({t.id: _with_array_vector(triple_row(t), t.embedding) for t in triples}.values())
+        rows = list({t.id: with_vector(triple_row(t), t.embedding) for t in triples}.values())
         if not rows:
             return
         self._index_vectors("triples", rows)
@@ -125,7 +127,7 @@ class FalkorStore(CypherStore):
         return [i for i in ids if i in done]
 
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
-        rows = [_with_array_vector(episode_row(e), e.embedding) for e in episodes]
+        rows = [with_vector(episode_row(e), e.embedding) for e in episodes]
         if rows:
             self._index_vectors("episodes", rows)
             self._write(writes.WRITE_EPISODES, f"writing {len(rows)} episodes", rows=rows)
@@ -157,76 +159,82 @@ class FalkorStore(CypherStore):
         first = next((r["embedding"] for r in rows if r["embedding"] is not None), None)
         if first is None or self._has_vector_index(kind):
             return
-        pattern = VECTOR_KINDS[kind][0]
+        pattern = VECTOR_KINDS[kind].index_pattern
         with self._schema_lock:
-            self._write_schema(f"CREATE VECTOR INDEX FOR {pattern} ON (x.embedding) OPTIONS "
+            self._write_schema(f"CREATE VECTOR INDEX FOR {pattern} ON (v.embedding) OPTIONS "
                                f"{{dimension: {len(first)}, similarityFunction: 'cosine', {HNSW_OPTIONS}}}")
         self._vector_dims[kind] = len(first)
 
+    def vector_indexes(self) -> list[tuple[str, str, int]]:
+        """The vector indexes on ``embedding`` in this graph: (entity type, label, dimension) each."""
+        return [(rec["entitytype"], rec["label"], int(rec["options"]["embedding"]["dimension"]))
+                for rec in self._read("CALL db.indexes() YIELD label, types, options, entitytype "
+                                      "RETURN label, types, options, entitytype", "listing indexes")
+                if "VECTOR" in (rec["types"].get("embedding") or ())]
+
     def _indexed_dims(self) -> dict[str, int]:
         """The vector indexes on the server (another client may have made one since)."""
-        for rec in self._read("CALL db.indexes() YIELD label, types, options, entitytype "
-                              "RETURN label, types, options, entitytype", "listing indexes"):
-            if "VECTOR" in (rec["types"].get("embedding") or ()):
-                kind = "triples" if rec["entitytype"] == "RELATIONSHIP" else "episodes"
-                self._vector_dims[kind] = int(rec["options"]["embedding"]["dimension"])
+        kinds = {kind.label: name for name, kind in VECTOR_KINDS.items()}
+        for entity, label, dim in self.vector_indexes():
+            if entity == "NODE" and label in kinds:
+                self._vector_dims[kinds[label]] = dim
         return self._vector_dims
 
     def vector_search(self, kind: str, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
         """Per query vector, the ``k`` nearest (id, cosine similarity) of ``kind`` ("triples":
-        current facts only; "episodes"), best first, ties by id, in one round trip (more only when
-        retired facts crowd the first answer). Approximate: the server's HNSW index.
+        current facts only; "episodes"), best first, ties by id. Approximate: the server's HNSW
+        index, asked for twice ``k`` in one round trip for all queries.
 
-        The index answers with fewer than it is asked for once its entries have changed (an update
-        leaves the old entry behind, unanswered), and it holds retired facts too: so twice ``k`` is
-        asked for, and where that gave fewer than ``k`` current ones, four times as many again,
-        until the index has no more to give."""
+        The index also holds retired facts (the server drops them from its answer), so a query
+        left with fewer than ``k`` asks again for four times as many. Where the index gave fewer
+        entries than asked, it has no more, or deleted entries took their places (``falkor_layout``):
+        that query is answered by an exact scan instead, so no answer is ever short."""
         queries = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1).tolist()
+        found: list[list[tuple[str, float]]] = [[] for _ in queries]
         if not queries or k <= 0 or not self._has_vector_index(kind):
-            return [[] for _ in queries]
-        call = VECTOR_KINDS[kind][1]
-        fetch, total = 2 * k, None
-        while True:
-            recs = self._read(f"UNWIND range(0, size($qs) - 1) AS i CALL db.idx.vector.{call}",
-                              f"searching {kind} vectors", qs=queries, k=fetch)
-            found: list[list[tuple[str, float]]] = [[] for _ in queries]
-            for r in recs:
-                if r["current"]:
-                    found[r["i"]].append((r["id"], 1.0 - float(r["score"])))
-            if all(len(f) >= k for f in found):
-                break
-            if total is None:
-                total = self._vectors_stored(kind)
-            if fetch >= total:
-                break
-            fetch *= 4
+            return found
+        search = VECTOR_KINDS[kind].search()
+        pending, fetch = list(range(len(queries))), 2 * k
+        while pending:
+            answers = {r["i"]: r for r in self._read(search, f"searching {kind} vectors",
+                                                      qs=[queries[i] for i in pending], k=fetch)}
+            more = []
+            for at, i in enumerate(pending):
+                answer = answers.get(at, {"seen": 0, "found": []})
+                found[i] = [(tid, 1.0 - float(distance)) for tid, distance in answer["found"]]
+                if len(found[i]) >= k:
+                    continue
+                if answer["seen"] < fetch:
+                    found[i] = self._exact_search(kind, queries[i], k)
+                else:
+                    more.append(i)
+            pending, fetch = more, fetch * 4
         return [sorted(f, key=lambda x: (-x[1], x[0]))[:k] for f in found]
+
+    def _exact_search(self, kind: str, query: list[float], k: int) -> list[tuple[str, float]]:
+        """The ``k`` nearest of ``kind`` to ``query`` by a scan on the server."""
+        recs = self._read(f"{VECTOR_KINDS[kind].current} "
+                          "WITH v.id AS id, 1 - vec.cosineDistance(v.embedding, vecf32($q)) AS score "
+                          "RETURN id, score ORDER BY score DESC, id LIMIT $k",
+                          f"scanning {kind} vectors", q=query, k=int(k))
+        return [(r["id"], float(r["score"])) for r in recs]
 
     def _has_vector_index(self, kind: str) -> bool:
         """Whether ``kind`` has its vector index on the server (asked until one is there: another
         client may make it)."""
         return kind in self._vector_dims or kind in self._indexed_dims()
 
-    def _vectors_stored(self, kind: str) -> int:
-        match = "MATCH ()-[x:REL]->()" if kind == "triples" else "MATCH (x:Episode)"
-        return int(self._read(f"{match} WHERE x.embedding IS NOT NULL RETURN count(x) AS n",
-                              f"counting {kind} vectors")[0]["n"])
-
     def vector_scores(self, kind: str, vector: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Every searched id of ``kind`` with its cosine similarity to ``vector`` (exact, a scan on
         the server; ids only travel back)."""
-        match = "MATCH ()-[x:REL]->() WHERE x.valid_until IS NULL AND" if kind == "triples" else \
-            "MATCH (x:Episode) WHERE"
-        recs = self._read(f"{match} x.embedding IS NOT NULL "
-                          "RETURN x.id AS id, 1 - vec.cosineDistance(x.embedding, vecf32($q)) AS score",
+        recs = self._read(f"{VECTOR_KINDS[kind].current} "
+                          "RETURN v.id AS id, 1 - vec.cosineDistance(v.embedding, vecf32($q)) AS score",
                           f"scoring {kind} vectors", q=np.asarray(vector, dtype=np.float32).tolist())
         return [r["id"] for r in recs], np.array([r["score"] for r in recs], dtype=np.float32)
 
     def vector_count(self, kind: str) -> int:
         """How many ids of ``kind`` are searched (current facts with a vector; episodes with one)."""
-        match = "MATCH ()-[x:REL]->() WHERE x.valid_until IS NULL AND" if kind == "triples" else \
-            "MATCH (x:Episode) WHERE"
-        return int(self._read(f"{match} x.embedding IS NOT NULL RETURN count(x) AS n",
+        return int(self._read(f"{VECTOR_KINDS[kind].current} RETURN count(v) AS n",
                               f"counting {kind} vectors")[0]["n"])
 
     def neighbour_scores(self, entities: Sequence[str], vectors: np.ndarray, limit: int,
@@ -246,9 +254,9 @@ class FalkorStore(CypherStore):
             "WITH qs, name, collect(r) AS rs "
             "WITH qs, name, rs[..$limit] + CASE WHEN size(rs) > $limit "
             "THEN [x IN rs[$limit..] WHERE x.id IN $pool] ELSE [] END AS cands "
-            "UNWIND cands AS r WITH qs, name, r WHERE r.embedding IS NOT NULL "
-            "RETURN name, r.id AS id, reduce(best = -2.0, q IN qs | CASE WHEN 1 - vec.cosineDistance(r.embedding, q) "
-            "> best THEN 1 - vec.cosineDistance(r.embedding, q) ELSE best END) AS score",
+            "UNWIND cands AS r MATCH (v:FactVec {id: r.id}) "
+            "RETURN name, r.id AS id, reduce(best = -2.0, q IN qs | CASE WHEN 1 - vec.cosineDistance(v.embedding, q) "
+            "> best THEN 1 - vec.cosineDistance(v.embedding, q) ELSE best END) AS score",
             "scoring entities' facts", qs=np.asarray(vectors, dtype=np.float32).tolist(), names=names,
             limit=int(limit), pool=list(pool))
         for r in recs:
@@ -261,7 +269,7 @@ class FalkorStore(CypherStore):
         open reads no triple otherwise; a scan that finds none drops the mark."""
         if not self._read(writes.MARKED_UNEMBEDDED, "reading metadata")[0]["n"]:
             return []
-        recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.embedding IS NULL {TRIPLE_RETURN}",
+        recs = self._read(writes.WITHOUT_VECTOR + TRIPLE_RETURN_BARE,
                           "reading triples without vectors")
         if not recs:
             self._write(writes.UNMARK_UNEMBEDDED, "writing metadata")
@@ -311,9 +319,3 @@ class FalkorStore(CypherStore):
         where = "" if self.namespace == DEFAULT_NAMESPACE else f", namespace {self.namespace!r}"
         return f"FalkorStore({self.uri}{where})"
 
-
-def _with_array_vector(row: dict, embedding: np.ndarray | None) -> dict:
-    """``row`` with its vector as numbers and a scale (``exact_vector``), which ``falkor_params``
-    writes fast and the writes multiply back exactly; ``scale`` is 1.0 where there is no vector."""
-    row["embedding"], row["scale"] = (None, 1.0) if embedding is None else exact_vector(embedding)
-    return row

@@ -8,6 +8,7 @@ instead (``exact_vector``): Python writes integers twice as fast as floats (meas
 server's product of the two is the float32 written, bit for bit."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -55,3 +56,16 @@ def exact_vector(vector: np.ndarray) -> tuple[np.ndarray, float]:
     if int(exponents.max()) + shift > 62:
         return values, 1.0
     return np.ldexp(values.astype(np.float64), shift).astype(np.int64), float(np.ldexp(1.0, -shift))
+
+
+def with_vector(row: dict, embedding: np.ndarray | None) -> dict:
+    """``row`` with its vector as numbers and a scale (``exact_vector``), which ``literal`` writes
+    fast and the writes multiply back exactly, and its ``digest`` (a hash of the float32 values:
+    ``falkor_layout``); ``scale`` is 1.0 and ``digest`` None where there is no vector."""
+    if embedding is None:
+        row["embedding"], row["scale"], row["digest"] = None, 1.0, None
+        return row
+    values = np.asarray(embedding, dtype=np.float32).ravel()
+    row["embedding"], row["scale"] = exact_vector(values)
+    row["digest"] = hashlib.blake2b(values.tobytes(), digest_size=8).hexdigest()
+    return row

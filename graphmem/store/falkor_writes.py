@@ -1,12 +1,16 @@
 """The FalkorDB store's writes. FalkorDB has no multi-statement transactions, but each query is
 atomic, so every write is one query wherever it can be (stages joined by ``WITH count(*)``, which
-keeps one row flowing whatever the stage matched). Vectors are stored as ``vecf32`` so that the
-server's vector indexes hold them; they read back as the float32 values written. A row's vector
-comes as whole numbers and a scale (``falkor_params.exact_vector``), multiplied back here."""
+keeps one row flowing whatever the stage matched). Vectors go to vector nodes of their own
+(``falkor_layout``), stored as ``vecf32`` so that the server's vector indexes hold them; they read
+back as the float32 values written. A row's vector comes as whole numbers and a scale
+(``falkor_params.exact_vector``), multiplied back here."""
 from __future__ import annotations
 
-# Insert or replace triples (``bolt_layout.triple_row`` rows, one per id) with their entities: drop
-# any old copy by id (its endpoints may differ), then create. $names: every endpoint's name.
+from .falkor_layout import write_vectors
+
+# Insert or replace triples (``bolt_layout.triple_row`` rows, one per id) with their entities and
+# vectors: drop any old copy by id (its endpoints may differ), then create; the vector node stays
+# where the vector is the same. $names: every endpoint's name.
 WRITE_TRIPLES = (
     "UNWIND $names AS name MERGE (:Entity {name: name}) "
     "WITH count(*) AS _ "
@@ -14,8 +18,8 @@ WRITE_TRIPLES = (
     "WITH count(*) AS _ "
     "UNWIND $rows AS row MATCH (s:Entity {name: row.s}), (o:Entity {name: row.o}) "
     "CREATE (s)-[:REL {id: row.id, relation: row.relation, valid_from: row.valid_from, "
-    "valid_until: row.valid_until, sources: row.sources, embedding: vecf32([n IN row.embedding | n * row.scale]), "
-    "retired_by: row.retired_by}]->(o)"
+    "valid_until: row.valid_until, sources: row.sources, retired_by: row.retired_by}]->(o) "
+    "WITH count(*) AS _ " + write_vectors("FactVec")
 )
 
 # Appended to WRITE_TRIPLES when some row has no vector: the mark that a scan for such triples is
@@ -24,7 +28,8 @@ MARK_UNEMBEDDED = " WITH count(*) AS _ MERGE (:GraphmemFlag {key: 'unembedded'})
 MARKED_UNEMBEDDED = "MATCH (f:GraphmemFlag {key: 'unembedded'}) RETURN count(f) AS n"
 # Drops the mark where no triple without a vector is left (checked in the same atomic query, so a
 # vectorless triple written meanwhile keeps it).
-UNMARK_UNEMBEDDED = ("MATCH ()-[r:REL]->() WHERE r.embedding IS NULL WITH count(r) AS n WHERE n = 0 "
+WITHOUT_VECTOR = "MATCH (s)-[r:REL]->(o) OPTIONAL MATCH (fv:FactVec {id: r.id}) WITH s, r, o, fv WHERE fv IS NULL "
+UNMARK_UNEMBEDDED = (WITHOUT_VECTOR + "WITH count(r) AS n WHERE n = 0 "
                      "MATCH (f:GraphmemFlag {key: 'unembedded'}) DELETE f")
 
 RETIRE = ("MATCH ()-[r:REL]->() WHERE r.id IN $ids AND r.valid_until IS NULL "
@@ -33,7 +38,7 @@ RETIRE = ("MATCH ()-[r:REL]->() WHERE r.id IN $ids AND r.valid_until IS NULL "
 WRITE_EPISODES = (
     "UNWIND $rows AS row MERGE (e:Episode {id: row.id}) "
     "SET e.step = row.step, e.text = row.text, e.title = row.title, e.triple_ids = row.triple_ids, "
-    "e.embedding = vecf32([n IN row.embedding | n * row.scale]), e.meta = row.meta"
+    "e.meta = row.meta WITH count(*) AS _ " + write_vectors("EpisodeVec")
 )
 
 SET_EPISODE_META = "MATCH (e:Episode {id: $id}) SET e.meta = $meta RETURN count(e) AS n"
@@ -41,14 +46,18 @@ SET_EPISODE_META = "MATCH (e:Episode {id: $id}) SET e.meta = $meta RETURN count(
 SET_META = "MERGE (m:GraphmemMeta {key: $key}) SET m.value = $value"
 
 # delete_source reads the triples the source supports (SOURCE_TRIPLES), then removes in one query
-# the episode, the triples only it supported ($doomed), the source from the others' sources
+# the episode, the triples only it supported ($doomed), with their vector nodes, the source from the others' sources
 # ($kept), the doomed ids from episodes, and the entities left without a triple ($names).
 SOURCE_TRIPLES = ("MATCH (s:Entity)-[r:REL]->(o:Entity) WHERE $id IN r.sources "
                   "RETURN r.id AS id, r.sources AS sources, s.name AS s, o.name AS o")
 DELETE_SOURCE = (
     "OPTIONAL MATCH (e:Episode {id: $id}) DETACH DELETE e "
     "WITH count(*) AS _ "
+    "OPTIONAL MATCH (ev:EpisodeVec {id: $id}) DELETE ev "
+    "WITH count(*) AS _ "
     "OPTIONAL MATCH ()-[r:REL]->() WHERE r.id IN $doomed DELETE r "
+    "WITH count(*) AS _ "
+    "OPTIONAL MATCH (fv:FactVec) WHERE fv.id IN $doomed DELETE fv "
     "WITH count(*) AS _ "
     "OPTIONAL MATCH ()-[r:REL]->() WHERE r.id IN $kept SET r.sources = [x IN r.sources WHERE x <> $id] "
     "WITH count(*) AS _ "

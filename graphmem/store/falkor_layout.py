@@ -1,0 +1,77 @@
+"""Where the FalkorDB store keeps vectors, and the clauses that read, write and search them.
+
+The graph is the Bolt store's (``bolt_layout``: ``(:Entity)`` nodes, a ``[:REL]`` relationship per
+triple, ``(:Episode)`` nodes), except that no vector is a property of a triple or an episode: each
+lives on a vector node of its own, ``(:FactVec {id, digest, embedding})`` for the triple ``id`` and
+``(:EpisodeVec {id, digest, embedding})`` for the episode ``id``, and the vector indexes cover those
+nodes. Why: FalkorDB 4.16's vector index keeps a dead entry whenever an indexed entity changes
+(any of its properties) or is deleted, and a dead entry still takes one of the ``k`` places of a
+search (measured: after one change to each of 60 entities a search for 60 found 30). Triples change
+all the time (a retirement, a confirmation's new source, a replacement by id); their vector nodes
+are written once and never updated, so the index stays whole. A vector node is replaced only when
+its vector changes (``digest``, a hash of the float32 values, tells; the server cannot compare two
+vectors: ``=`` on vectors compares their sizes only) and deleted with its triple or episode: only
+those leave dead entries, and a search that meets them falls back to an exact scan
+(``FalkorStore.vector_search``).
+
+A vector node of a retired triple stays: the vector is still the triple's (export, history), and a
+search drops it by joining to the current triple on the server.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .bolt_layout import EPISODE_RETURN, TRIPLE_RETURN
+
+
+@dataclass(frozen=True)
+class VectorKind:
+    """How one kind of vector ("triples", "episodes") is kept and searched.
+
+    ``label``: its vector nodes' label. ``owner``: a clause after ``v`` (a vector node) that binds
+    ``x`` to its triple or episode where that is searched (a current triple; any episode), else to
+    null. ``current``: Cypher binding ``v`` to every searched vector node (one row each)."""
+
+    label: str
+    owner: str
+    current: str
+
+    @property
+    def index_pattern(self) -> str:
+        return f"(v:{self.label})"
+
+    def search(self) -> str:
+        """The query of the ``$k`` nearest per query vector in ``$qs``: per query ``i``, how many
+        entries the index gave (``seen``) and the searched ones among them (``found``: [id,
+        distance] pairs), so that retired triples never leave the server."""
+        return (f"UNWIND range(0, size($qs) - 1) AS i CALL db.idx.vector.queryNodes('{self.label}', 'embedding', "
+                f"$k, vecf32($qs[i])) YIELD node AS v, score {self.owner} "
+                "RETURN i, count(v) AS seen, collect(CASE WHEN x IS NULL THEN null ELSE [v.id, score] END) AS found")
+
+
+VECTOR_KINDS = {
+    "triples": VectorKind("FactVec", "OPTIONAL MATCH ()-[x:REL {id: v.id}]->() WHERE x.valid_until IS NULL",
+                          "MATCH ()-[x:REL]->() WHERE x.valid_until IS NULL MATCH (v:FactVec {id: x.id})"),
+    "episodes": VectorKind("EpisodeVec", "OPTIONAL MATCH (x:Episode {id: v.id})", "MATCH (v:EpisodeVec)"),
+}
+
+# The reads' RETURN clauses with each vector taken from its node (``cypher_store`` queries bind the
+# triple as ``r`` and the episode as ``e``).
+TRIPLE_RETURN_WITH_VECTOR = ("OPTIONAL MATCH (fv:FactVec {id: r.id}) "
+                             + TRIPLE_RETURN.replace("r.embedding AS", "fv.embedding AS"))
+EPISODE_RETURN_WITH_VECTOR = ("OPTIONAL MATCH (ev:EpisodeVec {id: e.id}) "
+                              + EPISODE_RETURN.replace("e.embedding AS", "ev.embedding AS"))
+
+
+def write_vectors(label: str) -> str:
+    """The write stage that gives each row of ``$rows`` (``id``, ``digest``, ``embedding``,
+    ``scale``; ``digest`` null where the row has no vector) its vector node under ``label``: the
+    node is left alone where its digest is the row's, else replaced (or deleted: no vector). Only a
+    changed vector touches the index."""
+    return (f"UNWIND $rows AS row OPTIONAL MATCH (v:{label} {{id: row.id}}) "
+            "WITH row, v WHERE v IS NULL OR row.digest IS NULL OR v.digest <> row.digest "
+            # FOREACH, not WITH ... WHERE: FalkorDB moved such a filter before the creation (seen).
+            "FOREACH (old IN CASE WHEN v IS NULL THEN [] ELSE [v] END | DELETE old) "
+            "FOREACH (_ IN CASE WHEN row.digest IS NULL THEN [] ELSE [1] END | "
+            f"CREATE (:{label} {{id: row.id, digest: row.digest, "
+            "embedding: vecf32([n IN row.embedding | n * row.scale])}))")
