@@ -388,12 +388,14 @@ class KnowledgeGraph:
         touched (read whole again when that is not known: the graph read again from its file, a
         Cypher write)."""
         touched = None if self._view is None else self.service.changed_since(self._view[0])
-        if touched is None:
-            self._view = (self.service.changes, View.of(memory.store.triples(vectors=False)))
-        elif touched:
-            self._view[1].update(touched, memory.store)
-            self._view = (self.service.changes, self._view[1])
-        return self._view[1]
+        if self._view is None or touched is None:
+            view = View.of(memory.store.triples(vectors=False))
+        else:
+            view = self._view[1]
+            if touched:
+                view.update(touched, memory.store)
+        self._view = (self.service.changes, view)
+        return view
 
     def _spellings(self, memory: Memory) -> dict[str, str]:
         """Canonical name -> the client's spelling (latest wins), read from the episodes again each

@@ -29,19 +29,6 @@ class Embedder(Protocol):
 class TokenEmbedder(Embedder, Protocol):
     """An embedder that also keeps each text's token embeddings, for fact vectors pooled from them."""
 
-    def _encode_few(self, texts: Sequence[str]) -> np.ndarray:
-        """A query or a few names, through the model's own modules (tokenizer, transformer,
-        pooling) in one batch on one torch thread: the same vectors as ``model.encode``, without
-        its sorting, batching and conversions, which cost ~2.5 ms of CPU a call (a tenth of a
-        served recall: scripts/bench_mcp.py)."""
-        import torch
-
-        model = self.model
-        prepare = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers 6 / earlier
-        with self._encode_lock, torch_threads(1), torch.inference_mode():
-            vectors = model.forward(prepare(list(texts)))["sentence_embedding"].float().numpy()
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
     def encode_tokens(self, texts: Sequence[str]) -> TokenEmbeddings: ...
 
 
