@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import json
 import threading
+from bisect import bisect_left, bisect_right, insort
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from .memory import Memory
 from .model import Triple
@@ -46,44 +48,136 @@ SPELLING = "spelling"  # episode meta: JSON {canonical name: as the client spelt
 class Record:
     """One entity as the reference shows it, in canonical names."""
 
-    type: str = ""
+    told: list[Triple] = field(default_factory=list)  # every current fact with it as subject, in order
+    type_fact: Triple | None = None  # its first (name, "is a", type) fact
     observations: list[Triple] = field(default_factory=list)  # (name, "observation", text) facts
     in_order_told: bool = True  # False while observations that share a step are in id order
 
+    @property
+    def type(self) -> str:
+        return self.type_fact.object if self.type_fact is not None else ""
 
-@dataclass
+
 class View:
     """Current facts read as the reference's graph: entities by canonical name and relations, both
-    sorted by name (the order of read_graph's pages)."""
+    kept sorted by name (the order of read_graph's pages). ``of`` reads it from all the facts;
+    ``update`` brings it up to date after a write from the facts the write touched, reading again
+    only the facts of their subjects, so a write into a big graph costs what it changed."""
 
-    entities: dict[str, Record]
-    relations: list[Triple]
+    def __init__(self) -> None:
+        self.entities: dict[str, Record] = {}
+        self.names: list[str] = []  # the entities' names, sorted
+        self.relations: list[Triple] = []  # sorted by _relation_key
+        self._keys: list[tuple[str, str, str]] = []  # each relation's _relation_key, for bisection
+        self._pointed: Counter[str] = Counter()  # name -> relations pointing at it
+        self._facts: dict[str, Triple] = {}  # id -> every current fact the view shows
+        self.observations = 0
+        self._sorted = True  # whether names are kept sorted as entities come (``of`` sorts them once)
 
     @classmethod
     def of(cls, facts: Iterable[Triple]) -> View:
         """``facts``: current ones, by (valid_from, id) as stores give them."""
-        entities: dict[str, Record] = {}
-        relations = []
+        view = cls()
+        view._sorted = False
         for t in facts:
-            record = entities.get(t.subject)
+            view._add(t, view.relations.append)
+        view.relations.sort(key=_relation_key)
+        view._keys = [_relation_key(t) for t in view.relations]
+        view.names, view._sorted = sorted(view.entities), True
+        return view
+
+    def update(self, touched: set[str], store: GraphStore) -> None:
+        """Show what the store holds now of the subjects of the ``touched`` facts (added, retired,
+        deleted or made current again), and of the names their relations point at."""
+        subjects = {t.subject for t in map(self._facts.get, touched) if t is not None}
+        subjects.update(t.subject for t in store.get_triples(touched, vectors=False))
+        check = set(subjects)  # names that may have become, or stopped being, entities
+        for name in subjects:
+            record = self.entities.get(name)
             if record is None:
-                record = entities[t.subject] = Record()
-            if t.relation == ENTITY_TYPE and not record.type:
-                record.type = t.object  # the first type; a later one shows as an "is a" relation
-            elif t.relation == OBSERVATION:
-                if record.observations and record.observations[-1].valid_from == t.valid_from:
-                    record.in_order_told = False
-                record.observations.append(t)
-            else:
-                relations.append(t)
-                if t.object not in entities:
-                    entities[t.object] = Record()
-        return cls(dict(sorted(entities.items())), sorted(relations, key=lambda t: (t.subject, t.relation, t.object)))
+                continue
+            for t in record.told:
+                del self._facts[t.id]
+            self.observations -= len(record.observations)
+            lo, hi = bisect_left(self._keys, (name,)), bisect_right(self._keys, name, key=_first)
+            for t in self.relations[lo:hi]:
+                self._pointed[t.object] -= 1
+                check.add(t.object)
+            del self.relations[lo:hi], self._keys[lo:hi]
+            record.told, record.type_fact, record.observations, record.in_order_told = [], None, [], True
+        for t in store.triples_of_entities(subjects):
+            if t.subject in subjects:
+                self._add(t, self._insert_relation)
+        for name in check:
+            record = self.entities.get(name)
+            if record is not None and not record.told and self._pointed[name] <= 0:
+                del self.entities[name]
+                del self.names[bisect_left(self.names, name)]
+                self._pointed.pop(name, None)
+
+    def _add(self, t: Triple, add_relation: Callable[[Triple], None]) -> None:
+        record = self._entity(t.subject)
+        record.told.append(t)
+        self._facts[t.id] = t
+        if t.relation == ENTITY_TYPE and record.type_fact is None:
+            record.type_fact = t  # the first type; a later one shows as an "is a" relation
+        elif t.relation == OBSERVATION:
+            if record.observations and record.observations[-1].valid_from == t.valid_from:
+                record.in_order_told = False
+            record.observations.append(t)
+            self.observations += 1
+        else:
+            add_relation(t)
+            self._pointed[t.object] += 1
+            self._entity(t.object)
+
+    def _entity(self, name: str) -> Record:
+        record = self.entities.get(name)
+        if record is None:
+            record = self.entities[name] = Record()
+            if self._sorted:
+                insort(self.names, name)
+        return record
+
+    def _insert_relation(self, t: Triple) -> None:
+        key = _relation_key(t)
+        at = bisect_right(self._keys, key)
+        self._keys.insert(at, key)
+        self.relations.insert(at, t)
 
     def around(self, names: set[str]) -> View:
         """The entities named (those that exist) and every relation that touches one of them."""
-        return View({n: r for n, r in self.entities.items() if n in names},
-                    [t for t in self.relations if t.subject in names or t.object in names])
+        part = View()
+        part.names = [n for n in self.names if n in names]
+        part.entities = {n: self.entities[n] for n in part.names}
+        part.relations = [t for t in self.relations if t.subject in names or t.object in names]
+        part.observations = sum(len(r.observations) for r in part.entities.values())
+        return part
+
+    def items(self) -> Listing:
+        """The entities, then the relations, as one sequence in read_graph's order."""
+        return Listing(self)
+
+
+class Listing(Sequence):
+    """A view's entities (name, record) then relations ("", fact), read in place: a page takes a
+    slice, and a cursor is found by bisection, without listing the whole graph for each page."""
+
+    def __init__(self, view: View):
+        self.view = view
+
+    def __len__(self) -> int:
+        return len(self.view.names) + len(self.view.relations)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        names = self.view.names
+        if index < 0:
+            index += len(self)
+        if index < len(names):
+            return names[index], self.view.entities[names[index]]
+        return "", self.view.relations[index - len(names)]
 
 
 class Draft:
@@ -269,9 +363,9 @@ class KnowledgeGraph:
         def look(memory: Memory) -> dict:
             view = select(self._whole(memory), memory)
             spell = self._spellings(memory).get
-            items: list[tuple[str, Any]] = [*view.entities.items(), *(("", t) for t in view.relations)]
-            totals = {"entities": len(view.entities), "relations": len(view.relations),
-                      "observations": sum(len(r.observations) for r in view.entities.values())}
+            items = view.items()
+            totals = {"entities": len(view.names), "relations": len(view.relations),
+                      "observations": view.observations}
 
             def render(part: Sequence[tuple[str, Any]]) -> dict:
                 _in_order_told([r for n, r in part if n], memory.store)
@@ -290,11 +384,18 @@ class KnowledgeGraph:
         return self.service.read(look)
 
     def _whole(self, memory: Memory) -> View:
-        """The whole graph's view, kept while the service's graph is unchanged: paging through a
-        big graph reads it once."""
-        if self._view is None or self._view[0] != self.service.changes:
-            self._view = (self.service.changes, View.of(memory.store.triples()))
-        return self._view[1]
+        """The whole graph's view, read once and then brought up to date from the facts each write
+        touched (read whole again when that is not known: the graph read again from its file, a
+        Cypher write)."""
+        touched = None if self._view is None else self.service.changed_since(self._view[0])
+        if self._view is None or touched is None:
+            view = View.of(memory.store.triples(vectors=False))
+        else:
+            view = self._view[1]
+            if touched:
+                view.update(touched, memory.store)
+        self._view = (self.service.changes, view)
+        return view
 
     def _spellings(self, memory: Memory) -> dict[str, str]:
         """Canonical name -> the client's spelling (latest wins), read from the episodes again each
@@ -345,7 +446,15 @@ def _in_order_told(records: Iterable[Record], store: GraphStore) -> None:
 def _order(item: tuple[str, Any]) -> tuple:
     """Entities by name, then relations by (from, relationType, to)."""
     name, value = item
-    return (0, name) if name else (1, value.subject, value.relation, value.object)
+    return (0, name) if name else (1, *_relation_key(value))
+
+
+def _relation_key(t: Triple) -> tuple[str, str, str]:
+    return t.subject, t.relation, t.object
+
+
+def _first(key: tuple[str, str, str]) -> str:
+    return key[0]
 
 
 def _typed(memory: Memory, key: str) -> bool:

@@ -62,17 +62,26 @@ ADDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_
 DELETES = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
-def _not_bool(value):
-    """JSON's true is no number: pydantic would take it as 1."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a whole number, not {str(value).lower()}")
+def _whole_number(value):
+    """A JSON integer, and nothing pydantic would make one of: true (1), "3" or 2.0 sent for a step
+    or a count is a client's mistake to be told of, not a number to guess."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, not {json.dumps(value, default=repr)}")
     return value
 
 
-NOT_BOOL = BeforeValidator(_not_bool)  # on every integer argument
+def _number(value):
+    """A JSON number (integer or not), and nothing pydantic would make one of (true, "0.5")."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, not {json.dumps(value, default=repr)}")
+    return value
+
+
+WHOLE = BeforeValidator(_whole_number)  # on every integer argument
+NUMBER = BeforeValidator(_number)  # on every other number argument
 # An optional number's bounds go on the number inside ``| None``: on the whole union, pydantic checks
 # them against an explicit null too and fails with a TypeError, which a client sees as a crash.
-MaxTokens = Annotated[Annotated[int, NOT_BOOL, Field(ge=MIN_MAX_TOKENS, le=MAX_TOKENS_CEILING)] | None, Field(
+MaxTokens = Annotated[Annotated[int, WHOLE, Field(ge=MIN_MAX_TOKENS, le=MAX_TOKENS_CEILING)] | None, Field(
     description=f"the most this answer may hold, in tokens of ~{CHARS_PER_TOKEN} characters (default: the "
                 f"server's, {DEFAULT_MAX_TOKENS} unless started with --max-tokens; at most {MAX_TOKENS_CEILING}); "
                 f"a longer answer comes in pages")]
@@ -80,7 +89,7 @@ Cursor = Annotated[str | None, Field(description="next_cursor of the page before
                                                  "other arguments)")]
 ReferenceTime = Annotated[str | None, Field(description="when it was told, ISO 8601 (2024-05-08T13:56:00Z); "
                                                        "recall(valid_at=TIME) reads the memory as it was then")]
-Step = Annotated[Annotated[int, NOT_BOOL, Field(ge=0, le=MAX_STEP)] | None,
+Step = Annotated[Annotated[int, WHOLE, Field(ge=0, le=MAX_STEP)] | None,
                  Field(description="the time step (default: the next one)")]
 Namespace = Annotated[str | None, Field(description="the namespace (memory of one project, user or agent) to "
                                                     "use; default: the server's")]
@@ -186,7 +195,7 @@ def _graphmem_tools(server: MCPServer, services: NamespacedService) -> None:
                       session: Annotated[str | None, Field(description="the conversation session it belongs "
                                                           "to (conversation memories)")] = None,
                       reference_time: ReferenceTime = None,
-                      trust: Annotated[Annotated[float, NOT_BOOL, Field(ge=0, le=1)] | None, Field(
+                      trust: Annotated[Annotated[float, NUMBER, Field(ge=0, le=1)] | None, Field(
                           description="how far the passage's source is trusted, in [0, 1] (corpus graphs; "
                                       "default 1): retrieval weighs it by this")] = None,
                       namespace: Namespace = None) -> Observed:
@@ -207,13 +216,13 @@ def _graphmem_tools(server: MCPServer, services: NamespacedService) -> None:
 
     @_tool(server, "Recall", READS)
     def recall(queries: Annotated[list[str], Field(description="questions or keywords")],
-               depth: Annotated[Annotated[int, NOT_BOOL, Field(ge=0)] | None,
+               depth: Annotated[Annotated[int, WHOLE, Field(ge=0)] | None,
                                 Field(description="expansion depth (default 2)")] = None,
-               width: Annotated[Annotated[int, NOT_BOOL, Field(ge=1)] | None,
+               width: Annotated[Annotated[int, WHOLE, Field(ge=1)] | None,
                                 Field(description="facts kept per entity (default 6)")] = None,
-               top_k: Annotated[Annotated[int, NOT_BOOL, Field(ge=1)] | None,
+               top_k: Annotated[Annotated[int, WHOLE, Field(ge=1)] | None,
                                 Field(description="episodes to return (conversation memories: turns, default 5)")] = None,
-               valid_at: Annotated[int | str | None, NOT_BOOL, Field(
+               valid_at: Annotated[Annotated[int, WHOLE] | str | None, Field(
                    description="a past step, or an ISO 8601 time (the last step told by then): the facts valid "
                                "then, retired ones included, with valid_from and valid_until")] = None,
                max_tokens: MaxTokens = None, cursor: Cursor = None, namespace: Namespace = None) -> Recalled:
@@ -247,7 +256,7 @@ def _graphmem_tools(server: MCPServer, services: NamespacedService) -> None:
         return cast(Rows, services.get(namespace).cypher_page(query, max_tokens=max_tokens, cursor=cursor))
 
     @_tool(server, "Ask Corpus", READS)
-    def ask(question: str, k: Annotated[int, NOT_BOOL, Field(description="passages to retrieve", ge=1)] = 5,
+    def ask(question: str, k: Annotated[int, WHOLE, Field(description="passages to retrieve", ge=1)] = 5,
             namespace: Namespace = None) -> Answered:
         """Passages and facts a corpus graph retrieves for a question (Personalized PageRank), and
         an answer when the server was started with --answer."""
@@ -255,7 +264,7 @@ def _graphmem_tools(server: MCPServer, services: NamespacedService) -> None:
 
     @_tool(server, "Export Namespace", READS)
     def export(cursor: Annotated[str | None, Field(description="next_cursor of the page before")] = None,
-               limit: Annotated[int, NOT_BOOL, Field(description="the most records in this page", ge=1,
+               limit: Annotated[int, WHOLE, Field(description="the most records in this page", ge=1,
                                                      le=MAX_EXPORT_PAGE)] = EXPORT_PAGE,
                max_tokens: MaxTokens = None, namespace: Namespace = None) -> Exported:
         """A page of the namespace's records, as 'graphmem export-ns' writes them one a line: a

@@ -379,15 +379,17 @@ class Memory:
     def discard_changes(self) -> bool:
         """Go back to the graph as last saved: the changes since (a failed save's, or those of a
         write that failed half-way) are dropped, and the indexes and the name resolver are read
-        again from the saved graph. Whether anything was dropped: False when nothing changed, and
-        on a store with no saved graph to go back to (in memory) or that commits each write (a
-        graph server). Refused while a corpus graph keeps indices over this memory (reopen both)."""
-        if self.writer.listeners:
-            raise StoreError("discard_changes: a corpus graph keeps indices over this memory; "
-                             "open the graph again instead")
+        again from the saved graph, and so are the indices of whatever listens to its writes (a
+        corpus graph over it). Whether anything was dropped: False when nothing changed, and on a
+        store with no saved graph to go back to (in memory) or that commits each write (a graph
+        server)."""
         if not self.store.discard_changes():
             return False
+        listeners = self.writer.listeners
         self._attach(self.fact_vectors)
+        self.writer.listeners = listeners
+        for listener in listeners:
+            listener.reloaded()
         return True
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
+from .change_log import ChangeLog
 from .errors import GraphmemError
 from .memory import Memory
 from .model import ScoredEpisode, Subgraph, Triple
@@ -69,9 +70,11 @@ class GraphService:
     ``cypher_limits``: the time, row and memory bounds on each ``cypher`` query (None: the defaults).
     ``lock_wait``: seconds a write waits for another process writing a shared graph file.
     ``max_tokens``: the size of a reading method's answer when the call gives none (``graphmem.pages``).
-    ``changes`` counts the writes and the loads of the graph from its store; ``loads`` counts only
-    the loads (another process's writes read again, an import, a failed write dropped). Readers keep
-    what they derive from the graph while the count they depend on is the same.
+    ``changes`` counts the writes and the loads of the graph from its store, and ``changed_since``
+    tells which facts the changes after a count touched; ``loads`` counts only the loads (another
+    process's writes read again, an import, a failed write dropped). Readers keep what they derive
+    from the graph while the count they depend on is the same, or bring it up to date from the facts
+    touched.
     """
 
     def __init__(self, store: GraphStore, *, read_only: bool = False, write_cypher: bool = False,
@@ -90,7 +93,8 @@ class GraphService:
         self._observing = 0  # observe calls under way (an LLM extractor may take seconds each)
         self._observed_in: float | None = None  # seconds the last observe took
         self._counting = threading.Lock()
-        self.changes = self.loads = 0
+        self.log = ChangeLog()
+        self.loads = 0
         self.store = store
         self._open(profile)
 
@@ -99,9 +103,10 @@ class GraphService:
         steps and speakers of its turns so far."""
         from .rag.graph import CorpusGraph
 
-        self.changes += 1  # what readers cached of the graph is stale
+        self.log.begin(known=False)  # what readers derived from the graph is stale
         self.loads += 1
         self.memory = Memory(self.store, profile=profile, extractor=self._extractor)
+        self.memory.subscribe(self.log)
         self.corpus = CorpusGraph(self.memory) if self.memory.documents else None
         episodes = self.store.episodes()
         self._next_step = max((e.step for e in episodes), default=-1) + 1
@@ -109,6 +114,16 @@ class GraphService:
         for e in sorted(episodes, key=lambda e: e.step):
             if e.meta.get("speaker"):
                 self._speakers.setdefault(e.meta.get("session", ""), []).append(e.meta["speaker"])
+
+    @property
+    def changes(self) -> int:
+        return self.log.version
+
+    def changed_since(self, changes: int) -> set[str] | None:
+        """The ids of the facts that the changes after ``changes`` added, retired, deleted or made
+        current again; None when that is not known (the graph read again from its store, a Cypher
+        write, or too many changes ago): derive everything again."""
+        return self.log.since(changes)
 
     # --- writing -------------------------------------------------------------------------------
     def observe(self, text: str, step: int | None = None, title: str = "", speaker: str | None = None,
@@ -244,7 +259,7 @@ class GraphService:
         if self.read_only:
             raise ServiceError("this graph is served read-only (started with --read-only)")
         with self._lock, self.store.writing(self.lock_wait):
-            self.changes += 1  # counted before, so a failed write also makes caches stale
+            self.log.begin()  # before, so a failed write also makes caches stale
             self._refresh()
             try:
                 yield
@@ -366,7 +381,7 @@ class GraphService:
         query = _text(query, "query")
         if self.write_cypher:
             with self._lock:
-                self.changes += 1
+                self.log.begin(known=False)  # past the write path: what it touched is not told
                 rows = self.store.cypher(query, write=True, limits=self.cypher_limits)
                 self.store.flush()
             return rows

@@ -88,7 +88,13 @@ class WriteListener(Protocol):
 
     def written(self, results: Sequence[ObserveResult]) -> None: ...
 
-    def forgotten(self, source_ids: Sequence[str], deleted: Sequence[str]) -> None: ...
+    def forgotten(self, source_ids: Sequence[str], deleted: Sequence[str], restored: Sequence[str]) -> None:
+        """``deleted``: the facts only these sources supported; ``restored``: the facts their
+        writes had retired, current again."""
+
+    def reloaded(self) -> None:
+        """The graph was read again from its store (changes since the last save dropped): what is
+        derived from it is derived again."""
 
 
 def checked_vectors(vectors, n: int, embedder: Embedder) -> np.ndarray:
@@ -195,7 +201,7 @@ class Writer:
             done.deleted += gone
             done.restored += self._restore(source_id)
         for listener in self.listeners:
-            listener.forgotten(source_ids, done.deleted)
+            listener.forgotten(source_ids, done.deleted, done.restored)
         return done
 
     def _restore(self, source_id: str) -> list[str]:

@@ -36,6 +36,9 @@ def test_batched_encoding_equals_one_text_at_a_time():
     assert together.shape == (len(TEXTS), 384) and together.dtype == np.float32
     np.testing.assert_allclose(together, alone, atol=2e-5)
     np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    few = default_embedder().encode(TEXTS[:6])  # a few texts go through the model's modules directly
+    assert few.dtype == np.float32
+    np.testing.assert_allclose(few, together[:6], atol=2e-5)
 
 
 @pytest.mark.slow

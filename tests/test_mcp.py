@@ -142,6 +142,33 @@ PASSAGES = [
 ]
 
 
+def test_numbers_are_strict_through_the_sdk_client(tmp_path):
+    """A string, a boolean or a fraction sent for a number is a tool error naming it, never read as
+    the number (pydantic's lax mode took "3" as step 3); real numbers still work."""
+    async def session() -> dict:
+        params = StdioServerParameters(command=sys.executable, args=_server_args("--graph", str(tmp_path / "m.json")),
+                                       env=ENV, cwd=str(ROOT))
+        async with Client(params, read_timeout_seconds=120) as client:
+            out = {"bad": [await client.call_tool(tool, args) for tool, args in (
+                ("add_triples", {"triples": [["knife", "on", "table"]], "step": "3"}),
+                ("add_triples", {"triples": [["knife", "on", "table"]], "step": 3.0}),
+                ("recall", {"queries": ["knife"], "depth": "2"}),
+                ("history", {"entity": "knife", "max_tokens": "500"}),
+                ("export", {"limit": True}))]}
+            out["status"] = _data(await client.call_tool("status", {}))
+            out["good"] = _data(await client.call_tool("add_triples", {"triples": [["knife", "on", "table"]],
+                                                                        "step": 3}))
+            return out
+
+    out = asyncio.run(session())
+    for result, (name, given) in zip(out["bad"], (("step", '"3"'), ("step", "3.0"), ("depth", '"2"'),
+                                                  ("max_tokens", '"500"'), ("limit", "true"))):
+        assert result.is_error, name
+        assert name in _data(result) and f"expected a whole number, not {given}" in _data(result)
+    assert out["status"]["triples"] == 0  # nothing bad was written
+    assert out["good"]["step"] == 3
+
+
 def test_http_session_on_a_corpus_graph(http_server):
     url, graph, chat = http_server
 

@@ -128,6 +128,28 @@ def test_discard_changes_goes_back_to_the_graph_as_last_saved(tmp_path, monkeypa
         assert counts(again) == (2, 2)
 
 
+def test_discard_changes_refreshes_the_corpus_graph_over_the_memory(tmp_path, monkeypatch):
+    """The corpus graph's indices follow the memory back to its last save: the dropped passage is
+    neither known nor retrieved, and later writes reach both."""
+    from graphmem.corpus import Passage
+    from graphmem.rag.graph import CorpusGraph
+
+    mem = Memory(tmp_path / "c.gmem", profile="documents", embedder=HashingEmbedder(),
+                 extractor=ScriptedExtractor(SCRIPT))
+    corpus = CorpusGraph(mem)
+    corpus.add([Passage("p0", "Box 0", box(0))])
+    corpus.save()
+    corpus.add([Passage("p1", "Box 1", box(1))])
+    _failed_save(mem, monkeypatch)
+    assert "p1" in corpus
+    assert mem.discard_changes() is True
+    assert "p1" not in corpus and "p0" in corpus and corpus.stats()["triples"] == 1
+    assert [pid for pid, _ in corpus.query("Where is box 1?", 5).passages] == ["p0"]
+    corpus.add([Passage("p2", "Box 2", box(2))])
+    assert "p2" in corpus and {pid for pid, _ in corpus.query("Where is box 2?", 5).passages} == {"p0", "p2"}
+    assert corpus.facts is mem.triple_index and len(mem.triple_index) == 2
+
+
 def test_discard_changes_without_a_saved_graph_drops_nothing():
     mem = memory()
     mem.add_triples([("knife", "on", "table")])

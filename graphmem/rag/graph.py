@@ -31,6 +31,7 @@ from ..memory import PROFILE, Memory
 from ..model import Episode, Triple
 from ..profiles import DOCUMENTS, DomainProfile, profile_named
 from ..store.base import GraphStore
+from ..writer import ObserveResult
 from .base import PassageLike, top_k
 from .config import GraphRAGConfig, Prior
 from .corpus_index import CorpusIndex
@@ -91,11 +92,27 @@ class CorpusGraph:
         self.store = self.memory.store
         self.embedder = self.memory.embedder
         self.config = config or GraphRAGConfig()
+        self._derive()
+        self.memory.subscribe(self)
+
+    def _derive(self) -> None:
+        """The retrievers over the memory's indexes, and the indices derived from its store."""
         self.dense = DenseRetriever(self.embedder, index=self.memory.episode_index)
         self.facts = self.memory.triple_index
         self.index = CorpusIndex(self.store, self.config)
         self.mentions = self.index.mentions
-        self.memory.subscribe(self.index)
+
+    # --- the memory's write events (a WriteListener): the derived indices follow every write ------
+    def written(self, results: Sequence[ObserveResult]) -> None:
+        self.index.written(results)
+
+    def forgotten(self, source_ids: Sequence[str], deleted: Sequence[str], restored: Sequence[str]) -> None:
+        self.index.forgotten(source_ids, deleted)
+
+    def reloaded(self) -> None:
+        """The memory went back to its last save (``Memory.discard_changes``): its indexes are new
+        ones, read from the store, and so are the indices derived here."""
+        self._derive()
 
     @property
     def extractor(self):
