@@ -12,7 +12,7 @@ import re
 from typing import Sequence
 
 from .candidates import HEAT_SOURCES
-from .commands import OPEN, PUT, TAKE, normalize_command
+from .commands import CONSUME, OPEN, PUT, TAKE, normalize_command
 from .instructions import Plan
 from .world import WorldView
 
@@ -128,4 +128,7 @@ class GoalReader:
             return NAMED_BONUS / 2 * (self.names(m.group(1)) + self.wanted_place(m.group(2)))
         if (m := OPEN.match(command)) is not None:
             return NAMED_BONUS / 3 if self.names(m.group(1)) else 0.0
+        if (m := CONSUME.match(command)) is not None and self.names(m.group(2)) \
+                and f" {m.group(1)} " not in self.goal:
+            return -2 * UNNAMED_TAKE_COST  # the goal wants it, not eaten ("only missing a grilled milk")
         return 0.0
