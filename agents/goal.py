@@ -100,12 +100,13 @@ class GoalReader:
     def wanted_rooms(self, view: WorldView) -> list[str]:
         """Rooms worth walking to: those the goal names and, while the agent carries a thing the
         goal names, those holding a place the goal wants things put on or in (the milk to grill
-        is carried; the stove is in the kitchen)."""
+        is carried; the stove is in the kitchen), unless one such place is here."""
         rooms = [r for r in view.rooms.rooms() if self.names(r)]
         if any(self.names(t) and not self.destination(t) for t in view.carried()):
             places = [t for t in view.location if self.destination(t)
                       or (self.heated and t.split()[-1] in HEAT_SOURCES)]
-            rooms += [r for t in places if (r := view.place_of(t)) and r in view.rooms.exits]
+            holding = [r for t in places if (r := view.place_of(t)) and r in view.rooms.exits]
+            rooms += [] if view.room in holding else holding
         return list(dict.fromkeys(rooms))
 
     def prior(self, command: str, view: WorldView, named_seen: bool, next_thing: str | None = None) -> float:

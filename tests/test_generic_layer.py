@@ -114,6 +114,8 @@ def test_a_room_holding_where_a_carried_named_thing_goes_is_worth_walking_to():
     assert goal.wanted_rooms(WorldView("living room", dict(where), rooms=rooms)) == []  # nothing carried yet
     carrying = WorldView("living room", {**where, "milk": ("in", INVENTORY)}, rooms=rooms)
     assert goal.wanted_rooms(carrying) == ["kitchen"]
+    with_bbq = WorldView("kitchen", {**carrying.location, "bbq": ("in", "living room")}, rooms=rooms)
+    assert goal.wanted_rooms(with_bbq) == []  # a heat source is here: no need to walk to another
     assert GoalReader("It's only missing a milk.").wanted_rooms(carrying) == []  # no heat wanted
     assert GoalReader("Go to the kitchen.").wanted_rooms(carrying) == ["kitchen"]  # named, carried or not
 
