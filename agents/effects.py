@@ -22,6 +22,8 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
+from graphmem.spatial import room_of
+
 from .commands import verb_of
 
 REFUSED = re.compile(
@@ -41,8 +43,10 @@ OFFER, HOLD, NEVER = "offer", "hold", "never"
 
 
 def refused(response: str) -> bool:
-    """Whether the game's response refuses the command played."""
-    return REFUSED.search(response or "") is not None
+    """Whether the game's response refuses the command played. One that shows a room (the player
+    arrived, or looked) refuses nothing, whatever its flavour text says ("You hear a noise behind
+    you and spin around, but you can't see anything other than a chest")."""
+    return REFUSED.search(response or "") is not None and room_of(response) is None
 
 
 @dataclass(frozen=True)

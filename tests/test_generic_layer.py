@@ -138,6 +138,9 @@ def test_undo_and_loops_cost_and_a_state_revisited_through_a_command_costs_more(
 def test_failures_are_remembered_and_a_refused_verb_is_learned():
     effects = EffectTracker()
     assert refused("Unknown action: I'm not sure what you mean.") and not refused("You take the coin.")
+    arrived = ("-= Kitchenette =-\nYou are in a kitchenette.\n\nYou hear a noise behind you and spin around, but "
+               "you can't see anything other than a chest.")
+    assert not refused(arrived)  # a room shown: flavour text refuses nothing
     for _ in range(2):
         effects.record("go west", score_delta=0, moved_to=None, learned=[], other_changes=0,
                        response="Unknown action: I'm not sure what you mean.")
