@@ -9,17 +9,14 @@ import pytest
 
 from bolt_server import arcadedb_server  # noqa: F401 - fixture
 from falkor_server import falkor_server  # noqa: F401 - fixture
-from fakes import HashingEmbedder
 from graphmem.memory import Memory
-from graphmem.normalize import ResolverConfig
 from graphmem.store import open_store
 from graphmem.vectors.server_index import ServerVectorIndex
 from graphmem.vectors.vector_index import VectorIndex
+from vector_search_checks import DIM, check_two_clients, memory_on
 
 pytestmark = pytest.mark.slow  # real servers
 
-DIM = 64
-CANONICAL = ResolverConfig(use_fuzzy=False, use_embeddings=False)  # synthetic names are canonical
 
 
 @pytest.fixture
@@ -40,10 +37,6 @@ def synthetic(n: int, seed: int = 0) -> tuple[list[tuple[str, int, list]], np.nd
     sources = [(f"s{i // 10}", i // 10, facts[i:i + 10]) for i in range(0, n, 10)]
     queries = vecs[rng.integers(0, n, 30)] + 0.4 * rng.standard_normal((30, DIM)).astype(np.float32)
     return sources, vecs, (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
-
-
-def memory_on(spec) -> Memory:
-    return Memory(spec, embedder=HashingEmbedder(dim=DIM), resolver=CANONICAL, embed_episodes=False)
 
 
 def test_the_server_path_agrees_with_the_file_store(falkor_uri, tmp_path):
@@ -103,17 +96,7 @@ def test_facts_written_without_vectors_are_embedded_on_open_and_then_no_longer_l
 
 
 def test_a_write_by_one_client_is_recalled_by_another_on_its_next_call(falkor_uri):
-    reader, writer = memory_on(falkor_uri), memory_on(falkor_uri)
-    assert reader.recall("rusty key").triples == []
-    writer.add_triples([("rusty key", "in", "wooden box")], step=1, source_id="e1")
-    assert [t.as_list() for t in reader.recall("rusty key").triples] == [["rusty key", "in", "wooden box"]]
-    # A retirement and a forgetting by one are seen by the other as well.
-    writer.add_triples([("rusty key", "in", "inventory")], step=2, source_id="e2")
-    assert [t.as_list() for t in reader.recall("rusty key").triples] == [["rusty key", "in", "inventory"]]
-    writer.forget("e2")
-    assert [t.as_list() for t in reader.recall("rusty key").triples] == [["rusty key", "in", "wooden box"]]
-    for m in (reader, writer):
-        m.close()
+    check_two_clients(lambda: memory_on(falkor_uri))
 
 
 def test_on_a_server_without_vector_indexes_a_client_sees_writes_after_reopening(arcadedb_server):  # noqa: F811
