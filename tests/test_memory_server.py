@@ -95,6 +95,55 @@ def test_facts_written_without_vectors_are_embedded_on_open_and_then_no_longer_l
     memory.close()
 
 
+def tricky_sources() -> list[tuple[str, int, list]]:
+    """Sources whose facts later ones retire, tell again and confirm, one source written twice,
+    then many plain ones."""
+    sources = [
+        ("t1", 1, [("rusty key", "in", "wooden box"), ("wooden box", "in", "hall")]),
+        ("t2", 2, [("rusty key", "in", "drawer")]),  # retires the key in the box
+        ("t3", 3, [("rusty key", "in", "wooden box"), ("lamp", "in", "hall")]),  # the box again: a new triple
+        ("t1", 4, [("lamp", "in", "hall"), ("cat", "observation", "is asleep")]),  # t1 again: confirms the lamp
+        ("t4", 5, [("wooden box", "in", "hall"), ("rusty key", "in", "wooden box")]),  # confirms both
+    ]
+    plain, _, _ = synthetic(300, seed=4)
+    return sources + [(f"p{i}", 10 + step, facts) for i, (_, step, facts) in enumerate(plain)]
+
+
+def test_batched_writes_on_a_server_give_the_file_store_one_by_one(falkor_uri, tmp_path, monkeypatch):
+    import graphmem.writer
+    from graphmem.store.embedded import EmbeddedStore
+
+    sources = tricky_sources()
+    file_memory = memory_on(str(tmp_path / "file.json"))
+    file_results = [file_memory.add_sources([source])[0] for source in sources]  # one by one
+    file_memory.close()
+    monkeypatch.setattr(graphmem.writer, "BATCH_FACTS", 25)  # batches split between sources that meet
+    server_memory = memory_on(falkor_uri)
+    assert server_memory.store.batches_writes
+    server_results = server_memory.add_sources(sources)
+
+    def summary(results):  # (a file store hands out its own episodes, which later writes change)
+        return [(r.episode.id, [t.id for t in r.added], [t.id for t in r.confirmed], r.retired) for r in results]
+
+    assert summary(server_results) == summary(file_results)
+    server_memory.store.save(tmp_path / "server.json")
+    server_memory.close()
+    served, written = EmbeddedStore(tmp_path / "server.json").to_dict(), EmbeddedStore(tmp_path / "file.json").to_dict()
+    assert served == written
+    assert any(t["valid_until"] is not None for t in written["triples"])  # the corpus did retire facts
+
+
+def test_a_batch_of_sources_is_three_round_trips(falkor_uri):
+    sources = tricky_sources()
+    memory = memory_on(falkor_uri)
+    memory.add_sources(sources[:5])  # makes the indexes, reads the known entities
+    before = memory.store.queries
+    memory.add_sources(sources[5:45])  # 40 sources, 400 facts: one batch
+    # Their entities' current facts and their episodes read at once, then one write.
+    assert memory.store.queries - before == 3
+    memory.close()
+
+
 def test_a_write_by_one_client_is_recalled_by_another_on_its_next_call(falkor_uri):
     check_two_clients(lambda: memory_on(falkor_uri))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from ..model import Episode, Triple, ordered_unique
 from . import bolt_writes, neo4j_vectors
@@ -113,6 +113,22 @@ class BoltStore(ServerVectorSearch, CypherStore):
             self._index_vectors("triples", rows)
             self._tx(lambda tx: bolt_writes.write_triples(tx, rows), write=True,
                      doing=f"writing {len(rows)} triples")
+
+    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode]) -> None:
+        """Triples and episodes in one transaction."""
+        rows = list({t.id: triple_row(t) for t in triples}.values())
+        episode_rows = [episode_row(e) for e in episodes]
+        self._index_vectors("triples", rows)
+        self._index_vectors("episodes", episode_rows)
+
+        def work(tx: Any) -> None:
+            if rows:
+                bolt_writes.write_triples(tx, rows)
+            if episode_rows:
+                bolt_writes.write_episodes(tx, episode_rows)
+
+        if rows or episode_rows:
+            self._tx(work, write=True, doing=f"writing {len(rows)} triples and {len(episode_rows)} episodes")
 
     def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)

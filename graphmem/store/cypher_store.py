@@ -28,6 +28,7 @@ class CypherStore(GraphStore):
 
     triple_return = TRIPLE_RETURN
     episode_return = EPISODE_RETURN
+    batches_writes = True  # every call is a round trip
 
     @abstractmethod
     def _read(self, query: str, doing: str, **params: Any) -> list[dict]:

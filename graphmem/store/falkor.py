@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from ..model import Episode, Triple, ordered_unique
 from . import falkor_writes as writes
@@ -111,14 +111,26 @@ class FalkorStore(ServerVectorSearch, CypherStore):
 
     # --- writes --------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
+        self.write_batch(list(triples), [])
+
+    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode]) -> None:
+        """Triples and episodes in one atomic query."""
         rows = list({t.id: with_vector(triple_row(t), t.embedding) for t in triples}.values())
+        episode_rows = [with_vector(episode_row(e), e.embedding) for e in episodes]
         if not rows:
+            self.add_episodes(episodes)
             return
         self._index_vectors("triples", rows)
+        self._index_vectors("episodes", episode_rows)
         names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
         unembedded = any(r["embedding"] is None for r in rows)
-        self._write(writes.WRITE_TRIPLES + (writes.MARK_UNEMBEDDED if unembedded else ""),
-                    f"writing {len(rows)} triples", names=names, ids=[r["id"] for r in rows], rows=rows)
+        query = writes.WRITE_TRIPLES + (writes.MARK_UNEMBEDDED if unembedded else "")
+        doing = f"writing {len(rows)} triples"
+        if not episode_rows:
+            self._write(query, doing, names=names, ids=[r["id"] for r in rows], rows=rows)
+            return
+        self._write(query + writes.AND_EPISODES, f"{doing} and {len(episode_rows)} episodes", names=names,
+                    ids=[r["id"] for r in rows], rows=rows, episodes=episode_rows)
 
     def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)

@@ -58,12 +58,12 @@ EPISODE_RETURN_WITH_VECTOR = ("OPTIONAL MATCH (ev:EpisodeVec {id: e.id}) "
                               + EPISODE_RETURN.replace("e.embedding AS", "ev.embedding AS"))
 
 
-def write_vectors(label: str) -> str:
-    """The write stage that gives each row of ``$rows`` (``id``, ``digest``, ``embedding``,
+def write_vectors(label: str, rows: str = "$rows") -> str:
+    """The write stage that gives each row of ``rows`` (a parameter: ``id``, ``digest``, ``embedding``,
     ``scale``; ``digest`` null where the row has no vector) its vector node under ``label``: the
     node is left alone where its digest is the row's, else replaced (or deleted: no vector). Only a
     changed vector touches the index."""
-    return (f"UNWIND $rows AS row OPTIONAL MATCH (v:{label} {{id: row.id}}) "
+    return (f"UNWIND {rows} AS row OPTIONAL MATCH (v:{label} {{id: row.id}}) "
             "WITH row, v WHERE v IS NULL OR row.digest IS NULL OR v.digest <> row.digest "
             # FOREACH, not WITH ... WHERE: FalkorDB moved such a filter before the creation (seen).
             "FOREACH (old IN CASE WHEN v IS NULL THEN [] ELSE [v] END | DELETE old) "
