@@ -9,9 +9,11 @@ retirements, the episode) five or six times, while a later source must see what 
 did. The writer already knows everything the batch writes, so the retirements and confirmations
 are decided here, client-side, exactly as the store would have answered them.
 
-What the batch can touch is known before it is written: every fact's endpoints (a judge retires
-facts of its new facts' entities) and every source's episode. A read outside that (an id a source
-says it ends, which may be any fact) is asked of the server then, and merged.
+What the batch reads is known before it is written: the current copies of its facts (read by
+fact, not by entity: a hub's thousands of facts would travel with their vectors otherwise), the
+facts of the entities whose facts it may retire (the judge says which), and every source's
+episode. A read outside that (an id a source says it ends; the next current copy of a fact whose
+newest copy the batch retired) is asked of the server then, and merged.
 
 Reads hand out copies and writes keep copies, as a server's would: a triple a source was given
 stays as it was when a later source of the batch retires or confirms it.
@@ -27,6 +29,10 @@ from .store.base import GraphStore
 Fact = tuple[str, str, str]
 
 
+def _fact(t: Triple) -> Fact:
+    return t.subject, t.relation, t.object
+
+
 def _copy_triple(t: Triple) -> Triple:
     return replace(t, sources=list(t.sources))
 
@@ -36,18 +42,23 @@ def _copy_episode(e: Episode | None) -> Episode | None:
 
 
 class WriteBuffer:
-    """``store`` as a batch sees it: the current facts of ``entities`` and the episodes
-    ``episode_ids`` read at once (two round trips), then every read answered here and every write
-    kept until ``flush``."""
+    """``store`` as a batch sees it: the current copies of ``facts``, the current facts of
+    ``entities`` and the episodes ``episode_ids`` read at once (three round trips at most), then
+    every read answered here and every write kept until ``flush``."""
 
-    def __init__(self, store: GraphStore, entities: Iterable[str], episode_ids: Iterable[str]):
+    def __init__(self, store: GraphStore, facts: Iterable[Fact], entities: Iterable[str],
+                 episode_ids: Iterable[str]):
         self.store = store
         self._triples: dict[str, Triple] = {}  # every triple the batch has seen, by id
         self._by_entity: dict[str, set[str]] = {}  # entity -> ids of the triples above touching it
+        self._by_fact: dict[Fact, set[str]] = {}  # (subject, relation, object) -> ids of its triples
         self._covered: set[str] = set()  # entities whose current triples are all in _triples
         self._episodes: dict[str, Episode | None] = {}  # None: known to be absent
         self._dirty_triples: dict[str, Triple] = {}
         self._dirty_episodes: dict[str, Episode] = {}
+        asked = list(dict.fromkeys(facts))
+        for t in store.find_current_many(asked).values() if asked else ():
+            self._keep(t)
         self._cover(ordered_unique(entities))
         ids = ordered_unique(episode_ids)
         found = {e.id: e for e in store.get_episodes(ids)} if ids else {}
@@ -69,9 +80,11 @@ class WriteBuffer:
         if old is not None and old is not t:
             for name in (old.subject, old.object):
                 self._by_entity.get(name, set()).discard(t.id)
+            self._by_fact.get(_fact(old), set()).discard(t.id)
         self._triples[t.id] = t
         for name in (t.subject, t.object):
             self._by_entity.setdefault(name, set()).add(t.id)
+        self._by_fact.setdefault(_fact(t), set()).add(t.id)
 
     # --- the reads a source's write makes ------------------------------------------------------
     def triples_of_entities(self, entities: Iterable[str], current_only: bool = True) -> list[Triple]:
@@ -84,15 +97,18 @@ class WriteBuffer:
         return sorted((_copy_triple(t) for t in found if t.current), key=lambda t: (t.valid_from, t.id))
 
     def find_current_many(self, facts: Sequence[Fact]) -> dict[Fact, Triple]:
-        """Per fact, its current triple (the newest, then the first id), as the store answers."""
-        self._cover(ordered_unique(s for s, _, _ in facts))
+        """Per fact, its current triple (the newest, then the first id), as the store answers.
+        The store told the newest current copy only: where the batch retired that one, the
+        fact's subject is read whole for the copies before it."""
         out: dict[Fact, Triple] = {}
         for fact in dict.fromkeys(facts):
-            s, r, o = fact
-            same = [self._triples[i] for i in self._by_entity.get(s, ())]
-            same = [t for t in same if t.current and t.subject == s and t.relation == r and t.object == o]
-            if same:
-                out[fact] = _copy_triple(min(same, key=lambda t: (-t.valid_from, t.id)))
+            same = [self._triples[i] for i in self._by_fact.get(fact, ())]
+            if fact[0] not in self._covered and same and not any(t.current for t in same):
+                self._cover([fact[0]])
+                same = [self._triples[i] for i in self._by_fact.get(fact, ())]
+            current = [t for t in same if t.current]
+            if current:
+                out[fact] = _copy_triple(min(current, key=lambda t: (-t.valid_from, t.id)))
         return out
 
     def get_episode(self, episode_id: str) -> Episode | None:

@@ -227,8 +227,9 @@ class Writer:
             facts = self._normalise(source.facts)
             self.resolver.add_many(_names_of(facts))
             normalised.append(facts)
-        entities = (x for facts in normalised for s, _, o in facts or () for x in (s, o))
-        buffer = WriteBuffer(self.store, entities, [_episode_id(source) for source in batch])
+        batch_facts = [fact for each in normalised for fact in each or ()]
+        buffer = WriteBuffer(self.store, batch_facts, self._at_stake([Triple(*fact) for fact in batch_facts]),
+                             [_episode_id(source) for source in batch])
         return buffer, normalised
 
     def forget(self, source_ids: Sequence[str]) -> Forgotten:
@@ -348,9 +349,7 @@ class Writer:
                          store: GraphStore | WriteBuffer) -> list[str]:
         if not added:
             return []
-        at_stake = getattr(self.judge, "at_stake", None)  # a judge that says whose facts it may retire
-        entities = at_stake(added) if at_stake is not None else \
-            ordered_unique(x for t in added for x in (t.subject, t.object))
+        entities = self._at_stake(added)
         if not entities:
             return []
         existing = store.triples_of_entities(entities)
@@ -359,6 +358,15 @@ class Writer:
             sources = {s for t in added for s in t.sources}
             existing = [t for t in existing if t.sources and sources.issuperset(t.sources)]
         return store.retire(self.judge.outdated(added, existing), step, by=source_id)
+
+
+    def _at_stake(self, added: Sequence[Triple]) -> list[str]:
+        """The entities whose current facts ``added`` may retire: those a judge that says so
+        names, else every endpoint."""
+        at_stake = getattr(self.judge, "at_stake", None)
+        if at_stake is not None:
+            return at_stake(added)
+        return ordered_unique(x for t in added for x in (t.subject, t.object))
 
 
 def _episode_id(source: Source) -> str:

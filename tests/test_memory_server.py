@@ -139,8 +139,13 @@ def test_a_batch_of_sources_is_three_round_trips(falkor_uri):
     memory.add_sources(sources[:5])  # makes the indexes, reads the known entities
     before = memory.store.queries
     memory.add_sources(sources[5:45])  # 40 sources, 400 facts: one batch
-    # Their entities' current facts and their episodes read at once, then one write.
+    # Their facts' current copies and their episodes read at once, then one write (no fact of
+    # theirs can retire another: no entity's facts are read).
     assert memory.store.queries - before == 3
+    before = memory.store.queries
+    memory.add_sources([("t5", 50, [("rusty key", "in", "hall")]), ("t6", 51, [("lamp", "in", "kitchen")])])
+    assert memory.store.queries - before == 4  # and the facts of the entities whose place changes
+    assert [t.as_list() for t in memory.current() if t.subject == "rusty key"] == [["rusty key", "in", "hall"]]
     memory.close()
 
 
