@@ -5,7 +5,7 @@ How a graph's fact vectors are made (store meta key FACT_VECTORS; graphs without
 embeds each fact's own text; PASSAGE_TOKENS pools a passage's facts from the token embeddings of the
 passage's one forward pass (where the fact's names are found in it, else TEXT).
 
-On a store that searches its own vectors (a FalkorDB server: ``GraphStore.supports_vector_search``)
+On a store that searches its own vectors (FalkorDB; Neo4j 5.18+: ``GraphStore.supports_vector_search``)
 both indexes are the server's (``ServerVectorIndex``): opening reads the metadata only, and no
 vector is held here. Elsewhere (graph files, Bolt servers) every vector is loaded on open, and a
 server's store then shows this process another one's writes only once it opens the graph again.

@@ -23,12 +23,16 @@ from .profiles import DomainProfile
 from .store.base import GraphStore
 from .trust import trust_of
 from .update import OutdatedJudge
+from .write_buffer import WriteBuffer
 
 log = logging.getLogger(__name__)
 CONTEXT_TRIPLES = 30  # known facts shown to an LLM extractor as naming examples
 # The largest step every graph file keeps exactly: the archive's columns are int64, and a JSON
 # reader may hold numbers as doubles, which count whole numbers exactly up to 2**53.
 MAX_STEP = 2**53
+# Facts per batch a server store writes at once (``write_buffer``): the most one round trip
+# carries, as the Bolt store's UNWIND chunks.
+BATCH_FACTS = 2000
 
 # (entity, "observation", text): a text said about an entity (the reference memory server's
 # observations). Its object is a literal, not a name: it is never resolved onto a known name, nor one
@@ -175,13 +179,17 @@ class Writer:
         results: list[ObserveResult] = []
         kept: list[int] = []  # the matrix's rows of the facts added
         start = 0
-        for source in sources:
-            n = len(source.facts)
-            vectors = source.vectors if matrix is None else matrix[start:start + n]
-            result, rows = self._remember(source, vectors, embed=not embed_later)
-            results.append(result)
-            kept.extend(start + row for row in rows)
-            start += n
+        for batch in self._batches(sources):
+            store, normalised = self._batch_view(batch)
+            for source, facts in zip(batch, normalised):
+                n = len(source.facts)
+                vectors = source.vectors if matrix is None else matrix[start:start + n]
+                result, rows = self._remember(source, vectors, not embed_later, store, facts)
+                results.append(result)
+                kept.extend(start + row for row in rows)
+                start += n
+            if isinstance(store, WriteBuffer):
+                store.flush()
         if matrix is not None and len(kept) < len(matrix):
             matrix = matrix[kept]  # one gather; none in a load of new facts only
         added = self.indexes.add_batch(results, matrix)
@@ -190,6 +198,39 @@ class Writer:
         for listener in self.listeners:
             listener.written(results)
         return results
+
+    def _batches(self, sources: Sequence[Source]) -> Iterable[Sequence[Source]]:
+        """The sources in batches written at once: on a store that batches writes, as many
+        sources as hold ``BATCH_FACTS`` facts (at least one); elsewhere all of them, one by one."""
+        if not self.store.batches_writes:
+            yield sources
+            return
+        first, facts = 0, 0
+        for i, source in enumerate(sources):
+            if facts and facts + len(source.facts) > BATCH_FACTS:
+                yield sources[first:i]
+                first, facts = i, 0
+            facts += len(source.facts)
+        if first < len(sources):
+            yield sources[first:]
+
+    def _batch_view(self, batch: Sequence[Source]) -> tuple[GraphStore | WriteBuffer, list[dict[RawTriple, int] | None]]:
+        """The store the batch's sources are written to, and their facts normalised (None: each is
+        normalised as it is written). On a store that batches writes: a ``WriteBuffer`` over what
+        the batch can touch, read at once, with every fact normalised first; the names each
+        source adds are known to the resolver before the next is normalised, as when they are
+        written one by one."""
+        if not self.store.batches_writes:
+            return self.store, [None] * len(batch)
+        normalised: list[dict[RawTriple, int] | None] = []
+        for source in batch:
+            facts = self._normalise(source.facts)
+            self.resolver.add_many(_names_of(facts))
+            normalised.append(facts)
+        batch_facts = [fact for each in normalised for fact in each or ()]
+        buffer = WriteBuffer(self.store, batch_facts, self._at_stake([Triple(*fact) for fact in batch_facts]),
+                             [_episode_id(source) for source in batch])
+        return buffer, normalised
 
     def forget(self, source_ids: Sequence[str]) -> Forgotten:
         """Delete episodes and every triple only they supported, then make current again what each
@@ -237,15 +278,18 @@ class Writer:
             return None
         return next((c for c in current if self.judge.outdated([c], probe)), current[0])  # else the newest
 
-    def _remember(self, source: Source, vectors: FactVectors | None, embed: bool) -> tuple[ObserveResult, list[int]]:
-        """Store one source's facts and its episode (the caller indexes the new facts). Facts
-        without a vector are embedded here unless ``embed`` is False. Returns the result and the
+    def _remember(self, source: Source, vectors: FactVectors | None, embed: bool,
+                  store: GraphStore | WriteBuffer, facts: dict[RawTriple, int] | None) -> tuple[ObserveResult, list[int]]:
+        """Store one source's facts and its episode in ``store`` (the caller indexes the new
+        facts). Facts without a vector are embedded here unless ``embed`` is False. ``facts``: the
+        source's facts normalised already (``_normalise``), or None. Returns the result and the
         row of each added fact in ``source.facts``."""
         step, text, title = source.step, source.text, source.title
-        episode_id = source.source_id or stable_id("ep", step, text, prefix="e")
+        episode_id = _episode_id(source)
         added, confirmed, touched, rows = [], [], [], []
-        facts = self._normalise(source.facts)
-        current = self.store.find_current_many(list(facts))  # one round trip on a server
+        if facts is None:
+            facts = self._normalise(source.facts)
+        current = store.find_current_many(list(facts))  # one round trip on a server
         for (s, r, o), row in facts.items():
             old = current.get((s, r, o))
             if old is not None:
@@ -262,14 +306,13 @@ class Writer:
         missing = [t for t in added if t.embedding is None] if embed else []
         if missing:  # before storing: a server store writes each triple with its vector
             embed_facts(self.embedder, missing)
-        retired = self._retire_outdated(added, step, episode_id)
+        retired = self._retire_outdated(added, step, episode_id, store)
         if source.ends:
-            retired += self.store.retire([i for i in source.ends if i not in retired], step, by=episode_id)
+            retired += store.retire([i for i in source.ends if i not in retired], step, by=episode_id)
         self.recent.extend(confirmed + added)
-        self.resolver.add_many(x for t in added
-                               for x in ((t.subject,) if t.relation in LITERAL_RELATIONS else (t.subject, t.object)))
-        self.store.add_triples(added + touched)
-        episode = self.store.get_episode(episode_id)
+        self.resolver.add_many(_names_of((t.subject, t.relation, t.object) for t in added))
+        store.add_triples(added + touched)
+        episode = store.get_episode(episode_id)
         ids = [t.id for t in confirmed + added]
         if episode is None:
             episode = Episode(episode_id, step, text, ids, title=title, meta=dict(source.meta or {}))
@@ -281,7 +324,7 @@ class Writer:
                 self.indexes.add_episode(episode_id, episode.embedding)
         else:
             episode.triple_ids = ordered_unique(episode.triple_ids + ids)
-        self.store.add_episode(episode)
+        store.add_episode(episode)
         return ObserveResult(episode, added, confirmed, retired), rows
 
     def _normalise(self, raw: Iterable[Sequence[str]]) -> dict[RawTriple, int]:
@@ -302,17 +345,34 @@ class Writer:
                 self.dropped_triples += 1
         return out
 
-    def _retire_outdated(self, added: list[Triple], step: int, source_id: str) -> list[str]:
+    def _retire_outdated(self, added: list[Triple], step: int, source_id: str,
+                         store: GraphStore | WriteBuffer) -> list[str]:
         if not added:
             return []
-        at_stake = getattr(self.judge, "at_stake", None)  # a judge that says whose facts it may retire
-        entities = at_stake(added) if at_stake is not None else \
-            ordered_unique(x for t in added for x in (t.subject, t.object))
+        entities = self._at_stake(added)
         if not entities:
             return []
-        existing = self.store.triples_of_entities(entities)
+        existing = store.triples_of_entities(entities)
         if not self.profile.retire_across_sources:
             # Only what the same source said: another source's fact is a claim of its own.
             sources = {s for t in added for s in t.sources}
             existing = [t for t in existing if t.sources and sources.issuperset(t.sources)]
-        return self.store.retire(self.judge.outdated(added, existing), step, by=source_id)
+        return store.retire(self.judge.outdated(added, existing), step, by=source_id)
+
+
+    def _at_stake(self, added: Sequence[Triple]) -> list[str]:
+        """The entities whose current facts ``added`` may retire: those a judge that says so
+        names, else every endpoint."""
+        at_stake = getattr(self.judge, "at_stake", None)
+        if at_stake is not None:
+            return at_stake(added)
+        return ordered_unique(x for t in added for x in (t.subject, t.object))
+
+
+def _episode_id(source: Source) -> str:
+    return source.source_id or stable_id("ep", source.step, source.text, prefix="e")
+
+
+def _names_of(facts: Iterable[RawTriple]) -> Iterable[str]:
+    """The entity names facts bring to the resolver (a literal's object is no name)."""
+    return (x for s, r, o in facts for x in ((s,) if r in LITERAL_RELATIONS else (s, o)))

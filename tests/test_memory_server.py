@@ -9,17 +9,14 @@ import pytest
 
 from bolt_server import arcadedb_server  # noqa: F401 - fixture
 from falkor_server import falkor_server  # noqa: F401 - fixture
-from fakes import HashingEmbedder
 from graphmem.memory import Memory
-from graphmem.normalize import ResolverConfig
 from graphmem.store import open_store
 from graphmem.vectors.server_index import ServerVectorIndex
 from graphmem.vectors.vector_index import VectorIndex
+from vector_search_checks import DIM, check_two_clients, memory_on
 
 pytestmark = pytest.mark.slow  # real servers
 
-DIM = 64
-CANONICAL = ResolverConfig(use_fuzzy=False, use_embeddings=False)  # synthetic names are canonical
 
 
 @pytest.fixture
@@ -40,10 +37,6 @@ def synthetic(n: int, seed: int = 0) -> tuple[list[tuple[str, int, list]], np.nd
     sources = [(f"s{i // 10}", i // 10, facts[i:i + 10]) for i in range(0, n, 10)]
     queries = vecs[rng.integers(0, n, 30)] + 0.4 * rng.standard_normal((30, DIM)).astype(np.float32)
     return sources, vecs, (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
-
-
-def memory_on(spec) -> Memory:
-    return Memory(spec, embedder=HashingEmbedder(dim=DIM), resolver=CANONICAL, embed_episodes=False)
 
 
 def test_the_server_path_agrees_with_the_file_store(falkor_uri, tmp_path):
@@ -102,18 +95,62 @@ def test_facts_written_without_vectors_are_embedded_on_open_and_then_no_longer_l
     memory.close()
 
 
+def tricky_sources() -> list[tuple[str, int, list]]:
+    """Sources whose facts later ones retire, tell again and confirm, one source written twice,
+    then many plain ones."""
+    sources = [
+        ("t1", 1, [("rusty key", "in", "wooden box"), ("wooden box", "in", "hall")]),
+        ("t2", 2, [("rusty key", "in", "drawer")]),  # retires the key in the box
+        ("t3", 3, [("rusty key", "in", "wooden box"), ("lamp", "in", "hall")]),  # the box again: a new triple
+        ("t1", 4, [("lamp", "in", "hall"), ("cat", "observation", "is asleep")]),  # t1 again: confirms the lamp
+        ("t4", 5, [("wooden box", "in", "hall"), ("rusty key", "in", "wooden box")]),  # confirms both
+    ]
+    plain, _, _ = synthetic(300, seed=4)
+    return sources + [(f"p{i}", 10 + step, facts) for i, (_, step, facts) in enumerate(plain)]
+
+
+def test_batched_writes_on_a_server_give_the_file_store_one_by_one(falkor_uri, tmp_path, monkeypatch):
+    import graphmem.writer
+    from graphmem.store.embedded import EmbeddedStore
+
+    sources = tricky_sources()
+    file_memory = memory_on(str(tmp_path / "file.json"))
+    file_results = [file_memory.add_sources([source])[0] for source in sources]  # one by one
+    file_memory.close()
+    monkeypatch.setattr(graphmem.writer, "BATCH_FACTS", 25)  # batches split between sources that meet
+    server_memory = memory_on(falkor_uri)
+    assert server_memory.store.batches_writes
+    server_results = server_memory.add_sources(sources)
+
+    def summary(results):  # (a file store hands out its own episodes, which later writes change)
+        return [(r.episode.id, [t.id for t in r.added], [t.id for t in r.confirmed], r.retired) for r in results]
+
+    assert summary(server_results) == summary(file_results)
+    server_memory.store.save(tmp_path / "server.json")
+    server_memory.close()
+    served, written = EmbeddedStore(tmp_path / "server.json").to_dict(), EmbeddedStore(tmp_path / "file.json").to_dict()
+    assert served == written
+    assert any(t["valid_until"] is not None for t in written["triples"])  # the corpus did retire facts
+
+
+def test_a_batch_of_sources_is_three_round_trips(falkor_uri):
+    sources = tricky_sources()
+    memory = memory_on(falkor_uri)
+    memory.add_sources(sources[:5])  # makes the indexes, reads the known entities
+    before = memory.store.queries
+    memory.add_sources(sources[5:45])  # 40 sources, 400 facts: one batch
+    # Their facts' current copies and their episodes read at once, then one write (no fact of
+    # theirs can retire another: no entity's facts are read).
+    assert memory.store.queries - before == 3
+    before = memory.store.queries
+    memory.add_sources([("t5", 50, [("rusty key", "in", "hall")]), ("t6", 51, [("lamp", "in", "kitchen")])])
+    assert memory.store.queries - before == 4  # and the facts of the entities whose place changes
+    assert [t.as_list() for t in memory.current() if t.subject == "rusty key"] == [["rusty key", "in", "hall"]]
+    memory.close()
+
+
 def test_a_write_by_one_client_is_recalled_by_another_on_its_next_call(falkor_uri):
-    reader, writer = memory_on(falkor_uri), memory_on(falkor_uri)
-    assert reader.recall("rusty key").triples == []
-    writer.add_triples([("rusty key", "in", "wooden box")], step=1, source_id="e1")
-    assert [t.as_list() for t in reader.recall("rusty key").triples] == [["rusty key", "in", "wooden box"]]
-    # A retirement and a forgetting by one are seen by the other as well.
-    writer.add_triples([("rusty key", "in", "inventory")], step=2, source_id="e2")
-    assert [t.as_list() for t in reader.recall("rusty key").triples] == [["rusty key", "in", "inventory"]]
-    writer.forget("e2")
-    assert [t.as_list() for t in reader.recall("rusty key").triples] == [["rusty key", "in", "wooden box"]]
-    for m in (reader, writer):
-        m.close()
+    check_two_clients(lambda: memory_on(falkor_uri))
 
 
 def test_on_a_server_without_vector_indexes_a_client_sees_writes_after_reopening(arcadedb_server):  # noqa: F811

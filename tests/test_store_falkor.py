@@ -12,6 +12,7 @@ from graphmem.store.embedded import EmbeddedStore
 from graphmem.store.falkor import FalkorStore
 from graphmem.store.transfer import export_graph, import_graph
 from store_contract import StoreContract, sample_graph
+from vector_search_checks import check_neighbour_scores, check_vector_search, unit_rows
 
 pytestmark = pytest.mark.slow  # a real FalkorDB server
 
@@ -108,57 +109,12 @@ def test_bad_uris_and_dead_servers_say_what_to_fix():
 
 
 # --- vector search on the server ---------------------------------------------------------------
-def unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
-    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
 def test_vector_search_finds_current_facts_and_episodes_only(falkor_store_factory):
-    st = falkor_store_factory()
-    assert st.supports_vector_search and st.vector_search("triples", unit_rows(1, 8, 0), 5) == [[]]
-    vecs = unit_rows(60, 8, 1)
-    facts = [Triple(f"e{i % 7}", "r", f"x{i}", valid_from=i) for i in range(60)]
-    for t, v in zip(facts, vecs):
-        t.embedding = v
-    st.add_triples(facts)
-    query = vecs[:2] + 0.01
-    exact = [np.argsort(-(vecs @ q)) for q in query]
-    # Retire the 20 nearest of the first query: the search must look past them.
-    st.retire([facts[i].id for i in exact[0][:20]], 99)
-    found = st.vector_search("triples", query, 5)
-    want = [[facts[i].id for i in order if i not in set(exact[0][:20])][:5] for order in exact]
-    assert [[tid for tid, _ in f] for f in found] == want
-    score = dict(found[1])[want[1][0]]
-    assert score == pytest.approx(float(vecs[list(t.id for t in facts).index(want[1][0])] @ query[1]
-                                        / np.linalg.norm(query[1])), abs=1e-5)
-    assert st.vector_count("triples") == 40
-    ep = Episode("p1", 0, "text", [])
-    ep.embedding = vecs[3]
-    st.add_episodes([ep, Episode("p2", 0, "no vector", [])])
-    assert st.vector_search("episodes", vecs[3:4], 3)[0][0][0] == "p1" and st.vector_count("episodes") == 1
-    ids, scores = st.vector_scores("episodes", vecs[3])
-    assert ids == ["p1"] and scores[0] == pytest.approx(1.0, abs=1e-5)
+    check_vector_search(falkor_store_factory())
 
 
 def test_neighbour_scores_match_exact_scores_newest_first_plus_the_pool(falkor_store_factory):
-    st = falkor_store_factory()
-    vecs = unit_rows(12, 8, 2)
-    facts = [Triple("hub", "r", f"x{i}", valid_from=i) for i in range(10)] + \
-        [Triple("y", "r", "hub", valid_from=3), Triple("lone", "r", "z")]
-    for t, v in zip(facts, vecs):
-        t.embedding = v
-    st.add_triples(facts)
-    st.retire([facts[9].id], 20)
-    queries = vecs[:2]
-    got = st.neighbour_scores(["hub", "lone", "nobody"], queries, limit=4, pool=[facts[0].id, facts[11].id])
-    assert list(got) == ["hub", "lone", "nobody"] and got["nobody"] == []
-    # The 4 newest current (x8, x7, x6, the y fact and x5 share steps: by valid_from then id), plus x0
-    # from the pool; the lone fact's own entity has it whatever the pool.
-    current = sorted((t for t in facts[:11] if t is not facts[9]), key=lambda t: (t.valid_from, t.id), reverse=True)
-    assert {tid for tid, _ in got["hub"]} == {t.id for t in current[:4]} | {facts[0].id}
-    for tid, score in got["hub"] + got["lone"]:
-        i = [t.id for t in facts].index(tid)
-        assert score == pytest.approx(float((queries @ vecs[i]).max()), abs=1e-5)
+    check_neighbour_scores(falkor_store_factory())
 
 
 def test_exact_vector_multiplies_back_to_the_float32_values():

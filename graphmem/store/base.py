@@ -169,6 +169,18 @@ class GraphStore(ABC):
         self.add_episode(replace(episode, meta=dict(meta)))
         return True
 
+    # --- batched writes (a capability: see batches_writes) --------------------------------------
+    batches_writes: bool = False
+    """Whether a writer should batch many sources' writes into one ``write_batch`` call (a server,
+    where every call is a round trip: ``graphmem.write_buffer``). Where False, each source is
+    written with the calls above, as it comes."""
+
+    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode]) -> None:
+        """Insert or replace ``triples`` and ``episodes`` by id; a server store does both in one
+        round trip (one transaction, or one query)."""
+        self.add_triples(triples)
+        self.add_episodes(episodes)
+
     # --- provenance ----------------------------------------------------------------------------
     @abstractmethod
     def delete_source(self, source_id: str) -> list[str]:

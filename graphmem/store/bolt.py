@@ -1,7 +1,10 @@
 """GraphStore over Bolt: Neo4j 5, ArcadeDB, Memgraph or any server that speaks Cypher over Bolt.
 
-Only portable Cypher is used (no APOC, no ``db.index.*``, no vector indexes), values always travel
-as parameters, and every public write is one transaction, so a failed call leaves nothing behind.
+Only portable Cypher is used (no APOC), values always travel as parameters, and every public write
+is one transaction, so a failed call leaves nothing behind. Where the server has Neo4j's vector
+indexes (5.18+, detected on open: ``neo4j_vectors``) the store searches its vectors there
+(``supports_vector_search``), as the FalkorDB store does; elsewhere (ArcadeDB, Memgraph, older
+Neo4j) a memory loads them into indexes of its own.
 The reads are ``CypherStore``'s (shared with the FalkorDB store); the graph's layout on the server
 is in ``bolt_layout``, the write transactions in ``bolt_writes``,
 the connection (transactions, retries) in ``bolt_connection``, what driver errors mean in
@@ -15,25 +18,31 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from ..model import Episode, Triple, ordered_unique
-from . import bolt_writes
-from .base import DEFAULT_NAMESPACE, CypherError
+from . import bolt_writes, neo4j_vectors
+from .base import DEFAULT_NAMESPACE, CypherError, StoreError
 from .bolt_connection import BoltConnection
-from .bolt_layout import NAMESPACE_LABEL, Labels, episode_row, meta_property, triple_row
+from .bolt_layout import NAMESPACE_LABEL, TRIPLE_RETURN_BARE, Labels, episode_row, meta_property, triple_of, triple_row
 from .cypher_guard import reject_writes
 from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .cypher_store import CypherStore
+from .server_vectors import ServerVectorSearch, VectorKind
 from .values import plain
 
 T = TypeVar("T")
 
 
-class BoltStore(CypherStore):
+class BoltStore(ServerVectorSearch, CypherStore):
     """A GraphStore kept in a Bolt server. Arguments default to the NEO4J_* environment variables.
     ``namespace``: the namespace of the database's memory this store answers for. ``connection``:
-    another store's connection to share (``open_namespace``); it stays that store's to close."""
+    another store's connection to share (``open_namespace``); it stays that store's to close.
+    ``vector_search``: False to have a memory load every vector into its own indexes even where
+    the server has vector indexes (to compare the two)."""
+
+    vector_dialect = neo4j_vectors.NEO4J_VECTORS
+    fact_vector = neo4j_vectors.FACT_VECTOR
 
     def __init__(
         self,
@@ -47,6 +56,7 @@ class BoltStore(CypherStore):
         max_retry_s: float = 10.0,
         connect_timeout_s: float = 5.0,
         connection: BoltConnection | None = None,
+        vector_search: bool = True,
     ) -> None:
         self.labels = Labels.of(namespace)
         self.namespace = namespace
@@ -55,8 +65,12 @@ class BoltStore(CypherStore):
                                                   max_retry_s=max_retry_s, connect_timeout_s=connect_timeout_s)
         self.uri, self.user, self.database = self._bolt.uri, self._bolt.user, self._bolt.database
         self._recorded = namespace == DEFAULT_NAMESPACE  # whether its GraphmemNamespace node is there
+        self._vector_kinds = neo4j_vectors.vector_kinds(self.labels)
+        self._indexed: set[str] = set()  # kinds whose vector index is known to be on the server
         try:
             self.features = self._bolt.apply_schema(self.labels.schema())
+            self.supports_vector_search = vector_search and neo4j_vectors.has_vector_indexes(
+                lambda query: self._bolt.read(query, "listing the server's procedures"))
         except BaseException:
             self.close()
             raise
@@ -96,8 +110,25 @@ class BoltStore(CypherStore):
     def add_triples(self, triples: Iterable[Triple]) -> None:
         rows = list({t.id: triple_row(t) for t in triples}.values())
         if rows:
+            self._index_vectors("triples", rows)
             self._tx(lambda tx: bolt_writes.write_triples(tx, rows), write=True,
                      doing=f"writing {len(rows)} triples")
+
+    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode]) -> None:
+        """Triples and episodes in one transaction."""
+        rows = list({t.id: triple_row(t) for t in triples}.values())
+        episode_rows = [episode_row(e) for e in episodes]
+        self._index_vectors("triples", rows)
+        self._index_vectors("episodes", episode_rows)
+
+        def work(tx: Any) -> None:
+            if rows:
+                bolt_writes.write_triples(tx, rows)
+            if episode_rows:
+                bolt_writes.write_episodes(tx, episode_rows)
+
+        if rows or episode_rows:
+            self._tx(work, write=True, doing=f"writing {len(rows)} triples and {len(episode_rows)} episodes")
 
     def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)
@@ -112,6 +143,7 @@ class BoltStore(CypherStore):
         """Insert or replace many episodes in one transaction."""
         rows = [episode_row(e) for e in episodes]
         if rows:
+            self._index_vectors("episodes", rows)
             self._tx(lambda tx: bolt_writes.write_episodes(tx, rows), write=True,
                      doing=f"writing {len(rows)} episodes")
 
@@ -132,10 +164,50 @@ class BoltStore(CypherStore):
                                    key=key, value=text).consume(),
                  write=True, doing=f"writing metadata {key!r}")
 
+    # --- vector search on the server (Neo4j 5.18+) ---------------------------------------------
+    def _index_vectors(self, kind: str, rows: list[dict]) -> None:
+        """Make the vector index of ``kind`` before its first vector is written, with that
+        vector's dimension, and wait until the server has it (a schema change is a transaction of
+        its own on Neo4j)."""
+        if not self.supports_vector_search or kind in self._indexed:
+            return
+        first = next((r["embedding"] for r in rows if r["embedding"] is not None), None)
+        if first is None or self._has_vector_index(kind):
+            return
+        name = neo4j_vectors.index_name(kind, self.labels)
+        ddl = neo4j_vectors.index_ddl(kind, len(first), self.labels)
+        self._bolt.transaction(lambda tx: tx.run(ddl).consume(), write=True, doing="creating a vector index")
+        self._bolt.transaction(lambda tx: tx.run("CALL db.awaitIndex($name, 300)", name=name).consume(),
+                               write=False, doing="waiting for a vector index")
+        self._indexed.add(kind)
+
+    def _has_vector_index(self, kind: str) -> bool:
+        """Whether ``kind`` has its vector index on the server (asked until one is there: another
+        client may make it)."""
+        if kind not in self._indexed and self.supports_vector_search:
+            names = {r["name"] for r in self._bolt.read(neo4j_vectors.LIST_INDEXES, "listing vector indexes")}
+            self._indexed.update(k for k in neo4j_vectors.INDEX_NAMES
+                                 if neo4j_vectors.index_name(k, self.labels) in names)
+        return kind in self._indexed
+
+    def _vector_kind(self, kind: str) -> VectorKind:
+        if not self.supports_vector_search:
+            raise StoreError(f"{self!r} has no vector search of its own: the server has no vector indexes")
+        return self._vector_kinds[kind]
+
+    def triples_without_vectors(self) -> list[Triple]:
+        """The triples, retired ones included, that carry no vector: found on the server where it
+        searches vectors (no vector travels), else among all triples."""
+        if not self.supports_vector_search:
+            return super().triples_without_vectors()
+        recs = self._read(f"MATCH (s)-[r:REL]->(o) WHERE r.embedding IS NULL {TRIPLE_RETURN_BARE}",
+                          "reading triples without vectors")
+        return [triple_of(r) for r in recs]
+
     # --- namespaces ----------------------------------------------------------------------------
     def open_namespace(self, namespace: str) -> "BoltStore":
         """The store of ``namespace`` in the same database, on this store's connection."""
-        return BoltStore(namespace=namespace, connection=self._bolt)
+        return BoltStore(namespace=namespace, connection=self._bolt, vector_search=self.supports_vector_search)
 
     def namespaces(self) -> list[str]:
         recs = self._bolt.read(f"MATCH (n:{NAMESPACE_LABEL}) RETURN n.name AS name", "listing namespaces")

@@ -64,10 +64,14 @@ class Labels:
         queries only: a user's Cypher is never rewritten)."""
         return _LABEL.sub(lambda m: m.group(0) + self.suffix, query) if self.suffix else query
 
+    def scoped(self, statement: str) -> str:
+        """A schema statement (or an index's name) for this namespace: its labels, and its
+        ``graphmem_`` names made its own."""
+        return _SCHEMA_NAME.sub(lambda m: m.group(0) + self.suffix, self.relabel(statement))
+
     def schema(self) -> dict[str, tuple[str, ...]]:
         """``SCHEMA`` for this namespace's labels, under names of its own."""
-        return {feature: tuple(_SCHEMA_NAME.sub(lambda m: m.group(0) + self.suffix, self.relabel(s))
-                               for s in statements) for feature, statements in SCHEMA.items()}
+        return {feature: tuple(map(self.scoped, statements)) for feature, statements in SCHEMA.items()}
 
 
 # startNode/endNode rather than pattern variables, so any query that binds r can share it.

@@ -21,8 +21,6 @@ import re
 import threading
 from typing import Any, Iterable, Sequence
 
-import numpy as np
-
 from ..model import Episode, Triple, ordered_unique
 from . import falkor_writes as writes
 from .base import DEFAULT_NAMESPACE, CypherError
@@ -31,11 +29,13 @@ from .cypher_guard import reject_writes
 from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .cypher_store import CypherStore
 from .falkor_connection import FalkorAddress, FalkorConnection
-from .falkor_layout import EPISODE_RETURN_WITH_VECTOR, TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS
+from .falkor_layout import (EPISODE_RETURN_WITH_VECTOR, FACT_VECTOR, FALKOR_VECTORS, TRIPLE_RETURN_WITH_VECTOR,
+                            VECTOR_KINDS, VECTOR_LABELS)
 from .falkor_migration import migrate_vectors_to_nodes
 from .falkor_params import with_vector
 from .falkor_values import plain
 from .namespaces import checked_namespace, label_suffix
+from .server_vectors import ServerVectorSearch, VectorKind
 
 # Range indexes the reads rely on (FalkorDB answers "already indexed" when one exists).
 SCHEMA = (
@@ -53,7 +53,7 @@ HNSW_OPTIONS = "M: 16, efConstruction: 200, efRuntime: 200"
 _ENCODED = re.compile(r"_(5f|2d)")
 
 
-class FalkorStore(CypherStore):
+class FalkorStore(ServerVectorSearch, CypherStore):
     """A GraphStore kept in a FalkorDB graph. ``connection``: another store's, to share
     (``open_namespace``); it stays that store's to close. ``vector_search``: False to have a memory
     load every vector into its own indexes instead, as on servers without vector indexes (to
@@ -61,6 +61,8 @@ class FalkorStore(CypherStore):
 
     triple_return = TRIPLE_RETURN_WITH_VECTOR
     episode_return = EPISODE_RETURN_WITH_VECTOR
+    vector_dialect = FALKOR_VECTORS
+    fact_vector = FACT_VECTOR
 
     def __init__(self, uri: str = "falkor://127.0.0.1:6379", *, namespace: str = DEFAULT_NAMESPACE,
                  connection: FalkorConnection | None = None, graph: str | None = None,
@@ -109,14 +111,26 @@ class FalkorStore(CypherStore):
 
     # --- writes --------------------------------------------------------------------------------
     def add_triples(self, triples: Iterable[Triple]) -> None:
+        self.write_batch(list(triples), [])
+
+    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode]) -> None:
+        """Triples and episodes in one atomic query."""
         rows = list({t.id: with_vector(triple_row(t), t.embedding) for t in triples}.values())
+        episode_rows = [with_vector(episode_row(e), e.embedding) for e in episodes]
         if not rows:
+            self.add_episodes(episodes)
             return
         self._index_vectors("triples", rows)
+        self._index_vectors("episodes", episode_rows)
         names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
         unembedded = any(r["embedding"] is None for r in rows)
-        self._write(writes.WRITE_TRIPLES + (writes.MARK_UNEMBEDDED if unembedded else ""),
-                    f"writing {len(rows)} triples", names=names, ids=[r["id"] for r in rows], rows=rows)
+        query = writes.WRITE_TRIPLES + (writes.MARK_UNEMBEDDED if unembedded else "")
+        doing = f"writing {len(rows)} triples"
+        if not episode_rows:
+            self._write(query, doing, names=names, ids=[r["id"] for r in rows], rows=rows)
+            return
+        self._write(query + writes.AND_EPISODES, f"{doing} and {len(episode_rows)} episodes", names=names,
+                    ids=[r["id"] for r in rows], rows=rows, episodes=episode_rows)
 
     def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)
@@ -159,9 +173,8 @@ class FalkorStore(CypherStore):
         first = next((r["embedding"] for r in rows if r["embedding"] is not None), None)
         if first is None or self._has_vector_index(kind):
             return
-        pattern = VECTOR_KINDS[kind].index_pattern
         with self._schema_lock:
-            self._write_schema(f"CREATE VECTOR INDEX FOR {pattern} ON (v.embedding) OPTIONS "
+            self._write_schema(f"CREATE VECTOR INDEX FOR (v:{VECTOR_LABELS[kind]}) ON (v.embedding) OPTIONS "
                                f"{{dimension: {len(first)}, similarityFunction: 'cosine', {HNSW_OPTIONS}}}")
         self._vector_dims[kind] = len(first)
 
@@ -174,94 +187,19 @@ class FalkorStore(CypherStore):
 
     def _indexed_dims(self) -> dict[str, int]:
         """The vector indexes on the server (another client may have made one since)."""
-        kinds = {kind.label: name for name, kind in VECTOR_KINDS.items()}
+        kinds = {label: kind for kind, label in VECTOR_LABELS.items()}
         for entity, label, dim in self.vector_indexes():
             if entity == "NODE" and label in kinds:
                 self._vector_dims[kinds[label]] = dim
         return self._vector_dims
-
-    def vector_search(self, kind: str, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
-        """Per query vector, the ``k`` nearest (id, cosine similarity) of ``kind`` ("triples":
-        current facts only; "episodes"), best first, ties by id. Approximate: the server's HNSW
-        index, asked for twice ``k`` in one round trip for all queries.
-
-        The index also holds retired facts (the server drops them from its answer), so a query
-        left with fewer than ``k`` asks again for four times as many. Where the index gave fewer
-        entries than asked, it has no more, or deleted entries took their places (``falkor_layout``):
-        that query is answered by an exact scan instead, so no answer is ever short."""
-        queries = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1).tolist()
-        found: list[list[tuple[str, float]]] = [[] for _ in queries]
-        if not queries or k <= 0 or not self._has_vector_index(kind):
-            return found
-        search = VECTOR_KINDS[kind].search()
-        pending, fetch = list(range(len(queries))), 2 * k
-        while pending:
-            answers = {r["i"]: r for r in self._read(search, f"searching {kind} vectors",
-                                                      qs=[queries[i] for i in pending], k=fetch)}
-            more = []
-            for at, i in enumerate(pending):
-                answer = answers.get(at, {"seen": 0, "found": []})
-                found[i] = [(tid, 1.0 - float(distance)) for tid, distance in answer["found"]]
-                if len(found[i]) >= k:
-                    continue
-                if answer["seen"] < fetch:
-                    found[i] = self._exact_search(kind, queries[i], k)
-                else:
-                    more.append(i)
-            pending, fetch = more, fetch * 4
-        return [sorted(f, key=lambda x: (-x[1], x[0]))[:k] for f in found]
-
-    def _exact_search(self, kind: str, query: list[float], k: int) -> list[tuple[str, float]]:
-        """The ``k`` nearest of ``kind`` to ``query`` by a scan on the server."""
-        recs = self._read(f"{VECTOR_KINDS[kind].current} "
-                          "WITH v.id AS id, 1 - vec.cosineDistance(v.embedding, vecf32($q)) AS score "
-                          "RETURN id, score ORDER BY score DESC, id LIMIT $k",
-                          f"scanning {kind} vectors", q=query, k=int(k))
-        return [(r["id"], float(r["score"])) for r in recs]
 
     def _has_vector_index(self, kind: str) -> bool:
         """Whether ``kind`` has its vector index on the server (asked until one is there: another
         client may make it)."""
         return kind in self._vector_dims or kind in self._indexed_dims()
 
-    def vector_scores(self, kind: str, vector: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """Every searched id of ``kind`` with its cosine similarity to ``vector`` (exact, a scan on
-        the server; ids only travel back)."""
-        recs = self._read(f"{VECTOR_KINDS[kind].current} "
-                          "RETURN v.id AS id, 1 - vec.cosineDistance(v.embedding, vecf32($q)) AS score",
-                          f"scoring {kind} vectors", q=np.asarray(vector, dtype=np.float32).tolist())
-        return [r["id"] for r in recs], np.array([r["score"] for r in recs], dtype=np.float32)
-
-    def vector_count(self, kind: str) -> int:
-        """How many ids of ``kind`` are searched (current facts with a vector; episodes with one)."""
-        return int(self._read(f"{VECTOR_KINDS[kind].current} RETURN count(v) AS n",
-                              f"counting {kind} vectors")[0]["n"])
-
-    def neighbour_scores(self, entities: Sequence[str], vectors: np.ndarray, limit: int,
-                         pool: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
-        """Per entity (each once, in the order asked): its candidate facts for recall's expansion,
-        each with its best cosine similarity to ``vectors``, scored on the server. Candidates: its
-        ``limit`` newest current facts (by valid_from, then id), and where it has more (a hub), those
-        of the rest whose ids are in ``pool`` (the queries' nearest facts)."""
-        names = ordered_unique(entities)
-        out: dict[str, list[tuple[str, float]]] = {n: [] for n in names}
-        if not names:
-            return out
-        recs = self._read(
-            "WITH [q IN $qs | vecf32(q)] AS qs UNWIND $names AS name "
-            "MATCH (n:Entity {name: name})-[r:REL]-() WHERE r.valid_until IS NULL "
-            "WITH DISTINCT qs, name, r ORDER BY r.valid_from DESC, r.id DESC "
-            "WITH qs, name, collect(r) AS rs "
-            "WITH qs, name, rs[..$limit] + CASE WHEN size(rs) > $limit "
-            "THEN [x IN rs[$limit..] WHERE x.id IN $pool] ELSE [] END AS cands "
-            "UNWIND cands AS r MATCH (v:FactVec {id: r.id}) "
-            "RETURN name, r.id AS id, reduce(best = -2.0, q IN qs | CASE WHEN 1 - vec.cosineDistance(v.embedding, q) "
-            "> best THEN 1 - vec.cosineDistance(v.embedding, q) ELSE best END) AS score",
-            "scoring entities' facts", qs=np.asarray(vectors, dtype=np.float32).tolist(), names=names,
-            limit=int(limit), pool=list(pool))
-        for r in recs:
-            out[r["name"]].append((r["id"], float(r["score"])))
-        return out
+    def _vector_kind(self, kind: str) -> VectorKind:
+        return VECTOR_KINDS[kind]
 
     def triples_without_vectors(self) -> list[Triple]:
         """The triples, retired ones included, that carry no vector (to embed on open). Scanned for
@@ -274,11 +212,6 @@ class FalkorStore(CypherStore):
         if not recs:
             self._write(writes.UNMARK_UNEMBEDDED, "writing metadata")
         return [triple_of(r) for r in recs]
-
-    def count_triples(self) -> int:
-        # One count of a relationship type, which FalkorDB answers without a scan (counts() reads
-        # every triple).
-        return int(self._read("MATCH ()-[r:REL]->() RETURN count(r) AS n", "counting triples")[0]["n"])
 
     # --- namespaces ----------------------------------------------------------------------------
     def open_namespace(self, namespace: str) -> "FalkorStore":

@@ -19,40 +19,35 @@ search drops it by joining to the current triple on the server.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .bolt_layout import EPISODE_RETURN, TRIPLE_RETURN
+from .server_vectors import VectorDialect, VectorKind
+
+# FalkorDB's vector functions: vecf32 makes the vector type its indexes hold; its index and
+# cosineDistance answer distances (1 - cosine).
+FALKOR_VECTORS = VectorDialect(query_vector="vecf32({})", similarity="1 - vec.cosineDistance({a}, {b})",
+                               index_score="1 - score")
+VECTOR_LABELS = {"triples": "FactVec", "episodes": "EpisodeVec"}  # kind -> its vector nodes' label
+# The clause that binds a fact r's vector as vec (recall's expansion, ``server_vectors``).
+FACT_VECTOR = "MATCH (v:FactVec {id: r.id}) WITH qs, name, r, v.embedding AS vec"
 
 
-@dataclass(frozen=True)
-class VectorKind:
-    """How one kind of vector ("triples", "episodes") is kept and searched.
-
-    ``label``: its vector nodes' label. ``owner``: a clause after ``v`` (a vector node) that binds
-    ``x`` to its triple or episode where that is searched (a current triple; any episode), else to
-    null. ``current``: Cypher binding ``v`` to every searched vector node (one row each)."""
-
-    label: str
-    owner: str
-    current: str
-
-    @property
-    def index_pattern(self) -> str:
-        return f"(v:{self.label})"
-
-    def search(self) -> str:
-        """The query of the ``$k`` nearest per query vector in ``$qs``: per query ``i``, how many
-        entries the index gave (``seen``) and the searched ones among them (``found``: [id,
-        distance] pairs), so that retired triples never leave the server."""
-        return (f"UNWIND range(0, size($qs) - 1) AS i CALL db.idx.vector.queryNodes('{self.label}', 'embedding', "
-                f"$k, vecf32($qs[i])) YIELD node AS v, score {self.owner} "
-                "RETURN i, count(v) AS seen, collect(CASE WHEN x IS NULL THEN null ELSE [v.id, score] END) AS found")
+def _index_query(label: str, owner: str) -> str:
+    """The index of ``label`` asked for the nearest vector nodes ``v``, and ``owner``: a clause
+    that binds ``x`` to each one's triple or episode where that is searched, else to null."""
+    return (f"CALL db.idx.vector.queryNodes('{label}', 'embedding', $k, vecf32($qs[i])) "
+            f"YIELD node AS v, score {owner}")
 
 
 VECTOR_KINDS = {
-    "triples": VectorKind("FactVec", "OPTIONAL MATCH ()-[x:REL {id: v.id}]->() WHERE x.valid_until IS NULL",
-                          "MATCH ()-[x:REL]->() WHERE x.valid_until IS NULL MATCH (v:FactVec {id: x.id})"),
-    "episodes": VectorKind("EpisodeVec", "OPTIONAL MATCH (x:Episode {id: v.id})", "MATCH (v:EpisodeVec)"),
+    "triples": VectorKind(
+        current="MATCH ()-[x:REL]->() WHERE x.valid_until IS NULL MATCH (v:FactVec {id: x.id})",
+        id_of="v.id", vector_of="v.embedding",
+        query=_index_query("FactVec", "OPTIONAL MATCH ()-[x:REL {id: v.id}]->() WHERE x.valid_until IS NULL"),
+        hit_id="v.id", searched="x IS NOT NULL"),
+    "episodes": VectorKind(
+        current="MATCH (v:EpisodeVec)", id_of="v.id", vector_of="v.embedding",
+        query=_index_query("EpisodeVec", "OPTIONAL MATCH (x:Episode {id: v.id})"),
+        hit_id="v.id", searched="x IS NOT NULL"),
 }
 
 # The reads' RETURN clauses with each vector taken from its node (``cypher_store`` queries bind the
@@ -63,12 +58,12 @@ EPISODE_RETURN_WITH_VECTOR = ("OPTIONAL MATCH (ev:EpisodeVec {id: e.id}) "
                               + EPISODE_RETURN.replace("e.embedding AS", "ev.embedding AS"))
 
 
-def write_vectors(label: str) -> str:
-    """The write stage that gives each row of ``$rows`` (``id``, ``digest``, ``embedding``,
+def write_vectors(label: str, rows: str = "$rows") -> str:
+    """The write stage that gives each row of ``rows`` (a parameter: ``id``, ``digest``, ``embedding``,
     ``scale``; ``digest`` null where the row has no vector) its vector node under ``label``: the
     node is left alone where its digest is the row's, else replaced (or deleted: no vector). Only a
     changed vector touches the index."""
-    return (f"UNWIND $rows AS row OPTIONAL MATCH (v:{label} {{id: row.id}}) "
+    return (f"UNWIND {rows} AS row OPTIONAL MATCH (v:{label} {{id: row.id}}) "
             "WITH row, v WHERE v IS NULL OR row.digest IS NULL OR v.digest <> row.digest "
             # FOREACH, not WITH ... WHERE: FalkorDB moved such a filter before the creation (seen).
             "FOREACH (old IN CASE WHEN v IS NULL THEN [] ELSE [v] END | DELETE old) "

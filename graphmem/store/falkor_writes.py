@@ -35,11 +35,19 @@ UNMARK_UNEMBEDDED = (WITHOUT_VECTOR + "WITH count(r) AS n WHERE n = 0 "
 RETIRE = ("MATCH ()-[r:REL]->() WHERE r.id IN $ids AND r.valid_until IS NULL "
           "SET r.valid_until = $step, r.retired_by = $by RETURN r.id AS id")
 
-WRITE_EPISODES = (
-    "UNWIND $rows AS row MERGE (e:Episode {id: row.id}) "
-    "SET e.step = row.step, e.text = row.text, e.title = row.title, e.triple_ids = row.triple_ids, "
-    "e.meta = row.meta WITH count(*) AS _ " + write_vectors("EpisodeVec")
-)
+
+
+def write_episodes(rows: str = "$rows") -> str:
+    """Insert or replace the episodes of the parameter ``rows`` (``bolt_layout.episode_row`` rows),
+    with their vectors."""
+    return (f"UNWIND {rows} AS row MERGE (e:Episode {{id: row.id}}) "
+            "SET e.step = row.step, e.text = row.text, e.title = row.title, e.triple_ids = row.triple_ids, "
+            "e.meta = row.meta WITH count(*) AS _ " + write_vectors("EpisodeVec", rows))
+
+
+WRITE_EPISODES = write_episodes()
+# Appended to WRITE_TRIPLES to write episodes ($episodes) in the same atomic query.
+AND_EPISODES = " WITH count(*) AS _ " + write_episodes("$episodes")
 
 SET_EPISODE_META = "MATCH (e:Episode {id: $id}) SET e.meta = $meta RETURN count(e) AS n"
 
