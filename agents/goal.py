@@ -35,6 +35,8 @@ def quantity(name: str) -> float | None:
     return float(m.group(1)) * UNITS.get(m.group(2), 1.0)
 
 
+# Words of a goal that wants something eaten or drunk ("You are hungry! ... enjoy your meal").
+EATING_WORDS = ("eat", "drink", "enjoy", "consume", "hungry", "thirsty")
 # A thing the goal wants heated ("missing a grilled lettuce") goes to a heat source.
 HEATED = ("grilled", "roasted", "fried", "baked", "toasted", "cooked", "boiled", "broiled")
 
@@ -130,6 +132,6 @@ class GoalReader:
         if (m := OPEN.match(command)) is not None:
             return NAMED_BONUS / 3 if self.names(m.group(1)) else 0.0
         if (m := CONSUME.match(command)) is not None and self.names(m.group(2)) \
-                and f" {m.group(1)} " not in self.goal:
+                and not any(f" {w} " in self.goal for w in EATING_WORDS):
             return -2 * UNNAMED_TAKE_COST  # the goal wants it, not eaten ("only missing a grilled milk")
         return 0.0

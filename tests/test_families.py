@@ -77,3 +77,7 @@ def test_cooking_vetoes_what_loses_the_game():
     assert family.prior("cook carrot with stove", done) == VETO       # cooking twice burns it
     assert family.prior("prepare meal", done) == 5.0
     assert family.checklist(view)[:2] == ["slice carrot with knife", "cook carrot with stove (fry)"]
+    # A cookbook that never says "recipe" (TextWorldExpress's) is read as "instructions": the same needs.
+    untitled = [(("instructions" if s == "recipe" else s), r, o) for s, r, o in recipe]
+    untitled_done = view_of(untitled + [("carrot", "is", "sliced"), ("carrot", "is", "fried")], "kitchen")
+    assert family.needed(untitled_done) == ["carrot"] and family.prior("prepare meal", untitled_done) == 5.0

@@ -94,6 +94,7 @@ def test_the_goal_names_what_to_take_and_charges_for_anything_else():
     assert GoalReader("Win the game.").prior("take red ball", view, False) == 0
     assert goal.prior("eat coin", view, named) < 0 == goal.prior("eat red ball", view, named)  # wanted, not eaten
     assert GoalReader("Find the apple and eat it.").prior("eat apple", view, False) == 0
+    assert GoalReader("You are hungry! Cook a meal, then enjoy your meal!").prior("eat meal", view, False) == 0
     into_box = GoalReader("Take the coin, and put it into the box.")
     assert into_box.destination("box") and into_box.prior("take box", view, True) == 0  # where, not what
 

@@ -34,7 +34,8 @@ class CookingFamily:
     # --- what the memory says about the recipe ---------------------------------------------------
     @staticmethod
     def needed(view: WorldView) -> list[str]:
-        return [bare_name(o) for s, r, o in view.facts if s == "recipe" and r == "needs"]
+        # A cookbook that never says "recipe" is read as "instructions" (TextWorldExpress's).
+        return [bare_name(o) for s, r, o in view.facts if s in ("recipe", "instructions") and r == "needs"]
 
     @staticmethod
     def required(view: WorldView, thing: str) -> list[str]:
