@@ -239,7 +239,7 @@ class Ariadne:
             elif step.startswith("go "):
                 out[f"{move_verb(unknown_verbs)} {step[3:]}"] = prior
             else:
-                work = step_work(step, view, step in self.effects.refusals, self.heat)
+                work = step_work(step, view, step in self.effects.refusals, self.heat, self.effects.failed)
                 out.update((c, prior) for c in work.commands)
                 self.realising.update((c, step) for c in work.realises)
         return {c: p for c, p in out.items() if not self.effects.gave_up(c)}

@@ -12,12 +12,14 @@ knowledge:
   cooking the thing on a heat source in sight. The game's answers to cooking say what each source
   does ("You roast the apple with the oven"): a source learned for the verb is the one played, and
   one learned for another verb is left out; before any answer, the sources the verb usually names
-  (grill: a grill or toaster; roast: an oven) come first, then the chooser picks, reading the step.
+  (grill: a grill or toaster; roast: an oven) come first, then the chooser picks, reading the step;
+  a source the game refused to cook on is not offered again, so the others are tried next.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Collection
 
 from .candidates import CUTS, CUTTERS, HEAT_SOURCES, visible
 from .world import WorldView
@@ -64,9 +66,11 @@ class StepWork:
     realises: tuple[str, ...] = ()
 
 
-def step_work(step: str, view: WorldView, refused_before: bool, heat: HeatSources | None = None) -> StepWork:
+def step_work(step: str, view: WorldView, refused_before: bool, heat: HeatSources | None = None,
+              failed: Collection[str] = ()) -> StepWork:
     """What to play for ``step`` now (the step itself when nothing is missing); ``refused_before``:
-    the game refused the step as written; ``heat``: what the game told of its heat sources."""
+    the game refused the step as written; ``heat``: what the game told of its heat sources;
+    ``failed``: commands the game refused (a source it refused to cook on is not offered again)."""
     verb, _, thing = step.partition(" ")
     if not thing or view.room is None:
         return StepWork((step,))
@@ -84,7 +88,7 @@ def step_work(step: str, view: WorldView, refused_before: bool, heat: HeatSource
     if missing:
         return StepWork(tuple(missing))
     if verb in HEAT_VERBS and refused_before and view.carries(thing):
-        sources = [h for h in seen if h.split()[-1] in HEAT_SOURCES]
+        sources = [h for h in seen if h.split()[-1] in HEAT_SOURCES and f"cook {thing} in {h}" not in failed]
         cooked = tuple(f"cook {thing} in {h}" for h in (heat or HeatSources()).for_verb(verb, sources))
         return StepWork(cooked or (step,), cooked)
     return StepWork((step,))

@@ -246,6 +246,8 @@ def test_a_steps_missing_prerequisites_come_first():
     roast = step_work("roast red apple", held, refused_before=True)
     assert roast.commands == roast.realises == ("cook red apple in oven",)
     assert step_work("grill red apple", held, True).commands == ("cook red apple in toaster",)
+    refused_there = step_work("grill red apple", held, True, failed={"cook red apple in toaster"})
+    assert set(refused_there.commands) == {"cook red apple in stove", "cook red apple in oven"}  # the others, then
     warm = step_work("warm red apple", held, True)
     assert warm.commands == ("warm red apple",)  # not a heat verb: played as written
     assert set(HeatSources().for_verb("grill", ["stove", "oven"])) == {"stove", "oven"}
