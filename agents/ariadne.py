@@ -234,14 +234,19 @@ class Ariadne:
         for step in self.plan.wanted():
             if step.startswith("take ") and view.carries(step[5:]):
                 continue  # done another way (a step read again after it was done)
-            if admissible:
-                out.update({c: prior for c in admissible if carries_out(c, step)})
-            elif step.startswith("go "):
+            listed = [c for c in admissible if carries_out(c, step)]
+            if listed:
+                out.update((c, prior) for c in listed)
+            elif step.startswith("go ") and not admissible:
                 out[f"{move_verb(unknown_verbs)} {step[3:]}"] = prior
-            else:
-                work = step_work(step, view, step in self.effects.refusals, self.heat, self.effects.failed)
-                out.update((c, prior) for c in work.commands)
-                self.realising.update((c, step) for c in work.realises)
+            elif not step.startswith("go "):
+                # No listed command does the step ("grill" where the list says "cook ... in ..."):
+                # read it as without a list (as refused as written), keeping listed commands only.
+                refused_before = step in self.effects.refusals or bool(admissible)
+                work = step_work(step, view, refused_before, self.heat, self.effects.failed)
+                usable = [c for c in work.commands if not admissible or c in admissible]
+                out.update((c, prior) for c in usable)
+                self.realising.update((c, step) for c in work.realises if c in usable)
         return {c: p for c, p in out.items() if not self.effects.gave_up(c)}
 
     # --- think ---------------------------------------------------------------------------------

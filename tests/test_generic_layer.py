@@ -264,6 +264,18 @@ def test_a_steps_missing_prerequisites_come_first():
     assert plan.played("cook red apple in oven", realises="roast red apple") and plan.wanted() == ["take red apple", "prepare meal"]
 
 
+def test_a_step_no_listed_command_does_is_read_as_without_a_list():
+    agent = Ariadne(ScriptedChat(lambda messages, schema: "no json"))
+    agent.reset(Task("listed", Path("unused"), goal="Cook a meal."))
+    agent.plan = read_plan("Ingredients:\n  red apple\n\nDirections:\n  grill the red apple\n  prepare meal\n")
+    held = _view(KITCHEN, "You take the red apple.", "You take the knife.")
+    listed = ("cook red apple in oven", "cook red apple in stove", "cook red apple in toaster", "prepare meal")
+    planned = agent._plan_commands(listed, set(), held)
+    assert "cook red apple in toaster" in planned and "cook red apple in oven" not in planned  # grill: the toaster
+    assert agent.realising["cook red apple in toaster"] == "grill red apple"
+    assert "prepare meal" in planned  # a listed command that does a step is taken as it is
+
+
 def test_a_restart_drops_where_things_were_and_keeps_the_map_and_what_was_learned():
     goal = "Score as many points as you can."
     agent = Ariadne(ScriptedChat(lambda messages, schema: "no json"))
