@@ -164,13 +164,16 @@ class SceneReader(Reader):
         if root.pos_ not in {"NOUN", "PROPN"} or any(t.pos_ in {"VERB", "AUX"} for t in sent) \
                 or not any(c.dep_ == "det" and c.lower_ in {"a", "an", "some"} for c in root.children):
             return False
-        found = False
-        for name, states in self.things(root):
-            if self.add(name, "in", self.room):
-                found = True
-                for s in states:
-                    self.add(name, "is", s)
-        return found
+        placed = [self.seen(name, states, "in", self.room) for name, states in self.things(root)]
+        return any(placed)
+
+    def seen(self, name: str | None, states: list[str], rel: str, where: str | None) -> bool:
+        """Places a thing seen (``name`` ``rel`` ``where``) and, once placed, gives its states."""
+        if not self.add(name, rel, where):
+            return False
+        for s in states:
+            self.add(name, "is", s)
+        return True
 
     def scene(self, root, subj, sent) -> bool:
         """What is where in the current room. True when the sentence was understood."""
@@ -245,10 +248,8 @@ class SceneReader(Reader):
                     for s in states:
                         self.add(name, "is", s)
                     continue
-                if self.add(name, rel or "in", where if rel else self.room):
+                if self.seen(name, states, rel or "in", where if rel else self.room):
                     found = True
-                    for s in states:
-                        self.add(name, "is", s)
         # "The fridge is closed." / "The stove is conventional."
         if verb == "be" and subj is not None and subj.dep_ != "expl":
             self.copula(root, subj)
