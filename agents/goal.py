@@ -128,6 +128,8 @@ class GoalReader:
         if (m := PUT.match(command)) is not None:
             if named_seen and not self.names(m.group(1)):
                 return -UNNAMED_TAKE_COST
+            if self.names(m.group(1)) and not self.wanted_place(m.group(2)):
+                return -UNNAMED_TAKE_COST / 2  # putting away what the goal wants undoes taking it
             return NAMED_BONUS / 2 * (self.names(m.group(1)) + self.wanted_place(m.group(2)))
         if (m := OPEN.match(command)) is not None:
             return NAMED_BONUS / 3 if self.names(m.group(1)) else 0.0

@@ -101,9 +101,12 @@ class Plan:
         self.done = self.done or [False] * len(self.steps)
 
     def wanted(self) -> list[str]:
-        """Steps worth playing now: the next one of an ordered plan, every undone one otherwise."""
+        """Steps worth playing now: the next one of an ordered plan, every undone one otherwise but
+        the list's last step, which ends it ("prepare meal"), until it is the only one left."""
         undone = [s for s, d in zip(self.steps, self.done) if not d]
-        return undone[:1] if self.ordered else undone
+        if self.ordered:
+            return undone[:1]
+        return undone[:-1] if len(undone) > 1 and not self.done[-1] else undone
 
     def complete(self) -> bool:
         return all(self.done)

@@ -42,7 +42,10 @@ def test_quoted_commands_task_sentences_and_headed_lists():
     assert read_plan("The current task is to take the eggplant.").steps == ["take eggplant"]
     recipe = read_plan("Ingredients:\n  red apple\n\nDirections:\n  slice the red apple\n  prepare meal\n")
     assert recipe.steps == ["take red apple", "slice red apple", "prepare meal"] and not recipe.ordered
-    assert recipe.played("prepare meal") and recipe.wanted() == ["take red apple", "slice red apple"]
+    assert recipe.wanted() == ["take red apple", "slice red apple"]  # the list's last step ends it
+    assert recipe.played("take red apple") and recipe.played("slice red apple") and recipe.wanted() == ["prepare meal"]
+    early = read_plan("Ingredients:\n  red apple\n\nDirections:\n  slice the red apple\n  prepare meal\n")
+    assert early.played("prepare meal") and early.wanted() == ["take red apple", "slice red apple"]  # done already
     assert read_plan("Your task is to do exactly what Simon says.") is None
     assert read_plan("'Hello there,' says the old man.") is None  # quoted prose is no command
 
@@ -97,12 +100,14 @@ def test_the_goal_names_what_to_take_and_charges_for_anything_else():
     assert GoalReader("You are hungry! Cook a meal, then enjoy your meal!").prior("eat meal", view, False) == 0
     into_box = GoalReader("Take the coin, and put it into the box.")
     assert into_box.destination("box") and into_box.prior("take box", view, True) == 0  # where, not what
+    # Putting the named thing where the goal wants it pays; anywhere else undoes taking it.
+    assert into_box.prior("put coin in box", view, True) > 0 > into_box.prior("put coin on table", view, True)
 
 
 def test_a_thing_the_goal_wants_heated_goes_to_a_heat_source():
     view = _view("You see a counter and a stove. You are carrying a lettuce.")
     goal = GoalReader("The dinner is almost ready! It's only missing a grilled lettuce.")
-    assert goal.prior("put lettuce on stove", view, True) > goal.prior("put lettuce on counter", view, True) > 0
+    assert goal.prior("put lettuce on stove", view, True) > 0 > goal.prior("put lettuce on counter", view, True)
     assert goal.named_things(view) == ["lettuce"]  # the stove is where it goes, not a thing to take
     plain = GoalReader("The dinner is almost ready! It's only missing a lettuce.")
     assert plain.prior("put lettuce on stove", view, True) == plain.prior("put lettuce on counter", view, True)
@@ -261,7 +266,7 @@ def test_a_steps_missing_prerequisites_come_first():
     heat.heard("cook red apple in toaster", "You fry the red apple with the toaster.")
     assert heat.for_verb("grill", ["stove", "oven", "toaster"]) == ["stove"]  # the only one left
     plan = read_plan("Ingredients:\n  red apple\n\nDirections:\n  roast the red apple\n  prepare meal\n")
-    assert plan.played("cook red apple in oven", realises="roast red apple") and plan.wanted() == ["take red apple", "prepare meal"]
+    assert plan.played("cook red apple in oven", realises="roast red apple") and plan.wanted() == ["take red apple"]
 
 
 def test_a_step_no_listed_command_does_is_read_as_without_a_list():
@@ -301,4 +306,4 @@ def test_a_restart_drops_where_things_were_and_keeps_the_map_and_what_was_learne
     assert "hall" in view.rooms.exits.get("kitchen", {}).values()  # the map stays
     assert set(view.rooms.exits) == {"kitchen", "hall"}  # the restart marker is not a room
     assert "open box" in agent.effects.failed and agent.counts["restarts"] == 1  # so does what was refused
-    assert agent.plan.wanted() == ["take coin", "examine coin"]  # the plan starts over with the game
+    assert agent.plan.wanted() == ["take coin"]  # the plan starts over with the game ("examine coin" ends it)
