@@ -133,7 +133,8 @@ class GoalReader:
             return NAMED_BONUS / 2 * (self.names(m.group(1)) + self.wanted_place(m.group(2)))
         if (m := OPEN.match(command)) is not None:
             return NAMED_BONUS / 3 if self.names(m.group(1)) else 0.0
-        if (m := CONSUME.match(command)) is not None and self.names(m.group(2)) \
-                and not any(f" {w} " in self.goal for w in EATING_WORDS):
-            return -2 * UNNAMED_TAKE_COST  # the goal wants it, not eaten ("only missing a grilled milk")
+        if (m := CONSUME.match(command)) is not None and self.names(m.group(2)):
+            if f" {m.group(2)} " in self.goal and any(f" {w} " in self.goal for w in EATING_WORDS):
+                return NAMED_BONUS  # "You are hungry! ... enjoy your meal!"
+            return -2 * UNNAMED_TAKE_COST  # wanted, not eaten ("only missing a grilled milk", a recipe's apple)
         return 0.0

@@ -96,8 +96,10 @@ def test_the_goal_names_what_to_take_and_charges_for_anything_else():
     assert goal.prior("take coin", view, named) > 0 > goal.prior("take red ball", view, named)
     assert GoalReader("Win the game.").prior("take red ball", view, False) == 0
     assert goal.prior("eat coin", view, named) < 0 == goal.prior("eat red ball", view, named)  # wanted, not eaten
-    assert GoalReader("Find the apple and eat it.").prior("eat apple", view, False) == 0
-    assert GoalReader("You are hungry! Cook a meal, then enjoy your meal!").prior("eat meal", view, False) == 0
+    assert GoalReader("Find the apple and eat it.").prior("eat apple", view, False) > 0
+    hungry = GoalReader("You are hungry! Cook a meal, then enjoy your meal!")
+    hungry.instructed(read_plan("Ingredients:\n  red apple\n\nDirections:\n  prepare meal\n"))
+    assert hungry.prior("eat meal", view, False) > 0 > hungry.prior("eat red apple", view, False)  # an ingredient
     into_box = GoalReader("Take the coin, and put it into the box.")
     assert into_box.destination("box") and into_box.prior("take box", view, True) == 0  # where, not what
     # Putting the named thing where the goal wants it pays; anywhere else undoes taking it.
