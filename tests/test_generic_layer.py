@@ -280,7 +280,9 @@ def test_a_step_no_listed_command_does_is_read_as_without_a_list():
     planned = agent._plan_commands(listed, set(), held)
     assert "cook red apple in toaster" in planned and "cook red apple in oven" not in planned  # grill: the toaster
     assert agent.realising["cook red apple in toaster"] == "grill red apple"
-    assert "prepare meal" in planned  # a listed command that does a step is taken as it is
+    assert "prepare meal" not in planned  # the list's last step waits for the others
+    agent.plan.done[:2] = [True, True]  # the apple taken and grilled
+    assert "prepare meal" in agent._plan_commands(listed, set(), held)  # a listed command doing a step is taken as it is
 
 
 def test_a_restart_drops_where_things_were_and_keeps_the_map_and_what_was_learned():
