@@ -296,6 +296,13 @@ class Memory:
         return self.writer.forget([source_ids] if isinstance(source_ids, str) else list(source_ids))
 
     @_writing
+    def reindex(self) -> dict[str, int]:
+        """Rebuild the server's vector indexes now; kind -> the dead entries dropped. On FalkorDB
+        each forgotten fact leaves a dead entry, and the store rebuilds by itself past a share of
+        them (docs/servers.md); other stores have nothing to rebuild."""
+        return self.store.reindex_vectors()
+
+    @_writing
     def set_episode_meta(self, episode_id: str, meta: Mapping[str, str]) -> bool:
         """Replace an episode's string metadata, its text and facts untouched (a document's chunk
         that moved in its document keeps its facts); whether the episode is there."""

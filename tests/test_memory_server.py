@@ -188,3 +188,28 @@ def test_build_and_ask_a_corpus_graph_on_falkordb(falkor_uri, capsys):
     assert main(["cypher", "--store", falkor_uri, "--json",
                  "MATCH (:Entity {name: 'eiffel tower'})-[r:REL]->(o) RETURN o.name AS o ORDER BY o"]) == 0
     assert {"o": "paris"} in json.loads(capsys.readouterr().out)
+
+
+def test_reindex_on_request_from_a_memory_and_from_the_command(falkor_uri, tmp_path, capsys):
+    import json
+
+    from graphmem.cli import main
+
+    sources, vecs, queries = synthetic(400)
+    memory = memory_on(falkor_uri)
+    memory.add_sources(sources, vectors=vecs)
+    deleted = memory.forget(["s0", "s1"])  # 20 of 400 facts: below the share, the index is kept
+    assert len(deleted) == 20 and memory.store.dead_vectors() == {"triples": 20, "episodes": 0}
+    assert memory.reindex() == {"triples": 20, "episodes": 0}
+    assert memory.store.dead_vectors() == {"triples": 0, "episodes": 0}
+    before = memory.store.exact_scans
+    for query in queries:
+        memory.recall("q", query_vectors=query[None, :])
+    assert memory.store.exact_scans == before  # the rebuilt index answers whole
+    memory.forget(["s2"])
+    memory.close()
+    assert main(["reindex", "--store", falkor_uri]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"graph": falkor_uri, "namespace": "default", "dead_entries_dropped": {"triples": 10, "episodes": 0}}
+    with memory_on(str(tmp_path / "g.json")) as on_file:
+        assert on_file.reindex() == {}  # a file store's indexes are built by each memory that opens it

@@ -183,6 +183,7 @@ def test_a_changed_vector_replaces_its_node_and_forgotten_ones_never_shorten_a_s
     moved = facts[0]
     moved.embedding = vecs[1] * -1.0
     st.add_triples([moved])  # the same triple with another vector
+    assert st.dead_vectors() == {"triples": 1, "episodes": 0}  # its old node's entry is dead
     assert st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 40}]
     assert np.array_equal(st.get_triple(moved.id).embedding, moved.embedding)
     assert st.vector_search("triples", moved.embedding[None, :], 1)[0][0][0] == moved.id
@@ -194,6 +195,39 @@ def test_a_changed_vector_replaces_its_node_and_forgotten_ones_never_shorten_a_s
     found = st.vector_search("triples", query[None, :], 15)[0]
     assert [tid for tid, _ in found] == [t.id for t in exact[:15]]
     assert st.vector_count("triples") == 20 and st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 20}]
+
+
+def test_forgotten_vectors_are_counted_on_the_server_and_past_a_tenth_the_index_is_rebuilt(falkor_store_factory):
+    # Each deleted vector node leaves a dead entry in FalkorDB's index, which takes a place in a
+    # search's answer until the index is rebuilt; a search left short by them scans every vector.
+    st = falkor_store_factory()
+    vecs = unit_rows(200, 16, 7)
+    vecs[::20] = vecs[0] + 0.05 * unit_rows(10, 16, 8)  # s0's ten facts: the query's nearest
+    facts = [Triple(f"e{i}", "r", f"x{i}", valid_from=i, sources=[f"s{i % 20}"]) for i in range(200)]
+    for t, v in zip(facts, vecs):
+        t.embedding = v / np.linalg.norm(v)
+    st.add_triples(facts)
+    query = vecs[0]
+    assert len(st.delete_source("s0")) == 10
+    other = falkor_store_factory(st.base_graph)  # another client reads the count the server keeps
+    assert st.dead_vectors() == other.dead_vectors() == {"triples": 10, "episodes": 0}  # 10 of 190 live: kept
+    assert raw_index_answer(st, "FactVec", query, 40) < 40
+    scans = st.exact_scans
+    assert len(st.vector_search("triples", query[None, :], 5)[0]) == 5
+    assert st.exact_scans == scans + 1  # the index gave no live entry of the 10 asked: a scan answered
+
+    for i in range(1, 10):  # half the facts forgotten, by the other client
+        other.delete_source(f"s{i}")
+        assert st.dead_vectors()["triples"] <= 0.1 * (190 - 10 * i)  # rebuilt whenever past a tenth
+    assert st.dead_vectors()["triples"] == 0  # the last forget passed the share (20 dead, 100 live)
+    st.wait_for_vector_indexes()
+    kept = [t for t in facts if int(t.sources[0][1:]) >= 10]
+    exact = sorted(kept, key=lambda t: -float(t.embedding @ query))
+    before, scans = st.queries, st.exact_scans
+    found = st.vector_search("triples", query[None, :], 50)[0]
+    assert [tid for tid, _ in found] == [t.id for t in exact[:50]]
+    assert st.queries == before + 1 and st.exact_scans == scans  # the index answered, whole
+    assert raw_index_answer(st, "FactVec", query, 100) == 100
 
 
 def write_first_layout(st: FalkorStore, facts: list[Triple], episode: Episode) -> None:

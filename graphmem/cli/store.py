@@ -1,6 +1,7 @@
 """`graphmem export` and `graphmem import`: copy a whole graph between a file and a graph server,
 or between graph files (``import --from old.json --out new.gmem`` migrates to the binary archive).
-`graphmem export-ns` and `import-ns`: one namespace of a memory as JSON lines (``store.records``)."""
+`graphmem export-ns` and `import-ns`: one namespace of a memory as JSON lines (``store.records``).
+`graphmem reindex`: rebuild a server's vector indexes (``GraphStore.reindex_vectors``)."""
 from __future__ import annotations
 
 from .common import (UserError, add_graph_options, add_namespace_option, add_server_options, check_output_file,
@@ -54,6 +55,15 @@ def register(sub) -> None:
     p.add_argument("--merge", action="store_true",
                    help="add to a namespace that holds a graph already (records replace those with their ids)")
     p.set_defaults(handler=cmd_import_ns)
+
+    p = sub.add_parser("reindex", help="rebuild a graph server's vector indexes (FalkorDB: drops forgotten facts' entries)",
+                       description="Drop and create the vector indexes of the namespace's graph, so that no "
+                                   "entry of a deleted vector is left (FalkorDB keeps one per forgotten fact "
+                                   "until its index is rebuilt; the store rebuilds by itself past 10%% of the "
+                                   "live vectors). Prints the dead entries dropped per kind as JSON. Other "
+                                   "stores have nothing to rebuild.")
+    add_graph_options(p)
+    p.set_defaults(handler=cmd_reindex)
 
 
 def _server(args, uri):
@@ -123,3 +133,12 @@ def cmd_import_ns(args) -> None:
         raise UserError(f"{args.records} holds no records")
     with GraphService(open_graph_store(args, create=True)) as service:
         print_json({**service.import_records(items, merge=args.merge), "graph": args.graph or args.store})
+
+
+def cmd_reindex(args) -> None:
+    store = open_graph_store(args)
+    try:
+        print_json({"graph": args.graph or args.store, "namespace": args.namespace,
+                    "dead_entries_dropped": store.reindex_vectors()})
+    finally:
+        store.close()

@@ -234,6 +234,13 @@ class GraphStore(ABC):
         each with its best cosine similarity to ``vectors`` (recall's expansion, on the server)."""
         raise StoreError(f"{type(self).__name__} has no vector search of its own")
 
+    def reindex_vectors(self) -> dict[str, int]:
+        """Rebuild the server's vector indexes where deletes leave dead entries in them (FalkorDB);
+        kind -> the dead entries dropped. Elsewhere nothing to do: a file store's indexes are built
+        by each memory that opens it, and Neo4j updates its vector indexes in the transaction that
+        deletes (``neo4j_vectors``)."""
+        return {}
+
     def triples_without_vectors(self) -> list[Triple]:
         """The triples that carry no vector, retired ones included."""
         return [t for t in self.triples(current_only=False) if t.embedding is None]

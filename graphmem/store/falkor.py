@@ -17,8 +17,10 @@ Cypher is scoped to one namespace by the server itself. Every write is one atomi
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
+import time
 from typing import Any, Iterable, Sequence
 
 from ..model import Episode, Triple, ordered_unique
@@ -29,8 +31,8 @@ from .cypher_guard import reject_writes
 from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .cypher_store import CypherStore
 from .falkor_connection import FalkorAddress, FalkorConnection
-from .falkor_layout import (EPISODE_RETURN_WITH_VECTOR, FACT_VECTOR, FALKOR_VECTORS, TRIPLE_RETURN_WITH_VECTOR,
-                            VECTOR_KINDS, VECTOR_LABELS)
+from .falkor_layout import (EPISODE_RETURN_WITH_VECTOR, FACT_VECTOR, FALKOR_VECTORS, INDEX_STATE, READ_DEAD,
+                            TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS, VECTOR_LABELS)
 from .falkor_migration import migrate_vectors_to_nodes
 from .falkor_params import with_vector
 from .falkor_values import plain
@@ -50,6 +52,14 @@ SCHEMA = (
 # for few results; recall asks for 128 at a time anyway. Agreement with an exact search is measured
 # by scripts/bench_recall_server.py (recall@10 1.0 at 10k facts).
 HNSW_OPTIONS = "M: 16, efConstruction: 200, efRuntime: 200"
+# Dead index entries (vector nodes deleted since the index was built) per live vector node past which
+# the next write or open rebuilds the index. Why a tenth: a dead entry takes one of the places a
+# search asks the index for (twice k), so at a tenth an answer still holds k current facts unless
+# about half the vectors near the query are retired facts'; a search left short scans every vector
+# on the server. A rebuild re-inserts every live node (~1 ms each at 384 dimensions), so rebuilding
+# at a share s costs 1/s insertions per deleted node, amortized: 10 at a tenth.
+REBUILD_SHARE = 0.1
+log = logging.getLogger(__name__)
 _ENCODED = re.compile(r"_(5f|2d)")
 
 
@@ -74,11 +84,13 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         self.namespace = checked_namespace(namespace)
         self.graph = self.base_graph + label_suffix(namespace)
         self._vector_dims: dict[str, int] = {}  # kind -> dimension of its index on the server
+        self._dead_seen: dict[str, int] = {}  # label -> the dead-entry count last checked against the share
         self._schema_lock = threading.Lock()
         try:
             for statement in SCHEMA:
                 self._write_schema(statement)
             migrate_vectors_to_nodes(self)
+            self._rebuild_if_due(self._dead_counts())
         except BaseException:
             self.close()
             raise
@@ -127,10 +139,10 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         query = writes.WRITE_TRIPLES + (writes.MARK_UNEMBEDDED if unembedded else "")
         doing = f"writing {len(rows)} triples"
         if not episode_rows:
-            self._write(query, doing, names=names, ids=[r["id"] for r in rows], rows=rows)
+            self._write_counting(query, doing, names=names, ids=[r["id"] for r in rows], rows=rows)
             return
-        self._write(query + writes.AND_EPISODES, f"{doing} and {len(episode_rows)} episodes", names=names,
-                    ids=[r["id"] for r in rows], rows=rows, episodes=episode_rows)
+        self._write_counting(query + writes.AND_EPISODES, f"{doing} and {len(episode_rows)} episodes", names=names,
+                             ids=[r["id"] for r in rows], rows=rows, episodes=episode_rows)
 
     def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)
@@ -144,7 +156,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         rows = [with_vector(episode_row(e), e.embedding) for e in episodes]
         if rows:
             self._index_vectors("episodes", rows)
-            self._write(writes.WRITE_EPISODES, f"writing {len(rows)} episodes", rows=rows)
+            self._write_counting(writes.WRITE_EPISODES, f"writing {len(rows)} episodes", rows=rows)
 
     def set_episode_meta(self, episode_id: str, meta: dict[str, str]) -> bool:
         found = self._write(writes.SET_EPISODE_META, "setting an episode's meta", id=episode_id,
@@ -156,8 +168,8 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         doomed = sorted(r["id"] for r in touched if set(r["sources"]) == {source_id})
         kept = [r["id"] for r in touched if r["id"] not in doomed]
         names = sorted({r["s"] for r in touched} | {r["o"] for r in touched})
-        self._write(writes.DELETE_SOURCE, f"deleting source {source_id!r}", id=source_id, doomed=doomed,
-                    kept=kept, names=names)
+        self._write_counting(writes.DELETE_SOURCE, f"deleting source {source_id!r}", id=source_id, doomed=doomed,
+                             kept=kept, names=names)
         return doomed
 
     def set_meta(self, key: str, value: Any) -> None:
@@ -173,10 +185,80 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         first = next((r["embedding"] for r in rows if r["embedding"] is not None), None)
         if first is None or self._has_vector_index(kind):
             return
+        self._create_vector_index(kind, len(first))
+
+    def _create_vector_index(self, kind: str, dimension: int) -> None:
+        """The server fills a new index from the vector nodes already there, in the background
+        (searches meanwhile use the index it replaces, if any)."""
         with self._schema_lock:
             self._write_schema(f"CREATE VECTOR INDEX FOR (v:{VECTOR_LABELS[kind]}) ON (v.embedding) OPTIONS "
-                               f"{{dimension: {len(first)}, similarityFunction: 'cosine', {HNSW_OPTIONS}}}")
-        self._vector_dims[kind] = len(first)
+                               f"{{dimension: {dimension}, similarityFunction: 'cosine', {HNSW_OPTIONS}}}")
+        self._vector_dims[kind] = dimension
+
+    # --- dead index entries and rebuilds ---------------------------------------------------------
+    def _write_counting(self, query: str, doing: str, **params: Any) -> None:
+        """A write that may delete vector nodes: it reads the dead-entry counts back, and a count
+        past the share rebuilds its index."""
+        self._rebuild_if_due({r["label"]: int(r["dead"] or 0) for r in self._write(query + READ_DEAD, doing, **params)})
+
+    def _dead_counts(self) -> dict[str, int]:
+        """Label -> dead entries counted on the server since its index was last built."""
+        return {r["label"]: int(r["dead"] or 0) for r in
+                self._read(f"MATCH (c:{INDEX_STATE}) RETURN c.label AS label, c.dead AS dead", "reading index state")}
+
+    def dead_vectors(self) -> dict[str, int]:
+        """Kind -> dead entries in its vector index (vector nodes deleted since the index was
+        built: forgotten facts and episodes, replaced vectors), as counted on the server."""
+        dead = self._dead_counts()
+        return {kind: dead.get(label, 0) for kind, label in VECTOR_LABELS.items()}
+
+    def _rebuild_if_due(self, dead: dict[str, int]) -> None:
+        """Rebuild each index whose dead count changed since this client last looked and passes
+        ``REBUILD_SHARE`` of its live vector nodes (counted then: one query, which the server
+        answers from its label counts)."""
+        for kind, label in VECTOR_LABELS.items():
+            n = dead.get(label, 0)
+            if n == self._dead_seen.get(label, 0):
+                continue
+            self._dead_seen[label] = n
+            live = int(self._read(f"MATCH (v:{label}) RETURN count(v) AS n", f"counting {kind} vectors")[0]["n"])
+            if n > REBUILD_SHARE * live:
+                log.info("%s: rebuilding the %s vector index (%d dead entries, %d live)", self, kind, n, live)
+                self._rebuild_index(kind)
+
+    def _rebuild_index(self, kind: str) -> int:
+        """Drop and create ``kind``'s vector index, its count reset first (so a delete during the
+        rebuild is counted rather than lost); the dead entries it held."""
+        label = VECTOR_LABELS[kind]
+        was = int(self._write(f"MERGE (c:{INDEX_STATE} {{label: $label}}) WITH c, coalesce(c.dead, 0) AS was "
+                              "SET c.dead = 0 RETURN was", f"resetting the {kind} index's count", label=label)[0]["was"])
+        self._dead_seen[label] = 0
+        dimension = self._indexed_dims().get(kind)
+        if dimension is None:
+            return was
+        try:
+            self._write(f"DROP VECTOR INDEX FOR (v:{label}) ON (v.embedding)", f"dropping the {kind} vector index")
+        except CypherError as e:
+            if "no such index" not in str(e):  # else another client's rebuild dropped it first
+                raise
+        self._create_vector_index(kind, dimension)
+        return was
+
+    def reindex_vectors(self, wait: bool = True) -> dict[str, int]:
+        """Rebuild the vector indexes now, so that no dead entry is left; kind -> the dead entries
+        dropped. ``wait``: return once the server has filled them (``wait_for_vector_indexes``)."""
+        dropped = {kind: self._rebuild_index(kind) for kind in VECTOR_LABELS}
+        if wait:
+            self.wait_for_vector_indexes()
+        return dropped
+
+    def wait_for_vector_indexes(self, poll_s: float = 0.1) -> None:
+        """Return once no vector index of this graph is being filled (the server fills a new one
+        in the background; searches meanwhile use the one it replaces)."""
+        labels = set(VECTOR_LABELS.values())
+        while any(r["label"] in labels and "UNDER CONSTRUCTION" in str(r["status"]) for r in self._read(
+                "CALL db.indexes() YIELD label, status RETURN label, status", "listing indexes")):
+            time.sleep(poll_s)
 
     def vector_indexes(self) -> list[tuple[str, str, int]]:
         """The vector indexes on ``embedding`` in this graph: (entity type, label, dimension) each."""

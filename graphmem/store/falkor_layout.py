@@ -11,8 +11,10 @@ all the time (a retirement, a confirmation's new source, a replacement by id); t
 are written once and never updated, so the index stays whole. A vector node is replaced only when
 its vector changes (``digest``, a hash of the float32 values, tells; the server cannot compare two
 vectors: ``=`` on vectors compares their sizes only) and deleted with its triple or episode: only
-those leave dead entries, and a search that meets them falls back to an exact scan
-(``FalkorStore.vector_search``).
+those leave dead entries, and a search they leave short of its k falls back to an exact scan
+(``ServerVectorSearch.vector_search``). Every query that deletes vector nodes counts them on the server, per
+label, on ``(:GraphmemIndexState {label, dead})`` (``count_dead``), so every client sees one count;
+past a share of the live nodes the store rebuilds the index (``FalkorStore.reindex_vectors``).
 
 A vector node of a retired triple stays: the vector is still the triple's (export, history), and a
 search drops it by joining to the current triple on the server.
@@ -58,15 +60,29 @@ EPISODE_RETURN_WITH_VECTOR = ("OPTIONAL MATCH (ev:EpisodeVec {id: e.id}) "
                               + EPISODE_RETURN.replace("e.embedding AS", "ev.embedding AS"))
 
 
+# The node that counts a vector label's dead index entries, and the tail of a write that reads the
+# counts back (``FalkorStore`` decides from them whether a rebuild is due).
+INDEX_STATE = "GraphmemIndexState"
+READ_DEAD = f" WITH count(*) AS _ MATCH (c:{INDEX_STATE}) RETURN c.label AS label, c.dead AS dead"
+
+
+def count_dead(label: str, gone: str) -> str:
+    """The stage that adds ``gone`` (an aggregate: the vector nodes of ``label`` this query deleted)
+    to the label's dead-entry count (binding ``c``; a query goes on after ``WITH count(*) AS _``)."""
+    return (f"WITH {gone} AS gone MERGE (c:{INDEX_STATE} {{label: '{label}'}}) "
+            "SET c.dead = coalesce(c.dead, 0) + gone")
+
+
 def write_vectors(label: str, rows: str = "$rows") -> str:
     """The write stage that gives each row of ``rows`` (a parameter: ``id``, ``digest``, ``embedding``,
     ``scale``; ``digest`` null where the row has no vector) its vector node under ``label``: the
     node is left alone where its digest is the row's, else replaced (or deleted: no vector). Only a
-    changed vector touches the index."""
+    changed vector touches the index, and each node replaced is counted dead (``count_dead``)."""
     return (f"UNWIND {rows} AS row OPTIONAL MATCH (v:{label} {{id: row.id}}) "
             "WITH row, v WHERE v IS NULL OR row.digest IS NULL OR v.digest <> row.digest "
             # FOREACH, not WITH ... WHERE: FalkorDB moved such a filter before the creation (seen).
             "FOREACH (old IN CASE WHEN v IS NULL THEN [] ELSE [v] END | DELETE old) "
             "FOREACH (_ IN CASE WHEN row.digest IS NULL THEN [] ELSE [1] END | "
             f"CREATE (:{label} {{id: row.id, digest: row.digest, "
-            "embedding: vecf32([n IN row.embedding | n * row.scale])}))")
+            "embedding: vecf32([n IN row.embedding | n * row.scale])})) "
+            + count_dead(label, "sum(CASE WHEN v IS NULL THEN 0 ELSE 1 END)"))

@@ -6,7 +6,7 @@ back as the float32 values written. A row's vector comes as whole numbers and a 
 (``falkor_params.exact_vector``), multiplied back here."""
 from __future__ import annotations
 
-from .falkor_layout import write_vectors
+from .falkor_layout import count_dead, write_vectors
 
 # Insert or replace triples (``bolt_layout.triple_row`` rows, one per id) with their entities and
 # vectors: drop any old copy by id (its endpoints may differ), then create; the vector node stays
@@ -54,19 +54,18 @@ SET_EPISODE_META = "MATCH (e:Episode {id: $id}) SET e.meta = $meta RETURN count(
 SET_META = "MERGE (m:GraphmemMeta {key: $key}) SET m.value = $value"
 
 # delete_source reads the triples the source supports (SOURCE_TRIPLES), then removes in one query
-# the episode, the triples only it supported ($doomed), with their vector nodes, the source from the others' sources
-# ($kept), the doomed ids from episodes, and the entities left without a triple ($names).
+# the episode, the triples only it supported ($doomed), with their vector nodes (counted dead), the
+# source from the others' sources ($kept), the doomed ids from episodes, and the entities left
+# without a triple ($names).
 SOURCE_TRIPLES = ("MATCH (s:Entity)-[r:REL]->(o:Entity) WHERE $id IN r.sources "
                   "RETURN r.id AS id, r.sources AS sources, s.name AS s, o.name AS o")
 DELETE_SOURCE = (
     "OPTIONAL MATCH (e:Episode {id: $id}) DETACH DELETE e "
     "WITH count(*) AS _ "
-    "OPTIONAL MATCH (ev:EpisodeVec {id: $id}) DELETE ev "
-    "WITH count(*) AS _ "
+    "OPTIONAL MATCH (ev:EpisodeVec {id: $id}) DELETE ev " + count_dead("EpisodeVec", "count(ev)") + " WITH count(*) AS _ "
     "OPTIONAL MATCH ()-[r:REL]->() WHERE r.id IN $doomed DELETE r "
     "WITH count(*) AS _ "
-    "OPTIONAL MATCH (fv:FactVec) WHERE fv.id IN $doomed DELETE fv "
-    "WITH count(*) AS _ "
+    "OPTIONAL MATCH (fv:FactVec) WHERE fv.id IN $doomed DELETE fv " + count_dead("FactVec", "count(fv)") + " WITH count(*) AS _ "
     "OPTIONAL MATCH ()-[r:REL]->() WHERE r.id IN $kept SET r.sources = [x IN r.sources WHERE x <> $id] "
     "WITH count(*) AS _ "
     "OPTIONAL MATCH (e:Episode) WHERE any(x IN e.triple_ids WHERE x IN $doomed) "

@@ -83,6 +83,7 @@ class ServerVectorSearch(ABC):
 
     vector_dialect: VectorDialect
     fact_vector: str
+    exact_scans = 0  # searches answered by a scan instead of the index, for measuring
 
     @abstractmethod
     def _read(self, query: str, doing: str, **params: Any) -> list[dict]: ...
@@ -133,6 +134,7 @@ class ServerVectorSearch(ABC):
 
     def _exact_search(self, kind: str, query: list[float], k: int) -> list[tuple[str, float]]:
         """The ``k`` nearest of ``kind`` to ``query`` by a scan on the server."""
+        self.exact_scans += 1
         recs = self._read(f"{self._scored(kind)} RETURN id, score ORDER BY score DESC, id LIMIT $k",
                           f"scanning {kind} vectors", q=query, k=int(k))
         return [(r["id"], float(r["score"])) for r in recs]
