@@ -17,6 +17,11 @@ newest copy the batch retired) is asked of the server then, and merged.
 
 Reads hand out copies and writes keep copies, as a server's would: a triple a source was given
 stays as it was when a later source of the batch retires or confirms it.
+
+Another client may write between the batch's reads and its write. The write therefore says what
+each triple it read had then (its sources), so that the store can apply only the batch's changes
+to what it holds by the time it writes (``GraphStore.write_batch``; docs/servers.md says what is
+kept and what can still happen).
 """
 from __future__ import annotations
 
@@ -54,11 +59,12 @@ class WriteBuffer:
         self._by_fact: dict[Fact, set[str]] = {}  # (subject, relation, object) -> ids of its triples
         self._covered: set[str] = set()  # entities whose current triples are all in _triples
         self._episodes: dict[str, Episode | None] = {}  # None: known to be absent
+        self._read_sources: dict[str, list[str]] = {}  # id -> sources of the triple as first read
         self._dirty_triples: dict[str, Triple] = {}
         self._dirty_episodes: dict[str, Episode] = {}
         asked = list(dict.fromkeys(facts))
         for t in store.find_current_many(asked).values() if asked else ():
-            self._keep(t)
+            self._keep_read(t)
         self._cover(ordered_unique(entities))
         ids = ordered_unique(episode_ids)
         found = {e.id: e for e in store.get_episodes(ids)} if ids else {}
@@ -72,8 +78,12 @@ class WriteBuffer:
             return
         for t in self.store.triples_of_entities(todo):
             if t.id not in self._triples:
-                self._keep(t)
+                self._keep_read(t)
         self._covered.update(todo)
+
+    def _keep_read(self, t: Triple) -> None:
+        self._read_sources.setdefault(t.id, list(t.sources))
+        self._keep(t)
 
     def _keep(self, t: Triple) -> None:
         old = self._triples.get(t.id)
@@ -128,7 +138,7 @@ class WriteBuffer:
         ids = ordered_unique(triple_ids)
         unknown = [i for i in ids if i not in self._triples]
         for read in self.store.get_triples(unknown) if unknown else ():
-            self._keep(read)
+            self._keep_read(read)
         retired = []
         for i in ids:
             t = self._triples.get(i)
@@ -144,7 +154,9 @@ class WriteBuffer:
         self._episodes[episode.id] = self._dirty_episodes[episode.id] = kept
 
     def flush(self) -> None:
-        """Write what the batch changed, in one call to the store."""
+        """Write what the batch changed, in one call to the store, with what it read of it."""
         if self._dirty_triples or self._dirty_episodes:
-            self.store.write_batch(list(self._dirty_triples.values()), list(self._dirty_episodes.values()))
+            self.store.write_batch(list(self._dirty_triples.values()), list(self._dirty_episodes.values()),
+                                   read_sources={i: self._read_sources[i] for i in self._dirty_triples
+                                                 if i in self._read_sources})
         self._dirty_triples, self._dirty_episodes = {}, {}

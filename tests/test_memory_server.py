@@ -4,6 +4,8 @@ run there, nothing is loaded on open, every client sees every write on its next 
 limit."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pytest
 
@@ -213,3 +215,60 @@ def test_reindex_on_request_from_a_memory_and_from_the_command(falkor_uri, tmp_p
     assert out == {"graph": falkor_uri, "namespace": "default", "dead_entries_dropped": {"triples": 10, "episodes": 0}}
     with memory_on(str(tmp_path / "g.json")) as on_file:
         assert on_file.reindex() == {}  # a file store's indexes are built by each memory that opens it
+
+
+def interleaved(monkeypatch, first: Memory, then: Callable[[], object]) -> Callable[[list], object]:
+    """``first.add_sources`` with ``then`` (another client's whole write) run between its batch's
+    reads and its write: the window a batch leaves other clients (``write_buffer``)."""
+    from graphmem.write_buffer import WriteBuffer
+
+    flush, pending = WriteBuffer.flush, [then]
+
+    def flush_after_the_other(buffer: WriteBuffer) -> None:
+        if pending:
+            pending.pop()()
+        flush(buffer)
+
+    monkeypatch.setattr(WriteBuffer, "flush", flush_after_the_other)
+    return first.add_sources
+
+
+def places(memory: Memory, thing: str) -> list[tuple[str, list[str]]]:
+    return sorted((t.object, t.sources) for t in memory.current() if t.subject == thing)
+
+
+def test_two_clients_batches_that_confirm_one_fact_both_count(falkor_uri, monkeypatch):
+    a, b = memory_on(falkor_uri), memory_on(falkor_uri)
+    a.add_sources([("s0", 1, [("rusty key", "in", "wooden box")])])
+    interleaved(monkeypatch, a, lambda: b.add_sources([("b1", 2, [("rusty key", "in", "wooden box")])]))(
+        [("a1", 2, [("rusty key", "in", "wooden box")])])
+    assert places(b, "rusty key") == [("wooden box", ["s0", "b1", "a1"])]  # b1 was lost before: written over
+    for m in (a, b):
+        m.close()
+
+
+def test_a_batch_confirming_a_fact_another_client_retired_leaves_it_retired(falkor_uri, monkeypatch):
+    # As if the confirmation came first; before, the batch's copy made it current again beside
+    # the place that retired it.
+    a, b = memory_on(falkor_uri), memory_on(falkor_uri)
+    a.add_sources([("s0", 1, [("lamp", "in", "kitchen")])])
+    interleaved(monkeypatch, a, lambda: b.add_sources([("b2", 3, [("lamp", "in", "hall")])]))(
+        [("a2", 3, [("lamp", "in", "kitchen")])])
+    assert places(b, "lamp") == [("hall", ["b2"])]
+    assert [t.sources for t in b.store.triples(current_only=False) if t.object == "kitchen"] == [["s0", "a2"]]
+    for m in (a, b):
+        m.close()
+
+
+def test_two_clients_batches_that_each_move_a_thing_leave_both_places_current(falkor_uri, monkeypatch):
+    # The documented limit (docs/servers.md): neither batch read the other's new fact, so neither
+    # retired it; the next write about the thing retires both but the newest.
+    a, b = memory_on(falkor_uri), memory_on(falkor_uri)
+    a.add_sources([("s0", 1, [("rusty key", "in", "wooden box")])])
+    interleaved(monkeypatch, a, lambda: b.add_sources([("b1", 2, [("rusty key", "in", "hall")])]))(
+        [("a1", 2, [("rusty key", "in", "kitchen")])])
+    assert places(b, "rusty key") == [("hall", ["b1"]), ("kitchen", ["a1"])]
+    a.add_sources([("a2", 3, [("rusty key", "in", "attic")])])
+    assert places(b, "rusty key") == [("attic", ["a2"])]
+    for m in (a, b):
+        m.close()

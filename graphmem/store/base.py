@@ -20,7 +20,7 @@ import contextlib
 import os
 from abc import ABC, abstractmethod
 from dataclasses import replace
-from typing import TYPE_CHECKING, BinaryIO, Callable, ContextManager, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, BinaryIO, Callable, ContextManager, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 from ..errors import GraphmemError
@@ -175,9 +175,14 @@ class GraphStore(ABC):
     where every call is a round trip: ``graphmem.write_buffer``). Where False, each source is
     written with the calls above, as it comes."""
 
-    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode]) -> None:
+    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode],
+                    read_sources: Mapping[str, Sequence[str]] | None = None) -> None:
         """Insert or replace ``triples`` and ``episodes`` by id; a server store does both in one
-        round trip (one transaction, or one query)."""
+        round trip (one transaction, or one query). ``read_sources``: given by a batch
+        (``WriteBuffer``), the sources each triple it read had then, by id; a store that other
+        clients write meanwhile may apply the batch's changes to what it holds now instead (the
+        FalkorDB store does: docs/servers.md). A file store needs nothing: its writer holds the
+        file's lock from the batch's reads to its write."""
         self.add_triples(triples)
         self.add_episodes(episodes)
 

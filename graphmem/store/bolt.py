@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from ..model import Episode, Triple, ordered_unique
 from . import bolt_writes, neo4j_vectors
@@ -114,8 +114,10 @@ class BoltStore(ServerVectorSearch, CypherStore):
             self._tx(lambda tx: bolt_writes.write_triples(tx, rows), write=True,
                      doing=f"writing {len(rows)} triples")
 
-    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode]) -> None:
-        """Triples and episodes in one transaction."""
+    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode],
+                    read_sources: Mapping[str, Sequence[str]] | None = None) -> None:
+        """Triples and episodes in one transaction, written as the batch decided (``read_sources``
+        unused: another client's write since the batch's reads can be lost, docs/servers.md)."""
         rows = list({t.id: triple_row(t) for t in triples}.values())
         episode_rows = [episode_row(e) for e in episodes]
         self._index_vectors("triples", rows)

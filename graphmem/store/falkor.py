@@ -21,7 +21,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..model import Episode, Triple, ordered_unique
 from . import falkor_writes as writes
@@ -125,9 +125,16 @@ class FalkorStore(ServerVectorSearch, CypherStore):
     def add_triples(self, triples: Iterable[Triple]) -> None:
         self.write_batch(list(triples), [])
 
-    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode]) -> None:
-        """Triples and episodes in one atomic query."""
+    def write_batch(self, triples: Sequence[Triple], episodes: Sequence[Episode],
+                    read_sources: Mapping[str, Sequence[str]] | None = None) -> None:
+        """Triples and episodes in one atomic query. With ``read_sources``, each triple is the
+        batch's decision on what it read, applied to the copy the server holds now
+        (``falkor_writes.WRITE_TRIPLES``)."""
         rows = list({t.id: with_vector(triple_row(t), t.embedding) for t in triples}.values())
+        if read_sources is not None:
+            for row in rows:
+                was = read_sources.get(row["id"], ())
+                row["added"] = [x for x in row["sources"] if x not in was]
         episode_rows = [with_vector(episode_row(e), e.embedding) for e in episodes]
         if not rows:
             self.add_episodes(episodes)
@@ -139,10 +146,10 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         query = writes.WRITE_TRIPLES + (writes.MARK_UNEMBEDDED if unembedded else "")
         doing = f"writing {len(rows)} triples"
         if not episode_rows:
-            self._write_counting(query, doing, names=names, ids=[r["id"] for r in rows], rows=rows)
+            self._write_counting(query, doing, names=names, rows=rows)
             return
         self._write_counting(query + writes.AND_EPISODES, f"{doing} and {len(episode_rows)} episodes", names=names,
-                             ids=[r["id"] for r in rows], rows=rows, episodes=episode_rows)
+                             rows=rows, episodes=episode_rows)
 
     def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)

@@ -10,15 +10,23 @@ from .falkor_layout import count_dead, write_vectors
 
 # Insert or replace triples (``bolt_layout.triple_row`` rows, one per id) with their entities and
 # vectors: drop any old copy by id (its endpoints may differ), then create; the vector node stays
-# where the vector is the same. $names: every endpoint's name.
+# where the vector is the same. $names: every endpoint's name. A row with ``added`` (a batch's
+# decision on a triple it read: the sources it added since) is applied to the copy the server
+# holds now instead, in this same atomic query, so that what another client wrote since the read
+# stays: that copy's sources plus the added ones, and its retirement if it was retired meanwhile.
 WRITE_TRIPLES = (
     "UNWIND $names AS name MERGE (:Entity {name: name}) "
     "WITH count(*) AS _ "
-    "OPTIONAL MATCH ()-[old:REL]->() WHERE old.id IN $ids DELETE old "
-    "WITH count(*) AS _ "
-    "UNWIND $rows AS row MATCH (s:Entity {name: row.s}), (o:Entity {name: row.o}) "
+    "UNWIND $rows AS row OPTIONAL MATCH ()-[old:REL {id: row.id}]->() "
+    "WITH row, old, old IS NOT NULL AND row.added IS NOT NULL AS merged, old.sources AS was, "
+    "old.valid_until AS until, old.retired_by AS by "
+    "FOREACH (x IN CASE WHEN old IS NULL THEN [] ELSE [old] END | DELETE x) "
+    "WITH row, CASE WHEN merged THEN was + [x IN row.added WHERE NOT x IN was] ELSE row.sources END AS sources, "
+    "merged AND until IS NOT NULL AS stays_retired, until, by "
+    "MATCH (s:Entity {name: row.s}), (o:Entity {name: row.o}) "
     "CREATE (s)-[:REL {id: row.id, relation: row.relation, valid_from: row.valid_from, "
-    "valid_until: row.valid_until, sources: row.sources, retired_by: row.retired_by}]->(o) "
+    "valid_until: CASE WHEN stays_retired THEN until ELSE row.valid_until END, sources: sources, "
+    "retired_by: CASE WHEN stays_retired THEN by ELSE row.retired_by END}]->(o) "
     "WITH count(*) AS _ " + write_vectors("FactVec")
 )
 
