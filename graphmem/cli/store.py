@@ -59,7 +59,7 @@ def register(sub) -> None:
     p = sub.add_parser("reindex", help="rebuild a graph server's vector indexes (FalkorDB: drops forgotten facts' entries)",
                        description="Drop and create the vector indexes of the namespace's graph, so that no "
                                    "entry of a deleted vector is left (FalkorDB keeps one per forgotten fact "
-                                   "until its index is rebuilt; the store rebuilds by itself past 10%% of the "
+                                   "until its index is rebuilt; the store rebuilds by itself past a tenth of the "
                                    "live vectors). Prints the dead entries dropped per kind as JSON. Other "
                                    "stores have nothing to rebuild.")
     add_graph_options(p)

@@ -12,7 +12,8 @@ nodes; the reads are ``CypherStore``'s. The vectors are not theirs but on vector
 themselves (the layout before) is moved to vector nodes on open (``falkor_migration``). Each namespace is a graph of its own on the
 server: ``GRAPH`` for the default one, ``GRAPH__name`` for others (``namespaces.label_suffix``), so
 Cypher is scoped to one namespace by the server itself. Every write is one atomic query, except
-``delete_source`` (a read, then one write).
+``delete_source`` (a read, then one write); a write that deletes vector nodes may then count the
+live ones and rebuild an index (``REBUILD_SHARE``).
 """
 from __future__ import annotations
 

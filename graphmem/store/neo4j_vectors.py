@@ -10,7 +10,7 @@ Vectors stay where the Bolt layout keeps them (``bolt_layout``): a fact's on its
 relationship, an episode's on its node, indexed there by a relationship index (5.18+) and a node
 index. FalkorDB's vector nodes (``falkor_layout``) are not mirrored: they work around FalkorDB's
 index keeping dead entries as entities change, whereas Neo4j's index is updated in the
-transaction that changes a property; and keeping the layout means a graph that Neo4j already holds
+transaction that changes a property (so ``GraphStore.reindex_vectors`` has nothing to do here); and keeping the layout means a graph that Neo4j already holds
 is indexed by the server as it stands, with no migration, and the write path is the one ArcadeDB
 uses. The price is 5.18: servers from 5.11 to 5.17 index nodes only and lack the similarity
 function, and keep the client-side path, as servers without vector indexes do.
