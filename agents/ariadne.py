@@ -276,9 +276,13 @@ class Ariadne:
         for command in commands + [c for c in planned if c not in commands]:
             prior = self.family.prior(command, view) if self.family else None
             prior = generic_prior(command, view) if prior is None else prior
-            prior += planned.get(command, 0.0) + self.goal.prior(command, view, named_seen, next_thing)
+            told = planned.get(command) == NEXT_STEP_PRIOR
+            goal_part = self.goal.prior(command, view, named_seen, next_thing)
+            if told:
+                goal_part = max(goal_part, 0.0)  # the game's next step ("eat pea") is not charged for the goal's guesses
+            prior += planned.get(command, 0.0) + goal_part
             prior += UNREAD_PRIOR if self._unread(command) else -READ_AGAIN_COST * self._read_again(command, planned)
-            prior, standing = self.effects.judge(command, prior, told=planned.get(command) == NEXT_STEP_PRIOR)
+            prior, standing = self.effects.judge(command, prior, told=told)
             prior -= self.guard.penalty(command, last_changed)
             if prior == VETO or standing == NEVER:
                 vetoed += 1

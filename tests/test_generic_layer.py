@@ -106,6 +106,21 @@ def test_the_goal_names_what_to_take_and_charges_for_anything_else():
     assert into_box.prior("put coin in box", view, True) > 0 > into_box.prior("put coin on table", view, True)
 
 
+def test_a_told_step_is_not_charged_for_the_goals_guesses():
+    # The goal says only "do what Simon says"; the list the game showed says to eat the pea. Eating a
+    # thing only the plan names costs (a recipe's apple), but not when the plan's step is that command.
+    agent = Ariadne(ScriptedChat(lambda messages, schema: "no json"))
+    agent.reset(Task("simon", Path("unused"), goal="Your task is to do exactly what Simon says."))
+    agent.plan = read_plan("Simon says, take these actions in order: examine pea, eat pea, touch tomato.")
+    agent.plan.done[0] = True
+    view = _view("You see a pea and a tomato.")
+    result = StepResult("Correct!", "Correct!", ("eat pea", "take pea", "take tomato", "touch tomato"), 0, 1,
+                        False, False, False, False, 0)
+    ranked = sorted(agent._candidates(result, view), key=lambda c: -c.prior)
+    assert ranked[0].command == "eat pea" and ranked[0].prior - ranked[1].prior >= agent.chooser.decisive_gap
+    assert agent.goal.prior("eat pea", view, True) < 0  # the goal's own part, which the told step overrides
+
+
 def test_a_thing_the_goal_wants_heated_goes_to_a_heat_source():
     view = _view("You see a counter and a stove. You are carrying a lettuce.")
     goal = GoalReader("The dinner is almost ready! It's only missing a grilled lettuce.")
