@@ -76,6 +76,10 @@ class GraphRAGConfig:
         0.5, "share of the better of its two neighbours' scores a passage gains, its neighbours being "
              "the passages just before and after it in one sequence (a conversation session's turns, a document's "
              "chunks); 0: off")
+    section_weight: float = _setting(
+        1.0, "weight of the links of a section's node (shared by its chunks, linked to the section "
+             "above it and to its document's node) beside a mention's 1; a section gets a node where "
+             "two or more chunks lie in or under it, but not all of its document's; 0: no section nodes")
     corroboration: float = _setting(
         0.0, "a fact stated by passages of two or more documents (or titles) seeds PageRank up to "
              "1 + this times as strongly as one a single source states (the other sources counted "
@@ -91,10 +95,10 @@ class GraphRAGConfig:
             raise ConfigError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
         if min(self.fact_top_k, self.passage_weight or 0, self.lexical_weight or 0, self.bridge_weight,
                self.bridge_top, self.name_bridge_weight, self.name_bridge_max, self.neighbour_weight,
-               self.corroboration) < 0:
+               self.section_weight, self.corroboration) < 0:
             raise ConfigError("fact_top_k, passage_weight, lexical_weight, bridge_weight, bridge_top, "
-                              "name_bridge_weight, name_bridge_max, neighbour_weight and corroboration "
-                              "must not be negative")
+                              "name_bridge_weight, name_bridge_max, neighbour_weight, section_weight and "
+                              "corroboration must not be negative")
         if not 0.0 < self.titled_share <= 1.0:
             raise ConfigError(f"titled_share is a share in (0, 1], got {self.titled_share}")
 

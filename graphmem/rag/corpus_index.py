@@ -1,18 +1,20 @@
 """What a corpus graph derives from its store, kept current by the memory's write events: passage
--> entity mentions, the facts' edges between entities, and synonym edges between entities whose
-names share most of their character trigrams; and what retrieval builds from those on first use
-after a change (the PageRank walk, the names questions are matched against, the BM25 index).
+-> entity mentions, the facts' edges between entities, synonym edges between entities whose names
+share most of their character trigrams, and the section each document chunk lies in; and what
+retrieval builds from those on first use after a change (the PageRank walk with its section nodes,
+the names questions are matched against, the BM25 index).
 
 Nothing here is saved: it is rebuilt from the store on open, on any store, so one graph can be
 queried with any retrieval settings.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ..corpus import DOCUMENT, POSITION
+from ..corpus import DOCUMENT, POSITION, SECTION, SECTION_SEPARATOR
 from ..model import Episode, Triple
 from ..store.base import GraphStore
 from ..trust import FULL_TRUST, trust_of
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
 SYNONYM_CHUNK = 512  # new names compared with the known ones at a time
 SESSION = "session"  # the episode metadata that groups passages said one after another
+# A section node's name starts so; no entity's can (canonical names keep no such sign).
+SECTION_NODE = "\u00a7 "
 
 
 class CorpusIndex:
@@ -48,6 +52,8 @@ class CorpusIndex:
         # passage id -> where it comes from (its document, else its title): facts stated by
         # passages of several origins are corroborated
         self.origins: dict[str, str] = {}
+        # chunk id -> (its origin, the headings of the section it lies in), for chunks under a heading
+        self.sections: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._changed()
         # Names, texts and ids only: on a server the vectors stay there (most of the bytes).
         self._index(store.episodes(vectors=False), store.triples(vectors=False))
@@ -82,6 +88,7 @@ class CorpusIndex:
         for pid in source_ids:
             self.trust.pop(pid, None)
             self.origins.pop(pid, None)
+            self.sections.pop(pid, None)
         gone = {n for n in orphans if n not in self.mentions.passages_of}
         self.synonyms = {k: v for k, v in self.synonyms.items() if not gone.intersection(k)}
         self._changed()
@@ -98,14 +105,18 @@ class CorpusIndex:
         self._changed()
 
     def _source(self, ep: Episode) -> None:
-        """Record a passage's trust (only where below full: most corpora trust everything) and its
-        origin."""
+        """Record a passage's trust (only where below full: most corpora trust everything), its
+        origin and its section."""
         trust = trust_of(ep.meta)
         if trust < FULL_TRUST:
             self.trust[ep.id] = trust
         else:
             self.trust.pop(ep.id, None)
-        self.origins[ep.id] = ep.meta.get(DOCUMENT) or ep.title or ep.id
+        origin = self.origins[ep.id] = ep.meta.get(DOCUMENT) or ep.title or ep.id
+        if headings := ep.meta.get(SECTION):
+            self.sections[ep.id] = (origin, tuple(headings.split(SECTION_SEPARATOR)))
+        else:
+            self.sections.pop(ep.id, None)
 
     def _index(self, episodes: Sequence[Episode], triples: Sequence[Triple]) -> None:
         """Derived indices for episodes just written (or loaded) and the triples new with them."""
@@ -143,14 +154,17 @@ class CorpusIndex:
 
     # --- built on first use after a change -------------------------------------------------------
     def walk(self) -> tuple[list[str], dict[str, int], int, Walk]:
-        """Node order (entities, then passages, each sorted), node index, the number of entities
-        and the prepared walk."""
+        """Node order (entities, then section nodes, then passages, each sorted), node index, the
+        number of nodes before the passages and the prepared walk."""
         if self._walk is None:
             entities = sorted(self.mentions.passages_of)
+            sections = self.section_links()
             passages = sorted(self.mentions.kinds)
-            nodes = entities + passages
+            nodes = entities + sorted(sections) + passages
             pos = {n: i for i, n in enumerate(nodes)}
             links = [(pos[s], pos[o], 1.0) for s, o in self.edges.values() if s in pos and o in pos]
+            weight = self.config.section_weight
+            links += [(pos[node], pos[other], weight) for node, linked in sections.items() for other in linked]
             links += [(pos[pid], pos[name], 1.0) for pid, kinds in self.mentions.kinds.items() for name in kinds]
             links += [(pos[a], pos[b], sim) for (a, b), sim in self.synonyms.items()]
             if self.config.short_names:
@@ -158,8 +172,46 @@ class CorpusIndex:
             rows = [r for r, _, _ in links]
             cols = [c for _, c, _ in links]
             w = [weight for _, _, weight in links]
-            self._walk = (nodes, pos, len(entities), Walk(transition_matrix(len(nodes), rows, cols, w)))
+            self._walk = (nodes, pos, len(nodes) - len(passages), Walk(transition_matrix(len(nodes), rows, cols, w)))
         return self._walk
+
+    def section_links(self) -> dict[str, list[str]]:
+        """Section node -> the nodes it links: the chunks whose nearest section with a node it
+        is, the node of the nearest section above it that has one, and its document's node (the
+        title entity its chunks mention).
+
+        A section gets a node where two or more chunks lie in it or under it, so that a question
+        matching one of them spreads to the others as a document's node spreads it over the
+        document; but not where those are all of the document's chunks (the document's node is
+        that node already) nor where one chunk is (the node would only be a detour). Corpora
+        without sections (Wikipedia paragraphs, a conversation's turns) get none."""
+        if self.config.section_weight <= 0 or not self.sections:
+            return {}
+        held = Counter(self.origins.values())  # chunks per document
+        under: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # section -> chunks in or under it
+        for pid, (origin, headings) in sorted(self.sections.items()):
+            for depth in range(1, len(headings) + 1):
+                under.setdefault((origin, headings[:depth]), []).append(pid)
+        noded = {key for key, chunks in under.items() if 1 < len(chunks) < held[key[0]]}
+
+        def nearest(origin: str, headings: tuple[str, ...]) -> str | None:
+            """The node of the nearest section at or above ``headings`` that has one."""
+            for depth in range(len(headings), 0, -1):
+                if (origin, headings[:depth]) in noded:
+                    return section_node(origin, headings[:depth])
+            return None
+
+        links: dict[str, list[str]] = {section_node(*key): [] for key in noded}
+        for pid, (origin, headings) in sorted(self.sections.items()):
+            if (node := nearest(origin, headings)) is not None:
+                links[node].append(pid)
+        for origin, headings in noded:
+            node = section_node(origin, headings)
+            if (parent := nearest(origin, headings[:-1])) is not None:
+                links[node].append(parent)
+            chunk = under[origin, headings][0]
+            links[node] += [name for name, kind in self.mentions.kinds[chunk].items() if kind == TITLE]
+        return links
 
     def title_share(self) -> float:
         """The share of passages whose text names another passage's title: about half in
@@ -260,6 +312,11 @@ class CorpusIndex:
             self._bm25 = BM25Retriever(stem=stems)
             self._bm25.add(self.store.get_episodes(sorted(self.mentions.kinds)))
         return self._bm25.scores(question)[1]
+
+
+def section_node(origin: str, headings: tuple[str, ...]) -> str:
+    """The walk's node of a document's section: '\u00a7 guide.md > Setup > Linux'."""
+    return SECTION_NODE + SECTION_SEPARATOR.join((origin, *headings))
 
 
 def _sequence_of(ep: Episode) -> tuple[tuple[str, str], int] | None:

@@ -8,7 +8,8 @@ vectors per graph; a passage's fact vectors are pooled from the token embeddings
 own forward pass, ``indexes.PASSAGE_TOKENS``). On top of them a corpus graph keeps only derived
 indices (``corpus_index.CorpusIndex``), rebuilt from the store on load and kept current by the
 memory's write events, whoever writes: passage -> entity mentions, synonym edges between entities
-whose names share most of their character trigrams, and the PageRank matrix.
+whose names share most of their character trigrams, and the PageRank matrix, in which a document's
+chunks meet at its node (their title) and the chunks of one section at the section's node.
 
 Retrieval links the question to facts (and to entity names it contains), seeds PageRank on their
 entities, adds the dense passage similarity as a small seed on every passage (as HippoRAG 2 does),
@@ -221,11 +222,12 @@ class CorpusGraph:
         if not seeds:
             trusted = self._trusted(passage_ids, dense_scores)
             return Retrieval(top_k(passage_ids, self._with_neighbours(passage_ids, trusted), k), facts, seeds)
+        # Entity and section nodes come first (n_entities of them), then the passages.
         nodes, pos, n_entities, walk = self.index.walk()
         p = np.zeros(len(nodes))
         for name, weight in seeds.items():
             p[pos[name]] = weight
-        # The passage prior, in node order (passages follow the entities, sorted by id).
+        # The passage prior, in node order (passages, sorted by id, follow the other nodes).
         prior = np.zeros(len(nodes) - n_entities)
         rows = self.index.passage_rows(passage_ids) - n_entities
         prior[rows] = _unit_range(dense_scores)
