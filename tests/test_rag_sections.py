@@ -108,7 +108,15 @@ def test_section_nodes_follow_a_changed_file_and_a_forgotten_document(tmp_path, 
     graph = CorpusGraph(extractor=extractor)
     graph.add(corpus.passages)
     assert len(graph.index.section_links()) == 4
-    # Pruning is cut: Roses keeps two chunks and its node, Pruning's node goes.
+    # Pruning renamed: its heading's chunk is new, the other one moves to the renamed section.
+    renamed = _read(tmp_path, garden=GARDEN.replace("## Pruning", "## Cutting back"))
+    graph.add(renamed.passages)
+    stale, moved = graph.refresh_documents(renamed)
+    assert (len(stale), moved) == (1, 1)
+    assert _links(graph, renamed)["§ garden.md > Roses > Cutting back"] == {
+        "Cutting back Prune", "Burn the pruned", "§ garden.md > Roses", "garden"}
+    assert "§ garden.md > Roses > Pruning" not in graph.index.section_links()
+    # The section is cut: Roses keeps two chunks and its node, the renamed section's node goes.
     edited = _read(tmp_path, garden=GARDEN[:GARDEN.index("## Pruning")] + GARDEN[GARDEN.index("## Feeding"):])
     graph.add(edited.passages)
     stale, _ = graph.refresh_documents(edited)

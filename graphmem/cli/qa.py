@@ -20,6 +20,7 @@ _GRAPH_FLAGS = {
     "bridge_weight": number(float, min=0),
     "name_bridge_weight": number(float, min=0),
     "corroboration": number(float, min=0),
+    "section_weight": number(float, min=0),
 }
 
 
