@@ -135,27 +135,28 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         """Triples and episodes in one atomic query. With ``read_sources``, each triple is the
         batch's decision on what it read, applied to the copy the server holds now
         (``falkor_writes.WRITE_TRIPLES``)."""
-        rows = list({t.id: with_vector(triple_row(t), t.embedding) for t in triples}.values())
+        text = self._loading is None  # vectors as Cypher text, else as binary (``falkor_bulk``)
+        rows = list({t.id: with_vector(triple_row(t), t.embedding, text) for t in triples}.values())
         if read_sources is not None:
             for row in rows:
                 was = read_sources.get(row["id"], ())
                 row["added"] = [x for x in row["sources"] if x not in was]
-        episode_rows = [with_vector(episode_row(e), e.embedding) for e in episodes]
+        episode_rows = [with_vector(episode_row(e), e.embedding, text) for e in episodes]
         if not rows:
             self.add_episodes(episodes)
             return
         self._index_vectors("triples", rows)
         self._index_vectors("episodes", episode_rows)
-        names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
         mark = writes.MARK_UNEMBEDDED if any(r["embedding"] is None for r in rows) else ""
         doing = f"writing {len(rows)} triples"
-        if self._bulk_ready(rows, episode_rows):
+        if self._loading is not None:
             tail = " WITH count(*) AS _ " + writes.episodes_without_vectors("$episodes") if episode_rows else ""
-            self._write_staged(writes.TRIPLES_WITHOUT_VECTORS + mark + tail, doing,
-                               {"triples": rows, "episodes": episode_rows}, names=names, rows=rows,
-                               **({"episodes": episode_rows} if episode_rows else {}))
-            return
+            query = writes.triples_without_vectors(falkor_bulk.STAGED_NAMES, falkor_bulk.STAGED_ROWS) + mark + tail
+            if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows},
+                                  **({"episodes": falkor_bulk.without_vectors(episode_rows)} if episode_rows else {})):
+                return
         query = writes.WRITE_TRIPLES + mark
+        names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
         if not episode_rows:
             self._write_counting(query, doing, names=names, rows=rows)
             return
@@ -171,13 +172,13 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         return [i for i in ids if i in done]
 
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
-        rows = [with_vector(episode_row(e), e.embedding) for e in episodes]
+        rows = [with_vector(episode_row(e), e.embedding, self._loading is None) for e in episodes]
         if not rows:
             return
         self._index_vectors("episodes", rows)
-        if self._bulk_ready([], rows):
-            self._write_staged(writes.episodes_without_vectors(), f"writing {len(rows)} episodes", {"episodes": rows},
-                               rows=rows)
+        if self._loading is not None and self._write_staged(
+                writes.episodes_without_vectors(), f"writing {len(rows)} episodes", [], {"episodes": rows},
+                rows=falkor_bulk.without_vectors(rows)):
             return
         self._write_counting(writes.WRITE_EPISODES, f"writing {len(rows)} episodes", rows=rows)
 
@@ -231,27 +232,35 @@ class FalkorStore(ServerVectorSearch, CypherStore):
             if wait:
                 self.wait_for_vector_indexes()
 
-    def _bulk_ready(self, rows: list[dict], episode_rows: list[dict]) -> bool:
-        """Whether a write goes the bulk way: during ``bulk_load``, where its ids can travel in binary."""
-        return self._loading is not None and falkor_bulk.bulk_safe(rows) and falkor_bulk.bulk_safe(episode_rows)
 
-    def _write_staged(self, query: str, doing: str, vectors: dict[str, list[dict]], **params: Any) -> None:
-        """``query`` (a write that leaves vector nodes alone) with the vectors of ``vectors`` (kind
-        -> rows) sent first as staging nodes, which the same atomic query turns into vector nodes."""
+    def _write_staged(self, query: str, doing: str, facts: list[dict], vectors: dict[str, list[dict]],
+                      **params: Any) -> bool:
+        """``query`` (a write that leaves vector nodes alone and reads its triples, where it has
+        ``facts``, from staging nodes) with ``facts`` and the vectors of ``vectors`` (kind -> rows)
+        sent first as staging nodes, which the same atomic query turns into vector nodes and deletes.
+        False, having sent nothing, where a string cannot travel in binary (a NUL in it)."""
         batch = uuid.uuid4().hex
         staged = {VECTOR_LABELS[kind]: list({r["id"]: r for r in rows}.values())  # one per id, the last
                   for kind, rows in vectors.items() if rows}
-        self._conn.bulk_nodes(self.graph, [falkor_bulk.staged_nodes(label, rows, batch)
-                                           for label, rows in staged.items()],
-                              sum(map(len, staged.values())), f"{doing} (sending their vectors)")
+        try:
+            sections = [falkor_bulk.staged_vectors(label, rows, batch) for label, rows in staged.items()]
+            if facts:
+                sections.append(falkor_bulk.staged_facts(facts, batch))
+        except falkor_bulk.NotBulkSafe:
+            return False
+        labels = [falkor_bulk.staged_label(label) for label in staged] + ([falkor_bulk.STAGED_FACTS] if facts else [])
+        self._conn.bulk_nodes(self.graph, sections, len(facts) + sum(map(len, staged.values())),
+                              f"{doing} (sending them)")
         unstage = "".join(" WITH count(*) AS _ " + falkor_bulk.unstage(label) for label in staged)
         try:
-            self._write(query + unstage, doing, batch=batch, **params)
+            self._write(query + unstage + (" WITH count(*) AS _ " + falkor_bulk.UNSTAGE_FACTS if facts else ""),
+                        doing, batch=batch, **params)
         except BaseException:
             with contextlib.suppress(StoreError):  # the server may be gone: then they stay, inert
-                for label in staged:
-                    self._write(falkor_bulk.drop_staged(label), "dropping a failed batch's vectors", batch=batch)
+                for label in labels:
+                    self._write(falkor_bulk.drop_staged(label), "dropping a failed batch's staging nodes", batch=batch)
             raise
+        return True
 
     # --- vector search on the server -----------------------------------------------------------
     def _index_vectors(self, kind: str, rows: list[dict]) -> None:

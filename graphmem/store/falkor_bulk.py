@@ -27,43 +27,88 @@ import struct
 import numpy as np
 
 STAGED_PREFIX = "GraphmemStaged"  # staging label: the prefix and the vector label (FactVec, EpisodeVec)
-_NULL, _DOUBLE, _STRING, _ARRAY = b"\x00", 2, b"\x03", b"\x05"
+STAGED_FACTS = "GraphmemStagedFact"  # a batch's triples (``bolt_layout.triple_row`` rows, no vectors)
+FACT_KEYS = ("id", "s", "o", "relation", "valid_from", "valid_until", "sources", "retired_by", "added")
+VECTOR_KEYS = ("id", "digest", "embedding")  # ``falkor_params.with_vector`` rows
+_NULL, _BOOL, _DOUBLE, _STRING, _LONG, _ARRAY = range(6)
+_NULL_VALUE, _STRING_TYPE, _LONG_TYPE, _ARRAY_TYPE = bytes([_NULL]), bytes([_STRING]), bytes([_LONG]), bytes([_ARRAY])
 _ELEMENT = np.dtype([("type", "u1"), ("value", "<f8")])  # one array element: type byte, then the double
-PROPERTIES = ("id", "digest", "batch", "embedding")
 
 
 def staged_label(label: str) -> str:
     return STAGED_PREFIX + label
 
 
-def bulk_safe(rows: list[dict]) -> bool:
-    """Whether every id of ``rows`` can travel in the bulk format (its strings end at a NUL)."""
-    return not any("\0" in row["id"] for row in rows)
+class NotBulkSafe(ValueError):
+    """A string holds a NUL, where the bulk format ends it: such a write goes as Cypher instead."""
 
 
-def _string(value: str) -> bytes:
-    return _STRING + value.encode() + b"\0"
+def without_vectors(rows: list[dict]) -> list[dict]:
+    """``rows`` as the Cypher part of a bulk write takes them: their vectors travel as binary."""
+    return [{key: value for key, value in row.items() if key not in ("embedding", "scale", "digest")} for row in rows]
 
 
-def staged_nodes(label: str, rows: list[dict], batch: str) -> bytes:
-    """One ``GRAPH.BULK`` node section: a staging node of ``label`` per row (``falkor_params.with_vector``
-    rows: ``id``, ``digest``, ``embedding`` as numbers times ``scale``; no vector: digest and
-    embedding null), tagged with ``batch``."""
-    head = staged_label(label).encode() + b"\0" + struct.pack("<I", len(PROPERTIES)) + \
-        b"".join(name.encode() + b"\0" for name in PROPERTIES)
-    parts = [head]
-    tag = _string(batch)
-    for row in rows:
-        parts.append(_string(row["id"]))
-        if row["digest"] is None:
-            parts += [_NULL, tag, _NULL]
-            continue
-        values = np.empty(len(row["embedding"]), dtype=_ELEMENT)
-        values["type"] = _DOUBLE
-        # The float32 values, exactly: numbers times a power of two (``exact_vector``) as doubles.
-        values["value"] = np.asarray(row["embedding"], dtype=np.float64) * row["scale"]
-        parts += [_string(row["digest"]), tag, _ARRAY + struct.pack("<q", len(values)), values.tobytes()]
-    return b"".join(parts)
+def encode(value: object) -> bytes:
+    """One property value in the bulk format (None, bool, int, float, str, or a list of them)."""
+    if isinstance(value, str):  # most values: tested first
+        if "\0" in value:
+            raise NotBulkSafe(value)
+        return _STRING_TYPE + value.encode() + b"\0"
+    if value is None:
+        return _NULL_VALUE
+    if isinstance(value, bool):
+        return bytes([_BOOL, value])
+    if isinstance(value, int):
+        return _LONG_TYPE + struct.pack("<q", value)
+    if isinstance(value, float):
+        return bytes([_DOUBLE]) + struct.pack("<d", value)
+    if isinstance(value, list):
+        return _ARRAY_TYPE + struct.pack("<q", len(value)) + b"".join(map(encode, value))
+    raise TypeError(f"cannot send {type(value).__name__} in a FalkorDB bulk insert")
+
+
+def _section(label: str, keys: tuple[str, ...], encoded_rows: list[bytes]) -> bytes:
+    """A ``GRAPH.BULK`` node section: its header (label, property count and names), then the rows."""
+    return (label.encode() + b"\0" + struct.pack("<I", len(keys) + 1) + b"".join(k.encode() + b"\0" for k in keys)
+            + b"batch\0" + b"".join(encoded_rows))
+
+
+def staged_facts(rows: list[dict], batch: str) -> bytes:
+    """Staging nodes of a batch's triples (``triple_row`` rows, vectors left out), tagged ``batch``."""
+    tag = encode(batch)
+    return _section(STAGED_FACTS, FACT_KEYS, [b"".join([encode(row["id"]), encode(row["s"]), encode(row["o"]),
+                                                        encode(row["relation"]), encode(row["valid_from"]),
+                                                        encode(row["valid_until"]), encode(row["sources"]),
+                                                        encode(row["retired_by"]), encode(row.get("added")), tag])
+                                              for row in rows])
+
+
+def staged_vectors(label: str, rows: list[dict], batch: str) -> bytes:
+    """Staging nodes of the vectors of ``rows`` (``falkor_params.with_vector`` rows; no vector: digest
+    and embedding null) for vector nodes of ``label``, tagged ``batch``."""
+    tag = encode(batch)
+    vectors = [row for row in rows if row["digest"] is not None]
+    # The float32 values, exactly: numbers times a power of two (``exact_vector``) as doubles.
+    exact = [np.asarray(row["embedding"], dtype=np.float64) * row["scale"] for row in vectors]
+    if len({len(v) for v in exact}) > 1:  # not one matrix (vectors of several dimensions): one by one
+        arrays = [encode(v.tolist()) for v in exact]
+    else:  # the elements of all at once, as numpy writes them
+        elements = np.empty((len(exact), len(exact[0]) if exact else 0), dtype=_ELEMENT)
+        elements["type"] = _DOUBLE
+        elements["value"] = exact
+        head = _ARRAY_TYPE + struct.pack("<q", elements.shape[1])
+        arrays = [head + e.tobytes() for e in elements]
+    found = iter(arrays)
+    return _section(staged_label(label), VECTOR_KEYS, [
+        encode(row["id"]) + (_NULL_VALUE + _NULL_VALUE if row["digest"] is None else encode(row["digest"]) + next(found))
+        + tag for row in rows])
+
+
+# The clauses by which a bulk write reads its triples' endpoint names and rows from the staging
+# nodes (``falkor_writes.triples_without_vectors``), and the stage that deletes those nodes.
+STAGED_NAMES = f"MATCH (f:{STAGED_FACTS} {{batch: $batch}}) UNWIND [f.s, f.o] AS name WITH DISTINCT name"
+STAGED_ROWS = f"MATCH (row:{STAGED_FACTS} {{batch: $batch}})"
+UNSTAGE_FACTS = f"MATCH (f:{STAGED_FACTS} {{batch: $batch}}) DELETE f"
 
 
 def unstage(label: str) -> str:
@@ -81,4 +126,4 @@ def unstage(label: str) -> str:
 
 def drop_staged(label: str) -> str:
     """Deletes the staging nodes of ``$batch`` under ``label`` (a batch whose write failed)."""
-    return f"MATCH (r:{staged_label(label)} {{batch: $batch}}) DELETE r"
+    return f"MATCH (r:{label} {{batch: $batch}}) DELETE r"
