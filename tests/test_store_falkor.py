@@ -326,3 +326,23 @@ def test_a_bulk_load_writes_what_batched_writes_do_and_searches_exactly_until_it
     assert [t.id for t in st.triples_without_vectors()] == [bare.id]
     assert st.counts()["triples"] == n + 1 and st.counts()["episodes"] == n // 10
 
+
+
+def test_a_big_records_import_is_a_bulk_load_and_gives_the_same_graph(tmp_path, falkor_store_factory, monkeypatch):
+    from graphmem.store import records
+
+    monkeypatch.setattr(records, "BULK_FROM", 2)  # a bulk load from two triples on
+    original = sample_graph(tmp_path / "a.json")
+    records.write_jsonl(original, tmp_path / "a.jsonl", vectors=True)
+    target = falkor_store_factory()
+    loads = []
+    monkeypatch.setattr(FalkorStore, "bulk_load", lambda self, real=FalkorStore.bulk_load: loads.append(1) or real(self))
+    done = records.import_records(target, records.read_jsonl(tmp_path / "a.jsonl"))
+    assert loads == [1] and done["triples"] == len(original.triples(current_only=False))
+    target.wait_for_vector_indexes()
+    assert [t.to_dict() for t in target.triples(current_only=False)] == \
+        [t.to_dict() for t in original.triples(current_only=False)]
+    assert [e.to_dict() for e in target.episodes()] == [e.to_dict() for e in original.episodes()]
+    for t in original.triples(current_only=False):
+        if t.embedding is not None:
+            assert np.array_equal(target.get_triple(t.id).embedding, t.embedding)

@@ -136,12 +136,12 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         batch's decision on what it read, applied to the copy the server holds now
         (``falkor_writes.WRITE_TRIPLES``)."""
         text = self._loading is None  # vectors as Cypher text, else as binary (``falkor_bulk``)
-        rows = list({t.id: with_vector(triple_row(t), t.embedding, text) for t in triples}.values())
+        rows = list({t.id: with_vector(triple_row(t, False), t.embedding, text) for t in triples}.values())
         if read_sources is not None:
             for row in rows:
                 was = read_sources.get(row["id"], ())
                 row["added"] = [x for x in row["sources"] if x not in was]
-        episode_rows = [with_vector(episode_row(e), e.embedding, text) for e in episodes]
+        episode_rows = [with_vector(episode_row(e, False), e.embedding, text) for e in episodes]
         if not rows:
             self.add_episodes(episodes)
             return
@@ -172,7 +172,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         return [i for i in ids if i in done]
 
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
-        rows = [with_vector(episode_row(e), e.embedding, self._loading is None) for e in episodes]
+        rows = [with_vector(episode_row(e, False), e.embedding, self._loading is None) for e in episodes]
         if not rows:
             return
         self._index_vectors("episodes", rows)
@@ -231,7 +231,6 @@ class FalkorStore(ServerVectorSearch, CypherStore):
                 self._rebuild_index(kind, loading[kind])  # its dead-entry count starts again with it
             if wait:
                 self.wait_for_vector_indexes()
-
 
     def _write_staged(self, query: str, doing: str, facts: list[dict], vectors: dict[str, list[dict]],
                       **params: Any) -> bool:
