@@ -346,3 +346,20 @@ def test_a_big_records_import_is_a_bulk_load_and_gives_the_same_graph(tmp_path, 
     for t in original.triples(current_only=False):
         if t.embedding is not None:
             assert np.array_equal(target.get_triple(t.id).embedding, t.embedding)
+
+
+def test_a_bulk_write_the_server_refuses_leaves_neither_facts_nor_staging_nodes(falkor_store_factory, monkeypatch):
+    from graphmem.store import falkor_bulk
+
+    st = falkor_store_factory()
+    facts = [Triple(f"e{i}", "r", f"x{i}") for i in range(20)]
+    for t, v in zip(facts, unit_rows(20, 8, 11)):
+        t.embedding = v
+    with st.bulk_load():
+        monkeypatch.setattr(falkor_bulk, "UNSTAGE_FACTS", "MATCH (f) RETURN nosuchfunction(f)")  # the query fails
+        with pytest.raises(CypherError):
+            st.add_triples(facts)
+        monkeypatch.undo()
+        assert st.cypher("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]  # the staging nodes were dropped
+        st.add_triples(facts)  # and the same batch goes in again
+    assert st.counts()["triples"] == 20 and st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 20}]
