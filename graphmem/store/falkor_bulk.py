@@ -1,5 +1,6 @@
-"""The FalkorDB store's bulk load: vectors sent as binary through ``GRAPH.BULK`` instead of Cypher
-text, into staging nodes that one Cypher stage turns into vector nodes on the server.
+"""The FalkorDB store's bulk load: triples and vectors sent as binary through ``GRAPH.BULK`` instead
+of Cypher text, into staging nodes from which the batch's one write query makes triples and vector
+nodes on the server.
 
 Why: a vector in a Cypher parameter is 384 numbers of text that the client writes and the server
 parses, about 23 MB per 5,000 facts, which took most of a batched write (measured on the 2-core
@@ -11,14 +12,16 @@ nodes (``(:GraphmemStagedFactVec {id, digest, batch, embedding})``, the embeddin
 doubles: the bulk format has no vector type) and the batch's write query turns them into vector
 nodes exactly as ``falkor_layout.write_vectors`` writes them (a node is kept where its digest is
 the same, else replaced), converting each list with ``vecf32`` on the server, and deletes them.
+The triples land likewise on ``(:GraphmemStagedFact)`` nodes, which the write query reads instead
+of an ``UNWIND`` of rows (its Cypher text and the client's writing of it were the next cost).
 While a load runs the vector indexes are dropped (``FalkorStore.bulk_load``), so no vector is
 inserted into an index one by one; they are made once at the end, and the server fills them.
 
 The format (FalkorDB's ``GRAPH.BULK``, which its bulk loader speaks): per node section, the label
 and the property names as NUL-terminated strings (with their count as a little-endian uint32),
-then per node each property as a type byte and its value: 3 and a NUL-terminated string, 5 and an
-int64 length followed by the elements (each 2 and a little-endian double); 0 for a null, which the
-server leaves unset.
+then per node each property as a type byte and its value: 3 and a NUL-terminated string, 4 and a
+little-endian int64, 2 and a little-endian double, 5 and an int64 length followed by the elements;
+0 for a null, which the server leaves unset.
 """
 from __future__ import annotations
 
