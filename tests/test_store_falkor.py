@@ -270,3 +270,96 @@ def test_a_graph_in_the_first_layout_is_moved_to_vector_nodes_on_open(falkor_sto
     assert st.vector_search("episodes", vecs[:1], 1)[0][0][0] == "p1"
     assert raw_index_answer(st, "FactVec", query, 30) == 30
     assert falkor_migration.migrate_vectors_to_nodes(st) == 0  # done once
+
+
+# --- bulk loads: vectors in binary, indexes made once at the end --------------------------------
+def exact_ids(facts: list[Triple], query: np.ndarray, k: int) -> list[str]:
+    return [t.id for t in sorted(facts, key=lambda t: -float(t.embedding @ query))[:k]]
+
+
+def test_a_bulk_load_writes_what_batched_writes_do_and_searches_exactly_until_its_index_is_ready(
+        falkor_store_factory):
+    st = falkor_store_factory()
+    dim, n = 384, 2000  # enough vectors that the server is still filling the index when asked
+    vecs = unit_rows(n + 1, dim, 9)
+    facts = [Triple(f"e{i % 50}", "r", f"x{i}", valid_from=i, sources=[f"s{i // 10}"]) for i in range(n)]
+    for t, v in zip(facts, vecs):
+        t.embedding = v
+    st.add_triples(facts[:10])  # written before: the load drops its index, keeps or replaces its vectors
+    before = st.get_triple(facts[0].id).embedding
+    facts[1].embedding = vecs[n]  # a changed vector
+    bare = Triple("bare", "r", "fact", sources=["s0"])  # no vector: still marked for the open to embed
+    query = vecs[5] + 0.3 * vecs[7]
+    with st.bulk_load() as loading:
+        assert loading is st and st.vector_indexes() == []
+        for start in range(0, n, 500):
+            batch = facts[start:start + 500]
+            episodes = [Episode(f"s{i}", i, f"passage {i}", [t.id for t in batch if t.sources == [f"s{i}"]])
+                        for i in range(start // 10, (start + 500) // 10)]
+            for ep in episodes:
+                ep.embedding = vecs[int(ep.id[1:])]
+            st.write_batch(batch + ([bare] if start == 0 else []), episodes)
+        scans = st.exact_scans
+        assert [tid for tid, _ in st.vector_search("triples", query[None, :], 10)[0]] == exact_ids(facts, query, 10)
+        assert st.exact_scans == scans + 1  # no index meanwhile: a scan answered
+        other = falkor_store_factory(st.base_graph)  # another client sees the load as it goes
+        assert [tid for tid, _ in other.vector_search("triples", query[None, :], 10)[0]] == exact_ids(facts, query, 10)
+    assert not st.vector_indexes_ready()  # the server fills the new index in the background...
+    scans = st.exact_scans
+    assert [tid for tid, _ in st.vector_search("triples", query[None, :], 10)[0]] == exact_ids(facts, query, 10)
+    assert st.exact_scans == scans + 1  # ...and refuses searches of it meanwhile: a scan answered
+    st.wait_for_vector_indexes()
+    assert st.vector_indexes_ready()
+    assert sorted(st.vector_indexes()) == [("NODE", "EpisodeVec", dim), ("NODE", "FactVec", dim)]
+    before_queries, scans = st.queries, st.exact_scans
+    assert [tid for tid, _ in st.vector_search("triples", query[None, :], 10)[0]] == exact_ids(facts, query, 10)
+    assert st.queries == before_queries + 1 and st.exact_scans == scans  # the index answered
+    assert st.vector_search("episodes", vecs[42:43], 1)[0][0][0] == "s42"
+    # Every vector went in once, bit for bit; no staging node is left; nothing is counted dead.
+    assert st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": n}]
+    assert st.cypher("MATCH (v) WHERE v:GraphmemStagedFactVec OR v:GraphmemStagedEpisodeVec "
+                     "RETURN count(v) AS n") == [{"n": 0}]
+    assert np.array_equal(st.get_triple(facts[0].id).embedding, before)
+    assert np.array_equal(st.get_triple(facts[1].id).embedding, vecs[n])
+    assert np.array_equal(st.get_episode("s7").embedding, vecs[7])
+    assert st.dead_vectors() == {"triples": 0, "episodes": 0}
+    assert [t.id for t in st.triples_without_vectors()] == [bare.id]
+    assert st.counts()["triples"] == n + 1 and st.counts()["episodes"] == n // 10
+
+
+
+def test_a_big_records_import_is_a_bulk_load_and_gives_the_same_graph(tmp_path, falkor_store_factory, monkeypatch):
+    from graphmem.store import records
+
+    monkeypatch.setattr(records, "BULK_FROM", 2)  # a bulk load from two triples on
+    original = sample_graph(tmp_path / "a.json")
+    records.write_jsonl(original, tmp_path / "a.jsonl", vectors=True)
+    target = falkor_store_factory()
+    loads = []
+    monkeypatch.setattr(FalkorStore, "bulk_load", lambda self, real=FalkorStore.bulk_load: loads.append(1) or real(self))
+    done = records.import_records(target, records.read_jsonl(tmp_path / "a.jsonl"))
+    assert loads == [1] and done["triples"] == len(original.triples(current_only=False))
+    target.wait_for_vector_indexes()
+    assert [t.to_dict() for t in target.triples(current_only=False)] == \
+        [t.to_dict() for t in original.triples(current_only=False)]
+    assert [e.to_dict() for e in target.episodes()] == [e.to_dict() for e in original.episodes()]
+    for t in original.triples(current_only=False):
+        if t.embedding is not None:
+            assert np.array_equal(target.get_triple(t.id).embedding, t.embedding)
+
+
+def test_a_bulk_write_the_server_refuses_leaves_neither_facts_nor_staging_nodes(falkor_store_factory, monkeypatch):
+    from graphmem.store import falkor_bulk
+
+    st = falkor_store_factory()
+    facts = [Triple(f"e{i}", "r", f"x{i}") for i in range(20)]
+    for t, v in zip(facts, unit_rows(20, 8, 11)):
+        t.embedding = v
+    with st.bulk_load():
+        monkeypatch.setattr(falkor_bulk, "UNSTAGE_FACTS", "MATCH (f) RETURN nosuchfunction(f)")  # the query fails
+        with pytest.raises(CypherError):
+            st.add_triples(facts)
+        monkeypatch.undo()
+        assert st.cypher("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]  # the staging nodes were dropped
+        st.add_triples(facts)  # and the same batch goes in again
+    assert st.counts()["triples"] == 20 and st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 20}]

@@ -246,6 +246,12 @@ class GraphStore(ABC):
         deletes (``neo4j_vectors``)."""
         return {}
 
+    def bulk_load(self, wait: bool = False) -> ContextManager:
+        """A context for writing many facts in a row, where a store has a faster way for them
+        (FalkorDB: vectors sent as binary, its vector indexes made once at the end, filled by the
+        server in the background; ``wait``: until they are). Elsewhere nothing changes."""
+        return contextlib.nullcontext(self)
+
     def triples_without_vectors(self) -> list[Triple]:
         """The triples that carry no vector, retired ones included."""
         return [t for t in self.triples(current_only=False) if t.embedding is None]

@@ -99,19 +99,21 @@ def _as_list(embedding: np.ndarray | None) -> list[float] | None:
     return None if embedding is None else np.asarray(embedding, dtype=np.float32).ravel().tolist()
 
 
-def triple_row(t: Triple) -> dict:
-    """The parameters that write ``t`` (``s``/``o``: its endpoints' names)."""
+def triple_row(t: Triple, vector: bool = True) -> dict:
+    """The parameters that write ``t`` (``s``/``o``: its endpoints' names); ``vector``: False leaves
+    the embedding out (None), for a store that writes it its own way (``falkor_params.with_vector``)."""
     return {
         "s": t.subject, "o": t.object, "id": t.id, "relation": t.relation,
         "valid_from": int(t.valid_from),
         "valid_until": None if t.valid_until is None else int(t.valid_until),
-        "sources": list(t.sources), "embedding": _as_list(t.embedding), "retired_by": t.retired_by,
+        "sources": list(t.sources), "embedding": _as_list(t.embedding) if vector else None,
+        "retired_by": t.retired_by,
     }
 
 
-def episode_row(e: Episode) -> dict:
+def episode_row(e: Episode, vector: bool = True) -> dict:
     return {"id": e.id, "step": int(e.step), "text": e.text, "title": e.title,
-            "triple_ids": list(e.triple_ids), "embedding": _as_list(e.embedding),
+            "triple_ids": list(e.triple_ids), "embedding": _as_list(e.embedding) if vector else None,
             "meta": meta_property(e.meta)}
 
 

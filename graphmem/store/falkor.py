@@ -17,16 +17,19 @@ live ones and rebuild an index (``REBUILD_SHARE``).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import threading
 import time
-from typing import Any, Iterable, Mapping, Sequence
+import uuid
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..model import Episode, Triple, ordered_unique
+from . import falkor_bulk
 from . import falkor_writes as writes
-from .base import DEFAULT_NAMESPACE, CypherError
+from .base import DEFAULT_NAMESPACE, CypherError, StoreError
 from .bolt_layout import TRIPLE_RETURN_BARE, episode_row, meta_property, triple_of, triple_row
 from .cypher_guard import reject_writes
 from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
@@ -86,6 +89,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         self.graph = self.base_graph + label_suffix(namespace)
         self._vector_dims: dict[str, int] = {}  # kind -> dimension of its index on the server
         self._dead_seen: dict[str, int] = {}  # label -> the dead-entry count last checked against the share
+        self._loading: dict[str, int] | None = None  # during bulk_load: kind -> dimension of its index to make
         self._schema_lock = threading.Lock()
         try:
             for statement in SCHEMA:
@@ -131,21 +135,28 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         """Triples and episodes in one atomic query. With ``read_sources``, each triple is the
         batch's decision on what it read, applied to the copy the server holds now
         (``falkor_writes.WRITE_TRIPLES``)."""
-        rows = list({t.id: with_vector(triple_row(t), t.embedding) for t in triples}.values())
+        text = self._loading is None  # vectors as Cypher text, else as binary (``falkor_bulk``)
+        rows = list({t.id: with_vector(triple_row(t, False), t.embedding, text) for t in triples}.values())
         if read_sources is not None:
             for row in rows:
                 was = read_sources.get(row["id"], ())
                 row["added"] = [x for x in row["sources"] if x not in was]
-        episode_rows = [with_vector(episode_row(e), e.embedding) for e in episodes]
+        episode_rows = [with_vector(episode_row(e, False), e.embedding, text) for e in episodes]
         if not rows:
             self.add_episodes(episodes)
             return
         self._index_vectors("triples", rows)
         self._index_vectors("episodes", episode_rows)
-        names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
-        unembedded = any(r["embedding"] is None for r in rows)
-        query = writes.WRITE_TRIPLES + (writes.MARK_UNEMBEDDED if unembedded else "")
+        mark = writes.MARK_UNEMBEDDED if any(r["embedding"] is None for r in rows) else ""
         doing = f"writing {len(rows)} triples"
+        if self._loading is not None:
+            tail = " WITH count(*) AS _ " + writes.episodes_without_vectors("$episodes") if episode_rows else ""
+            query = writes.triples_without_vectors(falkor_bulk.STAGED_NAMES, falkor_bulk.STAGED_ROWS) + mark + tail
+            if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows},
+                                  **({"episodes": falkor_bulk.without_vectors(episode_rows)} if episode_rows else {})):
+                return
+        query = writes.WRITE_TRIPLES + mark
+        names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
         if not episode_rows:
             self._write_counting(query, doing, names=names, rows=rows)
             return
@@ -161,10 +172,15 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         return [i for i in ids if i in done]
 
     def add_episodes(self, episodes: Iterable[Episode]) -> None:
-        rows = [with_vector(episode_row(e), e.embedding) for e in episodes]
-        if rows:
-            self._index_vectors("episodes", rows)
-            self._write_counting(writes.WRITE_EPISODES, f"writing {len(rows)} episodes", rows=rows)
+        rows = [with_vector(episode_row(e, False), e.embedding, self._loading is None) for e in episodes]
+        if not rows:
+            return
+        self._index_vectors("episodes", rows)
+        if self._loading is not None and self._write_staged(
+                writes.episodes_without_vectors(), f"writing {len(rows)} episodes", [], {"episodes": rows},
+                rows=falkor_bulk.without_vectors(rows)):
+            return
+        self._write_counting(writes.WRITE_EPISODES, f"writing {len(rows)} episodes", rows=rows)
 
     def set_episode_meta(self, episode_id: str, meta: dict[str, str]) -> bool:
         found = self._write(writes.SET_EPISODE_META, "setting an episode's meta", id=episode_id,
@@ -184,16 +200,81 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         # JSON text, as on every server: properties hold no maps.
         self._write(writes.SET_META, f"writing metadata {key!r}", key=key, value=json.dumps(value, sort_keys=True))
 
+    # --- bulk loads --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def bulk_load(self, wait: bool = False) -> Iterator["FalkorStore"]:
+        """A context for loading many facts: meanwhile this client's writes send their vectors as
+        binary (``falkor_bulk``) and no vector index exists, so none inserts a vector one by one;
+        at the end the indexes are made once, of the dimension written, and the server fills them
+        in the background. Until an index is ready, every search of its kind (by any client) is
+        an exact scan on the server: slower, never wrong; ``vector_indexes_ready`` tells, and
+        ``wait`` returns only once they are (``wait_for_vector_indexes``).
+
+        A batch is two round trips (the vectors, then one atomic query for the rest that turns them
+        into vector nodes); a batch cut short between them leaves no fact behind. Nested, the outer
+        context makes the indexes."""
+        if self._loading is not None:
+            yield self
+            return
+        loading: dict[str, int] = {}
+        for kind, dimension in dict(self._indexed_dims()).items():
+            loading[kind] = dimension
+            self._drop_vector_index(kind)
+        self._loading = loading
+        try:
+            yield self
+        finally:
+            self._loading = None
+            # The fact index last: the server starts filling a second index only once the first is
+            # filled (seen: that CREATE waited for it), so the small one goes first.
+            for kind in sorted(loading, key=lambda kind: kind == "triples"):
+                self._rebuild_index(kind, loading[kind])  # its dead-entry count starts again with it
+            if wait:
+                self.wait_for_vector_indexes()
+
+    def _write_staged(self, query: str, doing: str, facts: list[dict], vectors: dict[str, list[dict]],
+                      **params: Any) -> bool:
+        """``query`` (a write that leaves vector nodes alone and reads its triples, where it has
+        ``facts``, from staging nodes) with ``facts`` and the vectors of ``vectors`` (kind -> rows)
+        sent first as staging nodes, which the same atomic query turns into vector nodes and deletes.
+        False, having sent nothing, where a string cannot travel in binary (a NUL in it)."""
+        batch = uuid.uuid4().hex
+        staged = {VECTOR_LABELS[kind]: list({r["id"]: r for r in rows}.values())  # one per id, the last
+                  for kind, rows in vectors.items() if rows}
+        try:
+            sections = [falkor_bulk.staged_vectors(label, rows, batch) for label, rows in staged.items()]
+            if facts:
+                sections.append(falkor_bulk.staged_facts(facts, batch))
+        except falkor_bulk.NotBulkSafe:
+            return False
+        labels = [falkor_bulk.staged_label(label) for label in staged] + ([falkor_bulk.STAGED_FACTS] if facts else [])
+        self._conn.bulk_nodes(self.graph, sections, len(facts) + sum(map(len, staged.values())),
+                              f"{doing} (sending them)")
+        unstage = "".join(" WITH count(*) AS _ " + falkor_bulk.unstage(label) for label in staged)
+        try:
+            self._write(query + unstage + (" WITH count(*) AS _ " + falkor_bulk.UNSTAGE_FACTS if facts else ""),
+                        doing, batch=batch, **params)
+        except BaseException:
+            with contextlib.suppress(StoreError):  # the server may be gone: then they stay, inert
+                for label in labels:
+                    self._write(falkor_bulk.drop_staged(label), "dropping a failed batch's staging nodes", batch=batch)
+            raise
+        return True
+
     # --- vector search on the server -----------------------------------------------------------
     def _index_vectors(self, kind: str, rows: list[dict]) -> None:
         """Make the vector index of ``kind`` before its first vector is written, with that
-        vector's dimension (vectors of another dimension are kept but not indexed)."""
-        if kind in self._vector_dims:
+        vector's dimension (vectors of another dimension are kept but not indexed); during a bulk
+        load, note the dimension for the index made at its end."""
+        if kind in self._vector_dims and self._loading is None:
             return
         first = next((r["embedding"] for r in rows if r["embedding"] is not None), None)
-        if first is None or self._has_vector_index(kind):
+        if first is None:
             return
-        self._create_vector_index(kind, len(first))
+        if self._loading is not None:
+            self._loading.setdefault(kind, len(first))
+        elif not self._has_vector_index(kind):
+            self._create_vector_index(kind, len(first))
 
     def _create_vector_index(self, kind: str, dimension: int) -> None:
         """The server fills a new index from the vector nodes already there, in the background
@@ -226,7 +307,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         answers from its label counts)."""
         for kind, label in VECTOR_LABELS.items():
             n = dead.get(label, 0)
-            if n == self._dead_seen.get(label, 0):
+            if n == self._dead_seen.get(label, 0) or self._loading is not None:  # a load makes them afresh
                 continue
             self._dead_seen[label] = n
             live = int(self._read(f"MATCH (v:{label}) RETURN count(v) AS n", f"counting {kind} vectors")[0]["n"])
@@ -234,23 +315,29 @@ class FalkorStore(ServerVectorSearch, CypherStore):
                 log.info("%s: rebuilding the %s vector index (%d dead entries, %d live)", self, kind, n, live)
                 self._rebuild_index(kind)
 
-    def _rebuild_index(self, kind: str) -> int:
-        """Drop and create ``kind``'s vector index, its count reset first (so a delete during the
-        rebuild is counted rather than lost); the dead entries it held."""
+    def _rebuild_index(self, kind: str, dimension: int | None = None) -> int:
+        """Drop and create ``kind``'s vector index (of ``dimension``, else the one it has), its count
+        reset first (so a delete during the rebuild is counted rather than lost); the dead entries
+        it held."""
         label = VECTOR_LABELS[kind]
         was = int(self._write(f"MERGE (c:{INDEX_STATE} {{label: $label}}) WITH c, coalesce(c.dead, 0) AS was "
                               "SET c.dead = 0 RETURN was", f"resetting the {kind} index's count", label=label)[0]["was"])
         self._dead_seen[label] = 0
-        dimension = self._indexed_dims().get(kind)
+        dimension = dimension or self._indexed_dims().get(kind)
         if dimension is None:
             return was
-        try:
-            self._write(f"DROP VECTOR INDEX FOR (v:{label}) ON (v.embedding)", f"dropping the {kind} vector index")
-        except CypherError as e:
-            if "no such index" not in str(e):  # else another client's rebuild dropped it first
-                raise
+        self._drop_vector_index(kind)
         self._create_vector_index(kind, dimension)
         return was
+
+    def _drop_vector_index(self, kind: str) -> None:
+        self._vector_dims.pop(kind, None)
+        try:
+            self._write(f"DROP VECTOR INDEX FOR (v:{VECTOR_LABELS[kind]}) ON (v.embedding)",
+                        f"dropping the {kind} vector index")
+        except CypherError as e:
+            if "no such index" not in str(e):  # else another client dropped it first
+                raise
 
     def reindex_vectors(self, wait: bool = True) -> dict[str, int]:
         """Rebuild the vector indexes now, so that no dead entry is left; kind -> the dead entries
@@ -262,11 +349,23 @@ class FalkorStore(ServerVectorSearch, CypherStore):
 
     def wait_for_vector_indexes(self, poll_s: float = 0.1) -> None:
         """Return once no vector index of this graph is being filled (the server fills a new one
-        in the background; searches meanwhile use the one it replaces)."""
-        labels = set(VECTOR_LABELS.values())
-        while any(r["label"] in labels and "UNDER CONSTRUCTION" in str(r["status"]) for r in self._read(
-                "CALL db.indexes() YIELD label, status RETURN label, status", "listing indexes")):
+        in the background; searches meanwhile scan: ``vector_search``)."""
+        while not self.vector_indexes_ready():
             time.sleep(poll_s)
+
+    def vector_indexes_ready(self) -> bool:
+        """Whether no vector index of this graph is being filled (one round trip). The server fills
+        a new index in the background and refuses searches of it until it is done
+        ("[Indexing] i/n: UNDER CONSTRUCTION" in ``db.indexes()``); meanwhile searches scan."""
+        return not self._filling(set(VECTOR_LABELS.values()))
+
+    def _filling(self, labels: set[str]) -> bool:
+        return any(r["label"] in labels and "UNDER CONSTRUCTION" in str(r["status"]) for r in self._read(
+            "CALL db.indexes() YIELD label, status RETURN label, status", "listing indexes"))
+
+    def _vector_index_ready(self, kind: str) -> bool:
+        self._vector_dims.pop(kind, None)  # asked afresh: another client may have dropped it
+        return self._has_vector_index(kind) and not self._filling({VECTOR_LABELS[kind]})
 
     def vector_indexes(self) -> list[tuple[str, str, int]]:
         """The vector indexes on ``embedding`` in this graph: (entity type, label, dimension) each."""

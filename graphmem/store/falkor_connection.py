@@ -76,6 +76,13 @@ class FalkorConnection:
         names = [column[1] for column in result.header]
         return [dict(zip(names, row)) for row in result.result_set]
 
+    def bulk_nodes(self, graph: str, sections: list[bytes], nodes: int, doing: str) -> None:
+        """Create ``nodes`` nodes on the existing ``graph`` from binary node sections in one
+        ``GRAPH.BULK`` call (``falkor_bulk``): no Cypher is parsed."""
+        self.queries += 1
+        self._call(lambda: self.db.connection.execute_command("GRAPH.BULK", graph, nodes, 0, len(sections), 0,
+                                                              *sections), doing)
+
     def _call(self, fn: Any, doing: str) -> Any:
         from redis.exceptions import AuthenticationError
         from redis.exceptions import ConnectionError as Disconnected

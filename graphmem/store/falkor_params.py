@@ -58,14 +58,15 @@ def exact_vector(vector: np.ndarray) -> tuple[np.ndarray, float]:
     return np.ldexp(values.astype(np.float64), shift).astype(np.int64), float(np.ldexp(1.0, -shift))
 
 
-def with_vector(row: dict, embedding: np.ndarray | None) -> dict:
+def with_vector(row: dict, embedding: np.ndarray | None, text: bool = True) -> dict:
     """``row`` with its vector as numbers and a scale (``exact_vector``), which ``literal`` writes
     fast and the writes multiply back exactly, and its ``digest`` (a hash of the float32 values:
-    ``falkor_layout``); ``scale`` is 1.0 and ``digest`` None where there is no vector."""
+    ``falkor_layout``); ``scale`` is 1.0 and ``digest`` None where there is no vector. ``text``:
+    False keeps the float32 values, scale 1.0 (a bulk write sends them as binary: ``falkor_bulk``)."""
     if embedding is None:
         row["embedding"], row["scale"], row["digest"] = None, 1.0, None
         return row
     values = np.asarray(embedding, dtype=np.float32).ravel()
-    row["embedding"], row["scale"] = exact_vector(values)
+    row["embedding"], row["scale"] = exact_vector(values) if text else (values, 1.0)
     row["digest"] = hashlib.blake2b(values.tobytes(), digest_size=8).hexdigest()
     return row

@@ -14,21 +14,26 @@ from .falkor_layout import count_dead, write_vectors
 # decision on a triple it read: the sources it added since) is applied to the copy the server
 # holds now instead, in this same atomic query, so that what another client wrote since the read
 # stays: that copy's sources plus the added ones, and its retirement if it was retired meanwhile.
-WRITE_TRIPLES = (
-    "UNWIND $names AS name MERGE (:Entity {name: name}) "
-    "WITH count(*) AS _ "
-    "UNWIND $rows AS row OPTIONAL MATCH ()-[old:REL {id: row.id}]->() "
-    "WITH row, old, old IS NOT NULL AND row.added IS NOT NULL AS merged, old.sources AS was, "
-    "old.valid_until AS until, old.retired_by AS by "
-    "FOREACH (x IN CASE WHEN old IS NULL THEN [] ELSE [old] END | DELETE x) "
-    "WITH row, CASE WHEN merged THEN was + [x IN row.added WHERE NOT x IN was] ELSE row.sources END AS sources, "
-    "merged AND until IS NOT NULL AS stays_retired, until, by "
-    "MATCH (s:Entity {name: row.s}), (o:Entity {name: row.o}) "
-    "CREATE (s)-[:REL {id: row.id, relation: row.relation, valid_from: row.valid_from, "
-    "valid_until: CASE WHEN stays_retired THEN until ELSE row.valid_until END, sources: sources, "
-    "retired_by: CASE WHEN stays_retired THEN by ELSE row.retired_by END}]->(o) "
-    "WITH count(*) AS _ " + write_vectors("FactVec")
-)
+# ``triples_without_vectors`` leaves the vector nodes to a bulk load, which gives its rows and names
+# as clauses that read them from staging nodes (``falkor_bulk``).
+def triples_without_vectors(names: str = "UNWIND $names AS name", rows: str = "UNWIND $rows AS row") -> str:
+    return (
+        f"{names} MERGE (:Entity {{name: name}}) "
+        "WITH count(*) AS _ "
+        f"{rows} OPTIONAL MATCH ()-[old:REL {{id: row.id}}]->() "
+        "WITH row, old, old IS NOT NULL AND row.added IS NOT NULL AS merged, old.sources AS was, "
+        "old.valid_until AS until, old.retired_by AS by "
+        "FOREACH (x IN CASE WHEN old IS NULL THEN [] ELSE [old] END | DELETE x) "
+        "WITH row, CASE WHEN merged THEN was + [x IN row.added WHERE NOT x IN was] ELSE row.sources END AS sources, "
+        "merged AND until IS NOT NULL AS stays_retired, until, by "
+        "MATCH (s:Entity {name: row.s}), (o:Entity {name: row.o}) "
+        "CREATE (s)-[:REL {id: row.id, relation: row.relation, valid_from: row.valid_from, "
+        "valid_until: CASE WHEN stays_retired THEN until ELSE row.valid_until END, sources: sources, "
+        "retired_by: CASE WHEN stays_retired THEN by ELSE row.retired_by END}]->(o)"
+    )
+
+
+WRITE_TRIPLES = triples_without_vectors() + " WITH count(*) AS _ " + write_vectors("FactVec")
 
 # Appended to WRITE_TRIPLES when some row has no vector: the mark that a scan for such triples is
 # due (``FalkorStore.triples_without_vectors``), so that opening a memory scans nothing otherwise.
@@ -45,12 +50,17 @@ RETIRE = ("MATCH ()-[r:REL]->() WHERE r.id IN $ids AND r.valid_until IS NULL "
 
 
 
-def write_episodes(rows: str = "$rows") -> str:
+def episodes_without_vectors(rows: str = "$rows") -> str:
     """Insert or replace the episodes of the parameter ``rows`` (``bolt_layout.episode_row`` rows),
-    with their vectors."""
+    leaving their vector nodes alone."""
     return (f"UNWIND {rows} AS row MERGE (e:Episode {{id: row.id}}) "
             "SET e.step = row.step, e.text = row.text, e.title = row.title, e.triple_ids = row.triple_ids, "
-            "e.meta = row.meta WITH count(*) AS _ " + write_vectors("EpisodeVec", rows))
+            "e.meta = row.meta")
+
+
+def write_episodes(rows: str = "$rows") -> str:
+    """``episodes_without_vectors``, with their vectors."""
+    return episodes_without_vectors(rows) + " WITH count(*) AS _ " + write_vectors("EpisodeVec", rows)
 
 
 WRITE_EPISODES = write_episodes()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -30,6 +31,10 @@ FORMAT = "graphmem-namespace"
 VERSION = 1
 HEADER, TRIPLE, EPISODE = "namespace", "triple", "episode"
 BATCH = 5000  # triples per store write
+# Triples from which an import is a bulk load (``GraphStore.bulk_load``: on FalkorDB the vector
+# indexes are dropped and made again over the whole namespace at its end, which a few pages into
+# a big memory should not cost).
+BULK_FROM = 20_000
 
 
 def header(store: GraphStore) -> dict:
@@ -92,13 +97,16 @@ def import_records(store: GraphStore, items: Iterable[Any], *, merge: bool = Fal
     the namespace must then be empty unless ``merge``, and its metadata must agree with the
     header's where both have a key. Records without a header are added to what is there (the
     pages after the first). Everything is checked before anything is written; StoreError names the
-    ``where`` (record, line) and number of a bad one. Returns how many of each were written."""
+    ``where`` (record, line) and number of a bad one. Returns how many of each were written. An
+    import of ``BULK_FROM`` triples or more is a bulk load (searches scan until the server's
+    indexes are filled again)."""
     meta, triples, episodes = _parsed(items, where)
     if meta is not None:
         _check_target(store, meta, merge)
-    for i in range(0, len(triples), BATCH):
-        store.add_triples(triples[i:i + BATCH])
-    store.add_episodes(episodes)
+    with store.bulk_load() if len(triples) >= BULK_FROM else contextlib.nullcontext():
+        for i in range(0, len(triples), BATCH):
+            store.add_triples(triples[i:i + BATCH])
+        store.add_episodes(episodes)
     for key, value in sorted((meta or {}).items()):
         store.set_meta(key, value)
     return {"triples": len(triples), "episodes": len(episodes)}

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..model import ordered_unique
+from .base import CypherError
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,11 @@ class ServerVectorSearch(ABC):
     def _has_vector_index(self, kind: str) -> bool:
         """Whether ``kind`` has its vector index on the server."""
 
+    def _vector_index_ready(self, kind: str) -> bool:
+        """Whether ``kind``'s vector index answers searches now, asked afresh (a server that fills
+        a new index in the background refuses searches of it meanwhile)."""
+        return self._has_vector_index(kind)
+
     def vector_search(self, kind: str, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
         """Per query vector, the ``k`` nearest (id, cosine similarity) of ``kind`` ("triples":
         current facts only; "episodes"), best first, ties by id. Approximate: the server's index,
@@ -103,16 +109,28 @@ class ServerVectorSearch(ABC):
         The index also holds retired facts (the server drops them from its answer), so a query
         left with fewer than ``k`` asks again for four times as many. Where the index gave fewer
         entries than asked, it has no more, or deleted entries took their places (``falkor_layout``):
-        that query is answered by an exact scan instead, so no answer is ever short."""
+        that query is answered by an exact scan instead, so no answer is ever short.
+
+        Where the index is not there or not ready (a bulk load dropped it; the server is filling a
+        new one), every query is answered by an exact scan: slower, never wrong."""
         queries = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1).tolist()
         found: list[list[tuple[str, float]]] = [[] for _ in queries]
-        if not queries or k <= 0 or not self._has_vector_index(kind):
+        if not queries or k <= 0:
             return found
+        if not self._has_vector_index(kind):
+            return [self._exact_search(kind, q, k) for q in queries]
         search = search_query(self._vector_kind(kind), self.vector_dialect)
         pending, fetch = list(range(len(queries))), 2 * k
         while pending:
-            answers = {r["i"]: r for r in self._read(search, f"searching {kind} vectors",
-                                                      qs=[queries[i] for i in pending], k=fetch)}
+            try:
+                answers = {r["i"]: r for r in self._read(search, f"searching {kind} vectors",
+                                                          qs=[queries[i] for i in pending], k=fetch)}
+            except CypherError:
+                if self._vector_index_ready(kind):
+                    raise
+                for i in pending:
+                    found[i] = self._exact_search(kind, queries[i], k)
+                break
             more = []
             for at, i in enumerate(pending):
                 answer = answers.get(at, {"seen": 0, "found": []})
