@@ -218,6 +218,7 @@ def test_forgotten_vectors_are_counted_on_the_server_and_past_a_tenth_the_index_
 
     for i in range(1, 10):  # half the facts forgotten, by the other client
         other.delete_source(f"s{i}")
+        other.wait_for_vector_indexes()  # known race, docs/servers.md: a forget while a rebuilt index fills can keep its count
         assert st.dead_vectors()["triples"] <= 0.1 * (190 - 10 * i)  # rebuilt whenever past a tenth
     assert st.dead_vectors()["triples"] == 0  # the last forget passed the share (20 dead, 100 live)
     st.wait_for_vector_indexes()
