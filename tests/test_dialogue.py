@@ -83,6 +83,7 @@ def test_locomo_reads_turns_and_repairs_evidence_ids_it_counts(tmp_path):
     assert conv.questions[0].evidence == ["D1:1", "D1:2", "D9:9"]
     assert (conv.repaired_evidence, conv.missing_evidence) == (2, 1)
     assert conv.questions[1].category == 5 and conv.questions[1].answer == ""
+    assert conv.questions[1].adversarial_answer == "pilot" and conv.questions[0].adversarial_answer == ""
     with pytest.raises(LocomoError, match="no conversation conv-9"):
         load_locomo(_locomo(tmp_path, []), ["conv-9"])
 

@@ -117,8 +117,8 @@ def _eval_conv(args) -> int:
     answer = full = None
     if args.answer:
         llm = open_llm(args)
-        answer = TurnAnswerer(llm)
-        full = None if args.no_full_context else FullContextAnswerer(llm)
+        answer = TurnAnswerer(llm, budget_tokens=args.answer_budget, protocol=args.question_protocol)
+        full = None if args.no_full_context else FullContextAnswerer(llm, protocol=args.question_protocol)
     report = evaluate(conversations, args.retriever, args.k, args.cache_dir,
                       extractor=open_extractor(args, DIALOGUE), config=graph_config(args),
                       extractor_name=args.extractor,
@@ -139,6 +139,7 @@ def _eval_conv(args) -> int:
 
 
 def register(subparsers) -> None:
+    from graphmem_agents.qa.conv_answer import ANSWER_BUDGET, PROTOCOLS
     from graphmem_agents.qa.conversation import RETRIEVERS as CONVERSATION_RETRIEVERS
     from graphmem_agents.qa.harness import GOLDS, RETRIEVERS
     from graphmem_environments.qa.split import SPLITS
@@ -204,7 +205,16 @@ def register(subparsers) -> None:
                    help="first N questions of each category of each conversation only (a sample for --answer)")
     c.add_argument("--answer", action="store_true",
                    help="also answer with the LLM from the first retriever's turns: LoCoMo F1 per category")
-    c.add_argument("--answer-k", type=POSITIVE, default=10, help="turns shown to the LLM (default 10)")
+    c.add_argument("--answer-k", type=POSITIVE, default=10,
+                   help="turns the LLM may be shown, best first (default 10)")
+    c.add_argument("--answer-budget", type=POSITIVE, default=ANSWER_BUDGET, metavar="TOKENS",
+                   help=f"at most this many prompt tokens of turns: the best-ranked first, a long turn cut "
+                        f"to its sentences sharing a word with the question (default {ANSWER_BUDGET}: "
+                        "about 10 s a question on 2 CPU cores with the local model)")
+    c.add_argument("--question-protocol", choices=PROTOCOLS, default="locomo",
+                   help="locomo (default): ask as LoCoMo's own evaluation does (a date hint on temporal "
+                        "questions, adversarial ones as a choice with 'Not mentioned in the "
+                        "conversation'); plain: every question as written")
     c.add_argument("--no-full-context", action="store_true",
                    help="with --answer: skip the full-context baseline (long prompts: slow on a CPU)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -3,15 +3,24 @@
 Two readers share the prompt: ``TurnAnswerer`` reads the turns memory retrieved, in the order they
 were said; ``FullContextAnswerer`` reads as much of the conversation as fits the model's context,
 the most recent turns first (the baseline memory must beat). Both count prompt tokens per question.
+
+A question is asked as LoCoMo's own evaluation (``task_eval/evaluate_gpts.py``) asks it, which
+A-MEM's evaluation follows too: a temporal question (category 2) is told to answer with a date from
+the conversation's dates, and an adversarial one (category 5) becomes a choice between "Not
+mentioned in the conversation" and the answer it was written to tempt, in an order fixed by the
+question's id. ``protocol="plain"`` asks every question as it is written.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from typing import Sequence
 
 from graphmem.errors import GraphmemError
 from graphmem.llm.base import LLMRequestError
 from graphmem.model import Episode
+from graphmem.rag.bm25 import tokenize
 
 from .conversation import turn_block
 
@@ -20,20 +29,85 @@ log = logging.getLogger(__name__)
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 SYSTEM = (
     "You answer questions about a conversation between two people from excerpts of it. Each "
-    "excerpt starts with the date and time it was said; a date in [brackets] after a phrase such "
-    "as 'yesterday' says which day that phrase meant. Reply with JSON {\"answer\": \"...\"}: a short "
-    "answer of a few words (a name, a date such as '7 May 2023', a year, or a list separated by "
-    "commas), no explanation. If the excerpts do not say, answer \"Not mentioned in the "
-    "conversation\".")
+    "excerpt starts with the date it was said and who said it; a date in [brackets] after a phrase "
+    "such as 'yesterday' says which day that phrase meant. Reply with JSON {\"answer\": \"...\"}: a "
+    "short answer of a few words (a name, a date such as '7 May 2023', a year, or a list separated "
+    "by commas), no explanation. Mind who said what: what one person says about themselves does not "
+    "answer a question about the other. Where the excerpts only suggest the answer, give the likely "
+    "one; where they say nothing about it, answer \"Not mentioned in the conversation\". Where the "
+    "question offers choices (a) and (b), answer with the text of one of them.")
 CHARS_PER_TOKEN = 3.5  # a safe estimate for English chat text: the budget must not overflow the context
+PROTOCOLS = ("locomo", "plain")
+ANSWER_BUDGET = 160  # prompt tokens of turns: about 10 s a question with the local model on 2 cores
+NOT_MENTIONED = "Not mentioned in the conversation"
+DATE_HINT = " Use DATE of CONVERSATION to answer with an approximate date."
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def asked(question, protocol: str = "locomo") -> tuple[str, dict[str, str]]:
+    """The text put to the model and, for a two-way choice, the option each letter names."""
+    text = getattr(question, "question", question)
+    category = getattr(question, "category", None)
+    if protocol != "locomo":
+        return text, {}
+    if category == 2:
+        return text + DATE_HINT, {}
+    tempting = getattr(question, "adversarial_answer", "")
+    if category == 5 and tempting:
+        first_refuses = hashlib.sha1(str(question.id).encode()).digest()[0] % 2 == 0
+        options = [NOT_MENTIONED, tempting] if first_refuses else [tempting, NOT_MENTIONED]
+        return f"{text} Select the correct answer: (a) {options[0]} (b) {options[1]}.", dict(zip("ab", options))
+    return text, {}
+
+
+def chosen(reply: str, options: dict[str, str]) -> str:
+    """A reply to a two-way choice read as the option it names ("b", "(b)", "b) ..." or the text)."""
+    said = reply.strip().lower()
+    for letter, option in options.items():
+        if said in (letter, f"({letter})", f"{letter})") or said.startswith((f"({letter})", f"{letter})")) \
+                or said == option.lower():
+            return option
+    return reply
+
+
+def within_budget(question: str, ranked: Sequence[Episode], budget_tokens: int | None) -> list[Episode]:
+    """The turns to show, best-ranked first, while they fit ``budget_tokens`` (estimated from
+    characters); a turn too long for what is left keeps only its sentences that share a word with
+    the question. None: every turn whole."""
+    if budget_tokens is None:
+        return list(ranked)
+    left = budget_tokens * CHARS_PER_TOKEN
+    wanted = set(tokenize(question, stem=True))
+    kept: list[Episode] = []
+    for e in ranked:
+        cost = len(turn_block(e)) + 1
+        if cost > left:
+            said = e.text.strip()
+            speaker = f"{e.meta['speaker']}: " if e.meta.get("speaker") else ""
+            head, said = (speaker, said[len(speaker):]) if speaker and said.startswith(speaker) else ("", said)
+            every = _SENTENCE.split(said)
+            sentences = [s for s in every if wanted & set(tokenize(s, stem=True))]
+            if not sentences or len(sentences) == len(every):
+                continue
+            e = Episode(e.id, e.step, head + " ".join(sentences), title=e.title, meta=e.meta)
+            cost = len(turn_block(e)) + 1
+            if cost > left:
+                continue
+        kept.append(e)
+        left -= cost
+    return kept
 
 
 class TurnAnswerer:
-    """``llm``: a graphmem chat model. ``max_tokens``: the answer's length."""
+    """``llm``: a graphmem chat model. ``max_tokens``: the answer's length. ``budget_tokens``: at
+    most this many prompt tokens of turns (None: every turn given). ``protocol``: see the module."""
 
-    def __init__(self, llm, max_tokens: int = 48):
+    def __init__(self, llm, max_tokens: int = 48, budget_tokens: int | None = ANSWER_BUDGET,
+                 protocol: str = "locomo"):
         self.llm = llm
         self.max_tokens = max_tokens
+        self.budget_tokens = budget_tokens
+        self.protocol = protocol
         self.failures = 0
         self.prompt_tokens: list[int] = []
 
@@ -43,7 +117,9 @@ class TurnAnswerer:
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
     def answer(self, question, turns: Sequence[Episode]) -> str:
-        text = getattr(question, "question", question)
+        """``turns``: best first; those within the budget are shown in the order said."""
+        text, options = asked(question, self.protocol)
+        turns = within_budget(getattr(question, "question", question), turns, self.budget_tokens)
         try:
             reply = self._reply(text, turns)
         except GraphmemError as exc:  # one bad reply must not end a long evaluation
@@ -53,7 +129,7 @@ class TurnAnswerer:
             return ""
         self.prompt_tokens.append(reply.prompt_tokens)
         data = reply.data if isinstance(reply.data, dict) else {}
-        return str(data.get("answer", "")).strip()
+        return chosen(str(data.get("answer", "")).strip(), options)
 
     def _reply(self, question: str, turns: Sequence[Episode]):
         return self.llm.chat(self.messages(question, turns), schema=SCHEMA, max_tokens=self.max_tokens)
@@ -63,8 +139,8 @@ class FullContextAnswerer(TurnAnswerer):
     """Reads the most recent turns that fit ``context_tokens`` (default: the model's context less
     the answer and the prompt's frame)."""
 
-    def __init__(self, llm, max_tokens: int = 48, context_tokens: int | None = None):
-        super().__init__(llm, max_tokens)
+    def __init__(self, llm, max_tokens: int = 48, context_tokens: int | None = None, protocol: str = "locomo"):
+        super().__init__(llm, max_tokens, budget_tokens=None, protocol=protocol)
         n_ctx = getattr(llm, "n_ctx", None) or 4096
         self.context_tokens = context_tokens or n_ctx - max_tokens - 300
 

@@ -24,7 +24,7 @@ from graphmem_environments.conversation import Conversation, ConversationQuestio
 from graphmem_environments.conversation.locomo import CATEGORIES
 from graphmem_environments.conversation.metrics import locomo_f1
 from graphmem_environments.qa.metrics import recall_at_k
-from graphmem.dialogue import episodes_of, prepared
+from graphmem.dialogue import day_text, episodes_of, parse_time, prepared
 from graphmem.memory import Memory
 from graphmem.model import Episode
 from graphmem.profiles import DIALOGUE
@@ -110,8 +110,11 @@ def build(conv: Conversation, names: Sequence[str], cache_dir: str | None, embed
 
 
 def turn_block(e: Episode) -> str:
-    """A turn as the answerer reads it: "[session date-time] Speaker: text"."""
+    """A turn as the answerer reads it: "[session date] Speaker: text" (the day only where the
+    session's time reads as a date: the hour is rarely asked, and every token costs time)."""
     when = e.meta.get("time", "") or e.title
+    parsed = parse_time(when)
+    when = day_text(parsed) if parsed else when
     return f"[{when}] {e.text.strip()}" if when else e.text.strip()
 
 

@@ -38,6 +38,7 @@ class ConversationQuestion:
     answer: str
     category: int
     evidence: list[str] = field(default_factory=list)
+    adversarial_answer: str = ""  # category 5: the answer the question was written to tempt
 
     @property
     def answers(self) -> list[str]:
@@ -90,7 +91,8 @@ def _conversation(item: dict) -> Conversation:
         answer = q.get("answer", q.get("adversarial_answer", "")) if category != 5 else ""
         questions.append(ConversationQuestion(
             id=f"{item['sample_id']}#{i}", question=str(q["question"]), answer=str(answer),
-            category=category, evidence=_evidence(q.get("evidence", []), known, counts)))
+            category=category, evidence=_evidence(q.get("evidence", []), known, counts),
+            adversarial_answer=str(q.get("adversarial_answer") or "") if category == 5 else ""))
     return Conversation(str(item["sample_id"]), (str(conv["speaker_a"]), str(conv["speaker_b"])), turns,
                         questions, counts["repaired"], counts["missing"])
 
