@@ -42,6 +42,7 @@ from graphmem.trust import with_trust
 
 DEFAULT_CACHE = os.path.join(".graphmem-cache", "qa")
 RETRIEVERS = ("graph", "dense", "bm25", "hybrid")
+ATTACKS = ("none", "corroboration", "trust", "trust+corroboration")  # the defence's levers, off to both
 # How a crafted passage asserts its planted answer (CPA-RAG varies the wording across its k texts).
 CLAIMS = ("The answer is {a}.", "According to the records, it is {a}.", "Sources agree that the answer is {a}.",
           "It was {a}.", "Historians name {a}.")
@@ -148,8 +149,9 @@ def _measure(args, retrievers: dict, dataset, questions, poison, planted, answer
                     "defence": {"trust": args.trust, "corroboration": args.corroboration},
                     "clean_recall": recall}
     # Without the defence every retriever is attacked; with it (or one of its levers) the graph alone.
-    attacks = (("none", None, off, list(retrievers)), ("corroboration", None, on, ["graph"]),
-               ("trust", args.trust, off, ["graph"]), ("trust+corroboration", args.trust, on, ["graph"]))
+    levers = {"none": (None, off), "corroboration": (None, on), "trust": (args.trust, off),
+              "trust+corroboration": (args.trust, on)}
+    attacks = [(name, *levers[name], list(retrievers) if name == "none" else ["graph"]) for name in ATTACKS]
     report["attacks"] = {}
     for attack, trust, config, names in attacks:
         passages = planted if trust is None else [p._replace(meta=with_trust(None, trust)) for p in planted]
@@ -161,7 +163,7 @@ def _measure(args, retrievers: dict, dataset, questions, poison, planted, answer
         for name in names:
             poisoned = rankings(retrievers[name], questions, args.top)
             result[name] = attack_scores(clean[name], poisoned, questions, poison)
-            if answerer is not None and name == "graph":
+            if answerer is not None and name == "graph" and attack in args.answer_attacks.split(","):
                 result[name]["planted_answers"] = planted_answers(answerer, dataset, poisoned, questions, poison)
         graph.remove([p.id for p in planted])
         if lexical is not None:
@@ -206,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--cache-dir", default=DEFAULT_CACHE, help=f"eval-qa's graph cache (default {DEFAULT_CACHE})")
     ap.add_argument("--answer", action="store_true",
                     help="also answer with the LLM from the graph's poisoned top (slow: local model)")
+    ap.add_argument("--answer-attacks", default=",".join(ATTACKS),
+                    help=f"with --answer: the attacks whose graph answers are asked, from {', '.join(ATTACKS)} "
+                         "(default all; each answer reads a long prompt: minutes on a CPU)")
     ap.add_argument("--llm", help="graphmem's --llm forms, with --answer")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)

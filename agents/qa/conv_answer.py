@@ -29,13 +29,11 @@ log = logging.getLogger(__name__)
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 SYSTEM = (
     "You answer questions about a conversation between two people from excerpts of it. Each "
-    "excerpt starts with the date it was said and who said it; a date in [brackets] after a phrase "
-    "such as 'yesterday' says which day that phrase meant. Reply with JSON {\"answer\": \"...\"}: a "
-    "short answer of a few words (a name, a date such as '7 May 2023', a year, or a list separated "
-    "by commas), no explanation. Mind who said what: what one person says about themselves does not "
-    "answer a question about the other. Where the excerpts only suggest the answer, give the likely "
-    "one; where they say nothing about it, answer \"Not mentioned in the conversation\". Where the "
-    "question offers choices (a) and (b), answer with the text of one of them.")
+    "excerpt starts with the date and time it was said; a date in [brackets] after a phrase such "
+    "as 'yesterday' says which day that phrase meant. Reply with JSON {\"answer\": \"...\"}: a short "
+    "answer of a few words (a name, a date such as '7 May 2023', a year, or a list separated by "
+    "commas), no explanation. If the excerpts do not say, answer \"Not mentioned in the "
+    "conversation\".")
 CHARS_PER_TOKEN = 3.5  # a safe estimate for English chat text: the budget must not overflow the context
 PROTOCOLS = ("locomo", "plain")
 ANSWER_BUDGET = 160  # prompt tokens of turns: about 10 s a question with the local model on 2 cores
