@@ -1,5 +1,8 @@
-"""The conversation answerers' prompts and fallbacks (a scripted model: prompts and parsing only)."""
+"""The conversation answerers: prompts, the question protocol, the budget and fallbacks (a scripted
+model or a scripted chat server: prompts and parsing only)."""
 from types import SimpleNamespace
+
+import pytest
 
 from graphmem.llm.base import LLMRequestError
 from graphmem.model import Episode
@@ -87,3 +90,40 @@ def test_the_budget_keeps_the_best_turns_and_cuts_a_long_one_to_the_sentences_as
     llm = Scripted(10**9)
     TurnAnswerer(llm).answer("Did Ana see the Colosseum?", [other, best])
     assert "[8 May 2023] Ben: Nice." in llm.prompts[-1]  # the day, not the hour
+
+
+def test_eval_conv_answers_through_a_chat_server_by_locomos_protocol(tmp_path, monkeypatch, capsys):
+    """`graphmem --llm openai:m eval-conv --answer --json` end to end (real memory, embedder and
+    HTTP server; scripted replies): the temporal question carries LoCoMo's date hint, the
+    adversarial one is a choice whose letter is read as its option."""
+    import json
+
+    from graphmem.cli import main
+    from graphmem.testing.chat_server import ChatServer
+    from graphmem_environments.conversation import load_locomo
+
+    conv = {"speaker_a": "Ana", "speaker_b": "Ben", "session_1_date_time": "1:56 pm on 8 May, 2023",
+            "session_1": [{"speaker": "Ana", "dia_id": "D1:1", "text": "I adopted a dog yesterday."},
+                          {"speaker": "Ben", "dia_id": "D1:2", "text": "What breed is it?"}]}
+    qa = [{"question": "When did Ana adopt a dog?", "answer": "7 May 2023", "evidence": ["D1:1"], "category": 2},
+          {"question": "What is Ben's dog called?", "adversarial_answer": "Rex", "evidence": ["D1:2"], "category": 5}]
+    path = tmp_path / "locomo.json"
+    path.write_text(json.dumps([{"sample_id": "conv-1", "conversation": conv, "qa": qa}]))
+    tempting = load_locomo(str(path))[0].questions[1]
+    refusal = next(letter for letter, option in asked(tempting)[1].items() if option.startswith("Not mentioned"))
+    monkeypatch.setenv("GRAPHMEM_CACHE_DIR", str(tmp_path / "llm-cache"))
+    with ChatServer() as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        for reply in ("7 May 2023", "8 May 2023", refusal, "Rex"):  # memory, then full context, per question
+            srv.reply(json.dumps({"answer": reply}))
+        argv = ["--llm", "openai:m", "--no-cache", "eval-conv", "--data", str(path), "--retriever", "graph",
+                "--k", "1,5", "--answer", "--json", "--quiet", "--cache-dir", str(tmp_path / "conv")]
+        assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    asked_texts = [r["messages"][-1]["content"] for r in srv.requests]
+    assert asked_texts[0].endswith("When did Ana adopt a dog? Use DATE of CONVERSATION to answer with an approximate date.")
+    assert "Select the correct answer: (a)" in asked_texts[2] and "[8 May 2023] Ana:" in asked_texts[2]
+    assert report["answers"]["memory"]["categories"] == {"2": 1.0, "5": 1.0}
+    full = report["answers"]["full-context"]["categories"]  # "8 May 2023" shares 2 of 3 words
+    assert full["2"] == pytest.approx(2 / 3) and full["5"] == 0.0
+    assert report["answer_settings"] == {"answer_k": 10, "budget_tokens": 160, "question_protocol": "locomo"}

@@ -126,6 +126,9 @@ def _eval_conv(args) -> int:
                       answer_with=args.retriever[0],
                       full_context=full.answer if full else None, progress=showing(args),
                       per_question=args.per_question)
+    if answer is not None:
+        report["answer_settings"] = {"answer_k": args.answer_k, "budget_tokens": args.answer_budget,
+                                     "question_protocol": args.question_protocol}
     for kind, reader in (("memory", answer), ("full-context", full)):
         if reader is not None and kind in report.get("answers", {}):
             tokens = reader.prompt_tokens
