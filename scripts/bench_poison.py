@@ -152,6 +152,7 @@ def _measure(args, retrievers: dict, dataset, questions, poison, planted, answer
     levers = {"none": (None, off), "corroboration": (None, on), "trust": (args.trust, off),
               "trust+corroboration": (args.trust, on)}
     attacks = [(name, *levers[name], list(retrievers) if name == "none" else ["graph"]) for name in ATTACKS]
+    answered = set(args.answer_attacks.split(","))
     report["attacks"] = {}
     for attack, trust, config, names in attacks:
         passages = planted if trust is None else [p._replace(meta=with_trust(None, trust)) for p in planted]
@@ -163,7 +164,7 @@ def _measure(args, retrievers: dict, dataset, questions, poison, planted, answer
         for name in names:
             poisoned = rankings(retrievers[name], questions, args.top)
             result[name] = attack_scores(clean[name], poisoned, questions, poison)
-            if answerer is not None and name == "graph" and attack in args.answer_attacks.split(","):
+            if answerer is not None and name == "graph" and attack in answered:
                 result[name]["planted_answers"] = planted_answers(answerer, dataset, poisoned, questions, poison)
         graph.remove([p.id for p in planted])
         if lexical is not None:
@@ -214,9 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--llm", help="graphmem's --llm forms, with --answer")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    unknown = set(args.retrievers.split(",")) - set(RETRIEVERS)
-    if unknown:
-        ap.error(f"unknown retrievers {', '.join(sorted(unknown))}; choose from {', '.join(RETRIEVERS)}")
+    for option, known in (("retrievers", RETRIEVERS), ("answer_attacks", ATTACKS)):
+        unknown = set(getattr(args, option).split(",")) - set(known)
+        if unknown:  # a misspelt name would otherwise measure nothing, silently
+            ap.error(f"unknown {option.replace('_', ' ')} {', '.join(sorted(unknown))}; choose from {', '.join(known)}")
     report = run(args)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     if not report["restored_after_forget"]:

@@ -32,10 +32,15 @@ def _folder(tmp_path: Path) -> Path:
     return data
 
 
-def test_bench_poison_attacks_defends_and_forgets(tmp_path, capsys):
+def _bench():
     spec = importlib.util.spec_from_file_location("bench_poison", SCRIPT)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_bench_poison_attacks_defends_and_forgets(tmp_path, capsys):
+    bench = _bench()
     code = bench.main(["--data", str(_folder(tmp_path)), "--split", "all", "--retrievers", "graph,bm25",
                        "--k-poison", "2", "--top", "2", "--trust", "0.1",
                        "--cache-dir", str(tmp_path / "cache"), "--json"])
@@ -46,3 +51,11 @@ def test_bench_poison_attacks_defends_and_forgets(tmp_path, capsys):
     assert attacks["none"]["graph"]["attack"] == attacks["none"]["bm25"]["attack"] == 1.0
     assert attacks["trust+corroboration"]["graph"]["attack"] < attacks["none"]["graph"]["attack"]
     assert report["clean_recall"]["graph"] > 0
+
+
+def test_bench_poison_refuses_unknown_names(tmp_path, capsys):
+    bench = _bench()
+    for option, name in (("--retrievers", "graph,bm2"), ("--answer-attacks", "none,trusted")):
+        with pytest.raises(SystemExit) as stop:
+            bench.main(["--data", str(tmp_path), option, name])
+        assert stop.value.code == 2 and f"unknown {option[2:].replace('-', ' ')} " in capsys.readouterr().err
