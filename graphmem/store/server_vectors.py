@@ -66,12 +66,15 @@ def neighbour_query(dialect: VectorDialect, fact_vector: str) -> str:
     ``fact_vector``: a clause that binds the fact ``r``'s vector as ``vec``, dropping facts
     without one."""
     best = dialect.cosine("vec", "q")
-    return (f"WITH [q IN $qs | {dialect.query_vector.format('q')}] AS qs UNWIND $names AS name "
+    # The query vectors join once the candidates are chosen: carried from the start, they were part
+    # of every row's DISTINCT and grouping key (each of a hub's facts hashed them), which took half
+    # the query (measured on FalkorDB at 100,000 facts: median 23.6 -> 11.4 ms, same rows).
+    return ("UNWIND $names AS name "
             "MATCH (n:Entity {name: name})-[r:REL]-() WHERE r.valid_until IS NULL "
-            "WITH DISTINCT qs, name, r ORDER BY r.valid_from DESC, r.id DESC "
-            "WITH qs, name, collect(r) AS rs "
-            "WITH qs, name, rs[..$limit] + CASE WHEN size(rs) > $limit "
-            "THEN [x IN rs[$limit..] WHERE x.id IN $pool] ELSE [] END AS cands "
+            "WITH DISTINCT name, r ORDER BY r.valid_from DESC, r.id DESC "
+            "WITH name, collect(r) AS rs "
+            f"WITH [q IN $qs | {dialect.query_vector.format('q')}] AS qs, name, rs[..$limit] + CASE "
+            "WHEN size(rs) > $limit THEN [x IN rs[$limit..] WHERE x.id IN $pool] ELSE [] END AS cands "
             f"UNWIND cands AS r {fact_vector} "
             f"RETURN name, r.id AS id, reduce(best = -2.0, q IN qs | CASE WHEN {best} > best "
             f"THEN {best} ELSE best END) AS score")
