@@ -8,12 +8,14 @@ All of them also see the last few steps and the current observation, like Ariadn
 """
 from __future__ import annotations
 
+import json
 import logging
+import re
 
 from graphmem_environments.textworld import StepResult, Task
 from graphmem.embedders.sentence_transformer import Embedder, default_embedder
 from graphmem.llm import ChatModel
-from graphmem.llm.structured import JSONAsker
+from graphmem.llm.structured import Answer, JSONAsker
 from graphmem.vectors.vector_index import VectorIndex
 
 from .base import OBSERVATION_CHARS, RecentSteps, goal_block, options_of, shorten
@@ -119,6 +121,7 @@ class FullHistoryAgent(PromptAgent):
 
 
 SUMMARY_SCHEMA = {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"]}
+CUT_OFF_SUMMARY = re.compile(r'\s*\{\s*"summary"\s*:\s*"((?:[^"\\]|\\.)*)\\?$', re.S)
 
 
 class SummaryAgent(PromptAgent):
@@ -129,6 +132,7 @@ class SummaryAgent(PromptAgent):
         self.max_words = max_words
         self.asker = JSONAsker(llm, SUMMARY_SCHEMA, task="summary", max_tokens=2 * max_words + 40, retries=0)
         self.fallbacks = 0
+        self.salvages = 0  # replies cut off mid-summary whose words were kept
 
     def reset(self, task: Task) -> None:
         super().reset(task)
@@ -142,16 +146,32 @@ class SummaryAgent(PromptAgent):
                        f"exits, recipe, what was done). At most {self.max_words} words. "
                        'Reply {"summary": "..."}')
         answer = self.asker.ask(messages(context, instruction))
-        if answer.data is None or not answer.data["summary"].strip():
+        text = answer.data["summary"] if answer.data is not None else self.salvaged(answer)
+        if not text.strip():
             self.fallbacks += 1
             log.warning("summary: bad reply; keeping the old summary (fallback #%d)", self.fallbacks)
         else:
-            words = answer.data["summary"].split()
+            words = text.split()
             self.summary = " ".join(words[: 2 * self.max_words])  # a runaway reply must not grow the prompt
         return f"\nUpdated summary: {self.summary}"
 
+    def salvaged(self, answer: Answer) -> str:
+        """The summary a reply cut off at max_tokens had written so far ('' if none): a small model
+        that overruns its word budget has still rewritten the summary, and keeping the old one
+        would freeze it for the rest of the game."""
+        match = CUT_OFF_SUMMARY.match(answer.results[-1].text) if answer.results else None
+        if match is None:
+            return ""
+        self.salvages += 1
+        log.info("summary: reply cut off; keeping the %d words it wrote (salvage #%d)",
+                 len(match.group(1).split()), self.salvages)
+        try:
+            return json.loads(f'"{match.group(1)}"')
+        except json.JSONDecodeError:  # cut inside an escape such as \u00
+            return match.group(1).replace('\\"', '"')
+
     def stats(self) -> dict:
-        return {**super().stats(), "summary_fallbacks": self.fallbacks}
+        return {**super().stats(), "summary_fallbacks": self.fallbacks, "summary_salvages": self.salvages}
 
     def memory_size(self) -> int:
         return len(self.summary.split())

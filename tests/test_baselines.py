@@ -69,6 +69,14 @@ def test_summary_agent_bad_reply_keeps_the_old_summary(tiny_world):
     assert "Summary so far: (empty)" in user_prompts(llm)[-1]
 
 
+@pytest.mark.slow  # plays a generated game (tw-make)
+def test_summary_agent_keeps_what_a_cut_off_reply_wrote(tiny_world):
+    llm = scripted(summary_reply='{"summary": "The \\"wooden\\" door leads north to a pantry with 72 squashes, 40')
+    final = play(tiny_world, SummaryAgent(llm), llm, steps=2)
+    assert final["agent_stats"]["summary_fallbacks"] == 0 and final["agent_stats"]["summary_salvages"] == 2
+    assert 'Summary so far: The "wooden" door leads north to a pantry with 72 squashes, 40' in user_prompts(llm)[-1]
+
+
 @pytest.mark.slow
 def test_rag_agent_retrieves_older_steps_only(tiny_world):
     llm = scripted()
