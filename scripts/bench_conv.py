@@ -5,7 +5,8 @@
 - ingest: one conversation written turn by turn into a new dialogue memory (offline extraction,
   embeddings, store), in turns per second, against the bare embedder encoding the same turns at its
   best batch size in the same run (the baseline: a memory cannot write turns faster than it can
-  embed them);
+  embed them), then the wall and CPU seconds of the ingestion and of its two CPU-bound parts alone
+  (the encoder with token vectors; the parse);
 - answers (--answer): LoCoMo F1 per category of answers read from the graph's top 10 turns and of
   the full-context baseline, prompt tokens and seconds per question (the local model unless --llm).
 
@@ -26,6 +27,7 @@ from graphmem_agents.qa.conversation import evaluate, format_report, open_conver
 from graphmem_environments.conversation import load_locomo
 from graphmem.embedders.sentence_transformer import default_embedder
 from graphmem.extract.offline import OfflineExtractor
+from graphmem.dialogue import prepared
 from graphmem.model import titled_text
 from graphmem.profiles import DIALOGUE
 
@@ -33,25 +35,37 @@ KS = [1, 5, 10]
 
 
 def ingest(conversations, batch_sizes=(16, 64, 256)) -> dict:
-    """Turns per second of a fresh memory per conversation, beside the bare embedder's best rate."""
+    """Turns per second of a fresh memory per conversation, beside the bare embedder's best rate;
+    then its two CPU-bound parts alone (the encoder with token vectors, the parse of the texts the
+    memory extracts from), wall and CPU seconds: where the ingestion's time goes."""
     embedder = default_embedder()
     extractor = OfflineExtractor(profile=DIALOGUE)
     embedder.encode(["warm up"])
     extractor.extract("I am warming up.")
-    texts = [titled_text(t.time, t.said) for c in conversations for t in c.turns]
+    turns = [t for c in conversations for t in c.turns]
+    texts = [titled_text(t.time, t.said) for t in turns]
+    said = [prepared(t.said, t.meta, DIALOGUE.speaker_pronouns, DIALOGUE.relative_times)[1] for t in turns]
     bare = {}
     for b in batch_sizes:
         t0 = time.perf_counter()
         embedder.model.encode(texts, batch_size=b, normalize_embeddings=True, show_progress_bar=False)
         bare[b] = len(texts) / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    for conv in conversations:
-        open_conversation_graph(conv, None, embedder, extractor)
-    rate = len(texts) / (time.perf_counter() - t0)
+    whole = timed(lambda: [open_conversation_graph(conv, None, embedder, extractor) for conv in conversations])
+    rate = len(texts) / whole["wall_s"]
     best = max(bare.values())
     return {"turns": len(texts), "turns_per_second": round(rate, 1),
             "bare_embedder_turns_per_second": {b: round(r, 1) for b, r in bare.items()},
-            "ratio_vs_best_bare_embedder": round(rate / best, 3), "load_average": os.getloadavg()[0]}
+            "ratio_vs_best_bare_embedder": round(rate / best, 3),
+            "seconds": {"ingestion": whole, "encoder_alone": timed(lambda: embedder.encode_tokens(texts)),
+                        "parse_alone": timed(lambda: extractor.extract_many(said))},
+            "load_average": os.getloadavg()[0]}
+
+
+def timed(work) -> dict:
+    """Wall and CPU seconds (every thread of this process) of ``work()``."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    work()
+    return {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(time.process_time() - cpu, 1)}
 
 
 def main() -> None:
