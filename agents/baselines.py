@@ -121,7 +121,10 @@ class FullHistoryAgent(PromptAgent):
 
 
 SUMMARY_SCHEMA = {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"]}
-CUT_OFF_SUMMARY = re.compile(r'\s*\{\s*"summary"\s*:\s*"((?:[^"\\]|\\.)*)\\?$', re.S)
+# A reply cut off inside its summary string: the complete characters and escapes it wrote, then at
+# most an escape cut short (a lone backslash, or "u" with fewer than four hex digits), dropped.
+CUT_OFF_SUMMARY = re.compile(r'\s*\{\s*"summary"\s*:\s*"((?:[^"\\]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*)'
+                             r'(?:\\(?:u[0-9a-fA-F]{0,3})?)?$', re.S)
 
 
 class SummaryAgent(PromptAgent):
@@ -165,10 +168,7 @@ class SummaryAgent(PromptAgent):
         self.salvages += 1
         log.info("summary: reply cut off; keeping the %d words it wrote (salvage #%d)",
                  len(match.group(1).split()), self.salvages)
-        try:
-            return json.loads(f'"{match.group(1)}"')
-        except json.JSONDecodeError:  # cut inside an escape such as \u00
-            return match.group(1).replace('\\"', '"')
+        return json.loads(f'"{match.group(1)}"', strict=False)  # a backend without a grammar may write raw newlines
 
     def stats(self) -> dict:
         return {**super().stats(), "summary_fallbacks": self.fallbacks, "summary_salvages": self.salvages}

@@ -7,6 +7,8 @@ import pytest
 from graphmem_agents.baselines import FullHistoryAgent, RAGAgent, SummaryAgent
 from graphmem_agents.runner import run_episode
 from graphmem_environments.textworld import TextWorldEnv
+from graphmem.llm.base import ChatResult
+from graphmem.llm.structured import Answer
 from scripted_llm import ScriptedChat
 
 ACTIONS = ["open wooden door", "go north", "examine box", "go south", "examine table"]
@@ -75,6 +77,20 @@ def test_summary_agent_keeps_what_a_cut_off_reply_wrote(tiny_world):
     final = play(tiny_world, SummaryAgent(llm), llm, steps=2)
     assert final["agent_stats"]["summary_fallbacks"] == 0 and final["agent_stats"]["summary_salvages"] == 2
     assert 'Summary so far: The "wooden" door leads north to a pantry with 72 squashes, 40' in user_prompts(llm)[-1]
+
+
+@pytest.mark.parametrize("reply, kept", [
+    ('{"summary": "Caf\\u00e9 north, key in box\\u00', "Café north, key in box"),
+    ('{"summary": "A \\"red\\" door\\', 'A "red" door'),
+    ('{"summary": "Line one\nline two', "Line one\nline two"),
+    ('{"summary": "bad \\x escape', None),
+    ("not json", None),
+])
+def test_summary_salvage_of_a_cut_off_reply(reply, kept):
+    agent = SummaryAgent(ScriptedChat(lambda messages, schema: reply))
+    result = ChatResult(reply, None, prompt_tokens=0, completion_tokens=0, cached=False, latency=0.0)
+    assert agent.salvaged(Answer(None, [result])) == (kept or "")
+    assert agent.salvages == (kept is not None)
 
 
 @pytest.mark.slow
