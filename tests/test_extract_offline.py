@@ -47,6 +47,8 @@ GAME = [
      {("white locker", "in", "room g")}, set()),
     ("You pick up the Key 1 from the ground.", {("key 1", "in", "inventory")}, set()),
     ("You take the Key 2 from the White locker.", {("key 2", "in", "inventory")}, set()),
+    # The parser hangs "in the box" off "oak", not off "put": the place is still where it went.
+    ("-= street =-\nYou put the 24l of oak in the box.", {("24l of oak", "in", "box")}, set()),
     ("You unlock the White locker.", {("white locker", "is", "closed")}, set()),
     ("You open the White locker, revealing a Key 2 and a Note 2.",
      {("white locker", "is", "open"), ("key 2", "in", "white locker"), ("note 2", "in", "white locker")}, set()),
@@ -59,6 +61,13 @@ GAME = [
       ("14 cabbages", "on", "bath tub"), ("34 peas", "on", "bath tub"), ("trash can", "is", "closed"),
       ("bathroom", "has exit", "west")},
      {("nothing", "on", "sink"), ("shower", "in", "bathroom")}),
+    # Things named by their amount, with no article, on the floor (TextWorldExpress's sorting rooms).
+    ("-= driveway =-\nIn one part of the room you see a box, that is empty. There is also 5l of rubber. You also "
+     "see 23l of rubber. In another part of the room you see 30ml of aluminum. In one part of the room you see "
+     "38 cucumbers.",
+     {("box", "in", "driveway"), ("5l of rubber", "in", "driveway"), ("23l of rubber", "in", "driveway"),
+      ("30ml of aluminum", "in", "driveway"), ("38 cucumbers", "in", "driveway")},
+     {("box", "in", "one part")}),
     ("-= Room J =-\nYou can see a locked normal looking Cyan locker.",
      {("cyan locker", "in", "room j"), ("cyan locker", "is", "locked")},
      {("normal looking cyan locker", "in", "room j")}),

@@ -21,6 +21,8 @@ NOT_IN_NAMES = {"and", "or", "but", "to", "by", "with", "near", "next", "beside"
 
 _DIR = "|".join(sorted(DIRECTIONS, key=len, reverse=True))
 _NAME = r"(?:an?|the|some)\s+[\w'-]+(?:\s+[\w'-]+){0,6}?"
+# A thing named by its amount, with no article: "30ml of aluminum", "23 coconuts".
+_COUNTED = r"\d+(?:\.\d+)?[a-z]*\s+[\w'-]+(?:\s+[\w'-]+){0,5}?"
 _POSITION = (r"(?:is|are|lies|lie|rests|rest|sits|sit|stands|stand|hangs|hang|"
              r"(?:is|are)\s+(?:lying|resting|sitting|standing|hanging|placed|kept|located))")
 _PREP = r"(?P<prep>on|upon|in|inside|within)"
@@ -46,7 +48,7 @@ EXIT_LIST = re.compile(
 # see a counter that has a knife, and a banana on it." / "... a box, that is empty."
 SEEN = re.compile(
     rf"^\s*(?P<part>(?:in|on)\s+(?:one|another|the\s+other)\s+part\s+of\s+the\s+room,?\s+)?"
-    rf"(?:you\s+(?P<also>also\s+)?(?:can\s+)?see|there\s+(?:is|are)\s+(?P<also2>also))\s+(?P<thing>{_NAME})"
+    rf"(?:you\s+(?P<also>also\s+)?(?:can\s+)?see|there\s+(?:is|are)\s+(?P<also2>also))\s+(?P<thing>{_NAME}|{_COUNTED})"
     rf"(?:\s*,?\s+(?:that|which)\s+(?P<rest>.+?))?{_END}", re.I)
 HOLDS = re.compile(r"^(?:has|holds|contains)\s+(?P<things>.+?)(?:\s+(?P<prep>on|in)\s+it)?$", re.I)
 IS_STATE = re.compile(r"^is\s+(?P<state>\w+)$", re.I)
