@@ -197,6 +197,30 @@ def test_a_changed_vector_replaces_its_node_and_forgotten_ones_never_shorten_a_s
     assert st.vector_count("triples") == 20 and st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 20}]
 
 
+def test_a_search_refused_while_the_index_filled_is_asked_again_once_it_is_ready(falkor_store_factory, monkeypatch):
+    # The server refuses a search of an index it is filling; when it finishes before the store
+    # asks whether it is ready, the search is asked again (under load this race failed a search).
+    st = falkor_store_factory()
+    vecs = unit_rows(20, 8, 3)
+    facts = [Triple(f"e{i}", "r", f"x{i}", valid_from=i) for i in range(20)]
+    for t, v in zip(facts, vecs):
+        t.embedding = v
+    st.add_triples(facts)
+    st.wait_for_vector_indexes()
+    read, refusals = st._read, []
+
+    def refused_once(query, doing, **params):
+        if doing.startswith("searching") and not refusals:
+            refusals.append(doing)
+            raise CypherError("FalkorDB rejected a query: Invalid arguments for procedure 'db.idx.vector.queryNodes'")
+        return read(query, doing, **params)
+
+    monkeypatch.setattr(st, "_read", refused_once)
+    scans = st.exact_scans
+    assert st.vector_search("triples", vecs[4][None, :], 1)[0][0][0] == facts[4].id
+    assert refusals and st.exact_scans == scans  # the index answered the second time
+
+
 def test_forgotten_vectors_are_counted_on_the_server_and_past_a_tenth_the_index_is_rebuilt(falkor_store_factory):
     # Each deleted vector node leaves a dead entry in FalkorDB's index, which takes a place in a
     # search's answer until the index is rebuilt; a search left short by them scans every vector.

@@ -123,17 +123,20 @@ class ServerVectorSearch(ABC):
         if not self._has_vector_index(kind):
             return [self._exact_search(kind, q, k) for q in queries]
         search = search_query(self._vector_kind(kind), self.vector_dialect)
-        pending, fetch = list(range(len(queries))), 2 * k
+        pending, fetch, asked_again = list(range(len(queries))), 2 * k, False
         while pending:
             try:
                 answers = {r["i"]: r for r in self._read(search, f"searching {kind} vectors",
                                                           qs=[queries[i] for i in pending], k=fetch)}
             except CypherError:
-                if self._vector_index_ready(kind):
+                if not self._vector_index_ready(kind):
+                    for i in pending:
+                        found[i] = self._exact_search(kind, queries[i], k)
+                    break
+                if asked_again:
                     raise
-                for i in pending:
-                    found[i] = self._exact_search(kind, queries[i], k)
-                break
+                asked_again = True  # the server may have finished filling it since it refused
+                continue
             more = []
             for at, i in enumerate(pending):
                 answer = answers.get(at, {"seen": 0, "found": []})
