@@ -282,7 +282,8 @@ class Ariadne:
                 goal_part = max(goal_part, 0.0)  # the game's next step ("eat pea") is not charged for the goal's guesses
             prior += planned.get(command, 0.0) + goal_part
             prior += UNREAD_PRIOR if self._unread(command) else -READ_AGAIN_COST * self._read_again(command, planned)
-            prior, standing = self.effects.judge(command, prior, told=told)
+            prior, standing = self.effects.judge(command, prior, told=told,
+                                                 in_order=self.goal.moves_next(command, next_thing))
             prior -= self.guard.penalty(command, last_changed)
             if prior == VETO or standing == NEVER:
                 vetoed += 1

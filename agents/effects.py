@@ -134,23 +134,26 @@ class EffectTracker:
             actions[:] = [a for a in actions if not about(a)]
 
     def record_loss(self, action: str) -> None:
-        """The game started over after ``action`` (it was lost): never offer it again unless told."""
+        """The game started over after ``action`` (it was lost): never offer it again unless told
+        or wanted next by the goal's order (``judge``)."""
         self.lost.add(action)
 
     def gave_up(self, command: str) -> bool:
         """Whether a told ``command`` is no longer followed: the game refused it GIVE_UP_REFUSALS times."""
         return self.refusals.get(command, 0) >= GIVE_UP_REFUSALS
 
-    def judge(self, command: str, prior: float, *, told: bool) -> tuple[float, str]:
+    def judge(self, command: str, prior: float, *, told: bool, in_order: bool = False) -> tuple[float, str]:
         """``command``'s prior less what its record costs (changed nothing last time, answered with
         a text seen before), and its standing: OFFER, HOLD or NEVER. ``told``: the command is the
         next step of an ordered plan the game gave; it is exempt from the costs and the hold while
-        the game has not refused it, and from the loss veto always."""
+        the game has not refused it, and from the loss veto always. ``in_order``: it moves the
+        thing the goal's order wants next, so a loss it caused out of turn does not veto it now
+        (a sorting game lost by putting the second thing first)."""
         heeded = told and command not in self.failed
         if not heeded:
             prior -= USELESS_PENALTY if command in self._dead else 0.0
             prior -= STALE_PENALTY * self.stale.get(command, 0)
-        if command in self.lost and not told:
+        if command in self.lost and not (told or in_order):
             return prior, NEVER
         if command in self._dead and self._dead[command] == self.version and not heeded:
             return prior, HOLD

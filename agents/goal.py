@@ -86,6 +86,12 @@ class GoalReader:
                    if (q := quantity(t)) is not None and not self.names(place)]
         return min(waiting)[1] if waiting else None
 
+    @staticmethod
+    def moves_next(command: str, next_thing: str | None) -> bool:
+        """Whether ``command`` takes or puts the thing the goal's order wants next."""
+        m = TAKE.match(command) or PUT.match(command)
+        return next_thing is not None and m is not None and m.group(1) == next_thing
+
     def wanted_place(self, place: str) -> bool:
         """Whether the goal wants things put on or in ``place``: it names it, or it wants a thing
         heated and ``place`` is a heat source."""
@@ -115,7 +121,7 @@ class GoalReader:
         """The goal's part of ``command``'s prior; ``named_seen``: the goal names a thing seen;
         ``next_thing``: the thing the goal's order wants next (``next_in_order``)."""
         if next_thing is not None and (m := TAKE.match(command) or PUT.match(command)) is not None:
-            if m.group(1) == next_thing:
+            if self.moves_next(command, next_thing):
                 return 2 * NAMED_BONUS
             if quantity(m.group(1)) is not None:
                 return -2 * UNNAMED_TAKE_COST  # out of the goal's order

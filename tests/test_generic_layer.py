@@ -14,7 +14,7 @@ from graphmem_agents.ariadne import Ariadne
 from graphmem_agents.candidates import from_memory, move_verb
 from graphmem_agents.cycles import CycleGuard, undoes
 from graphmem_agents.commands import readable
-from graphmem_agents.effects import EffectTracker, refused
+from graphmem_agents.effects import NEVER, OFFER, EffectTracker, refused
 from graphmem_agents.goal import GoalReader, quantity
 from graphmem_agents.navigation import RoomMap
 from graphmem_agents.instructions import carries_out, read_goal_plan, read_plan
@@ -233,6 +233,17 @@ def test_an_order_over_quantities_picks_the_next_thing_with_units():
     assert goal.next_in_order(view) == "19ml of aluminum"
     assert goal.prior("take 19ml of aluminum", view, False, "19ml of aluminum") > 0
     assert goal.prior("take 4l of glass", view, False, "19ml of aluminum") < 0
+
+
+def test_a_put_that_lost_out_of_turn_is_offered_again_when_the_order_wants_its_thing_next():
+    goal = GoalReader("Sort objects by quantity. First, place the object with the smallest quantity in the box.")
+    effects = EffectTracker()
+    effects.record_loss("put 5l of rubber in box")  # played before the 30ml was known: the game restarted
+    assert effects.judge("put 5l of rubber in box", 1.0, told=False)[1] == NEVER
+    in_order = goal.moves_next("put 5l of rubber in box", "5l of rubber")  # the 30ml is in the box now
+    assert in_order and not goal.moves_next("put 23l of rubber in box", "5l of rubber")
+    assert effects.judge("put 5l of rubber in box", 1.0, told=False, in_order=in_order)[1] == OFFER
+    assert effects.judge("eat 5l of rubber", 1.0, told=False, in_order=False)[1] == OFFER  # never lost
 
 
 def test_a_thing_is_readable_by_its_head_word():
