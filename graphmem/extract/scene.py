@@ -113,8 +113,9 @@ class SceneReader(Reader):
             return True
         if verb in words.put:
             preps = [c for c in root.children if c.dep_ == "prep"]
-            # The parser may hang the place off the thing: "put the 24l of oak | in the box".
-            preps += [t for o in objs for t in o.subtree if t.dep_ == "prep" and t.head.i > o.i]
+            if not any(self.place(p)[0] for p in preps):
+                # The parser may hang the place off the thing: "put the 24l of oak | in the box".
+                preps = [t for o in objs for t in o.subtree if t.dep_ == "prep" and t.head.i > o.i]
             for prep in preps:
                 rel, where = self.place(prep)
                 for name in items:
