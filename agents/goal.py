@@ -89,8 +89,10 @@ class GoalReader:
     @staticmethod
     def moves_next(command: str, next_thing: str | None) -> bool:
         """Whether ``command`` takes or puts the thing the goal's order wants next."""
+        if next_thing is None:  # most goals order nothing: no command to read
+            return False
         m = TAKE.match(command) or PUT.match(command)
-        return next_thing is not None and m is not None and m.group(1) == next_thing
+        return m is not None and m.group(1) == next_thing
 
     def wanted_place(self, place: str) -> bool:
         """Whether the goal wants things put on or in ``place``: it names it, or it wants a thing

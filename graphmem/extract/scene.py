@@ -112,12 +112,11 @@ class SceneReader(Reader):
                 self.add(name, "in", self.room)
             return True
         if verb in words.put:
-            preps = [c for c in root.children if c.dep_ == "prep"]
-            if not any(self.place(p)[0] for p in preps):
+            places = [self.place(c) for c in root.children if c.dep_ == "prep"]
+            if not any(rel for rel, _ in places):
                 # The parser may hang the place off the thing: "put the 24l of oak | in the box".
-                preps = [t for o in objs for t in o.subtree if t.dep_ == "prep" and t.head.i > o.i]
-            for prep in preps:
-                rel, where = self.place(prep)
+                places = [self.place(t) for o in objs for t in o.subtree if t.dep_ == "prep" and t.head.i > o.i]
+            for rel, where in places:
                 for name in items:
                     if rel:
                         self.add(name, rel, where)
