@@ -12,6 +12,7 @@
 
     .venv/bin/python scripts/bench_conv.py [--data ../shared/data] [--conversations conv-26,conv-30]
         [--parts recall,ingest] [--answer --limit 20] [--out bench-conv]
+    GRAPHMEM_EMBED_PRECISION=bf16 .venv/bin/python scripts/bench_conv.py --parts ingest  (both sides in bf16)
 
 Writes OUT/report.json (every part's numbers, the load average while it ran).
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from graphmem_agents.qa.conversation import evaluate, format_report, open_conversation_graph
 from graphmem_environments.conversation import load_locomo
+from graphmem.embedders.precision import computing_in
 from graphmem.embedders.sentence_transformer import default_embedder
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.dialogue import prepared
@@ -48,12 +50,13 @@ def ingest(conversations, batch_sizes=(16, 64, 256)) -> dict:
     bare = {}
     for b in batch_sizes:
         t0 = time.perf_counter()
-        embedder.model.encode(texts, batch_size=b, normalize_embeddings=True, show_progress_bar=False)
+        with computing_in(embedder.precision, embedder.device):  # the baseline in the same number format
+            embedder.model.encode(texts, batch_size=b, normalize_embeddings=True, show_progress_bar=False)
         bare[b] = len(texts) / (time.perf_counter() - t0)
     whole = timed(lambda: [open_conversation_graph(conv, None, embedder, extractor) for conv in conversations])
     rate = len(texts) / whole["wall_s"]
     best = max(bare.values())
-    return {"turns": len(texts), "turns_per_second": round(rate, 1),
+    return {"turns": len(texts), "embed_precision": embedder.precision, "turns_per_second": round(rate, 1),
             "bare_embedder_turns_per_second": {b: round(r, 1) for b, r in bare.items()},
             "ratio_vs_best_bare_embedder": round(rate / best, 3),
             "seconds": {"ingestion": whole, "encoder_alone": timed(lambda: embedder.encode_tokens(texts)),

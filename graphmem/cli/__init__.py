@@ -13,6 +13,7 @@ import os
 import sys
 from importlib.metadata import entry_points
 
+from graphmem.embedders.precision import PRECISIONS
 from graphmem.errors import GraphmemError
 
 from .common import add_llm_options
@@ -33,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
                "Run 'graphmem COMMAND --help' for a command's options.")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log progress details to stderr, and print the trace of an internal error")
+    parser.add_argument("--embed-precision", choices=PRECISIONS,
+                        help="number format the embedder computes in (default: GRAPHMEM_EMBED_PRECISION, "
+                             "else f32); bf16 only on CPUs with native bfloat16 (avx512_bf16, amx_bf16): "
+                             "~1.9x faster encoding, vectors within 1e-4 cosine of f32's")
     add_llm_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
@@ -57,6 +62,9 @@ def _register_plugins(sub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.embed_precision:
+        # Read wherever an embedder is made: in this process, and in the workers it starts.
+        os.environ["GRAPHMEM_EMBED_PRECISION"] = args.embed_precision
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     # The one error boundary: what the user can act on is one line and exit 2; anything else is a

@@ -9,11 +9,12 @@ import copy
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, ContextManager, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from .batching import CHAR_BUDGET, SMALL_INPUT, in_length_batches, torch_threads
+from .precision import checked_precision, computing_in
 
 
 @runtime_checkable
@@ -44,11 +45,15 @@ class SentenceTransformerEmbedder:
     threads. Side by side wins by much when other processes hold cores (300 MuSiQue passages, 2
     cores at load 2-4: 13-17/s against 9-10/s) and by a little when they do not (quiet 2 cores,
     alternating runs: all 1,890 MuSiQue passages in 28.0-29.1 s against 30.0-30.4 s; builds of
-    them won 4 of 5 pairs), since a torch thread never waits for another one at each step."""
+    them won 4 of 5 pairs), since a torch thread never waits for another one at each step.
+
+    ``precision``: "f32" or "bf16" (``precision``: on CPUs with native bfloat16 only); None reads
+    GRAPHMEM_EMBED_PRECISION, else f32."""
 
     def __init__(self, model_path: str | None = None, batch_size: int = 256, device: str = "cpu",
                  char_budget: int = CHAR_BUDGET, name: str | None = None, dim: int = 384,
-                 workers: int | None = None):
+                 workers: int | None = None, precision: str | None = None):
+        self.precision = checked_precision(precision, device)
         self._path = model_path
         self.batch_size = batch_size
         self.char_budget = char_budget
@@ -110,7 +115,7 @@ class SentenceTransformerEmbedder:
 
         model = self.model
         prepare = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers 6 / earlier
-        with self._encode_lock, torch_threads(1), torch.inference_mode():
+        with self._encode_lock, torch_threads(1), torch.inference_mode(), self._computing():
             vectors = model.forward(prepare(list(texts)))["sentence_embedding"].float().numpy()
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
@@ -143,10 +148,18 @@ class SentenceTransformerEmbedder:
             return
         model = self.model
         max_tokens = _max_tokens(model)
+
+        def in_precision(batch: list[int]) -> None:
+            with self._computing():
+                encode_batch(model, batch)
+
         with self._encode_lock:
-            in_length_batches(texts, lambda batch: encode_batch(model, batch), char_budget=self.char_budget,
+            in_length_batches(texts, in_precision, char_budget=self.char_budget,
                               max_batch=self.batch_size, max_chars=4 * max_tokens if max_tokens else None,
                               workers=self._worker_count())
+
+    def _computing(self) -> ContextManager[None]:
+        return computing_in(self.precision, self.device)
 
     def _worker_count(self) -> int:
         if self.device != "cpu":
