@@ -77,5 +77,7 @@ class JSONAsker:
                     {"role": "user", "content": f"That reply was invalid ({problem}). Reply again with JSON only."},
                 ]
         self.stats.failed += 1
-        log.warning("%s: giving up after %d bad replies; using the fallback", self.task, self.retries + 1)
+        # The caller decides what stands in (a default, or what the cut-off reply still holds).
+        log.warning("%s: no valid reply after %d attempts; the caller's fallback takes over", self.task,
+                    self.retries + 1)
         return answer
