@@ -213,7 +213,8 @@ _default: SentenceTransformerEmbedder | None = None
 
 
 def default_embedder() -> SentenceTransformerEmbedder:
-    """One shared instance per process: loading the model costs ~1 s."""
+    """One shared instance per process: loading the model costs ~1 s. Its precision is read from
+    GRAPHMEM_EMBED_PRECISION when it is first made (the CLI sets that before any embedder exists)."""
     global _default
     if _default is None:
         _default = SentenceTransformerEmbedder()
