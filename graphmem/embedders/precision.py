@@ -1,5 +1,5 @@
 """The number format the encoder computes in: float32 (the default), or bfloat16 on a CPU that
-computes it natively (AVX512-BF16 or AMX), where MiniLM encodes LoCoMo's dev turns ~1.6x faster
+computes it natively (AVX512-BF16 or AMX), where MiniLM encodes LoCoMo's dev turns ~1.9x faster
 (scripts/bench_conv.py) with vectors within 1e-4 cosine of float32's.
 
 bfloat16 runs under torch's autocast: matrix products in bfloat16, normalisation and softmax in

@@ -47,8 +47,8 @@ class SentenceTransformerEmbedder:
     alternating runs: all 1,890 MuSiQue passages in 28.0-29.1 s against 30.0-30.4 s; builds of
     them won 4 of 5 pairs), since a torch thread never waits for another one at each step.
 
-    ``precision``: "f32" or "bf16" (``precision``: on CPUs with native bfloat16 only); None reads
-    GRAPHMEM_EMBED_PRECISION, else f32."""
+    ``precision``: "f32" or "bf16" (on CPUs with native bfloat16 only: see ``precision.py``); None
+    reads GRAPHMEM_EMBED_PRECISION, else f32."""
 
     def __init__(self, model_path: str | None = None, batch_size: int = 256, device: str = "cpu",
                  char_budget: int = CHAR_BUDGET, name: str | None = None, dim: int = 384,
