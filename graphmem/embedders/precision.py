@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import os
-from contextlib import contextmanager, nullcontext
-from typing import ContextManager, Iterator
+from contextlib import nullcontext
+from typing import ContextManager
 
 from ..errors import ConfigError
 
@@ -42,12 +42,8 @@ def checked_precision(precision: str | None, device: str) -> str:
 
 def computing_in(precision: str, device: str) -> ContextManager[None]:
     """Where the encoder's forward passes run (autocast is per thread: enter it in each worker)."""
-    return _autocast(device) if precision == "bf16" else nullcontext()
-
-
-@contextmanager
-def _autocast(device: str) -> Iterator[None]:
+    if precision != "bf16":
+        return nullcontext()
     import torch
 
-    with torch.autocast("cpu" if device == "cpu" else device.split(":")[0], dtype=torch.bfloat16):
-        yield
+    return torch.autocast(device.split(":")[0], dtype=torch.bfloat16)  # "cuda:1" -> "cuda"
