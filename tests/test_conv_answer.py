@@ -6,7 +6,8 @@ import pytest
 
 from graphmem.llm.base import LLMRequestError
 from graphmem.model import Episode
-from graphmem_agents.qa.conv_answer import FullContextAnswerer, TurnAnswerer, asked, chosen, within_budget
+from graphmem_agents.qa.conv_answer import (
+    NOT_MENTIONED, FullContextAnswerer, TurnAnswerer, asked, asked_about, attributed, chosen, within_budget)
 
 TURNS = [Episode(f"D1:{n}", n, f"Ana: turn number {n} " + "word " * 40, meta={"time": "8 May 2023"})
          for n in range(200)]
@@ -92,6 +93,47 @@ def test_the_budget_keeps_the_best_turns_and_cuts_a_long_one_to_the_sentences_as
     assert "[8 May 2023] Ben: Nice." in llm.prompts[-1]  # the day, not the hour
 
 
+def _turn(n, speaker, text):
+    listener = "Caroline" if speaker == "Melanie" else "Melanie"
+    return Episode(f"D1:{n}", n, f"{speaker}: {text}", meta={"speaker": speaker, "listener": listener,
+                                                            "time": "8 May 2023"})
+
+
+RACE = _turn(1, "Melanie", "I ran a charity race last week and realized self-care is really important.")
+CHEER = _turn(2, "Caroline", "Wow, that's great! I'm painting a sunset for my support group.")
+PRAISE = _turn(3, "Melanie", "Caroline, your roses painting was lovely.")
+
+
+def test_an_answer_about_one_person_must_come_from_their_turns_or_turns_naming_them():
+    shown = [RACE, CHEER, PRAISE]
+    assert asked_about("What did Caroline realize after her charity race?", shown) == "Caroline"
+    assert asked_about("What did Caroline and Melanie do?", shown) is None
+    assert asked_about("What did they do?", shown) is None
+    assert not attributed("What did Caroline realize after her charity race?", "self-care is important", shown)
+    assert attributed("What did Melanie realize after her charity race?", "self-care is important", shown)
+    assert attributed("What is Caroline painting?", "a sunset", shown)  # her own turn
+    assert attributed("What did Caroline paint?", "roses", shown)  # the other speaker names her
+    assert attributed("What did Caroline realize?", "patience", shown)  # in no turn: nothing to judge by
+    assert attributed("What did Caroline realize?", NOT_MENTIONED, shown)
+    assert attributed("What did they realize?", "self-care", shown)  # no one person asked about
+
+
+def test_the_reader_says_not_mentioned_when_the_answer_is_the_other_speakers():
+    class Says(Scripted):
+        def chat(self, messages, schema=None, max_tokens=0):
+            super().chat(messages, schema, max_tokens)
+            return SimpleNamespace(data={"answer": "self-care is important"}, prompt_tokens=10)
+
+    reader = TurnAnswerer(Says(10**9))
+    question = "What did Caroline realize after her charity race?"
+    assert reader.answer(question, [RACE, CHEER]) == NOT_MENTIONED and reader.unattributed == 1
+    assert reader.answer("What did Melanie realize after her charity race?", [RACE, CHEER]) == "self-care is important"
+    unchecked = TurnAnswerer(Says(10**9), attribute=False)
+    assert unchecked.answer(question, [RACE, CHEER]) == "self-care is important" and unchecked.unattributed == 0
+    full = FullContextAnswerer(Says(10**9))  # the baseline reads with the same check
+    assert full.answer(question, [RACE, CHEER]) == NOT_MENTIONED and full.unattributed == 1
+
+
 def test_eval_conv_answers_through_a_chat_server_by_locomos_protocol(tmp_path, monkeypatch, capsys):
     """`graphmem --llm openai:m eval-conv --answer --json` end to end (real memory, embedder and
     HTTP server; scripted replies): the temporal question carries LoCoMo's date hint, the
@@ -126,4 +168,6 @@ def test_eval_conv_answers_through_a_chat_server_by_locomos_protocol(tmp_path, m
     assert report["answers"]["memory"]["categories"] == {"2": 1.0, "5": 1.0}
     full = report["answers"]["full-context"]["categories"]  # "8 May 2023" shares 2 of 3 words
     assert full["2"] == pytest.approx(2 / 3) and full["5"] == 0.0
-    assert report["answer_settings"] == {"answer_k": 10, "budget_tokens": 160, "question_protocol": "locomo"}
+    assert report["answer_settings"] == {"answer_k": 10, "budget_tokens": 480, "question_protocol": "locomo",
+                                         "speaker_check": True}
+    assert report["answers"]["full-context"]["unattributed"] == 0  # "Rex" is in no turn: nothing to judge by

@@ -9,6 +9,9 @@ A-MEM's evaluation follows too: a temporal question (category 2) is told to answ
 the conversation's dates, and an adversarial one (category 5) becomes a choice between "Not
 mentioned in the conversation" and the answer it was written to tempt, in an order fixed by the
 question's id. ``protocol="plain"`` asks every question as it is written.
+
+Both readers check who an answer comes from (``attributed``): an answer about one person that the
+turns shown give to someone else becomes "Not mentioned in the conversation".
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ SYSTEM = (
     "conversation\".")
 CHARS_PER_TOKEN = 3.5  # a safe estimate for English chat text: the budget must not overflow the context
 PROTOCOLS = ("locomo", "plain")
-ANSWER_BUDGET = 160  # prompt tokens of turns: about 10 s a question with the local model on 2 cores
+ANSWER_BUDGET = 480  # prompt tokens of turns (~560 a prompt): about 8 s an answer with the local model on 2 cores
 NOT_MENTIONED = "Not mentioned in the conversation"
 DATE_HINT = " Use DATE of CONVERSATION to answer with an approximate date."
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -68,6 +71,13 @@ def chosen(reply: str, options: dict[str, str]) -> str:
     return reply
 
 
+def _spoken(e: Episode) -> tuple[str, str]:
+    """A turn's "Speaker: " head and the words said after it."""
+    said = e.text.strip()
+    speaker = f"{e.meta['speaker']}: " if e.meta.get("speaker") else ""
+    return (speaker, said[len(speaker):]) if speaker and said.startswith(speaker) else ("", said)
+
+
 def within_budget(question: str, ranked: Sequence[Episode], budget_tokens: int | None) -> list[Episode]:
     """The turns to show, best-ranked first, while they fit ``budget_tokens`` (estimated from
     characters); a turn too long for what is left keeps only its sentences that share a word with
@@ -80,9 +90,7 @@ def within_budget(question: str, ranked: Sequence[Episode], budget_tokens: int |
     for e in ranked:
         cost = len(turn_block(e)) + 1
         if cost > left:
-            said = e.text.strip()
-            speaker = f"{e.meta['speaker']}: " if e.meta.get("speaker") else ""
-            head, said = (speaker, said[len(speaker):]) if speaker and said.startswith(speaker) else ("", said)
+            head, said = _spoken(e)
             every = _SENTENCE.split(said)
             sentences = [s for s in every if wanted & set(tokenize(s, stem=True))]
             if not sentences or len(sentences) == len(every):
@@ -96,17 +104,53 @@ def within_budget(question: str, ranked: Sequence[Episode], budget_tokens: int |
     return kept
 
 
+def _names(name: str, text: str) -> bool:
+    return re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE) is not None
+
+
+def asked_about(question: str, turns: Sequence[Episode]) -> str | None:
+    """The one person of the conversation (a speaker or listener of ``turns``) that the question
+    names, or None where it names none or both."""
+    people = sorted({p for e in turns for p in (e.meta.get("speaker"), e.meta.get("listener")) if p})
+    named = [p for p in people if _names(p, question)]
+    return named[0] if len(named) == 1 else None
+
+
+def attributed(question: str, answer: str, turns: Sequence[Episode]) -> bool:
+    """Whether an answer about the one person the question names comes from that person: a turn
+    sharing the most of the answer's words was said by them or names them. False only where the
+    best such turns are all someone else's talk about something else ("What did Caroline realize
+    after her charity race?" answered from Melanie's race): the answer belongs to the other
+    speaker. True where no person or no turn's words bear on it (nothing to judge by)."""
+    person = asked_about(question, turns)
+    words = set(tokenize(answer, stem=True)) - set(tokenize(person or "", stem=True))
+    if person is None or not words or NOT_MENTIONED.lower() in answer.lower():
+        return True
+    best, sources = 0, list[Episode]()
+    for e in turns:
+        shared = len(words & set(tokenize(_spoken(e)[1], stem=True)))
+        if shared and shared > best:
+            best, sources = shared, [e]
+        elif shared and shared == best:
+            sources.append(e)
+    return not sources or any(e.meta.get("speaker") == person or _names(person, _spoken(e)[1]) for e in sources)
+
+
 class TurnAnswerer:
     """``llm``: a graphmem chat model. ``max_tokens``: the answer's length. ``budget_tokens``: at
-    most this many prompt tokens of turns (None: every turn given). ``protocol``: see the module."""
+    most this many prompt tokens of turns (None: every turn given). ``protocol``: see the module.
+    ``attribute``: an answer about one person that the turns shown give to someone else becomes
+    "Not mentioned" (see ``attributed``); ``unattributed`` counts them."""
 
     def __init__(self, llm, max_tokens: int = 48, budget_tokens: int | None = ANSWER_BUDGET,
-                 protocol: str = "locomo"):
+                 protocol: str = "locomo", attribute: bool = True):
         self.llm = llm
         self.max_tokens = max_tokens
         self.budget_tokens = budget_tokens
         self.protocol = protocol
+        self.attribute = attribute
         self.failures = 0
+        self.unattributed = 0
         self.prompt_tokens: list[int] = []
 
     def messages(self, question: str, turns: Sequence[Episode]) -> list[dict]:
@@ -117,9 +161,9 @@ class TurnAnswerer:
     def answer(self, question, turns: Sequence[Episode]) -> str:
         """``turns``: best first; those within the budget are shown in the order said."""
         text, options = asked(question, self.protocol)
-        turns = within_budget(getattr(question, "question", question), turns, self.budget_tokens)
+        written = getattr(question, "question", question)
         try:
-            reply = self._reply(text, turns)
+            reply, shown = self._reply(text, within_budget(written, turns, self.budget_tokens))
         except GraphmemError as exc:  # one bad reply must not end a long evaluation
             self.failures += 1
             log.warning("answering failed (%d so far), counted as an empty answer: %s", self.failures, exc)
@@ -127,18 +171,25 @@ class TurnAnswerer:
             return ""
         self.prompt_tokens.append(reply.prompt_tokens)
         data = reply.data if isinstance(reply.data, dict) else {}
-        return chosen(str(data.get("answer", "")).strip(), options)
+        said = chosen(str(data.get("answer", "")).strip(), options)
+        if self.attribute and not attributed(written, said, shown):
+            self.unattributed += 1
+            log.info("%r answered %r from another person's turns: answered %r", written, said, NOT_MENTIONED)
+            return NOT_MENTIONED
+        return said
 
     def _reply(self, question: str, turns: Sequence[Episode]):
-        return self.llm.chat(self.messages(question, turns), schema=SCHEMA, max_tokens=self.max_tokens)
+        """The model's reply and the turns it was shown."""
+        return self.llm.chat(self.messages(question, turns), schema=SCHEMA, max_tokens=self.max_tokens), turns
 
 
 class FullContextAnswerer(TurnAnswerer):
     """Reads the most recent turns that fit ``context_tokens`` (default: the model's context less
     the answer and the prompt's frame)."""
 
-    def __init__(self, llm, max_tokens: int = 48, context_tokens: int | None = None, protocol: str = "locomo"):
-        super().__init__(llm, max_tokens, budget_tokens=None, protocol=protocol)
+    def __init__(self, llm, max_tokens: int = 48, context_tokens: int | None = None, protocol: str = "locomo",
+                 attribute: bool = True):
+        super().__init__(llm, max_tokens, budget_tokens=None, protocol=protocol, attribute=attribute)
         n_ctx = getattr(llm, "n_ctx", None) or 4096
         self.context_tokens = context_tokens or n_ctx - max_tokens - 300
 
