@@ -33,6 +33,22 @@ def test_bm25_ranks_lexical_match_first_and_supports_remove():
     assert len(r) == 3
 
 
+def test_coverage_is_the_idf_weighted_share_of_the_question_words_a_passage_holds():
+    r = BM25Retriever(stem=True)
+    r.add([P("a", "", "Aspirin doses for a migraine in children."),
+           P("b", "", "Migraine, migraine, migraine: a migraine headache again."),
+           P("c", "", "Roses in the garden."), P("d", "", "Children play in the garden.")])
+    ids, bm25 = r.scores("aspirin dose for children's migraines")
+    _, share = r.coverage("aspirin dose for children's migraines")
+    held = dict(zip(ids, share))
+    assert held["a"] == pytest.approx(1.0)  # every word (stems: dose/doses, migraine/migraines)
+    assert held["b"] == pytest.approx(held["d"]) and 0 < held["b"] < 0.5 and held["c"] == 0
+    assert bm25[ids.index("b")] == 0  # BM25 gives no weight to a word in half the passages; coverage does
+    assert not r.coverage("unknown words only")[1].any()
+    r.remove(["a"])
+    assert r.coverage("aspirin")[1].tolist() == [0.0, 0.0, 0.0]  # "aspirin" went with "a"
+
+
 @pytest.mark.slow
 def test_dense_ranks_paraphrase_first_and_is_incremental():
     r = DenseRetriever()

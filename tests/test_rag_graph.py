@@ -298,9 +298,10 @@ def test_the_prior_follows_the_corpus_shape_unless_given():
     assert cfg.prior(0.0) == (*UNTITLED_PRIOR, True)  # a guide's chunks, a conversation's turns
     assert cfg.prior(0.45) == (*TITLED_PRIOR, False)  # Wikipedia: passages name one another's titles
     half = cfg.prior(cfg.titled_share / 2)
-    assert half[:2] == pytest.approx(tuple((a + b) / 2 for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR)))
+    assert half[:3] == pytest.approx(tuple((a + b) / 2 for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR)))
     assert half.stems
-    assert GraphRAGConfig(lexical_weight=0.3, lexical_stems=False).prior(0.0) == (UNTITLED_PRIOR[0], 0.3, False)
+    given = GraphRAGConfig(lexical_weight=0.3, coverage_weight=0.0, lexical_stems=False)
+    assert given.prior(0.0) == (UNTITLED_PRIOR[0], 0.3, 0.0, False)
     with pytest.raises(ValueError, match="titled_share"):
         GraphRAGConfig(titled_share=0.0)
 

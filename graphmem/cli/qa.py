@@ -17,6 +17,7 @@ _GRAPH_FLAGS = {
     "passage_weight": number(float, min=0),
     "fact_top_k": NON_NEGATIVE,
     "lexical_weight": number(float, min=0),
+    "coverage_weight": number(float, min=0),
     "bridge_weight": number(float, min=0),
     "name_bridge_weight": number(float, min=0),
     "corroboration": number(float, min=0),

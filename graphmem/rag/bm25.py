@@ -54,6 +54,8 @@ class BM25Retriever:
         self._ids: list[str] = []
         self._weights: sp.csr_matrix | None = None  # term x document BM25 weights
         self._terms: dict[str, int] = {}
+        self._held: sp.csr_matrix | None = None  # term x document: 1 where the document holds the term
+        self._idf = np.zeros(0)  # log(documents / documents holding the term), per term row
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -89,6 +91,21 @@ class BM25Retriever:
         weights = np.fromiter(counts.values(), dtype=np.float64)
         return self._ids, np.asarray(self._weights[rows].T @ weights).ravel()
 
+    def coverage(self, question: str) -> tuple[list[str], np.ndarray]:
+        """Every passage id (sorted) with the share of the question's distinct words (those in
+        the corpus) that it holds, each word weighted by its IDF: a passage holding all of the
+        question's rare words scores 1 however often it repeats them or however long it is, where
+        BM25 rewards repeating one of them."""
+        if self._weights is None:
+            self._fit()
+        assert self._weights is not None  # _fit sets it
+        rows = sorted({row for tok in tokenize(question, self.stem) if (row := self._terms.get(tok)) is not None})
+        weights = self._idf[rows]
+        if not rows or weights.sum() <= 0:
+            return self._ids, np.zeros(len(self._ids))
+        assert self._held is not None  # _fit sets it with the weights
+        return self._ids, np.asarray(self._held[rows].T @ weights).ravel() / weights.sum()
+
     def _fit(self) -> None:
         self._ids = sorted(self._docs)
         # rank-bm25 divides by the mean length; an all-empty corpus would divide by zero.
@@ -102,3 +119,6 @@ class BM25Retriever:
                 cols.append(doc)
                 vals.append(fitted.idf[tok] * tf * (self.k1 + 1) / (tf + norm[doc]))
         self._weights = sp.csr_matrix((vals, (rows, cols)), shape=(len(self._terms), len(self._ids)))
+        # BM25's own IDF is 0 for a word in half the documents; coverage weighs every word held.
+        self._held = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=self._weights.shape)
+        self._idf = np.log(len(self._ids) / np.maximum(np.bincount(rows, minlength=len(self._terms)), 1))

@@ -306,12 +306,19 @@ class CorpusIndex:
 
     def lexical_scores(self, question: str, stems: bool) -> np.ndarray:
         """BM25 scores of every passage, in id order, over words' stems or words as written."""
+        return self._lexical(stems).scores(question)[1]
+
+    def lexical_coverage(self, question: str, stems: bool) -> np.ndarray:
+        """Per passage, in id order, the IDF-weighted share of the question's words it holds."""
+        return self._lexical(stems).coverage(question)[1]
+
+    def _lexical(self, stems: bool):
         if self._bm25 is None or self._bm25.stem != stems:
             from .bm25 import BM25Retriever
 
             self._bm25 = BM25Retriever(stem=stems)
             self._bm25.add(self.store.get_episodes(sorted(self.mentions.kinds)))
-        return self._bm25.scores(question)[1]
+        return self._bm25
 
 
 def section_node(origin: str, headings: tuple[str, ...]) -> str:

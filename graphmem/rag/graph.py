@@ -235,6 +235,8 @@ class CorpusGraph:
         if weights.lexical_weight > 0:
             lexical = self.index.lexical_scores(question, weights.stems)
             prior += weights.lexical_weight * (_unit_range(lexical) if len(lexical) else lexical)
+        if weights.coverage_weight > 0:
+            prior += weights.coverage_weight * self.index.lexical_coverage(question, weights.stems)
         passages = nodes[n_entities:]
         p[n_entities:] = weights.passage_weight * self._trusted(passages, prior)
         r = personalized_pagerank(walk, p, cfg.damping, cfg.ppr_tol, cfg.ppr_max_iter)
