@@ -304,6 +304,8 @@ def test_the_prior_follows_the_corpus_shape_unless_given():
     assert given.prior(0.0) == (UNTITLED_PRIOR[0], 0.3, 0.0, False)
     with pytest.raises(ValueError, match="titled_share"):
         GraphRAGConfig(titled_share=0.0)
+    with pytest.raises(ValueError, match="coverage_weight"):
+        GraphRAGConfig(coverage_weight=-1.0)
 
 
 def test_a_first_name_is_linked_to_the_one_full_name_it_begins(extractor):

@@ -99,12 +99,11 @@ class GraphRAGConfig:
         if not -1.0 <= self.synonym_threshold <= 1.0:
             raise ConfigError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
         if min(self.fact_top_k, self.passage_weight or 0, self.lexical_weight or 0, self.coverage_weight or 0,
-               self.bridge_weight,
-               self.bridge_top, self.name_bridge_weight, self.name_bridge_max, self.neighbour_weight,
-               self.section_weight, self.corroboration) < 0:
-            raise ConfigError("fact_top_k, passage_weight, lexical_weight, coverage_weight, bridge_weight, bridge_top, "
-                              "name_bridge_weight, name_bridge_max, neighbour_weight, section_weight and "
-                              "corroboration must not be negative")
+               self.bridge_weight, self.bridge_top, self.name_bridge_weight, self.name_bridge_max,
+               self.neighbour_weight, self.section_weight, self.corroboration) < 0:
+            raise ConfigError("fact_top_k, passage_weight, lexical_weight, coverage_weight, bridge_weight, "
+                              "bridge_top, name_bridge_weight, name_bridge_max, neighbour_weight, "
+                              "section_weight and corroboration must not be negative")
         if not 0.0 < self.titled_share <= 1.0:
             raise ConfigError(f"titled_share is a share in (0, 1], got {self.titled_share}")
 
