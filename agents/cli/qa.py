@@ -132,7 +132,7 @@ def _eval_conv(args) -> int:
     if answer is not None:
         report["answer_settings"] = {"answer_k": args.answer_k, "budget_tokens": args.answer_budget,
                                      "question_protocol": args.question_protocol,
-                                     "speaker_check": not args.no_speaker_check}
+                                     "speaker_check": answer.attribute}
     for kind, reader in (("memory", answer), ("full-context", full)):
         if reader is not None and kind in report.get("answers", {}):
             tokens = reader.prompt_tokens

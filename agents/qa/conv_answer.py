@@ -174,7 +174,7 @@ class TurnAnswerer:
         said = chosen(str(data.get("answer", "")).strip(), options)
         if self.attribute and not attributed(written, said, shown):
             self.unattributed += 1
-            log.info("%r answered %r from another person's turns: answered %r", written, said, NOT_MENTIONED)
+            log.info("%r: the turns shown give %r to another person; answering %r", written, said, NOT_MENTIONED)
             return NOT_MENTIONED
         return said
 

@@ -77,9 +77,7 @@ class BM25Retriever:
 
     def scores(self, question: str) -> tuple[list[str], np.ndarray]:
         """Every passage id (sorted) with its BM25 score for ``question``."""
-        if self._weights is None:
-            self._fit()
-        assert self._weights is not None  # _fit sets it
+        bm25_weights = self._fitted()
         counts: dict[int, int] = {}
         for tok in tokenize(question, self.stem):  # a repeated query word counts again, as in rank-bm25
             row = self._terms.get(tok)
@@ -89,22 +87,27 @@ class BM25Retriever:
             return self._ids, np.zeros(len(self._ids))
         rows = np.fromiter(counts, dtype=np.int64)
         weights = np.fromiter(counts.values(), dtype=np.float64)
-        return self._ids, np.asarray(self._weights[rows].T @ weights).ravel()
+        return self._ids, np.asarray(bm25_weights[rows].T @ weights).ravel()
 
     def coverage(self, question: str) -> tuple[list[str], np.ndarray]:
         """Every passage id (sorted) with the share of the question's distinct words (those in
         the corpus) that it holds, each word weighted by its IDF: a passage holding all of the
         question's rare words scores 1 however often it repeats them or however long it is, where
         BM25 rewards repeating one of them."""
-        if self._weights is None:
-            self._fit()
-        assert self._weights is not None  # _fit sets it
+        self._fitted()
         rows = sorted({row for tok in tokenize(question, self.stem) if (row := self._terms.get(tok)) is not None})
         weights = self._idf[rows]
         if not rows or weights.sum() <= 0:
             return self._ids, np.zeros(len(self._ids))
         assert self._held is not None  # _fit sets it with the weights
         return self._ids, np.asarray(self._held[rows].T @ weights).ravel() / weights.sum()
+
+    def _fitted(self) -> sp.csr_matrix:
+        """The term x document BM25 weights, fitted afresh after the passages changed."""
+        if self._weights is None:
+            self._fit()
+        assert self._weights is not None  # _fit sets it
+        return self._weights
 
     def _fit(self) -> None:
         self._ids = sorted(self._docs)
