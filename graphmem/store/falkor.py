@@ -56,6 +56,7 @@ SCHEMA = (
 # for few results; recall asks for 128 at a time anyway. Agreement with an exact search is measured
 # by scripts/bench_recall_server.py (recall@10 1.0 at 10k facts).
 HNSW_OPTIONS = "M: 16, efConstruction: 200, efRuntime: 200"
+DROP_WAIT_S = 30.0  # the longest a dropped vector index may stay listed (``_drop_vector_index``)
 # Dead index entries (vector nodes deleted since the index was built) per live vector node past which
 # the next write or open rebuilds the index. Why a tenth: a dead entry takes one of the places a
 # search asks the index for (twice k), so at a tenth an answer still holds k current facts unless
@@ -331,6 +332,10 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         return was
 
     def _drop_vector_index(self, kind: str) -> None:
+        """Drop ``kind``'s vector index and return once the server no longer lists it: FalkorDB
+        answers a DROP before the index is gone (seen: still listed ~10 ms later, in about one drop
+        in twenty), and a CREATE meanwhile is refused as "already indexed", which left the graph
+        with no index once the drop took effect."""
         self._vector_dims.pop(kind, None)
         try:
             self._write(f"DROP VECTOR INDEX FOR (v:{VECTOR_LABELS[kind]}) ON (v.embedding)",
@@ -338,6 +343,14 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         except CypherError as e:
             if "no such index" not in str(e):  # else another client dropped it first
                 raise
+        label, deadline, pause = VECTOR_LABELS[kind], time.monotonic() + DROP_WAIT_S, 0.005
+        while any(listed == label for _, listed, _ in self.vector_indexes()):
+            if time.monotonic() > deadline:  # another client may have made it again: it serves
+                log.warning("%s: the %s vector index is still listed %.0f s after it was dropped",
+                            self, kind, DROP_WAIT_S)
+                return
+            time.sleep(pause)
+            pause = min(2 * pause, 0.2)
 
     def reindex_vectors(self, wait: bool = True) -> dict[str, int]:
         """Rebuild the vector indexes now, so that no dead entry is left; kind -> the dead entries
