@@ -6,8 +6,9 @@ import pytest
 
 from graphmem.llm.base import LLMRequestError
 from graphmem.model import Episode
+from graphmem.rag.attribution import asked_about, attributed
 from graphmem_agents.qa.conv_answer import (
-    NOT_MENTIONED, FullContextAnswerer, TurnAnswerer, asked, asked_about, attributed, chosen, within_budget)
+    NOT_MENTIONED, FullContextAnswerer, TurnAnswerer, asked, chosen, within_budget)
 
 TURNS = [Episode(f"D1:{n}", n, f"Ana: turn number {n} " + "word " * 40, meta={"time": "8 May 2023"})
          for n in range(200)]

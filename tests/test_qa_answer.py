@@ -5,7 +5,7 @@ import pytest
 
 from graphmem.rag.answer import CITE_SCHEMA, Answerer, build_cite_messages, build_messages
 from graphmem.llm.base import LLMRequestError
-from graphmem.model import Triple
+from graphmem.model import Episode, Triple
 
 from scripted_llm import ScriptedChat
 
@@ -140,3 +140,25 @@ def test_cite_goes_through_a_real_chat_model_with_the_small_schema():
     assert answerer.cite("Who?", PASSAGES).failed and answerer.failures == 1
     assert all(schema == CITE_SCHEMA for _, schema in llm.requests)
     assert llm.requests[0][1]["properties"]["sources"]["items"] == {"type": "integer"}
+
+
+# A conversation's turns: Melanie ran the race, Caroline paints (LoCoMo-like, written here).
+RACE = Episode("D1:1", 1, "Melanie: After my charity race I realized self-care is important.",
+               meta={"speaker": "Melanie", "listener": "Caroline"})
+PAINT = Episode("D1:2", 2, "Caroline: I am painting a sunset these days.",
+                meta={"speaker": "Caroline", "listener": "Melanie"})
+
+
+def test_an_answer_the_turns_give_to_the_other_speaker_is_refused_and_counted():
+    question = "What did Caroline realize after her charity race?"
+    answerer = Answerer(ScriptedLLM([{"answer": "self-care is important", "sources": [1]},
+                                     {"answer": "self-care is important"}]))
+    cited = answerer.cite(question, [RACE, PAINT])
+    assert (cited.answer, cited.sources, cited.known) == ("", (), False)
+    assert answerer.answer(question, [RACE, PAINT]) == "unknown" and answerer.unattributed == 2
+    # Asked about the one who said it, or about a document's passages (no speakers): kept.
+    answerer = Answerer(ScriptedLLM([{"answer": "self-care is important", "sources": [1]},
+                                     {"answer": "Ilsa Moravec"}]))
+    assert answerer.cite("What did Melanie realize after her charity race?", [RACE, PAINT]).known
+    assert answerer.answer("Who is the mayor, Caroline?", PASSAGES) == "Ilsa Moravec"
+    assert answerer.unattributed == 0

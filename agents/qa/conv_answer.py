@@ -10,8 +10,8 @@ the conversation's dates, and an adversarial one (category 5) becomes a choice b
 mentioned in the conversation" and the answer it was written to tempt, in an order fixed by the
 question's id. ``protocol="plain"`` asks every question as it is written.
 
-Both readers check who an answer comes from (``attributed``): an answer about one person that the
-turns shown give to someone else becomes "Not mentioned in the conversation".
+Both readers check who an answer comes from (``graphmem.rag.attribution``): an answer about one
+person that the turns shown give to someone else becomes "Not mentioned in the conversation".
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from typing import Sequence
 from graphmem.errors import GraphmemError
 from graphmem.llm.base import LLMRequestError
 from graphmem.model import Episode
+from graphmem.rag.attribution import attributed, spoken
 from graphmem.rag.bm25 import tokenize
 
 from .conversation import turn_block
@@ -71,13 +72,6 @@ def chosen(reply: str, options: dict[str, str]) -> str:
     return reply
 
 
-def _spoken(e: Episode) -> tuple[str, str]:
-    """A turn's "Speaker: " head and the words said after it."""
-    said = e.text.strip()
-    speaker = f"{e.meta['speaker']}: " if e.meta.get("speaker") else ""
-    return (speaker, said[len(speaker):]) if speaker and said.startswith(speaker) else ("", said)
-
-
 def within_budget(question: str, ranked: Sequence[Episode], budget_tokens: int | None) -> list[Episode]:
     """The turns to show, best-ranked first, while they fit ``budget_tokens`` (estimated from
     characters); a turn too long for what is left keeps only its sentences that share a word with
@@ -90,7 +84,7 @@ def within_budget(question: str, ranked: Sequence[Episode], budget_tokens: int |
     for e in ranked:
         cost = len(turn_block(e)) + 1
         if cost > left:
-            head, said = _spoken(e)
+            head, said = spoken(e)
             every = _SENTENCE.split(said)
             sentences = [s for s in every if wanted & set(tokenize(s, stem=True))]
             if not sentences or len(sentences) == len(every):
@@ -102,38 +96,6 @@ def within_budget(question: str, ranked: Sequence[Episode], budget_tokens: int |
         kept.append(e)
         left -= cost
     return kept
-
-
-def _names(name: str, text: str) -> bool:
-    return re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE) is not None
-
-
-def asked_about(question: str, turns: Sequence[Episode]) -> str | None:
-    """The one person of the conversation (a speaker or listener of ``turns``) that the question
-    names, or None where it names none or both."""
-    people = sorted({p for e in turns for p in (e.meta.get("speaker"), e.meta.get("listener")) if p})
-    named = [p for p in people if _names(p, question)]
-    return named[0] if len(named) == 1 else None
-
-
-def attributed(question: str, answer: str, turns: Sequence[Episode]) -> bool:
-    """Whether an answer about the one person the question names comes from that person: a turn
-    sharing the most of the answer's words was said by them or names them. False only where the
-    best such turns are all someone else's talk about something else ("What did Caroline realize
-    after her charity race?" answered from Melanie's race): the answer belongs to the other
-    speaker. True where no person or no turn's words bear on it (nothing to judge by)."""
-    person = asked_about(question, turns)
-    words = set(tokenize(answer, stem=True)) - set(tokenize(person or "", stem=True))
-    if person is None or not words or NOT_MENTIONED.lower() in answer.lower():
-        return True
-    best, sources = 0, list[Episode]()
-    for e in turns:
-        shared = len(words & set(tokenize(_spoken(e)[1], stem=True)))
-        if shared and shared > best:
-            best, sources = shared, [e]
-        elif shared and shared == best:
-            sources.append(e)
-    return not sources or any(e.meta.get("speaker") == person or _names(person, _spoken(e)[1]) for e in sources)
 
 
 class TurnAnswerer:

@@ -3,7 +3,9 @@
 Two replies: ``Answerer.answer`` gives the answer text alone (eval-qa scores it; its prompt is
 unchanged so earlier runs' scores and cached replies still hold), and ``Answerer.cite`` gives the
 answer with the numbers of the passages it comes from, or says the passages do not tell
-(``graphmem ask``).
+(``graphmem ask``). Where the passages are a conversation's turns (meta ``speaker``), an answer
+about one person that the turns give to someone else is refused as the passages not telling
+(``graphmem.rag.attribution``).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Sequence
 from graphmem.errors import GraphmemError
 from graphmem.llm.base import BadReply
 from graphmem.llm.jsonout import JSONReplyError, json_in_reply
+from graphmem.rag.attribution import attributed
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +120,8 @@ class Answerer:
 
     Counters (a long run reads them at the end): ``failures`` (no usable reply: an empty answer),
     ``dropped_sources`` (source entries that name no shown passage), ``missing_sources`` (cited
-    replies without a source list: answers with no citations)."""
+    replies without a source list: answers with no citations), ``unattributed`` (answers about one
+    person of a conversation that the turns shown give to another: refused)."""
 
     def __init__(self, llm, top_k: int = 5, max_tokens: int | None = None):
         """``max_tokens``: the reply's budget (default ANSWER_TOKENS for ``answer``, CITE_TOKENS
@@ -128,6 +132,7 @@ class Answerer:
         self.failures = 0
         self.dropped_sources = 0
         self.missing_sources = 0
+        self.unattributed = 0
 
     def answer(self, question: str, passages: Sequence) -> str:
         messages = build_messages(question, passages[: self.top_k])
@@ -137,7 +142,8 @@ class Answerer:
             self._failed(exc)
             return ""
         data = reply.data if isinstance(reply.data, dict) else {}
-        return str(data.get("answer", "")).strip()
+        answer = str(data.get("answer", "")).strip()
+        return answer if self._attributed(question, answer, passages[: self.top_k]) else UNKNOWN
 
     def cite(self, question: str, passages: Sequence, facts: Sequence = ()) -> CitedAnswer:
         """The answer from the first ``top_k`` passages (and ``facts``, triples with ``text`` and
@@ -159,9 +165,17 @@ class Answerer:
             self._failed(problem)
             return CitedAnswer("", (), tokens, failed=True)
         answer = data["answer"].strip()
-        if is_unknown(answer):
+        if is_unknown(answer) or not self._attributed(question, answer, shown):
             return CitedAnswer("", (), tokens)
         return CitedAnswer(answer, self._sources(data.get("sources"), shown), tokens)
+
+    def _attributed(self, question: str, answer: str, shown: Sequence) -> bool:
+        """``attribution.attributed`` for the passages shown, counted and logged where it refuses."""
+        if attributed(question, answer, shown):
+            return True
+        self.unattributed += 1
+        log.info("%r: the turns shown give %r to another person; answering that they do not say", question, answer)
+        return False
 
     def _sources(self, given: object, shown: Sequence) -> tuple[str, ...]:
         if not isinstance(given, list):
