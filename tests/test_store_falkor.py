@@ -406,3 +406,48 @@ def test_a_bulk_write_the_server_refuses_leaves_neither_facts_nor_staging_nodes(
         assert st.cypher("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]  # the staging nodes were dropped
         st.add_triples(facts)  # and the same batch goes in again
     assert st.counts()["triples"] == 20 and st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 20}]
+
+
+def test_a_hubs_expansion_reads_its_list_of_newest_facts_and_gives_what_the_walk_gives(falkor_store_factory):
+    st = falkor_store_factory()
+    st.recent_facts = 6  # a hub from 6 facts written, not 1024
+    vecs = unit_rows(40, 16, 5)
+    facts = [Triple("hub", "r", f"x{i}", valid_from=i // 2) for i in range(30)] + \
+        [Triple(f"y{i}", "r", "hub", valid_from=20) for i in range(3)] + [Triple("lone", "r", "z", valid_from=1)]
+    for t, v in zip(facts, vecs):
+        t.embedding = v
+    for start in range(0, len(facts), 7):  # in step order, several writes
+        st.add_triples(sorted(facts[start:start + 7], key=lambda t: t.valid_from))
+    listed = st.cypher("MATCH (l:GraphmemRecent {name: 'hub'}) RETURN l.ids AS ids")[0]["ids"]
+    assert len(listed) == 6 and set(listed) <= {t.id for t in facts}
+    queries, pool = vecs[30:32] + vecs[:2], [facts[0].id, facts[33].id]
+    walk = super(FalkorStore, st).neighbour_scores
+
+    read, walked = st._read, []
+
+    def spied(query, doing, **params):
+        if doing == "scoring entities' facts":
+            walked.append(params["names"])
+        return read(query, doing, **params)
+
+    def agree(limit: int) -> tuple[dict, list]:
+        st._read, walked[:] = spied, []
+        got = st.neighbour_scores(["hub", "lone", "nobody"], queries, limit, pool)
+        st._read, asked = read, list(walked)
+        want = walk(["hub", "lone", "nobody"], queries, limit, pool)
+        assert {n: sorted((t, round(x, 5)) for t, x in got[n]) for n in got} == \
+            {n: sorted((t, round(x, 5)) for t, x in want[n]) for n in want}
+        return got, asked
+
+    got, asked = agree(3)
+    assert asked == [["lone", "nobody"]]  # the hub's candidates came from its list
+    assert facts[0].id in {tid for tid, _ in got["hub"]}  # the pool's old fact joins the newest
+    # Most of the list retired: fewer than limit current facts listed, so the hub is walked.
+    st.retire([i for i in listed[:-2]], 40)
+    assert agree(3)[1] == [["hub", "lone", "nobody"]]
+    # An entity forgotten with its last fact takes its list along.
+    st.add_triples([Triple("gone", "r", "soon", sources=["s9"])])
+    assert st.cypher("MATCH (l:GraphmemRecent) WHERE l.name IN ['gone', 'soon'] RETURN count(l) AS n") == [{"n": 2}]
+    st.delete_source("s9")
+    assert st.cypher("MATCH (l:GraphmemRecent) WHERE l.name IN ['gone', 'soon'] RETURN count(l) AS n") == [{"n": 0}]
+    assert st.cypher("MATCH (l:GraphmemRecent {name: 'hub'}) RETURN count(l) AS n") == [{"n": 1}]

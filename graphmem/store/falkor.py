@@ -26,6 +26,8 @@ import time
 import uuid
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
+
 from ..model import Episode, Triple, ordered_unique
 from . import falkor_bulk
 from . import falkor_writes as writes
@@ -36,9 +38,10 @@ from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .cypher_store import CypherStore
 from .falkor_connection import FalkorAddress, FalkorConnection
 from .falkor_layout import (EPISODE_RETURN_WITH_VECTOR, FACT_VECTOR, FALKOR_VECTORS, INDEX_STATE, READ_DEAD,
-                            TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS, VECTOR_LABELS)
+                            TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS, VECTOR_LABELS, fact_vector)
 from .falkor_migration import migrate_vectors_to_nodes
 from .falkor_params import with_vector
+from .falkor_recent import HUBS, RECENT, RECENT_FACTS, append_recent, hub_query, recent_rows
 from .falkor_values import plain
 from .namespaces import checked_namespace, label_suffix
 from .server_vectors import ServerVectorSearch, VectorKind
@@ -51,6 +54,7 @@ SCHEMA = (
     "CREATE INDEX FOR (m:GraphmemMeta) ON (m.key)",
     "CREATE INDEX FOR (v:FactVec) ON (v.id)",
     "CREATE INDEX FOR (v:EpisodeVec) ON (v.id)",
+    f"CREATE INDEX FOR (l:{RECENT}) ON (l.name)",
 )
 # HNSW settings: the server's defaults, but efRuntime (10 by default) raised for searches that ask
 # for few results; recall asks for 128 at a time anyway. Agreement with an exact search is measured
@@ -78,6 +82,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
     episode_return = EPISODE_RETURN_WITH_VECTOR
     vector_dialect = FALKOR_VECTORS
     fact_vector = FACT_VECTOR
+    recent_facts = RECENT_FACTS  # ids of its newest facts each entity keeps (``falkor_recent``)
 
     def __init__(self, uri: str = "falkor://127.0.0.1:6379", *, namespace: str = DEFAULT_NAMESPACE,
                  connection: FalkorConnection | None = None, graph: str | None = None,
@@ -149,20 +154,22 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         self._index_vectors("triples", rows)
         self._index_vectors("episodes", episode_rows)
         mark = writes.MARK_UNEMBEDDED if any(r["embedding"] is None for r in rows) else ""
+        mark += " " + append_recent(self.recent_facts)  # the endpoints' newest facts (``falkor_recent``)
+        recent = recent_rows(rows)
         doing = f"writing {len(rows)} triples"
         if self._loading is not None:
             tail = " WITH count(*) AS _ " + writes.episodes_without_vectors("$episodes") if episode_rows else ""
             query = writes.triples_without_vectors(falkor_bulk.STAGED_NAMES, falkor_bulk.STAGED_ROWS) + mark + tail
-            if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows},
+            if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows}, recent=recent,
                                   **({"episodes": falkor_bulk.without_vectors(episode_rows)} if episode_rows else {})):
                 return
         query = writes.WRITE_TRIPLES + mark
         names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
         if not episode_rows:
-            self._write_counting(query, doing, names=names, rows=rows)
+            self._write_counting(query, doing, names=names, rows=rows, recent=recent)
             return
         self._write_counting(query + writes.AND_EPISODES, f"{doing} and {len(episode_rows)} episodes", names=names,
-                             rows=rows, episodes=episode_rows)
+                             rows=rows, recent=recent, episodes=episode_rows)
 
     def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)
@@ -394,6 +401,31 @@ class FalkorStore(ServerVectorSearch, CypherStore):
             if entity == "NODE" and label in kinds:
                 self._vector_dims[kinds[label]] = dim
         return self._vector_dims
+
+    def neighbour_scores(self, entities: Sequence[str], vectors: np.ndarray, limit: int,
+                         pool: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+        """``ServerVectorSearch.neighbour_scores``, a hub's candidates read from its list of newest
+        facts instead of a walk over all of them (``falkor_recent``); the others', and a hub's
+        whose list holds fewer than ``limit`` current facts, by the walk."""
+        names = ordered_unique(entities)
+        hubs = {r["name"] for r in self._read(HUBS, "finding hubs", names=names, keep=self.recent_facts)} \
+            if names else set()
+        out: dict[str, list[tuple[str, float]]] = {n: [] for n in names}
+        walked = [n for n in names if n not in hubs]
+        if hubs:
+            listed: dict[str, int] = {}
+            for r in self._read(hub_query(self.vector_dialect, fact_vector("qs, name, listed")),
+                                "scoring hubs' newest facts", qs=np.asarray(vectors, dtype=np.float32).tolist(),
+                                names=[n for n in names if n in hubs], limit=int(limit), pool=list(pool)):
+                listed[r["name"]] = int(r["listed"])
+                out[r["name"]].append((r["id"], float(r["score"])))
+            short = {n for n in hubs if listed.get(n, 0) < limit}  # walked instead
+            for n in short:
+                out[n] = []
+            walked = [n for n in names if n not in hubs or n in short]
+        if walked:
+            out.update(super().neighbour_scores(walked, vectors, limit, pool))
+        return out
 
     def _has_vector_index(self, kind: str) -> bool:
         """Whether ``kind`` has its vector index on the server (asked until one is there: another

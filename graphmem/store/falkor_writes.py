@@ -7,6 +7,7 @@ back as the float32 values written. A row's vector comes as whole numbers and a 
 from __future__ import annotations
 
 from .falkor_layout import count_dead, write_vectors
+from .falkor_recent import RECENT
 
 # Insert or replace triples (``bolt_layout.triple_row`` rows, one per id) with their entities and
 # vectors: drop any old copy by id (its endpoints may differ), then create; the vector node stays
@@ -74,7 +75,7 @@ SET_META = "MERGE (m:GraphmemMeta {key: $key}) SET m.value = $value"
 # delete_source reads the triples the source supports (SOURCE_TRIPLES), then removes in one query
 # the episode, the triples only it supported ($doomed), with their vector nodes (counted dead), the
 # source from the others' sources ($kept), the doomed ids from episodes, and the entities left
-# without a triple ($names).
+# without a triple ($names), with their lists of newest facts (``falkor_recent``).
 SOURCE_TRIPLES = ("MATCH (s:Entity)-[r:REL]->(o:Entity) WHERE $id IN r.sources "
                   "RETURN r.id AS id, r.sources AS sources, s.name AS s, o.name AS o")
 DELETE_SOURCE = (
@@ -90,5 +91,6 @@ DELETE_SOURCE = (
     "SET e.triple_ids = [x IN e.triple_ids WHERE NOT x IN $doomed] "
     "WITH count(*) AS _ "
     "UNWIND $names AS name MATCH (n:Entity {name: name}) "
-    "OPTIONAL MATCH (n)-[r:REL]-() WITH n, count(r) AS degree WHERE degree = 0 DELETE n"
+    "OPTIONAL MATCH (n)-[r:REL]-() WITH n, count(r) AS degree WHERE degree = 0 "
+    f"OPTIONAL MATCH (l:{RECENT} {{name: n.name}}) DELETE n, l"  # with its list of newest facts
 )
