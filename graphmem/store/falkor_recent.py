@@ -60,8 +60,8 @@ def hub_query(dialect: VectorDialect, fact_vector: str) -> str:
             "WITH name, rs[..$limit] AS newest, size(rs) AS listed "
             # An empty pool would end every row at the UNWIND: one null keeps them.
             "UNWIND CASE WHEN size($pool) = 0 THEN [null] ELSE $pool END AS pid "
-            "OPTIONAL MATCH (a:Entity)-[p:REL {id: pid}]->(b:Entity) "
-            "WHERE p.valid_until IS NULL AND (a.name = name OR b.name = name) "
+            "OPTIONAL MATCH ()-[p:REL {id: pid}]->() "
+            "WHERE p.valid_until IS NULL AND (startNode(p).name = name OR endNode(p).name = name) "
             "WITH name, newest, listed, collect(p) AS near "
             f"WITH [q IN $qs | {dialect.query_vector.format('q')}] AS qs, name, listed, "
             "newest + [x IN near WHERE NOT x.id IN [y IN newest | y.id]] AS cands "
