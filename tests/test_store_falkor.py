@@ -451,3 +451,23 @@ def test_a_hubs_expansion_reads_its_list_of_newest_facts_and_gives_what_the_walk
     st.delete_source("s9")
     assert st.cypher("MATCH (l:GraphmemRecent) WHERE l.name IN ['gone', 'soon'] RETURN count(l) AS n") == [{"n": 0}]
     assert st.cypher("MATCH (l:GraphmemRecent {name: 'hub'}) RETURN count(l) AS n") == [{"n": 1}]
+
+
+def test_a_bulk_load_lists_each_entitys_newest_facts_once_at_its_end(falkor_store_factory):
+    facts = [Triple("hub", "r", f"x{i}", valid_from=i // 3) for i in range(25)] + [Triple("x3", "r", "x3", valid_from=9)]
+    for t, v in zip(facts, unit_rows(len(facts), 16, 8)):
+        t.embedding = v
+    batched, loaded = falkor_store_factory(), falkor_store_factory()
+    lists = "MATCH (l:GraphmemRecent) RETURN l.name AS name, l.ids AS ids ORDER BY name"
+    for st in (batched, loaded):
+        st.recent_facts = 6
+    batched.add_triples(facts[:10])
+    batched.add_triples(facts[10:])
+    with loaded.bulk_load():
+        loaded.write_batch(facts[:10], [])
+        assert loaded.cypher(lists) == []  # not per batch
+        loaded.write_batch(facts[10:], [])
+    # Written in step order, the lists are the ones per-write appending gives (a self-loop listed once).
+    assert loaded.cypher(lists) == batched.cypher(lists)
+    assert loaded.cypher("MATCH (l:GraphmemRecent {name: 'hub'}) RETURN l.ids AS ids")[0]["ids"] == \
+        [t.id for t in sorted(facts[:25], key=lambda t: (t.valid_from, t.id))][-6:]

@@ -41,7 +41,8 @@ from .falkor_layout import (EPISODE_RETURN_WITH_VECTOR, FACT_VECTOR, FALKOR_VECT
                             TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS, VECTOR_LABELS, fact_vector)
 from .falkor_migration import migrate_vectors_to_nodes
 from .falkor_params import with_vector
-from .falkor_recent import HUBS, RECENT, RECENT_FACTS, append_recent, hub_query, recent_rows
+from .falkor_recent import (HUBS, RECENT, RECENT_BATCH, RECENT_FACTS, append_recent, hub_query, recent_rows,
+                            remake_recent)
 from .falkor_values import plain
 from .namespaces import checked_namespace, label_suffix
 from .server_vectors import ServerVectorSearch, VectorKind
@@ -96,6 +97,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         self._vector_dims: dict[str, int] = {}  # kind -> dimension of its index on the server
         self._dead_seen: dict[str, int] = {}  # label -> the dead-entry count last checked against the share
         self._loading: dict[str, int] | None = None  # during bulk_load: kind -> dimension of its index to make
+        self._loaded_names: set[str] = set()  # during bulk_load: the entities written, to list at its end
         self._schema_lock = threading.Lock()
         try:
             for statement in SCHEMA:
@@ -154,15 +156,17 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         self._index_vectors("triples", rows)
         self._index_vectors("episodes", episode_rows)
         mark = writes.MARK_UNEMBEDDED if any(r["embedding"] is None for r in rows) else ""
-        mark += " " + append_recent(self.recent_facts)  # the endpoints' newest facts (``falkor_recent``)
-        recent = recent_rows(rows)
         doing = f"writing {len(rows)} triples"
         if self._loading is not None:
             tail = " WITH count(*) AS _ " + writes.episodes_without_vectors("$episodes") if episode_rows else ""
             query = writes.triples_without_vectors(falkor_bulk.STAGED_NAMES, falkor_bulk.STAGED_ROWS) + mark + tail
-            if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows}, recent=recent,
+            if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows},
                                   **({"episodes": falkor_bulk.without_vectors(episode_rows)} if episode_rows else {})):
+                self._loaded_names.update(n for r in rows for n in (r["s"], r["o"]))  # listed at the end
                 return
+        # The endpoints' lists of newest facts, in the same atomic query (``falkor_recent``).
+        mark += " " + append_recent(self.recent_facts)
+        recent = recent_rows(rows)
         query = writes.WRITE_TRIPLES + mark
         names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
         if not episode_rows:
@@ -219,7 +223,9 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         ``wait`` returns only once they are (``wait_for_vector_indexes``).
 
         A batch is two round trips (the vectors, then one atomic query for the rest that turns them
-        into vector nodes); a batch cut short between them leaves no fact behind. Nested, the outer
+        into vector nodes); a batch cut short between them leaves no fact behind. The entities'
+        lists of newest facts (``falkor_recent``) are made once at the end too, for the entities
+        written (until then a hub's expansion may miss the load's facts). Nested, the outer
         context makes the indexes."""
         if self._loading is not None:
             yield self
@@ -228,11 +234,15 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         for kind, dimension in dict(self._indexed_dims()).items():
             loading[kind] = dimension
             self._drop_vector_index(kind)
-        self._loading = loading
+        self._loading, self._loaded_names = loading, set()
         try:
             yield self
         finally:
             self._loading = None
+            names, self._loaded_names = sorted(self._loaded_names), set()
+            for start in range(0, len(names), RECENT_BATCH):
+                self._write(remake_recent(self.recent_facts), "listing entities' newest facts",
+                            names=names[start:start + RECENT_BATCH])
             # The fact index last: the server starts filling a second index only once the first is
             # filled (seen: that CREATE waited for it), so the small one goes first.
             for kind in sorted(loading, key=lambda kind: kind == "triples"):

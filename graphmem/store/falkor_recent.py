@@ -22,6 +22,7 @@ from typing import Sequence
 from .server_vectors import VectorDialect
 
 RECENT_FACTS = 1024  # ids kept per entity: twice recall's hub_scan (512), room for retired ones
+RECENT_BATCH = 5000  # entities listed per query at the end of a bulk load
 RECENT = "GraphmemRecent"  # the label of the lists' nodes (an index on name: ``FalkorStore``'s schema)
 
 
@@ -40,6 +41,16 @@ def append_recent(keep: int) -> str:
     keeping its last ``keep`` ids (a query goes on after ``WITH count(*) AS _``)."""
     return (f"WITH count(*) AS _ UNWIND $recent AS x MERGE (l:{RECENT} {{name: x.name}}) "
             f"SET l.ids = ([i IN coalesce(l.ids, []) WHERE NOT i IN x.ids] + x.ids)[-{int(keep)}..]")
+
+
+def remake_recent(keep: int) -> str:
+    """The write that makes the list of each entity of ``$names`` afresh from its facts, keeping
+    the newest ``keep``: a bulk load's end. Appending per batch slowed a bulk load to ~0.7x (100,000
+    facts: 7,522-7,849 against 9,875-11,371 facts/s, same server); listing once at the end,
+    ~0.9x (8,397-10,454 against 10,555-11,036)."""
+    return ("UNWIND $names AS name MATCH (n:Entity {name: name})-[r:REL]-() "
+            "WITH DISTINCT name, r ORDER BY r.valid_from, r.id "
+            f"WITH name, collect(r.id) AS ids MERGE (l:{RECENT} {{name: name}}) SET l.ids = ids[-{int(keep)}..]")
 
 
 # The names among $names whose list is full ($keep ids): the hubs.
