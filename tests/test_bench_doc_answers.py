@@ -1,17 +1,15 @@
 """scripts/bench_doc_answers.py on a tiny GraphRAG-Bench-style folder, answered by a scripted chat
 server (a real HTTP server; no model runs): the summary, the resumable log and the LLM cache."""
-import importlib.util
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from graphmem.testing.chat_server import ChatServer
+from script_module import load_script
 
 pytestmark = pytest.mark.slow  # builds a corpus graph (real spaCy and embedder)
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_doc_answers.py"
 CORPUS = [
     {"title": "Medical#0", "text": "Metformin is the first medicine given for type 2 diabetes. It lowers blood sugar."},
     {"title": "Medical#1", "text": "Asthma attacks are eased by a salbutamol inhaler, which opens the airways."},
@@ -50,10 +48,7 @@ def _reply(body):
 
 @pytest.fixture
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_doc_answers", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_doc_answers")
 
 
 def test_bench_answers_cites_logs_resumes_and_replays(bench, tmp_path, monkeypatch, capsys):

@@ -1,14 +1,14 @@
 """scripts/bench_poison.py on a tiny generated MuSiQue-shaped folder, graph and BM25 only: crafted
 passages reach the top, the trust defence keeps them out, and forget restores the clean ranking."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from script_module import load_script
+
 pytestmark = pytest.mark.slow  # builds a corpus graph (real spaCy and embedder)
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_poison.py"
 FACTS = [("Zorblat Kirvani", "Zorblat Kirvani is a painter born in Quenthaven."),
          ("Quenthaven", "Quenthaven is a fishing port. Ilsa Moravec is the mayor of Quenthaven."),
          ("Tomas Hale", "Tomas Hale is a sculptor born in Brindlecombe."),
@@ -33,10 +33,7 @@ def _folder(tmp_path: Path) -> Path:
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_poison", SCRIPT)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return load_script("bench_poison")
 
 
 def test_bench_poison_attacks_defends_and_forgets(tmp_path, capsys):

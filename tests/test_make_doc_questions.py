@@ -1,16 +1,14 @@
 """scripts/make_doc_questions.py on a folder of two documents, its questions written by a scripted
 chat server (a real HTTP server; no model runs): the rules that keep a question, the files eval-qa
 reads (gold resolved to the chunk it was written from) and the same set from the LLM cache."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from graphmem.testing.chat_server import ChatServer
+from script_module import load_script
 from graphmem_environments.qa import load_dataset
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_doc_questions.py"
 DOCS = {  # one chunk each
     "kettle/boiling.md": "# Kettle\n\nFill the kettle to the line before boiling. It switches off by itself "
                          "once the water boils, and the light goes out.",
@@ -35,10 +33,7 @@ def _reply(body):
 
 @pytest.fixture
 def make():
-    spec = importlib.util.spec_from_file_location("make_doc_questions", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_doc_questions")
 
 
 def test_questions_from_a_folder_are_kept_by_fixed_rules_and_their_gold_is_their_chunk(make, tmp_path,
