@@ -350,8 +350,8 @@ class FalkorStore(ServerVectorSearch, CypherStore):
 
     def _drop_vector_index(self, kind: str) -> None:
         """Drop ``kind``'s vector index and return once the server no longer lists it: FalkorDB
-        answers a DROP before the index is gone (seen: still listed ~10 ms later, in about one drop
-        in twenty), and a CREATE meanwhile is refused as "already indexed", which left the graph
+        answers a DROP before the index is gone (seen: still listed ~10 ms later, after about one drop
+        in thirty), and a CREATE meanwhile is refused as "already indexed", which left the graph
         with no index once the drop took effect."""
         self._vector_dims.pop(kind, None)
         try:
