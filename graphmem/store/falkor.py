@@ -41,8 +41,7 @@ from .falkor_layout import (EPISODE_RETURN_WITH_VECTOR, FACT_VECTOR, FALKOR_VECT
                             TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS, VECTOR_LABELS, fact_vector)
 from .falkor_migration import migrate_vectors_to_nodes
 from .falkor_params import with_vector
-from .falkor_recent import (HUBS, RECENT, RECENT_BATCH, RECENT_FACTS, append_recent, hub_query, recent_rows,
-                            remake_recent)
+from .falkor_recent import RECENT, RECENT_BATCH, RECENT_FACTS, append_recent, hub_query, recent_rows, remake_recent
 from .falkor_values import plain
 from .namespaces import checked_namespace, label_suffix
 from .server_vectors import ServerVectorSearch, VectorKind
@@ -61,6 +60,7 @@ SCHEMA = (
 # for few results; recall asks for 128 at a time anyway. Agreement with an exact search is measured
 # by scripts/bench_recall_server.py (recall@10 1.0 at 10k facts).
 HNSW_OPTIONS = "M: 16, efConstruction: 200, efRuntime: 200"
+HUB_QUERY = hub_query(FALKOR_VECTORS, fact_vector("qs, name, listed"))  # recall's expansion at hubs
 DROP_WAIT_S = 30.0  # the longest a dropped vector index may stay listed (``_drop_vector_index``)
 # Dead index entries (vector nodes deleted since the index was built) per live vector node past which
 # the next write or open rebuilds the index. Why a tenth: a dead entry takes one of the places a
@@ -418,21 +418,17 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         facts instead of a walk over all of them (``falkor_recent``); the others', and a hub's
         whose list holds fewer than ``limit`` current facts, by the walk."""
         names = ordered_unique(entities)
-        hubs = {r["name"] for r in self._read(HUBS, "finding hubs", names=names, keep=self.recent_facts)} \
-            if names else set()
         out: dict[str, list[tuple[str, float]]] = {n: [] for n in names}
-        walked = [n for n in names if n not in hubs]
-        if hubs:
-            listed: dict[str, int] = {}
-            for r in self._read(hub_query(self.vector_dialect, fact_vector("qs, name, listed")),
-                                "scoring hubs' newest facts", qs=np.asarray(vectors, dtype=np.float32).tolist(),
-                                names=[n for n in names if n in hubs], limit=int(limit), pool=list(pool)):
-                listed[r["name"]] = int(r["listed"])
-                out[r["name"]].append((r["id"], float(r["score"])))
-            short = {n for n in hubs if listed.get(n, 0) < limit}  # walked instead
-            for n in short:
-                out[n] = []
-            walked = [n for n in names if n not in hubs or n in short]
+        if not names:
+            return out
+        listed: dict[str, int] = {}
+        for r in self._read(HUB_QUERY, "scoring hubs' newest facts", qs=np.asarray(vectors, dtype=np.float32).tolist(),
+                            names=names, keep=self.recent_facts, limit=int(limit), pool=list(pool)):
+            listed[r["name"]] = int(r["listed"])
+            out[r["name"]].append((r["id"], float(r["score"])))
+        walked = [n for n in names if listed.get(n, 0) < limit]  # not hubs, or too few listed facts current
+        for n in walked:
+            out[n] = []
         if walked:
             out.update(super().neighbour_scores(walked, vectors, limit, pool))
         return out

@@ -1,4 +1,4 @@
-"""Each entity's newest facts, kept on the FalkorDB store's entity nodes for recall's expansion.
+"""Each entity's newest facts, kept in a list beside it on the FalkorDB store, for recall's expansion.
 
 The expansion takes, per entity, its ``limit`` newest current facts (``server_vectors.neighbour_query``).
 Found by walking the entity's relationships, that costs a hub all of them: at a million facts the
@@ -7,13 +7,14 @@ most of a recall's p95. FalkorDB keeps no order over one node's relationships, s
 one: every write appends the ids of the facts it writes to each endpoint's list (in the order of
 their valid_from, then id; a rewritten fact moves to the end), keeping the last ``RECENT_FACTS``.
 The list lives on a node of its own, ``(:GraphmemRecent {name, ids})``, not on the entity, so that
-users' Cypher sees entities as they were; it goes with its entity when ``forget`` deletes that. An entity whose list is full is a hub: its candidates are the current facts its
-list names (found by id through the relationship index), newest first, plus the queries' nearest
-facts that touch it. Where fewer than ``limit`` of the listed facts are current (many retired or
-forgotten), or an entity's list is not full (a small entity, or one written before lists existed),
-its facts are walked as before, so the candidates are the walk's wherever facts were written in
-the order of their steps (a fact written after ``RECENT_FACTS`` newer ones of its entity is the one
-case it misses).
+users' Cypher sees entities as they were; it goes with its entity when ``forget`` deletes that.
+An entity whose list is full is a hub: its candidates are the current facts its list names (found
+by id through the relationship index), newest first, plus the queries' nearest facts that touch
+it. Where fewer than ``limit`` of the listed facts are current (many retired or forgotten), or an
+entity's list is not full (a small entity, or one written before lists existed), its facts are
+walked as before, so the candidates are the walk's wherever facts were written in the order of
+their steps (a fact written after ``RECENT_FACTS`` newer ones of its entity is the one case it
+misses).
 """
 from __future__ import annotations
 
@@ -53,18 +54,15 @@ def remake_recent(keep: int) -> str:
             f"WITH name, collect(r.id) AS ids MERGE (l:{RECENT} {{name: name}}) SET l.ids = ids[-{int(keep)}..]")
 
 
-# The names among $names whose list is full ($keep ids): the hubs.
-HUBS = f"UNWIND $names AS name MATCH (l:{RECENT} {{name: name}}) WHERE size(l.ids) >= $keep RETURN name"
-
-
 def hub_query(dialect: VectorDialect, fact_vector: str) -> str:
-    """Per hub of ``$names``: its ``$limit`` newest current facts among those its list names, and
-    the current facts of ``$pool`` that touch it, each with its best similarity to ``$qs``;
-    ``listed``: how many of its listed facts are current (fewer than ``$limit``: walk it instead).
+    """Per hub of ``$names`` (an entity whose list holds ``$keep`` ids; the others give no row):
+    its ``$limit`` newest current facts among those its list names, and the current facts of
+    ``$pool`` that touch it, each with its best similarity to ``$qs``; ``listed``: how many of its
+    listed facts are current (fewer than ``$limit``: walk it instead).
     ``fact_vector``: a clause that binds the fact ``r``'s vector as ``vec``, carrying ``qs``,
     ``name`` and ``listed``."""
     best = dialect.cosine("vec", "q")
-    return (f"UNWIND $names AS name MATCH (l:{RECENT} {{name: name}}) "
+    return (f"UNWIND $names AS name MATCH (l:{RECENT} {{name: name}}) WHERE size(l.ids) >= $keep "
             "UNWIND l.ids AS fid MATCH ()-[r:REL {id: fid}]->() WHERE r.valid_until IS NULL "
             "WITH DISTINCT name, r ORDER BY r.valid_from DESC, r.id DESC "
             "WITH name, collect(r) AS rs "
