@@ -6,7 +6,7 @@ import pytest
 
 from falkor_server import falkor_server  # noqa: F401 - fixture
 from graphmem.model import Episode, Triple
-from graphmem.store import open_store
+from graphmem.store import falkor_recent, open_store
 from graphmem.store.base import CypherError, StoreError
 from graphmem.store.embedded import EmbeddedStore
 from graphmem.store.falkor import FalkorStore
@@ -408,6 +408,12 @@ def test_a_bulk_write_the_server_refuses_leaves_neither_facts_nor_staging_nodes(
     assert st.counts()["triples"] == 20 and st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 20}]
 
 
+def listed_ids(st: FalkorStore, name: str) -> list[str]:
+    """The fact ids of ``name``'s list of newest current facts, in its order."""
+    found = st.cypher("MATCH (l:GraphmemRecent {name: $name}) RETURN l.keys AS keys", {"name": name})
+    return [key[falkor_recent.KEY_ID_AT:] for key in found[0]["keys"]] if found else []
+
+
 def test_a_hubs_expansion_reads_its_list_of_newest_facts_and_gives_what_the_walk_gives(falkor_store_factory):
     st = falkor_store_factory()
     st.recent_facts = 6  # a hub from 6 facts written, not 1024
@@ -418,8 +424,8 @@ def test_a_hubs_expansion_reads_its_list_of_newest_facts_and_gives_what_the_walk
         t.embedding = v
     for start in range(0, len(facts), 7):  # in step order, several writes
         st.add_triples(sorted(facts[start:start + 7], key=lambda t: t.valid_from))
-    listed = st.cypher("MATCH (l:GraphmemRecent {name: 'hub'}) RETURN l.ids AS ids")[0]["ids"]
-    assert len(listed) == 6 and set(listed) <= {t.id for t in facts}
+    listed = listed_ids(st, "hub")
+    assert listed == [t.id for t in sorted(facts[:33], key=lambda t: (t.valid_from, t.id))][-6:]
     queries, pool = vecs[30:32] + vecs[:2], [facts[0].id, facts[33].id]
     walk = super(FalkorStore, st).neighbour_scores
 
@@ -442,8 +448,13 @@ def test_a_hubs_expansion_reads_its_list_of_newest_facts_and_gives_what_the_walk
     got, asked = agree(3)
     assert asked == [["lone", "nobody"]]  # the hub's candidates came from its list
     assert facts[0].id in {tid for tid, _ in got["hub"]}  # the pool's old fact joins the newest
-    # Most of the list retired: fewer than limit current facts listed, so the hub is walked.
-    st.retire([i for i in listed[:-2]], 40)
+    # A retired fact leaves the list, so the hub's newest current facts are still the walk's.
+    st.retire([listed[-1]], 40)
+    assert listed_ids(st, "hub") == listed[:-1]
+    assert agree(3)[1] == [["lone", "nobody"]]
+    # Most of the list retired: fewer than limit facts listed, so the hub is walked.
+    st.retire(listed[:-3], 40)
+    assert listed_ids(st, "hub") == listed[-3:-1]
     assert agree(3)[1] == [["hub", "lone", "nobody"]]
     # An entity forgotten with its last fact takes its list along.
     st.add_triples([Triple("gone", "r", "soon", sources=["s9"])])
@@ -453,12 +464,37 @@ def test_a_hubs_expansion_reads_its_list_of_newest_facts_and_gives_what_the_walk
     assert st.cypher("MATCH (l:GraphmemRecent {name: 'hub'}) RETURN count(l) AS n") == [{"n": 1}]
 
 
+def test_every_write_keeps_the_lists_of_newest_current_facts(falkor_store_factory):
+    st = falkor_store_factory()
+    a, b, c = (Triple("hub", "r", x, valid_from=step, sources=[f"s{step}"]) for step, x in ((1, "a"), (2, "b"), (3, "c")))
+    st.add_triples([c, a])
+    st.add_triples([b])
+    assert listed_ids(st, "hub") == [a.id, c.id, b.id] and listed_ids(st, "a") == [a.id]
+    st.retire([a.id], 4)
+    assert listed_ids(st, "hub") == [c.id, b.id] and listed_ids(st, "a") == []
+    # Passed back current (a write that undoes the retirement): listed again, at the end.
+    back = st.get_triple(a.id)
+    back.valid_until = back.retired_by = None
+    st.add_triples([back])
+    assert listed_ids(st, "hub") == [c.id, b.id, a.id]
+    # A batch's decision on a triple it read, where another client retired it meanwhile: it stays
+    # retired, so it is not listed.
+    st.retire([b.id], 6)
+    st.write_batch([Triple("hub", "r", "b", valid_from=2, sources=["s2", "s7"])], [], read_sources={b.id: ["s2"]})
+    assert st.get_triple(b.id).valid_until == 6 and listed_ids(st, "hub") == [c.id, a.id]
+    # A deleted source's triples leave the lists of the entities that stay.
+    st.add_triples([Triple("hub", "r", "d", valid_from=8, sources=["s8"]), Triple("c", "r", "e", valid_from=8, sources=["s8"])])
+    st.delete_source("s8")
+    assert listed_ids(st, "hub") == [c.id, a.id] and listed_ids(st, "c") == [c.id]
+    assert st.cypher("MATCH (l:GraphmemRecent) WHERE l.name IN ['d', 'e'] RETURN count(l) AS n") == [{"n": 0}]
+
+
 def test_a_bulk_load_lists_each_entitys_newest_facts_once_at_its_end(falkor_store_factory):
     facts = [Triple("hub", "r", f"x{i}", valid_from=i // 3) for i in range(25)] + [Triple("x3", "r", "x3", valid_from=9)]
     for t, v in zip(facts, unit_rows(len(facts), 16, 8)):
         t.embedding = v
     batched, loaded = falkor_store_factory(), falkor_store_factory()
-    lists = "MATCH (l:GraphmemRecent) RETURN l.name AS name, l.ids AS ids ORDER BY name"
+    lists = "MATCH (l:GraphmemRecent) RETURN l.name AS name, l.keys AS keys ORDER BY name"
     for st in (batched, loaded):
         st.recent_facts = 6
     batched.add_triples(facts[:10])
@@ -469,5 +505,4 @@ def test_a_bulk_load_lists_each_entitys_newest_facts_once_at_its_end(falkor_stor
         loaded.write_batch(facts[10:], [])
     # Written in step order, the lists are the ones per-write appending gives (a self-loop listed once).
     assert loaded.cypher(lists) == batched.cypher(lists)
-    assert loaded.cypher("MATCH (l:GraphmemRecent {name: 'hub'}) RETURN l.ids AS ids")[0]["ids"] == \
-        [t.id for t in sorted(facts[:25], key=lambda t: (t.valid_from, t.id))][-6:]
+    assert listed_ids(loaded, "hub") == [t.id for t in sorted(facts[:25], key=lambda t: (t.valid_from, t.id))][-6:]

@@ -38,10 +38,10 @@ from .cypher_limits import DEFAULT_LIMITS, CypherLimits, run_bounded
 from .cypher_store import CypherStore
 from .falkor_connection import FalkorAddress, FalkorConnection
 from .falkor_layout import (EPISODE_RETURN_WITH_VECTOR, FACT_VECTOR, FALKOR_VECTORS, INDEX_STATE, READ_DEAD,
-                            TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS, VECTOR_LABELS, fact_vector)
+                            TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS, VECTOR_LABELS)
 from .falkor_migration import migrate_vectors_to_nodes
 from .falkor_params import with_vector
-from .falkor_recent import RECENT, RECENT_BATCH, RECENT_FACTS, append_recent, hub_query, recent_rows, remake_recent
+from .falkor_recent import RECENT, RECENT_BATCH, RECENT_FACTS, append_recent, hub_query, remake_recent
 from .falkor_values import plain
 from .namespaces import checked_namespace, label_suffix
 from .server_vectors import ServerVectorSearch, VectorKind
@@ -60,7 +60,7 @@ SCHEMA = (
 # for few results; recall asks for 128 at a time anyway. Agreement with an exact search is measured
 # by scripts/bench_recall_server.py (recall@10 1.0 at 10k facts).
 HNSW_OPTIONS = "M: 16, efConstruction: 200, efRuntime: 200"
-HUB_QUERY = hub_query(FALKOR_VECTORS, fact_vector("qs, name, listed"))  # recall's expansion at hubs
+HUB_QUERY = hub_query(FALKOR_VECTORS)  # recall's expansion at hubs
 DROP_WAIT_S = 30.0  # the longest a dropped vector index may stay listed (``_drop_vector_index``)
 # Dead index entries (vector nodes deleted since the index was built) per live vector node past which
 # the next write or open rebuilds the index. Why a tenth: a dead entry takes one of the places a
@@ -83,7 +83,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
     episode_return = EPISODE_RETURN_WITH_VECTOR
     vector_dialect = FALKOR_VECTORS
     fact_vector = FACT_VECTOR
-    recent_facts = RECENT_FACTS  # ids of its newest facts each entity keeps (``falkor_recent``)
+    recent_facts = RECENT_FACTS  # keys of its newest current facts each entity keeps (``falkor_recent``)
 
     def __init__(self, uri: str = "falkor://127.0.0.1:6379", *, namespace: str = DEFAULT_NAMESPACE,
                  connection: FalkorConnection | None = None, graph: str | None = None,
@@ -166,14 +166,13 @@ class FalkorStore(ServerVectorSearch, CypherStore):
                 return
         # The endpoints' lists of newest facts, in the same atomic query (``falkor_recent``).
         mark += " " + append_recent(self.recent_facts)
-        recent = recent_rows(rows)
         query = writes.WRITE_TRIPLES + mark
         names = sorted({r["s"] for r in rows} | {r["o"] for r in rows})
         if not episode_rows:
-            self._write_counting(query, doing, names=names, rows=rows, recent=recent)
+            self._write_counting(query, doing, names=names, rows=rows)
             return
         self._write_counting(query + writes.AND_EPISODES, f"{doing} and {len(episode_rows)} episodes", names=names,
-                             rows=rows, recent=recent, episodes=episode_rows)
+                             rows=rows, episodes=episode_rows)
 
     def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)
@@ -415,20 +414,16 @@ class FalkorStore(ServerVectorSearch, CypherStore):
     def neighbour_scores(self, entities: Sequence[str], vectors: np.ndarray, limit: int,
                          pool: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
         """``ServerVectorSearch.neighbour_scores``, a hub's candidates read from its list of newest
-        facts instead of a walk over all of them (``falkor_recent``); the others', and a hub's
-        whose list holds fewer than ``limit`` current facts, by the walk."""
+        current facts instead of a walk over all of them (``falkor_recent``); the others' (an entity
+        whose list holds fewer than ``limit``) by the walk."""
         names = ordered_unique(entities)
         out: dict[str, list[tuple[str, float]]] = {n: [] for n in names}
         if not names:
             return out
-        listed: dict[str, int] = {}
         for r in self._read(HUB_QUERY, "scoring hubs' newest facts", qs=np.asarray(vectors, dtype=np.float32).tolist(),
-                            names=names, keep=self.recent_facts, limit=int(limit), pool=list(pool)):
-            listed[r["name"]] = int(r["listed"])
+                            names=names, limit=int(limit), pool=list(pool)):
             out[r["name"]].append((r["id"], float(r["score"])))
-        walked = [n for n in names if listed.get(n, 0) < limit]  # not hubs, or too few listed facts current
-        for n in walked:
-            out[n] = []
+        walked = [n for n in names if not out[n]]  # not hubs
         if walked:
             out.update(super().neighbour_scores(walked, vectors, limit, pool))
         return out

@@ -29,13 +29,8 @@ from .server_vectors import VectorDialect, VectorKind
 FALKOR_VECTORS = VectorDialect(query_vector="vecf32({})", similarity="1 - vec.cosineDistance({a}, {b})",
                                index_score="1 - score")
 VECTOR_LABELS = {"triples": "FactVec", "episodes": "EpisodeVec"}  # kind -> its vector nodes' label
-def fact_vector(carried: str = "qs, name") -> str:
-    """The clause that binds a fact r's vector as vec, carrying ``carried`` along (recall's
-    expansion: ``server_vectors``, ``falkor_recent``)."""
-    return f"MATCH (v:FactVec {{id: r.id}}) WITH {carried}, r, v.embedding AS vec"
-
-
-FACT_VECTOR = fact_vector()
+# The clause that binds a fact r's vector as vec (recall's expansion, ``server_vectors``).
+FACT_VECTOR = "MATCH (v:FactVec {id: r.id}) WITH qs, name, r, v.embedding AS vec"
 
 
 def _index_query(label: str, owner: str) -> str:

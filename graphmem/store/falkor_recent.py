@@ -1,79 +1,104 @@
-"""Each entity's newest facts, kept in a list beside it on the FalkorDB store, for recall's expansion.
+"""Each entity's newest current facts, kept in a list beside it on the FalkorDB store, for recall's
+expansion.
 
 The expansion takes, per entity, its ``limit`` newest current facts (``server_vectors.neighbour_query``).
 Found by walking the entity's relationships, that costs a hub all of them: at a million facts the
 largest entity of the synthetic benchmark has 35,000, and walking, filtering and sorting them took
 most of a recall's p95. FalkorDB keeps no order over one node's relationships, so the store keeps
-one: every write appends the ids of the facts it writes to each endpoint's list (in the order of
-their valid_from, then id; a rewritten fact moves to the end), keeping the last ``RECENT_FACTS``.
-The list lives on a node of its own, ``(:GraphmemRecent {name, ids})``, not on the entity, so that
-users' Cypher sees entities as they were; it goes with its entity when ``forget`` deletes that.
-An entity whose list is full is a hub: its candidates are the current facts its list names (found
-by id through the relationship index), newest first, plus the queries' nearest facts that touch
-it. Where fewer than ``limit`` of the listed facts are current (many retired or forgotten), or an
-entity's list is not full (a small entity, or one written before lists existed), its facts are
-walked as before, so the candidates are the walk's wherever facts were written in the order of
-their steps (a fact written after ``RECENT_FACTS`` newer ones of its entity is the one case it
-misses).
+one: a list of keys on a node of its own, ``(:GraphmemRecent {name, keys})`` (not on the entity, so
+that users' Cypher sees entities as they were), one key per current fact of the entity, made of
+the fact's ``valid_from`` (fixed width, so that keys sort as steps do) and its id
+(``KEY_ID_AT``). Every graphmem write keeps it in the same atomic query: a write lists the current
+facts it wrote and unlists the retired ones (``APPEND_RECENT``), a retirement unlists its facts
+(``falkor_writes.RETIRE``), a deletion its doomed ones and an entity left without facts its list
+(``falkor_writes.DELETE_SOURCE``); each list keeps its last ``RECENT_FACTS`` keys. A bulk load
+makes the lists once at its end instead (``remake_recent``).
+
+An entity whose list holds at least ``limit`` keys is a hub: its candidates are the facts of its
+``limit`` greatest keys, read by id from their vector nodes with no relationship read at all,
+plus the queries' nearest facts that touch it (``hub_query``). Any other entity is walked as before.
+So the candidates are the walk's wherever a list holds its entity's newest current facts: always,
+unless more than ``RECENT_FACTS`` facts of the entity were written after one that is still among
+its ``limit`` newest (facts written far out of step order), or facts were changed by Cypher of
+one's own rather than by graphmem's writes. A list made before keys existed (``ids``, stop 44's
+layout) is not read: such an entity is walked until its writes list ``limit`` facts again.
 """
 from __future__ import annotations
 
-from typing import Sequence
-
 from .server_vectors import VectorDialect
 
-RECENT_FACTS = 1024  # ids kept per entity: twice recall's hub_scan (512), room for retired ones
+RECENT_FACTS = 1024  # keys kept per entity: twice recall's hub_scan (512), room for facts written late
 RECENT_BATCH = 5000  # entities listed per query at the end of a bulk load
 RECENT = "GraphmemRecent"  # the label of the lists' nodes (an index on name: ``FalkorStore``'s schema)
+# A key: valid_from plus 2^62 as 19 digits (step numbers from -3.6e18 to 4.6e18 sort as their
+# text), then "|" and the fact's id, which starts at KEY_ID_AT.
+KEY_OFFSET = 2 ** 62
+KEY_ID_AT = 20
 
 
-def recent_rows(rows: Sequence[dict]) -> list[dict]:
-    """Per endpoint of the triple ``rows`` (``bolt_layout.triple_row``): ``name`` and the ``ids``
-    of its facts in this write, oldest first (valid_from, then id)."""
-    ids: dict[str, list[str]] = {}
-    for row in sorted(rows, key=lambda r: (r["valid_from"], r["id"])):
-        for name in dict.fromkeys((row["s"], row["o"])):
-            ids.setdefault(name, []).append(row["id"])
-    return [{"name": name, "ids": list(dict.fromkeys(found))} for name, found in sorted(ids.items())]
+def fact_key(fact: str) -> str:
+    """The Cypher expression of the relationship ``fact``'s key in its endpoints' lists."""
+    return f"toString({fact}.valid_from + {KEY_OFFSET}) + '|' + {fact}.id"
+
+
+def key_id(key: str) -> str:
+    """The Cypher expression of the fact id in the list key ``key``."""
+    return f"substring({key}, {KEY_ID_AT})"
+
+
+def unlisted(keys: str, ids: str) -> str:
+    """The Cypher expression of the list ``keys`` without the keys of the facts ``ids``."""
+    return f"[k IN {keys} WHERE NOT {key_id('k')} IN {ids}]"
 
 
 def append_recent(keep: int) -> str:
-    """The write stage that appends ``$recent`` (``recent_rows``) to the endpoints' lists, each
-    keeping its last ``keep`` ids (a query goes on after ``WITH count(*) AS _``)."""
-    return (f"WITH count(*) AS _ UNWIND $recent AS x MERGE (l:{RECENT} {{name: x.name}}) "
-            f"SET l.ids = ([i IN coalesce(l.ids, []) WHERE NOT i IN x.ids] + x.ids)[-{int(keep)}..]")
+    """The write stage that lists, for each endpoint of the facts ``$rows`` wrote (``rows[].id``),
+    those now current (oldest first: valid_from, then id) and unlists the others, each list keeping
+    its last ``keep`` keys (a query goes on after ``WITH count(*) AS _``). It reads the facts as the
+    write left them, so one that stayed retired (another client's retirement, kept by a merge) is
+    not listed."""
+    # Aliases of its own: FalkorDB 4.16 crashed on this stage's MATCH where it reused the write's
+    # (row, s, r, o) after the write's WITH, with the relationship index in place (seen).
+    return ("WITH count(*) AS _ UNWIND $rows AS written MATCH (ws)-[wr:REL {id: written.id}]->(wo) "
+            "UNWIND [ws.name, wo.name] AS endpoint WITH DISTINCT endpoint, wr ORDER BY wr.valid_from, wr.id "
+            f"WITH endpoint, collect(wr.id) AS ids, collect(CASE WHEN wr.valid_until IS NULL THEN {fact_key('wr')} END) AS now "
+            f"MERGE (wl:{RECENT} {{name: endpoint}}) SET wl.keys = ({unlisted('coalesce(wl.keys, [])', 'ids')} + now)[-{int(keep)}..]")
+
+
+def unlist(ids: str) -> str:
+    """The write stage that unlists the facts ``ids`` (a Cypher list) from the lists of ``$names``
+    (a query goes on after ``WITH count(*) AS _``)."""
+    return (f"WITH count(*) AS _ UNWIND $names AS unlisting MATCH (ul:{RECENT} {{name: unlisting}}) "
+            f"SET ul.keys = {unlisted('ul.keys', ids)}")
 
 
 def remake_recent(keep: int) -> str:
-    """The write that makes the list of each entity of ``$names`` afresh from its facts, keeping
-    the newest ``keep``: a bulk load's end. Appending per batch slowed a bulk load to ~0.7x (100,000
-    facts: 7,522-7,849 against 9,875-11,371 facts/s, same server); listing once at the end,
-    ~0.9x (8,397-10,454 against 10,555-11,036)."""
-    return ("UNWIND $names AS name MATCH (n:Entity {name: name})-[r:REL]-() "
+    """The write that makes the list of each entity of ``$names`` afresh from its current facts,
+    keeping the newest ``keep``: a bulk load's end. Appending per batch slowed a bulk load to ~0.7x
+    (100,000 facts: 7,522-7,849 against 9,875-11,371 facts/s, same server); listing once at the
+    end, ~0.9x (8,397-10,454 against 10,555-11,036)."""
+    return ("UNWIND $names AS name MATCH (n:Entity {name: name})-[r:REL]-() WHERE r.valid_until IS NULL "
             "WITH DISTINCT name, r ORDER BY r.valid_from, r.id "
-            f"WITH name, collect(r.id) AS ids MERGE (l:{RECENT} {{name: name}}) SET l.ids = ids[-{int(keep)}..]")
+            f"WITH name, collect({fact_key('r')}) AS keys MERGE (l:{RECENT} {{name: name}}) "
+            f"SET l.keys = keys[-{int(keep)}..]")
 
 
-def hub_query(dialect: VectorDialect, fact_vector: str) -> str:
-    """Per hub of ``$names`` (an entity whose list holds ``$keep`` ids; the others give no row):
-    its ``$limit`` newest current facts among those its list names, and the current facts of
-    ``$pool`` that touch it, each with its best similarity to ``$qs``; ``listed``: how many of its
-    listed facts are current (fewer than ``$limit``: walk it instead).
-    ``fact_vector``: a clause that binds the fact ``r``'s vector as ``vec``, carrying ``qs``,
-    ``name`` and ``listed``."""
+def hub_query(dialect: VectorDialect) -> str:
+    """Per hub of ``$names`` (an entity whose list holds at least ``$limit`` keys; the others give
+    no row): the facts of its ``$limit`` greatest keys, and the current facts of ``$pool`` that
+    touch it, each with its best similarity to ``$qs``. The listed facts are read from their vector
+    nodes alone: the list holds current facts only."""
     best = dialect.cosine("vec", "q")
-    return (f"UNWIND $names AS name MATCH (l:{RECENT} {{name: name}}) WHERE size(l.ids) >= $keep "
-            "UNWIND l.ids AS fid MATCH ()-[r:REL {id: fid}]->() WHERE r.valid_until IS NULL "
-            "WITH DISTINCT name, r ORDER BY r.valid_from DESC, r.id DESC "
-            "WITH name, collect(r) AS rs "
-            "WITH name, rs[..$limit] AS newest, size(rs) AS listed "
+    return (f"UNWIND $names AS name MATCH (l:{RECENT} {{name: name}}) WHERE size(l.keys) >= $limit "
+            "UNWIND l.keys AS k WITH name, k ORDER BY k DESC "
+            f"WITH name, [k IN collect(k)[..$limit] | {key_id('k')}] AS newest "
             # An empty pool would end every row at the UNWIND: one null keeps them.
             "UNWIND CASE WHEN size($pool) = 0 THEN [null] ELSE $pool END AS pid "
             "OPTIONAL MATCH ()-[p:REL {id: pid}]->() "
             "WHERE p.valid_until IS NULL AND (startNode(p).name = name OR endNode(p).name = name) "
-            "WITH name, newest, listed, collect(p) AS near "
-            f"WITH [q IN $qs | {dialect.query_vector.format('q')}] AS qs, name, listed, "
-            "newest + [x IN near WHERE NOT x.id IN [y IN newest | y.id]] AS cands "
-            f"UNWIND cands AS r {fact_vector} "
-            f"RETURN name, listed, r.id AS id, reduce(best = -2.0, q IN qs | CASE WHEN {best} > best "
-            f"THEN {best} ELSE best END) AS score")
+            "WITH name, newest, collect(p.id) AS near "
+            f"WITH [q IN $qs | {dialect.query_vector.format('q')}] AS qs, name, "
+            "newest + [x IN near WHERE NOT x IN newest] AS cands "
+            "UNWIND cands AS fid MATCH (v:FactVec {id: fid}) WITH qs, name, fid, v.embedding AS vec "
+            f"WITH name, fid, [q IN qs | {best}] AS sims "
+            "RETURN name, fid AS id, reduce(top = -2.0, s IN sims | CASE WHEN s > top THEN s ELSE top END) AS score")
