@@ -82,6 +82,26 @@ def test_html_headings_blocks_and_title():
     ]
 
 
+def test_html_with_marked_main_content_gives_that_content_only():
+    # A documentation page: help pop-up, theme menu and sidebar around the chapter.
+    page = """<html><head><title>Ownership - The Book</title></head><body>
+<div id="help"><h2>Keyboard shortcuts</h2><p>Press S to search</p></div>
+<ul role="menu"><li>Light</li><li>Coal</li></ul>
+<div class="page"><main><h1>Ownership</h1><p>Each value has an owner.</p>
+<div><p>Values are dropped at the end of scope.</p></div>
+<div role="navigation"><div><a href="next.html">Next chapter</a></div></div>
+<p>Borrowing lends a value.</p></main></div>
+<footer><p>Built with a generator</p></footer></body></html>"""
+    title, sections = read_html(page)
+    assert title == "Ownership - The Book"
+    assert [(s.path, s.paragraphs) for s in sections] == [
+        (("Ownership",), ["Ownership", "Each value has an owner.", "Values are dropped at the end of scope.",
+                          "Borrowing lends a value."])]
+    # role="main" on a div (Sphinx's pages), with divs nested in it: read to the div that closes it.
+    sphinx = page.replace("<main>", '<div role="main">').replace("</main>", "</div>")
+    assert read_html(sphinx) == (title, sections)
+
+
 def _pdf(pages: list[list[str]]) -> bytes:
     """A minimal valid PDF: each page's lines in Helvetica, one under the other."""
     objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>", 3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
