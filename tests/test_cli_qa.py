@@ -115,7 +115,7 @@ def test_ask_json_gives_the_answer_its_sources_and_the_passages(graph_file, tmp_
                          ["--graph", graph_file, "--k", "3", "--json", QUESTION["question"]],
                          tmp_path, monkeypatch)
     report = json.loads(capsys.readouterr().out)
-    assert list(report) == ["question", "answer", "known", "sources", "drafts", "passages", "facts"]
+    assert list(report) == ["question", "answer", "known", "unattributed", "sources", "drafts", "passages", "facts"]
     assert (report["question"], report["answer"], report["known"], report["drafts"]) == \
         (QUESTION["question"], "Ilsa Moravec", True, [])
     passages = report["passages"]
@@ -138,10 +138,10 @@ def test_ask_says_when_the_passages_do_not_tell(graph_file, tmp_path, capsys, mo
     _ask_with([{"answer": "unknown", "sources": []}], ["--graph", graph_file, "--json", "Who painted it?"],
               tmp_path, monkeypatch)
     report = json.loads(capsys.readouterr().out)
-    assert (report["answer"], report["known"], report["sources"]) == ("", False, [])
+    assert (report["answer"], report["known"], report["unattributed"], report["sources"]) == ("", False, False, [])
     assert _run(["ask", "--graph", graph_file, "--no-answer", "--json", "Who painted it?"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert (report["answer"], report["known"], report["sources"]) == (None, None, [])
+    assert (report["answer"], report["known"], report["unattributed"], report["sources"]) == (None, None, None, [])
     assert report["passages"]
 
 

@@ -154,11 +154,12 @@ def test_an_answer_the_turns_give_to_the_other_speaker_is_refused_and_counted():
     answerer = Answerer(ScriptedLLM([{"answer": "self-care is important", "sources": [1]},
                                      {"answer": "self-care is important"}]))
     cited = answerer.cite(question, [RACE, PAINT])
-    assert (cited.answer, cited.sources, cited.known) == ("", (), False)
+    assert (cited.answer, cited.sources, cited.known, cited.unattributed) == ("", (), False, True)
     assert answerer.answer(question, [RACE, PAINT]) == "unknown" and answerer.unattributed == 2
     # Asked about the one who said it, or about a document's passages (no speakers): kept.
     answerer = Answerer(ScriptedLLM([{"answer": "self-care is important", "sources": [1]},
                                      {"answer": "Ilsa Moravec"}]))
-    assert answerer.cite("What did Melanie realize after her charity race?", [RACE, PAINT]).known
+    kept = answerer.cite("What did Melanie realize after her charity race?", [RACE, PAINT])
+    assert kept.known and not kept.unattributed
     assert answerer.answer("Who is the mayor, Caroline?", PASSAGES) == "Ilsa Moravec"
     assert answerer.unattributed == 0

@@ -109,6 +109,8 @@ def _answer_line(cited, passages: dict) -> str:
         return "(not asked: --no-answer)"
     if cited.failed:
         return "(none: the model gave no usable reply)"
+    if cited.unattributed:
+        return "(not in the graph's passages: the answer found there is said by or of someone else)"
     if not cited.known:
         return "(not in the graph's passages)"
     if not cited.sources:
@@ -134,6 +136,7 @@ def _ask_report(question: str, cited, drafts: list[str], shown, facts) -> dict:
         "question": question,
         "answer": cited.answer if cited else None,
         "known": cited.known if cited else None,
+        "unattributed": cited.unattributed if cited else None,
         "sources": [source(pid) for pid in cited.sources] if cited else [],
         "drafts": drafts,
         "passages": [{"id": p.id, "title": p.title, "score": round(score, 6), "text": p.text,

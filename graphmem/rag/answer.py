@@ -57,13 +57,15 @@ CITE_TOKENS = 160  # a sentence and a few numbers: a reply cut short is not JSON
 
 @dataclass(frozen=True)
 class CitedAnswer:
-    """``answer``: "" when the passages do not say (or the model gave no usable reply: ``failed``).
-    ``sources``: the ids of the passages cited, in the model's order, each once."""
+    """``answer``: "" when the passages do not say (or the model gave no usable reply: ``failed``;
+    or its answer was about one person of a conversation and the turns shown give it to another:
+    ``unattributed``). ``sources``: the ids of the passages cited, in the model's order, each once."""
 
     answer: str
     sources: tuple[str, ...] = ()
     prompt_tokens: int = 0
     failed: bool = False
+    unattributed: bool = False
 
     @property
     def known(self) -> bool:
@@ -165,8 +167,10 @@ class Answerer:
             self._failed(problem)
             return CitedAnswer("", (), tokens, failed=True)
         answer = data["answer"].strip()
-        if is_unknown(answer) or not self._attributed(question, answer, shown):
+        if is_unknown(answer):
             return CitedAnswer("", (), tokens)
+        if not self._attributed(question, answer, shown):
+            return CitedAnswer("", (), tokens, unattributed=True)
         return CitedAnswer(answer, self._sources(data.get("sources"), shown), tokens)
 
     def _attributed(self, question: str, answer: str, shown: Sequence) -> bool:
