@@ -9,7 +9,7 @@ one: a list of keys on a node of its own, ``(:GraphmemRecent {name, keys})`` (no
 that users' Cypher sees entities as they were), one key per current fact of the entity, made of
 the fact's ``valid_from`` (fixed width, so that keys sort as steps do) and its id
 (``KEY_ID_AT``). Every graphmem write keeps it in the same atomic query: a write lists the current
-facts it wrote and unlists the retired ones (``APPEND_RECENT``), a retirement unlists its facts
+facts it wrote and unlists the retired ones (``append_recent``), a retirement unlists its facts
 (``falkor_writes.RETIRE``), a deletion its doomed ones and an entity left without facts its list
 (``falkor_writes.DELETE_SOURCE``); each list keeps its last ``RECENT_FACTS`` keys. A bulk load
 makes the lists once at its end instead (``remake_recent``).
