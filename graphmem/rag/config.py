@@ -78,9 +78,9 @@ class GraphRAGConfig:
     name_bridge_max: int = _setting(
         10, "names in more passages than this get no proper-name bridge")
     neighbour_weight: float = _setting(
-        0.5, "share of the better of its two neighbours' scores a passage gains, its neighbours being "
-             "the passages just before and after it in one sequence (a conversation session's turns, a document's "
-             "chunks); 0: off")
+        0.5, "share of the better of its two neighbours' scores a conversation's turn gains, its neighbours "
+             "being the turns just before and after it in its session (a document's chunks have none: each "
+             "stands alone); 0: off")
     section_weight: float = _setting(
         1.0, "weight of the links of a section's node (shared by its chunks, linked to the section "
              "above it and to its document's node) beside a mention's 1; a section gets a node where "

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ..corpus import DOCUMENT, POSITION, SECTION, SECTION_SEPARATOR
+from ..corpus import DOCUMENT, SECTION, SECTION_SEPARATOR
 from ..model import Episode, Triple
 from ..store.base import GraphStore
 from ..trust import FULL_TRUST, trust_of
@@ -46,7 +46,7 @@ class CorpusIndex:
         self.edges: dict[str, tuple[str, str]] = {}  # current triple id -> (subject, object)
         self.synonyms: dict[tuple[str, str], float] = {}
         # sequence -> {passage id: place}: a conversation session's turns in the order they were
-        # said (their steps), a document's chunks in the order they come (their positions)
+        # said (their steps)
         self.sessions: dict[tuple[str, str], dict[str, int]] = {}
         self.trust: dict[str, float] = {}  # passage id -> its source's trust, where below full
         # passage id -> where it comes from (its document, else its title): facts stated by
@@ -94,8 +94,8 @@ class CorpusIndex:
         self._changed()
 
     def moved(self, episodes: Sequence[Episode]) -> None:
-        """Episodes whose meta changed (a chunk that moved in its document): their place in
-        their sequences follows."""
+        """Episodes whose meta changed (a chunk that moved in its document): their section
+        follows, and a turn's place in its session."""
         for ep in episodes:
             for members in self.sessions.values():
                 members.pop(ep.id, None)
@@ -327,11 +327,10 @@ def section_node(origin: str, headings: tuple[str, ...]) -> str:
 
 
 def _sequence_of(ep: Episode) -> tuple[tuple[str, str], int] | None:
-    """(the sequence a passage belongs to, its place there): a turn's session and step, a chunk's
-    document and position; None for a passage on its own (a Wikipedia paragraph)."""
+    """(the conversation session a turn belongs to, its place there: its step); None for any other
+    passage. A document's chunks are no sequence: the chunker makes each one stand alone (a few
+    paragraphs under their heading), and lending a chunk its neighbours' scores cost recall on
+    every document corpus measured (docs/qa.md), where a turn often answers the one before it."""
     if session := ep.meta.get(SESSION):
         return (SESSION, session), ep.step
-    document, position = ep.meta.get(DOCUMENT), ep.meta.get(POSITION, "")
-    if document and position.isdigit():
-        return (DOCUMENT, document), int(position)
     return None
