@@ -100,6 +100,9 @@ def test_html_with_marked_main_content_gives_that_content_only():
     # role="main" on a div (Sphinx's pages), with divs nested in it: read to the div that closes it.
     sphinx = page.replace("<main>", '<div role="main">').replace("</main>", "</div>")
     assert read_html(sphinx) == (title, sections)
+    # An empty main (filled by a script in a browser): the whole page is read.
+    empty = read_html("<body><p>Chapter text</p><main></main></body>")[1]
+    assert [s.paragraphs for s in empty] == [["Chapter text"]]
 
 
 def _pdf(pages: list[list[str]]) -> bytes:

@@ -138,12 +138,14 @@ class _PageReader(HTMLParser):
 
 def read_html(text: str) -> tuple[str, list[Section]]:
     """(the page's ``<title>``, "" when none; its sections: those of its main content where it
-    marks one)."""
+    marks one that holds text)."""
     reader = _PageReader(main_only=True)
     reader.feed(text)
     reader.finish()
-    if not reader.saw_main:  # no main content marked: the whole page
+    sections = reader.sections.sections()
+    if not reader.saw_main or not sections:  # no main content marked, or an empty one: the whole page
         reader = _PageReader(main_only=False)
         reader.feed(text)
         reader.finish()
-    return reader.title, reader.sections.sections()
+        sections = reader.sections.sections()
+    return reader.title, sections
