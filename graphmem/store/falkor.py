@@ -41,7 +41,7 @@ from .falkor_layout import (EPISODE_RETURN_WITH_VECTOR, FACT_VECTOR, FALKOR_VECT
                             TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS, VECTOR_LABELS)
 from .falkor_migration import migrate_vectors_to_nodes
 from .falkor_params import with_vector
-from .falkor_recent import RECENT, RECENT_BATCH, RECENT_FACTS, append_recent, hub_query, remake_recent
+from .falkor_recent import RECENT, RECENT_BATCH, RECENT_FACTS, append_recent, hub_query, remake_recent, unlisted_rows
 from .falkor_values import plain
 from .namespaces import checked_namespace, label_suffix
 from .server_vectors import ServerVectorSearch, VectorKind
@@ -204,7 +204,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         kept = [r["id"] for r in touched if r["id"] not in doomed]
         names = sorted({r["s"] for r in touched} | {r["o"] for r in touched})
         self._write_counting(writes.DELETE_SOURCE, f"deleting source {source_id!r}", id=source_id, doomed=doomed,
-                             kept=kept, names=names)
+                             kept=kept, names=names, unlisted=unlisted_rows(touched, set(doomed)))
         return doomed
 
     def set_meta(self, key: str, value: Any) -> None:

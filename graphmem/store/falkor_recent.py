@@ -25,6 +25,8 @@ layout) is not read: such an entity is walked until its writes list ``limit`` fa
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from .server_vectors import VectorDialect
 
 RECENT_FACTS = 1024  # keys kept per entity: twice recall's hub_scan (512), room for facts written late
@@ -65,11 +67,22 @@ def append_recent(keep: int) -> str:
             f"MERGE (wl:{RECENT} {{name: endpoint}}) SET wl.keys = ({unlisted('coalesce(wl.keys, [])', 'ids')} + now)[-{int(keep)}..]")
 
 
-def unlist(ids: str) -> str:
-    """The write stage that unlists the facts ``ids`` (a Cypher list) from the lists of ``$names``
-    (a query goes on after ``WITH count(*) AS _``)."""
-    return (f"WITH count(*) AS _ UNWIND $names AS unlisting MATCH (ul:{RECENT} {{name: unlisting}}) "
-            f"SET ul.keys = {unlisted('ul.keys', ids)}")
+# The write stage that unlists, per entity of ``$unlisted`` (``unlisted_rows``), its facts ``ids``
+# (a query goes on after ``WITH count(*) AS _``). Per entity: a list is compared with its own facts
+# only, not with every fact a write touches.
+UNLIST = (f"WITH count(*) AS _ UNWIND $unlisted AS u MATCH (ul:{RECENT} {{name: u.name}}) "
+          f"SET ul.keys = {unlisted('ul.keys', 'u.ids')}")
+
+
+def unlisted_rows(facts: Sequence[dict], ids: set[str]) -> list[dict]:
+    """``$unlisted`` for ``UNLIST``: per endpoint (``s``, ``o``) of the ``facts`` whose id is in
+    ``ids``, those ids."""
+    by_name: dict[str, list[str]] = {}
+    for fact in facts:
+        if fact["id"] in ids:
+            for name in dict.fromkeys((fact["s"], fact["o"])):
+                by_name.setdefault(name, []).append(fact["id"])
+    return [{"name": name, "ids": found} for name, found in sorted(by_name.items())]
 
 
 def remake_recent(keep: int) -> str:

@@ -7,7 +7,7 @@ back as the float32 values written. A row's vector comes as whole numbers and a 
 from __future__ import annotations
 
 from .falkor_layout import count_dead, write_vectors
-from .falkor_recent import RECENT, unlist, unlisted
+from .falkor_recent import RECENT, UNLIST, unlisted
 
 # Insert or replace triples (``bolt_layout.triple_row`` rows, one per id) with their entities and
 # vectors: drop any old copy by id (its endpoints may differ), then create; the vector node stays
@@ -50,12 +50,11 @@ UNMARK_UNEMBEDDED = (WITHOUT_VECTOR + "WITH count(r) AS n WHERE n = 0 "
 # current facts (``falkor_recent``); returns the ids it retired.
 RETIRE = ("MATCH (s)-[r:REL]->(o) WHERE r.id IN $ids AND r.valid_until IS NULL "
           "SET r.valid_until = $step, r.retired_by = $by "
-          "WITH collect(r.id) AS done, collect(s.name) + collect(o.name) AS names "
-          # No triple retired would end the query at the UNWIND: one null keeps its row.
-          "UNWIND CASE WHEN size(names) = 0 THEN [null] ELSE names END AS name WITH DISTINCT done, name "
+          "WITH r, [s.name, o.name] AS ends UNWIND ends AS name "
+          "WITH name, collect(DISTINCT r.id) AS gone "  # per entity: its list is compared with its own
           f"OPTIONAL MATCH (l:{RECENT} {{name: name}}) "
-          f"FOREACH (x IN CASE WHEN l IS NULL THEN [] ELSE [l] END | SET x.keys = {unlisted('x.keys', 'done')}) "
-          "WITH DISTINCT done UNWIND done AS id RETURN id")
+          f"FOREACH (x IN CASE WHEN l IS NULL THEN [] ELSE [l] END | SET x.keys = {unlisted('x.keys', 'gone')}) "
+          "WITH gone UNWIND gone AS id RETURN DISTINCT id")
 
 
 
@@ -97,7 +96,7 @@ DELETE_SOURCE = (
     "WITH count(*) AS _ "
     "OPTIONAL MATCH (e:Episode) WHERE any(x IN e.triple_ids WHERE x IN $doomed) "
     "SET e.triple_ids = [x IN e.triple_ids WHERE NOT x IN $doomed] "
-    + unlist("$doomed") + " WITH count(*) AS _ "
+    + UNLIST + " WITH count(*) AS _ "
     "UNWIND $names AS name MATCH (n:Entity {name: name}) "
     "OPTIONAL MATCH (n)-[r:REL]-() WITH n, count(r) AS degree WHERE degree = 0 "
     f"OPTIONAL MATCH (l:{RECENT} {{name: n.name}}) DELETE n, l"  # with its list of newest facts
