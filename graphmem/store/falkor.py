@@ -41,7 +41,7 @@ from .falkor_layout import (EPISODE_RETURN_WITH_VECTOR, FACT_VECTOR, FALKOR_VECT
                             TRIPLE_RETURN_WITH_VECTOR, VECTOR_KINDS, VECTOR_LABELS)
 from .falkor_migration import migrate_vectors_to_nodes
 from .falkor_params import with_vector
-from .falkor_recent import RECENT, RECENT_BATCH, RECENT_FACTS, append_recent, hub_query, remake_recent, unlisted_rows
+from .falkor_recent import RECENT, RECENT_BATCH, RECENT_FACTS, append_recent, expansion_query, remake_recent, unlisted_rows
 from .falkor_values import plain
 from .namespaces import checked_namespace, label_suffix
 from .server_vectors import ServerVectorSearch, VectorKind
@@ -60,7 +60,7 @@ SCHEMA = (
 # for few results; recall asks for 128 at a time anyway. Agreement with an exact search is measured
 # by scripts/bench_recall_server.py (recall@10 1.0 at 10k facts).
 HNSW_OPTIONS = "M: 16, efConstruction: 200, efRuntime: 200"
-HUB_QUERY = hub_query(FALKOR_VECTORS)  # recall's expansion at hubs
+EXPANSION_QUERY = expansion_query(FALKOR_VECTORS, FACT_VECTOR)  # recall's expansion, hubs from their lists
 DROP_WAIT_S = 30.0  # the longest a dropped vector index may stay listed (``_drop_vector_index``)
 # Dead index entries (vector nodes deleted since the index was built) per live vector node past which
 # the next write or open rebuilds the index. Why a tenth: a dead entry takes one of the places a
@@ -413,19 +413,16 @@ class FalkorStore(ServerVectorSearch, CypherStore):
 
     def neighbour_scores(self, entities: Sequence[str], vectors: np.ndarray, limit: int,
                          pool: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
-        """``ServerVectorSearch.neighbour_scores``, a hub's candidates read from its list of newest
-        current facts instead of a walk over all of them (``falkor_recent``); the others' (an entity
-        whose list holds fewer than ``limit``) by the walk."""
+        """``ServerVectorSearch.neighbour_scores`` in one round trip: a hub's candidates read from
+        its list of newest current facts instead of a walk over all of them (``falkor_recent``),
+        the others' (an entity whose list holds fewer than ``limit``) by the walk."""
         names = ordered_unique(entities)
         out: dict[str, list[tuple[str, float]]] = {n: [] for n in names}
         if not names:
             return out
-        for r in self._read(HUB_QUERY, "scoring hubs' newest facts", qs=np.asarray(vectors, dtype=np.float32).tolist(),
+        for r in self._read(EXPANSION_QUERY, "scoring entities' facts", qs=np.asarray(vectors, dtype=np.float32).tolist(),
                             names=names, limit=int(limit), pool=list(pool)):
             out[r["name"]].append((r["id"], float(r["score"])))
-        walked = [n for n in names if not out[n]]  # not hubs
-        if walked:
-            out.update(super().neighbour_scores(walked, vectors, limit, pool))
         return out
 
     def _has_vector_index(self, kind: str) -> bool:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .server_vectors import VectorDialect
+from .server_vectors import VectorDialect, neighbour_query
 
 RECENT_FACTS = 1024  # keys kept per entity: twice recall's hub_scan (512), room for facts written late
 RECENT_BATCH = 5000  # entities listed per query at the end of a bulk load
@@ -115,3 +115,12 @@ def hub_query(dialect: VectorDialect) -> str:
             "UNWIND cands AS fid MATCH (v:FactVec {id: fid}) WITH qs, name, fid, v.embedding AS vec "
             f"WITH name, fid, [q IN qs | {best}] AS sims "
             "RETURN name, fid AS id, reduce(top = -2.0, s IN sims | CASE WHEN s > top THEN s ELSE top END) AS score")
+
+
+def expansion_query(dialect: VectorDialect, fact_vector: str) -> str:
+    """Recall's expansion in one round trip: ``hub_query`` for the hubs of ``$names``, and the walk
+    (``server_vectors.neighbour_query``) for the others, those whose list holds fewer than
+    ``$limit`` keys or who have none."""
+    others = (f"UNWIND $names AS name OPTIONAL MATCH (l:{RECENT} {{name: name}}) "
+              "WITH name, l WHERE l IS NULL OR size(coalesce(l.keys, [])) < $limit WITH name ")
+    return hub_query(dialect) + " UNION ALL " + neighbour_query(dialect, fact_vector, others)

@@ -60,16 +60,16 @@ def search_query(kind: VectorKind, dialect: VectorDialect) -> str:
             f"THEN [{kind.hit_id}, {dialect.index_score}] ELSE null END) AS found")
 
 
-def neighbour_query(dialect: VectorDialect, fact_vector: str) -> str:
+def neighbour_query(dialect: VectorDialect, fact_vector: str, names: str = "UNWIND $names AS name ") -> str:
     """Recall's expansion (``ServerVectorSearch.neighbour_scores``): per entity its newest current
     facts, and past ``$limit`` those in ``$pool``, each with its best similarity to ``$qs``.
     ``fact_vector``: a clause that binds the fact ``r``'s vector as ``vec``, dropping facts
-    without one."""
+    without one; ``names``: the clauses that bind each entity to expand as ``name``."""
     best = dialect.cosine("vec", "q")
     # The query vectors join once the candidates are chosen: carried from the start, they were part
     # of every row's DISTINCT and grouping key (each of a hub's facts hashed them), which took half
     # the query (measured on FalkorDB at 100,000 facts: median 23.6 -> 11.4 ms, same rows).
-    return ("UNWIND $names AS name "
+    return (f"{names}"
             "MATCH (n:Entity {name: name})-[r:REL]-() WHERE r.valid_until IS NULL "
             "WITH DISTINCT name, r ORDER BY r.valid_from DESC, r.id DESC "
             "WITH name, collect(r) AS rs "
