@@ -108,6 +108,18 @@ def test_bad_uris_and_dead_servers_say_what_to_fix():
         open_store(f"falkor://127.0.0.1:{free_port()}")
 
 
+def test_a_server_still_loading_its_data_says_so(falkor_store_factory):
+    from redis.exceptions import BusyLoadingError
+
+    st = falkor_store_factory()
+
+    def loading():  # what redis-py raises while the server replays its files after a restart
+        raise BusyLoadingError("Redis is loading the dataset in memory")
+
+    with pytest.raises(StoreError, match="still loading its data from disk while reading"):
+        st._conn._call(loading, "reading")
+
+
 # --- vector search on the server ---------------------------------------------------------------
 def test_vector_search_finds_current_facts_and_episodes_only(falkor_store_factory):
     check_vector_search(falkor_store_factory())

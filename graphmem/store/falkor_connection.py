@@ -84,7 +84,7 @@ class FalkorConnection:
                                                               *sections), doing)
 
     def _call(self, fn: Any, doing: str) -> Any:
-        from redis.exceptions import AuthenticationError
+        from redis.exceptions import AuthenticationError, BusyLoadingError
         from redis.exceptions import ConnectionError as Disconnected
         from redis.exceptions import ResponseError
         from redis.exceptions import TimeoutError as NoAnswer
@@ -94,6 +94,10 @@ class FalkorConnection:
                 return fn()
             except ResponseError as e:
                 raise _query_error(str(e), doing) from e
+            except BusyLoadingError as e:  # a ConnectionError to redis-py, but the server is there
+                raise StoreError(f"the FalkorDB server at {self.where} is still loading its data from disk "
+                                 f"while {doing} (after a restart a large graph takes minutes): try again "
+                                 f"once it has loaded (its log says 'DB loaded')") from e
             except AuthenticationError as e:
                 raise StoreError(f"authentication failed at {self.where} while {doing}: check the user and "
                                  f"password in the URI (falkor://USER:PASSWORD@HOST:PORT)") from e
