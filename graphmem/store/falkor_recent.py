@@ -36,6 +36,8 @@ RECENT = "GraphmemRecent"  # the label of the lists' nodes (an index on name: ``
 # text), then "|" and the fact's id, which starts at KEY_ID_AT.
 KEY_OFFSET = 2 ** 62
 KEY_ID_AT = 20
+# Whether the entity ``name``, its list bound as ``l`` (null where it has none), is a hub.
+IS_HUB = "size(coalesce(l.keys, [])) >= $limit"
 
 
 def fact_key(fact: str) -> str:
@@ -101,8 +103,7 @@ def hub_query(dialect: VectorDialect) -> str:
     no row): the facts of its ``$limit`` greatest keys, and the current facts of ``$pool`` that
     touch it, each with its best similarity to ``$qs``. The listed facts are read from their vector
     nodes alone: the list holds current facts only."""
-    best = dialect.cosine("vec", "q")
-    return (f"UNWIND $names AS name MATCH (l:{RECENT} {{name: name}}) WHERE size(l.keys) >= $limit "
+    return (f"UNWIND $names AS name MATCH (l:{RECENT} {{name: name}}) WHERE {IS_HUB} "
             "UNWIND l.keys AS k WITH name, k ORDER BY k DESC "
             f"WITH name, [k IN collect(k)[..$limit] | {key_id('k')}] AS newest "
             # An empty pool would end every row at the UNWIND: one null keeps them.
@@ -110,11 +111,9 @@ def hub_query(dialect: VectorDialect) -> str:
             "OPTIONAL MATCH ()-[p:REL {id: pid}]->() "
             "WHERE p.valid_until IS NULL AND (startNode(p).name = name OR endNode(p).name = name) "
             "WITH name, newest, collect(p.id) AS near "
-            f"WITH [q IN $qs | {dialect.query_vector.format('q')}] AS qs, name, "
-            "newest + [x IN near WHERE NOT x IN newest] AS cands "
+            f"WITH {dialect.query_vectors()} AS qs, name, newest + [x IN near WHERE NOT x IN newest] AS cands "
             "UNWIND cands AS fid MATCH (v:FactVec {id: fid}) WITH qs, name, fid, v.embedding AS vec "
-            f"WITH name, fid, [q IN qs | {best}] AS sims "
-            "RETURN name, fid AS id, reduce(top = -2.0, s IN sims | CASE WHEN s > top THEN s ELSE top END) AS score")
+            f"RETURN name, fid AS id, {dialect.best_similarity('vec')} AS score")
 
 
 def expansion_query(dialect: VectorDialect, fact_vector: str) -> str:
@@ -122,5 +121,5 @@ def expansion_query(dialect: VectorDialect, fact_vector: str) -> str:
     (``server_vectors.neighbour_query``) for the others, those whose list holds fewer than
     ``$limit`` keys or who have none."""
     others = (f"UNWIND $names AS name OPTIONAL MATCH (l:{RECENT} {{name: name}}) "
-              "WITH name, l WHERE l IS NULL OR size(coalesce(l.keys, [])) < $limit WITH name ")
+              f"WITH name, l WHERE NOT {IS_HUB} WITH name ")
     return hub_query(dialect) + " UNION ALL " + neighbour_query(dialect, fact_vector, others)

@@ -33,6 +33,16 @@ class VectorDialect:
     def cosine(self, a: str, b: str) -> str:
         return self.similarity.format(a=a, b=b)
 
+    def query_vectors(self) -> str:
+        """The Cypher list of the query vectors ``$qs`` as the server compares them."""
+        return f"[q IN $qs | {self.query_vector.format('q')}]"
+
+    def best_similarity(self, vector: str) -> str:
+        """The Cypher expression of ``vector``'s best cosine similarity to the query vectors bound
+        as ``qs`` (``query_vectors``), each computed once."""
+        return (f"reduce(top = -2.0, s IN [q IN qs | {self.cosine(vector, 'q')}] | "
+                "CASE WHEN s > top THEN s ELSE top END)")
+
 
 @dataclass(frozen=True)
 class VectorKind:
@@ -65,7 +75,6 @@ def neighbour_query(dialect: VectorDialect, fact_vector: str, names: str = "UNWI
     facts, and past ``$limit`` those in ``$pool``, each with its best similarity to ``$qs``.
     ``fact_vector``: a clause that binds the fact ``r``'s vector as ``vec``, dropping facts
     without one; ``names``: the clauses that bind each entity to expand as ``name``."""
-    best = dialect.cosine("vec", "q")
     # The query vectors join once the candidates are chosen: carried from the start, they were part
     # of every row's DISTINCT and grouping key (each of a hub's facts hashed them), which took half
     # the query (measured on FalkorDB at 100,000 facts: median 23.6 -> 11.4 ms, same rows).
@@ -73,11 +82,10 @@ def neighbour_query(dialect: VectorDialect, fact_vector: str, names: str = "UNWI
             "MATCH (n:Entity {name: name})-[r:REL]-() WHERE r.valid_until IS NULL "
             "WITH DISTINCT name, r ORDER BY r.valid_from DESC, r.id DESC "
             "WITH name, collect(r) AS rs "
-            f"WITH [q IN $qs | {dialect.query_vector.format('q')}] AS qs, name, rs[..$limit] + CASE "
+            f"WITH {dialect.query_vectors()} AS qs, name, rs[..$limit] + CASE "
             "WHEN size(rs) > $limit THEN [x IN rs[$limit..] WHERE x.id IN $pool] ELSE [] END AS cands "
             f"UNWIND cands AS r {fact_vector} "
-            f"RETURN name, r.id AS id, reduce(best = -2.0, q IN qs | CASE WHEN {best} > best "
-            f"THEN {best} ELSE best END) AS score")
+            f"RETURN name, r.id AS id, {dialect.best_similarity('vec')} AS score")
 
 
 class ServerVectorSearch(ABC):
