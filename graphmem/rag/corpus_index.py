@@ -45,9 +45,8 @@ class CorpusIndex:
                                      link_names=config.link_names)
         self.edges: dict[str, tuple[str, str]] = {}  # current triple id -> (subject, object)
         self.synonyms: dict[tuple[str, str], float] = {}
-        # sequence -> {passage id: place}: a conversation session's turns in the order they were
-        # said (their steps)
-        self.sessions: dict[tuple[str, str], dict[str, int]] = {}
+        # session -> {turn id: its step}: a conversation session's turns in the order they were said
+        self.sessions: dict[str, dict[str, int]] = {}
         self.trust: dict[str, float] = {}  # passage id -> its source's trust, where below full
         # passage id -> where it comes from (its document, else its title): facts stated by
         # passages of several origins are corroborated
@@ -99,10 +98,17 @@ class CorpusIndex:
         for ep in episodes:
             for members in self.sessions.values():
                 members.pop(ep.id, None)
-            if sequence := _sequence_of(ep):
-                self.sessions.setdefault(sequence[0], {})[ep.id] = sequence[1]
+            self._join_session(ep)
             self._source(ep)
         self._changed()
+
+    def _join_session(self, ep: Episode) -> None:
+        """Place a conversation's turn in its session, by its step. A document's chunks join no
+        sequence: the chunker makes each one stand alone (a few paragraphs under their heading),
+        and lending a chunk its neighbours' scores cost recall on every document corpus measured
+        (docs/qa.md), where a turn often answers the one before it."""
+        if session := ep.meta.get(SESSION):
+            self.sessions.setdefault(session, {})[ep.id] = ep.step
 
     def _source(self, ep: Episode) -> None:
         """Record a passage's trust (only where below full: most corpora trust everything), its
@@ -122,8 +128,7 @@ class CorpusIndex:
         """Derived indices for episodes just written (or loaded) and the triples new with them."""
         self.edges.update((t.id, (t.subject, t.object)) for t in triples if t.current)
         for ep in episodes:
-            if sequence := _sequence_of(ep):
-                self.sessions.setdefault(sequence[0], {})[ep.id] = sequence[1]
+            self._join_session(ep)
             self._source(ep)
         title = self.config.title_entities
         new_entities = self.mentions.add(
@@ -325,12 +330,3 @@ def section_node(origin: str, headings: tuple[str, ...]) -> str:
     """The walk's node of a document's section: '\u00a7 guide.md > Setup > Linux'."""
     return SECTION_NODE + SECTION_SEPARATOR.join((origin, *headings))
 
-
-def _sequence_of(ep: Episode) -> tuple[tuple[str, str], int] | None:
-    """(the conversation session a turn belongs to, its place there: its step); None for any other
-    passage. A document's chunks are no sequence: the chunker makes each one stand alone (a few
-    paragraphs under their heading), and lending a chunk its neighbours' scores cost recall on
-    every document corpus measured (docs/qa.md), where a turn often answers the one before it."""
-    if session := ep.meta.get(SESSION):
-        return (SESSION, session), ep.step
-    return None
