@@ -122,30 +122,37 @@ def load(uri: str, n: int, seed: int, batch: int, bulk: bool, server_pid: int | 
     data = Synthetic(n, seed)
     store = FalkorStore(uri)
     store.set_meta("embedder", EMBEDDER)
-    vectors, ids, writes = [], [], Clock(server_pid)
-    loading = bulk_or_not(store, bulk)
-    loading.__enter__()
-    for start in range(0, n, batch):
-        triples: list[Triple] = []
-        episodes: list[Episode] = []
-        for first in range(start, min(n, start + batch), PER_SOURCE):
-            facts, vecs = data.chunk(first, min(n, first + PER_SOURCE))
-            source = f"s{first // PER_SOURCE}"
-            made = [Triple(s, r, o, valid_from=first // PER_SOURCE, sources=[source]) for s, r, o in facts]
-            for t, v in zip(made, vecs):
-                t.embedding = v
-            triples += made
-            episodes.append(Episode(source, first // PER_SOURCE, "", [t.id for t in made]))
-        with writes.span():  # the writes alone, not making the data
-            store.add_triples(triples)
-            store.add_episodes(episodes)
-        vectors += [t.embedding for t in triples]
-        ids += [t.id for t in triples]
+    writes = Clock(server_pid)
+    batches = [synthetic_batch(data, start, min(n, start + batch)) for start in range(0, n, batch)]
+    # The data is made before the clock starts, and the writes are timed as one span: a bulk load
+    # into an empty graph sends its writes without waiting (``falkor_fresh``), so the server may
+    # still be writing one batch while the client makes the next; a clock stopped between batches
+    # would not count that.
     with writes.span():
-        loading.__exit__(None, None, None)
-    extra = until_indexed(store, bulk, vectors[0], server_pid)
+        with bulk_or_not(store, bulk):
+            for triples, episodes in batches:
+                store.add_triples(triples)
+                store.add_episodes(episodes)
+    made = [t for triples, _ in batches for t in triples]
+    extra = until_indexed(store, bulk, made[0].embedding, server_pid)
     store.close()
-    return Loaded(writes, np.stack(vectors), ids, extra)
+    return Loaded(writes, np.stack([t.embedding for t in made]), [t.id for t in made], extra)
+
+
+def synthetic_batch(data: Synthetic, start: int, end: int) -> tuple[list[Triple], list[Episode]]:
+    """The facts ``start`` to ``end`` of the synthetic graph with their vectors, and their sources'
+    episodes."""
+    triples: list[Triple] = []
+    episodes: list[Episode] = []
+    for first in range(start, end, PER_SOURCE):
+        facts, vecs = data.chunk(first, min(end, first + PER_SOURCE))
+        source = f"s{first // PER_SOURCE}"
+        made = [Triple(s, r, o, valid_from=first // PER_SOURCE, sources=[source]) for s, r, o in facts]
+        for t, v in zip(made, vecs):
+            t.embedding = v
+        triples += made
+        episodes.append(Episode(source, first // PER_SOURCE, "", [t.id for t in made]))
+    return triples, episodes
 
 
 def load_through_writer(uri: str, n: int, seed: int, batch: int, batched: bool, bulk: bool,
@@ -159,23 +166,19 @@ def load_through_writer(uri: str, n: int, seed: int, batch: int, batched: bool, 
     store.batches_writes = batched
     memory = Memory(store, resolver=BULK_NAMES, embed_episodes=False)
     store.set_meta("embedder", EMBEDDER)
-    vectors, ids, writes, trips = [], [], Clock(server_pid), 0
-    loading = bulk_or_not(store, bulk)
-    with memory.bulk():
-        loading.__enter__()
-        for start in range(0, n, batch):
-            chunks = [data.chunk(i, min(n, i + PER_SOURCE)) for i in range(start, min(n, start + batch), PER_SOURCE)]
-            sources = [(f"s{i}", i, facts) for i, (facts, _) in enumerate(chunks, start // PER_SOURCE)]
-            matrix = np.concatenate([vecs for _, vecs in chunks])
-            before = store.queries
-            with writes.span():
-                results = memory.add_sources(sources, vectors=matrix)
-            trips += store.queries - before
-            added = [t for r in results for t in r.added]
-            ids += [t.id for t in added]
-            vectors += [t.embedding for t in added]
-        with writes.span():
-            loading.__exit__(None, None, None)
+    vectors, ids, writes = [], [], Clock(server_pid)
+    batches = []
+    for start in range(0, n, batch):
+        chunks = [data.chunk(i, min(n, i + PER_SOURCE)) for i in range(start, min(n, start + batch), PER_SOURCE)]
+        batches.append(([(f"s{i}", i, facts) for i, (facts, _) in enumerate(chunks, start // PER_SOURCE)],
+                        np.concatenate([vecs for _, vecs in chunks])))
+    before = store.queries  # the data made before the clock starts, as in ``load``
+    with writes.span(), memory.bulk(), bulk_or_not(store, bulk):
+        for sources, matrix in batches:
+            for r in memory.add_sources(sources, vectors=matrix):
+                ids += [t.id for t in r.added]
+                vectors += [t.embedding for t in r.added]
+    trips = store.queries - before
     extra = until_indexed(store, bulk, vectors[0], server_pid)
     memory.close()
     return Loaded(writes, np.stack(vectors), ids, {"writer": "batched" if batched else "one-by-one",

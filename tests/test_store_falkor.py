@@ -403,21 +403,131 @@ def test_a_big_records_import_is_a_bulk_load_and_gives_the_same_graph(tmp_path, 
             assert np.array_equal(target.get_triple(t.id).embedding, t.embedding)
 
 
-def test_a_bulk_write_the_server_refuses_leaves_neither_facts_nor_staging_nodes(falkor_store_factory, monkeypatch):
+@pytest.mark.parametrize("into", ["a graph with facts", "a graph without facts"])
+def test_a_bulk_write_the_server_refuses_leaves_neither_facts_nor_staging_nodes(falkor_store_factory, monkeypatch,
+                                                                                into):
+    from graphmem.store import falkor_bulk, falkor_fresh
+
+    st = falkor_store_factory()
+    facts = [Triple(f"e{i}", "r", f"x{i}") for i in range(21)]
+    for t, v in zip(facts, unit_rows(21, 8, 11)):
+        t.embedding = v
+    if into == "a graph with facts":
+        st.add_triples(facts[20:])
+    nodes = st.cypher("MATCH (n) RETURN count(n) AS n")
+    with st.bulk_load():
+        monkeypatch.setattr(falkor_bulk, "UNSTAGE_FACTS", "MATCH (f) RETURN nosuchfunction(f)")  # the query fails
+        monkeypatch.setattr(falkor_fresh, "NAME_IDS", "MATCH (f) RETURN nosuchfunction(f)")  # ...whichever way
+        with pytest.raises(CypherError):
+            st.add_triples(facts[:20])
+            st.flush()  # into a graph without facts, a batch's failure is raised by the next call
+        monkeypatch.undo()
+        assert st.cypher("MATCH (n) RETURN count(n) AS n") == nodes  # the staging nodes were dropped
+        st.add_triples(facts[:20])  # and the same batch goes in again
+    n = 21 if into == "a graph with facts" else 20
+    assert st.counts()["triples"] == n and st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": n}]
+
+
+def test_a_bulk_load_into_a_graph_without_facts_sends_triples_as_relationships_and_gives_the_same_graph(
+        falkor_store_factory, monkeypatch):
+    from graphmem.store import falkor_bulk
+
+    vecs = unit_rows(40, 16, 12)
+    facts = [Triple(f"e{i % 7}", f"r{i % 3}", f"x{i % 11}", valid_from=i, sources=[f"s{i // 4}", "all"])
+             for i in range(30)]
+    facts.append(Triple("loop", "r", "loop", valid_from=3, valid_until=5, retired_by="s1", sources=["s1"]))
+    for t, v in zip(facts, vecs):
+        t.embedding = v
+    bare = Triple("bare", "r", "fact", sources=["s0"])  # no vector: marked for the open to embed
+    again = Triple(facts[3].subject, facts[3].relation, facts[3].object, valid_from=3, valid_until=9, sources=["s9"])
+    again.embedding = vecs[39]  # an id the load wrote already: replaced, the staged way
+    episodes = [Episode(f"s{i}", i, f"passage {i}", [t.id for t in facts if f"s{i}" in t.sources]) for i in range(8)]
+    for ep, v in zip(episodes, vecs[31:]):
+        ep.embedding = v
+    batches = [(facts[:12] + [bare], episodes[:3]), (facts[12:], episodes[3:]), ([again], [])]
+    batched, loaded = falkor_store_factory(), falkor_store_factory()
+    for triples, eps in batches:
+        batched.write_batch(triples, eps)
+    sent = []
+    monkeypatch.setattr(falkor_bulk, "relationships", lambda *a, real=falkor_bulk.relationships: sent.append(1) or real(*a))
+    with loaded.bulk_load():
+        for triples, eps in batches:
+            loaded.write_batch(triples, eps)
+    assert sent == [1, 1]  # the first two batches as relationships; the third replaced an id it wrote
+    loaded.wait_for_vector_indexes()
+    for st in (batched, loaded):
+        st.triples_by_id = {t.id: t for t in st.triples(current_only=False)}
+    assert sorted(loaded.triples_by_id) == sorted(batched.triples_by_id)
+    for tid, t in batched.triples_by_id.items():
+        mine = loaded.triples_by_id[tid]
+        assert mine.to_dict() == t.to_dict()
+        assert (mine.embedding is None and t.embedding is None) or np.array_equal(mine.embedding, t.embedding)
+    assert [e.to_dict() for e in loaded.episodes()] == [e.to_dict() for e in batched.episodes()]
+    # The same lists (writes leave an empty one where a load's end makes none).
+    lists = "MATCH (l:GraphmemRecent) WHERE size(l.keys) > 0 RETURN l.name AS name, l.keys AS keys ORDER BY name"
+    assert loaded.cypher(lists) == batched.cypher(lists)
+    entities = "MATCH (e:Entity) RETURN e.name AS name ORDER BY name"
+    assert loaded.cypher(entities) == batched.cypher(entities)  # one node per name, none left over
+    assert [t.id for t in loaded.triples_without_vectors()] == [bare.id]
+    query = vecs[5] + 0.2 * vecs[8]
+    assert loaded.vector_search("triples", query[None, :], 5) == batched.vector_search("triples", query[None, :], 5)
+    assert loaded.cypher("MATCH (n) WHERE n:GraphmemStagedFactVec OR n:GraphmemStagedEpisodeVec OR "
+                         "n:GraphmemStagedFact RETURN count(n) AS n") == [{"n": 0}]
+
+
+def test_a_load_into_an_empty_graph_raises_a_refused_batch_later_and_loads_again_the_staged_way(
+        falkor_store_factory, monkeypatch):
+    from graphmem.store import falkor_connection
+
+    st = falkor_store_factory()
+    facts = [Triple(f"e{i % 4}", "r", f"x{i}", valid_from=i, sources=[f"s{i}"]) for i in range(30)]
+    for t, v in zip(facts, unit_rows(30, 8, 14)):
+        t.embedding = v
+    real, refused = falkor_connection._bulk_command, []
+
+    def refuse_first_relationships(graph, nodes, node_count, relationships, relationship_count):
+        if relationship_count and not refused:
+            refused.append(1)
+            return ("GRAPH.QUERY", graph, "RETURN nosuchfunction(1)")
+        return real(graph, nodes, node_count, relationships, relationship_count)
+
+    monkeypatch.setattr(falkor_connection, "_bulk_command", refuse_first_relationships)
+    with pytest.raises(CypherError, match="their relationships"):
+        with st.bulk_load():
+            for start in (0, 10, 20):
+                st.add_triples(facts[start:start + 10])  # sent without waiting: the refusal comes later
+    assert refused == [1]
+    assert not {t.id for t in facts[:10]} & {t.id for t in st.triples()}  # the refused batch wrote no fact
+    assert sorted(st.vector_indexes()) == [("NODE", "FactVec", 8)]  # the indexes were made all the same
+    with st.bulk_load():  # loaded again: a graph with facts now, so the staged way, replacing by id
+        for start in (0, 10, 20):
+            st.add_triples(facts[start:start + 10])
+    assert sorted(t.id for t in st.triples()) == sorted(t.id for t in facts)
+    assert st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 30}]
+    assert st.cypher("MATCH (e:Entity) RETURN count(e) AS n") == [{"n": 34}]
+    assert st.cypher("MATCH (n) WHERE n:GraphmemStagedFactVec OR n:GraphmemStagedFact RETURN count(n) AS n") == \
+        [{"n": 0}]
+
+
+def test_a_bulk_load_stops_sending_relationships_once_an_entity_may_be_deleted(falkor_store_factory, monkeypatch):
     from graphmem.store import falkor_bulk
 
     st = falkor_store_factory()
-    facts = [Triple(f"e{i}", "r", f"x{i}") for i in range(20)]
-    for t, v in zip(facts, unit_rows(20, 8, 11)):
+    facts = [Triple(f"e{i}", "r", f"x{i}", sources=[f"s{i}"]) for i in range(6)]
+    for t, v in zip(facts, unit_rows(6, 8, 13)):
         t.embedding = v
+    sent = []
+    monkeypatch.setattr(falkor_bulk, "relationships", lambda *a, real=falkor_bulk.relationships: sent.append(1) or real(*a))
     with st.bulk_load():
-        monkeypatch.setattr(falkor_bulk, "UNSTAGE_FACTS", "MATCH (f) RETURN nosuchfunction(f)")  # the query fails
-        with pytest.raises(CypherError):
-            st.add_triples(facts)
-        monkeypatch.undo()
-        assert st.cypher("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]  # the staging nodes were dropped
-        st.add_triples(facts)  # and the same batch goes in again
-    assert st.counts()["triples"] == 20 and st.cypher("MATCH (v:FactVec) RETURN count(v) AS n") == [{"n": 20}]
+        st.add_triples(facts[:2])
+        st.delete_source("s0")  # e0 and x0 deleted: their node ids may be handed out again
+        st.add_triples(facts[2:4])
+    assert sent == [1]
+    with st.bulk_load():  # a graph with facts: the staged way
+        st.add_triples(facts[4:])
+    assert sent == [1]
+    assert sorted(t.id for t in st.triples()) == sorted(t.id for t in facts[1:])
+    assert st.cypher("MATCH (s:Entity)-[r:REL]->(o:Entity) RETURN count(r) AS n") == [{"n": 5}]
 
 
 def listed_ids(st: FalkorStore, name: str) -> list[str]:

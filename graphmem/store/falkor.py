@@ -24,12 +24,12 @@ import re
 import threading
 import time
 import uuid
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from ..model import Episode, Triple, ordered_unique
-from . import falkor_bulk
+from . import falkor_bulk, falkor_fresh
 from . import falkor_writes as writes
 from .base import DEFAULT_NAMESPACE, CypherError, StoreError
 from .bolt_layout import TRIPLE_RETURN_BARE, episode_row, meta_property, triple_of, triple_row
@@ -69,6 +69,7 @@ DROP_WAIT_S = 30.0  # the longest a dropped vector index may stay listed (``_dro
 # on the server. A rebuild re-inserts every live node (~1 ms each at 384 dimensions), so rebuilding
 # at a share s costs 1/s insertions per deleted node, amortized: 10 at a tenth.
 REBUILD_SHARE = 0.1
+IN_FLIGHT = 4  # writes of a load into an empty graph left unanswered as the next is sent (``_send_staged``)
 log = logging.getLogger(__name__)
 _ENCODED = re.compile(r"_(5f|2d)")
 
@@ -98,6 +99,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         self._dead_seen: dict[str, int] = {}  # label -> the dead-entry count last checked against the share
         self._loading: dict[str, int] | None = None  # during bulk_load: kind -> dimension of its index to make
         self._loaded_names: set[str] = set()  # during bulk_load: the entities written, to list at its end
+        self._fresh: falkor_fresh.FreshLoad | None = None  # during a bulk load into a graph without facts
         self._schema_lock = threading.Lock()
         try:
             for statement in SCHEMA:
@@ -157,13 +159,10 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         self._index_vectors("episodes", episode_rows)
         mark = writes.MARK_UNEMBEDDED if any(r["embedding"] is None for r in rows) else ""
         doing = f"writing {len(rows)} triples"
-        if self._loading is not None:
-            tail = " WITH count(*) AS _ " + writes.episodes_without_vectors("$episodes") if episode_rows else ""
-            query = writes.triples_without_vectors(falkor_bulk.STAGED_NAMES, falkor_bulk.STAGED_ROWS) + mark + tail
-            if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows},
-                                  **({"episodes": falkor_bulk.without_vectors(episode_rows)} if episode_rows else {})):
-                self._loaded_names.update(n for r in rows for n in (r["s"], r["o"]))  # listed at the end
-                return
+        if self._loading is not None and (self._write_fresh(rows, episode_rows, bool(mark), doing)
+                                          or self._write_staged_batch(rows, episode_rows, mark, doing)):
+            self._loaded_names.update(n for r in rows for n in (r["s"], r["o"]))  # listed at the end
+            return
         # The endpoints' lists of newest facts, in the same atomic query (``falkor_recent``).
         mark += " " + append_recent(self.recent_facts)
         query = writes.WRITE_TRIPLES + mark
@@ -173,6 +172,75 @@ class FalkorStore(ServerVectorSearch, CypherStore):
             return
         self._write_counting(query + writes.AND_EPISODES, f"{doing} and {len(episode_rows)} episodes", names=names,
                              rows=rows, episodes=episode_rows)
+
+    def _write_staged_batch(self, rows: list[dict], episode_rows: list[dict], mark: str, doing: str) -> bool:
+        """A bulk load's batch through staging nodes (``falkor_bulk``); False where it cannot travel in binary."""
+        tail = " WITH count(*) AS _ " + writes.episodes_without_vectors("$episodes") if episode_rows else ""
+        query = writes.triples_without_vectors(falkor_bulk.STAGED_NAMES, falkor_bulk.STAGED_ROWS) + mark + tail
+        if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows},
+                              **({"episodes": falkor_bulk.without_vectors(episode_rows)} if episode_rows else {})
+                              ) is None:
+            return False
+        if self._fresh is not None:
+            self._fresh.wrote(rows, staged=True)
+        return True
+
+    def _write_fresh(self, rows: list[dict], episode_rows: list[dict], unembedded: bool, doing: str) -> bool:
+        """A bulk load's batch into a graph that held no facts (``falkor_fresh``): the vectors as
+        staging nodes, then one query that makes them vector nodes, writes the episodes and the
+        entities not met yet and gives those entities' node ids, then the triples as relationships
+        in binary. A batch cut short leaves vector nodes and entities but no fact. False where the
+        batch cannot go this way.
+
+        Sent without waiting (``FalkorConnection.send``): the server writes a batch while the client
+        prepares the next, whose call first reads the replies (so a batch's failure is raised by the
+        next write, or at the load's end, and that next batch is not written)."""
+        fresh = self._fresh
+        if fresh is None or not fresh.takes(rows):
+            return False
+        try:
+            properties = falkor_bulk.relationship_properties(rows)
+        except falkor_bulk.NotBulkSafe:
+            return False
+        stages = ([writes.UNEMBEDDED_FLAG] if unembedded else []) + \
+            ([writes.episodes_without_vectors("$episodes")] if episode_rows else [])
+        staged = self._staging(" WITH count(*) AS _ ".join(stages), [], {"triples": rows, "episodes": episode_rows},
+                               returning=falkor_fresh.NAME_IDS, replacing={"FactVec": False})
+        if staged is None:
+            return False
+
+        def relate(found: list[dict]) -> None:
+            fresh.learn(found)
+            self._conn.send_bulk(self.graph, f"{doing} (their relationships)", relationship_count=len(rows),
+                                 relationships=[falkor_bulk.relationships(properties, fresh.ends(rows))],
+                                 on_error=self._stop_fresh)
+
+        self._send_staged(staged, doing, dict(
+            names=fresh.unknown_names(rows),
+            **({"episodes": falkor_bulk.without_vectors(episode_rows)} if episode_rows else {})), on_rows=relate)
+        fresh.wrote(rows, staged=False)
+        return True
+
+    def _send_staged(self, staged: falkor_bulk.Staged, doing: str, params: dict,
+                     on_rows: Callable[[list[dict]], None] | None = None) -> None:
+        """A staged write (``_staging``) sent without waiting for it, once at most ``IN_FLIGHT``
+        writes sent before are unanswered (the server writes while the client prepares the next
+        batch, and never has more than about two queued); where it fails, the load goes the staged
+        way from then on."""
+        self._conn.settle(leave=IN_FLIGHT)
+
+        def failed() -> None:
+            self._stop_fresh()
+            self._drop_staging(staged)
+
+        self._conn.send_bulk(self.graph, f"{doing} (sending them)", staged.sections, staged.nodes)
+        self._conn.send_write(self.graph, staged.query, dict(batch=staged.batch, **params), doing, on_rows=on_rows,
+                              on_error=failed)
+
+    def _stop_fresh(self) -> None:
+        """A write of a load into an empty graph failed, and may have left vector nodes or entities
+        behind: the staged way, which is right in every case, from now on (``falkor_fresh``)."""
+        self._fresh = None
 
     def retire(self, triple_ids: Iterable[str], step: int, by: str | None = None) -> list[str]:
         ids = ordered_unique(triple_ids)
@@ -187,9 +255,15 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         if not rows:
             return
         self._index_vectors("episodes", rows)
+        doing = f"writing {len(rows)} episodes"
+        if self._fresh is not None:  # like the load's triples, sent without waiting
+            staged = self._staging(writes.episodes_without_vectors(), [], {"episodes": rows})
+            if staged is not None:
+                self._send_staged(staged, doing, {"rows": falkor_bulk.without_vectors(rows)})
+                return
         if self._loading is not None and self._write_staged(
-                writes.episodes_without_vectors(), f"writing {len(rows)} episodes", [], {"episodes": rows},
-                rows=falkor_bulk.without_vectors(rows)):
+                writes.episodes_without_vectors(), doing, [], {"episodes": rows},
+                rows=falkor_bulk.without_vectors(rows)) is not None:
             return
         self._write_counting(writes.WRITE_EPISODES, f"writing {len(rows)} episodes", rows=rows)
 
@@ -199,6 +273,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         return bool(found and found[0]["n"])
 
     def delete_source(self, source_id: str) -> list[str]:
+        self._fresh = None  # an entity deleted: its node id may be handed out again (``falkor_fresh``)
         touched = self._read(writes.SOURCE_TRIPLES, f"reading source {source_id!r}'s triples", id=source_id)
         doomed = sorted(r["id"] for r in touched if set(r["sources"]) == {source_id})
         kept = [r["id"] for r in touched if r["id"] not in doomed]
@@ -206,6 +281,11 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         self._write_counting(writes.DELETE_SOURCE, f"deleting source {source_id!r}", id=source_id, doomed=doomed,
                              kept=kept, names=names, unlisted=unlisted_rows(touched, set(doomed)))
         return doomed
+
+    def flush(self) -> None:
+        """Every call committed its own write, but a bulk load's last batches may still be on their
+        way (``_write_fresh``): waits for them, raising where one failed."""
+        self._conn.settle()
 
     def set_meta(self, key: str, value: Any) -> None:
         # JSON text, as on every server: properties hold no maps.
@@ -224,8 +304,13 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         A batch is two round trips (the vectors, then one atomic query for the rest that turns them
         into vector nodes); a batch cut short between them leaves no fact behind. The entities'
         lists of newest facts (``falkor_recent``) are made once at the end too, for the entities
-        written (until then a hub's expansion may miss the load's facts). Nested, the outer
-        context makes the indexes."""
+        written (until then a hub's expansion may miss the load's facts). Into a graph without
+        facts, the triples go as relationships in binary instead, and the writes are sent without
+        waiting, so that the server writes a batch while the client prepares the next
+        (``falkor_fresh``: other clients must not delete sources meanwhile; a batch's failure is
+        raised by a later call, at the latest on leaving the context, and the graph then holds the
+        batches before it and part of those after it: load them again, as writes replace by id).
+        Nested, the outer context makes the indexes."""
         if self._loading is not None:
             yield self
             return
@@ -234,27 +319,59 @@ class FalkorStore(ServerVectorSearch, CypherStore):
             loading[kind] = dimension
             self._drop_vector_index(kind)
         self._loading, self._loaded_names = loading, set()
+        empty = self._read(falkor_fresh.EMPTY, "looking for facts")
+        self._fresh = falkor_fresh.FreshLoad(self.recent_facts) if empty else None
         try:
             yield self
         finally:
-            self._loading = None
-            names, self._loaded_names = sorted(self._loaded_names), set()
-            for start in range(0, len(names), RECENT_BATCH):
-                self._write(remake_recent(self.recent_facts), "listing entities' newest facts",
-                            names=names[start:start + RECENT_BATCH])
-            # The fact index last: the server starts filling a second index only once the first is
-            # filled (seen: that CREATE waited for it), so the small one goes first.
-            for kind in sorted(loading, key=lambda kind: kind == "triples"):
-                self._rebuild_index(kind, loading[kind])  # its dead-entry count starts again with it
+            try:
+                self._conn.settle()  # the last batches sent without waiting; a failure raised below
+                made = self._send_lists(self._fresh.lists()) if self._fresh is not None else set()
+                self._loading = self._fresh = None
+                names = sorted(self._loaded_names - made)
+                for start in range(0, len(names), RECENT_BATCH):
+                    self._write(remake_recent(self.recent_facts), "listing entities' newest facts",
+                                names=names[start:start + RECENT_BATCH])
+            finally:
+                self._loading, self._fresh, self._loaded_names = None, None, set()
+                # The fact index last: the server starts filling a second index only once the first
+                # is filled (seen: that CREATE waited for it), so the small one goes first.
+                for kind in sorted(loading, key=lambda kind: kind == "triples"):
+                    self._rebuild_index(kind, loading[kind])  # its dead-entry count starts again with it
             if wait:
                 self.wait_for_vector_indexes()
 
+    def _send_lists(self, lists: dict[str, list[str]]) -> set[str]:
+        """Creates the lists of newest facts ``lists`` (name -> keys) in binary, in a graph that had
+        none (``falkor_fresh``); the names listed."""
+        names = list(lists)
+        for start in range(0, len(names), RECENT_BATCH):
+            chunk = {name: lists[name] for name in names[start:start + RECENT_BATCH]}
+            self._conn.bulk(self.graph, "listing entities' newest facts", [falkor_bulk.lists(chunk, RECENT)], len(chunk))
+        return set(names)
+
     def _write_staged(self, query: str, doing: str, facts: list[dict], vectors: dict[str, list[dict]],
-                      **params: Any) -> bool:
-        """``query`` (a write that leaves vector nodes alone and reads its triples, where it has
-        ``facts``, from staging nodes) with ``facts`` and the vectors of ``vectors`` (kind -> rows)
-        sent first as staging nodes, which the same atomic query turns into vector nodes and deletes.
-        False, having sent nothing, where a string cannot travel in binary (a NUL in it)."""
+                      **params: Any) -> list[dict] | None:
+        """``query`` with ``facts`` and ``vectors`` staged (``_staging``), in two round trips; the rows
+        the query returns. None, having sent nothing, where a string cannot travel in binary."""
+        staged = self._staging(query, facts, vectors)
+        if staged is None:
+            return None
+        self._conn.bulk(self.graph, f"{doing} (sending them)", staged.sections, staged.nodes)
+        try:
+            return self._write(staged.query, doing, batch=staged.batch, **params)
+        except BaseException:
+            self._drop_staging(staged)
+            raise
+
+    def _staging(self, query: str, facts: list[dict], vectors: dict[str, list[dict]], returning: str = "",
+                 replacing: Mapping[str, bool] | None = None) -> falkor_bulk.Staged | None:
+        """The staging of ``query`` (a write that leaves vector nodes alone and reads its triples,
+        where it has ``facts``, from staging nodes): ``facts`` and the vectors of ``vectors`` (kind
+        -> rows) as staging nodes, and the one atomic query that runs ``query``, turns them into
+        vector nodes and deletes them, then runs the stage ``returning`` (whose rows it gives);
+        ``replacing``: vector label -> False where no vector node of the batch's ids exists
+        (``falkor_bulk.unstage``). None where a string cannot travel in binary (a NUL in it)."""
         batch = uuid.uuid4().hex
         staged = {VECTOR_LABELS[kind]: list({r["id"]: r for r in rows}.values())  # one per id, the last
                   for kind, rows in vectors.items() if rows}
@@ -263,20 +380,20 @@ class FalkorStore(ServerVectorSearch, CypherStore):
             if facts:
                 sections.append(falkor_bulk.staged_facts(facts, batch))
         except falkor_bulk.NotBulkSafe:
-            return False
+            return None
+        stages = ([query] if query else []) + \
+            [falkor_bulk.unstage(label, (replacing or {}).get(label, True)) for label in staged] + \
+            ([falkor_bulk.UNSTAGE_FACTS] if facts else []) + ([returning] if returning else [])
         labels = [falkor_bulk.staged_label(label) for label in staged] + ([falkor_bulk.STAGED_FACTS] if facts else [])
-        self._conn.bulk_nodes(self.graph, sections, len(facts) + sum(map(len, staged.values())),
-                              f"{doing} (sending them)")
-        unstage = "".join(" WITH count(*) AS _ " + falkor_bulk.unstage(label) for label in staged)
-        try:
-            self._write(query + unstage + (" WITH count(*) AS _ " + falkor_bulk.UNSTAGE_FACTS if facts else ""),
-                        doing, batch=batch, **params)
-        except BaseException:
-            with contextlib.suppress(StoreError):  # the server may be gone: then they stay, inert
-                for label in labels:
-                    self._write(falkor_bulk.drop_staged(label), "dropping a failed batch's staging nodes", batch=batch)
-            raise
-        return True
+        return falkor_bulk.Staged(sections, len(facts) + sum(map(len, staged.values())),
+                                  " WITH count(*) AS _ ".join(stages), labels, batch)
+
+    def _drop_staging(self, staged: falkor_bulk.Staged) -> None:
+        """Deletes a failed batch's staging nodes, where the server is still there (else they stay, inert)."""
+        with contextlib.suppress(StoreError):
+            for label in staged.labels:
+                self._write(falkor_bulk.drop_staged(label), "dropping a failed batch's staging nodes",
+                            batch=staged.batch)
 
     # --- vector search on the server -----------------------------------------------------------
     def _index_vectors(self, kind: str, rows: list[dict]) -> None:
@@ -467,6 +584,8 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         limits = limits or DEFAULT_LIMITS
         if not write:
             reject_writes(query)
+        else:
+            self._fresh = None  # it may delete an entity (``falkor_fresh``)
 
         def run() -> list[dict]:
             rows = self._conn.query(self.graph, query, params, write=write, doing="running a Cypher query",

@@ -17,25 +17,44 @@ of an ``UNWIND`` of rows (its Cypher text and the client's writing of it were th
 While a load runs the vector indexes are dropped (``FalkorStore.bulk_load``), so no vector is
 inserted into an index one by one; they are made once at the end, and the server fills them.
 
+A load into a graph without facts goes further (``falkor_fresh``): its triples are sent as
+relationships of the same ``GRAPH.BULK`` format between entity nodes whose ids the client holds
+(``relationships``), so no Cypher reads or writes them at all.
+
 The format (FalkorDB's ``GRAPH.BULK``, which its bulk loader speaks): per node section, the label
 and the property names as NUL-terminated strings (with their count as a little-endian uint32),
 then per node each property as a type byte and its value: 3 and a NUL-terminated string, 4 and a
 little-endian int64, 2 and a little-endian double, 5 and an int64 length followed by the elements;
-0 for a null, which the server leaves unset.
+0 for a null, which the server leaves unset. A relationship section is the same, with the type for
+the label and, before each relationship's properties, its source and target node ids (uint64).
 """
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 
 STAGED_PREFIX = "GraphmemStaged"  # staging label: the prefix and the vector label (FactVec, EpisodeVec)
 STAGED_FACTS = "GraphmemStagedFact"  # a batch's triples (``bolt_layout.triple_row`` rows, no vectors)
 FACT_KEYS = ("id", "s", "o", "relation", "valid_from", "valid_until", "sources", "retired_by", "added")
+RELATIONSHIP_KEYS = ("id", "relation", "valid_from", "valid_until", "sources", "retired_by")  # a [:REL]'s
 VECTOR_KEYS = ("id", "digest", "embedding")  # ``falkor_params.with_vector`` rows
 _NULL, _BOOL, _DOUBLE, _STRING, _LONG, _ARRAY = range(6)
 _NULL_VALUE, _STRING_TYPE, _LONG_TYPE, _ARRAY_TYPE = bytes([_NULL]), bytes([_STRING]), bytes([_LONG]), bytes([_ARRAY])
 _ELEMENT = np.dtype([("type", "u1"), ("value", "<f8")])  # one array element: type byte, then the double
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A bulk write's staging nodes (``sections``: ``nodes`` of them under ``labels``, tagged
+    ``batch``) and the one atomic query that turns them into what they stand for."""
+
+    sections: list[bytes]
+    nodes: int
+    query: str
+    labels: list[str]
+    batch: str
 
 
 def staged_label(label: str) -> str:
@@ -70,10 +89,16 @@ def encode(value: object) -> bytes:
     raise TypeError(f"cannot send {type(value).__name__} in a FalkorDB bulk insert")
 
 
-def _section(label: str, keys: tuple[str, ...], encoded_rows: list[bytes]) -> bytes:
-    """A ``GRAPH.BULK`` node section: its header (label, property count and names), then the rows."""
-    return (label.encode() + b"\0" + struct.pack("<I", len(keys) + 1) + b"".join(k.encode() + b"\0" for k in keys)
-            + b"batch\0" + b"".join(encoded_rows))
+def _header(label: str, keys: tuple[str, ...], tagged: bool = True) -> bytes:
+    """A ``GRAPH.BULK`` section's header: label or type, property count and names (``keys``, then
+    ``batch`` where ``tagged``)."""
+    names = keys + ("batch",) if tagged else keys
+    return label.encode() + b"\0" + struct.pack("<I", len(names)) + b"".join(k.encode() + b"\0" for k in names)
+
+
+def _section(label: str, keys: tuple[str, ...], encoded_rows: list[bytes], tagged: bool = True) -> bytes:
+    """A ``GRAPH.BULK`` section: its header (``_header``), then the rows."""
+    return _header(label, keys, tagged) + b"".join(encoded_rows)
 
 
 def staged_facts(rows: list[dict], batch: str) -> bytes:
@@ -86,25 +111,52 @@ def staged_facts(rows: list[dict], batch: str) -> bytes:
                                               for row in rows])
 
 
+def relationship_properties(rows: list[dict]) -> list[bytes]:
+    """The properties of a ``[:REL]`` relationship per ``triple_row`` row, for ``relationships``
+    (encoded before the endpoints' ids are known, so that a row that cannot travel in binary is
+    found before anything is sent)."""
+    return [b"".join([encode(row["id"]), encode(row["relation"]), encode(row["valid_from"]),
+                      encode(row["valid_until"]), encode(row["sources"]), encode(row["retired_by"])]) for row in rows]
+
+
+def relationships(properties: list[bytes], ends: list[tuple[int, int]]) -> bytes:
+    """A ``GRAPH.BULK`` section of ``[:REL]`` relationships with ``properties``
+    (``relationship_properties``), each from and to the node ids of its ``ends``."""
+    return _section("REL", RELATIONSHIP_KEYS, [struct.pack("<QQ", *end) + props for end, props in zip(ends, properties)],
+                    tagged=False)
+
+
 def staged_vectors(label: str, rows: list[dict], batch: str) -> bytes:
     """Staging nodes of the vectors of ``rows`` (``falkor_params.with_vector`` rows; no vector: digest
     and embedding null) for vector nodes of ``label``, tagged ``batch``."""
     tag = encode(batch)
+    prefixes = [encode(row["id"]) + (_NULL_VALUE + _NULL_VALUE if row["digest"] is None else encode(row["digest"]))
+                for row in rows]
     vectors = [row for row in rows if row["digest"] is not None]
+    header = _header(staged_label(label), VECTOR_KEYS)
+    if len({len(row["embedding"]) for row in vectors}) > 1:  # vectors of several dimensions: one by one
+        found = iter([encode((np.asarray(row["embedding"], dtype=np.float64) * row["scale"]).tolist())
+                      for row in vectors])
+        return header + b"".join(prefix + (b"" if row["digest"] is None else next(found)) + tag
+                                 for prefix, row in zip(prefixes, rows))
     # The float32 values, exactly: numbers times a power of two (``exact_vector``) as doubles.
-    exact = [np.asarray(row["embedding"], dtype=np.float64) * row["scale"] for row in vectors]
-    if len({len(v) for v in exact}) > 1:  # not one matrix (vectors of several dimensions): one by one
-        arrays = [encode(v.tolist()) for v in exact]
-    else:  # the elements of all at once, as numpy writes them
-        elements = np.empty((len(exact), len(exact[0]) if exact else 0), dtype=_ELEMENT)
-        elements["type"] = _DOUBLE
-        elements["value"] = exact
-        head = _ARRAY_TYPE + struct.pack("<q", elements.shape[1])
-        arrays = [head + e.tobytes() for e in elements]
-    found = iter(arrays)
-    return _section(staged_label(label), VECTOR_KEYS, [
-        encode(row["id"]) + (_NULL_VALUE + _NULL_VALUE if row["digest"] is None else encode(row["digest"]) + next(found))
-        + tag for row in rows])
+    values = np.stack([row["embedding"] for row in vectors]).reshape(len(vectors), -1).astype(np.float64) \
+        * np.array([row["scale"] for row in vectors])[:, None] if vectors else np.empty((0, 0))
+    head = _ARRAY_TYPE + struct.pack("<q", values.shape[1])
+    if len(vectors) == len(rows) and len({len(prefix) for prefix in prefixes}) == 1:
+        # One layout for every node (ids of one length, all with vectors): numpy writes them all.
+        record = np.empty(len(rows), dtype=[("prefix", f"S{len(prefixes[0])}"), ("head", f"S{len(head)}"),
+                                            ("elements", _ELEMENT, (values.shape[1],)), ("tag", f"S{len(tag)}")])
+        record["prefix"], record["head"], record["tag"] = prefixes, head, tag
+        record["elements"]["type"] = _DOUBLE
+        record["elements"]["value"] = values
+        return header + record.tobytes()
+    elements = np.empty(values.shape, dtype=_ELEMENT)
+    elements["type"] = _DOUBLE
+    elements["value"] = values
+    found = iter([head + e.tobytes() for e in elements])
+    return header + b"".join(prefix + (b"" if row["digest"] is None else next(found)) + tag
+                             for prefix, row in zip(prefixes, rows))
 
 
 # The clauses by which a bulk write reads its triples' endpoint names and rows from the staging
@@ -114,17 +166,27 @@ STAGED_ROWS = f"MATCH (row:{STAGED_FACTS} {{batch: $batch}})"
 UNSTAGE_FACTS = f"MATCH (f:{STAGED_FACTS} {{batch: $batch}}) DELETE f"
 
 
-def unstage(label: str) -> str:
+def unstage(label: str, replacing: bool = True) -> str:
     """The write stage that turns the staging nodes of ``$batch`` under ``label`` into vector nodes,
     as ``falkor_layout.write_vectors`` writes rows (kept where the digest is the same, else
-    replaced; deleted where the row has no vector), and deletes them. Not counted as dead entries:
-    a bulk load runs without vector indexes, which it makes afresh at its end."""
+    replaced; deleted where the row has no vector), and deletes them; not ``replacing``, where no
+    vector node of their ids exists (``falkor_fresh``), it only creates them. Not counted as dead
+    entries: a bulk load runs without vector indexes, which it makes afresh at its end."""
+    create = f"CREATE (:{label} {{id: r.id, digest: r.digest, embedding: vecf32(r.embedding)}})"
+    if not replacing:
+        return (f"MATCH (r:{staged_label(label)} {{batch: $batch}}) "
+                f"FOREACH (_ IN CASE WHEN r.digest IS NOT NULL THEN [1] ELSE [] END | {create}) DELETE r")
     return (f"MATCH (r:{staged_label(label)} {{batch: $batch}}) OPTIONAL MATCH (v:{label} {{id: r.id}}) "
             "WITH r, v, v IS NULL OR r.digest IS NULL OR v.digest <> r.digest AS replace "
             "FOREACH (old IN CASE WHEN replace AND v IS NOT NULL THEN [v] ELSE [] END | DELETE old) "
-            "FOREACH (_ IN CASE WHEN replace AND r.digest IS NOT NULL THEN [1] ELSE [] END | "
-            f"CREATE (:{label} {{id: r.id, digest: r.digest, embedding: vecf32(r.embedding)}})) "
+            f"FOREACH (_ IN CASE WHEN replace AND r.digest IS NOT NULL THEN [1] ELSE [] END | {create}) "
             "DELETE r")
+
+
+def lists(rows: dict[str, list[str]], label: str) -> bytes:
+    """A ``GRAPH.BULK`` node section of lists of newest facts (``falkor_recent``): name -> keys."""
+    return _section(label, ("name", "keys"), [encode(name) + encode(keys) for name, keys in rows.items()],
+                    tagged=False)
 
 
 def drop_staged(label: str) -> str:

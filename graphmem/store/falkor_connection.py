@@ -1,12 +1,15 @@
 """One FalkorDB server as the FalkorDB store talks to it: its address (``falkor://`` or ``redis://``
 URIs), one query at a time on a named graph, retried on a broken connection (every store write
 replaces by id, so a replay cannot duplicate anything), and every failure leaving as a StoreError
-that names the server and what was being done."""
+that names the server and what was being done. A bulk load may also send writes without waiting
+for their replies (``send``), so that the client prepares its next batch while the server writes
+the last; those replies are read, in order, before any other call (``settle``)."""
 from __future__ import annotations
 
+import collections
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Sequence
 from urllib.parse import unquote, urlsplit
 
 from .base import CypherError, StoreError
@@ -51,6 +54,8 @@ class FalkorConnection:
         self.address = address
         self._attempts = attempts
         self.queries = 0  # round trips to the server (retries not counted), for measuring
+        self._sent: collections.deque[_Sent] = collections.deque()  # writes whose replies are unread
+        self._pipe: Any = None  # the connection they went on
         # The client asks the server what it is (cluster, sentinel) as it is made: the first call.
         self.db = self._call(lambda: FalkorDB(host=address.host, port=address.port, username=address.user,
                                               password=address.password, socket_connect_timeout=connect_timeout_s),
@@ -61,27 +66,114 @@ class FalkorConnection:
         return f"falkor://{self.address.host}:{self.address.port}"
 
     def graphs(self) -> list[str]:
+        self.settle()
         return self._call(self.db.list_graphs, "listing graphs")
 
     def query(self, graph: str, query: str, params: dict | None = None, *, write: bool, doing: str,
               timeout_s: float | None = None) -> list[dict]:
         """The rows of one query on ``graph`` (one atomic statement on the server), as dicts by
         column name; a read runs as GRAPH.RO_QUERY, which the server refuses to let write."""
+        self.settle()
         handle = self.db.select_graph(graph)
         run = handle.query if write else handle.ro_query
         timeout = max(1, int(timeout_s * 1000)) if timeout_s else None
         self.queries += 1
         text = params_header(params) + query
-        result = self._call(lambda: run(text, timeout=timeout), doing)
-        names = [column[1] for column in result.header]
-        return [dict(zip(names, row)) for row in result.result_set]
+        return _rows(self._call(lambda: run(text, timeout=timeout), doing))
 
-    def bulk_nodes(self, graph: str, sections: list[bytes], nodes: int, doing: str) -> None:
-        """Create ``nodes`` nodes on the existing ``graph`` from binary node sections in one
-        ``GRAPH.BULK`` call (``falkor_bulk``): no Cypher is parsed."""
+    def bulk(self, graph: str, doing: str, nodes: Sequence[bytes] = (), node_count: int = 0,
+             relationships: Sequence[bytes] = (), relationship_count: int = 0) -> None:
+        """Create ``node_count`` nodes and ``relationship_count`` relationships on the existing
+        ``graph`` from binary sections in one ``GRAPH.BULK`` call (``falkor_bulk``): no Cypher is
+        parsed."""
+        self.settle()
         self.queries += 1
-        self._call(lambda: self.db.connection.execute_command("GRAPH.BULK", graph, nodes, 0, len(sections), 0,
-                                                              *sections), doing)
+        self._call(lambda: self.db.connection.execute_command(*_bulk_command(
+            graph, nodes, node_count, relationships, relationship_count)), doing)
+
+    def send_bulk(self, graph: str, doing: str, nodes: Sequence[bytes] = (), node_count: int = 0,
+                  relationships: Sequence[bytes] = (), relationship_count: int = 0,
+                  on_error: Callable[[], None] | None = None) -> None:
+        """``bulk``, sent without waiting for its reply (``send``)."""
+        self.send(_bulk_command(graph, nodes, node_count, relationships, relationship_count), doing,
+                  on_error=on_error)
+
+    def send_write(self, graph: str, query: str, params: dict | None, doing: str,
+                   on_rows: Callable[[list[dict]], None] | None = None,
+                   on_error: Callable[[], None] | None = None) -> None:
+        """A write query on ``graph``, sent without waiting for its reply (``send``); ``on_rows``
+        takes its rows."""
+        self.send(("GRAPH.QUERY", graph, params_header(params) + query, "--compact"), doing,
+                  on_reply=None if on_rows is None else lambda reply: on_rows(_rows(
+                      _query_result(self.db.select_graph(graph), reply))), on_error=on_error)
+
+    def send(self, command: Sequence[Any], doing: str, on_reply: Callable[[Any], None] | None = None,
+             on_error: Callable[[], None] | None = None) -> None:
+        """Sends ``command`` without waiting for its reply, which ``settle`` reads before this
+        connection's next call: ``on_reply`` then takes it (and may send more), or, where it or one
+        sent before it failed, ``on_error`` runs once every reply is read. Not retried: a write
+        whose connection broke may have been applied."""
+        from redis.exceptions import ConnectionError as Disconnected
+        from redis.exceptions import TimeoutError as NoAnswer
+
+        if self._pipe is None:
+            self._pipe = self._call(self.db.connection.connection_pool.get_connection, doing)
+        self.queries += 1
+        self._sent.append(_Sent(doing, on_reply, on_error))
+        try:
+            self._pipe.send_command(*command)
+        except (Disconnected, NoAnswer) as e:
+            unanswered = list(self._sent)
+            self._sent.clear()
+            self._drop_pipe()
+            for sent in unanswered:
+                if sent.on_error is not None:
+                    sent.on_error()
+            raise StoreError(f"the FalkorDB server at {self.where} went away while {doing}: {e}. Check "
+                             f"that it is running; the writes sent before it may not have been made.") from e
+
+    def settle(self, leave: int = 0) -> None:
+        """Reads the replies of the writes ``send`` sent, in order, until at most ``leave`` are
+        unread; raises the first failure as a StoreError once they are read (the writes after a
+        failed one are read but not acted on)."""
+        from redis.exceptions import ConnectionError as Disconnected
+        from redis.exceptions import ResponseError
+        from redis.exceptions import TimeoutError as NoAnswer
+
+        failure: StoreError | None = None
+        failed: list[_Sent] = []
+        while len(self._sent) > (0 if failure else leave):
+            sent = self._sent.popleft()
+            try:
+                reply = self._pipe.read_response()
+                if failure is None and sent.on_reply is not None:
+                    sent.on_reply(reply)
+                    continue
+            except ResponseError as e:
+                failure = failure or _query_error(str(e), sent.doing)
+            except (Disconnected, NoAnswer) as e:
+                failure = failure or StoreError(f"the FalkorDB server at {self.where} went away while {sent.doing}: "
+                                                f"{e}. Check that it is running; that write may not have been made.")
+                failed += [sent] + list(self._sent)
+                self._sent.clear()
+                self._drop_pipe()
+                break
+            if failure is not None:
+                failed.append(sent)
+        if self._pipe is not None and not self._sent:
+            self.db.connection.connection_pool.release(self._pipe)
+            self._pipe = None
+        for sent in failed:
+            if sent.on_error is not None:
+                sent.on_error()
+        if failure is not None:
+            raise failure
+
+    def _drop_pipe(self) -> None:
+        if self._pipe is not None:
+            self._pipe.disconnect()
+            self.db.connection.connection_pool.release(self._pipe)
+            self._pipe = None
 
     def _call(self, fn: Any, doing: str) -> Any:
         from redis.exceptions import AuthenticationError, BusyLoadingError
@@ -110,7 +202,37 @@ class FalkorConnection:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.settle()
+        finally:
+            self.db.close()
+
+
+@dataclass
+class _Sent:
+    """A write sent whose reply is unread (``FalkorConnection.send``)."""
+
+    doing: str
+    on_reply: Callable[[Any], None] | None
+    on_error: Callable[[], None] | None
+
+
+def _bulk_command(graph: str, nodes: Sequence[bytes], node_count: int, relationships: Sequence[bytes],
+                  relationship_count: int) -> tuple:
+    return ("GRAPH.BULK", graph, node_count, relationship_count, len(nodes), len(relationships), *nodes,
+            *relationships)
+
+
+def _query_result(handle: Any, reply: Any) -> Any:
+    from falkordb.query_result import QueryResult
+
+    return QueryResult(handle, reply)
+
+
+def _rows(result: Any) -> list[dict]:
+    """A query result's rows, as dicts by column name."""
+    names = [column[1] for column in result.header]
+    return [dict(zip(names, row)) for row in result.result_set]
 
 
 def _query_error(message: str, doing: str) -> StoreError:

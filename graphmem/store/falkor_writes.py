@@ -38,7 +38,8 @@ WRITE_TRIPLES = triples_without_vectors() + " WITH count(*) AS _ " + write_vecto
 
 # Appended to WRITE_TRIPLES when some row has no vector: the mark that a scan for such triples is
 # due (``FalkorStore.triples_without_vectors``), so that opening a memory scans nothing otherwise.
-MARK_UNEMBEDDED = " WITH count(*) AS _ MERGE (:GraphmemFlag {key: 'unembedded'})"
+UNEMBEDDED_FLAG = "MERGE (:GraphmemFlag {key: 'unembedded'})"
+MARK_UNEMBEDDED = " WITH count(*) AS _ " + UNEMBEDDED_FLAG
 MARKED_UNEMBEDDED = "MATCH (f:GraphmemFlag {key: 'unembedded'}) RETURN count(f) AS n"
 # Drops the mark where no triple without a vector is left (checked in the same atomic query, so a
 # vectorless triple written meanwhile keeps it).
