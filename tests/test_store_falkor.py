@@ -626,3 +626,23 @@ def test_a_bulk_load_lists_each_entitys_newest_facts_once_at_its_end(falkor_stor
     # Written in step order, the lists are the ones per-write appending gives (a self-loop listed once).
     assert loaded.cypher(lists) == batched.cypher(lists)
     assert listed_ids(loaded, "hub") == [t.id for t in sorted(facts[:25], key=lambda t: (t.valid_from, t.id))][-6:]
+
+
+def test_a_load_into_an_empty_graph_whose_server_goes_away_raises_a_store_error(tmp_path):
+    from graphmem.testing.falkordb import FalkorServer
+
+    server = FalkorServer(tmp_path / "falkordb")
+    server.start()
+    try:
+        st = FalkorStore(f"{server.uri.rstrip('/')}/gone")
+        facts = [Triple(f"e{i}", "r", f"x{i}") for i in range(40)]
+        for t, v in zip(facts, unit_rows(40, 8, 15)):
+            t.embedding = v
+        with pytest.raises(StoreError, match="FalkorDB server"):
+            with st.bulk_load():
+                st.add_triples(facts[:20])  # sent without waiting
+                server.proc.kill()
+                server.proc.wait()
+                st.add_triples(facts[20:])
+    finally:
+        server.stop()

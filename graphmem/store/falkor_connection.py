@@ -7,6 +7,7 @@ the last; those replies are read, in order, before any other call (``settle``)."
 from __future__ import annotations
 
 import collections
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -56,6 +57,7 @@ class FalkorConnection:
         self.queries = 0  # round trips to the server (retries not counted), for measuring
         self._sent: collections.deque[_Sent] = collections.deque()  # writes whose replies are unread
         self._pipe: Any = None  # the connection they went on
+        self._pipe_lock = threading.RLock()  # namespaces share a connection, maybe across threads
         # The client asks the server what it is (cluster, sentinel) as it is made: the first call.
         self.db = self._call(lambda: FalkorDB(host=address.host, port=address.port, username=address.user,
                                               password=address.password, socket_connect_timeout=connect_timeout_s),
@@ -116,21 +118,24 @@ class FalkorConnection:
         from redis.exceptions import ConnectionError as Disconnected
         from redis.exceptions import TimeoutError as NoAnswer
 
-        if self._pipe is None:
-            self._pipe = self._call(self.db.connection.connection_pool.get_connection, doing)
-        self.queries += 1
-        self._sent.append(_Sent(doing, on_reply, on_error))
-        try:
-            self._pipe.send_command(*command)
-        except (Disconnected, NoAnswer) as e:
-            unanswered = list(self._sent)
-            self._sent.clear()
-            self._drop_pipe()
-            for sent in unanswered:
-                if sent.on_error is not None:
-                    sent.on_error()
-            raise StoreError(f"the FalkorDB server at {self.where} went away while {doing}: {e}. Check "
-                             f"that it is running; the writes sent before it may not have been made.") from e
+        with self._pipe_lock:
+            if self._pipe is None:
+                self._pipe = self._call(self.db.connection.connection_pool.get_connection, doing)
+            self.queries += 1
+            self._sent.append(_Sent(doing, on_reply, on_error))
+            try:
+                self._pipe.send_command(*command)
+                return
+            except (Disconnected, NoAnswer) as e:
+                unanswered = list(self._sent)
+                self._sent.clear()
+                self._drop_pipe()
+                gone = e
+        for sent in unanswered:  # outside the lock: they may write
+            if sent.on_error is not None:
+                sent.on_error()
+        raise StoreError(f"the FalkorDB server at {self.where} went away while {doing}: {gone}. Check "
+                         f"that it is running; the writes sent before it may not have been made.") from gone
 
     def settle(self, leave: int = 0) -> None:
         """Reads the replies of the writes ``send`` sent, in order, until at most ``leave`` are
@@ -142,28 +147,30 @@ class FalkorConnection:
 
         failure: StoreError | None = None
         failed: list[_Sent] = []
-        while len(self._sent) > (0 if failure else leave):
-            sent = self._sent.popleft()
-            try:
-                reply = self._pipe.read_response()
-                if failure is None and sent.on_reply is not None:
-                    sent.on_reply(reply)
-                    continue
-            except ResponseError as e:
-                failure = failure or _query_error(str(e), sent.doing)
-            except (Disconnected, NoAnswer) as e:
-                failure = failure or StoreError(f"the FalkorDB server at {self.where} went away while {sent.doing}: "
-                                                f"{e}. Check that it is running; that write may not have been made.")
-                failed += [sent] + list(self._sent)
-                self._sent.clear()
-                self._drop_pipe()
-                break
-            if failure is not None:
-                failed.append(sent)
-        if self._pipe is not None and not self._sent:
-            self.db.connection.connection_pool.release(self._pipe)
-            self._pipe = None
-        for sent in failed:
+        with self._pipe_lock:
+            while len(self._sent) > (0 if failure else leave):
+                sent = self._sent.popleft()
+                try:
+                    reply = self._pipe.read_response()
+                    if failure is None and sent.on_reply is not None:
+                        sent.on_reply(reply)
+                        continue
+                except ResponseError as e:
+                    failure = failure or _query_error(str(e), sent.doing)
+                except (Disconnected, NoAnswer) as e:
+                    failure = failure or StoreError(f"the FalkorDB server at {self.where} went away while "
+                                                    f"{sent.doing}: {e}. Check that it is running; that write "
+                                                    f"may not have been made.")
+                    failed += [sent] + list(self._sent)
+                    self._sent.clear()
+                    self._drop_pipe()
+                    break
+                if failure is not None:
+                    failed.append(sent)
+            if self._pipe is not None and not self._sent:
+                self.db.connection.connection_pool.release(self._pipe)
+                self._pipe = None
+        for sent in failed:  # outside the lock: they may write
             if sent.on_error is not None:
                 sent.on_error()
         if failure is not None:
