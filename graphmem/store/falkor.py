@@ -192,9 +192,8 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         in binary. A batch cut short leaves vector nodes and entities but no fact. False where the
         batch cannot go this way.
 
-        Sent without waiting (``FalkorConnection.send``): the server writes a batch while the client
-        prepares the next, whose call first reads the replies (so a batch's failure is raised by the
-        next write, or at the load's end, and that next batch is not written)."""
+        Sent without waiting (``_send_staged``): the server writes a batch while the client
+        prepares the next, so a batch's failure is raised by a later call (``bulk_load``)."""
         fresh = self._fresh
         if fresh is None or not fresh.takes(rows):
             return False
