@@ -154,7 +154,8 @@ class _ServerNeighbours:
         self.store, self.query_vecs, self.cfg, self.pool = store, query_vecs, cfg, pool
 
     def level(self, entities: list[str]) -> Best:
-        scored = self.store.neighbour_scores(entities, self.query_vecs, self.cfg.hub_scan, self.pool)
+        scored = self.store.neighbour_scores(entities, self.query_vecs, self.cfg.hub_scan, self.pool,
+                                             min_score=self.cfg.threshold)
 
         def best(entity: str, picked: dict, kept: dict) -> list[tuple[str, float]]:
             fresh = [(tid, score) for tid, score in scored.get(entity, ())

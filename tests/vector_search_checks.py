@@ -68,6 +68,12 @@ def check_neighbour_scores(st: GraphStore) -> None:
     for tid, score in got["hub"] + got["lone"]:
         i = [t.id for t in facts].index(tid)
         assert score == pytest.approx(float((queries @ vecs[i]).max()), abs=1e-5)
+    # Only those scoring at least min_score travel back.
+    cut = sorted(score for _, score in got["hub"])[2]
+    above = st.neighbour_scores(["hub", "lone", "nobody"], queries, limit=4, pool=[facts[0].id, facts[11].id],
+                                min_score=cut)
+    assert sorted(above["hub"]) == sorted((tid, score) for tid, score in got["hub"] if score >= cut)
+    assert len(above["hub"]) == len(got["hub"]) - 2
 
 
 def memory_on(spec) -> Memory:

@@ -234,9 +234,10 @@ class GraphStore(ABC):
         raise StoreError(f"{type(self).__name__} has no vector search of its own")
 
     def neighbour_scores(self, entities: Sequence[str], vectors: np.ndarray, limit: int,
-                         pool: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+                         pool: Sequence[str], min_score: float = -1.0) -> dict[str, list[tuple[str, float]]]:
         """Per entity: its ``limit`` newest current facts, plus (past ``limit``) those in ``pool``,
-        each with its best cosine similarity to ``vectors`` (recall's expansion, on the server)."""
+        each with its best cosine similarity to ``vectors`` (recall's expansion, on the server);
+        only those scoring at least ``min_score`` travel back."""
         raise StoreError(f"{type(self).__name__} has no vector search of its own")
 
     def reindex_vectors(self) -> dict[str, int]:

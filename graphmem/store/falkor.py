@@ -528,7 +528,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         return self._vector_dims
 
     def neighbour_scores(self, entities: Sequence[str], vectors: np.ndarray, limit: int,
-                         pool: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+                         pool: Sequence[str], min_score: float = -1.0) -> dict[str, list[tuple[str, float]]]:
         """``ServerVectorSearch.neighbour_scores`` in one round trip: a hub's candidates read from
         its list of newest current facts instead of a walk over all of them (``falkor_recent``),
         the others' (an entity whose list holds fewer than ``limit``) by the walk."""
@@ -537,7 +537,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         if not names:
             return out
         for r in self._read(EXPANSION_QUERY, "scoring entities' facts", qs=np.asarray(vectors, dtype=np.float32).tolist(),
-                            names=names, limit=int(limit), pool=list(pool)):
+                            names=names, limit=int(limit), pool=list(pool), min_score=float(min_score)):
             out[r["name"]].append((r["id"], float(r["score"])))
         return out
 

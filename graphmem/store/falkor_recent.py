@@ -101,7 +101,7 @@ def remake_recent(keep: int) -> str:
 def hub_query(dialect: VectorDialect) -> str:
     """Per hub of ``$names`` (an entity whose list holds at least ``$limit`` keys; the others give
     no row): the facts of its ``$limit`` greatest keys, and the current facts of ``$pool`` that
-    touch it, each with its best similarity to ``$qs``. The listed facts are read from their vector
+    touch it, each with its best similarity to ``$qs`` where it is at least ``$min_score``. The listed facts are read from their vector
     nodes alone: the list holds current facts only."""
     return (f"UNWIND $names AS name MATCH (l:{RECENT} {{name: name}}) WHERE {IS_HUB} "
             "UNWIND l.keys AS k WITH name, k ORDER BY k DESC "
@@ -113,7 +113,8 @@ def hub_query(dialect: VectorDialect) -> str:
             "WITH name, newest, collect(p.id) AS near "
             f"WITH {dialect.query_vectors()} AS qs, name, newest + [x IN near WHERE NOT x IN newest] AS cands "
             "UNWIND cands AS fid MATCH (v:FactVec {id: fid}) WITH qs, name, fid, v.embedding AS vec "
-            f"RETURN name, fid AS id, {dialect.best_similarity('vec')} AS score")
+            f"WITH name, fid, {dialect.best_similarity('vec')} AS score WHERE score >= $min_score "
+            "RETURN name, fid AS id, score")
 
 
 def expansion_query(dialect: VectorDialect, fact_vector: str) -> str:

@@ -72,7 +72,8 @@ def search_query(kind: VectorKind, dialect: VectorDialect) -> str:
 
 def neighbour_query(dialect: VectorDialect, fact_vector: str, names: str = "UNWIND $names AS name ") -> str:
     """Recall's expansion (``ServerVectorSearch.neighbour_scores``): per entity its newest current
-    facts, and past ``$limit`` those in ``$pool``, each with its best similarity to ``$qs``.
+    facts, and past ``$limit`` those in ``$pool``, each with its best similarity to ``$qs`` where
+    it is at least ``$min_score`` (those below recall drops anyway: at 1M facts, a third of the rows).
     ``fact_vector``: a clause that binds the fact ``r``'s vector as ``vec``, dropping facts
     without one; ``names``: the clauses that bind each entity to expand as ``name``."""
     # The query vectors join once the candidates are chosen: carried from the start, they were part
@@ -85,7 +86,8 @@ def neighbour_query(dialect: VectorDialect, fact_vector: str, names: str = "UNWI
             f"WITH {dialect.query_vectors()} AS qs, name, rs[..$limit] + CASE "
             "WHEN size(rs) > $limit THEN [x IN rs[$limit..] WHERE x.id IN $pool] ELSE [] END AS cands "
             f"UNWIND cands AS r {fact_vector} "
-            f"RETURN name, r.id AS id, {dialect.best_similarity('vec')} AS score")
+            f"WITH name, r.id AS id, {dialect.best_similarity('vec')} AS score WHERE score >= $min_score "
+            "RETURN name, id, score")
 
 
 class ServerVectorSearch(ABC):
@@ -184,18 +186,19 @@ class ServerVectorSearch(ABC):
                               f"counting {kind} vectors")[0]["n"])
 
     def neighbour_scores(self, entities: Sequence[str], vectors: np.ndarray, limit: int,
-                         pool: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+                         pool: Sequence[str], min_score: float = -1.0) -> dict[str, list[tuple[str, float]]]:
         """Per entity (each once, in the order asked): its candidate facts for recall's expansion,
         each with its best cosine similarity to ``vectors``, scored on the server. Candidates: its
         ``limit`` newest current facts (by valid_from, then id), and where it has more (a hub), those
-        of the rest whose ids are in ``pool`` (the queries' nearest facts)."""
+        of the rest whose ids are in ``pool`` (the queries' nearest facts); those scoring below
+        ``min_score`` are left on the server."""
         names = ordered_unique(entities)
         out: dict[str, list[tuple[str, float]]] = {n: [] for n in names}
         if not names:
             return out
         recs = self._read(neighbour_query(self.vector_dialect, self.fact_vector), "scoring entities' facts",
                           qs=np.asarray(vectors, dtype=np.float32).tolist(), names=names,
-                          limit=int(limit), pool=list(pool))
+                          limit=int(limit), pool=list(pool), min_score=float(min_score))
         for r in recs:
             out[r["name"]].append((r["id"], float(r["score"])))
         return out
