@@ -245,6 +245,8 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         ids = ordered_unique(triple_ids)
         if not ids:
             return []
+        if self._fresh is not None:
+            self._fresh.retired = True
         done = {r["id"] for r in self._write(writes.RETIRE, f"retiring {len(ids)} triples",
                                              ids=ids, step=int(step), by=by)}
         return [i for i in ids if i in done]

@@ -2,7 +2,8 @@
 as relationships in binary (``falkor_bulk.relationships`` through ``GRAPH.BULK``), between entity
 nodes whose ids the client keeps for the load, so that no Cypher reads or writes a triple; their
 vector nodes are made without looking for older ones; and the client makes the entities' lists of
-newest facts (``falkor_recent``) itself and sends them in binary at the load's end.
+newest facts (``falkor_recent``) itself and sends them in binary at the load's end (unless the load
+retires facts: Cypher then makes them all, as for any bulk load).
 
 Why: a staged batch's write query (``FalkorStore._write_staged``) looks each triple's endpoints up
 by name in the entity index, looks for an older copy of it and of its vector node by id, and
@@ -41,6 +42,7 @@ class FreshLoad:
         self.written: set[str] = set()
         self.keys: dict[str, list[str]] = {}
         self.staged: set[str] = set()  # entities a staged batch touched: listed by Cypher
+        self.retired = False  # a retirement during the load: every list made by Cypher
 
     def takes(self, rows: list[dict]) -> bool:
         """Whether a batch of ``triple_row`` rows (one per id) can be created outright."""
@@ -72,5 +74,8 @@ class FreshLoad:
 
     def lists(self) -> dict[str, list[str]]:
         """Each entity's list as ``falkor_recent.remake_recent`` makes it, but for the entities a
-        staged batch touched."""
+        staged batch touched; none after a retirement (the client does not know whose facts it
+        retired)."""
+        if self.retired:
+            return {}
         return {name: sorted(keys)[-self.keep:] for name, keys in self.keys.items() if name not in self.staged}
