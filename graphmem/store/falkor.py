@@ -69,6 +69,9 @@ DROP_WAIT_S = 30.0  # the longest a dropped vector index may stay listed (``_dro
 # on the server. A rebuild re-inserts every live node (~1 ms each at 384 dimensions), so rebuilding
 # at a share s costs 1/s insertions per deleted node, amortized: 10 at a tenth.
 REBUILD_SHARE = 0.1
+# FalkorDB 4.16's refusal, in some bulk loads of writer batches, to read staging nodes it holds
+# (docs/servers.md, Limits): the load then writes its batches as Cypher (``_write_staged_batch``).
+UNREADABLE_STAGING = "Attempted to access undefined attribute"
 IN_FLIGHT = 4  # writes of a load into an empty graph left unanswered as the next is sent (``_send_staged``)
 log = logging.getLogger(__name__)
 _ENCODED = re.compile(r"_(5f|2d)")
@@ -100,6 +103,8 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         self._loading: dict[str, int] | None = None  # during bulk_load: kind -> dimension of its index to make
         self._loaded_names: set[str] = set()  # during bulk_load: the entities written, to list at its end
         self._fresh: falkor_fresh.FreshLoad | None = None  # during a bulk load into a graph without facts
+        self._staging_refused = False  # during a bulk load: the server could not read staging nodes
+        self.staging_fallbacks = 0  # batches written as Cypher after that refusal, for the logs and tests
         self._schema_lock = threading.Lock()
         try:
             for statement in SCHEMA:
@@ -174,12 +179,13 @@ class FalkorStore(ServerVectorSearch, CypherStore):
                              rows=rows, episodes=episode_rows)
 
     def _write_staged_batch(self, rows: list[dict], episode_rows: list[dict], mark: str, doing: str) -> bool:
-        """A bulk load's batch through staging nodes (``falkor_bulk``); False where it cannot travel in binary."""
+        """A bulk load's batch through staging nodes (``falkor_bulk``); False where it cannot travel in
+        binary, or the server could not read staging nodes (the batch is then written as Cypher)."""
         tail = " WITH count(*) AS _ " + writes.episodes_without_vectors("$episodes") if episode_rows else ""
         query = writes.triples_without_vectors(falkor_bulk.STAGED_NAMES, falkor_bulk.STAGED_ROWS) + mark + tail
-        if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows},
-                              **({"episodes": falkor_bulk.without_vectors(episode_rows)} if episode_rows else {})
-                              ) is None:
+        if self._write_staged_or_refused(query, doing, rows, {"triples": rows, "episodes": episode_rows},
+                                         **({"episodes": falkor_bulk.without_vectors(episode_rows)}
+                                            if episode_rows else {})) is None:
             return False
         if self._fresh is not None:
             self._fresh.wrote(rows, staged=True)
@@ -262,7 +268,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
             if staged is not None:
                 self._send_staged(staged, doing, {"rows": falkor_bulk.without_vectors(rows)})
                 return
-        if self._loading is not None and self._write_staged(
+        if self._loading is not None and self._write_staged_or_refused(
                 writes.episodes_without_vectors(), doing, [], {"episodes": rows},
                 rows=falkor_bulk.without_vectors(rows)) is not None:
             return
@@ -319,7 +325,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         for kind, dimension in dict(self._indexed_dims()).items():
             loading[kind] = dimension
             self._drop_vector_index(kind)
-        self._loading, self._loaded_names = loading, set()
+        self._loading, self._loaded_names, self._staging_refused = loading, set(), False
         empty = self._read(falkor_fresh.EMPTY, "looking for facts")
         self._fresh = falkor_fresh.FreshLoad(self.recent_facts) if empty else None
         try:
@@ -364,6 +370,26 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         except BaseException:
             self._drop_staging(staged)
             raise
+
+    def _write_staged_or_refused(self, query: str, doing: str, facts: list[dict], vectors: dict[str, list[dict]],
+                                 **params: Any) -> list[dict] | None:
+        """``_write_staged``, or None (nothing written) once the server has refused to read staging
+        nodes during this load: FalkorDB 4.16 did, after some batches of the writer's, on a label
+        scan of nodes it held (docs/servers.md, Limits); the rest of the load is then written as
+        Cypher (slower, right), counted in ``staging_fallbacks`` and logged once."""
+        if self._staging_refused:
+            self.staging_fallbacks += 1
+            return None
+        try:
+            return self._write_staged(query, doing, facts, vectors, **params)
+        except CypherError as e:
+            if UNREADABLE_STAGING not in str(e):
+                raise
+            log.warning("the FalkorDB server could not read this bulk load's staging nodes (%s): the rest of the "
+                        "load is written as Cypher queries instead (slower)", e)
+            self._staging_refused = True
+            self.staging_fallbacks += 1
+            return None
 
     def _staging(self, query: str, facts: list[dict], vectors: dict[str, list[dict]], returning: str = "",
                  replacing: Mapping[str, bool] | None = None) -> falkor_bulk.Staged | None:
