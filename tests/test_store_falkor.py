@@ -600,7 +600,7 @@ def test_a_hubs_expansion_reads_its_list_of_newest_facts_and_gives_what_the_walk
     # The hub's candidates come from its list: a list naming its oldest facts gives those.
     keys = "MATCH (l:GraphmemRecent {name: 'hub'}) RETURN l.keys AS keys"
     kept = st.cypher(keys)[0]["keys"]
-    oldest = [f"{t.valid_from + falkor_recent.KEY_OFFSET}|{t.id}" for t in facts[:3]]
+    oldest = [falkor_recent.key_of(t.valid_from, t.id) for t in facts[:3]]
     st.cypher("MATCH (l:GraphmemRecent {name: 'hub'}) SET l.keys = $keys", {"keys": oldest}, write=True)
     assert {tid for tid, _ in st.neighbour_scores(["hub"], queries, 3, [])["hub"]} == {t.id for t in facts[:3]}
     st.cypher("MATCH (l:GraphmemRecent {name: 'hub'}) SET l.keys = $keys", {"keys": kept}, write=True)

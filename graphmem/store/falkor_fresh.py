@@ -22,13 +22,13 @@ load is a maintenance step already: it drops the vector indexes until its end).
 """
 from __future__ import annotations
 
-from .falkor_recent import KEY_OFFSET
+from .falkor_recent import RECENT, key_of
 
 # The stage that makes sure the entities $names exist and gives their node ids.
 NAME_IDS = "UNWIND $names AS name MERGE (e:Entity {name: name}) RETURN name, id(e) AS id"
 # Whether a graph holds no fact, fact vector or list of newest facts (no row where it does not).
 EMPTY = ("OPTIONAL MATCH ()-[r:REL]->() WITH r LIMIT 1 OPTIONAL MATCH (v:FactVec) WITH r, v LIMIT 1 "
-         "OPTIONAL MATCH (l:GraphmemRecent) WITH r, v, l LIMIT 1 "
+         f"OPTIONAL MATCH (l:{RECENT}) WITH r, v, l LIMIT 1 "
          "WITH r, v, l WHERE r IS NULL AND v IS NULL AND l IS NULL RETURN 1 AS empty")
 
 
@@ -65,7 +65,7 @@ class FreshLoad:
             return
         for row in rows:
             if row["valid_until"] is None:
-                key = f"{row['valid_from'] + KEY_OFFSET}|{row['id']}"  # ``falkor_recent.fact_key``
+                key = key_of(row["valid_from"], row["id"])
                 for name in {row["s"], row["o"]}:
                     keys = self.keys.setdefault(name, [])
                     keys.append(key)

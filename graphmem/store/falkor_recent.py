@@ -45,6 +45,11 @@ def fact_key(fact: str) -> str:
     return f"toString({fact}.valid_from + {KEY_OFFSET}) + '|' + {fact}.id"
 
 
+def key_of(valid_from: int, fact_id: str) -> str:
+    """The key ``fact_key`` gives a fact of ``valid_from`` and ``fact_id``, made by the client."""
+    return f"{valid_from + KEY_OFFSET}|{fact_id}"
+
+
 def key_id(key: str) -> str:
     """The Cypher expression of the fact id in the list key ``key``."""
     return f"substring({key}, {KEY_ID_AT})"
