@@ -135,26 +135,25 @@ def staged_vectors(label: str, rows: list[dict], batch: str) -> bytes:
     vectors = [row for row in rows if row["digest"] is not None]
     header = _header(staged_label(label), VECTOR_KEYS)
     if len({len(row["embedding"]) for row in vectors}) > 1:  # vectors of several dimensions: one by one
-        found = iter([encode((np.asarray(row["embedding"], dtype=np.float64) * row["scale"]).tolist())
-                      for row in vectors])
-        return header + b"".join(prefix + (b"" if row["digest"] is None else next(found)) + tag
-                                 for prefix, row in zip(prefixes, rows))
-    # The float32 values, exactly: numbers times a power of two (``exact_vector``) as doubles.
-    values = np.stack([row["embedding"] for row in vectors]).reshape(len(vectors), -1).astype(np.float64) \
-        * np.array([row["scale"] for row in vectors])[:, None] if vectors else np.empty((0, 0))
-    head = _ARRAY_TYPE + struct.pack("<q", values.shape[1])
-    if len(vectors) == len(rows) and len({len(prefix) for prefix in prefixes}) == 1:
-        # One layout for every node (ids of one length, all with vectors): numpy writes them all.
-        record = np.empty(len(rows), dtype=[("prefix", f"S{len(prefixes[0])}"), ("head", f"S{len(head)}"),
-                                            ("elements", _ELEMENT, (values.shape[1],)), ("tag", f"S{len(tag)}")])
-        record["prefix"], record["head"], record["tag"] = prefixes, head, tag
-        record["elements"]["type"] = _DOUBLE
-        record["elements"]["value"] = values
-        return header + record.tobytes()
-    elements = np.empty(values.shape, dtype=_ELEMENT)
-    elements["type"] = _DOUBLE
-    elements["value"] = values
-    found = iter([head + e.tobytes() for e in elements])
+        arrays = [encode((np.asarray(row["embedding"], dtype=np.float64) * row["scale"]).tolist()) for row in vectors]
+    else:
+        # The float32 values, exactly: numbers times a power of two (``exact_vector``) as doubles.
+        values = np.stack([row["embedding"] for row in vectors]).reshape(len(vectors), -1).astype(np.float64) \
+            * np.array([row["scale"] for row in vectors])[:, None] if vectors else np.empty((0, 0))
+        head = _ARRAY_TYPE + struct.pack("<q", values.shape[1])
+        if len(vectors) == len(rows) and len({len(prefix) for prefix in prefixes}) == 1:
+            # One layout for every node (ids of one length, all with vectors): numpy writes them all.
+            record = np.empty(len(rows), dtype=[("prefix", f"S{len(prefixes[0])}"), ("head", f"S{len(head)}"),
+                                                ("elements", _ELEMENT, (values.shape[1],)), ("tag", f"S{len(tag)}")])
+            record["prefix"], record["head"], record["tag"] = prefixes, head, tag
+            record["elements"]["type"] = _DOUBLE
+            record["elements"]["value"] = values
+            return header + record.tobytes()
+        elements = np.empty(values.shape, dtype=_ELEMENT)
+        elements["type"] = _DOUBLE
+        elements["value"] = values
+        arrays = [head + e.tobytes() for e in elements]
+    found = iter(arrays)
     return header + b"".join(prefix + (b"" if row["digest"] is None else next(found)) + tag
                              for prefix, row in zip(prefixes, rows))
 
