@@ -183,7 +183,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         binary, or the server could not read staging nodes (the batch is then written as Cypher)."""
         tail = " WITH count(*) AS _ " + writes.episodes_without_vectors("$episodes") if episode_rows else ""
         query = writes.triples_without_vectors(falkor_bulk.STAGED_NAMES, falkor_bulk.STAGED_ROWS) + mark + tail
-        if self._write_staged_or_refused(query, doing, rows, {"triples": rows, "episodes": episode_rows},
+        if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows},
                                          **({"episodes": falkor_bulk.without_vectors(episode_rows)}
                                             if episode_rows else {})) is None:
             return False
@@ -268,7 +268,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
             if staged is not None:
                 self._send_staged(staged, doing, {"rows": falkor_bulk.without_vectors(rows)})
                 return
-        if self._loading is not None and self._write_staged_or_refused(
+        if self._loading is not None and self._write_staged(
                 writes.episodes_without_vectors(), doing, [], {"episodes": rows},
                 rows=falkor_bulk.without_vectors(rows)) is not None:
             return
@@ -360,36 +360,29 @@ class FalkorStore(ServerVectorSearch, CypherStore):
     def _write_staged(self, query: str, doing: str, facts: list[dict], vectors: dict[str, list[dict]],
                       **params: Any) -> list[dict] | None:
         """``query`` with ``facts`` and ``vectors`` staged (``_staging``), in two round trips; the rows
-        the query returns. None, having sent nothing, where a string cannot travel in binary."""
+        the query returns. None, having written nothing, where a string cannot travel in binary, or
+        once the server has refused to read staging nodes during this load: FalkorDB 4.16 did, after
+        some batches of the writer's, on a label scan of nodes it held (docs/servers.md, Limits);
+        the rest of the load is then written as Cypher (slower, right), counted in
+        ``staging_fallbacks`` and logged once."""
+        if self._staging_refused:
+            self.staging_fallbacks += 1
+            return None
         staged = self._staging(query, facts, vectors)
         if staged is None:
             return None
         self._conn.bulk(self.graph, f"{doing} (sending them)", staged.sections, staged.nodes)
         try:
             return self._write(staged.query, doing, batch=staged.batch, **params)
-        except BaseException:
+        except BaseException as e:
             self._drop_staging(staged)
-            raise
-
-    def _write_staged_or_refused(self, query: str, doing: str, facts: list[dict], vectors: dict[str, list[dict]],
-                                 **params: Any) -> list[dict] | None:
-        """``_write_staged``, or None (nothing written) once the server has refused to read staging
-        nodes during this load: FalkorDB 4.16 did, after some batches of the writer's, on a label
-        scan of nodes it held (docs/servers.md, Limits); the rest of the load is then written as
-        Cypher (slower, right), counted in ``staging_fallbacks`` and logged once."""
-        if self._staging_refused:
-            self.staging_fallbacks += 1
-            return None
-        try:
-            return self._write_staged(query, doing, facts, vectors, **params)
-        except CypherError as e:
-            if UNREADABLE_STAGING not in str(e):
+            if not isinstance(e, CypherError) or UNREADABLE_STAGING not in str(e):
                 raise
-            log.warning("the FalkorDB server could not read this bulk load's staging nodes (%s): the rest of the "
-                        "load is written as Cypher queries instead (slower)", e)
-            self._staging_refused = True
-            self.staging_fallbacks += 1
-            return None
+            log.warning("the FalkorDB server could not read this bulk load's staging nodes (%s): the rest of "
+                        "the load is written as Cypher queries instead (slower)", e)
+        self._staging_refused = True
+        self.staging_fallbacks += 1
+        return None
 
     def _staging(self, query: str, facts: list[dict], vectors: dict[str, list[dict]], returning: str = "",
                  replacing: Mapping[str, bool] | None = None) -> falkor_bulk.Staged | None:
