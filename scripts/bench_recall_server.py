@@ -172,13 +172,15 @@ def load_through_writer(uri: str, n: int, seed: int, batch: int, batched: bool, 
         chunks = [data.chunk(i, min(n, i + PER_SOURCE)) for i in range(start, min(n, start + batch), PER_SOURCE)]
         batches.append(([(f"s{i}", i, facts) for i, (facts, _) in enumerate(chunks, start // PER_SOURCE)],
                         np.concatenate([vecs for _, vecs in chunks])))
-    before = store.queries  # the data made before the clock starts, as in ``load``
-    with writes.span(), memory.bulk(), bulk_or_not(store, bulk):
+    trips = 0  # the writes' round trips, not the bulk load's own at its start and end
+    with writes.span(), memory.bulk(), bulk_or_not(store, bulk):  # the data made before, as in ``load``
         for sources, matrix in batches:
-            for r in memory.add_sources(sources, vectors=matrix):
+            before = store.queries
+            results = memory.add_sources(sources, vectors=matrix)
+            trips += store.queries - before
+            for r in results:
                 ids += [t.id for t in r.added]
                 vectors += [t.embedding for t in r.added]
-    trips = store.queries - before
     extra = until_indexed(store, bulk, vectors[0], server_pid)
     memory.close()
     return Loaded(writes, np.stack(vectors), ids, {"writer": "batched" if batched else "one-by-one",
