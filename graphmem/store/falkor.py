@@ -184,8 +184,8 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         tail = " WITH count(*) AS _ " + writes.episodes_without_vectors("$episodes") if episode_rows else ""
         query = writes.triples_without_vectors(falkor_bulk.STAGED_NAMES, falkor_bulk.STAGED_ROWS) + mark + tail
         if self._write_staged(query, doing, rows, {"triples": rows, "episodes": episode_rows},
-                                         **({"episodes": falkor_bulk.without_vectors(episode_rows)}
-                                            if episode_rows else {})) is None:
+                              **({"episodes": falkor_bulk.without_vectors(episode_rows)} if episode_rows else {})
+                              ) is None:
             return False
         if self._fresh is not None:
             self._fresh.wrote(rows, staged=True)
@@ -272,7 +272,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
                 writes.episodes_without_vectors(), doing, [], {"episodes": rows},
                 rows=falkor_bulk.without_vectors(rows)) is not None:
             return
-        self._write_counting(writes.WRITE_EPISODES, f"writing {len(rows)} episodes", rows=rows)
+        self._write_counting(writes.WRITE_EPISODES, doing, rows=rows)
 
     def set_episode_meta(self, episode_id: str, meta: dict[str, str]) -> bool:
         found = self._write(writes.SET_EPISODE_META, "setting an episode's meta", id=episode_id,
