@@ -16,7 +16,7 @@ from .embedders.batching import reserved_core
 from .embedders.sentence_transformer import Embedder, TokenEmbedder, TokenEmbeddings
 from .extract.base import Extractor, RawTriple
 from .extract.spans import fact_spans
-from .model import titled_text
+from .model import embedded_text
 
 B = TypeVar("B")
 P = TypeVar("P")
@@ -78,6 +78,7 @@ class EncodedPassages:
     episode_vectors: list[np.ndarray | None]
     tokens: TokenEmbeddings | None = None
     pooled: Sequence[int] = ()
+    with_titles: bool = True  # the titles were encoded before the texts (``embedded_text``)
 
     def fact_vectors(self, passages: Sequence[Passage], raws: Sequence[Sequence[RawTriple]]
                      ) -> list[list[np.ndarray | None] | None]:
@@ -87,26 +88,30 @@ class EncodedPassages:
         for k, i in enumerate(self.pooled):
             assert self.tokens is not None  # set whenever passages are pooled
             _, title, text = passages[i]
-            out[i] = self.tokens.pool(k, fact_spans(text, raws[i], len(title) + 1 if title else 0))
+            offset = len(title) + 1 if title and self.with_titles else 0
+            out[i] = self.tokens.pool(k, fact_spans(text, raws[i], offset))
         return out
 
 
 def encode_passages(embedder: Embedder, passages: Sequence[Passage], known: Mapping[str, np.ndarray],
-                    pool_facts: bool, embed_episodes: bool) -> EncodedPassages:
+                    pool_facts: bool, embed_episodes: bool, with_titles: bool = True) -> EncodedPassages:
     """``known``: passage vectors already computed with this embedder, by source id. With
-    ``pool_facts`` every passage with text goes through the model (its facts need its tokens)."""
+    ``pool_facts`` every passage with text goes through the model (its facts need its tokens).
+    ``with_titles``: each title is encoded before its text (see ``embedded_text``)."""
     vectors: list[np.ndarray | None] = [known.get(sid) for sid, _, _ in passages]
     if pool_facts:
         assert isinstance(embedder, TokenEmbedder)  # Indexes chooses pooled fact vectors only for one
         todo = [i for i, (_, _, text) in enumerate(passages) if text]
-        tokens = embedder.encode_tokens([titled_text(title, text) for _, title, text in (passages[i] for i in todo)])
+        tokens = embedder.encode_tokens([embedded_text(title, text, with_titles)
+                                         for _, title, text in (passages[i] for i in todo)])
         if embed_episodes:
             for k, i in enumerate(todo):
                 if vectors[i] is None:
                     vectors[i] = tokens.vectors[k]
-        return EncodedPassages(vectors, tokens, todo)
+        return EncodedPassages(vectors, tokens, todo, with_titles)
     if embed_episodes:
         todo = [i for i, v in enumerate(vectors) if v is None and passages[i][2]]
-        for i, v in zip(todo, embedder.encode([titled_text(passages[i][1], passages[i][2]) for i in todo])):
+        for i, v in zip(todo, embedder.encode([embedded_text(passages[i][1], passages[i][2], with_titles)
+                                               for i in todo])):
             vectors[i] = v
     return EncodedPassages(vectors)

@@ -180,7 +180,8 @@ class Memory:
         vectors = episode_vector = None
         if text and self.fact_vectors == PASSAGE_TOKENS:
             passage = (source_id or "", title, text)  # the id keys known vectors only: there are none
-            encoded = encode_passages(self.embedder, [passage], {}, True, self.embed_episodes)
+            encoded = encode_passages(self.embedder, [passage], {}, True, self.embed_episodes,
+                                      self.profile.embeds_title)
             (vectors,), (episode_vector,) = encoded.fact_vectors([passage], [raw]), encoded.episode_vectors
         return self.writer.write([Source(source_id, step, raw, text, title, episode_vector, vectors, meta)])[0]
 
@@ -224,7 +225,8 @@ class Memory:
                  parse=lambda batch: extract_all(self.extractor, [said for _, _, said, _ in batch],
                                                  self.extract_workers),
                  encode=lambda batch: encode_passages(self.embedder, [p for p, _, _, _ in batch], known,
-                                                      self.fact_vectors == PASSAGE_TOKENS, self.embed_episodes),
+                                                      self.fact_vectors == PASSAGE_TOKENS, self.embed_episodes,
+                                                      self.profile.embeds_title),
                  write=write)
         return results
 

@@ -39,6 +39,12 @@ def titled_text(title: str, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
+def embedded_text(title: str, text: str, with_title: bool = True) -> str:
+    """What the embedder reads of an episode: ``titled_text``, or the text alone where the
+    profile's titles say nothing (``DomainProfile.embeds_title``)."""
+    return titled_text(title, text) if with_title else text
+
+
 def passage_text(passage) -> str:
     """``titled_text`` of anything with ``title`` and ``text`` (a passage, an episode)."""
     return titled_text(passage.title, passage.text)

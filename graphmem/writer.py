@@ -17,7 +17,7 @@ from .embedders.sentence_transformer import Embedder
 from .errors import ConfigError
 from .extract.base import RawTriple, well_formed
 from .indexes import GraphIndexes, embed_facts
-from .model import Episode, Triple, is_string_map, ordered_unique, stable_id, titled_text
+from .model import Episode, Triple, embedded_text, is_string_map, ordered_unique, stable_id
 from .normalize import EntityResolver, ResolverConfig, canonical_entity, canonical_relation
 from .profiles import DomainProfile
 from .store.base import GraphStore
@@ -318,7 +318,7 @@ class Writer:
             episode = Episode(episode_id, step, text, ids, title=title, meta=dict(source.meta or {}))
             vector = source.episode_vector
             if vector is None and self.embed_episodes and text:
-                vector = self.embedder.encode([titled_text(title, text)])[0]
+                vector = self.embedder.encode([embedded_text(title, text, self.profile.embeds_title)])[0]
             if vector is not None:
                 episode.embedding = vector
                 self.indexes.add_episode(episode_id, episode.embedding)

@@ -30,7 +30,7 @@ from graphmem.embedders.precision import computing_in
 from graphmem.embedders.sentence_transformer import default_embedder
 from graphmem.extract.offline import OfflineExtractor
 from graphmem.dialogue import prepared
-from graphmem.model import titled_text
+from graphmem.model import embedded_text
 from graphmem.profiles import DIALOGUE
 
 KS = [1, 5, 10]
@@ -45,7 +45,7 @@ def ingest(conversations, batch_sizes=(16, 64, 256)) -> dict:
     embedder.encode(["warm up"])
     extractor.extract("I am warming up.")
     turns = [t for c in conversations for t in c.turns]
-    texts = [titled_text(t.time, t.said) for t in turns]
+    texts = [embedded_text(t.time, t.said, DIALOGUE.embeds_title) for t in turns]  # what the memory encodes
     said = [prepared(t.said, t.meta, DIALOGUE.speaker_pronouns, DIALOGUE.relative_times)[1] for t in turns]
     bare = {}
     for b in batch_sizes:

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from graphmem import Memory
+from graphmem.extract.spans import fact_spans
 from graphmem.dialogue import Turn, remember_turns, with_listeners
-from graphmem.profiles import DIALOGUE
+from graphmem.profiles import DIALOGUE, DOCUMENTS
 from graphmem.rag.config import UNTITLED_PRIOR, GraphRAGConfig
 from graphmem.rag.graph import CorpusGraph
 
@@ -36,6 +37,27 @@ def test_turns_are_episodes_with_their_speaker_session_and_time(memory):
     assert moved.meta == {"speaker": "Ana", "listener": "Ben", "session": "2", "time": "2023-06-01T10:00",
                           "turn": "D2:1"}
     assert episodes["D2:2"].text.endswith("[photo: a painting of a sunset over a lake]")
+
+
+def test_a_turn_is_embedded_without_its_session_date_and_a_passage_with_its_title(memory):
+    """A turn's title is a timestamp: its vector is its text's alone, in both write paths, and its
+    facts are pooled from the text's own tokens. A document keeps its title in its vector."""
+    turn = memory.store.get_episode("D2:1")
+    alone, titled = memory.embedder.encode([turn.text, f"{turn.title}\n{turn.text}"])
+    assert np.dot(turn.embedding, alone) == pytest.approx(1.0, abs=1e-5)
+    assert np.dot(turn.embedding, titled) < 0.99
+    one = Memory(None, profile=DIALOGUE)
+    one.observe(TURNS[2].said, 0, source_id="D2:1", title=TURNS[2].time, meta=TURNS[2].meta)
+    assert np.dot(one.store.get_episode("D2:1").embedding, alone) == pytest.approx(1.0, abs=1e-5)
+    boston = next(t for t in memory.history("ana") if t.object == "boston")
+    spans = fact_spans(turn.text, [(boston.subject, boston.relation, boston.object)])
+    pooled = memory.embedder.encode_tokens([turn.text]).pool(0, spans)[0]
+    assert pooled is not None and np.dot(boston.embedding, pooled) == pytest.approx(1.0, abs=1e-5)
+    doc = Memory(None, profile=DOCUMENTS)
+    doc.observe_many([("p1", "Denver", "The city lies at the foot of the Rocky Mountains.")])
+    text, title = doc.store.get_episode("p1").text, "Denver"
+    with_title = doc.embedder.encode([f"{title}\n{text}"])[0]
+    assert np.dot(doc.store.get_episode("p1").embedding, with_title) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_a_new_home_retires_the_old_one_said_in_another_turn(memory):

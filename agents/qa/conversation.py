@@ -46,7 +46,8 @@ class Ranker(Protocol):
 def conversation_key(conv: Conversation) -> str:
     # What is written, not what was read: a change in how turns are written makes a new graph.
     body = json.dumps([list(episodes_of(conv.turns)),
-                       [prepared(t.said, t.meta, DIALOGUE.speaker_pronouns, DIALOGUE.relative_times) for t in conv.turns]],
+                       [prepared(t.said, t.meta, DIALOGUE.speaker_pronouns, DIALOGUE.relative_times) for t in conv.turns],
+                       {"embeds_title": DIALOGUE.embeds_title}],
                       sort_keys=True)
     return f"{conv.id}-{hashlib.sha1(body.encode()).hexdigest()[:10]}"
 

@@ -169,6 +169,9 @@ class DomainProfile:
     speaker_pronouns: bool = False
     # Relative times ("yesterday", "last week") are dated by the episode's "time" metadata.
     relative_times: bool = False
+    # An episode's title is embedded with its text (a document's name says what it is about); a
+    # turn's title is its session's date-time, which a sentence embedder reads as noise.
+    embeds_title: bool = True
 
     def state_group(self, value: str) -> frozenset[str] | None:
         for group in self.state_groups:
@@ -304,6 +307,7 @@ DIALOGUE = DomainProfile(
     passages=True,
     speaker_pronouns=True,
     relative_times=True,
+    embeds_title=False,
 )
 
 PROFILES = {p.name: p for p in (TEXT_GAME, DOCUMENTS, DIALOGUE)}
