@@ -135,6 +135,47 @@ def test_the_reader_says_not_mentioned_when_the_answer_is_the_other_speakers():
     assert full.answer(question, [RACE, CHEER]) == NOT_MENTIONED and full.unattributed == 1
 
 
+def _locomo_file(tmp_path):
+    """A LoCoMo file of one two-turn conversation: a temporal question and an adversarial one."""
+    import json
+
+    conv = {"speaker_a": "Ana", "speaker_b": "Ben", "session_1_date_time": "1:56 pm on 8 May, 2023",
+            "session_1": [{"speaker": "Ana", "dia_id": "D1:1", "text": "I adopted a dog yesterday."},
+                          {"speaker": "Ben", "dia_id": "D1:2", "text": "What breed is it?"}]}
+    qa = [{"question": "When did Ana adopt a dog?", "answer": "7 May 2023", "evidence": ["D1:1"], "category": 2},
+          {"question": "What is Ben's dog called?", "adversarial_answer": "Rex", "evidence": ["D1:2"], "category": 5}]
+    path = tmp_path / "locomo.json"
+    path.write_text(json.dumps([{"sample_id": "conv-1", "conversation": conv, "qa": qa}]))
+    return path
+
+
+def test_the_evidence_reader_is_shown_only_the_questions_evidence_turns(tmp_path, monkeypatch, capsys):
+    """`eval-conv --answer --evidence-reader`: a third reader, shown each question's evidence turns
+    alone, scored as answers.evidence; without --answer the flag is refused."""
+    import json
+
+    from graphmem.cli import main
+    from graphmem.testing.chat_server import ChatServer
+
+    path = _locomo_file(tmp_path)
+    monkeypatch.setenv("GRAPHMEM_CACHE_DIR", str(tmp_path / "llm-cache"))
+    with ChatServer() as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        for reply in ("8 May 2023", "7 May 2023"):  # the memory, then the evidence reader
+            srv.reply(json.dumps({"answer": reply}))
+        argv = ["--llm", "openai:m", "--no-cache", "eval-conv", "--data", str(path), "--retriever", "graph",
+                "--limit", "1", "--answer", "--no-full-context", "--evidence-reader", "--json", "--quiet",
+                "--cache-dir", str(tmp_path / "conv")]
+        assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    shown = srv.requests[1]["messages"][-1]["content"]
+    assert "adopted a dog" in shown and "What breed" not in shown
+    assert report["answers"]["evidence"]["categories"] == {"2": 1.0}
+    assert report["answers"]["memory"]["categories"]["2"] == pytest.approx(2 / 3)
+    assert "full-context" not in report["answers"]
+    assert main(["eval-conv", "--data", str(path), "--evidence-reader", "--quiet"]) == 2
+
+
 def test_eval_conv_answers_through_a_chat_server_by_locomos_protocol(tmp_path, monkeypatch, capsys):
     """`graphmem --llm openai:m eval-conv --answer --json` end to end (real memory, embedder and
     HTTP server; scripted replies): the temporal question carries LoCoMo's date hint, the
@@ -145,13 +186,7 @@ def test_eval_conv_answers_through_a_chat_server_by_locomos_protocol(tmp_path, m
     from graphmem.testing.chat_server import ChatServer
     from graphmem_environments.conversation import load_locomo
 
-    conv = {"speaker_a": "Ana", "speaker_b": "Ben", "session_1_date_time": "1:56 pm on 8 May, 2023",
-            "session_1": [{"speaker": "Ana", "dia_id": "D1:1", "text": "I adopted a dog yesterday."},
-                          {"speaker": "Ben", "dia_id": "D1:2", "text": "What breed is it?"}]}
-    qa = [{"question": "When did Ana adopt a dog?", "answer": "7 May 2023", "evidence": ["D1:1"], "category": 2},
-          {"question": "What is Ben's dog called?", "adversarial_answer": "Rex", "evidence": ["D1:2"], "category": 5}]
-    path = tmp_path / "locomo.json"
-    path.write_text(json.dumps([{"sample_id": "conv-1", "conversation": conv, "qa": qa}]))
+    path = _locomo_file(tmp_path)
     tempting = load_locomo(str(path))[0].questions[1]
     refusal = next(letter for letter, option in asked(tempting)[1].items() if option.startswith("Not mentioned"))
     monkeypatch.setenv("GRAPHMEM_CACHE_DIR", str(tmp_path / "llm-cache"))

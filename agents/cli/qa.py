@@ -114,7 +114,9 @@ def _eval_conv(args) -> int:
     conversations = load_locomo(args.data, wanted)
     for conv in conversations:
         conv.questions = _sample(conv.questions, args.limit, args.per_category)
-    answer = full = None
+    answer = full = evidence = None
+    if args.evidence_reader and not args.answer:
+        raise UserError("--evidence-reader compares readers: give it with --answer")
     if args.answer:
         llm = open_llm(args)
         check = not args.no_speaker_check
@@ -122,18 +124,22 @@ def _eval_conv(args) -> int:
                               attribute=check)
         full = None if args.no_full_context else FullContextAnswerer(llm, protocol=args.question_protocol,
                                                                      attribute=check)
+        if args.evidence_reader:
+            evidence = TurnAnswerer(llm, budget_tokens=args.answer_budget, protocol=args.question_protocol,
+                                    attribute=check)
     report = evaluate(conversations, args.retriever, args.k, args.cache_dir,
                       extractor=open_extractor(args, DIALOGUE), config=graph_config(args),
                       extractor_name=args.extractor,
                       answer=answer.answer if answer else None, answer_k=args.answer_k,
                       answer_with=args.retriever[0],
-                      full_context=full.answer if full else None, progress=showing(args),
+                      full_context=full.answer if full else None,
+                      evidence=evidence.answer if evidence else None, progress=showing(args),
                       per_question=args.per_question)
     if answer is not None:
         report["answer_settings"] = {"answer_k": args.answer_k, "budget_tokens": args.answer_budget,
                                      "question_protocol": args.question_protocol,
                                      "speaker_check": answer.attribute}
-    for kind, reader in (("memory", answer), ("full-context", full)):
+    for kind, reader in (("memory", answer), ("full-context", full), ("evidence", evidence)):
         if reader is not None and kind in report.get("answers", {}):
             tokens = reader.prompt_tokens
             report["answers"][kind]["prompt_tokens_mean"] = round(sum(tokens) / len(tokens), 1) if tokens else 0.0
@@ -229,6 +235,9 @@ def register(subparsers) -> None:
                         "both readers)")
     c.add_argument("--no-full-context", action="store_true",
                    help="with --answer: skip the full-context baseline (long prompts: slow on a CPU)")
+    c.add_argument("--evidence-reader", action="store_true",
+                   help="with --answer: also answer each question from its evidence turns alone "
+                        "(the reader's ceiling with perfect retrieval: answers.evidence)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("--per-question", action="store_true", help="with --json: rankings and answers per question")
     add_quiet_option(c)

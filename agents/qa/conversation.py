@@ -6,7 +6,7 @@ graph retriever is a ``CorpusGraph`` over that memory; dense, BM25 and hybrid (R
 episodes (the same texts, the same embedder and the same vectors). Evidence recall@k is reported per
 LoCoMo category and pooled over categories 1-4; with an answerer, LoCoMo's F1 per category for
 answers read from the graph's top turns, beside a full-context baseline (the most recent turns the
-model's context holds).
+model's context holds) and, if asked, the same reader shown only the evidence turns (its ceiling).
 """
 from __future__ import annotations
 
@@ -144,14 +144,26 @@ def evaluate(conversations: Sequence[Conversation], names: Sequence[str], ks: Se
              answer: Callable[[ConversationQuestion, list[Episode]], str] | None = None,
              answer_with: str = "graph", answer_k: int = 10,
              full_context: Callable[[ConversationQuestion, list[Episode]], str] | None = None,
+             evidence: Callable[[ConversationQuestion, list[Episode]], str] | None = None,
              progress: bool = False, per_question: bool = False) -> dict:
     """Evidence recall per retriever and category; with ``answer``, LoCoMo F1 of answers read from
-    ``answer_with``'s top ``answer_k`` turns; with ``full_context``, the baseline's F1 too."""
+    ``answer_with``'s top ``answer_k`` turns; with ``full_context``, the baseline's F1 too; with
+    ``evidence``, the F1 of answers read from each question's evidence turns alone (what the reader
+    does with perfect retrieval)."""
     depth = max(max(ks), answer_k)
     recall = {n: {k: _Scores() for k in ks} for n in names}
     latency: dict[str, list[float]] = {n: [] for n in names}
-    f1 = {"memory": _Scores(), "full-context": _Scores()}
-    answer_seconds: dict[str, list[float]] = {"memory": [], "full-context": []}
+    f1 = {"memory": _Scores(), "full-context": _Scores(), "evidence": _Scores()}
+    answer_seconds: dict[str, list[float]] = {kind: [] for kind in f1}
+
+    def read(kind: str, reader: Callable[[ConversationQuestion, list[Episode]], str],
+             q: ConversationQuestion, turns: list[Episode]) -> str:
+        t0 = time.perf_counter()
+        prediction = reader(q, turns)
+        answer_seconds[kind].append(time.perf_counter() - t0)
+        f1[kind].add(q.category, locomo_f1(prediction, q.answer, q.category))
+        return prediction
+
     rows: list[dict] = []
     counts = {c: 0 for c in CATEGORIES}
     repaired = missing = 0
@@ -183,17 +195,12 @@ def evaluate(conversations: Sequence[Conversation], names: Sequence[str], ks: Se
                 row["retrieved"] = {n: r[:max(ks)] for n, r in ranked_by.items()}
             if answer is not None:
                 shown = [built.by_id[pid] for pid in ranked_by[answer_with][:answer_k] if pid in built.by_id]
-                t0 = time.perf_counter()
-                prediction = answer(q, shown)
-                answer_seconds["memory"].append(time.perf_counter() - t0)
-                f1["memory"].add(q.category, locomo_f1(prediction, q.answer, q.category))
-                row["prediction"] = prediction
+                row["prediction"] = read("memory", answer, q, shown)
             if full_context is not None:
-                t0 = time.perf_counter()
-                prediction = full_context(q, built.episodes)
-                answer_seconds["full-context"].append(time.perf_counter() - t0)
-                f1["full-context"].add(q.category, locomo_f1(prediction, q.answer, q.category))
-                row["full_context_prediction"] = prediction
+                row["full_context_prediction"] = read("full-context", full_context, q, built.episodes)
+            if evidence is not None:
+                gold = [built.by_id[turn] for turn in q.evidence if turn in built.by_id]
+                row["evidence_prediction"] = read("evidence", evidence, q, gold)
             rows.append(row)
             if bar is not None:
                 bar.update(1)
