@@ -325,7 +325,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
         for kind, dimension in dict(self._indexed_dims()).items():
             loading[kind] = dimension
             self._drop_vector_index(kind)
-        self._loading, self._loaded_names, self._staging_refused = loading, set(), False
+        self._loading, self._loaded_names = loading, set()
         empty = self._read(falkor_fresh.EMPTY, "looking for facts")
         self._fresh = falkor_fresh.FreshLoad(self.recent_facts) if empty else None
         try:
@@ -340,7 +340,7 @@ class FalkorStore(ServerVectorSearch, CypherStore):
                     self._write(remake_recent(self.recent_facts), "listing entities' newest facts",
                                 names=names[start:start + RECENT_BATCH])
             finally:
-                self._loading, self._fresh, self._loaded_names = None, None, set()
+                self._loading, self._fresh, self._loaded_names, self._staging_refused = None, None, set(), False
                 # The fact index last: the server starts filling a second index only once the first
                 # is filled (seen: that CREATE waited for it), so the small one goes first.
                 for kind in sorted(loading, key=lambda kind: kind == "triples"):
