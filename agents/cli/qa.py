@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 
 from graphmem.cli.common import (POSITIVE, UserError, add_extractor_options, add_server_options,
@@ -120,13 +121,13 @@ def _eval_conv(args) -> int:
     if args.answer:
         llm = open_llm(args)
         check = not args.no_speaker_check
-        answer = TurnAnswerer(llm, budget_tokens=args.answer_budget, protocol=args.question_protocol,
-                              attribute=check)
+        # The memory's reader and the evidence reader are one reader (own counts each): only the turns differ.
+        turn_reader = functools.partial(TurnAnswerer, llm, budget_tokens=args.answer_budget,
+                                        protocol=args.question_protocol, attribute=check)
+        answer = turn_reader()
         full = None if args.no_full_context else FullContextAnswerer(llm, protocol=args.question_protocol,
                                                                      attribute=check)
-        if args.evidence_reader:
-            evidence = TurnAnswerer(llm, budget_tokens=args.answer_budget, protocol=args.question_protocol,
-                                    attribute=check)
+        evidence = turn_reader() if args.evidence_reader else None
     report = evaluate(conversations, args.retriever, args.k, args.cache_dir,
                       extractor=open_extractor(args, DIALOGUE), config=graph_config(args),
                       extractor_name=args.extractor,
