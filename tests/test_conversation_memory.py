@@ -83,6 +83,23 @@ def test_a_turn_gains_the_better_of_its_session_neighbours_scores(memory):
     assert off._with_neighbours(ids, scores).tolist() == scores.tolist()
 
 
+def test_the_turns_of_the_person_a_question_names_gain_the_speaker_weight(memory):
+    """A question about one person is answered from their own turns: theirs gain a share of their
+    score; a question naming both people, or neither, moves nothing."""
+    def scores(graph, question):
+        return dict(graph.query(question, len(TURNS)).passages)
+
+    on, off = CorpusGraph(memory), CorpusGraph(memory, config=GraphRAGConfig(speaker_weight=0.0))
+    assert on.config.speaker_weight == 0.3
+    weighted, plain = scores(on, "What did Ben paint last year?"), scores(off, "What did Ben paint last year?")
+    assert set(weighted) == set(plain)
+    bens = {e.id for e in memory.store.episodes() if e.meta["speaker"] == "Ben"}
+    for pid, score in plain.items():
+        assert weighted[pid] == pytest.approx(score * (1.3 if pid in bens else 1.0))
+    for question in ("What did Ana and Ben talk about?", "Who painted the lake?"):
+        assert scores(on, question) == pytest.approx(scores(off, question))
+
+
 def test_the_question_reaches_the_reply_and_the_turn_it_answers(memory):
     graph = CorpusGraph(memory)
     top = [pid for pid, _ in graph.retrieve("When did Ben paint a lake sunrise?", 3)]

@@ -22,6 +22,7 @@ _GRAPH_FLAGS = {
     "name_bridge_weight": number(float, min=0),
     "corroboration": number(float, min=0),
     "section_weight": number(float, min=0),
+    "speaker_weight": number(float, min=0),
 }
 
 

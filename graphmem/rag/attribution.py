@@ -11,7 +11,7 @@ turns (eval-conv's, ``graphmem ask --answer`` and the MCP ``ask`` on a conversat
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from ..model import Episode
 from .bm25 import tokenize
@@ -40,8 +40,12 @@ def names(person: str, text: str) -> bool:
 def asked_about(question: str, turns: Sequence[Episode]) -> str | None:
     """The one person of the conversation (a speaker or listener of ``turns``) that the question
     names, or None where it names none or both."""
-    people = sorted({p for e in turns for p in (_meta(e).get("speaker"), _meta(e).get("listener")) if p})
-    named = [p for p in people if names(p, question)]
+    return named_person(question, {p for e in turns for p in (_meta(e).get("speaker"), _meta(e).get("listener")) if p})
+
+
+def named_person(question: str, people: Iterable[str]) -> str | None:
+    """The one of ``people`` that the question names, or None where it names none or several."""
+    named = [p for p in sorted(people) if names(p, question)]
     return named[0] if len(named) == 1 else None
 
 

@@ -19,6 +19,7 @@ from ..model import Episode, Triple
 from ..store.base import GraphStore
 from ..trust import FULL_TRUST, trust_of
 from ..writer import ObserveResult
+from .attribution import named_person
 from .base import top_k
 from .mentions import NAMED_IN_TEXT, TITLE, MentionIndex, find_names, match_tokens, name_key
 from .ppr import Walk, transition_matrix
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 SYNONYM_CHUNK = 512  # new names compared with the known ones at a time
 SESSION = "session"  # the episode metadata that groups passages said one after another
+SPEAKER = "speaker"  # the episode metadata that names who said a conversation's turn
 # A section node's name starts so; no entity's can (canonical names keep no such sign).
 SECTION_NODE = "\u00a7 "
 
@@ -47,6 +49,7 @@ class CorpusIndex:
         self.synonyms: dict[tuple[str, str], float] = {}
         # session -> {turn id: its step}: a conversation session's turns in the order they were said
         self.sessions: dict[str, dict[str, int]] = {}
+        self.speakers: dict[str, str] = {}  # turn id -> who said it
         self.trust: dict[str, float] = {}  # passage id -> its source's trust, where below full
         # passage id -> where it comes from (its document, else its title): facts stated by
         # passages of several origins are corroborated
@@ -69,6 +72,8 @@ class CorpusIndex:
         self._neighbours: tuple[list[str], np.ndarray, np.ndarray] | None = None  # (ids, the
         # position of each one's previous and next passage in its session, itself where none)
         self._trust_rows: tuple[list[str], np.ndarray] | None = None  # (passage ids, their trust)
+        self._speaker_rows: tuple[list[str], np.ndarray, set[str]] | None = None  # (passage ids, who
+        # said each, every speaker)
 
     # --- the memory's write events ---------------------------------------------------------------
     def written(self, results: Sequence[ObserveResult]) -> None:
@@ -85,6 +90,7 @@ class CorpusIndex:
             for pid in source_ids:
                 turns.pop(pid, None)
         for pid in source_ids:
+            self.speakers.pop(pid, None)
             self.trust.pop(pid, None)
             self.origins.pop(pid, None)
             self.sections.pop(pid, None)
@@ -98,17 +104,21 @@ class CorpusIndex:
         for ep in episodes:
             for members in self.sessions.values():
                 members.pop(ep.id, None)
-            self._join_session(ep)
+            self._place_turn(ep)
             self._source(ep)
         self._changed()
 
-    def _join_session(self, ep: Episode) -> None:
-        """Place a conversation's turn in its session, by its step. A document's chunks join no
-        sequence: the chunker makes each one stand alone (a few paragraphs under their heading),
-        and lending a chunk its neighbours' scores cost recall on every document corpus measured
-        (docs/qa.md), where a turn often answers the one before it."""
+    def _place_turn(self, ep: Episode) -> None:
+        """Place a conversation's turn in its session, by its step, and note who said it. A
+        document's chunks join no sequence: the chunker makes each one stand alone (a few
+        paragraphs under their heading), and lending a chunk its neighbours' scores cost recall on
+        every document corpus measured (docs/qa.md), where a turn often answers the one before it."""
         if session := ep.meta.get(SESSION):
             self.sessions.setdefault(session, {})[ep.id] = ep.step
+        if speaker := ep.meta.get(SPEAKER):
+            self.speakers[ep.id] = speaker
+        else:
+            self.speakers.pop(ep.id, None)
 
     def _source(self, ep: Episode) -> None:
         """Record a passage's trust (only where below full: most corpora trust everything), its
@@ -128,7 +138,7 @@ class CorpusIndex:
         """Derived indices for episodes just written (or loaded) and the triples new with them."""
         self.edges.update((t.id, (t.subject, t.object)) for t in triples if t.current)
         for ep in episodes:
-            self._join_session(ep)
+            self._place_turn(ep)
             self._source(ep)
         title = self.config.title_entities
         new_entities = self.mentions.add(
@@ -282,6 +292,18 @@ class CorpusIndex:
                     after[where[a]], before[where[b]] = where[b], where[a]
             cached = self._neighbours = (passage_ids, before, after)
         return cached[1], cached[2]
+
+    def said_by_asked(self, passage_ids: list[str], question: str) -> np.ndarray | None:
+        """For passages in the order given, whether each was said by the one speaker the question
+        names; None where it names none or several (or no passage has a speaker)."""
+        if not self.speakers:
+            return None
+        cached = self._speaker_rows
+        if cached is None or cached[0] is not passage_ids:
+            cached = self._speaker_rows = (passage_ids, np.array([self.speakers.get(pid, "") for pid in passage_ids]),
+                                           set(self.speakers.values()))
+        person = named_person(question, cached[2])
+        return None if person is None else cached[1] == person
 
     def passage_trust(self, passage_ids: list[str]) -> np.ndarray | None:
         """The trust of passages in the order given; None when every passage is fully trusted."""

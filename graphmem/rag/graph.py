@@ -221,7 +221,7 @@ class CorpusGraph:
                 seeds[name] = seeds.get(name, 0.0) + 1.0 / len(self.mentions.passages_of[name])
         if not seeds:
             trusted = self._trusted(passage_ids, dense_scores)
-            return Retrieval(top_k(passage_ids, self._with_neighbours(passage_ids, trusted), k), facts, seeds)
+            return Retrieval(top_k(passage_ids, self._in_conversation(passage_ids, trusted, question), k), facts, seeds)
         # Entity and section nodes come first (n_entities of them), then the passages.
         nodes, pos, n_entities, walk = self.index.walk()
         p = np.zeros(len(nodes))
@@ -244,7 +244,7 @@ class CorpusGraph:
         if cfg.bridge_weight > 0 or cfg.name_bridge_weight > 0:
             scores = self._bridge(passages, scores, pos, n_entities)
         scores = self._trusted(passages, scores)
-        ranked = top_k(passages, self._with_neighbours(passages, scores), k)
+        ranked = top_k(passages, self._in_conversation(passages, scores, question), k)
         return Retrieval(ranked, facts, seeds)
 
     def _trusted(self, passage_ids: list[str], scores: np.ndarray) -> np.ndarray:
@@ -252,6 +252,14 @@ class CorpusGraph:
         untrusted upload that restates a question cannot outrank the trusted passages it mimics."""
         trust = self.index.passage_trust(passage_ids)
         return scores if trust is None else scores * trust
+
+    def _in_conversation(self, passage_ids: list[str], scores: np.ndarray, question: str) -> np.ndarray:
+        """A conversation's turns scored as a conversation is read: with their neighbours, and
+        those said by the person the question asks about first."""
+        scores = self._with_neighbours(passage_ids, scores)
+        weight = self.config.speaker_weight
+        said = self.index.said_by_asked(passage_ids, question) if weight > 0 else None
+        return scores if said is None else scores * (1.0 + weight * said)
 
     def _with_neighbours(self, passage_ids: list[str], scores: np.ndarray) -> np.ndarray:
         """Each passage's score plus ``neighbour_weight`` times the better of its session
