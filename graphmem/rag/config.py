@@ -84,7 +84,7 @@ class GraphRAGConfig:
     speaker_weight: float = _setting(
         0.3, "share of its score a conversation's turn gains when said by the one speaker the "
              "question names (a question about one person is answered from their own turns: 641 of "
-             "682 such questions in LoCoMo's dev conversations); 0: off")
+             "682 such questions in categories 1-4 of LoCoMo's dev conversations); 0: off")
     section_weight: float = _setting(
         1.0, "weight of the links of a section's node (shared by its chunks, linked to the section "
              "above it and to its document's node) beside a mention's 1; a section gets a node where "
