@@ -6,7 +6,7 @@ import pytest
 
 from graphmem.llm.base import LLMRequestError
 from graphmem.model import Episode
-from graphmem.rag.attribution import asked_about, attributed
+from graphmem.rag.attribution import asked_about, attributed, named_person
 from graphmem_agents.qa.conv_answer import (
     NOT_MENTIONED, FullContextAnswerer, TurnAnswerer, asked, chosen, within_budget)
 
@@ -110,6 +110,9 @@ def test_an_answer_about_one_person_must_come_from_their_turns_or_turns_naming_t
     assert asked_about("What did Caroline realize after her charity race?", shown) == "Caroline"
     assert asked_about("What did Caroline and Melanie do?", shown) is None
     assert asked_about("What did they do?", shown) is None
+    assert named_person("What does Marta like?", ["Marta Quill", "Ben Ode"]) == "Marta Quill"
+    assert named_person("What does Marta like?", ["Marta Quill", "Marta Ode"]) is None  # which Marta?
+    assert named_person("What did Ode say?", ["Marta Quill", "Ben Ode"]) is None  # a surname alone is not enough
     assert not attributed("What did Caroline realize after her charity race?", "self-care is important", shown)
     assert attributed("What did Melanie realize after her charity race?", "self-care is important", shown)
     assert attributed("What is Caroline painting?", "a sunset", shown)  # her own turn

@@ -11,6 +11,7 @@ turns (eval-conv's, ``graphmem ask --answer`` and the MCP ``ask`` on a conversat
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Iterable, Sequence
 
 from ..model import Episode
@@ -44,8 +45,17 @@ def asked_about(question: str, turns: Sequence[Episode]) -> str | None:
 
 
 def named_person(question: str, people: Iterable[str]) -> str | None:
-    """The one of ``people`` that the question names, or None where it names none or several."""
-    named = [p for p in sorted(people) if names(p, question)]
+    """The one of ``people`` that the question names, or None where it names none or several. A
+    person is named by their whole name, or by its first word where no one else's begins with it
+    ("Marta" for "Marta Quill")."""
+    people = sorted(people)
+    firsts = Counter(p.split()[0].lower() for p in people if p.split())
+
+    def called(p: str) -> bool:
+        first = p.split()[0] if p.split() else ""
+        return names(p, question) or (first != p and firsts[first.lower()] == 1 and names(first, question))
+
+    named = [p for p in people if called(p)]
     return named[0] if len(named) == 1 else None
 
 
