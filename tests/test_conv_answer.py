@@ -136,6 +136,11 @@ def test_the_reader_says_not_mentioned_when_the_answer_is_the_other_speakers():
     assert unchecked.answer(question, [RACE, CHEER]) == "self-care is important" and unchecked.unattributed == 0
     full = FullContextAnswerer(Says(10**9))  # the baseline reads with the same check
     assert full.answer(question, [RACE, CHEER]) == NOT_MENTIONED and full.unattributed == 1
+    # The turn that gives the answer to Melanie is not shown, only ranked next: the check reads it.
+    llm = Says(10**9)
+    assert TurnAnswerer(llm).answer(question, [CHEER]) == "self-care is important"
+    assert TurnAnswerer(llm).answer(question, [CHEER], context=[RACE]) == NOT_MENTIONED
+    assert "self-care is really important" not in llm.prompts[-1]  # context is checked, never shown
 
 
 def _locomo_file(tmp_path):

@@ -120,8 +120,10 @@ class TurnAnswerer:
         user = "Conversation excerpts:\n" + "\n".join(turn_block(e) for e in ordered) + f"\n\nQuestion: {question}"
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
-    def answer(self, question, turns: Sequence[Episode]) -> str:
-        """``turns``: best first; those within the budget are shown in the order said."""
+    def answer(self, question, turns: Sequence[Episode], context: Sequence[Episode] = ()) -> str:
+        """``turns``: best first; those within the budget are shown in the order said. ``context``:
+        the memory's next-best turns, which the speaker check reads beside those shown
+        (``attribution.CHECKED_TURNS``)."""
         text, options = asked(question, self.protocol)
         written = getattr(question, "question", question)
         try:
@@ -134,7 +136,7 @@ class TurnAnswerer:
         self.prompt_tokens.append(reply.prompt_tokens)
         data = reply.data if isinstance(reply.data, dict) else {}
         said = chosen(str(data.get("answer", "")).strip(), options)
-        if self.attribute and not attributed(written, said, shown):
+        if self.attribute and not attributed(written, said, [*shown, *context]):
             self.unattributed += 1
             log.info("%r: the turns shown give %r to another person; answering %r", written, said, NOT_MENTIONED)
             return NOT_MENTIONED

@@ -29,6 +29,7 @@ from graphmem.memory import Memory
 from graphmem.model import Episode
 from graphmem.profiles import DIALOGUE
 from graphmem.rag import BM25Retriever, HybridRetriever
+from graphmem.rag.attribution import CHECKED_TURNS
 from graphmem.rag.graph import CorpusGraph
 
 from .harness import graph_margin
@@ -141,25 +142,26 @@ class _Scores:
 
 def evaluate(conversations: Sequence[Conversation], names: Sequence[str], ks: Sequence[int],
              cache_dir: str | None, embedder=None, extractor=None, config=None, extractor_name: str = "offline",
-             answer: Callable[[ConversationQuestion, list[Episode]], str] | None = None,
+             answer: Callable[[ConversationQuestion, list[Episode], list[Episode]], str] | None = None,
              answer_with: str = "graph", answer_k: int = 10,
              full_context: Callable[[ConversationQuestion, list[Episode]], str] | None = None,
              evidence: Callable[[ConversationQuestion, list[Episode]], str] | None = None,
              progress: bool = False, per_question: bool = False) -> dict:
     """Evidence recall per retriever and category; with ``answer``, LoCoMo F1 of answers read from
-    ``answer_with``'s top ``answer_k`` turns; with ``full_context``, the baseline's F1 too; with
+    ``answer_with``'s top ``answer_k`` turns (given the next ones up to ``CHECKED_TURNS`` for its
+    speaker check); with ``full_context``, the baseline's F1 too; with
     ``evidence``, the F1 of answers read from each question's evidence turns alone (what the reader
     does with perfect retrieval)."""
-    depth = max(max(ks), answer_k)
+    depth = max(max(ks), answer_k, CHECKED_TURNS if answer is not None else 0)
     recall = {n: {k: _Scores() for k in ks} for n in names}
     latency: dict[str, list[float]] = {n: [] for n in names}
     f1 = {"memory": _Scores(), "full-context": _Scores(), "evidence": _Scores()}
     answer_seconds: dict[str, list[float]] = {kind: [] for kind in f1}
 
-    def read(kind: str, reader: Callable[[ConversationQuestion, list[Episode]], str],
-             q: ConversationQuestion, turns: list[Episode]) -> str:
+    def read(kind: str, reader: Callable[..., str], q: ConversationQuestion, turns: list[Episode],
+             *context: list[Episode]) -> str:
         t0 = time.perf_counter()
-        prediction = reader(q, turns)
+        prediction = reader(q, turns, *context)
         answer_seconds[kind].append(time.perf_counter() - t0)
         f1[kind].add(q.category, locomo_f1(prediction, q.answer, q.category))
         return prediction
@@ -194,8 +196,8 @@ def evaluate(conversations: Sequence[Conversation], names: Sequence[str], ks: Se
             if per_question:
                 row["retrieved"] = {n: r[:max(ks)] for n, r in ranked_by.items()}
             if answer is not None:
-                shown = [built.by_id[pid] for pid in ranked_by[answer_with][:answer_k] if pid in built.by_id]
-                row["prediction"] = read("memory", answer, q, shown)
+                turns = [built.by_id[pid] for pid in ranked_by[answer_with][:CHECKED_TURNS] if pid in built.by_id]
+                row["prediction"] = read("memory", answer, q, turns[:answer_k], turns[answer_k:])
             if full_context is not None:
                 row["full_context_prediction"] = read("full-context", full_context, q, built.episodes)
             if evidence is not None:

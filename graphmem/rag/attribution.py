@@ -17,6 +17,12 @@ from typing import Iterable, Sequence
 from ..model import Episode
 from .bm25 import tokenize
 
+# The speaker check reads this many of the memory's best turns for a question, not only those
+# shown to the reader: the turn that gives an answer to the other person often ranks below what a
+# prompt holds. On LoCoMo's dev questions, the tempting answers of adversarial questions are
+# refused 86 times in 237 with the best 50 turns against 70 with the turns shown, and the gold
+# answers of categories 1-4 9 times in 762 either way.
+CHECKED_TURNS = 50
 # Answers that say the turns do not tell are left alone: there is no one to attribute them to.
 _REFUSAL = re.compile(r"\bnot (mentioned|known|stated|said)\b|\bunknown\b|\bdo(n't| not) know\b", re.I)
 
