@@ -65,7 +65,8 @@ class Edit:
 class GraphService:
     """``store``: an open graph store (the service owns it; ``close()`` saves and closes it).
     ``read_only``: refuse every write. ``write_cypher``: let ``cypher`` run write queries.
-    ``answer``: ``answer(question, passages) -> str`` for ``ask`` (None: ``ask`` only retrieves).
+    ``answer``: ``answer(question, passages, context) -> str`` for ``ask`` (None: ``ask`` only retrieves;
+    ``context``: a conversation's next-best turns, for its speaker check).
     ``profile``: the profile of a graph that has none yet (a new file); a graph keeps its own.
     ``cypher_limits``: the time, row and memory bounds on each ``cypher`` query (None: the defaults).
     ``lock_wait``: seconds a write waits for another process writing a shared graph file.
@@ -78,7 +79,7 @@ class GraphService:
     """
 
     def __init__(self, store: GraphStore, *, read_only: bool = False, write_cypher: bool = False,
-                 answer: Callable[[str, list], str] | None = None, profile: str | None = None,
+                 answer: Callable[[str, list, list], str] | None = None, profile: str | None = None,
                  extractor=None, cypher_limits: CypherLimits | None = None, lock_wait: float = LOCK_WAIT_S,
                  max_tokens: int = DEFAULT_MAX_TOKENS):
         checked_budget(max_tokens, max_tokens)
@@ -405,15 +406,15 @@ class GraphService:
             raise ServiceError("ask needs a corpus graph (made by 'graphmem build'); a game memory "
                                "answers recall(queries)")
         with self._lock:
-            found = self.corpus.query(question, k)
+            # With a model, a conversation's speaker check reads the next-best turns too.
+            found = self.corpus.query(question, k if self._answer is None else self.corpus.answer_depth(k))
             # A passage deleted from a shared server store since the ranking is left out.
             scored = [(p, s) for pid, s in found.passages if (p := self.corpus.passage(pid)) is not None]
-        passages = [p for p, _ in scored]
         out: dict[str, Any] = {
-               "passages": [{"id": p.id, "title": p.title, "score": round(s, 6), "text": p.text} for p, s in scored],
+               "passages": [{"id": p.id, "title": p.title, "score": round(s, 6), "text": p.text} for p, s in scored[:k]],
                "facts": [{**t.to_dict(), "score": round(s, 6)} for t, s in found.facts]}
         if self._answer is not None:
-            out["answer"] = self._answer(question, passages)
+            out["answer"] = self._answer(question, [p for p, _ in scored[:k]], [p for p, _ in scored[k:]])
         return out
 
     def stats(self) -> dict:

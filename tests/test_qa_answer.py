@@ -163,3 +163,9 @@ def test_an_answer_the_turns_give_to_the_other_speaker_is_refused_and_counted():
     assert kept.known and not kept.unattributed
     assert answerer.answer("Who is the mayor, Caroline?", PASSAGES) == "Ilsa Moravec"
     assert answerer.unattributed == 0
+    # Melanie's turn ranked next, not shown: the check reads it all the same.
+    llm = ScriptedLLM([{"answer": "self-care is important", "sources": [1]}] * 2)
+    answerer = Answerer(llm, top_k=1)
+    assert answerer.cite(question, [PAINT]).known
+    cited = answerer.cite(question, [PAINT], context=[RACE])
+    assert cited.unattributed and "charity race I realized" not in llm.seen[-1][0][-1]["content"]

@@ -85,6 +85,8 @@ def _ask(args) -> int:
 
 def _answer(args, graph):
     """The last round's retrieval and cited answer, and the earlier rounds' drafts (Iter-RetGen)."""
+    from dataclasses import replace
+
     from graphmem.rag.answer import Answerer
     from graphmem.rag.iterative import iter_retgen
 
@@ -92,12 +94,14 @@ def _answer(args, graph):
     last: dict = {}
 
     def retrieve(query: str) -> list[str]:
-        last["found"] = graph.query(query, args.k)
+        found = graph.query(query, graph.answer_depth(args.k))
+        last["found"] = replace(found, passages=found.passages[: args.k])
+        last["next"] = [pid for pid, _ in found.passages[args.k:]]  # read by the speaker check only
         return [pid for pid, _ in last["found"].passages]
 
     def answer(question: str, ranked) -> str:
-        passages = [p for pid in ranked if (p := graph.passage(pid)) is not None]
-        last["cited"] = answerer.cite(question, passages, [t for t, _ in last["found"].facts])
+        passages, context = ([p for pid in ids if (p := graph.passage(pid)) is not None] for ids in (ranked, last["next"]))
+        last["cited"] = answerer.cite(question, passages, [t for t, _ in last["found"].facts], context)
         return last["cited"].answer
 
     rounds = iter_retgen(args.question, retrieve, answer, args.iterations)

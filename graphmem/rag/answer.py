@@ -136,7 +136,10 @@ class Answerer:
         self.missing_sources = 0
         self.unattributed = 0
 
-    def answer(self, question: str, passages: Sequence) -> str:
+    def answer(self, question: str, passages: Sequence, context: Sequence = ()) -> str:
+        """The answer from the first ``top_k`` passages. ``context``: passages ranked next (a
+        conversation's next-best turns, ``attribution.CHECKED_TURNS``), never shown: the speaker
+        check reads them with those shown."""
         messages = build_messages(question, passages[: self.top_k])
         try:
             reply = self.llm.chat(messages, schema=SCHEMA, max_tokens=self.max_tokens or ANSWER_TOKENS)
@@ -145,11 +148,11 @@ class Answerer:
             return ""
         data = reply.data if isinstance(reply.data, dict) else {}
         answer = str(data.get("answer", "")).strip()
-        return answer if self._attributed(question, answer, passages[: self.top_k]) else UNKNOWN
+        return answer if self._attributed(question, answer, [*passages[: self.top_k], *context]) else UNKNOWN
 
-    def cite(self, question: str, passages: Sequence, facts: Sequence = ()) -> CitedAnswer:
+    def cite(self, question: str, passages: Sequence, facts: Sequence = (), context: Sequence = ()) -> CitedAnswer:
         """The answer from the first ``top_k`` passages (and ``facts``, triples with ``text`` and
-        ``sources``) with the passages it cites. A reply that breaks the schema (possible where the
+        ``sources``) with the passages it cites; ``context`` as for ``answer``. A reply that breaks the schema (possible where the
         backend cannot enforce it) is still read when it holds a string answer; such a reply is
         not cached by the LLM layer, so a ``--replay`` run counts it as a failure."""
         shown = list(passages[: self.top_k])
@@ -169,13 +172,13 @@ class Answerer:
         answer = data["answer"].strip()
         if is_unknown(answer):
             return CitedAnswer("", (), tokens)
-        if not self._attributed(question, answer, shown):
+        if not self._attributed(question, answer, [*shown, *context]):
             return CitedAnswer("", (), tokens, unattributed=True)
         return CitedAnswer(answer, self._sources(data.get("sources"), shown), tokens)
 
-    def _attributed(self, question: str, answer: str, shown: Sequence) -> bool:
-        """``attribution.attributed`` for the passages shown, counted and logged where it refuses."""
-        if attributed(question, answer, shown):
+    def _attributed(self, question: str, answer: str, passages: Sequence) -> bool:
+        """``attribution.attributed`` over ``passages``, counted and logged where it refuses."""
+        if attributed(question, answer, passages):
             return True
         self.unattributed += 1
         log.info("%r: the turns shown give %r to another person; answering that they do not say", question, answer)

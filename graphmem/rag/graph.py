@@ -33,6 +33,7 @@ from ..model import Episode, Triple
 from ..profiles import DOCUMENTS, DomainProfile, profile_named
 from ..store.base import GraphStore
 from ..writer import ObserveResult
+from .attribution import CHECKED_TURNS
 from .base import PassageLike, top_k
 from .config import GraphRAGConfig, Prior
 from .corpus_index import CorpusIndex
@@ -302,6 +303,11 @@ class CorpusGraph:
                         if other != pid:
                             out[pos[other] - offset] += cfg.name_bridge_weight * score / others
         return out
+
+    def answer_depth(self, k: int) -> int:
+        """How many passages to retrieve for an answer shown the best ``k``: in a conversation the
+        speaker check also reads the next-best turns (``attribution.CHECKED_TURNS``)."""
+        return max(k, CHECKED_TURNS) if self.index.speakers else k
 
     def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
         return self.query(question, k).passages
