@@ -231,7 +231,7 @@ def register(subparsers) -> None:
                         "questions, adversarial ones as a choice with 'Not mentioned in the "
                         "conversation'); plain: every question as written")
     c.add_argument("--no-speaker-check", action="store_true",
-                   help="keep an answer about one person even where the turns shown give it to the "
+                   help="keep an answer about one person even where the best turns give it to the "
                         "other speaker (by default it becomes 'Not mentioned in the conversation'; "
                         "both readers)")
     c.add_argument("--no-full-context", action="store_true",

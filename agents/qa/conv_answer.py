@@ -11,7 +11,7 @@ mentioned in the conversation" and the answer it was written to tempt, in an ord
 question's id. ``protocol="plain"`` asks every question as it is written.
 
 Both readers check who an answer comes from (``graphmem.rag.attribution``): an answer about one
-person that the turns shown give to someone else becomes "Not mentioned in the conversation".
+person that the best turns give to someone else becomes "Not mentioned in the conversation".
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def within_budget(question: str, ranked: Sequence[Episode], budget_tokens: int |
 class TurnAnswerer:
     """``llm``: a graphmem chat model. ``max_tokens``: the answer's length. ``budget_tokens``: at
     most this many prompt tokens of turns (None: every turn given). ``protocol``: see the module.
-    ``attribute``: an answer about one person that the turns shown give to someone else becomes
+    ``attribute``: an answer about one person that the best turns give to someone else becomes
     "Not mentioned" (see ``attributed``); ``unattributed`` counts them."""
 
     def __init__(self, llm, max_tokens: int = 48, budget_tokens: int | None = ANSWER_BUDGET,
@@ -138,7 +138,7 @@ class TurnAnswerer:
         said = chosen(str(data.get("answer", "")).strip(), options)
         if self.attribute and not attributed(written, said, [*shown, *context]):
             self.unattributed += 1
-            log.info("%r: the turns shown give %r to another person; answering %r", written, said, NOT_MENTIONED)
+            log.info("%r: the best turns give %r to another person; answering %r", written, said, NOT_MENTIONED)
             return NOT_MENTIONED
         return said
 

@@ -58,7 +58,7 @@ CITE_TOKENS = 160  # a sentence and a few numbers: a reply cut short is not JSON
 @dataclass(frozen=True)
 class CitedAnswer:
     """``answer``: "" when the passages do not say (or the model gave no usable reply: ``failed``;
-    or its answer was about one person of a conversation and the turns shown give it to another:
+    or its answer was about one person of a conversation and the best turns give it to another:
     ``unattributed``). ``sources``: the ids of the passages cited, in the model's order, each once."""
 
     answer: str
@@ -123,7 +123,7 @@ class Answerer:
     Counters (a long run reads them at the end): ``failures`` (no usable reply: an empty answer),
     ``dropped_sources`` (source entries that name no shown passage), ``missing_sources`` (cited
     replies without a source list: answers with no citations), ``unattributed`` (answers about one
-    person of a conversation that the turns shown give to another: refused)."""
+    person of a conversation that the best turns give to another: refused)."""
 
     def __init__(self, llm, top_k: int = 5, max_tokens: int | None = None):
         """``max_tokens``: the reply's budget (default ANSWER_TOKENS for ``answer``, CITE_TOKENS
@@ -152,9 +152,10 @@ class Answerer:
 
     def cite(self, question: str, passages: Sequence, facts: Sequence = (), context: Sequence = ()) -> CitedAnswer:
         """The answer from the first ``top_k`` passages (and ``facts``, triples with ``text`` and
-        ``sources``) with the passages it cites; ``context`` as for ``answer``. A reply that breaks the schema (possible where the
-        backend cannot enforce it) is still read when it holds a string answer; such a reply is
-        not cached by the LLM layer, so a ``--replay`` run counts it as a failure."""
+        ``sources``) with the passages it cites; ``context`` as for ``answer``. A reply that breaks
+        the schema (possible where the backend cannot enforce it) is still read when it holds a
+        string answer; such a reply is not cached by the LLM layer, so a ``--replay`` run counts it
+        as a failure."""
         shown = list(passages[: self.top_k])
         messages = build_cite_messages(question, shown, facts)
         problem: object = "the reply holds no answer"
@@ -181,7 +182,7 @@ class Answerer:
         if attributed(question, answer, passages):
             return True
         self.unattributed += 1
-        log.info("%r: the turns shown give %r to another person; answering that they do not say", question, answer)
+        log.info("%r: the best turns give %r to another person; answering that they do not say", question, answer)
         return False
 
     def _sources(self, given: object, shown: Sequence) -> tuple[str, ...]:
