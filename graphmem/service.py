@@ -409,12 +409,13 @@ class GraphService:
             # With a model, a conversation's speaker check reads the next-best turns too.
             found = self.corpus.query(question, k if self._answer is None else self.corpus.answer_depth(k))
             # A passage deleted from a shared server store since the ranking is left out.
-            scored = [(p, s) for pid, s in found.passages if (p := self.corpus.passage(pid)) is not None]
+            scored = [(p, s) for pid, s in found.passages[:k] if (p := self.corpus.passage(pid)) is not None]
+            context = self.corpus.passages([pid for pid, _ in found.passages[k:]])
         out: dict[str, Any] = {
-               "passages": [{"id": p.id, "title": p.title, "score": round(s, 6), "text": p.text} for p, s in scored[:k]],
+               "passages": [{"id": p.id, "title": p.title, "score": round(s, 6), "text": p.text} for p, s in scored],
                "facts": [{**t.to_dict(), "score": round(s, 6)} for t, s in found.facts]}
         if self._answer is not None:
-            out["answer"] = self._answer(question, [p for p, _ in scored[:k]], [p for p, _ in scored[k:]])
+            out["answer"] = self._answer(question, [p for p, _ in scored], context)
         return out
 
     def stats(self) -> dict:

@@ -100,7 +100,8 @@ def _answer(args, graph):
         return [pid for pid, _ in last["found"].passages]
 
     def answer(question: str, ranked) -> str:
-        passages, context = ([p for pid in ids if (p := graph.passage(pid)) is not None] for ids in (ranked, last["next"]))
+        passages = [p for pid in ranked if (p := graph.passage(pid)) is not None]
+        context = graph.passages(last["next"])
         last["cited"] = answerer.cite(question, passages, [t for t, _ in last["found"].facts], context)
         return last["cited"].answer
 

@@ -315,6 +315,11 @@ class CorpusGraph:
     def passage(self, passage_id: str) -> Episode | None:
         return self.store.get_episode(passage_id)
 
+    def passages(self, passage_ids: Sequence[str]) -> list[Episode]:
+        """Passages in the order given, without their vectors, in one store call (one round trip
+        on a server); ids deleted meanwhile are left out."""
+        return self.store.get_episodes(passage_ids, vectors=False)
+
     # --- persistence ---------------------------------------------------------------------------
     def save(self, path=None) -> None:
         """Persist the graph: to its own store, or as a graph file at ``path`` (any store)."""
