@@ -45,7 +45,10 @@ def test_a_conversation_stored_turn_by_turn_recalls_its_evidence(tmp_path):
             stored = [_data(await client.call_tool("observe", {
                 "text": t.words, "speaker": t.speaker, "time": t.time, "session": t.session}))
                 for t in turns]
-            recalled = [_data(await client.call_tool("recall", {"queries": [q.question]})) for q in questions]
+            # Ten turns, as the answerer reads: LoCoMo labels "When did Melanie paint a sunrise?"
+            # with the turn two before the one that says so, which the memory ranks first.
+            recalled = [_data(await client.call_tool("recall", {"queries": [q.question], "top_k": 10}))
+                        for q in questions]
             wrong = await client.call_tool("observe", {"text": "hi", "speaker": ""})
             return {"stored": stored, "recalled": recalled, "wrong": wrong}
 
@@ -54,7 +57,8 @@ def test_a_conversation_stored_turn_by_turn_recalls_its_evidence(tmp_path):
     # "yesterday" in the first session (8 May 2023) was dated as the turn was stored
     by_turn = {}
     for q, r in zip(questions, out["recalled"]):
-        top = r["episodes"][:5]
+        top = r["episodes"]
+        assert len(top) == 10
         by_turn[q.question] = [e["meta"]["speaker"] + ": " + e["text"][:40] for e in top]
         said = {(e["meta"]["session"], e["step"]) for e in top}
         wanted = {(t.session, n) for n, t in enumerate(turns) if t.id in q.evidence}

@@ -49,6 +49,24 @@ def test_coverage_is_the_idf_weighted_share_of_the_question_words_a_passage_hold
     assert r.coverage("aspirin")[1].tolist() == [0.0, 0.0, 0.0]  # "aspirin" went with "a"
 
 
+def test_sentence_coverage_is_the_coverage_of_a_passage_s_best_sentence():
+    r = BM25Retriever(stem=True, sentences=True)
+    r.add([P("apart", "", "The lamp is red. Ships pass the harbour at night."),
+           P("together", "", "Ships pass the red harbour lamp at night. Gulls nest."),
+           P("empty", "", ""), P("other", "", "Gulls fly over the sea.\nThe red sky.")])
+    question = "the red harbour lamp"
+    ids, whole = r.coverage(question)
+    _, best = r.sentence_coverage(question)
+    whole, best = dict(zip(ids, whole)), dict(zip(ids, best))
+    assert whole["apart"] == whole["together"] == pytest.approx(1.0)  # both hold every word
+    assert best["together"] == pytest.approx(1.0) and 0.5 < best["apart"] < 1.0  # "lamp red" in one
+    assert best["empty"] == 0.0 and 0 < best["other"] == pytest.approx(whole["other"])  # "red": line 2
+    r.remove(["together"])
+    assert r.sentence_coverage("harbour lamp")[1].tolist() == [pytest.approx(0.5), 0.0, 0.0]
+    with pytest.raises(ValueError, match="sentences=True"):
+        BM25Retriever().sentence_coverage(question)
+
+
 @pytest.mark.slow
 def test_dense_ranks_paraphrase_first_and_is_incremental():
     r = DenseRetriever()

@@ -200,9 +200,10 @@ def test_a_title_named_in_a_fact_bridges_too(extractor):
     # text mention; it is still a title that the passage names.
     corpus = CORPUS + [P("p-varrow", "Varrow, Northshire", "A quiet harbour town with a long pier."),
                        P("p-gull", "Gull Rock", "Gull Rock lighthouse keepers were born in Varrow.")]
-    plain = CorpusGraph(extractor=extractor, config=GraphRAGConfig(bridge_weight=0.0))
+    titled = dict(zip(("passage_weight", "lexical_weight", "coverage_weight", "sentence_weight"), TITLED_PRIOR))
+    plain = CorpusGraph(extractor=extractor, config=GraphRAGConfig(bridge_weight=0.0, **titled))
     plain.add(corpus)
-    bridged = CorpusGraph(extractor=extractor)
+    bridged = CorpusGraph(extractor=extractor, config=GraphRAGConfig(**titled))
     bridged.add(corpus)
     question = "Where were the lighthouse keepers born?"
     assert bridged.mentions.kinds["p-gull"].get("varrow") == "fact"
@@ -298,14 +299,35 @@ def test_the_prior_follows_the_corpus_shape_unless_given():
     assert cfg.prior(0.0) == (*UNTITLED_PRIOR, True)  # a guide's chunks, a conversation's turns
     assert cfg.prior(0.45) == (*TITLED_PRIOR, False)  # Wikipedia: passages name one another's titles
     half = cfg.prior(cfg.titled_share / 2)
-    assert half[:3] == pytest.approx(tuple((a + b) / 2 for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR)))
+    assert half[:4] == pytest.approx(tuple((a + b) / 2 for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR)))
     assert half.stems
     given = GraphRAGConfig(lexical_weight=0.3, coverage_weight=0.0, lexical_stems=False)
-    assert given.prior(0.0) == (UNTITLED_PRIOR[0], 0.3, 0.0, False)
+    assert given.prior(0.0) == (UNTITLED_PRIOR[0], 0.3, 0.0, UNTITLED_PRIOR[3], False)
     with pytest.raises(ValueError, match="titled_share"):
         GraphRAGConfig(titled_share=0.0)
     with pytest.raises(ValueError, match="coverage_weight"):
         GraphRAGConfig(coverage_weight=-1.0)
+
+
+@pytest.mark.slow
+def test_words_a_chunk_holds_in_one_sentence_lift_it_over_one_that_scatters_them(extractor):
+    # Untitled chunks of one guide: both hold every word of the question, one in one sentence.
+    guide = [P("apart", "", "Warfarin is a common drug. Its dose is lowered for older patients. "
+                            "The kidney clinic checks their blood each week."),
+             P("together", "", "The kidney clinic lowers the warfarin dose for older patients. Its "
+                               "staff check their blood each week."),
+             P("other", "", "Aspirin thins the blood. Patients take it after meals.")]
+    question = "Why is the warfarin dose lowered in the kidney clinic?"
+    lifted = CorpusGraph(extractor=extractor)
+    lifted.add(guide)
+    assert lifted.prior.sentence_weight == UNTITLED_PRIOR[3] > 0
+    flat = CorpusGraph(lifted.memory, config=GraphRAGConfig(sentence_weight=0.0))
+
+    def lead(graph):
+        scores = dict(graph.retrieve(question, 3))  # the best sentence's share: 1 against ~0.4
+        return scores["together"] / scores["apart"]
+
+    assert lead(lifted) > 1.1 * lead(flat)  # 0.89 against 0.72 when measured
 
 
 def test_a_first_name_is_linked_to_the_one_full_name_it_begins(extractor):

@@ -18,6 +18,7 @@ _GRAPH_FLAGS = {
     "fact_top_k": NON_NEGATIVE,
     "lexical_weight": number(float, min=0),
     "coverage_weight": number(float, min=0),
+    "sentence_weight": number(float, min=0),
     "bridge_weight": number(float, min=0),
     "name_bridge_weight": number(float, min=0),
     "corroboration": number(float, min=0),

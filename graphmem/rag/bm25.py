@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from rank_bm25 import BM25Okapi
 
+from ..documents.chunking import sentence_spans
 from .base import PassageLike, passage_text, top_k
 
 _TOKEN = re.compile(r"[0-9a-z]+")
@@ -47,27 +48,39 @@ def _stemmer():
 class BM25Retriever:
     name = "bm25"
 
-    def __init__(self, k1: float = 1.5, b: float = 0.75, stem: bool = False):
+    def __init__(self, k1: float = 1.5, b: float = 0.75, stem: bool = False, sentences: bool = False):
+        """``sentences``: also index which words each sentence holds (``sentence_coverage``)."""
         self.k1, self.b = k1, b
         self.stem = stem
+        self.sentences = sentences
         self._docs: dict[str, list[str]] = {}
+        self._sentence_words: dict[str, list[list[str]]] = {}  # passage id -> each sentence's words
         self._ids: list[str] = []
         self._weights: sp.csr_matrix | None = None  # term x document BM25 weights
         self._terms: dict[str, int] = {}
         self._held: sp.csr_matrix | None = None  # term x document: 1 where the document holds the term
         self._idf = np.zeros(0)  # log(documents / documents holding the term), per term row
+        self._sentence_held: sp.csr_matrix | None = None  # term x sentence: 1 where it holds the term
+        self._first_sentence = np.zeros(0, dtype=np.int64)  # per passage, its first sentence's column
 
     def __len__(self) -> int:
         return len(self._docs)
 
     def add(self, passages: Sequence[PassageLike]) -> None:
         for p in passages:
-            self._docs[p.id] = tokenize(passage_text(p), self.stem)
+            text = passage_text(p)
+            if self.sentences:
+                # Words never span a sentence break, so the passage's words are its sentences'.
+                words = self._sentence_words[p.id] = [tokenize(s, self.stem) for s in split_sentences(text)]
+                self._docs[p.id] = [w for sentence in words for w in sentence]
+            else:
+                self._docs[p.id] = tokenize(text, self.stem)
         self._weights = None  # corpus statistics changed; rebuilt lazily (cheap: one pass)
 
     def remove(self, passage_ids: Sequence[str]) -> None:
         for pid in passage_ids:
             self._docs.pop(pid, None)
+            self._sentence_words.pop(pid, None)
         self._weights = None
 
     def retrieve(self, question: str, k: int) -> list[tuple[str, float]]:
@@ -95,12 +108,34 @@ class BM25Retriever:
         question's rare words scores 1 however often it repeats them or however long it is, where
         BM25 rewards repeating one of them."""
         self._fitted()
+        rows, weights = self._question_words(question)
+        if not len(rows):
+            return self._ids, np.zeros(len(self._ids))
+        assert self._held is not None  # _fit sets it with the weights
+        return self._ids, np.asarray(self._held[rows].T @ weights).ravel()
+
+    def sentence_coverage(self, question: str) -> tuple[list[str], np.ndarray]:
+        """Every passage id (sorted) with the ``coverage`` of its best sentence: a long passage
+        that holds the question's words in one sentence says more than one that scatters them.
+        Needs ``sentences``."""
+        if not self.sentences:
+            raise ValueError("sentence_coverage needs a BM25Retriever built with sentences=True")
+        self._fitted()
+        rows, weights = self._question_words(question)
+        if not len(rows):
+            return self._ids, np.zeros(len(self._ids))
+        assert self._sentence_held is not None  # _fit sets it with the weights
+        per_sentence = np.asarray(self._sentence_held[rows].T @ weights).ravel()
+        return self._ids, np.maximum.reduceat(per_sentence, self._first_sentence)
+
+    def _question_words(self, question: str) -> tuple[list[int], np.ndarray]:
+        """The term rows of the question's distinct words in the corpus, with their IDF weights
+        as shares of the whole (no rows where none weighs anything)."""
         rows = sorted({row for tok in tokenize(question, self.stem) if (row := self._terms.get(tok)) is not None})
         weights = self._idf[rows]
         if not rows or weights.sum() <= 0:
-            return self._ids, np.zeros(len(self._ids))
-        assert self._held is not None  # _fit sets it with the weights
-        return self._ids, np.asarray(self._held[rows].T @ weights).ravel() / weights.sum()
+            return [], weights[:0]
+        return rows, weights / weights.sum()
 
     def _fitted(self) -> sp.csr_matrix:
         """The term x document BM25 weights, fitted afresh after the passages changed."""
@@ -125,3 +160,24 @@ class BM25Retriever:
         # BM25's own IDF is 0 for a word in half the documents; coverage weighs every word held.
         self._held = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=self._weights.shape)
         self._idf = np.log(len(self._ids) / np.maximum(np.bincount(rows, minlength=len(self._terms)), 1))
+        if self.sentences:
+            self._fit_sentences()
+
+    def _fit_sentences(self) -> None:
+        """Term x sentence: 1 where the sentence holds the term, sentences in passage id order;
+        a passage without any counts one empty sentence, so that each has a first."""
+        counts = [len(self._sentence_words[pid]) or 1 for pid in self._ids]
+        self._first_sentence = np.cumsum([0, *counts[:-1]])
+        rows, cols = [], []
+        for pid, first in zip(self._ids, self._first_sentence):
+            for n, sentence in enumerate(self._sentence_words[pid]):
+                for tok in set(sentence):
+                    rows.append(self._terms[tok])
+                    cols.append(first + n)
+        self._sentence_held = sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                                            shape=(len(self._terms), sum(counts)))
+
+
+def split_sentences(text: str) -> list[str]:
+    """``text``'s sentences: its lines, each cut where the chunker cuts sentences."""
+    return [line[start:end] for line in text.splitlines() for start, end in sentence_spans(line)]

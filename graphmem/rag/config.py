@@ -21,13 +21,15 @@ class Prior(NamedTuple):
     passage_weight: float
     lexical_weight: float
     coverage_weight: float
+    sentence_weight: float
     stems: bool
 
 
-# (passage weight, lexical weight, coverage weight) of the passage prior: tuned on MuSiQue's and
-# HotpotQA's dev halves (titled) and on GraphRAG-Bench medical's and LoCoMo's dev questions (untitled).
-TITLED_PRIOR = (0.5, 0.15, 0.0)
-UNTITLED_PRIOR = (2.0, 1.0, 1.0)
+# (passage weight, lexical weight, coverage weight, sentence weight) of the passage prior: tuned on
+# MuSiQue's and HotpotQA's dev halves (titled) and on GraphRAG-Bench medical's and LoCoMo's dev
+# questions (untitled).
+TITLED_PRIOR = (0.5, 0.15, 0.0, 0.0)
+UNTITLED_PRIOR = (2.0, 1.0, 0.75, 0.75)
 
 
 def _setting(default, help: str):
@@ -52,7 +54,12 @@ class GraphRAGConfig:
     coverage_weight: float | None = _setting(
         None, "weight in the passage prior of the share of the question's words (IDF-weighted) a "
               "passage holds; default: by the corpus's shape (0 where passages name one another's "
-              "titles, 1.0 where none do)")
+              "titles, 0.75 where none do)")
+    sentence_weight: float | None = _setting(
+        None, "weight in the passage prior of the share of the question's words (IDF-weighted) the "
+              "passage's best sentence holds, so words found together count more than words scattered "
+              "over a long passage; default: by the corpus's shape (0 where passages name one "
+              "another's titles, 0.75 where none do)")
     titled_share: float = _setting(
         0.2, "share of passages naming another passage's title from which a corpus counts as "
              "wholly titled (Wikipedia-shaped); below it the prior weights move towards the "
@@ -103,11 +110,13 @@ class GraphRAGConfig:
         if not -1.0 <= self.synonym_threshold <= 1.0:
             raise ConfigError(f"synonym_threshold is a cosine in [-1, 1], got {self.synonym_threshold}")
         if min(self.fact_top_k, self.passage_weight or 0, self.lexical_weight or 0, self.coverage_weight or 0,
-               self.bridge_weight, self.bridge_top, self.name_bridge_weight, self.name_bridge_max,
-               self.neighbour_weight, self.speaker_weight, self.section_weight, self.corroboration) < 0:
-            raise ConfigError("fact_top_k, passage_weight, lexical_weight, coverage_weight, bridge_weight, "
-                              "bridge_top, name_bridge_weight, name_bridge_max, neighbour_weight, "
-                              "speaker_weight, section_weight and corroboration must not be negative")
+               self.sentence_weight or 0, self.bridge_weight, self.bridge_top, self.name_bridge_weight,
+               self.name_bridge_max, self.neighbour_weight, self.speaker_weight, self.section_weight,
+               self.corroboration) < 0:
+            raise ConfigError("fact_top_k, passage_weight, lexical_weight, coverage_weight, sentence_weight, "
+                              "bridge_weight, bridge_top, name_bridge_weight, name_bridge_max, "
+                              "neighbour_weight, speaker_weight, section_weight and corroboration must "
+                              "not be negative")
         if not 0.0 < self.titled_share <= 1.0:
             raise ConfigError(f"titled_share is a share in (0, 1], got {self.titled_share}")
 
@@ -121,10 +130,12 @@ class GraphRAGConfig:
         nouns, and the words a question shares with a passage say more, stems included: short
         texts rarely repeat a word's form (docs/qa.md: the sweep)."""
         titled = min(1.0, title_share / self.titled_share)
-        passage, lexical, coverage = (titled * a + (1.0 - titled) * b for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR))
+        passage, lexical, coverage, sentence = (titled * a + (1.0 - titled) * b
+                                                for a, b in zip(TITLED_PRIOR, UNTITLED_PRIOR))
         return Prior(passage if self.passage_weight is None else self.passage_weight,
                      lexical if self.lexical_weight is None else self.lexical_weight,
                      coverage if self.coverage_weight is None else self.coverage_weight,
+                     sentence if self.sentence_weight is None else self.sentence_weight,
                      titled < 1.0 if self.lexical_stems is None else self.lexical_stems)
 
     @classmethod

@@ -339,11 +339,16 @@ class CorpusIndex:
         """Per passage, in id order, the IDF-weighted share of the question's words it holds."""
         return self._lexical(stems).coverage(question)[1]
 
+    def sentence_coverage(self, question: str, stems: bool) -> np.ndarray:
+        """Per passage, in id order, the IDF-weighted share of the question's words its best
+        sentence holds."""
+        return self._lexical(stems).sentence_coverage(question)[1]
+
     def _lexical(self, stems: bool):
         if self._bm25 is None or self._bm25.stem != stems:
             from .bm25 import BM25Retriever
 
-            self._bm25 = BM25Retriever(stem=stems)
+            self._bm25 = BM25Retriever(stem=stems, sentences=True)
             self._bm25.add(self.store.get_episodes(sorted(self.mentions.kinds)))
         return self._bm25
 

@@ -238,6 +238,8 @@ class CorpusGraph:
             prior += weights.lexical_weight * (_unit_range(lexical) if len(lexical) else lexical)
         if weights.coverage_weight > 0:
             prior += weights.coverage_weight * self.index.lexical_coverage(question, weights.stems)
+        if weights.sentence_weight > 0:
+            prior += weights.sentence_weight * self.index.sentence_coverage(question, weights.stems)
         passages = nodes[n_entities:]
         p[n_entities:] = weights.passage_weight * self._trusted(passages, prior)
         r = personalized_pagerank(walk, p, cfg.damping, cfg.ppr_tol, cfg.ppr_max_iter)
