@@ -141,6 +141,13 @@ def test_the_reader_says_not_mentioned_when_the_answer_is_the_other_speakers():
     assert TurnAnswerer(llm).answer(question, [CHEER]) == "self-care is important"
     assert TurnAnswerer(llm).answer(question, [CHEER], context=[RACE]) == NOT_MENTIONED
     assert "self-care is really important" not in llm.prompts[-1]  # context is checked, never shown
+    # Among the best turns but left out by the budget: not shown, still checked.
+    assert TurnAnswerer(llm, budget_tokens=25).answer(question, [CHEER, RACE]) == NOT_MENTIONED
+    assert "self-care is really important" not in llm.prompts[-1]
+    # The baseline's check reads what it was shown: the whole conversation is not its best turns.
+    baseline = FullContextAnswerer(llm, context_tokens=25)
+    assert baseline.answer(question, [RACE, CHEER]) == "self-care is important"
+    assert "self-care is really important" not in llm.prompts[-1]
 
 
 def _locomo_file(tmp_path):

@@ -136,7 +136,7 @@ class TurnAnswerer:
         self.prompt_tokens.append(reply.prompt_tokens)
         data = reply.data if isinstance(reply.data, dict) else {}
         said = chosen(str(data.get("answer", "")).strip(), options)
-        if self.attribute and not attributed(written, said, [*shown, *context]):
+        if self.attribute and not attributed(written, said, self._checked(turns, shown, context)):
             self.unattributed += 1
             log.info("%r: the best turns give %r to another person; answering %r", written, said, NOT_MENTIONED)
             return NOT_MENTIONED
@@ -145,6 +145,11 @@ class TurnAnswerer:
     def _reply(self, question: str, turns: Sequence[Episode]):
         """The model's reply and the turns it was shown."""
         return self.llm.chat(self.messages(question, turns), schema=SCHEMA, max_tokens=self.max_tokens), turns
+
+    def _checked(self, turns: Sequence[Episode], shown: Sequence[Episode], context: Sequence[Episode]) -> list[Episode]:
+        """The turns the speaker check reads: all of the memory's best, those the budget left
+        out included, and the next-best."""
+        return [*turns, *context]
 
 
 class FullContextAnswerer(TurnAnswerer):
@@ -168,6 +173,10 @@ class FullContextAnswerer(TurnAnswerer):
                 if "context" not in str(exc) or share < 0.5:
                     raise
                 share *= 0.8
+
+    def _checked(self, turns: Sequence[Episode], shown: Sequence[Episode], context: Sequence[Episode]) -> list[Episode]:
+        """The baseline's check reads what it was shown (``turns`` is the whole conversation)."""
+        return [*shown, *context]
 
     def shown(self, turns: Sequence[Episode], share: float = 1.0) -> list[Episode]:
         budget = self.context_tokens * CHARS_PER_TOKEN * share
