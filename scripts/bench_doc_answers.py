@@ -70,10 +70,10 @@ def read_log(path: str | None, settings: dict) -> dict[str, dict]:
 
 
 def answer_one(q: Question, built, dataset, answerer: Answerer, coverage: EvidenceCoverage,
-               k: int, facts: bool) -> dict:
-    """One question's answers from both retrievers (the log's row, less its settings)."""
+               k: int, facts: bool, names: Sequence[str] = RETRIEVERS) -> dict:
+    """One question's answers from each retriever of ``names`` (the log's row, less its settings)."""
     row: dict = {"id": q.id, "question_type": q.question_type, "statements": len(q.evidence)}
-    for name in RETRIEVERS:
+    for name in names:
         linked = []
         if name == "graph":
             found = built.retrievers["graph"].query(q.question, k)
@@ -91,14 +91,14 @@ def answer_one(q: Question, built, dataset, answerer: Answerer, coverage: Eviden
     return row
 
 
-def summarize(rows: Sequence[dict]) -> dict:
-    """Per retriever: questions, f1, answered, cites, covering, prompt_tokens, failures (shares in
+def summarize(rows: Sequence[dict], names: Sequence[str] = RETRIEVERS) -> dict:
+    """Per retriever of ``names``: questions, f1, answered, cites, covering, prompt_tokens, failures (shares in
     0..1; None where nothing was there to share)."""
     def share(hits: int, total: int) -> float | None:
         return hits / total if total else None
 
     out: dict = {}
-    for name in RETRIEVERS:
+    for name in names:
         mine = [r[name] for r in rows]
         answered = [r for r in mine if r["known"]]
         cited = [(pid in r[name]["covering"]) for r in rows if r["statements"] for pid in r[name]["sources"]]
@@ -136,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="first N questions of that type and split")
     ap.add_argument("--k", type=int, default=5, help="chunks shown to the LLM (default 5)")
     ap.add_argument("--facts", action="store_true", help="show the graph's linked facts too")
+    ap.add_argument("--retrievers", type=_retrievers, default=list(RETRIEVERS), metavar="NAMES",
+                    help="which of graph,hybrid answer (default both: one alone re-measures it after "
+                         "a change to it, the other's answers being the same)")
     ap.add_argument("--log", metavar="FILE.jsonl", help="per-question results; a restart skips those done")
     ap.add_argument("--llm", help="graphmem's --llm forms (default: graphmem's default model)")
     cache = ap.add_mutually_exclusive_group()
@@ -151,20 +154,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not questions:
         sys.exit(f"no {args.kind or ''} question in the {args.split} split of {args.data}")
     llm = make_llm(args.llm, cache_mode=args.cache_mode)
-    settings = {"llm": llm.name, "k": args.k, "facts": args.facts}
+    settings = {"llm": llm.name, "k": args.k, "facts": args.facts, "retrievers": args.retrievers}
     done = read_log(args.log, settings)
     todo = [q for q in questions if q.id not in done]
     if todo:
         from tqdm import tqdm
 
-        built = build_retrievers(list(RETRIEVERS), dataset, args.cache_dir, "offline",
+        built = build_retrievers(args.retrievers, dataset, args.cache_dir, "offline",
                                  make_extractor("offline", None, DOCUMENTS))
         coverage = EvidenceCoverage(dataset.passages, DEFAULT_THRESHOLD)
         answerer = Answerer(llm, top_k=args.k)
         out = _log_file(args.log)
         try:
             for q in tqdm(todo, desc="questions", unit="q"):
-                row = {**answer_one(q, built, dataset, answerer, coverage, args.k, args.facts),
+                row = {**answer_one(q, built, dataset, answerer, coverage, args.k, args.facts, args.retrievers),
                        "settings": settings}
                 done[q.id] = row
                 if out is not None:
@@ -173,13 +176,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             if out is not None:
                 out.close()
-    summary = summarize([done[q.id] for q in questions])
+    summary = summarize([done[q.id] for q in questions], args.retrievers)
     if args.json:
         print(json.dumps({"questions": len(questions), "settings": settings, "retrievers": summary}, indent=1))
     else:
         print(format_summary(summary, f"{len(questions)} {args.kind or 'all-type'} questions ({args.split} "
                                       f"split), k={args.k}, {llm.name}"))
     return 0
+
+
+def _retrievers(text: str) -> list[str]:
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names or set(names) - set(RETRIEVERS):
+        raise argparse.ArgumentTypeError(f"choose one or both of {','.join(RETRIEVERS)}, not {text!r}")
+    return names
 
 
 def _log_file(path: str | None):

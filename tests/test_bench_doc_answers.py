@@ -77,7 +77,7 @@ def test_bench_answers_cites_logs_resumes_and_replays(bench, tmp_path, monkeypat
             assert s["covering"] == 1.0 and s["cited_chunks"] == 2 and s["prompt_tokens"] == 100
         rows = [json.loads(line) for line in log.read_text().splitlines()]
         assert [r["id"] for r in rows] == ["q0", "q1"]
-        assert rows[0]["settings"] == {"llm": "openai:m", "k": 2, "facts": False}
+        assert rows[0]["settings"] == {"llm": "openai:m", "k": 2, "facts": False, "retrievers": ["graph", "hybrid"]}
         assert all(7 not in r["graph"]["sources"] and len(r["graph"]["sources"]) == 1 for r in rows)
         # a run killed mid-line: that line is asked again, the others are not
         with log.open("a") as f:
@@ -92,6 +92,12 @@ def test_bench_answers_cites_logs_resumes_and_replays(bench, tmp_path, monkeypat
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     log.unlink()
     assert run("--replay") == second
+    # one retriever alone (re-measured after a change to it): the same answers, the other left out
+    alone = tmp_path / "graph-only.jsonl"
+    assert bench.main([*argv, "--replay", "--retrievers", "graph", "--log", str(alone)]) == 0
+    assert json.loads(capsys.readouterr().out)["retrievers"] == {"graph": second["retrievers"]["graph"]}
+    with pytest.raises(SystemExit):
+        bench.main([*argv, "--retrievers", "bm25"])
     # a log of other settings is refused rather than mixed into one summary
     with pytest.raises(SystemExit, match="give another --log"):
         bench.main([*argv, "--replay", "--k", "3"])
