@@ -331,24 +331,13 @@ class CorpusIndex:
             return best
         return best * (1.0 + corroboration * min(1.0, sum(by_origin.values()) - best))
 
-    def lexical_scores(self, question: str, stems: bool) -> np.ndarray:
-        """BM25 scores of every passage, in id order, over words' stems or words as written."""
-        return self._lexical(stems).scores(question)[1]
-
-    def lexical_coverage(self, question: str, stems: bool) -> np.ndarray:
-        """Per passage, in id order, the IDF-weighted share of the question's words it holds."""
-        return self._lexical(stems).coverage(question)[1]
-
-    def sentence_coverage(self, question: str, stems: bool) -> np.ndarray:
-        """Per passage, in id order, the IDF-weighted share of the question's words its best
-        sentence holds."""
-        return self._lexical(stems).sentence_coverage(question)[1]
-
-    def _lexical(self, stems: bool):
-        if self._bm25 is None or self._bm25.stem != stems:
+    def lexical(self, stems: bool, sentences: bool) -> BM25Retriever:
+        """The passages' BM25 index (its scores, coverage and, with ``sentences``, its best
+        sentences' coverage, in passage id order), over words' stems or words as written."""
+        if self._bm25 is None or self._bm25.stem != stems or self._bm25.sentences != sentences:
             from .bm25 import BM25Retriever
 
-            self._bm25 = BM25Retriever(stem=stems, sentences=True)
+            self._bm25 = BM25Retriever(stem=stems, sentences=sentences)
             self._bm25.add(self.store.get_episodes(sorted(self.mentions.kinds)))
         return self._bm25
 

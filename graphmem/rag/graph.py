@@ -233,13 +233,8 @@ class CorpusGraph:
         rows = self.index.passage_rows(passage_ids) - n_entities
         prior[rows] = _unit_range(dense_scores)
         weights = self.prior
-        if weights.lexical_weight > 0:
-            lexical = self.index.lexical_scores(question, weights.stems)
-            prior += weights.lexical_weight * (_unit_range(lexical) if len(lexical) else lexical)
-        if weights.coverage_weight > 0:
-            prior += weights.coverage_weight * self.index.lexical_coverage(question, weights.stems)
-        if weights.sentence_weight > 0:
-            prior += weights.sentence_weight * self.index.sentence_coverage(question, weights.stems)
+        if weights.lexical_weight > 0 or weights.coverage_weight > 0 or weights.sentence_weight > 0:
+            prior += self._lexical_prior(question, weights)
         passages = nodes[n_entities:]
         p[n_entities:] = weights.passage_weight * self._trusted(passages, prior)
         r = personalized_pagerank(walk, p, cfg.damping, cfg.ppr_tol, cfg.ppr_max_iter)
@@ -249,6 +244,20 @@ class CorpusGraph:
         scores = self._trusted(passages, scores)
         ranked = top_k(passages, self._in_conversation(passages, scores, question), k)
         return Retrieval(ranked, facts, seeds)
+
+    def _lexical_prior(self, question: str, weights: Prior) -> np.ndarray:
+        """The prior's word signals, per passage in id order: normalised BM25, the share of the
+        question's words a passage holds, and the share its best sentence holds together."""
+        lexical = self.index.lexical(weights.stems, sentences=weights.sentence_weight > 0)
+        out = np.zeros(len(lexical))
+        if weights.lexical_weight > 0:
+            bm25 = lexical.scores(question)[1]
+            out += weights.lexical_weight * (_unit_range(bm25) if len(bm25) else bm25)
+        if weights.coverage_weight > 0:
+            out += weights.coverage_weight * lexical.coverage(question)[1]
+        if weights.sentence_weight > 0:
+            out += weights.sentence_weight * lexical.sentence_coverage(question)[1]
+        return out
 
     def _trusted(self, passage_ids: list[str], scores: np.ndarray) -> np.ndarray:
         """Passages' scores weighed by their sources' trust (episode meta "trust"), so an
