@@ -242,6 +242,8 @@ def test_hipporag2_preset_links_passages_to_their_facts_entities_only(extractor,
     assert kinds(g) == {FACT} and TITLE in kinds(graph)  # the defaults link titles too
     r = g.query(QUESTION, 2)
     assert len(r.passages) == 2 and r.facts
+    # no word signal in the prior, whatever the corpus's shape
+    assert g.prior[1:4] == (0.0, 0.0, 0.0)
 
 
 def test_proper_names_are_names_written_on_their_own():

@@ -159,9 +159,10 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "no-bridges": ("PageRank's ranking alone: no title or proper-name bridge after it",
                    {"bridge_weight": 0.0, "name_bridge_weight": 0.0}),
     "hipporag2": ("HippoRAG 2's published weights (damping 0.5, 5 facts, passage weight 0.05) on "
-                  "passages linked to their facts' entities only: no titles, BM25, question names "
-                  "or bridges",
-                  {"fact_top_k": 5, "passage_weight": 0.05, "lexical_weight": 0.0,
+                  "passages linked to their facts' entities only: no titles, BM25 or word coverage, "
+                  "question names or bridges",
+                  {"fact_top_k": 5, "passage_weight": 0.05, "lexical_weight": 0.0, "coverage_weight": 0.0,
+                   "sentence_weight": 0.0,
                    "title_entities": False, "link_titles": False, "title_aliases": False,
                    "link_names": False, "name_match": False, "bridge_weight": 0.0,
                    "name_bridge_weight": 0.0}),
