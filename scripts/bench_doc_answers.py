@@ -30,6 +30,7 @@ import os
 import sys
 from typing import Sequence
 
+from graphmem_agents.cli.qa import retriever_names
 from graphmem_agents.qa.harness import build_retrievers
 from graphmem_environments.qa import Question, f1_score, load_dataset
 from graphmem_environments.qa.evidence import DEFAULT_THRESHOLD, EvidenceCoverage
@@ -136,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="first N questions of that type and split")
     ap.add_argument("--k", type=int, default=5, help="chunks shown to the LLM (default 5)")
     ap.add_argument("--facts", action="store_true", help="show the graph's linked facts too")
-    ap.add_argument("--retrievers", type=_retrievers, default=list(RETRIEVERS), metavar="NAMES",
+    ap.add_argument("--retrievers", type=retriever_names(RETRIEVERS), default=list(RETRIEVERS), metavar="NAMES",
                     help="which of graph,hybrid answer (default both: one alone re-measures it after "
                          "a change to it, the other's answers being the same)")
     ap.add_argument("--log", metavar="FILE.jsonl", help="per-question results; a restart skips those done")
@@ -183,13 +184,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_summary(summary, f"{len(questions)} {args.kind or 'all-type'} questions ({args.split} "
                                       f"split), k={args.k}, {llm.name}"))
     return 0
-
-
-def _retrievers(text: str) -> list[str]:
-    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    if not names or set(names) - set(RETRIEVERS):
-        raise argparse.ArgumentTypeError(f"choose one or both of {','.join(RETRIEVERS)}, not {text!r}")
-    return names
 
 
 def _log_file(path: str | None):

@@ -24,7 +24,7 @@ def _ks(text: str) -> list[int]:
     return ks
 
 
-def _names_of(known: tuple[str, ...]):
+def retriever_names(known: tuple[str, ...]):
     """An argparse type: a comma list of retriever names, each one of ``known``."""
     def names(text: str) -> list[str]:
         found = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
@@ -168,7 +168,7 @@ def register(subparsers) -> None:
     p.add_argument("--corpus", metavar="PATH",
                    help="rank this corpus instead of DIR/corpus.json (any form 'graphmem build' reads, "
                         "e.g. a folder of documents, chunked by its structure); score it with --gold evidence")
-    p.add_argument("--retriever", type=_names_of(RETRIEVERS), default=["graph"],
+    p.add_argument("--retriever", type=retriever_names(RETRIEVERS), default=["graph"],
                    help="graph, dense, bm25, hybrid or bfs; a comma list compares them in one run")
     p.add_argument("--k", type=_ks, default=[2, 5], help="comma list of cut-offs (default 2,5)")
     p.add_argument("--gold", choices=GOLDS, default="passages",
@@ -211,7 +211,7 @@ def register(subparsers) -> None:
     c.add_argument("--data", required=True, metavar="FILE", help="LoCoMo JSON (locomo10.json's shape)")
     c.add_argument("--conversations", metavar="IDS",
                    help="comma list of sample ids to evaluate, e.g. conv-26,conv-30 (default: all)")
-    c.add_argument("--retriever", type=_names_of(CONVERSATION_RETRIEVERS), default=list(CONVERSATION_RETRIEVERS),
+    c.add_argument("--retriever", type=retriever_names(CONVERSATION_RETRIEVERS), default=list(CONVERSATION_RETRIEVERS),
                    help="graph, dense, bm25, hybrid: a comma list (default all; --answer reads the first)")
     c.add_argument("--k", type=_ks, default=[1, 5, 10], help="comma list of cut-offs (default 1,5,10)")
     add_extractor_options(c)
