@@ -408,9 +408,10 @@ class GraphService:
         with self._lock:
             # With a model, a conversation's speaker check reads the next-best turns too.
             found = self.corpus.query(question, k if self._answer is None else self.corpus.answer_depth(k))
-            # A passage deleted from a shared server store since the ranking is left out.
-            scored = [(p, s) for pid, s in found.passages[:k] if (p := self.corpus.passage(pid)) is not None]
-            context = self.corpus.passages([pid for pid, _ in found.passages[k:]])
+            # One store call; a passage deleted from a shared server store since the ranking is left out.
+            read = {p.id: p for p in self.corpus.passages([pid for pid, _ in found.passages])}
+            scored = [(read[pid], s) for pid, s in found.passages[:k] if pid in read]
+            context = [read[pid] for pid, _ in found.passages[k:] if pid in read]
         out: dict[str, Any] = {
                "passages": [{"id": p.id, "title": p.title, "score": round(s, 6), "text": p.text} for p, s in scored],
                "facts": [{**t.to_dict(), "score": round(s, 6)} for t, s in found.facts]}

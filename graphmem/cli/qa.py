@@ -66,8 +66,9 @@ def _ask(args) -> int:
         found = graph.query(args.question, args.k)
     else:
         found, cited, drafts = _answer(args, graph)
-    # None: deleted from a shared server store meanwhile
-    shown = [(p, score) for pid, score in found.passages if (p := graph.passage(pid)) is not None]
+    # One store call; a passage deleted from a shared server store meanwhile is left out.
+    read = {p.id: p for p in graph.passages([pid for pid, _ in found.passages])}
+    shown = [(read[pid], score) for pid, score in found.passages if pid in read]
     if args.json:
         print_json(_ask_report(args.question, cited, drafts, shown, found.facts))
         return 0
@@ -101,8 +102,9 @@ def _answer(args, graph):
         return [pid for pid, _ in last["found"].passages]
 
     def answer(question: str, ranked) -> str:
-        passages = [p for pid in ranked if (p := graph.passage(pid)) is not None]
-        context = graph.passages(last["next"])
+        read = {p.id: p for p in graph.passages([*ranked, *last["next"]])}  # one store call
+        passages = [read[pid] for pid in ranked if pid in read]
+        context = [read[pid] for pid in last["next"] if pid in read]
         last["cited"] = answerer.cite(question, passages, [t for t, _ in last["found"].facts], context)
         return last["cited"].answer
 
